@@ -1,0 +1,169 @@
+// Schema of a hardware model file (models/hardware/NAME.yaml), see
+// docs/architecture.md "Hardware model files". The simulator never names a
+// machine, so every number about a CPU must arrive through this file and must
+// say where it came from: a measured number is `{ value, source }`.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { InputError } from './errors.ts';
+import { loadYamlSource, type YamlSource } from './yamlLoad.ts';
+
+/** A measured or published number together with where it comes from. */
+export const sourcedNumber = z.strictObject({
+  value: z.number().positive(),
+  source: z.string().trim().min(1, 'a non-empty source'),
+});
+export type SourcedNumber = z.infer<typeof sourcedNumber>;
+
+const positiveInt = z.number().int().positive();
+
+const topologySchema = z.strictObject({
+  sockets: positiveInt,
+  coresPerSocket: positiveInt,
+  threadsPerCore: positiveInt.max(2),
+  /** CCX count per socket on AMD; 1 on Intel mesh parts (one L3 per socket). */
+  l3GroupsPerSocket: positiveInt,
+  /** SLIT table as in /sys/devices/system/node/node*\/distance: local 10, remote larger. */
+  numaDistance: z.array(z.array(positiveInt)),
+  /** logical cpu n = thread (n div cores) of core (n mod cores), as Linux enumerates these machines. */
+  cpuNumbering: z.literal('linux'),
+});
+
+const fabricSchema = z.strictObject({
+  kind: z.enum(['mesh', 'chiplet']),
+  /** Tile grid of one socket's mesh; core positions are spread evenly over it. */
+  mesh: z.strictObject({ columns: positiveInt, rows: positiveInt }).optional(),
+});
+
+const coreToCoreSchema = z.strictObject({
+  smtSibling: sourcedNumber.optional(),
+  sameL3: sourcedNumber,
+  crossL3: sourcedNumber.optional(),
+  crossSocket: sourcedNumber.optional(),
+});
+
+export const hardwareModelSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    description: z.string().min(1),
+    cpu: z.strictObject({
+      vendor: z.enum(['intel', 'amd']),
+      model: z.string().min(1),
+      microarchitecture: z.string().min(1),
+      ghz: sourcedNumber,
+    }),
+    topology: topologySchema,
+    fabric: fabricSchema,
+    coreToCore: coreToCoreSchema,
+    pause: z.strictObject({ cycles: sourcedNumber }),
+    /** Factor on a thread's work while its SMT sibling is busy; needed only with threadsPerCore > 1. */
+    smt: z.strictObject({ siblingSlowdown: sourcedNumber }).optional(),
+    price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),
+  })
+  .superRefine((m, ctx) => {
+    const t = m.topology;
+    // Each check is about how the parts of a machine fit together, which the
+    // per-field schema cannot express; messages are phrased as expectations.
+    const d = t.numaDistance;
+    if (d.length !== t.sockets) {
+      ctx.addIssue({ code: 'custom', path: ['topology', 'numaDistance'], message: `a ${t.sockets} x ${t.sockets} table (one row per socket)`, params: { got: `${d.length} rows` } });
+    } else {
+      d.forEach((row, i) => {
+        if (row.length !== t.sockets) {
+          ctx.addIssue({ code: 'custom', path: ['topology', 'numaDistance', i], message: `a row of ${t.sockets} distances (one per socket)`, params: { got: `${row.length}` } });
+        }
+      });
+    }
+    if (t.coresPerSocket % t.l3GroupsPerSocket !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['topology', 'coresPerSocket'], message: `a multiple of l3GroupsPerSocket (${t.l3GroupsPerSocket})`, params: { got: String(t.coresPerSocket) } });
+    }
+    if (m.fabric.kind === 'mesh' && !m.fabric.mesh) {
+      ctx.addIssue({ code: 'custom', path: ['fabric', 'mesh'], message: 'a mesh section { columns, rows } because kind is mesh', params: { got: 'nothing' } });
+    }
+    if (m.fabric.kind !== 'mesh' && m.fabric.mesh) {
+      ctx.addIssue({ code: 'custom', path: ['fabric', 'mesh'], message: `no mesh section because kind is ${m.fabric.kind}`, params: { got: 'a mesh section' } });
+    }
+    if (m.fabric.kind === 'mesh' && m.fabric.mesh && m.fabric.mesh.columns * m.fabric.mesh.rows < t.coresPerSocket) {
+      // Not an error in principle (a tile could hold two cores), but every
+      // public die description we model has at least one tile per core.
+      ctx.addIssue({ code: 'custom', path: ['fabric', 'mesh'], message: `at least ${t.coresPerSocket} tiles (columns x rows) for ${t.coresPerSocket} cores per socket`, params: { got: `${m.fabric.mesh.columns * m.fabric.mesh.rows}` } });
+    }
+    if (t.l3GroupsPerSocket > 1 && !m.coreToCore.crossL3) {
+      ctx.addIssue({ code: 'custom', path: ['coreToCore', 'crossL3'], message: 'a sourced number { value, source } because l3GroupsPerSocket > 1', params: { got: 'nothing' } });
+    }
+    if (t.l3GroupsPerSocket === 1 && m.coreToCore.crossL3) {
+      ctx.addIssue({ code: 'custom', path: ['coreToCore', 'crossL3'], message: 'no crossL3 because l3GroupsPerSocket is 1', params: { got: 'a crossL3 entry' } });
+    }
+    if (t.sockets > 1 && !m.coreToCore.crossSocket) {
+      ctx.addIssue({ code: 'custom', path: ['coreToCore', 'crossSocket'], message: 'a sourced number { value, source } because sockets > 1', params: { got: 'nothing' } });
+    }
+    if (t.threadsPerCore > 1 && !m.coreToCore.smtSibling) {
+      ctx.addIssue({ code: 'custom', path: ['coreToCore', 'smtSibling'], message: 'a sourced number { value, source } because threadsPerCore > 1', params: { got: 'nothing' } });
+    }
+    if (t.threadsPerCore > 1 && !m.smt) {
+      ctx.addIssue({ code: 'custom', path: ['smt'], message: 'an smt section { siblingSlowdown } because threadsPerCore > 1', params: { got: 'nothing' } });
+    }
+  });
+
+export type HardwareModel = z.infer<typeof hardwareModelSchema>;
+
+/** <repo>/models/hardware, found relative to this source file so it works from any cwd. */
+export const defaultModelsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/hardware');
+
+/** Names of the model files in a directory (without .yaml), sorted. */
+export function listHardwareModels(modelsDir: string = defaultModelsDir): string[] {
+  if (!existsSync(modelsDir)) return [];
+  return readdirSync(modelsDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+    .sort();
+}
+
+/** A bare name (no slash, no .yaml/.yml) is a model in modelsDir; anything else is a path. */
+export function isBareModelName(nameOrPath: string): boolean {
+  return !nameOrPath.includes('/') && !nameOrPath.includes('\\') && !/\.ya?ml$/i.test(nameOrPath);
+}
+
+/** Where a model reference came from, so an unknown name is reported at the referring line. */
+export interface ModelReference {
+  source: YamlSource;
+  path: PropertyKey[];
+  /** Directory relative paths are resolved against (the referring file's directory). */
+  baseDir?: string;
+}
+
+const cache = new Map<string, HardwareModel>();
+
+/**
+ * Loads and validates a hardware model by name (models/hardware/NAME.yaml) or
+ * by path. Models are read-only inputs, so each file is parsed once per process.
+ */
+export function loadHardwareModel(nameOrPath: string, modelsDir: string = defaultModelsDir, from?: ModelReference): HardwareModel {
+  let file: string;
+  if (isBareModelName(nameOrPath)) {
+    file = join(modelsDir, `${nameOrPath}.yaml`);
+    if (!existsSync(file)) {
+      const names = listHardwareModels(modelsDir);
+      const expected = names.length > 0 ? `one of ${names.join(', ')} (or a path to a model file)` : `a model file in ${modelsDir}`;
+      if (from) throw from.source.error(from.path, expected, JSON.stringify(nameOrPath));
+      throw new InputError({ file: nameOrPath, line: 1, column: 1, field: 'model', expected, got: JSON.stringify(nameOrPath) });
+    }
+  } else {
+    file = isAbsolute(nameOrPath) ? nameOrPath : resolve(from?.baseDir ?? process.cwd(), nameOrPath);
+    if (!existsSync(file) && from) throw from.source.error(from.path, 'a hardware model name or an existing model file', JSON.stringify(nameOrPath));
+  }
+  const cached = cache.get(file);
+  if (cached) return cached;
+  const model = loadYamlSource(file).validate(hardwareModelSchema);
+  deepFreeze(model);
+  cache.set(file, model);
+  return model;
+}
+
+function deepFreeze(o: unknown): void {
+  if (o === null || typeof o !== 'object' || Object.isFrozen(o)) return;
+  Object.freeze(o);
+  for (const v of Object.values(o)) deepFreeze(v);
+}
