@@ -1,0 +1,560 @@
+/* mountstorm: K container launches released at once, each doing the real
+ * mount syscall sequence of one container-runtime variant with L image layers
+ * (facts.md section 3). Measures what the simulator models: how the global
+ * mount locks (namespace_sem, mount_lock) serialize concurrent launches.
+ *
+ * Safety: everything happens in a private mount namespace of this process, on
+ * a tmpfs mounted inside it over --base. When the process dies for any reason,
+ * even SIGKILL, the kernel tears the namespace down with every mount in it; the
+ * host namespace never sees a mount, and no directory is created on the host.
+ *
+ * Output: a JSON summary on stdout; with --trace FILE, every operation in the
+ * locksim trace format (JSON Lines, docs/trace-format.md).
+ * Exit codes: 0 ok, 1 a mount operation failed, 2 usage, 3 no privilege,
+ * 4 the kernel lacks a needed feature (idmapped mounts, overlay lowerdir+).
+ *
+ * usage: mountstorm --variant V [--layers L] [--containers K] [--trace FILE]
+ *                   [--base DIR] [--check-idmap]
+ */
+#include "common.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+/* New mount API constants, for C libraries older than the kernel interface. */
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+/* enum fsconfig_command values from linux/mount.h */
+#define MS_FSCONFIG_SET_STRING 1
+#define MS_FSCONFIG_SET_FD 5
+#define MS_FSCONFIG_CMD_CREATE 6
+#ifndef __NR_open_tree
+#define __NR_open_tree 428
+#endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef __NR_fsopen
+#define __NR_fsopen 430
+#endif
+#ifndef __NR_fsconfig
+#define __NR_fsconfig 431
+#endif
+#ifndef __NR_fsmount
+#define __NR_fsmount 432
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+
+/* struct mount_attr, own name to avoid clashing with libc's definition. */
+struct idmap_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+static int sys_open_tree(const char *path, unsigned flags) {
+    return (int)syscall(__NR_open_tree, AT_FDCWD, path, flags);
+}
+static int sys_mount_setattr_idmap(int fd, int userns_fd) {
+    /* containerd >= 2.3 also sets MS_PRIVATE here, which is what makes the
+     * call take namespace_sem for write (facts.md section 2). */
+    struct idmap_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .propagation = MS_PRIVATE, .userns_fd = (uint64_t)userns_fd};
+    return (int)syscall(__NR_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof a);
+}
+static int sys_move_mount(int fd, const char *to) {
+    return (int)syscall(__NR_move_mount, fd, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH);
+}
+static int sys_fsopen(const char *fs) { return (int)syscall(__NR_fsopen, fs, FSOPEN_CLOEXEC); }
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux) {
+    return (int)syscall(__NR_fsconfig, fd, cmd, key, value, aux);
+}
+static int sys_fsmount(int fd) { return (int)syscall(__NR_fsmount, fd, FSMOUNT_CLOEXEC, 0); }
+
+enum variant { V_PER_LAYER, V_COMMON_PARENT, V_COMMON_PARENT_ONE_PASS, V_FSCONFIG_LOWERDIR_PLUS, V_SHIFTED_UNTAR };
+static const char *variant_names[] = {"per-layer-idmap", "common-parent", "common-parent-one-pass",
+                                      "fsconfig-lowerdir-plus", "shifted-untar"};
+
+enum op { OP_OPEN_TREE, OP_MOUNT_SETATTR, OP_MOVE_MOUNT, OP_MOUNT_OVERLAY, OP_UMOUNT, OP_FSOPEN, OP_FSCONFIG,
+          OP_FSMOUNT, OP_CLOSE_TREE, OP_MOUNT_PLAIN, OP_COUNT };
+static const char *op_names[] = {"open_tree", "mount_setattr", "move_mount", "mount_overlay", "umount",
+                                 "fsopen",    "fsconfig",      "fsmount",    "close_tree",    "mount_plain"};
+
+#define PATH_LEN 128
+struct op_record {
+    uint8_t op, pass;
+    int16_t layer; /* -1: the op is not about one layer */
+    uint64_t start_ns, dur_ns;
+    int tid;
+    char path[PATH_LEN];
+};
+
+struct container {
+    int index; /* 1-based, printed as c0001 */
+    pthread_t thread;
+    struct op_record *ops;
+    size_t nops, cap;
+    uint64_t done_ns; /* end of the last operation, relative to the release */
+    char error[256];
+};
+
+static enum variant variant = V_PER_LAYER;
+static int layers = 50, containers = 1;
+static const char *base = "/tmp";
+static int userns_fd = -1;
+static uint64_t release_ns;
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int ready_count, released;
+
+static void fail_exit(int code, const char *fmt, const char *arg, int err) {
+    fprintf(stderr, "mountstorm: ");
+    fprintf(stderr, fmt, arg);
+    if (err) fprintf(stderr, ": %s", strerror(err));
+    fputc('\n', stderr);
+    exit(code);
+}
+
+static void xmkdir(const char *path) {
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) fail_exit(1, "mkdir %s", path, errno);
+}
+
+/* Runs one syscall and records it; returns the syscall's result. */
+#define TIMED(c, opcode, pass_no, layer_no, path_str, call)                                                  \
+    ({                                                                                                       \
+        uint64_t t0_ = now_ns();                                                                             \
+        long r_ = (call);                                                                                    \
+        int e_ = errno;                                                                                      \
+        uint64_t t1_ = now_ns();                                                                             \
+        record((c), (opcode), (pass_no), (layer_no), (path_str), t0_, t1_);                                  \
+        if (r_ < 0) {                                                                                        \
+            snprintf((c)->error, sizeof (c)->error, "%s (pass %d, layer %d, %s): %s", op_names[opcode],      \
+                     (pass_no), (layer_no), (path_str), strerror(e_));                                       \
+        }                                                                                                    \
+        r_;                                                                                                  \
+    })
+
+static void record(struct container *c, int op, int pass, int layer, const char *path, uint64_t t0, uint64_t t1) {
+    if (c->nops == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->ops = realloc(c->ops, c->cap * sizeof *c->ops);
+        if (!c->ops) fail_exit(1, "%s", "out of memory for the trace", 0);
+    }
+    struct op_record *r = &c->ops[c->nops++];
+    r->op = (uint8_t)op;
+    r->pass = (uint8_t)pass;
+    r->layer = (int16_t)layer;
+    r->start_ns = t0 - release_ns;
+    r->dur_ns = t1 - t0;
+    r->tid = (int)syscall(SYS_gettid);
+    snprintf(r->path, PATH_LEN, "%s", path ? path : "");
+    c->done_ns = t1 - release_ns;
+}
+
+static void layer_path(char *out, int layer) { snprintf(out, PATH_LEN, "%s/img/l%d", base, layer); }
+static void pass_dir(char *out, const struct container *c, int pass, const char *leaf) {
+    snprintf(out, PATH_LEN, "%s/c%04d/p%d/%s", base, c->index, pass, leaf);
+}
+
+/* Overlay options with the lower layers top-first, as overlayfs wants them. */
+static void overlay_options(char *out, size_t cap, const struct container *c, int pass, const char *lower_dir_fmt) {
+    size_t n = (size_t)snprintf(out, cap, "lowerdir=");
+    for (int i = layers - 1; i >= 0; i--) {
+        char p[PATH_LEN];
+        if (lower_dir_fmt[0] == 'i') layer_path(p, i); /* image layers directly */
+        else {
+            char leaf[32];
+            snprintf(leaf, sizeof leaf, lower_dir_fmt, i);
+            pass_dir(p, c, pass, leaf);
+        }
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", p, i ? ":" : "");
+    }
+    char up[PATH_LEN], wk[PATH_LEN];
+    pass_dir(up, c, pass, "upper");
+    pass_dir(wk, c, pass, "work");
+    snprintf(out + n, cap - n, ",upperdir=%s,workdir=%s", up, wk);
+}
+
+static int pass_per_layer(struct container *c, int pass) {
+    char src[PATH_LEN], dst[PATH_LEN], leaf[32];
+    for (int i = 0; i < layers; i++) {
+        layer_path(src, i);
+        snprintf(leaf, sizeof leaf, "b/l%d", i);
+        pass_dir(dst, c, pass, leaf);
+        int fd = (int)TIMED(c, OP_OPEN_TREE, pass, i, src, sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+        if (fd < 0) return -1;
+        if (TIMED(c, OP_MOUNT_SETATTR, pass, i, src, sys_mount_setattr_idmap(fd, userns_fd)) < 0) return -1;
+        if (TIMED(c, OP_MOVE_MOUNT, pass, i, dst, sys_move_mount(fd, dst)) < 0) return -1;
+        close(fd); /* the tree is attached now, so closing it unmounts nothing */
+    }
+    char opts[8192], root[PATH_LEN];
+    overlay_options(opts, sizeof opts, c, pass, "b/l%d");
+    pass_dir(root, c, pass, "root");
+    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    /* The overlay keeps private clones of its lower layers, so the idmapped
+     * binds can go; this is the second half of the O(L) mount work. */
+    for (int i = 0; i < layers; i++) {
+        snprintf(leaf, sizeof leaf, "b/l%d", i);
+        pass_dir(dst, c, pass, leaf);
+        if (TIMED(c, OP_UMOUNT, pass, i, dst, umount2(dst, 0)) < 0) return -1;
+    }
+    return 0;
+}
+
+static int pass_common_parent(struct container *c, int pass) {
+    char src[PATH_LEN], dst[PATH_LEN], opts[8192], root[PATH_LEN];
+    snprintf(src, PATH_LEN, "%s/img", base);
+    pass_dir(dst, c, pass, "parent");
+    int fd = (int)TIMED(c, OP_OPEN_TREE, pass, -1, src, sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (fd < 0) return -1;
+    if (TIMED(c, OP_MOUNT_SETATTR, pass, -1, src, sys_mount_setattr_idmap(fd, userns_fd)) < 0) return -1;
+    if (TIMED(c, OP_MOVE_MOUNT, pass, -1, dst, sys_move_mount(fd, dst)) < 0) return -1;
+    close(fd);
+    overlay_options(opts, sizeof opts, c, pass, "parent/l%d");
+    pass_dir(root, c, pass, "root");
+    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    if (TIMED(c, OP_UMOUNT, pass, -1, dst, umount2(dst, 0)) < 0) return -1;
+    return 0;
+}
+
+/* An overlay straight on the image layers, with no idmap: the inspection pass
+ * of containerd 2.3 (op mount_plain) or the whole launch of a runtime that
+ * shifted uids at untar time (op given by the caller). */
+static int pass_plain_overlay(struct container *c, int pass, int op) {
+    char opts[8192], root[PATH_LEN];
+    overlay_options(opts, sizeof opts, c, pass, "img");
+    pass_dir(root, c, pass, "root");
+    if (TIMED(c, op, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    return 0;
+}
+
+static int pass_fsconfig(struct container *c, int pass) {
+    char src[PATH_LEN], root[PATH_LEN], up[PATH_LEN], wk[PATH_LEN];
+    int fds[4096];
+    for (int i = 0; i < layers; i++) {
+        layer_path(src, i);
+        fds[i] = (int)TIMED(c, OP_OPEN_TREE, pass, i, src, sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+        if (fds[i] < 0) return -1;
+        if (TIMED(c, OP_MOUNT_SETATTR, pass, i, src, sys_mount_setattr_idmap(fds[i], userns_fd)) < 0) return -1;
+    }
+    pass_dir(root, c, pass, "root");
+    pass_dir(up, c, pass, "upper");
+    pass_dir(wk, c, pass, "work");
+    int fs = (int)TIMED(c, OP_FSOPEN, pass, -1, "overlay", sys_fsopen("overlay"));
+    if (fs < 0) return -1;
+    /* lowerdir+ appends one layer per call, topmost first; the layer is given
+     * as the detached idmapped tree's fd, so it is never attached anywhere. */
+    for (int i = layers - 1; i >= 0; i--)
+        if (TIMED(c, OP_FSCONFIG, pass, i, "lowerdir+", sys_fsconfig(fs, MS_FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])) < 0)
+            return -1;
+    if (TIMED(c, OP_FSCONFIG, pass, -1, "upperdir", sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "upperdir", up, 0)) < 0) return -1;
+    if (TIMED(c, OP_FSCONFIG, pass, -1, "workdir", sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "workdir", wk, 0)) < 0) return -1;
+    if (TIMED(c, OP_FSCONFIG, pass, -1, "create", sys_fsconfig(fs, MS_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) < 0) return -1;
+    int mfd = (int)TIMED(c, OP_FSMOUNT, pass, -1, root, sys_fsmount(fs));
+    if (mfd < 0) return -1;
+    close(fs);
+    /* The overlay itself still has to be attached where the runtime expects
+     * the rootfs: one move_mount per pass instead of one per layer. */
+    if (TIMED(c, OP_MOVE_MOUNT, pass, -1, root, sys_move_mount(mfd, root)) < 0) return -1;
+    close(mfd);
+    /* Closing a still-detached tree dissolves it under namespace_sem. */
+    for (int i = 0; i < layers; i++) {
+        layer_path(src, i);
+        if (TIMED(c, OP_CLOSE_TREE, pass, i, src, close(fds[i])) < 0) return -1;
+    }
+    return 0;
+}
+
+static void *container_main(void *arg) {
+    struct container *c = arg;
+    pthread_mutex_lock(&gate);
+    ready_count++;
+    pthread_cond_broadcast(&gate_cond);
+    while (!released) pthread_cond_wait(&gate_cond, &gate);
+    pthread_mutex_unlock(&gate);
+    switch (variant) {
+    case V_PER_LAYER:
+        if (pass_per_layer(c, 1) == 0) pass_per_layer(c, 2);
+        break;
+    case V_COMMON_PARENT:
+        if (pass_common_parent(c, 1) == 0) pass_common_parent(c, 2);
+        break;
+    case V_COMMON_PARENT_ONE_PASS:
+        if (pass_plain_overlay(c, 1, OP_MOUNT_PLAIN) == 0) pass_common_parent(c, 2);
+        break;
+    case V_FSCONFIG_LOWERDIR_PLUS:
+        if (pass_fsconfig(c, 1) == 0) pass_fsconfig(c, 2);
+        break;
+    case V_SHIFTED_UNTAR:
+        pass_plain_overlay(c, 1, OP_MOUNT_OVERLAY);
+        break;
+    }
+    return NULL;
+}
+
+static int passes_of(enum variant v) { return v == V_SHIFTED_UNTAR ? 1 : 2; }
+
+/* A user namespace whose mapping becomes the idmap: a child unshares
+ * CLONE_NEWUSER and waits; we write its maps and keep /proc/PID/ns/user open,
+ * which keeps the namespace alive after the child exits. */
+static int make_userns(void) {
+    int up[2], down[2];
+    if (pipe(up) || pipe(down)) fail_exit(1, "%s", "pipe", errno);
+    pid_t pid = fork();
+    if (pid < 0) fail_exit(1, "%s", "fork", errno);
+    if (pid == 0) {
+        close(up[0]);
+        close(down[1]);
+        char ok = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        if (write(up[1], &ok, 1) != 1) _exit(1);
+        char b;
+        /* Returns when the parent closes its end, or dies. */
+        while (read(down[0], &b, 1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    char ok = 0;
+    if (read(up[0], &ok, 1) != 1 || ok != 'y') fail_exit(4, "%s", "cannot create a user namespace for the idmap", 0);
+    char path[64];
+    const char *map = "0 100000 65536\n";
+    const char *files[] = {"uid_map", "gid_map"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
+        int fd = open(path, O_WRONLY);
+        if (fd < 0 || write(fd, map, strlen(map)) < 0) fail_exit(4, "write %s", path, errno);
+        close(fd);
+    }
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+    int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) fail_exit(4, "open %s", path, errno);
+    close(down[1]);
+    close(up[0]);
+    waitpid(pid, NULL, 0);
+    return nsfd;
+}
+
+static void make_tree(void) {
+    char p[PATH_LEN], q[PATH_LEN + 16];
+    snprintf(p, PATH_LEN, "%s/img", base);
+    xmkdir(p);
+    for (int i = 0; i < layers; i++) {
+        layer_path(p, i);
+        xmkdir(p);
+        /* one file per layer, so a merged rootfs shows every layer */
+        snprintf(q, sizeof q, "%s/f%d", p, i);
+        int fd = open(q, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) fail_exit(1, "create %s", q, errno);
+        close(fd);
+    }
+    for (int k = 1; k <= containers; k++) {
+        struct container c = {.index = k};
+        snprintf(p, PATH_LEN, "%s/c%04d", base, k);
+        xmkdir(p);
+        for (int pass = 1; pass <= passes_of(variant); pass++) {
+            const char *leaves[] = {"", "root", "upper", "work", "parent", "b"};
+            for (size_t j = 0; j < sizeof leaves / sizeof *leaves; j++) {
+                pass_dir(p, &c, pass, leaves[j]);
+                xmkdir(p);
+            }
+            if (variant == V_PER_LAYER)
+                for (int i = 0; i < layers; i++) {
+                    char leaf[32];
+                    snprintf(leaf, sizeof leaf, "b/l%d", i);
+                    pass_dir(p, &c, pass, leaf);
+                    xmkdir(p);
+                }
+        }
+    }
+}
+
+/* Tries one idmapped bind of the first layer, untraced: tells "the kernel or
+ * filesystem cannot do this" apart from a failure under load. */
+static void check_idmap(void) {
+    char src[PATH_LEN], dst[PATH_LEN];
+    layer_path(src, 0);
+    snprintf(dst, PATH_LEN, "%s/check", base);
+    xmkdir(dst);
+    int fd = sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0) fail_exit(4, "%s", "open_tree(OPEN_TREE_CLONE) unsupported", errno);
+    if (sys_mount_setattr_idmap(fd, userns_fd) < 0) fail_exit(4, "%s", "idmapped mounts unsupported (mount_setattr MOUNT_ATTR_IDMAP)", errno);
+    if (sys_move_mount(fd, dst) < 0) fail_exit(4, "%s", "move_mount of an idmapped tree failed", errno);
+    close(fd);
+    if (umount2(dst, 0) < 0) fail_exit(4, "%s", "umount of an idmapped bind failed", errno);
+    rmdir(dst);
+}
+
+static void check_lowerdir_plus(void) {
+    char src[PATH_LEN];
+    layer_path(src, 0);
+    int tree = sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    int fs = sys_fsopen("overlay");
+    if (tree < 0 || fs < 0) fail_exit(4, "%s", "fsopen(\"overlay\") unsupported", errno);
+    if (sys_fsconfig(fs, MS_FSCONFIG_SET_FD, "lowerdir+", NULL, tree) < 0)
+        fail_exit(4, "%s", "variant fsconfig-lowerdir-plus needs overlayfs lowerdir+ with file descriptors (kernel >= 6.15)", errno);
+    close(fs);
+    close(tree);
+}
+
+static void print_usage(void) {
+    printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
+           "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
+           "[--check-idmap]\n");
+}
+
+int main(int argc, char **argv) {
+    const char *prog = "mountstorm";
+    const char *trace_path = NULL;
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help")) {
+            print_usage();
+            return 0;
+        }
+        if (!strcmp(a, "--check-idmap")) {
+            check_only = 1;
+            continue;
+        }
+        if (!v) die_usage(prog, "options other than --check-idmap take a value; see --help");
+        if (!strcmp(a, "--variant")) {
+            int found = 0;
+            for (int j = 0; j < 5; j++)
+                if (!strcmp(v, variant_names[j])) {
+                    variant = (enum variant)j;
+                    found = 1;
+                }
+            if (!found)
+                die_usage(prog, "--variant: expected per-layer-idmap, common-parent, common-parent-one-pass, "
+                                "fsconfig-lowerdir-plus or shifted-untar");
+        } else if (!strcmp(a, "--layers")) layers = (int)parse_long_arg(prog, a, v, 1);
+        else if (!strcmp(a, "--containers")) containers = (int)parse_long_arg(prog, a, v, 1);
+        else if (!strcmp(a, "--trace")) trace_path = v;
+        else if (!strcmp(a, "--base")) base = v;
+        else {
+            fprintf(stderr, "%s: unknown option %s; see --help\n", prog, a);
+            return 2;
+        }
+        i++;
+    }
+    /* Overlay options must fit in one page (containerd #2497 hits this near 60
+     * layers with long paths); our paths are short, so allow up to 400. */
+    if (layers > 400) die_usage(prog, "--layers: at most 400");
+    if (containers > 9999) die_usage(prog, "--containers: at most 9999");
+    if (strlen(base) > 40) die_usage(prog, "--base: at most 40 characters, to keep overlay options short");
+    /* Overlay options use ',' and ':' as separators and the trace is JSON, so
+     * the base path is limited to characters that need no escaping anywhere. */
+    if (base[0] != '/' || strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != strlen(base))
+        die_usage(prog, "--base: expected an absolute path of letters, digits, '/', '.', '_' or '-'");
+
+    /* Open the trace before the tmpfs hides whatever directory it lives in. */
+    FILE *trace = NULL;
+    if (trace_path && !(trace = fopen(trace_path, "w"))) fail_exit(1, "cannot write trace %s", trace_path, errno);
+
+    if (unshare(CLONE_NEWNS) != 0) {
+        if (errno == EPERM) {
+            fprintf(stderr, "mountstorm: needs root (CAP_SYS_ADMIN) for mount namespaces and idmapped mounts\n");
+            return 3;
+        }
+        fail_exit(1, "%s", "unshare(CLONE_NEWNS)", errno);
+    }
+    /* Without this, mounts below a shared mount would propagate to the host. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail_exit(1, "%s", "make / private", errno);
+    if (mount("locksim-mountstorm", base, "tmpfs", 0, "mode=0755") != 0) fail_exit(1, "mount tmpfs on %s", base, errno);
+
+    userns_fd = make_userns();
+    make_tree();
+    if (check_only || variant != V_SHIFTED_UNTAR) check_idmap();
+    if (check_only) {
+        printf("{\"probe\":\"mountstorm\",\"idmappedMounts\":true}\n");
+        return 0;
+    }
+    if (variant == V_FSCONFIG_LOWERDIR_PLUS) check_lowerdir_plus();
+
+    struct container *cs = calloc((size_t)containers, sizeof *cs);
+    for (int k = 0; k < containers; k++) {
+        cs[k].index = k + 1;
+        if (pthread_create(&cs[k].thread, NULL, container_main, &cs[k]) != 0) fail_exit(1, "%s", "pthread_create", errno);
+    }
+    pthread_mutex_lock(&gate);
+    while (ready_count < containers) pthread_cond_wait(&gate_cond, &gate);
+    release_ns = now_ns();
+    released = 1;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate);
+    for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
+    uint64_t wall = now_ns() - release_ns;
+
+    struct utsname uts;
+    uname(&uts);
+    uint64_t counts[OP_COUNT] = {0};
+    for (int k = 0; k < containers; k++)
+        for (size_t i = 0; i < cs[k].nops; i++) counts[cs[k].ops[i].op]++;
+    if (trace) {
+        fprintf(trace,
+                "{\"format\":\"locksim-trace\",\"version\":1,\"source\":\"mountstorm\",\"variant\":\"%s\","
+                "\"layers\":%d,\"containers\":%d,\"passes\":%d,\"kernel\":\"%s\"}\n",
+                variant_names[variant], layers, containers, passes_of(variant), uts.release);
+        /* JSON-escaping is unnecessary: every path is built by this program
+         * from --base, which must be a plain path (checked in main). */
+        for (int k = 0; k < containers; k++)
+            for (size_t i = 0; i < cs[k].nops; i++) {
+                const struct op_record *r = &cs[k].ops[i];
+                fprintf(trace, "{\"container\":\"c%04d\",\"op\":\"%s\",\"pass\":%d,", cs[k].index, op_names[r->op], r->pass);
+                if (r->layer >= 0) fprintf(trace, "\"layer\":%d,", r->layer);
+                fprintf(trace, "\"path\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu,\"tid\":%d}\n", r->path,
+                        (unsigned long long)r->start_ns, (unsigned long long)r->dur_ns, r->tid);
+            }
+        if (fclose(trace) != 0) fail_exit(1, "cannot write trace %s", trace_path, errno);
+    }
+
+    uint64_t *lat = malloc((size_t)containers * sizeof *lat);
+    double sum = 0;
+    int failed = 0;
+    for (int k = 0; k < containers; k++) {
+        lat[k] = cs[k].done_ns;
+        sum += (double)lat[k];
+        if (cs[k].error[0]) {
+            fprintf(stderr, "mountstorm: c%04d: %s\n", cs[k].index, cs[k].error);
+            failed++;
+        }
+    }
+    printf("{\"probe\":\"mountstorm\",\"variant\":\"%s\",\"layers\":%d,\"containers\":%d,\"passes\":%d,"
+           "\"kernel\":\"%s\",\"failedContainers\":%d,\"wallNs\":%llu,\"launchNs\":[",
+           variant_names[variant], layers, containers, passes_of(variant), uts.release, failed,
+           (unsigned long long)wall);
+    for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)lat[k]);
+    qsort(lat, (size_t)containers, sizeof *lat, cmp_u64);
+    printf("],\"meanNs\":%.0f,\"p50Ns\":%llu,\"p99Ns\":%llu,\"maxNs\":%llu,\"opCounts\":{", sum / containers,
+           (unsigned long long)percentile_sorted(lat, (size_t)containers, 50),
+           (unsigned long long)percentile_sorted(lat, (size_t)containers, 99),
+           (unsigned long long)lat[containers - 1]);
+    for (int o = 0; o < OP_COUNT; o++) printf("%s\"%s\":%llu", o ? "," : "", op_names[o], (unsigned long long)counts[o]);
+    printf("}}\n");
+    return failed ? 1 : 0;
+}
