@@ -1,0 +1,227 @@
+// Schema of a scenario file (scenarios/*.yaml), see docs/architecture.md
+// "Scenario files". A scenario is one chart: its variants are the curves, the
+// kind's x-axis list (microbench.threads, pingpong.to, ...) the points on each.
+//
+// Sweeps. An optional `sweep:` maps a dotted parameter path to a list of values:
+//
+//   sweep:
+//     microbench.criticalSectionNs: [50, 200]
+//     machine.smt: [true, false]
+//
+// Each variant is then repeated once per combination of sweep values (the
+// cartesian product, keys in file order), with the values applied and the
+// label extended: "r5.metal, criticalSectionNs=200, smt=false". Paths start
+// with the kind's section (`microbench.`, `pingpong.`, `launch.`) or with
+// `machine.` (applied to every variant's machine). The x-axis list itself
+// cannot be swept. Every combination is validated when the file is loaded, and
+// a bad value is reported at its position in the sweep list. Expansion happens
+// in points.ts (expandVariants).
+
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { buildTopology } from '../hardware/topology.ts';
+import { defaultModelsDir, isBareModelName, loadHardwareModel } from './hardwareSchema.ts';
+import { describeIssue, formatPath, loadYamlSource, type YamlSource } from './yamlLoad.ts';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+export const machineSchema = z.strictObject({
+  /** A name in models/hardware or a path to a model file (relative to the scenario file). */
+  model: z.string().min(1),
+  sockets: positiveInt.optional(),
+  smt: z.boolean().optional(),
+  cores: positiveInt.optional(),
+});
+
+export const variantSchema = z.strictObject({
+  label: z.string().trim().min(1),
+  machine: machineSchema,
+});
+
+const sweepValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/** Fields every kind of scenario has. */
+const commonShape = {
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a name of letters, digits, dot, dash or underscore (it names output files)'),
+  description: z.string().optional(),
+  seed: nonNegativeInt.default(1),
+  variants: z.array(variantSchema).min(1),
+  sweep: z.record(z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)+$/, 'a dotted parameter path such as microbench.criticalSectionNs'), z.array(sweepValue).min(1)).optional(),
+  output: z.strictObject({ charts: z.boolean().default(true) }).default({ charts: true }),
+};
+
+/** The lock microbenchmark of the blog's figure 10: N threads spinning on one global lock. */
+export const microbenchSchema = z.strictObject({
+  lock: z.enum(['ttas', 'tas', 'ticket', 'qspinlock']).default('ttas'),
+  /** x axis: number of threads. */
+  threads: z.array(positiveInt).min(1),
+  criticalSectionNs: z.number().nonnegative().default(50),
+  /** Time a thread spends outside the lock between acquisitions. */
+  thinkNs: z.number().nonnegative().default(0),
+  distribution: z.enum(['fixed', 'exponential']).default('fixed'),
+  durationNs: z.number().positive().default(10_000_000),
+  placement: z.enum(['spread', 'compact', 'scatter']).default('scatter'),
+});
+
+/** Core-to-core ping-pong: one cache line bounced between cpu `from` and each cpu in `to`. */
+export const pingpongSchema = z.strictObject({
+  from: nonNegativeInt.default(0),
+  /** x axis: the partner logical cpu of each point. */
+  to: z.array(nonNegativeInt).min(1),
+  roundTrips: positiveInt.default(1000),
+});
+
+// ---------------------------------------------------------------------------
+// PLACEHOLDER — NOT DONE. The launch section (issue 3) is owned by the lead,
+// who replaces `launchSchema` here with the real schema. Until then any
+// mapping is accepted unchecked, and points.ts reads its x axis from
+// `launch.containers` (a list of numbers).
+export const launchSchema = z.record(z.string(), z.unknown());
+// ---------------------------------------------------------------------------
+
+export const lockMicrobenchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('lock-microbench'), microbench: microbenchSchema });
+export const pingpongScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('pingpong'), pingpong: pingpongSchema });
+export const launchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('launch'), launch: launchSchema });
+
+export const scenarioSchema = z
+  .discriminatedUnion('kind', [lockMicrobenchScenarioSchema, pingpongScenarioSchema, launchScenarioSchema])
+  .superRefine((s, ctx) => {
+    // Labels name curves and seed points; two equal labels would merge curves
+    // and give two points the same seed.
+    const seen = new Map<string, number>();
+    s.variants.forEach((v, i) => {
+      const first = seen.get(v.label);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'label'], message: `a label not used before (variants[${first}] has it)`, params: { got: JSON.stringify(v.label) } });
+      } else seen.set(v.label, i);
+    });
+    // Two equal x values would be two points with one key (and one seed).
+    const { section, xField } = kindSection[s.kind];
+    const xs = (s as unknown as Record<string, Record<string, unknown>>)[section]?.[xField];
+    if (Array.isArray(xs)) {
+      const dup = xs.findIndex((v, i) => xs.indexOf(v) !== i);
+      if (dup >= 0) ctx.addIssue({ code: 'custom', path: [section, xField, dup], message: 'each x value once', params: { got: `${JSON.stringify(xs[dup])} again` } });
+    }
+    for (const [key, values] of Object.entries(s.sweep ?? {})) {
+      const dup = values.findIndex((v, i) => values.indexOf(v) !== i);
+      if (dup >= 0) ctx.addIssue({ code: 'custom', path: ['sweep', key, dup], message: 'each sweep value once', params: { got: `${JSON.stringify(values[dup])} again` } });
+    }
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioKind = Scenario['kind'];
+export type Machine = z.output<typeof machineSchema>;
+export type Variant = z.output<typeof variantSchema>;
+export type Microbench = z.output<typeof microbenchSchema>;
+export type Pingpong = z.output<typeof pingpongSchema>;
+
+/** The section of a scenario that holds the kind's parameters, and its x-axis field. */
+export const kindSection = {
+  'lock-microbench': { section: 'microbench', xField: 'threads' },
+  pingpong: { section: 'pingpong', xField: 'to' },
+  launch: { section: 'launch', xField: 'containers' },
+} as const satisfies Record<ScenarioKind, { section: string; xField: string }>;
+
+/** JSON Schema of scenario files, for editors (input side: fields with defaults are optional). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
+/**
+ * Reads, validates and checks a scenario file against the machines it names:
+ * unknown models, restrictions the machine cannot satisfy, cpus that do not
+ * exist and bad sweep values are all InputErrors pointing into this file.
+ * Model paths are returned absolute, so later stages need not know where the
+ * scenario file was.
+ */
+export function loadScenario(file: string, modelsDir: string = defaultModelsDir): Scenario {
+  const source = loadYamlSource(file);
+  const scenario = source.validate(scenarioSchema);
+  checkSweep(source, scenario);
+  const baseDir = dirname(file);
+
+  scenario.variants.forEach((variant, i) => {
+    const machinePath = ['variants', i, 'machine'];
+    const model = loadHardwareModel(variant.machine.model, modelsDir, { source, path: [...machinePath, 'model'], baseDir });
+    const machineVariants = machineSweepVariants(scenario, variant.machine);
+    for (const { machine, sweepPath } of machineVariants) {
+      const topology = buildTopology(model, machine, (field, expected, got) =>
+        source.error(sweepPath ?? [...machinePath, field], expected, got),
+      );
+      if (scenario.kind === 'pingpong') {
+        const n = topology.cpus.length;
+        const p = scenario.pingpong;
+        const where = sweepPath ? ` (with ${formatPath(sweepPath)})` : '';
+        if (p.from >= n) throw source.error(['pingpong', 'from'], `a logical cpu below ${n} on ${variant.label}${where}`, String(p.from));
+        p.to.forEach((cpu, j) => {
+          if (cpu >= n || cpu === p.from) throw source.error(['pingpong', 'to', j], `a logical cpu below ${n} other than from (${p.from}) on ${variant.label}${where}`, String(cpu));
+        });
+      }
+    }
+    if (!isBareModelName(variant.machine.model)) {
+      variant.machine.model = resolve(baseDir, variant.machine.model);
+    }
+  });
+  return scenario;
+}
+
+/** Each machine a variant takes under `machine.*` sweeps, with the sweep entry responsible. */
+function machineSweepVariants(scenario: Scenario, machine: Machine): { machine: Machine; sweepPath?: (string | number)[] }[] {
+  const out: { machine: Machine; sweepPath?: (string | number)[] }[] = [{ machine }];
+  for (const [key, values] of Object.entries(scenario.sweep ?? {})) {
+    if (!key.startsWith('machine.')) continue;
+    const field = key.slice('machine.'.length);
+    values.forEach((value, j) => out.push({ machine: { ...machine, [field]: value }, sweepPath: ['sweep', key, j] }));
+  }
+  return out;
+}
+
+/**
+ * Every sweep value is applied alone to the file's data and the result is
+ * validated again, so a wrong path or a value of the wrong type is reported at
+ * the sweep entry instead of failing later during a run.
+ */
+function checkSweep(source: YamlSource, scenario: Scenario): void {
+  const { section, xField } = kindSection[scenario.kind];
+  for (const [key, values] of Object.entries(scenario.sweep ?? {})) {
+    const [head, ...rest] = key.split('.');
+    const keyPath = ['sweep', key];
+    if (head !== section && head !== 'machine') {
+      throw source.error(keyPath, `a path starting with ${section}. or machine. (this is a ${scenario.kind} scenario)`, JSON.stringify(key));
+    }
+    if (head === section && rest.length === 1 && rest[0] === xField) {
+      throw source.error(keyPath, `a parameter other than the x axis ${section}.${xField}`, JSON.stringify(key));
+    }
+    if (head === 'machine' && (rest.length !== 1 || rest[0] === 'model')) {
+      throw source.error(keyPath, 'machine.sockets, machine.smt or machine.cores', JSON.stringify(key));
+    }
+    values.forEach((value, j) => {
+      const data = structuredClone(source.data) as Record<string, unknown>;
+      delete data.sweep;
+      const targets: Record<string, unknown>[] = head === 'machine'
+        ? ((data.variants as { machine: Record<string, unknown> }[]).map((v) => v.machine))
+        : [data];
+      const path = head === 'machine' ? rest : [head!, ...rest];
+      for (const target of targets) setPath(target, path, value);
+      const result = scenarioSchema.safeParse(data);
+      if (!result.success) {
+        const issue = result.error.issues[0]!;
+        const issuePath = issue.path.map(String).join('.');
+        const { expected } = describeIssue(issue, value);
+        const what = issue.code === 'unrecognized_keys' ? `a path to an existing field (${issue.keys[0]} is not one)` : expected;
+        throw source.error([...keyPath, j], issuePath.endsWith(rest.join('.')) || issue.code === 'unrecognized_keys' ? what : `a value that keeps ${formatPath(issue.path as PropertyKey[])} valid: ${expected}`, JSON.stringify(value));
+      }
+    });
+  }
+}
+
+/** Sets `path` inside `target`, creating mappings on the way (used for sweep values). */
+export function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let o = target;
+  for (const seg of path.slice(0, -1)) {
+    if (o[seg] === null || typeof o[seg] !== 'object') o[seg] = {};
+    o = o[seg] as Record<string, unknown>;
+  }
+  o[path[path.length - 1]!] = value;
+}
