@@ -263,16 +263,18 @@ static int pass_fsconfig(struct container *c, int pass) {
     pass_dir(root, c, pass, "root");
     pass_dir(up, c, pass, "upper");
     pass_dir(wk, c, pass, "work");
-    int fs = (int)TIMED(c, OP_FSOPEN, pass, -1, "overlay", sys_fsopen("overlay"));
+    int fs = (int)TIMED(c, OP_FSOPEN, pass, -1, "", sys_fsopen("overlay"));
     if (fs < 0) return -1;
     /* lowerdir+ appends one layer per call, topmost first; the layer is given
      * as the detached idmapped tree's fd, so it is never attached anywhere. */
-    for (int i = layers - 1; i >= 0; i--)
-        if (TIMED(c, OP_FSCONFIG, pass, i, "lowerdir+", sys_fsconfig(fs, MS_FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])) < 0)
+    for (int i = layers - 1; i >= 0; i--) {
+        layer_path(src, i);
+        if (TIMED(c, OP_FSCONFIG, pass, i, src, sys_fsconfig(fs, MS_FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])) < 0)
             return -1;
-    if (TIMED(c, OP_FSCONFIG, pass, -1, "upperdir", sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "upperdir", up, 0)) < 0) return -1;
-    if (TIMED(c, OP_FSCONFIG, pass, -1, "workdir", sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "workdir", wk, 0)) < 0) return -1;
-    if (TIMED(c, OP_FSCONFIG, pass, -1, "create", sys_fsconfig(fs, MS_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) < 0) return -1;
+    }
+    if (TIMED(c, OP_FSCONFIG, pass, -1, up, sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "upperdir", up, 0)) < 0) return -1;
+    if (TIMED(c, OP_FSCONFIG, pass, -1, wk, sys_fsconfig(fs, MS_FSCONFIG_SET_STRING, "workdir", wk, 0)) < 0) return -1;
+    if (TIMED(c, OP_FSCONFIG, pass, -1, "", sys_fsconfig(fs, MS_FSCONFIG_CMD_CREATE, NULL, NULL, 0)) < 0) return -1;
     int mfd = (int)TIMED(c, OP_FSMOUNT, pass, -1, root, sys_fsmount(fs));
     if (mfd < 0) return -1;
     close(fs);
@@ -516,10 +518,16 @@ int main(int argc, char **argv) {
     for (int k = 0; k < containers; k++)
         for (size_t i = 0; i < cs[k].nops; i++) counts[cs[k].ops[i].op]++;
     if (trace) {
+        /* Header as src/workload/trace.ts reads it (version 1 is strict about
+         * fields, so the kernel release and shape go in the description). */
         fprintf(trace,
-                "{\"format\":\"locksim-trace\",\"version\":1,\"source\":\"mountstorm\",\"variant\":\"%s\","
-                "\"layers\":%d,\"containers\":%d,\"passes\":%d,\"kernel\":\"%s\"}\n",
-                variant_names[variant], layers, containers, passes_of(variant), uts.release);
+                "{\"format\":\"locksim-trace\",\"version\":1,\"variant\":\"%s\",\"source\":\"measured\","
+                "\"description\":\"mountstorm probe: %d containers released together, %d layers, %d passes, "
+                "kernel %s\",\"containers\":[",
+                variant_names[variant], containers, layers, passes_of(variant), uts.release);
+        for (int k = 0; k < containers; k++)
+            fprintf(trace, "%s{\"id\":\"c%04d\",\"layers\":%d,\"start_ns\":0}", k ? "," : "", cs[k].index, layers);
+        fprintf(trace, "]}\n");
         /* JSON-escaping is unnecessary: every path is built by this program
          * from --base, which must be a plain path (checked in main). */
         for (int k = 0; k < containers; k++)
@@ -527,7 +535,8 @@ int main(int argc, char **argv) {
                 const struct op_record *r = &cs[k].ops[i];
                 fprintf(trace, "{\"container\":\"c%04d\",\"op\":\"%s\",\"pass\":%d,", cs[k].index, op_names[r->op], r->pass);
                 if (r->layer >= 0) fprintf(trace, "\"layer\":%d,", r->layer);
-                fprintf(trace, "\"path\":\"%s\",\"start_ns\":%llu,\"dur_ns\":%llu,\"tid\":%d}\n", r->path,
+                if (r->path[0]) fprintf(trace, "\"path\":\"%s\",", r->path);
+                fprintf(trace, "\"start_ns\":%llu,\"dur_ns\":%llu,\"tid\":%d}\n",
                         (unsigned long long)r->start_ns, (unsigned long long)r->dur_ns, r->tid);
             }
         if (fclose(trace) != 0) fail_exit(1, "cannot write trace %s", trace_path, errno);

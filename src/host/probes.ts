@@ -1,0 +1,180 @@
+// Building and running the C probes in probes/ that measure this host: the
+// lock microbenchmark, the core-to-core ping-pong matrix and the mount storm.
+// Probes print one JSON object on stdout; we validate it here so a changed or
+// broken probe fails with a clear message instead of NaNs further down.
+
+import { execFile, spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const PROBE_NAMES = ['lockbench', 'pingpong', 'mountstorm'] as const;
+export type ProbeName = (typeof PROBE_NAMES)[number];
+
+/** Exit codes shared by the probes (see the header comment of each .c file). */
+export const PROBE_EXIT = { ok: 0, failed: 1, usage: 2, noPrivilege: 3, unsupported: 4 } as const;
+
+export const PROBES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'probes');
+
+export function probePath(name: ProbeName): string {
+  return join(PROBES_DIR, 'build', name);
+}
+
+/** A probe that could not run or gave output we cannot use. */
+export class ProbeError extends Error {
+  constructor(
+    message: string,
+    readonly probe: string,
+    readonly exitCode: number | null = null,
+    readonly stderr = '',
+  ) {
+    super(message);
+    this.name = 'ProbeError';
+  }
+}
+
+const nsNumber = z.number().finite().nonnegative();
+
+export const lockbenchResultSchema = z.object({
+  probe: z.literal('lockbench'),
+  config: z.object({
+    lock: z.enum(['ttas', 'ticket']),
+    threads: z.number().int().positive(),
+    cpus: z.array(z.number().int().nonnegative()),
+    csNs: nsNumber,
+    thinkNs: nsNumber,
+    durationMs: z.number().positive(),
+    sampleEvery: z.number().int().positive(),
+    loopsPerNs: z.number().positive(),
+  }),
+  elapsedNs: nsNumber,
+  acquisitions: nsNumber,
+  acquisitionsPerSec: nsNumber,
+  perThreadAcquisitions: z.array(nsNumber),
+  latencyNs: z.object({ samples: nsNumber, p50: nsNumber, p90: nsNumber, p99: nsNumber, max: nsNumber }),
+});
+export type LockbenchResult = z.infer<typeof lockbenchResultSchema>;
+
+export const pingpongResultSchema = z.object({
+  probe: z.literal('pingpong'),
+  method: z.literal('cas-round-trip-half'),
+  samples: z.number().int().positive(),
+  iterations: z.number().int().positive(),
+  cpus: z.array(z.number().int().nonnegative()),
+  /** One-way latency in ns from row CPU to column CPU; null on the diagonal. */
+  matrixNs: z.array(z.array(nsNumber.nullable())),
+});
+export type PingpongResult = z.infer<typeof pingpongResultSchema>;
+
+export const MOUNTSTORM_VARIANTS = ['per-layer-idmap', 'common-parent', 'common-parent-one-pass', 'fsconfig-lowerdir-plus', 'shifted-untar'] as const;
+export type MountstormVariant = (typeof MOUNTSTORM_VARIANTS)[number];
+
+export const mountstormSummarySchema = z.object({
+  probe: z.literal('mountstorm'),
+  variant: z.enum(MOUNTSTORM_VARIANTS),
+  layers: z.number().int().positive(),
+  containers: z.number().int().positive(),
+  passes: z.number().int().positive(),
+  kernel: z.string(),
+  failedContainers: z.number().int().nonnegative(),
+  wallNs: nsNumber,
+  /** Per container: from the release of all containers to the end of its last mount operation. */
+  launchNs: z.array(nsNumber),
+  meanNs: nsNumber,
+  p50Ns: nsNumber,
+  p99Ns: nsNumber,
+  maxNs: nsNumber,
+  opCounts: z.record(z.string(), nsNumber),
+});
+export type MountstormSummary = z.infer<typeof mountstormSummarySchema>;
+
+const schemas = { lockbench: lockbenchResultSchema, pingpong: pingpongResultSchema, mountstorm: mountstormSummarySchema };
+export interface ProbeResults {
+  lockbench: LockbenchResult;
+  pingpong: PingpongResult;
+  mountstorm: MountstormSummary;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  /** What build.sh printed: empty on success, else why probes are unavailable. */
+  message: string;
+}
+
+/** Compiles the probes (incrementally) with probes/build.sh. Never throws. */
+export function buildProbes(): BuildResult {
+  const r = spawnSync('/bin/sh', [join(PROBES_DIR, 'build.sh'), '--strict'], { encoding: 'utf8' });
+  const message = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  const ok = r.status === 0 && PROBE_NAMES.every(probeAvailable);
+  return { ok, message: ok ? message : message || `probes/build.sh failed (exit ${r.status})` };
+}
+
+export function probeAvailable(name: ProbeName): boolean {
+  try {
+    accessSync(probePath(name), constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface RunProbeOptions {
+  /** Kill the probe after this long (default 10 minutes). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a built probe with the given arguments and returns its validated JSON
+ * output. Arguments go to execve directly, never through a shell.
+ */
+export function runProbe<N extends ProbeName>(name: N, args: readonly string[], opts: RunProbeOptions = {}): Promise<ProbeResults[N]> {
+  if (!probeAvailable(name)) {
+    return Promise.reject(new ProbeError(`probe ${name} is not built: run \`sh probes/build.sh\` (needs a C compiler)`, name));
+  }
+  return new Promise((resolve, reject) => {
+    execFile(probePath(name), [...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 600_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof err.code === 'number' ? err.code : null;
+        const why = stderr.trim().split('\n').filter(Boolean).pop() ?? (err.killed ? 'killed after the timeout' : err.message);
+        reject(new ProbeError(`probe ${name} failed (exit ${code ?? err.signal ?? '?'}): ${why}`, name, code, stderr));
+        return;
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(stdout);
+      } catch {
+        reject(new ProbeError(`probe ${name} printed no valid JSON: ${JSON.stringify(stdout.slice(0, 80))}`, name, 0, stderr));
+        return;
+      }
+      const parsed = schemas[name].safeParse(data);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        reject(new ProbeError(`probe ${name} output field ${issue.path.join('.') || '(root)'}: ${issue.message}`, name, 0, stderr));
+        return;
+      }
+      resolve(parsed.data as ProbeResults[N]);
+    });
+  });
+}
+
+export interface Capability {
+  ok: boolean;
+  /** Why not, in a few words (empty when ok). */
+  reason: string;
+}
+
+/**
+ * Whether this host can run the mount storm: root, a private mount namespace,
+ * and an idmapped bind mount actually made (by the mountstorm probe in
+ * --check-idmap mode, in its own namespace, so the host sees nothing).
+ */
+export function canMountIdmapped(): Capability {
+  if (process.platform !== 'linux') return { ok: false, reason: 'not Linux' };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'not root (mount namespaces and idmapped mounts need CAP_SYS_ADMIN)' };
+  if (!probeAvailable('mountstorm')) return { ok: false, reason: 'mountstorm probe not built (run `sh probes/build.sh`; needs a C compiler)' };
+  const r = spawnSync(probePath('mountstorm'), ['--check-idmap', '--variant', 'per-layer-idmap', '--layers', '1', '--containers', '1'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status === 0) return { ok: true, reason: '' };
+  const why = (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status ?? r.signal}`;
+  return { ok: false, reason: why.replace(/^mountstorm: /, '') };
+}
