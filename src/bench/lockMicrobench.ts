@@ -1,0 +1,91 @@
+/**
+ * The lock microbenchmark (the blog's pause_bench, Fig 10): N threads, each
+ * pinned to its own logical CPU where there are enough, loop forever over
+ * think -> acquire one global lock -> critical section -> release.
+ * Reported per point: acquisitions per second, and the latency of each
+ * acquisition (from wanting the lock to holding it).
+ */
+import { Machine, type MachineSpec } from '../machine.ts';
+import type { Placement } from '../cpu/scheduler.ts';
+import { makeSpinLock, type SpinLockKind } from '../locks/spinlock.ts';
+import { Samples, mean, percentile } from './stats.ts';
+
+export interface MicrobenchParams {
+  lock: SpinLockKind;
+  threads: number;
+  criticalSectionNs: number;
+  thinkNs: number;
+  distribution: 'fixed' | 'exponential';
+  durationNs: number;
+  placement: Placement;
+  /** Share of the run discarded before measuring (start-up transient). */
+  warmupFraction?: number;
+}
+
+export interface MicrobenchResult {
+  acquisitionsPerSec: number;
+  latencyMeanNs: number;
+  latencyP50Ns: number;
+  latencyP95Ns: number;
+  latencyP99Ns: number;
+  acquisitions: number;
+  events: number;
+  /** Share of fabric requests that missed (needed a transfer). */
+  missRatio: number;
+  /** Mean time a miss waited in a fabric queue before service, ns. */
+  queueWaitNs: number;
+}
+
+export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: string): MicrobenchResult {
+  const m = new Machine(spec, { seed, placement: p.placement });
+  const lock = makeSpinLock(p.lock, 'global_lock', m.coherence);
+  const warmup = p.durationNs * (p.warmupFraction ?? 0.1);
+  const latencies = new Samples();
+  let acquisitions = 0;
+  const draw = (t: { rng: { exponential(m: number): number } }, meanNs: number) =>
+    meanNs <= 0 ? 0 : p.distribution === 'exponential' ? t.rng.exponential(meanNs) : meanNs;
+  const acquiring = m.activities.id('microbench;lock;spin');
+  const inside = m.activities.id('microbench;lock;critical_section');
+  const thinking = m.activities.id('microbench;think');
+
+  for (let i = 0; i < p.threads; i++) {
+    m.spawn(`worker${i}`, function* (t) {
+      for (;;) {
+        const think = draw(t, p.thinkNs);
+        if (think > 0) {
+          t.doing(thinking);
+          t.work(think);
+          yield;
+        }
+        const start = t.sim.now;
+        t.doing(acquiring);
+        yield* lock.acquire(t);
+        if (start >= warmup) {
+          latencies.push(t.sim.now - start);
+          acquisitions++;
+        }
+        t.doing(inside);
+        const cs = draw(t, p.criticalSectionNs);
+        if (cs > 0) {
+          t.work(cs);
+          yield;
+        }
+        yield* lock.release(t);
+      }
+    });
+  }
+  m.sim.run(p.durationNs);
+  const sorted = latencies.sorted();
+  const st = m.coherence.stats;
+  return {
+    acquisitionsPerSec: acquisitions / ((p.durationNs - warmup) / 1e9),
+    latencyMeanNs: mean(sorted),
+    latencyP50Ns: percentile(sorted, 50),
+    latencyP95Ns: percentile(sorted, 95),
+    latencyP99Ns: percentile(sorted, 99),
+    acquisitions,
+    events: m.sim.eventsFired,
+    missRatio: st.misses / Math.max(1, st.hits + st.misses),
+    queueWaitNs: st.misses ? st.queueWaitNs / st.misses : 0,
+  };
+}

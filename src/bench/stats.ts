@@ -1,0 +1,32 @@
+/** Small numeric helpers for samples (percentiles by linear interpolation, like numpy's default). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const pos = (p / 100) * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return xs.length ? s / xs.length : NaN;
+}
+
+/** A growable sample buffer (float64) for latencies. */
+export class Samples {
+  private buf = new Float64Array(1024);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.buf.length) {
+      const b = new Float64Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.length++] = x;
+  }
+  sorted(): Float64Array {
+    return this.buf.slice(0, this.length).sort();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Logical CPUs and the run queue.
+ *
+ * A CPU runs at most one thread. A thread that spins keeps its CPU; a thread
+ * that sleeps gives it up. When more threads want to run than there are CPUs,
+ * each CPU's current thread is preempted at the end of its time slice in favour
+ * of the longest-waiting runnable thread (round robin, like CFS with equal
+ * weights at this granularity). Slice timers are only armed while someone
+ * waits, so an uncontended run costs no scheduler events.
+ *
+ * SMT: a thread's work runs `smtSlowdown` times slower while a thread runs on a
+ * sibling of its CPU (the siblings share the core's pipeline).
+ */
+import type { EventTarget, Simulator } from '../engine/simulator.ts';
+import type { RandomStream } from '../engine/random.ts';
+import { SimThread, ThreadState } from './thread.ts';
+
+export type Placement = 'spread' | 'compact' | 'scatter';
+
+export interface SchedulerParams {
+  /** Logical CPU -> its SMT siblings. */
+  siblings: number[][];
+  /** Work slowdown factor while a sibling is busy. */
+  smtSlowdown: number;
+  /** Time slice when threads wait for a CPU, ns. */
+  quantumNs: number;
+  /** Cost of switching a CPU to another thread, ns. */
+  contextSwitchNs: number;
+  /** Delay from waking a sleeping thread to it running on an idle CPU, ns. */
+  wakeupNs: number;
+  placement: Placement;
+}
+
+const DISPATCH = 0;
+const SLICE = 1;
+
+export class Scheduler implements EventTarget {
+  private readonly onCpu: (SimThread | null)[];
+  /** CPU reserved for a thread whose dispatch event is in flight. */
+  private readonly reserved: boolean[];
+  /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
+  private readonly sliceEpoch: number[];
+  private readonly sliceArmed: boolean[];
+  private readonly pendingDispatch: (SimThread | null)[];
+  private readonly runQueue: SimThread[] = [];
+  private queueHead = 0;
+  private live = 0;
+  private readonly cpuCount: number;
+  onAllDone: (() => void) | null = null;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly params: SchedulerParams,
+    private readonly rng: RandomStream,
+  ) {
+    this.cpuCount = params.siblings.length;
+    this.onCpu = new Array(this.cpuCount).fill(null);
+    this.reserved = new Array(this.cpuCount).fill(false);
+    this.sliceEpoch = new Array(this.cpuCount).fill(0);
+    this.sliceArmed = new Array(this.cpuCount).fill(false);
+    this.pendingDispatch = new Array(this.cpuCount).fill(null);
+  }
+
+  get cpus(): number {
+    return this.cpuCount;
+  }
+
+  /** Threads not yet finished. */
+  get liveThreads(): number {
+    return this.live;
+  }
+
+  /** Start a new thread: it runs as soon as a CPU is free for it. */
+  start(t: SimThread): void {
+    this.live++;
+    this.makeRunnable(t, 0);
+  }
+
+  /** Work slowdown for a thread on `cpu`: SMT contention from busy siblings. */
+  slowdown(cpu: number): number {
+    for (const s of this.params.siblings[cpu]) if (this.onCpu[s] !== null) return this.params.smtSlowdown;
+    return 1;
+  }
+
+  /** Thread on `cpu` (or null). */
+  threadOn(cpu: number): SimThread | null {
+    return this.onCpu[cpu];
+  }
+
+  makeRunnable(t: SimThread, delay = this.params.wakeupNs): void {
+    const prev = t.state;
+    if (prev !== ThreadState.New) t.state = ThreadState.Runnable;
+    const cpu = this.pickCpu(t);
+    if (cpu >= 0) {
+      this.reserve(cpu, t, delay);
+    } else {
+      this.enqueue(t);
+    }
+  }
+
+  /** `cpu` has no thread any more: give it to the next runnable thread. */
+  release(cpu: number): void {
+    this.onCpu[cpu] = null;
+    this.sliceArmed[cpu] = false;
+    this.sliceEpoch[cpu]++;
+    const next = this.dequeueFor(cpu);
+    if (next) this.reserve(cpu, next, this.params.contextSwitchNs);
+  }
+
+  yieldCpu(t: SimThread): void {
+    const next = this.dequeueFor(t.cpu);
+    if (!next) return;
+    const cpu = t.cpu;
+    t.preempted();
+    this.onCpu[cpu] = null;
+    this.enqueue(t);
+    this.reserve(cpu, next, this.params.contextSwitchNs);
+  }
+
+  threadDone(_t: SimThread): void {
+    this.live--;
+    if (this.live === 0 && this.onAllDone) this.onAllDone();
+  }
+
+  // Event argument: kind + 2 * (cpu + cpus * epoch); the epoch only matters for slice timers.
+  fire(arg: number): void {
+    const kind = arg % 2;
+    const rest = (arg - kind) / 2;
+    const cpu = rest % this.cpuCount;
+    const epoch = (rest - cpu) / this.cpuCount;
+    if (kind === DISPATCH) {
+      const t = this.pendingDispatch[cpu]!;
+      this.pendingDispatch[cpu] = null;
+      this.reserved[cpu] = false;
+      this.onCpu[cpu] = t;
+      if (this.queueLength() > 0) this.armSlice(cpu);
+      t.dispatched(cpu);
+    } else {
+      if (epoch !== this.sliceEpoch[cpu]) return;
+      this.sliceArmed[cpu] = false;
+      const cur = this.onCpu[cpu];
+      if (!cur) return;
+      const next = this.dequeueFor(cpu);
+      if (!next) return;
+      cur.preempted();
+      this.onCpu[cpu] = null;
+      this.enqueue(cur);
+      this.reserve(cpu, next, this.params.contextSwitchNs);
+    }
+  }
+
+  private armSlice(cpu: number): void {
+    if (this.sliceArmed[cpu]) return;
+    this.sliceArmed[cpu] = true;
+    this.sim.schedule(this.params.quantumNs, this, SLICE + 2 * (cpu + this.cpuCount * this.sliceEpoch[cpu]));
+  }
+
+  private reserve(cpu: number, t: SimThread, delay: number): void {
+    this.reserved[cpu] = true;
+    this.pendingDispatch[cpu] = t;
+    // A new thread on this CPU: any slice timer armed for the old one is void.
+    this.sliceEpoch[cpu]++;
+    this.sliceArmed[cpu] = false;
+    this.sim.schedule(delay, this, DISPATCH + 2 * cpu);
+  }
+
+  private isFree(cpu: number): boolean {
+    return this.onCpu[cpu] === null && !this.reserved[cpu];
+  }
+
+  private allowed(t: SimThread, cpu: number): boolean {
+    return t.affinity.length === 0 || t.affinity.includes(cpu);
+  }
+
+  private pickCpu(t: SimThread): number {
+    const candidates: number[] = [];
+    const pool = t.affinity.length > 0 ? t.affinity : null;
+    const n = pool ? pool.length : this.cpuCount;
+    for (let i = 0; i < n; i++) {
+      const c = pool ? pool[i] : i;
+      if (this.isFree(c)) candidates.push(c);
+    }
+    if (candidates.length === 0) return -1;
+    switch (this.params.placement) {
+      case 'compact':
+        return candidates[0];
+      case 'scatter':
+        return candidates[this.rng.int(candidates.length)];
+      case 'spread': {
+        // Prefer a CPU whose siblings are all idle (a whole free core), like
+        // the kernel's select_idle_core.
+        for (const c of candidates) if (this.params.siblings[c].every((s) => this.isFree(s))) return c;
+        return candidates[0];
+      }
+    }
+  }
+
+  private enqueue(t: SimThread): void {
+    this.runQueue.push(t);
+    // Someone waits: every busy CPU that could run it gets a slice timer.
+    for (let c = 0; c < this.cpuCount; c++) {
+      if (this.onCpu[c] !== null && this.allowed(t, c)) this.armSlice(c);
+    }
+  }
+
+  private queueLength(): number {
+    return this.runQueue.length - this.queueHead;
+  }
+
+  private dequeueFor(cpu: number): SimThread | null {
+    for (let i = this.queueHead; i < this.runQueue.length; i++) {
+      const t = this.runQueue[i];
+      if (this.allowed(t, cpu)) {
+        if (i === this.queueHead) {
+          this.queueHead++;
+          if (this.queueHead > 1024 && this.queueHead * 2 > this.runQueue.length) {
+            this.runQueue.splice(0, this.queueHead);
+            this.queueHead = 0;
+          }
+        } else {
+          this.runQueue.splice(i, 1);
+        }
+        return t;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Chiplet fabric (AMD Zen 4 Genoa): cores are grouped in CCXs that each have
+ * their own L3. A CCX serves its own cores' requests for a line it holds; only
+ * traffic between CCXs goes through the IO die, and between sockets through
+ * the socket link (facts.md section 4; the blog's Figure 8).
+ *
+ * Modelled as: misses from one CCX are merged (one request per line in flight
+ * per CCX, the others wait for its fill and are then served inside the CCX at
+ * the same-CCX latency); requests that must leave the CCX queue at the line's
+ * home on the IO die, one at a time per line. Under contention the IO die sees
+ * one request per CCX instead of one per core.
+ */
+import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
+
+export class ChipletFabric extends CoherenceFabric {
+  protected mergeGroup(cpu: number): number {
+    return this.layout.l3[cpu];
+  }
+
+  private home(line: CacheLine): ServiceQueue {
+    return (line.fabricState ??= new ServiceQueue()) as ServiceQueue;
+  }
+
+  protected enqueue(id: number, line: CacheLine): void {
+    const cpu = this.pool.cpu[id];
+    const exclusive = this.pool.exclusive[id] === 1;
+    if (!this.outsideL3(line, cpu, exclusive)) {
+      // Served by the CCX's own L3 (or a sibling core in it): no IO die trip.
+      this.startService(id, this.sourceLatency(line, cpu, exclusive, false));
+      return;
+    }
+    const q = this.home(line);
+    if (q.busy) {
+      q.push(id);
+      return;
+    }
+    q.busy = true;
+    this.begin(id, line);
+  }
+
+  protected served(id: number, line: CacheLine): void {
+    // Only a request that went through the home frees it. A request served inside
+    // its CCX never took the home, so it must not start the home's next request.
+    if (this.homeRequest.get(line.id) !== id) return;
+    this.homeRequest.delete(line.id);
+    const q = this.home(line);
+    if (q.length === 0) {
+      q.busy = false;
+      return;
+    }
+    this.begin(q.shift(), line);
+  }
+
+  /** Per line: the request the home is serving now. */
+  private readonly homeRequest = new Map<number, number>();
+
+  private begin(id: number, line: CacheLine): void {
+    const cpu = this.pool.cpu[id];
+    this.homeRequest.set(line.id, id);
+    this.startService(id, this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1, true));
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * Cache lines and the coherence fabric that moves them between cores.
+ *
+ * A lock is not a delay: it is a value in a cache line plus a policy. What a
+ * lock operation costs is what it costs to bring that line to the CPU that
+ * needs it, which depends on where the line is now (which cores hold a copy,
+ * who last wrote it) and on the fabric's queueing. This module keeps the line
+ * state (MESI reduced to what matters for locks: which cores hold a valid copy
+ * and whether one of them holds it exclusively) and leaves the cost and
+ * queueing of a miss to a fabric subclass (`MeshFabric`, `ChipletFabric`).
+ *
+ * Granularity is the physical core: SMT siblings share L1/L2, so when one
+ * sibling has the line the other hits. The cited "SMT sibling" latency is
+ * charged when a thread reads a value its sibling has just written.
+ *
+ * Misses are merged per *merge group* (a core on the mesh, a CCX on the
+ * chiplet fabric): while a group has a fill in flight for a line, later
+ * requests from the same group wait for that fill instead of sending their own.
+ */
+import type { EventTarget, Simulator } from '../engine/simulator.ts';
+import type { SimThread } from '../cpu/thread.ts';
+
+/** Where each logical CPU sits. Indexed by logical CPU id. */
+export interface FabricLayout {
+  core: Int32Array;
+  l3: Int32Array;
+  socket: Int32Array;
+  cores: number;
+  l3Groups: number;
+  sockets: number;
+}
+
+/** One-way transfer latencies, ns (medians of CAS round trip / 2, as cited by the model file). */
+export interface TransferLatencies {
+  smtSibling: number;
+  sameL3: number;
+  crossL3: number;
+  crossSocket: number;
+  /** L1 hit, ns. */
+  hit: number;
+}
+
+export class CacheLine {
+  /** Bumped by every publish (a write others can see). */
+  version = 0;
+  /** Core holding the line exclusively (M/E), or -1. */
+  exclusiveCore = -1;
+  /** Logical CPU that wrote it last, or -1. */
+  lastWriterCpu = -1;
+  /** Per-core valid copy. */
+  readonly holders: Uint8Array;
+  holderCount = 0;
+  /** Holders per L3 group and per socket, kept with `holders` so distances are O(1). */
+  readonly holdersInL3: Int32Array;
+  readonly holdersInSocket: Int32Array;
+  /**
+   * Per merge group: IDLE, IN_FLIGHT, or the first request waiting for the group's
+   * fill in flight (the rest are chained through the pool's `next`); and the last.
+   */
+  readonly mergeHead: Int32Array;
+  readonly mergeTail: Int32Array;
+  /** Threads spinning on this line until its next publish. */
+  watchers: SimThread[] = [];
+  /** Fabric-private queueing state. */
+  fabricState: unknown = null;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    layout: FabricLayout,
+    /** Socket whose memory (and home agent) the line belongs to. */
+    readonly homeSocket: number,
+  ) {
+    this.holders = new Uint8Array(layout.cores);
+    this.holdersInL3 = new Int32Array(layout.l3Groups);
+    this.holdersInSocket = new Int32Array(layout.sockets);
+    const groups = Math.max(layout.cores, layout.l3Groups);
+    this.mergeHead = new Int32Array(groups).fill(IDLE);
+    this.mergeTail = new Int32Array(groups).fill(IDLE);
+  }
+}
+
+/**
+ * Requests in flight, kept in a pool of parallel arrays (no object per miss).
+ * `next` chains the requests waiting on one merge group's fill.
+ */
+class RequestPool {
+  thread: (SimThread | null)[] = [];
+  line: (CacheLine | null)[] = [];
+  cpu = new Int32Array(256);
+  exclusive = new Uint8Array(256);
+  issuedAt = new Float64Array(256);
+  serviceStart = new Float64Array(256);
+  next = new Int32Array(256);
+  private free: number[] = [];
+
+  take(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): number {
+    let id: number;
+    if (this.free.length > 0) id = this.free.pop()!;
+    else {
+      id = this.thread.length;
+      if (id === this.cpu.length) this.grow();
+    }
+    this.thread[id] = t;
+    this.line[id] = line;
+    this.cpu[id] = cpu;
+    this.exclusive[id] = exclusive ? 1 : 0;
+    this.issuedAt[id] = issuedAt;
+    this.next[id] = -1;
+    return id;
+  }
+
+  give(id: number): void {
+    this.thread[id] = null;
+    this.line[id] = null;
+    this.free.push(id);
+  }
+
+  private grow(): void {
+    const n = this.cpu.length * 2;
+    const i32 = (a: Int32Array) => { const b = new Int32Array(n); b.set(a); return b; };
+    const f64 = (a: Float64Array) => { const b = new Float64Array(n); b.set(a); return b; };
+    this.cpu = i32(this.cpu);
+    this.next = i32(this.next);
+    const ex = new Uint8Array(n); ex.set(this.exclusive); this.exclusive = ex;
+    this.issuedAt = f64(this.issuedAt);
+    this.serviceStart = f64(this.serviceStart);
+  }
+}
+
+/** Merge-group state of a line: no fill in flight. */
+const IDLE = -2;
+/** Merge-group state of a line: a fill in flight, nobody waiting behind it. */
+const IN_FLIGHT = -1;
+
+/** A FIFO of request ids served one at a time (a TOR entry, a CCX's L3 port). */
+export class ServiceQueue {
+  busy = false;
+  items: number[] = [];
+  head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(id: number): void {
+    this.items.push(id);
+  }
+  shift(): number {
+    const id = this.items[this.head++];
+    if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
+/** Counters a run reports (and the profile output reads). */
+export interface CoherenceStats {
+  hits: number;
+  misses: number;
+  /** Sum over misses of time from request to fill, ns. */
+  missWaitNs: number;
+  /** Sum over misses of time spent queued before service started, ns. */
+  queueWaitNs: number;
+}
+
+export abstract class CoherenceFabric implements EventTarget {
+  readonly stats: CoherenceStats = { hits: 0, misses: 0, missWaitNs: 0, queueWaitNs: 0 };
+  protected readonly pool = new RequestPool();
+  private lineCount = 0;
+  /** Per core: its L3 group and socket. */
+  private readonly coreL3: Int32Array;
+  private readonly coreSocket: Int32Array;
+
+  constructor(
+    readonly sim: Simulator,
+    readonly layout: FabricLayout,
+    readonly lat: TransferLatencies,
+    /** Time a spinner takes to notice a change: it is somewhere in a `pause`. */
+    readonly pauseNs: number,
+  ) {
+    this.coreL3 = new Int32Array(layout.cores);
+    this.coreSocket = new Int32Array(layout.cores);
+    for (let cpu = 0; cpu < layout.core.length; cpu++) {
+      this.coreL3[layout.core[cpu]] = layout.l3[cpu];
+      this.coreSocket[layout.core[cpu]] = layout.socket[cpu];
+    }
+  }
+
+  /** Allocate a line homed on `homeSocket`, initially held by nobody (in memory). */
+  newLine(name: string, homeSocket = 0): CacheLine {
+    return new CacheLine(this.lineCount++, name, this.layout, homeSocket);
+  }
+
+  /** Bring a readable copy to the thread's CPU; wakes the thread when it has it. */
+  load(t: SimThread, line: CacheLine): void {
+    this.access(t, line, false);
+  }
+
+  /** Gain exclusive ownership for an atomic read-modify-write; wakes the thread when done. */
+  rmw(t: SimThread, line: CacheLine): void {
+    this.access(t, line, true);
+  }
+
+  /**
+   * The thread (which owns the line) changed its value: every spinner watching
+   * it notices after the rest of its current `pause` and resumes.
+   */
+  publish(t: SimThread, line: CacheLine): void {
+    line.version++;
+    line.lastWriterCpu = t.cpu;
+    if (line.watchers.length === 0) return;
+    const w = line.watchers;
+    line.watchers = [];
+    for (const s of w) {
+      if (s === t) continue;
+      this.sim.schedule(s.rng.uniform() * this.pauseNs, s, 0);
+    }
+  }
+
+  /** Spin: the thread keeps its CPU and is woken by the next publish of the line. */
+  watch(t: SimThread, line: CacheLine): void {
+    line.watchers.push(t);
+  }
+
+  /** Whether the thread's core holds a valid copy (a spin re-read would hit). */
+  holds(t: SimThread, line: CacheLine): boolean {
+    return line.holders[this.layout.core[t.cpu]] === 1;
+  }
+
+  fire(id: number): void {
+    const pool = this.pool;
+    const line = pool.line[id]!;
+    const t = pool.thread[id]!;
+    const cpu = pool.cpu[id];
+    this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
+    this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
+    this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
+    this.served(id, line);
+    pool.give(id);
+    // Requests of the same merge group that waited for this fill try again now;
+    // most of them hit or are served inside the group.
+    const group = this.mergeGroup(cpu);
+    let w = line.mergeHead[group];
+    line.mergeHead[group] = IDLE;
+    line.mergeTail[group] = IDLE;
+    while (w >= 0) {
+      const next = pool.next[w];
+      const wt = pool.thread[w]!;
+      const wcpu = pool.cpu[w];
+      const wex = pool.exclusive[w] === 1;
+      const at = pool.issuedAt[w];
+      pool.give(w);
+      this.reissue(wt, line, wcpu, wex, at);
+      w = next;
+    }
+    t.wake();
+  }
+
+  // ---- for subclasses ----
+
+  /** The group whose misses are merged: a core (mesh) or a CCX (chiplet). */
+  protected abstract mergeGroup(cpu: number): number;
+
+  /** A miss: queue request `id` where the fabric serves it, and call `startService` when its turn comes. */
+  protected abstract enqueue(id: number, line: CacheLine): void;
+
+  /** Request `id` finished (its line state is updated): start the next one of its queue. */
+  protected abstract served(id: number, line: CacheLine): void;
+
+  /** Begin serving request `id` for `latency` ns. */
+  protected startService(id: number, latency: number): void {
+    this.pool.serviceStart[id] = this.sim.now;
+    this.sim.schedule(latency, this, id);
+  }
+
+  /**
+   * One-way latency of serving `cpu`'s miss: set by the farthest party that must
+   * take part. A read is supplied by the nearest holder (or memory); a write must
+   * also reach every other holder to invalidate it. `viaHome`: the request goes
+   * through the line's home agent, so a home on another socket is a socket crossing.
+   */
+  protected sourceLatency(line: CacheLine, cpu: number, exclusive: boolean, viaHome: boolean): number {
+    const core = this.layout.core[cpu];
+    const sock = this.layout.socket[cpu];
+    const l3 = this.layout.l3[cpu];
+    const mine = line.holders[core];
+    let distance: number; // 0 memory, 1 same L3, 2 other L3 same socket, 3 other socket
+    if (line.exclusiveCore >= 0 && line.exclusiveCore !== core) {
+      const o = line.exclusiveCore;
+      distance = this.coreSocket[o] !== sock ? 3 : this.coreL3[o] !== l3 ? 2 : 1;
+    } else if (exclusive) {
+      const others = line.holderCount - mine;
+      if (others === 0) distance = 0;
+      else if (line.holderCount - line.holdersInSocket[sock] > 0) distance = 3;
+      else if (line.holdersInSocket[sock] - line.holdersInL3[l3] > 0) distance = 2;
+      else distance = 1;
+    } else {
+      if (line.holdersInL3[l3] - mine > 0) distance = 1;
+      else if (line.holdersInSocket[sock] - mine > 0) distance = 2;
+      else if (line.holderCount - mine > 0) distance = 3;
+      else distance = 0;
+    }
+    if ((viaHome || distance === 0) && line.homeSocket !== sock) distance = 3;
+    switch (distance) {
+      case 3:
+        return this.lat.crossSocket;
+      case 2:
+        return this.lat.crossL3;
+      default:
+        return this.lat.sameL3;
+    }
+  }
+
+  /** Whether serving `cpu`'s miss needs a party outside its L3 group. */
+  protected outsideL3(line: CacheLine, cpu: number, exclusive: boolean): boolean {
+    const l3 = this.layout.l3[cpu];
+    if (line.exclusiveCore >= 0) return this.coreL3[line.exclusiveCore] !== l3;
+    if (exclusive) return line.holderCount - line.holdersInL3[l3] > 0 || line.holderCount === 0;
+    return line.holdersInL3[l3] === 0;
+  }
+
+  // ---- shared mechanics ----
+
+  private access(t: SimThread, line: CacheLine, exclusive: boolean): void {
+    this.reissue(t, line, t.cpu, exclusive, this.sim.now);
+  }
+
+  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): void {
+    const core = this.layout.core[cpu];
+    const mine = line.holders[core] === 1;
+    if (mine && (!exclusive || line.exclusiveCore === core || line.holderCount === 1)) {
+      this.stats.hits++;
+      if (exclusive) {
+        line.exclusiveCore = core;
+      }
+      const w = line.lastWriterCpu;
+      const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
+      this.sim.schedule(Math.max(0, issuedAt - this.sim.now) + (fromSibling ? this.lat.smtSibling : this.lat.hit), t, 0);
+      return;
+    }
+    this.stats.misses++;
+    const id = this.pool.take(t, line, cpu, exclusive, issuedAt);
+    const group = this.mergeGroup(cpu);
+    const head = line.mergeHead[group];
+    if (head === IDLE) {
+      line.mergeHead[group] = IN_FLIGHT;
+      this.enqueue(id, line);
+    } else if (head === IN_FLIGHT) {
+      line.mergeHead[group] = id;
+      line.mergeTail[group] = id;
+    } else {
+      this.pool.next[line.mergeTail[group]] = id;
+      line.mergeTail[group] = id;
+    }
+  }
+
+  /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */
+  private fill(line: CacheLine, core: number, exclusive: boolean): void {
+    if (exclusive) {
+      if (line.holderCount > 0) {
+        line.holders.fill(0);
+        line.holdersInL3.fill(0);
+        line.holdersInSocket.fill(0);
+      }
+      line.holderCount = 0;
+      line.exclusiveCore = core;
+    } else if (line.exclusiveCore >= 0 && line.exclusiveCore !== core) {
+      line.exclusiveCore = -1; // M -> S on the owner
+    }
+    if (!line.holders[core]) {
+      line.holders[core] = 1;
+      line.holderCount++;
+      line.holdersInL3[this.coreL3[core]]++;
+      line.holdersInSocket[this.coreSocket[core]]++;
+    }
+    if (line.holderCount === 1) line.exclusiveCore = core;
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Mutual-exclusion spinlocks. Each is a value in one cache line plus a policy
+ * for touching it; the cost of a handoff is whatever the fabric charges for
+ * the traffic the policy generates.
+ *
+ * Bodies are generator functions: a primitive (`coh.load`, `coh.rmw`,
+ * `coh.watch`) arranges the thread's next wake, and the body yields.
+ */
+import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
+import type { SimThread } from '../cpu/thread.ts';
+
+export type Steps = Generator<void, void, void>;
+
+export interface SpinLock {
+  readonly name: string;
+  acquire(t: SimThread): Steps;
+  release(t: SimThread): Steps;
+  /** Whether some thread holds it (for invariants in tests). */
+  readonly held: boolean;
+}
+
+export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'qspinlock';
+
+/**
+ * Test-and-set with pause: every attempt is an atomic exchange, so every
+ * waiter keeps asking for the line exclusively, pausing between attempts.
+ */
+export class TasLock implements SpinLock {
+  held = false;
+  readonly line: CacheLine;
+  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
+    this.line = coh.newLine(name);
+  }
+
+  *acquire(t: SimThread): Steps {
+    for (;;) {
+      this.coh.rmw(t, this.line);
+      yield;
+      const was = this.held;
+      this.held = true;
+      this.coh.publish(t, this.line);
+      if (!was) return;
+      t.work(this.coh.pauseNs);
+      yield;
+    }
+  }
+
+  *release(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    this.held = false;
+    this.coh.publish(t, this.line);
+  }
+}
+
+/**
+ * Test-and-test-and-set (the blog's pause_bench and path_init's loop): spin
+ * reading the line from the local cache while it is taken, then try the
+ * atomic exchange. Waiters generate traffic only when the line changes: after
+ * each release every waiter re-reads it and those who saw it free race for it.
+ */
+export class TtasLock implements SpinLock {
+  held = false;
+  readonly line: CacheLine;
+  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
+    this.line = coh.newLine(name);
+  }
+
+  *acquire(t: SimThread): Steps {
+    for (;;) {
+      this.coh.load(t, this.line);
+      yield;
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        this.coh.load(t, this.line);
+        yield;
+      }
+      this.coh.rmw(t, this.line);
+      yield;
+      const was = this.held;
+      this.held = true;
+      this.coh.publish(t, this.line);
+      if (!was) return;
+    }
+  }
+
+  *release(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    this.held = false;
+    this.coh.publish(t, this.line);
+  }
+}
+
+/**
+ * Ticket lock (Linux before 4.2): take a ticket with an atomic add, spin
+ * reading `serving` until it is yours. Every release invalidates every waiter's
+ * copy and all of them re-read; the next owner is wherever it happens to be in
+ * the home's queue, so the handoff grows with the number of waiters
+ * (Boyd-Wickizer et al. 2012).
+ */
+export class TicketLock implements SpinLock {
+  private next = 0;
+  private serving = 0;
+  readonly line: CacheLine;
+  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
+    this.line = coh.newLine(name);
+  }
+
+  get held(): boolean {
+    return this.next !== this.serving;
+  }
+
+  *acquire(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    const mine = this.next++;
+    this.coh.publish(t, this.line);
+    while (this.serving !== mine) {
+      this.coh.watch(t, this.line);
+      yield;
+      this.coh.load(t, this.line);
+      yield;
+    }
+  }
+
+  *release(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    this.serving++;
+    this.coh.publish(t, this.line);
+  }
+}
+
+/**
+ * Queued spinlock (Linux qspinlock since 4.2, MCS-based): one waiter spins on
+ * the lock word; the others queue and each spins on its own per-CPU node line,
+ * which only its predecessor writes. A handoff moves the lock line to the head
+ * waiter and one node line to the next in queue: constant traffic, whatever
+ * the number of waiters.
+ */
+export class QueuedSpinLock implements SpinLock {
+  held = false;
+  readonly line: CacheLine;
+  private readonly queue: SimThread[] = [];
+  private queueHead = 0;
+  /** Per waiting thread: its MCS node line and whether it has been made queue head. */
+  private readonly nodes = new Map<SimThread, { line: CacheLine; head: boolean }>();
+  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
+    this.line = coh.newLine(name);
+  }
+
+  private node(t: SimThread) {
+    let n = this.nodes.get(t);
+    if (!n) {
+      n = { line: this.coh.newLine(`${this.name}.mcs.${t.name}`), head: false };
+      this.nodes.set(t, n);
+    }
+    return n;
+  }
+
+  *acquire(t: SimThread): Steps {
+    // Fast path: cmpxchg on the lock word.
+    this.coh.rmw(t, this.line);
+    yield;
+    if (!this.held && this.queue.length === this.queueHead) {
+      this.held = true;
+      this.coh.publish(t, this.line);
+      return;
+    }
+    // Slow path: xchg the tail (same lock word) to join the queue.
+    const me = this.node(t);
+    me.head = this.queue.length === this.queueHead;
+    this.queue.push(t);
+    this.coh.publish(t, this.line);
+    if (!me.head) {
+      // Link into the predecessor's node (a write to its line), then spin on our own node.
+      const pred = this.node(this.queue[this.queue.length - 2]);
+      this.coh.rmw(t, pred.line);
+      yield;
+      this.coh.load(t, me.line);
+      yield;
+      while (!me.head) {
+        this.coh.watch(t, me.line);
+        yield;
+        this.coh.load(t, me.line);
+        yield;
+      }
+    }
+    // Queue head: spin on the lock word until the owner releases, then take it.
+    for (;;) {
+      this.coh.load(t, this.line);
+      yield;
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        this.coh.load(t, this.line);
+        yield;
+      }
+      this.coh.rmw(t, this.line);
+      yield;
+      if (!this.held) break;
+    }
+    this.held = true;
+    this.queueHead++;
+    this.coh.publish(t, this.line);
+    if (this.queueHead < this.queue.length) {
+      // Pass queue headship: write the successor's node.
+      const succ = this.node(this.queue[this.queueHead]);
+      this.coh.rmw(t, succ.line);
+      yield;
+      succ.head = true;
+      this.coh.publish(t, succ.line);
+    }
+    if (this.queueHead > 256 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  *release(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    this.held = false;
+    this.coh.publish(t, this.line);
+  }
+}
+
+export function makeSpinLock(kind: SpinLockKind, name: string, coh: CoherenceFabric): SpinLock {
+  switch (kind) {
+    case 'tas':
+      return new TasLock(name, coh);
+    case 'ttas':
+      return new TtasLock(name, coh);
+    case 'ticket':
+      return new TicketLock(name, coh);
+    case 'qspinlock':
+      return new QueuedSpinLock(name, coh);
+  }
+}

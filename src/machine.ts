@@ -1,0 +1,80 @@
+/**
+ * A machine instance: one simulator, one scheduler over the machine's logical
+ * CPUs, one coherence fabric. Built from a `MachineSpec`, which is plain data
+ * derived from a hardware model file and a scenario's restrictions; nothing
+ * here knows any particular machine.
+ */
+import { Simulator } from './engine/simulator.ts';
+import { RandomStreams } from './engine/random.ts';
+import { Scheduler, type Placement } from './cpu/scheduler.ts';
+import { SimThread, type ThreadBody } from './cpu/thread.ts';
+import { ActivityLedger, ActivityNames } from './cpu/activity.ts';
+import type { CoherenceFabric, FabricLayout, TransferLatencies } from './hardware/coherence.ts';
+import { MeshFabric } from './hardware/meshFabric.ts';
+import { ChipletFabric } from './hardware/chipletFabric.ts';
+
+export type FabricKind = 'mesh' | 'chiplet';
+
+export interface MachineSpec {
+  name: string;
+  fabric: FabricKind;
+  layout: FabricLayout;
+  siblings: number[][];
+  latencies: TransferLatencies;
+  pauseNs: number;
+  smtSlowdown: number;
+  /** Scheduler constants (from the kernel model; defaults below). */
+  quantumNs?: number;
+  contextSwitchNs?: number;
+  wakeupNs?: number;
+}
+
+export interface MachineOptions {
+  seed: string;
+  placement?: Placement;
+}
+
+export class Machine {
+  readonly sim = new Simulator();
+  readonly random: RandomStreams;
+  readonly scheduler: Scheduler;
+  readonly coherence: CoherenceFabric;
+  readonly activities = new ActivityNames();
+  readonly ledger: ActivityLedger;
+  readonly threads: SimThread[] = [];
+
+  constructor(readonly spec: MachineSpec, opts: MachineOptions) {
+    this.random = new RandomStreams(opts.seed);
+    this.ledger = new ActivityLedger(this.activities);
+    this.scheduler = new Scheduler(
+      this.sim,
+      {
+        siblings: spec.siblings,
+        smtSlowdown: spec.smtSlowdown,
+        // CFS's minimum granularity is 0.75 ms x (1 + log2 ncpus), capped at 8 CPUs: 3 ms.
+        quantumNs: spec.quantumNs ?? 3_000_000,
+        contextSwitchNs: spec.contextSwitchNs ?? 2_000,
+        wakeupNs: spec.wakeupNs ?? 5_000,
+        placement: opts.placement ?? 'spread',
+      },
+      this.random.stream('scheduler'),
+    );
+    const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
+    this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
+  }
+
+  get cpus(): number {
+    return this.spec.layout.core.length;
+  }
+
+  /** Create and start a thread; `affinity` pins it to those CPUs. */
+  spawn(name: string, body: ThreadBody, affinity: number[] = []): SimThread {
+    const id = this.threads.length;
+    const t = new SimThread(id, name, this.sim, this.scheduler, this.random.stream(`thread/${name}`), this.ledger, body);
+    t.affinity = affinity;
+    this.ledger.register(id, this.sim.now);
+    this.threads.push(t);
+    this.scheduler.start(t);
+    return t;
+  }
+}
