@@ -4,7 +4,7 @@
 // say where it came from: a measured number is `{ value, source }`.
 
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { InputError } from './errors.ts';
@@ -68,7 +68,7 @@ export const hardwareModelSchema = z
     // per-field schema cannot express; messages are phrased as expectations.
     const d = t.numaDistance;
     if (d.length !== t.sockets) {
-      ctx.addIssue({ code: 'custom', path: ['topology', 'numaDistance'], message: `a ${t.sockets} x ${t.sockets} table (one row per socket)`, params: { got: `${d.length} rows` } });
+      ctx.addIssue({ code: 'custom', path: ['topology', 'numaDistance'], message: `a ${t.sockets} x ${t.sockets} table (one row per socket)`, params: { got: `${d.length} row${d.length === 1 ? '' : 's'}` } });
     } else {
       d.forEach((row, i) => {
         if (row.length !== t.sockets) {
@@ -156,7 +156,10 @@ export function loadHardwareModel(nameOrPath: string, modelsDir: string = defaul
   }
   const cached = cache.get(file);
   if (cached) return cached;
-  const model = loadYamlSource(file).validate(hardwareModelSchema);
+  // Messages name the file as the user would type it from here.
+  const rel = relative(process.cwd(), file);
+  const shownAs = rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+  const model = loadYamlSource(file, shownAs).validate(hardwareModelSchema);
   deepFreeze(model);
   cache.set(file, model);
   return model;

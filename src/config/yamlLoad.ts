@@ -40,8 +40,11 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
     const first = this.doc.errors[0];
     if (first) {
-      const [line, column] = first.linePos ? [first.linePos[0].line, first.linePos[0].col] : [1, 1];
-      throw new InputError({ file, line, column, field: this.fieldAtOffset(first.pos[0]), expected: yamlErrorExpectation(first.code, first.message) });
+      const pos = this.lineCounter.linePos(first.pos[0]);
+      // A duplicate key is named by its path; for other syntax errors the node
+      // where the parser gave up is often not the one that is wrong, so no field is guessed.
+      const field = first.code === 'DUPLICATE_KEY' ? this.fieldAtOffset(first.pos[0]) : '(syntax)';
+      throw new InputError({ file, line: pos.line, column: pos.col, field, expected: yamlErrorExpectation(first.code, first.message) });
     }
     // Tags are the YAML feature that can ask a loader for non-data types; the
     // core schema does not resolve them (only warns), but silently turning
@@ -120,6 +123,7 @@ export class YamlSource {
     }
     const value = this.valueAt(path);
     const { expected, got } = describeIssue(issue, value);
+    if (path.length === 0 && this.doc.contents === null) return this.error(path, expected, 'an empty file');
     return this.error(path, expected, got);
   }
 
@@ -298,18 +302,20 @@ export function parseYamlText<T>(text: string, file: string, schema: z.ZodType<T
 }
 
 /** Reads a file as text, turning a missing or unreadable file into an InputError at 1:1. */
-export function readInputFile(file: string): string {
+export function readInputFile(file: string, shownAs: string = file): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
+    // Reported under the name the user gave; the caller may have resolved it.
     const code = (e as NodeJS.ErrnoException).code;
     const got = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'no permission to read it' : `error ${code ?? String(e)}`;
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable YAML file', got });
+    throw new InputError({ file: shownAs, line: 1, column: 1, field: '(file)', expected: 'a readable YAML file', got });
   }
 }
 
-export function loadYamlSource(file: string): YamlSource {
-  return new YamlSource(readInputFile(file), file);
+/** `shownAs` is the name used in error messages when it differs from the path read. */
+export function loadYamlSource(file: string, shownAs: string = file): YamlSource {
+  return new YamlSource(readInputFile(file, shownAs), shownAs);
 }
 
 export function loadYamlFile<T>(file: string, schema: z.ZodType<T>): T {
