@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { lineChartSpec, renderSvg, renderPng, renumberSvgIds, DEFAULT_FONT_DIR } from '../src/report/charts.ts';
+import { lineChartSpec, renderSvg, renderPng, renumberSvgIds, chartFiles, DEFAULT_FONT_DIR } from '../src/report/charts.ts';
+import { writeOutputs } from '../src/report/atomicWrite.ts';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { PointResult } from '../src/report/results.ts';
 
 const variants = ['r5.metal, 2 sockets', 'r5.metal, 1 socket', 'm7a.metal-48xl'];
@@ -130,8 +132,18 @@ describe('renderPng', () => {
     expect(renderPng(svg, { width: 400 }).equals(renderPng(svg, { width: 400 }))).toBe(true);
   });
 
+  it.skipIf(fontsMissing)('chartFiles gives NAME.vl.json, NAME.svg and NAME.png that writeOutputs puts on disk', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'charts-'));
+    await writeOutputs(out, await chartFiles('fig10', spec()));
+    expect(readdirSync(out).sort()).toEqual(['fig10.png', 'fig10.svg', 'fig10.vl.json']);
+    expect(JSON.parse(readFileSync(join(out, 'fig10.vl.json'), 'utf8'))).toEqual(spec());
+    expect(readFileSync(join(out, 'fig10.svg'), 'utf8')).toBe(await renderSvg(spec()));
+    rmSync(out, { recursive: true });
+  });
+
   it('refuses to render when the font directory has no DejaVu fonts, instead of dropping all text', () => {
     const empty = mkdtempSync(join(tmpdir(), 'nofonts-'));
     expect(() => renderPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', { fontDir: empty })).toThrow(/DejaVu/);
+    rmSync(empty, { recursive: true });
   });
 });

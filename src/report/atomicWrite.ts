@@ -5,7 +5,7 @@
 // directory: a rename across filesystems (e.g. from /tmp) is not atomic.
 
 import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export interface OutputFile {
@@ -59,8 +59,7 @@ async function syncDirectory(dir: string): Promise<void> {
 
 /** Atomically replaces one file. */
 export async function atomicWrite(path: string, content: string | Buffer, writeTemp: TempWriter = writeAndSync): Promise<void> {
-  const dir = join(path, '..');
-  await writeOutputs(dir, [{ name: basename(path), content }], writeTemp);
+  await writeOutputs(dirname(path), [{ name: basename(path), content }], writeTemp);
 }
 
 /**

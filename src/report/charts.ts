@@ -7,7 +7,8 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
 import { existsSync, readdirSync } from 'node:fs';
-import type { PointResult } from './results.ts';
+import { canonicalize, type PointResult } from './results.ts';
+import type { OutputFile } from './atomicWrite.ts';
 
 export type ScaleKind = 'linear' | 'log';
 
@@ -209,4 +210,17 @@ export function renderPng(svg: string, options: PngOptions = {}): Buffer {
     logLevel: 'off',
   };
   return new Resvg(svg, renderOptions).render().asPng();
+}
+
+/**
+ * The three files of one chart, ready for writeOutputs: NAME.vl.json (the
+ * spec, keys sorted so it is byte-stable), NAME.svg and NAME.png.
+ */
+export async function chartFiles(name: string, spec: TopLevelSpec, png: PngOptions = {}): Promise<OutputFile[]> {
+  const svg = await renderSvg(spec);
+  return [
+    { name: `${name}.vl.json`, content: JSON.stringify(canonicalize(spec), null, 2) + '\n' },
+    { name: `${name}.svg`, content: svg },
+    { name: `${name}.png`, content: renderPng(svg, png) },
+  ];
 }

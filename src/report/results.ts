@@ -88,6 +88,9 @@ export function toCsv(run: Pick<RunResult, 'points'>): string {
  * numbers become the strings "NaN", "Infinity", "-Infinity": JSON.stringify
  * would otherwise turn them into null and silently lose the distinction.
  * Array order is kept (it is meaningful: points, thread lists).
+ * JavaScript always lists integer-like keys ("2", "10") first in numeric
+ * order, whatever the insertion order; that order is fixed too, so the output
+ * stays deterministic even though such keys are not in code-unit order.
  */
 export function canonicalize(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : formatNumber(value);
@@ -111,4 +114,12 @@ export function canonicalize(value: unknown): unknown {
 /** results.json: the whole run with keys sorted at every level, 2-space indent, trailing newline. */
 export function toJson(run: RunResult): string {
   return JSON.stringify(canonicalize(run), null, 2) + '\n';
+}
+
+/** results.csv and results.json of a run, ready for writeOutputs. */
+export function resultFiles(run: RunResult): { name: string; content: string }[] {
+  return [
+    { name: 'results.csv', content: toCsv(run) },
+    { name: 'results.json', content: toJson(run) },
+  ];
 }
