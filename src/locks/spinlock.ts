@@ -19,7 +19,7 @@ export interface SpinLock {
   readonly held: boolean;
 }
 
-export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'qspinlock';
+export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
 /**
  * Test-and-set with pause: every attempt is an atomic exchange, so every
@@ -103,9 +103,17 @@ export class TtasLock implements SpinLock {
 export class TicketLock implements SpinLock {
   private next = 0;
   private serving = 0;
+  /** Holds `serving` (and `next`, unless split). */
   readonly line: CacheLine;
-  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
+  /** Holds `next`. Linux packs both in one word; `split` puts `next` on its own line. */
+  private readonly nextLine: CacheLine;
+  constructor(
+    readonly name: string,
+    private readonly coh: CoherenceFabric,
+    split = false,
+  ) {
     this.line = coh.newLine(name);
+    this.nextLine = split ? coh.newLine(`${name}.next`) : this.line;
   }
 
   get held(): boolean {
@@ -113,10 +121,14 @@ export class TicketLock implements SpinLock {
   }
 
   *acquire(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
+    this.coh.rmw(t, this.nextLine);
     yield;
     const mine = this.next++;
-    this.coh.publish(t, this.line);
+    this.coh.publish(t, this.nextLine);
+    if (this.nextLine !== this.line) {
+      this.coh.load(t, this.line);
+      yield;
+    }
     while (this.serving !== mine) {
       this.coh.watch(t, this.line);
       yield;
@@ -235,6 +247,8 @@ export function makeSpinLock(kind: SpinLockKind, name: string, coh: CoherenceFab
       return new TtasLock(name, coh);
     case 'ticket':
       return new TicketLock(name, coh);
+    case 'ticket-split':
+      return new TicketLock(name, coh, true);
     case 'qspinlock':
       return new QueuedSpinLock(name, coh);
   }
