@@ -1,0 +1,328 @@
+// Kernel model files (models/kernel/NAME.yaml): the mount path of one kernel
+// version as data — per syscall, the ordered global-lock acquisitions and CPU
+// work — plus the costs, each with its source. The file's own comments
+// document the step kinds; this module validates the file and checks that the
+// steps make sense as kernel code (every lock released in order, per-CPU sums
+// only under mount_lock, no RCU wait under a spinlock), so a mistake in a model
+// is reported at its line instead of showing up as a strange simulation.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { describeValue, InputError } from '../config/errors.ts';
+import { loadYamlSource, YamlSource } from '../config/yamlLoad.ts';
+import type { OpName } from './trace.ts';
+
+/** A cost or limit with where it comes from; `calibrate: true` marks an estimate that calibration may refit. */
+export const kernelNumberSchema = z.strictObject({
+  value: z.number().finite().nonnegative(),
+  source: z.string().trim().min(1, 'a non-empty source'),
+  calibrate: z.boolean().optional(),
+});
+export type KernelNumber = z.infer<typeof kernelNumberSchema>;
+
+/** Syscall entries every kernel model must describe: one per trace op, fsconfig split in two. */
+export const SYSCALL_KEYS = [
+  'open_tree', 'mount_setattr', 'move_mount', 'mount_overlay', 'umount',
+  'fsopen', 'fsconfig', 'fsconfig_create', 'fsmount', 'close_tree', 'mount_plain',
+] as const;
+export type SyscallKey = (typeof SYSCALL_KEYS)[number];
+
+/**
+ * The kernel-model entry a trace op runs. `fsconfig` ops with a layer set one
+ * `lowerdir+`; an `fsconfig` without a layer is FSCONFIG_CMD_CREATE, which
+ * builds the overlay (docs/trace-format.md).
+ */
+export function syscallKeyForOp(op: OpName, hasLayer: boolean): SyscallKey {
+  if (op === 'fsconfig' && !hasLayer) return 'fsconfig_create';
+  return op;
+}
+
+export type KernelStep =
+  | { kind: 'lock'; lock: string; mode: 'read' | 'write' }
+  | { kind: 'unlock'; lock: string }
+  | { kind: 'cpu'; cost: string }
+  | { kind: 'percpuSum' }
+  | { kind: 'rcuGracePeriod'; flavor: 'expedited' }
+  | { kind: 'pathLookups'; count: number }
+  | { kind: 'forEachLayer'; steps: KernelStep[] };
+
+const STEP_SHAPES =
+  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}' ;
+
+type Ctx = z.core.$RefinementCtx;
+
+function stepIssue(ctx: Ctx, path: PropertyKey[], expected: string, got: unknown): void {
+  ctx.addIssue({ code: 'custom', message: expected, path, params: { got: describeValue(got) } });
+}
+
+/**
+ * One step. Hand-parsed rather than a zod union so that a wrong step says
+ * which shapes a step may have and points at the offending key.
+ */
+function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLayerLoop: boolean): KernelStep | undefined {
+  const shapes = insideLayerLoop ? STEP_SHAPES : `${STEP_SHAPES}, {forEachLayer: [steps]}`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    stepIssue(ctx, path, `a step mapping, one of ${shapes}`, raw);
+    return undefined;
+  }
+  const o = raw as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const only = (allowed: string[]): boolean => {
+    const extra = keys.find((k) => !allowed.includes(k));
+    if (extra !== undefined) {
+      stepIssue(ctx, [...path, extra], `only the keys ${allowed.join(', ')} in this step`, extra);
+      return false;
+    }
+    return true;
+  };
+  if ('lock' in o) {
+    if (!only(['lock', 'mode'])) return undefined;
+    if (typeof o.lock !== 'string' || o.lock === '') return stepIssue(ctx, [...path, 'lock'], 'a lock name', o.lock), undefined;
+    if (o.mode !== 'read' && o.mode !== 'write') return stepIssue(ctx, [...path, 'mode'], 'read or write', o.mode), undefined;
+    return { kind: 'lock', lock: o.lock, mode: o.mode };
+  }
+  if ('unlock' in o) {
+    if (!only(['unlock'])) return undefined;
+    if (typeof o.unlock !== 'string' || o.unlock === '') return stepIssue(ctx, [...path, 'unlock'], 'a lock name', o.unlock), undefined;
+    return { kind: 'unlock', lock: o.unlock };
+  }
+  if ('cpu' in o) {
+    if (!only(['cpu'])) return undefined;
+    if (typeof o.cpu !== 'string' || o.cpu === '') return stepIssue(ctx, [...path, 'cpu'], 'the name of a cost in costs', o.cpu), undefined;
+    return { kind: 'cpu', cost: o.cpu };
+  }
+  if ('percpuSum' in o) {
+    if (!only(['percpuSum'])) return undefined;
+    if (o.percpuSum !== true) return stepIssue(ctx, [...path, 'percpuSum'], 'true', o.percpuSum), undefined;
+    return { kind: 'percpuSum' };
+  }
+  if ('rcuGracePeriod' in o) {
+    if (!only(['rcuGracePeriod'])) return undefined;
+    if (o.rcuGracePeriod !== 'expedited') return stepIssue(ctx, [...path, 'rcuGracePeriod'], 'expedited', o.rcuGracePeriod), undefined;
+    return { kind: 'rcuGracePeriod', flavor: 'expedited' };
+  }
+  if ('pathLookups' in o) {
+    if (!only(['pathLookups'])) return undefined;
+    const n = o.pathLookups;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return stepIssue(ctx, [...path, 'pathLookups'], 'an integer >= 1', n), undefined;
+    return { kind: 'pathLookups', count: n };
+  }
+  if ('forEachLayer' in o && !insideLayerLoop) {
+    if (!only(['forEachLayer'])) return undefined;
+    if (!Array.isArray(o.forEachLayer) || o.forEachLayer.length === 0) {
+      return stepIssue(ctx, [...path, 'forEachLayer'], 'a non-empty list of steps', o.forEachLayer), undefined;
+    }
+    const inner: KernelStep[] = [];
+    for (let i = 0; i < o.forEachLayer.length; i++) {
+      const s = parseStep(o.forEachLayer[i], [...path, 'forEachLayer', i], ctx, true);
+      if (s === undefined) return undefined;
+      inner.push(s);
+    }
+    return { kind: 'forEachLayer', steps: inner };
+  }
+  stepIssue(ctx, keys.length > 0 ? [...path, keys[0]!] : path, `a step, one of ${shapes}`, keys.length > 0 ? keys[0] : raw);
+  return undefined;
+}
+
+const stepsSchema = z.array(z.unknown()).min(1).transform((list, ctx) => {
+  const out: KernelStep[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const s = parseStep(list[i], [i], ctx, false);
+    if (s === undefined) return z.NEVER;
+    out.push(s);
+  }
+  return out;
+});
+
+const syscallSchema = z.strictObject({
+  description: z.string().min(1),
+  /** Whether the syscall changes the host's mount table, waking pollers of /proc/self/mountinfo (systemd). */
+  notifiesMountWatchers: z.boolean(),
+  steps: stepsSchema,
+});
+export type KernelSyscall = z.infer<typeof syscallSchema>;
+
+const lockSchema = z.strictObject({
+  kind: z.enum(['rwsem', 'seqlock']),
+  source: z.string().trim().min(1),
+});
+
+export const kernelModelSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().min(1),
+  mountOptionLimitBytes: kernelNumberSchema,
+  locks: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), lockSchema),
+  mechanisms: z.strictObject({
+    percpuSumPerCpuNs: kernelNumberSchema,
+    rcuExpeditedBaseNs: kernelNumberSchema,
+    rcuExpeditedPerCpuNs: kernelNumberSchema,
+  }),
+  host: z.strictObject({
+    pathLookupNs: kernelNumberSchema,
+    mountinfoReadPerMountNs: kernelNumberSchema,
+    mountinfoLinesPerRead: kernelNumberSchema,
+    mountinfoProcessPerMountNs: kernelNumberSchema,
+    runtimePerOpNs: kernelNumberSchema,
+    containerStartNs: kernelNumberSchema,
+  }),
+  costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),
+  syscalls: z.strictObject(Object.fromEntries(SYSCALL_KEYS.map((k) => [k, syscallSchema])) as Record<SyscallKey, typeof syscallSchema>),
+});
+export type KernelModel = z.infer<typeof kernelModelSchema>;
+
+/**
+ * Checks that each syscall's steps are possible kernel code; throws an
+ * InputError at the offending step.
+ */
+function crossCheck(model: KernelModel, src: YamlSource): void {
+  const lockNames = Object.keys(model.locks);
+  for (const key of SYSCALL_KEYS) {
+    const base: PropertyKey[] = ['syscalls', key, 'steps'];
+    // Held locks, innermost last, with where each was taken (for the error).
+    const held: { lock: string; mode: string; path: PropertyKey[] }[] = [];
+    const holdsSeqlock = (): boolean => held.some((h) => model.locks[h.lock]!.kind === 'seqlock');
+    const walk = (steps: KernelStep[], path: PropertyKey[]): void => {
+      steps.forEach((step, i) => {
+        const at = [...path, i];
+        switch (step.kind) {
+          case 'lock': {
+            const def = model.locks[step.lock];
+            if (!def) throw src.error([...at, 'lock'], `one of the locks ${lockNames.join(', ')}`, JSON.stringify(step.lock));
+            if (def.kind === 'seqlock' && step.mode !== 'write') {
+              throw src.error([...at, 'mode'], `write (${step.lock} is a seqlock; its readers are the path lookups)`, step.mode);
+            }
+            if (held.some((h) => h.lock === step.lock)) {
+              throw src.error([...at, 'lock'], `a lock not already held (taking ${step.lock} twice would deadlock)`, JSON.stringify(step.lock));
+            }
+            held.push({ lock: step.lock, mode: step.mode, path: at });
+            return;
+          }
+          case 'unlock': {
+            const top = held[held.length - 1];
+            if (!top || top.lock !== step.lock) {
+              const expected = top ? `an unlock of the innermost held lock, ${top.lock}` : 'an unlock of a held lock (none is held here)';
+              throw src.error([...at, 'unlock'], expected, JSON.stringify(step.lock));
+            }
+            held.pop();
+            return;
+          }
+          case 'cpu':
+            if (!(step.cost in model.costs)) throw src.error([...at, 'cpu'], 'the name of a cost defined in costs', JSON.stringify(step.cost));
+            return;
+          case 'percpuSum':
+            if (!holdsSeqlock()) throw src.error([...at, 'percpuSum'], 'a per-CPU sum only while mount_lock is held for write (mnt_get_count requires it)', 'no seqlock held');
+            return;
+          case 'rcuGracePeriod':
+            if (holdsSeqlock()) throw src.error([...at, 'rcuGracePeriod'], 'an RCU grace period outside any spinlock (it sleeps)', 'a seqlock held');
+            return;
+          case 'pathLookups':
+            return;
+          case 'forEachLayer': {
+            const depth = held.length;
+            walk(step.steps, [...at, 'forEachLayer']);
+            if (held.length !== depth) {
+              const leak = held[held.length - 1]!;
+              throw src.error(leak.path, 'every lock taken inside forEachLayer released inside it', `${leak.lock} still held at the end of the loop body`);
+            }
+            return;
+          }
+        }
+      });
+    };
+    walk(model.syscalls[key].steps, base);
+    if (held.length > 0) {
+      const leak = held[held.length - 1]!;
+      throw src.error(leak.path, `every lock released by the end of ${key}`, `${leak.lock} still held`);
+    }
+  }
+}
+
+/** Validates a kernel model already read into a YamlSource. */
+export function kernelModelFromSource(src: YamlSource): KernelModel {
+  const model = src.validate(kernelModelSchema);
+  crossCheck(model, src);
+  return model;
+}
+
+/** Parses kernel model text (for tests and embedded models). */
+export function parseKernelModelText(text: string, file: string): KernelModel {
+  return kernelModelFromSource(new YamlSource(text, file));
+}
+
+/** <repo>/models/kernel, found relative to this file so any cwd works. */
+export const defaultKernelModelsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/kernel');
+
+export function listKernelModels(dir: string = defaultKernelModelsDir): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort();
+}
+
+const cache = new Map<string, KernelModel>();
+
+/**
+ * Loads a kernel model by bare name (models/kernel/NAME.yaml) or by path.
+ * Results are cached per file and frozen, so callers must not mutate them
+ * (calibration should build a new model with changed costs).
+ */
+export function loadKernelModel(nameOrPath: string, dir: string = defaultKernelModelsDir): KernelModel {
+  const bare = !nameOrPath.includes('/') && !nameOrPath.includes('\\') && !nameOrPath.endsWith('.yaml');
+  let file: string;
+  if (bare) {
+    file = join(dir, `${nameOrPath}.yaml`);
+    if (!existsSync(file)) {
+      const names = listKernelModels(dir);
+      throw new InputError({
+        file: nameOrPath, line: 1, column: 1, field: 'kernel',
+        expected: names.length > 0 ? `one of ${names.join(', ')} (or a path to a kernel model file)` : `a kernel model file in ${dir}`,
+        got: JSON.stringify(nameOrPath),
+      });
+    }
+  } else {
+    file = isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+  }
+  const cached = cache.get(file);
+  if (cached) return cached;
+  const model = kernelModelFromSource(loadYamlSource(file));
+  deepFreeze(model);
+  cache.set(file, model);
+  return model;
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const child of Object.values(v)) deepFreeze(child);
+}
+
+/** Layers-aware count of a syscall's steps of one kind (e.g. how often it writes mount_lock). */
+export function countSteps(steps: readonly KernelStep[], layers: number, match: (s: KernelStep) => boolean): number {
+  let n = 0;
+  for (const s of steps) {
+    if (s.kind === 'forEachLayer') n += layers * countSteps(s.steps, layers, match);
+    else if (match(s)) n++;
+  }
+  return n;
+}
+
+/** CPU-and-mechanism time of one syscall on an idle machine with `cpus` possible/online CPUs (no waiting). */
+export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number): number {
+  const stepNs = (s: KernelStep): number => {
+    switch (s.kind) {
+      case 'cpu':
+        return model.costs[s.cost]!.value;
+      case 'percpuSum':
+        return cpus * model.mechanisms.percpuSumPerCpuNs.value;
+      case 'rcuGracePeriod':
+        return model.mechanisms.rcuExpeditedBaseNs.value + cpus * model.mechanisms.rcuExpeditedPerCpuNs.value;
+      case 'pathLookups':
+        return s.count * model.host.pathLookupNs.value;
+      case 'forEachLayer':
+        return layers * s.steps.reduce((t, x) => t + stepNs(x), 0);
+      default:
+        return 0;
+    }
+  };
+  return model.syscalls[key].steps.reduce((t, s) => t + stepNs(s), 0);
+}
