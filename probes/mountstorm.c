@@ -241,13 +241,14 @@ static int pass_common_parent(struct container *c, int pass) {
 }
 
 /* An overlay straight on the image layers, with no idmap: the inspection pass
- * of containerd 2.3 (op mount_plain) or the whole launch of a runtime that
- * shifted uids at untar time (op given by the caller). */
-static int pass_plain_overlay(struct container *c, int pass, int op) {
+ * of containerd 2.3, or the whole launch of a runtime that shifted uids at
+ * untar time. Still an overlay mount (mount_overlay), as in
+ * src/workload/generators.ts; mount_plain is for mounts of other kinds. */
+static int pass_plain_overlay(struct container *c, int pass) {
     char opts[8192], root[PATH_LEN];
     overlay_options(opts, sizeof opts, c, pass, "img");
     pass_dir(root, c, pass, "root");
-    if (TIMED(c, op, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
     return 0;
 }
 
@@ -305,13 +306,13 @@ static void *container_main(void *arg) {
         if (pass_common_parent(c, 1) == 0) pass_common_parent(c, 2);
         break;
     case V_COMMON_PARENT_ONE_PASS:
-        if (pass_plain_overlay(c, 1, OP_MOUNT_PLAIN) == 0) pass_common_parent(c, 2);
+        if (pass_plain_overlay(c, 1) == 0) pass_common_parent(c, 2);
         break;
     case V_FSCONFIG_LOWERDIR_PLUS:
         if (pass_fsconfig(c, 1) == 0) pass_fsconfig(c, 2);
         break;
     case V_SHIFTED_UNTAR:
-        pass_plain_overlay(c, 1, OP_MOUNT_OVERLAY);
+        pass_plain_overlay(c, 1);
         break;
     }
     return NULL;
