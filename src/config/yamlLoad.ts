@@ -110,7 +110,11 @@ export class YamlSource {
   validate<T>(schema: z.ZodType<T>): T {
     const result = schema.safeParse(this.data);
     if (result.success) return result.data;
-    throw this.issueToError(result.error.issues[0]!, schema);
+    // A misspelt key usually also makes a required key "missing"; the
+    // misspelling is the cause, so it is reported first.
+    const issues = result.error.issues;
+    const first = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
+    throw this.issueToError(first, schema);
   }
 
   issueToError(issue: z.core.$ZodIssue, schema?: z.ZodType): InputError {
