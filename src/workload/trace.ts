@@ -330,7 +330,8 @@ function parseHeader(file: string, lineNo: number, line: string, data: Record<st
   if (data.format !== TRACE_FORMAT) {
     throw new InputError({
       file, line: lineNo, column: columnOfKey(line, 'format'), field: 'format',
-      expected: `a header line with "format":"${TRACE_FORMAT}" first`, got: describeValue(data.format),
+      expected: `a header line with "format":"${TRACE_FORMAT}" first`,
+      got: data.format === undefined && 'op' in data ? 'an op line (the header is missing)' : describeValue(data.format),
     });
   }
   if (data.version !== TRACE_VERSION) {
