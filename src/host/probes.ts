@@ -46,7 +46,8 @@ export const lockbenchResultSchema = z.object({
     thinkNs: nsNumber,
     durationMs: z.number().positive(),
     sampleEvery: z.number().int().positive(),
-    loopsPerNs: z.number().positive(),
+    /** Cost of one clock read: the resolution of the busy waits. */
+    clockReadNs: z.number().positive(),
   }),
   elapsedNs: nsNumber,
   acquisitions: nsNumber,

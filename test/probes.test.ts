@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProbes, PROBES_DIR, ProbeError, runProbe, type BuildResult } from '../src/host/probes.ts';
+
+let build: BuildResult = { ok: false, message: 'not built yet' };
+const hasCompiler = spawnSync('/bin/sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).status === 0;
+if (!hasCompiler) console.warn('skipped: no C compiler (cc), so the probes cannot be built here');
+
+beforeAll(() => {
+  if (hasCompiler) build = buildProbes();
+});
+
+describe('probes/build.sh', () => {
+  it('without a C compiler prints the one-line hint and exits 0 so npm install succeeds', () => {
+    const r = spawnSync('/bin/sh', [join(PROBES_DIR, 'build.sh')], { encoding: 'utf8', env: { ...process.env, CC: 'no-such-compiler-locksim' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(['locksim: no C compiler found (no-such-compiler-locksim); probes disabled: install gcc to enable `locksim measure`']);
+  });
+
+  it.skipIf(!hasCompiler)('builds all three probes with the C compiler', () => {
+    expect(build).toEqual({ ok: true, message: '' });
+  });
+});
+
+describe.skipIf(!hasCompiler)('lockbench', () => {
+  for (const lock of ['ttas', 'ticket'] as const) {
+    it(`${lock}: two pinned threads make progress and latency percentiles are ordered`, async () => {
+      const r = await runProbe('lockbench', ['--lock', lock, '--threads', '2', '--cs-ns', '50', '--duration-ms', '200']);
+      expect(r.config.lock).toBe(lock);
+      expect(r.config.threads).toBe(2);
+      expect(r.acquisitionsPerSec).toBeGreaterThan(0);
+      // Both threads must have acquired the lock: a lock that starves one thread entirely is broken.
+      expect(r.perThreadAcquisitions).toHaveLength(2);
+      for (const n of r.perThreadAcquisitions) expect(n).toBeGreaterThan(0);
+      expect(r.perThreadAcquisitions.reduce((a, b) => a + b, 0)).toBe(r.acquisitions);
+      // Throughput is acquisitions over the measured time, within rounding.
+      expect(r.acquisitionsPerSec).toBeCloseTo((r.acquisitions * 1e9) / r.elapsedNs, 0);
+      // One sample every 16th acquisition per thread (the default).
+      expect(r.latencyNs.samples).toBeGreaterThanOrEqual(Math.floor(r.acquisitions / 16) - 2);
+      const { p50, p90, p99, max } = r.latencyNs;
+      expect(p50).toBeGreaterThan(0);
+      expect(p50).toBeLessThanOrEqual(p90);
+      expect(p90).toBeLessThanOrEqual(p99);
+      expect(p99).toBeLessThanOrEqual(max);
+    });
+  }
+
+  it('a longer critical section lowers throughput (the timed busy wait really holds the lock)', async () => {
+    const short = await runProbe('lockbench', ['--threads', '1', '--cs-ns', '0', '--duration-ms', '150']);
+    const long = await runProbe('lockbench', ['--threads', '1', '--cs-ns', '2000', '--duration-ms', '150']);
+    // With one thread, each acquisition costs at least cs-ns: at most 1e9/2000 = 500k per second.
+    expect(long.acquisitionsPerSec).toBeLessThan(500_000 * 1.05);
+    expect(long.acquisitionsPerSec).toBeGreaterThan(500_000 * 0.3);
+    expect(short.acquisitionsPerSec).toBeGreaterThan(long.acquisitionsPerSec * 3);
+  });
+
+  it('rejects a bad option with a ProbeError carrying exit code 2 and the probe message', async () => {
+    const e = await runProbe('lockbench', ['--lock', 'mcs']).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ProbeError);
+    expect((e as ProbeError).exitCode).toBe(2);
+    expect((e as ProbeError).message).toContain('--lock: expected ttas or ticket');
+  });
+});
+
+describe.skipIf(!hasCompiler)('pingpong', () => {
+  const enoughCpus = availableParallelism() >= 2;
+  if (!enoughCpus) console.warn('skipped: pingpong needs 2 CPUs');
+  it.skipIf(!enoughCpus)('gives a 2x2 matrix with positive off-diagonal latencies and an empty diagonal', async () => {
+    const r = await runProbe('pingpong', ['--cpus', '0,1', '--samples', '50', '--iterations', '500']);
+    expect(r.cpus).toEqual([0, 1]);
+    expect(r.matrixNs).toHaveLength(2);
+    expect(r.matrixNs[0]![0]).toBeNull();
+    expect(r.matrixNs[1]![1]).toBeNull();
+    for (const v of [r.matrixNs[0]![1], r.matrixNs[1]![0]]) {
+      expect(v).toBeGreaterThan(0);
+      // A one-way cache-line transfer is tens to a few hundred ns on any real
+      // machine; a microsecond would mean the threads were not both running.
+      expect(v).toBeLessThan(5000);
+    }
+  });
+});
