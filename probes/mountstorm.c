@@ -179,10 +179,12 @@ static void pass_dir(char *out, const struct container *c, int pass, const char 
     snprintf(out, PATH_LEN, "%s/c%04d/p%d/%s", base, c->index, pass, leaf);
 }
 
-/* Overlay options with the lower layers top-first, as overlayfs wants them. */
+/* Overlay options with the lower layers top-first, as overlayfs wants them.
+ * Layer i is the i-th lowerdir from the top (containerd's order of snapshot
+ * parents), so layer 0 is the topmost and layer L-1 the base image. */
 static void overlay_options(char *out, size_t cap, const struct container *c, int pass, const char *lower_dir_fmt) {
     size_t n = (size_t)snprintf(out, cap, "lowerdir=");
-    for (int i = layers - 1; i >= 0; i--) {
+    for (int i = 0; i < layers; i++) {
         char p[PATH_LEN];
         if (lower_dir_fmt[0] == 'i') layer_path(p, i); /* image layers directly */
         else {
@@ -190,7 +192,7 @@ static void overlay_options(char *out, size_t cap, const struct container *c, in
             snprintf(leaf, sizeof leaf, lower_dir_fmt, i);
             pass_dir(p, c, pass, leaf);
         }
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", p, i ? ":" : "");
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", p, i < layers - 1 ? ":" : "");
     }
     char up[PATH_LEN], wk[PATH_LEN];
     pass_dir(up, c, pass, "upper");
@@ -266,9 +268,9 @@ static int pass_fsconfig(struct container *c, int pass) {
     pass_dir(wk, c, pass, "work");
     int fs = (int)TIMED(c, OP_FSOPEN, pass, -1, "", sys_fsopen("overlay"));
     if (fs < 0) return -1;
-    /* lowerdir+ appends one layer per call, topmost first; the layer is given
-     * as the detached idmapped tree's fd, so it is never attached anywhere. */
-    for (int i = layers - 1; i >= 0; i--) {
+    /* lowerdir+ appends one layer per call, topmost (layer 0) first; the layer
+     * is given as the detached idmapped tree's fd, never attached anywhere. */
+    for (int i = 0; i < layers; i++) {
         layer_path(src, i);
         if (TIMED(c, OP_FSCONFIG, pass, i, src, sys_fsconfig(fs, MS_FSCONFIG_SET_FD, "lowerdir+", NULL, fds[i])) < 0)
             return -1;

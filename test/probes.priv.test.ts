@@ -1,0 +1,143 @@
+// The mount storm on the real kernel. Needs root and idmapped mounts; every
+// test reports "skipped: <reason>" where the host lacks them.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProbes, canMountIdmapped, MOUNTSTORM_VARIANTS, probePath, runProbe, type MountstormVariant } from '../src/host/probes.ts';
+import { generateTrace } from '../src/workload/generators.ts';
+import { OP_NAMES, parseTrace, type Trace } from '../src/workload/trace.ts';
+
+const built = buildProbes();
+const cap = built.ok ? canMountIdmapped() : { ok: false, reason: `probes not built: ${built.message}` };
+if (!cap.ok) console.warn(`skipped: ${cap.reason}`);
+
+let work = '';
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'locksim-probes-'));
+  return () => rmSync(work, { recursive: true, force: true });
+});
+
+/** Per container: its ops as "op/pass/layer" strings, in the order the container made them. */
+function sequences(trace: Trace, keep: (i: number) => boolean = () => true): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const { ops } = trace;
+  const order = [...Array(ops.count).keys()];
+  // Measured ops carry start times; a container's ops never overlap, so start order is program order.
+  if (ops.count > 0 && !Number.isNaN(ops.startNs[0]!)) order.sort((a, b) => ops.startNs[a]! - ops.startNs[b]!);
+  for (const i of order) {
+    if (!keep(i)) continue;
+    const id = trace.header.containers[ops.container[i]!]!.id;
+    const list = out.get(id) ?? [];
+    list.push(`${OP_NAMES[ops.op[i]!]}/${ops.pass[i]}/${ops.layer[i]}`);
+    out.set(id, list);
+  }
+  return out;
+}
+
+function countOps(trace: Trace): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (let i = 0; i < trace.ops.count; i++) c[OP_NAMES[trace.ops.op[i]!]!] = (c[OP_NAMES[trace.ops.op[i]!]!] ?? 0) + 1;
+  return c;
+}
+
+function mountIds(mountinfo: string): Set<string> {
+  return new Set(mountinfo.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!));
+}
+
+describe.skipIf(!cap.ok)('mountstorm on this kernel', () => {
+  it('per-layer-idmap, K=4 L=5: exactly the op counts of facts.md section 3', async () => {
+    const tracePath = join(work, 'per-layer.jsonl');
+    const K = 4;
+    const L = 5;
+    const summary = await runProbe('mountstorm', ['--variant', 'per-layer-idmap', '--containers', String(K), '--layers', String(L), '--trace', tracePath]);
+    const trace = parseTrace(readFileSync(tracePath, 'utf8'), tracePath);
+    // Per container and pass: L x (open_tree + mount_setattr + move_mount), 1 overlay, L umounts; 2 passes.
+    const perKind = K * 2 * L;
+    expect(countOps(trace)).toEqual({ open_tree: perKind, mount_setattr: perKind, move_mount: perKind, mount_overlay: K * 2, umount: perKind });
+    // The blog's B9 count for this shape: K x 2 x (1 overlay + L binds + L umounts).
+    expect(K * 2 * (1 + L + L)).toBe(countOps(trace).mount_overlay! + countOps(trace).move_mount! + countOps(trace).umount!);
+    expect(trace.header.containers.map((c) => c.id)).toEqual(['c0001', 'c0002', 'c0003', 'c0004']);
+    expect(summary.failedContainers).toBe(0);
+    expect(summary.launchNs).toHaveLength(K);
+    // Launch latency is the end of the container's last op, so it bounds every op of that container.
+    const { ops } = trace;
+    for (let i = 0; i < ops.count; i++) {
+      expect(ops.startNs[i]! + ops.durNs[i]!).toBeLessThanOrEqual(summary.launchNs[ops.container[i]!]! + 1);
+      expect(ops.tid[i]).toBeGreaterThan(0);
+    }
+    expect(summary.p50Ns).toBeLessThanOrEqual(summary.p99Ns);
+    expect(summary.meanNs).toBeGreaterThan(0);
+  });
+
+  // The probe and the trace generator must describe the same syscall sequence,
+  // or replaying a generated trace would not be replaying what the probe measured.
+  for (const variant of MOUNTSTORM_VARIANTS) {
+    it(`${variant}: each container makes the same op sequence as src/workload/generators.ts`, async () => {
+      const tracePath = join(work, `${variant}.jsonl`);
+      await runProbe('mountstorm', ['--variant', variant, '--containers', '2', '--layers', '3', '--trace', tracePath]);
+      const trace = parseTrace(readFileSync(tracePath, 'utf8'), tracePath);
+      // A writable overlay built with fsconfig also needs upperdir and workdir:
+      // two more fsconfig calls per pass (no layer) that the generator leaves
+      // out because they take no global lock.
+      const upperOrWork = (i: number): boolean => OP_NAMES[trace.ops.op[i]!] === 'fsconfig' && /\/(upper|work)$/.test(trace.ops.path.get(i) ?? '');
+      const measured = sequences(trace, (i) => !upperOrWork(i));
+      const generated = sequences(generateTrace({ variant: variant as MountstormVariant, containers: 2, layers: 3, arrival: { kind: 'burst' }, seed: 1, mountOptionLimitBytes: 4096 }));
+      for (const [id, seq] of generated) {
+        const got = measured.get(id)!;
+        expect(got, id).toEqual(seq);
+      }
+    });
+  }
+
+  it('canMountIdmapped() reports ok on this host', () => {
+    expect(canMountIdmapped()).toEqual({ ok: true, reason: '' });
+  });
+
+  it('SIGKILL in the middle of a large storm leaves no mount and no file on the host', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'locksim-storm-base-'));
+    const before = readFileSync('/proc/self/mountinfo', 'utf8');
+    const child = spawn(probePath('mountstorm'), ['--variant', 'per-layer-idmap', '--containers', '64', '--layers', '100', '--base', base], { stdio: 'ignore' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // Wait until the storm is under way: bind mounts of container layers
+    // exist in the probe's own namespace.
+    let inside = 0;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      try {
+        inside = readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes('/b/l')).length;
+      } catch {
+        inside = 0;
+      }
+      if (inside > 200) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGKILL');
+    const end = await exited;
+    expect(inside, 'storm had not started mounting before the kill').toBeGreaterThan(200);
+    expect(end.signal).toBe('SIGKILL');
+    const after = readFileSync('/proc/self/mountinfo', 'utf8');
+    // The host never saw the storm: no new mount id, no tmpfs of the probe.
+    const beforeIds = mountIds(before);
+    const newIds = [...mountIds(after)].filter((id) => !beforeIds.has(id));
+    expect(newIds).toEqual([]);
+    expect(after).not.toContain('locksim-mountstorm');
+    expect(after).not.toContain(base);
+    // Everything the probe created lived on its private tmpfs.
+    expect(readdirSync(base)).toEqual([]);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
+  if (!setpriv) console.warn('skipped: setpriv not found, cannot drop privileges');
+  it.skipIf(!setpriv)('refuses with exit 3 and one clear line as nobody and as root without capabilities', () => {
+    const asNobody = spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', probePath('mountstorm'), '--variant', 'per-layer-idmap'], { encoding: 'utf8' });
+    const noCaps = spawnSync(setpriv, ['--bounding-set=-all', '--inh-caps=-all', probePath('mountstorm'), '--variant', 'per-layer-idmap'], { encoding: 'utf8' });
+    for (const r of [asNobody, noCaps]) {
+      expect(r.status).toBe(3);
+      expect(r.stderr).toBe('mountstorm: needs root (CAP_SYS_ADMIN) for mount namespaces and idmapped mounts\n');
+      expect(r.stdout).toBe('');
+    }
+  });
+});
