@@ -200,7 +200,9 @@ export function importStrace(text: string, file: string, options: StraceImportOp
         const key = stringArg(call.args[2]);
         const aux = fdArg(4);
         const tree = key === 'lowerdir+' && /FSCONFIG_SET_FD/.test(call.args[1] ?? '') && aux !== undefined ? table.get(aux) : undefined;
-        return emit('fsconfig', { tree });
+        // upperdir/workdir and other path values are kept as the op's path.
+        const value = stringArg(call.args[3]);
+        return emit('fsconfig', value?.startsWith('/') ? { tree, path: value } : { tree });
       }
       case 'fsmount': {
         table.set(retNum, { fromFsmount: true, attached: false, pass: 0, index: 0 });
@@ -338,11 +340,12 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
   const containers: TraceContainer[] = [];
   const passes: number[][] = [];
   const clonesPerPass: Map<number, number>[] = [];
-  const order = [...byContainer.keys()];
+  // Stable sort: ops of one thread are already in order; this interleaves threads mapped to one container.
+  for (const list of byContainer.values()) list.sort((a, b) => a.startUs - b.startUs);
+  // Containers in order of their first op, as a launch storm would list them.
+  const order = [...byContainer.keys()].sort((a, b) => byContainer.get(a)![0]!.startUs - byContainer.get(b)![0]!.startUs);
   for (const id of order) {
     const list = byContainer.get(id)!;
-    // Stable sort: ops of one thread are already in order; this interleaves threads mapped to one container.
-    list.sort((a, b) => a.startUs - b.startUs);
     const passOf: number[] = [];
     const clonesInPass = new Map<number, number>();
     let pass = 1;
