@@ -87,6 +87,8 @@ describe('linux-6.6 kernel model follows facts.md section 2', () => {
   it('maps trace ops to syscall entries; fsconfig without a layer is the create command', () => {
     expect(syscallKeyForOp('fsconfig', true)).toBe('fsconfig');
     expect(syscallKeyForOp('fsconfig', false)).toBe('fsconfig_create');
+    // upperdir=/workdir= parameters name a path and are not the create command.
+    expect(syscallKeyForOp('fsconfig', false, true)).toBe('fsconfig');
     expect(syscallKeyForOp('umount', true)).toBe('umount');
   });
 });

@@ -115,7 +115,7 @@ function emitContainer(b: TraceOpsBuilder, c: number, variant: RuntimeVariant, L
     }
     b.pushRaw(c, FSOPEN, pass);
     for (let l = 0; l < L; l++) b.pushRaw(c, FSCONFIG, pass, l);
-    b.pushRaw(c, FSCONFIG, pass); // FSCONFIG_CMD_CREATE: builds the overlay superblock
+    b.pushRaw(c, FSCONFIG, pass); // no layer, no path: FSCONFIG_CMD_CREATE, builds the overlay superblock
     b.pushRaw(c, FSMOUNT, pass);
     b.pushRaw(c, MOVE_MOUNT, pass); // attaches the overlay itself, no layer
     for (let l = 0; l < L; l++) b.pushRaw(c, CLOSE_TREE, pass, l);

@@ -30,12 +30,13 @@ export const SYSCALL_KEYS = [
 export type SyscallKey = (typeof SYSCALL_KEYS)[number];
 
 /**
- * The kernel-model entry a trace op runs. `fsconfig` ops with a layer set one
- * `lowerdir+`; an `fsconfig` without a layer is FSCONFIG_CMD_CREATE, which
- * builds the overlay (docs/trace-format.md).
+ * The kernel-model entry a trace op runs. An `fsconfig` with neither `layer`
+ * nor `path` is FSCONFIG_CMD_CREATE, which builds the overlay; with a layer it
+ * sets one `lowerdir+`, with a path another parameter such as upperdir
+ * (docs/trace-format.md).
  */
-export function syscallKeyForOp(op: OpName, hasLayer: boolean): SyscallKey {
-  if (op === 'fsconfig' && !hasLayer) return 'fsconfig_create';
+export function syscallKeyForOp(op: OpName, hasLayer: boolean, hasPath = false): SyscallKey {
+  if (op === 'fsconfig' && !hasLayer && !hasPath) return 'fsconfig_create';
   return op;
 }
 
