@@ -124,6 +124,17 @@ describe('importStrace line formats', () => {
     ]);
   });
 
+  it('tells FSCONFIG_CMD_CREATE (no layer, no path) from other fsconfig parameters (a path)', () => {
+    const text = [
+      '1 00:00:00.000000 fsopen("overlay", FSOPEN_CLOEXEC) = 3 <0.000001>',
+      '1 00:00:00.000001 fsconfig(3, FSCONFIG_SET_STRING, "source", "overlay", 0) = 0 <0.000001>',
+      '1 00:00:00.000002 fsconfig(3, FSCONFIG_SET_STRING, "upperdir", "/u", 0) = 0 <0.000001>',
+      '1 00:00:00.000003 fsconfig(3, FSCONFIG_CMD_CREATE, NULL, NULL, 0) = 0 <0.000001>',
+    ].join('\n');
+    const { ops } = importStrace(text, 'x').trace;
+    expect([1, 2, 3].map((i) => ops.path.get(i))).toEqual(['overlay', '/u', undefined]);
+  });
+
   it('counts failed calls and calls cut off by exit instead of making ops of them', () => {
     const text = [
       '7 00:00:01.000000 umount2("/a", 0) = -1 EBUSY (Device or resource busy) <0.000100>',

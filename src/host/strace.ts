@@ -200,9 +200,12 @@ export function importStrace(text: string, file: string, options: StraceImportOp
         const key = stringArg(call.args[2]);
         const aux = fdArg(4);
         const tree = key === 'lowerdir+' && /FSCONFIG_SET_FD/.test(call.args[1] ?? '') && aux !== undefined ? table.get(aux) : undefined;
-        // upperdir/workdir and other path values are kept as the op's path.
-        const value = stringArg(call.args[3]);
-        return emit('fsconfig', value?.startsWith('/') ? { tree, path: value } : { tree });
+        // docs/trace-format.md: an fsconfig with neither layer nor path is
+        // FSCONFIG_CMD_CREATE, so every other parameter carries a path: its
+        // string value (upperdir=/...), else its key ("source").
+        if (tree) return emit('fsconfig', { tree });
+        if (/FSCONFIG_CMD_CREATE\b/.test(call.args[1] ?? '')) return emit('fsconfig');
+        return emit('fsconfig', { path: stringArg(call.args[3]) || key || call.args[1] || 'fsconfig' });
       }
       case 'fsmount': {
         table.set(retNum, { fromFsmount: true, attached: false, pass: 0, index: 0 });
