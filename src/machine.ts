@@ -61,6 +61,14 @@ export class Machine {
     );
     const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
+    this.coherence.smtFactor = (cpu) => this.scheduler.slowdown(cpu);
+    const cpusOfCore: number[][] = Array.from({ length: spec.layout.cores }, () => []);
+    spec.layout.core.forEach((core, cpu) => cpusOfCore[core].push(cpu));
+    this.coherence.coreFactor = (core) => {
+      const cpus = cpusOfCore[core];
+      for (const c of cpus) if (this.scheduler.threadOn(c) === null) return 1;
+      return cpus.length > 1 ? spec.smtSlowdown : 1;
+    };
   }
 
   get cpus(): number {

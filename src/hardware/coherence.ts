@@ -268,6 +268,22 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Request `id` finished (its line state is updated): start the next one of its queue. */
   protected abstract served(id: number, line: CacheLine): void;
 
+  /**
+   * Factor on a transfer's latency when `cpu`'s SMT sibling is busy: the core's
+   * miss handling and snoop responses share the pipeline with the sibling, like
+   * its work does (Machine wires this to the scheduler; 1 without SMT).
+   */
+  smtFactor: (cpu: number) => number = () => 1;
+  /** The same factor for a core that supplies data: applies while both its SMT threads are busy. */
+  coreFactor: (core: number) => number = () => 1;
+
+  /** Latency factor of a transfer to `cpu`: SMT contention on the requesting core or on the owner's. */
+  protected transferFactor(line: CacheLine, cpu: number): number {
+    const own = this.smtFactor(cpu);
+    const owner = line.exclusiveCore;
+    return owner >= 0 ? Math.max(own, this.coreFactor(owner)) : own;
+  }
+
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;

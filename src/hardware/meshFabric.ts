@@ -1,22 +1,36 @@
 /**
- * Centralized mesh (Intel Skylake-SP and later): every cache line has one home
- * agent (CHA), and the home's Table of Requests lets only one request per line
- * out to the system at a time; requests to the same address queue behind it
- * (Intel uncore manuals, SPR UNC_CHA_TOR_* events; facts.md section 4).
+ * Centralized mesh (Intel Skylake-SP and later): in each socket, every cache
+ * line maps (by address hash) to one caching/home agent (CHA), and the home CHA's
+ * Table of Requests lets only one request per line out to the system at a
+ * time; requests to the same address queue behind it (Intel uncore manuals,
+ * SPR UNC_CHA_TOR_* events; facts.md section 4).
  *
- * So every core's miss on a contended line joins one FIFO per line, and each
- * transaction occupies it for its whole duration: the owner is snooped and the
- * data travels to the requester before the next request is admitted. A hot
- * lock's handoff therefore costs the sum of everybody's transfers ahead of the
- * next owner; this is the TOR bottleneck of the blog's Figure 7.
+ * So every core's miss on a contended line joins one FIFO per line at its home,
+ * and each transaction occupies it for its whole duration: the owner is
+ * snooped and the data travels to the requester before the next request is
+ * admitted. A hot lock's handoff therefore costs the sum of everybody's
+ * transfers ahead of the next owner; this is the TOR bottleneck of the blog's
+ * Figure 7. On two sockets the line has one home: a request from the other
+ * socket holds the home's entry for the cross-socket round trip, which is how
+ * the extra NUMA hop slows every handoff (the blog's Figures 5 and 10).
  *
  * Transaction latency is the model's cited one-way core-to-core latency for the
- * pair (same socket or cross socket, the latter also when the line's home is on
- * the other socket). Mesh hop distances inside a socket are not modelled.
+ * pair. Mesh hop distances inside a socket are not modelled (a known limit).
  */
+import type { EventTarget } from '../engine/simulator.ts';
 import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
 
 export class MeshFabric extends CoherenceFabric {
+  private readonly lines: CacheLine[] = [];
+  /** Frees a line's TOR entry when its transaction's occupancy ends. */
+  private readonly releaser: EventTarget = { fire: (lineId: number) => this.releaseTor(this.lines[lineId]) };
+
+  override newLine(name: string, homeSocket = 0): CacheLine {
+    const line = super.newLine(name, homeSocket);
+    this.lines[line.id] = line;
+    return line;
+  }
+
   protected mergeGroup(cpu: number): number {
     return this.layout.core[cpu];
   }
@@ -35,7 +49,10 @@ export class MeshFabric extends CoherenceFabric {
     this.begin(id, line);
   }
 
-  protected served(_id: number, line: CacheLine): void {
+  /** The TOR entry is freed by its own event (see begin), not by the requester's fill. */
+  protected served(): void {}
+
+  private releaseTor(line: CacheLine): void {
     const q = this.tor(line);
     if (q.length === 0) {
       q.busy = false;
@@ -45,7 +62,14 @@ export class MeshFabric extends CoherenceFabric {
   }
 
   private begin(id: number, line: CacheLine): void {
-    // The latency is fixed when the request leaves the TOR: the state it sees is the current one.
-    this.startService(id, this.sourceLatency(line, this.pool.cpu[id], this.pool.exclusive[id] === 1, true));
+    const cpu = this.pool.cpu[id];
+    // What the requester sees is the pair latency (the cited core-to-core number,
+    // even between two cores of the socket that is not the line's home: the local
+    // snoop filter answers). What the home's TOR sees is the whole transaction: a
+    // request from the other socket holds the entry for a socket round trip.
+    const observed = this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1, false) * this.transferFactor(line, cpu);
+    const occupancy = this.layout.socket[cpu] !== line.homeSocket ? Math.max(observed, this.lat.crossSocket) : observed;
+    this.startService(id, observed);
+    this.sim.schedule(occupancy, this.releaser, line.id);
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * The locksim command line. Only wiring: every subcommand calls one function
+ * of the pipeline. Bad input of any kind ends here as one line on stderr and
+ * exit code 2; nothing is written (outputs are written atomically at the end).
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { InputError, formatForCli } from '../config/errors.ts';
+import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
+import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
+import { buildTopology, describeTopology } from '../hardware/topology.ts';
+import { runScenarioFile } from '../runner/runScenario.ts';
+import { availableParallelism } from 'node:os';
+
+function positiveInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('locksim')
+    .description('Discrete-event simulator of lock contention on CPU topologies: container launch storms, mount locks, coherence fabrics.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+
+  program
+    .command('run')
+    .description('Run a scenario file and write results (CSV, JSON, charts) to the output directory')
+    .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml')
+    .option('-o, --out <dir>', 'output directory', 'out')
+    .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
+    .option('--seed <n>', 'override the scenario seed', positiveInt('--seed'))
+    .option('--no-charts', 'skip SVG/PNG charts')
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean }) => {
+      const started = Date.now();
+      const result = await runScenarioFile(
+        file,
+        {
+          outDir: opts.out,
+          workers: opts.workers,
+          charts: opts.charts ? undefined : false,
+          onPoint: (done, total, p) => process.stderr.write(`[${done}/${total}] ${p.key}\n`),
+        },
+        opts.seed === undefined ? undefined : (s) => ({ ...s, seed: opts.seed! }),
+      );
+      process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(result.summary + '\n');
+      process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+    });
+
+  program
+    .command('models')
+    .description('List the hardware models in models/hardware with their topology')
+    .action(() => {
+      for (const name of listHardwareModels()) process.stdout.write(describeTopology(buildTopology(loadHardwareModel(name))) + '\n');
+    });
+
+  program
+    .command('schema')
+    .description('Print the JSON Schema of scenario files (for editors)')
+    .action(() => {
+      process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof InputError) {
+      process.stderr.write(formatForCli(err) + '\n');
+      return 2;
+    }
+    if (err instanceof CommanderError) {
+      // Help and version are "errors" to commander; they exit 0.
+      if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

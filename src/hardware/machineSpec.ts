@@ -1,0 +1,41 @@
+/**
+ * From a topology (a hardware model file plus a scenario's restrictions) to the
+ * plain numbers the simulation runs on. This is the only place that reads a
+ * hardware model's fields for the simulation; the engine never sees a name.
+ */
+import type { MachineSpec } from '../machine.ts';
+import type { Topology } from './topology.ts';
+
+/** L1 hit: a few cycles; small next to any transfer, so one value serves every model. */
+const L1_HIT_NS = 1;
+
+export function machineSpecFromTopology(topology: Topology): MachineSpec {
+  const m = topology.model;
+  const n = topology.cpus.length;
+  const core = new Int32Array(n), l3 = new Int32Array(n), socket = new Int32Array(n);
+  for (const c of topology.cpus) {
+    core[c.id] = c.core;
+    l3[c.id] = c.l3;
+    socket[c.id] = c.socket;
+  }
+  const c2c = m.coreToCore;
+  const sameL3 = c2c.sameL3.value;
+  // Fields a model may omit are the ones its shape makes unreachable (no SMT,
+  // one L3 per socket, one socket); the fallback is never used for a real pair.
+  const crossL3 = c2c.crossL3?.value ?? sameL3;
+  return {
+    name: m.name,
+    fabric: m.fabric.kind,
+    layout: { core, l3, socket, cores: topology.cores, l3Groups: Math.max(...topology.cpus.map((c) => c.l3)) + 1, sockets: topology.sockets },
+    siblings: topology.siblings,
+    latencies: {
+      hit: L1_HIT_NS,
+      smtSibling: c2c.smtSibling?.value ?? sameL3,
+      sameL3,
+      crossL3,
+      crossSocket: c2c.crossSocket?.value ?? crossL3,
+    },
+    pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
+    smtSlowdown: m.smt?.siblingSlowdown.value ?? 1,
+  };
+}
