@@ -28,8 +28,8 @@ export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlo
 export class TasLock implements SpinLock {
   held = false;
   readonly line: CacheLine;
-  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
-    this.line = coh.newLine(name);
+  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
+    this.line = line ?? coh.newLine(name);
   }
 
   *acquire(t: SimThread): Steps {
@@ -62,8 +62,8 @@ export class TasLock implements SpinLock {
 export class TtasLock implements SpinLock {
   held = false;
   readonly line: CacheLine;
-  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
-    this.line = coh.newLine(name);
+  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
+    this.line = line ?? coh.newLine(name);
   }
 
   *acquire(t: SimThread): Steps {
@@ -111,8 +111,9 @@ export class TicketLock implements SpinLock {
     readonly name: string,
     private readonly coh: CoherenceFabric,
     split = false,
+    line?: CacheLine,
   ) {
-    this.line = coh.newLine(name);
+    this.line = line ?? coh.newLine(name);
     this.nextLine = split ? coh.newLine(`${name}.next`) : this.line;
   }
 
@@ -159,8 +160,8 @@ export class QueuedSpinLock implements SpinLock {
   private queueHead = 0;
   /** Per waiting thread: its MCS node line and whether it has been made queue head. */
   private readonly nodes = new Map<SimThread, { line: CacheLine; head: boolean }>();
-  constructor(readonly name: string, private readonly coh: CoherenceFabric) {
-    this.line = coh.newLine(name);
+  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
+    this.line = line ?? coh.newLine(name);
   }
 
   private node(t: SimThread) {
@@ -239,17 +240,22 @@ export class QueuedSpinLock implements SpinLock {
   }
 }
 
-export function makeSpinLock(kind: SpinLockKind, name: string, coh: CoherenceFabric): SpinLock {
+/**
+ * `line`: an existing line for the lock word to live in, shared with other data
+ * (a seqlock's spinlock and its sequence counter share one line, as in Linux's
+ * `seqlock_t`); by default the lock gets a line of its own.
+ */
+export function makeSpinLock(kind: SpinLockKind, name: string, coh: CoherenceFabric, line?: CacheLine): SpinLock {
   switch (kind) {
     case 'tas':
-      return new TasLock(name, coh);
+      return new TasLock(name, coh, line);
     case 'ttas':
-      return new TtasLock(name, coh);
+      return new TtasLock(name, coh, line);
     case 'ticket':
-      return new TicketLock(name, coh);
+      return new TicketLock(name, coh, false, line);
     case 'ticket-split':
-      return new TicketLock(name, coh, true);
+      return new TicketLock(name, coh, true, line);
     case 'qspinlock':
-      return new QueuedSpinLock(name, coh);
+      return new QueuedSpinLock(name, coh, line);
   }
 }
