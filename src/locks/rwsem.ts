@@ -1,0 +1,479 @@
+/**
+ * Linux `rw_semaphore` (kernel/locking/rwsem.c, 6.x), the kind of lock
+ * `namespace_sem` is: a sleeping reader-writer lock whose state is one count
+ * word (writer-locked bit, reader count, waiters flag) in one cache line.
+ *
+ * What is modelled, as in 6.x:
+ *  - Fast paths are one atomic on the count line: `down_read` adds a reader
+ *    unless a writer holds it or anyone waits; `down_write` is a cmpxchg from
+ *    "free, nobody waiting"; `up_*` is one atomic, plus a wake-up when the
+ *    waiters flag is set.
+ *  - Writer slow path, optimistic spinning (`rwsem_optimistic_spin`): only one
+ *    writer spins on the count line at a time (the osq); the other would-be
+ *    spinners queue FIFO, each spinning on its own node line, as in the MCS
+ *    osq_lock. The head spinner keeps spinning while the owner is a writer
+ *    running on a CPU, or while readers own the lock for at most the 6.x
+ *    reader threshold `(20 + min(readers, 30)) / 2` us (`rwsem_rspin_threshold`);
+ *    it tries to take the lock each time the line changes.
+ *  - Then the writer (and any reader that found a writer or waiters; 6.x
+ *    readers do not spin) takes `wait_lock`, joins the FIFO wait list, sets the
+ *    waiters flag and sleeps, releasing its CPU.
+ *  - Release with waiters (`rwsem_mark_wake`, RWSEM_WAKE_ANY): a writer at the
+ *    head is woken alone; if a reader is at the head, every reader in the list
+ *    is woken (up to MAX_READERS_WAKEUP = 256), skipping the writers between.
+ *    Woken readers' waiter nodes are written under `wait_lock`, and the wake-ups
+ *    are issued after it is released (wake_q).
+ *
+ * Simplifications (each a choice, not an oversight):
+ *  - Direct handoff: the lock is granted to the woken waiter(s) at the instant
+ *    of the release, so a woken waiter owns the lock when it runs and nobody
+ *    can steal it in between. 6.x grants readers like that, but a woken writer
+ *    re-tries the cmpxchg itself and may lose it to a spinner or a reader
+ *    stealing the lock, until RWSEM_FLAG_HANDOFF is set after 4 ms of waiting.
+ *    Here the wait list is strictly FIFO among sleepers and stealing never
+ *    happens while anyone sleeps; spinners only win against the fast paths.
+ *  - A spinner notices its owner leaving the CPU at the next owner check
+ *    (`ownerCheckNs`), not within one `pause`; it also gives up after
+ *    `spinLimitNs` in total (6.x spins on a running writer until need_resched).
+ *    Would-be spinners waiting in the osq count that time too and leave the
+ *    queue when it runs out (osq_lock's unqueue).
+ *  - need_resched(), RT tasks, the NONSPINNABLE owner bits and lock-stealing
+ *    readers of 6.x are not modelled.
+ *  - `wait_lock` is a spinlock on its own line by default; in the kernel the
+ *    whole rw_semaphore (count, owner, osq, wait_lock, list head: 40 bytes on
+ *    x86-64) usually shares one line: `waitLockOnCountLine` models that.
+ */
+import type { EventTarget } from '../engine/simulator.ts';
+import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
+import type { SimThread } from '../cpu/thread.ts';
+import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
+
+export type RwMode = 'read' | 'write';
+
+export interface RwSemParams {
+  /** Whether writers spin optimistically before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER). */
+  optimisticSpin: boolean;
+  /** Longest a writer spins (in the osq queue and on the count line together), ns. */
+  spinLimitNs: number;
+  /** How often a spinning writer re-checks whether the owner still runs, ns. */
+  ownerCheckNs: number;
+  /** The kind of spinlock `wait_lock` is (a raw_spinlock_t: qspinlock in Linux). */
+  waitLockKind: SpinLockKind;
+  /** Put `wait_lock` in the count line, as the kernel's struct layout does. */
+  waitLockOnCountLine: boolean;
+  /** CPU work the waker does per task it wakes (try_to_wake_up), ns; from the kernel model. */
+  wakeWorkNs: number;
+}
+
+export const defaultRwSemParams: RwSemParams = {
+  optimisticSpin: true,
+  // The 6.x cap on spinning over reader owners (rwsem_rspin_threshold: 25 us).
+  spinLimitNs: 25_000,
+  ownerCheckNs: 1_000,
+  waitLockKind: 'qspinlock',
+  waitLockOnCountLine: false,
+  wakeWorkNs: 0,
+};
+
+/** 6.x batch limit on readers woken by one release. */
+const MAX_READERS_WAKEUP = 256;
+
+export interface RwSemStats {
+  acquisitions: { read: number; write: number };
+  /** Acquisitions that took the one-atomic fast path. */
+  fastPath: { read: number; write: number };
+  /** Writers that entered optimistic spinning. */
+  spins: number;
+  /** Writers that got the lock by spinning. */
+  spinAcquisitions: number;
+  /** Time writers spent in optimistic spinning (osq and count line), ns. */
+  spinNs: number;
+  /** Waiters that slept on the wait list. */
+  sleeps: { read: number; write: number };
+  /** Total time from calling down_* to holding the lock, ns. */
+  waitNs: { read: number; write: number };
+}
+
+interface Waiter {
+  t: SimThread;
+  mode: RwMode;
+  /** The lock was handed to this waiter (waiter->task = NULL in the kernel). */
+  granted: boolean;
+  /** The thread has called sleep() and needs a wake(). */
+  sleeping: boolean;
+  /** Its rwsem_waiter lives on its own stack: a line of its own. */
+  line: CacheLine;
+}
+
+interface OsqNode {
+  t: SimThread;
+  line: CacheLine;
+  head: boolean;
+  /** Gave up waiting in the queue (spin budget spent). */
+  left: boolean;
+}
+
+/**
+ * Wakes a spinner at a deadline unless the line it watches changed first.
+ * One per thread; `epoch` voids timers set for an earlier wait.
+ */
+class SpinDeadline implements EventTarget {
+  epoch = 0;
+  private line: CacheLine | null = null;
+  constructor(private readonly t: SimThread) {}
+
+  arm(coh: CoherenceFabric, line: CacheLine, at: number): void {
+    this.epoch++;
+    this.line = line;
+    coh.watch(this.t, line);
+    this.t.sim.scheduleAt(Math.max(at, this.t.sim.now), this, this.epoch);
+  }
+
+  fire(epoch: number): void {
+    if (epoch !== this.epoch || !this.line) return;
+    const w = this.line.watchers;
+    const i = w.indexOf(this.t);
+    // Not watching any more: a publish already removed it and scheduled its wake.
+    if (i < 0) return;
+    w.splice(i, 1);
+    this.line = null;
+    this.t.wake();
+  }
+}
+
+export class RwSemaphore {
+  /** The count word (and the owner field next to it). */
+  readonly countLine: CacheLine;
+  readonly waitLock: SpinLock;
+  readonly params: RwSemParams;
+  readonly stats: RwSemStats = {
+    acquisitions: { read: 0, write: 0 },
+    fastPath: { read: 0, write: 0 },
+    spins: 0,
+    spinAcquisitions: 0,
+    spinNs: 0,
+    sleeps: { read: 0, write: 0 },
+    waitNs: { read: 0, write: 0 },
+  };
+
+  /** Writer holding it (the writer-locked bit plus the owner field), or null. */
+  private writer: SimThread | null = null;
+  private readers = 0;
+  private readonly waitList: Waiter[] = [];
+  private waitHead = 0;
+  private readonly osq: OsqNode[] = [];
+  private osqHead = 0;
+  private readonly osqLines = new Map<SimThread, CacheLine>();
+  private readonly waiterLines = new Map<SimThread, CacheLine>();
+  private readonly deadlines = new Map<SimThread, SpinDeadline>();
+
+  constructor(readonly name: string, private readonly coh: CoherenceFabric, params: Partial<RwSemParams> = {}) {
+    this.params = { ...defaultRwSemParams, ...params };
+    this.countLine = coh.newLine(name);
+    this.waitLock = this.params.waitLockOnCountLine
+      ? makeSpinLock(this.params.waitLockKind, `${name}.wait_lock`, coh, this.countLine)
+      : makeSpinLock(this.params.waitLockKind, `${name}.wait_lock`, coh);
+  }
+
+  /** The writer holding the lock, or null (for invariants in tests). */
+  get writerOwner(): SimThread | null {
+    return this.writer;
+  }
+
+  /** Readers holding the lock. */
+  get readerCount(): number {
+    return this.readers;
+  }
+
+  /** Threads asleep (or about to sleep) on the wait list. */
+  get waiting(): number {
+    return this.waitList.length - this.waitHead;
+  }
+
+  // ---- readers ----
+
+  *downRead(t: SimThread): Steps {
+    const start = t.sim.now;
+    // Fast path: one atomic add of a reader bias; it fails on a writer or waiters.
+    this.coh.rmw(t, this.countLine);
+    yield;
+    if (this.writer === null && this.waiting === 0) {
+      this.readers++;
+      this.coh.publish(t, this.countLine);
+      this.stats.fastPath.read++;
+      this.acquired(t, 'read', start);
+      return;
+    }
+    yield* this.queueAndSleep(t, 'read', start);
+  }
+
+  *upRead(t: SimThread): Steps {
+    this.coh.rmw(t, this.countLine);
+    yield;
+    if (this.readers <= 0) throw new Error(`${this.name}: up_read by ${t.name} without readers`);
+    this.readers--;
+    const woken = this.readers === 0 ? this.grant() : [];
+    this.coh.publish(t, this.countLine);
+    if (woken.length > 0) yield* this.wakeUp(t, woken);
+  }
+
+  // ---- writers ----
+
+  *downWrite(t: SimThread): Steps {
+    const start = t.sim.now;
+    // Fast path: cmpxchg(count, 0, WRITER_LOCKED).
+    this.coh.rmw(t, this.countLine);
+    yield;
+    if (this.free() && this.waiting === 0) {
+      this.writer = t;
+      this.coh.publish(t, this.countLine);
+      this.stats.fastPath.write++;
+      this.acquired(t, 'write', start);
+      return;
+    }
+    if (this.params.optimisticSpin && this.canSpin()) {
+      if (yield* this.optimisticSpin(t)) {
+        this.stats.spinAcquisitions++;
+        this.acquired(t, 'write', start);
+        return;
+      }
+    }
+    yield* this.queueAndSleep(t, 'write', start);
+  }
+
+  *upWrite(t: SimThread): Steps {
+    this.coh.rmw(t, this.countLine);
+    yield;
+    if (this.writer !== t) throw new Error(`${this.name}: up_write by ${t.name}, owner ${this.writer?.name ?? 'none'}`);
+    this.writer = null;
+    const woken = this.grant();
+    this.coh.publish(t, this.countLine);
+    if (woken.length > 0) yield* this.wakeUp(t, woken);
+  }
+
+  // ---- mechanics ----
+
+  private free(): boolean {
+    return this.writer === null && this.readers === 0;
+  }
+
+  private acquired(t: SimThread, mode: RwMode, start: number): void {
+    this.stats.acquisitions[mode]++;
+    this.stats.waitNs[mode] += t.sim.now - start;
+  }
+
+  /** Whether the owner lets a writer spin: a writer on a CPU, readers, or nobody. */
+  private canSpin(): boolean {
+    const w = this.writer;
+    return w === null || this.onCpu(w);
+  }
+
+  private onCpu(w: SimThread): boolean {
+    return w.cpu >= 0 && w.scheduler.threadOn(w.cpu) === w;
+  }
+
+  private deadline(t: SimThread): SpinDeadline {
+    let d = this.deadlines.get(t);
+    if (!d) {
+      d = new SpinDeadline(t);
+      this.deadlines.set(t, d);
+    }
+    return d;
+  }
+
+  /**
+   * `rwsem_optimistic_spin`: queue in the osq, then spin on the count line
+   * while the owner is spinnable; true if the lock was taken.
+   */
+  private *optimisticSpin(t: SimThread): Generator<void, boolean, void> {
+    this.stats.spins++;
+    const since = t.sim.now;
+    const giveUpAt = since + this.params.spinLimitNs;
+    const dl = this.deadline(t);
+    const node = this.osqJoin(t);
+    let taken = false;
+    if (!node.head) {
+      // Spin on our own node line until the predecessor makes us head.
+      this.coh.load(t, node.line);
+      yield;
+      while (!node.head && t.sim.now < giveUpAt) {
+        dl.arm(this.coh, node.line, giveUpAt);
+        yield;
+        this.coh.load(t, node.line);
+        yield;
+      }
+      if (!node.head) {
+        node.left = true;
+        this.stats.spinNs += t.sim.now - since;
+        return false;
+      }
+    }
+    let readerPhaseEnd = -1;
+    for (;;) {
+      this.coh.load(t, this.countLine);
+      yield;
+      if (this.free() && this.waiting === 0) {
+        // rwsem_try_write_lock_unqueued: cmpxchg, which may lose a race.
+        this.coh.rmw(t, this.countLine);
+        yield;
+        if (this.free() && this.waiting === 0) {
+          this.writer = t;
+          this.coh.publish(t, this.countLine);
+          taken = true;
+          break;
+        }
+        continue;
+      }
+      const now = t.sim.now;
+      if (now >= giveUpAt) break;
+      let until = Math.min(giveUpAt, now + this.params.ownerCheckNs);
+      if (this.writer !== null) {
+        if (!this.onCpu(this.writer)) break;
+        readerPhaseEnd = -1;
+      } else if (this.readers > 0) {
+        if (readerPhaseEnd < 0) readerPhaseEnd = now + ((20 + Math.min(this.readers, 30)) * 1000) / 2;
+        if (now >= readerPhaseEnd) break;
+        until = Math.min(until, readerPhaseEnd);
+      }
+      dl.arm(this.coh, this.countLine, until);
+      yield;
+    }
+    yield* this.osqLeave(t, node);
+    this.stats.spinNs += t.sim.now - since;
+    return taken;
+  }
+
+  private osqJoin(t: SimThread): OsqNode {
+    // A fresh node per attempt (a node that left may still sit in the queue);
+    // its line is the thread's per-CPU osq node, reused.
+    let line = this.osqLines.get(t);
+    if (!line) {
+      line = this.coh.newLine(`${this.name}.osq.${t.name}`);
+      this.osqLines.set(t, line);
+    }
+    const node: OsqNode = { t, line, head: this.osqHead === this.osq.length, left: false };
+    this.osq.push(node);
+    return node;
+  }
+
+  /** osq_unlock: pass headship to the next queued spinner that has not left. */
+  private *osqLeave(t: SimThread, node: OsqNode): Steps {
+    if (this.osq[this.osqHead] !== node) throw new Error(`${this.name}: osq head is not ${t.name}`);
+    node.head = false;
+    this.osqHead++;
+    for (;;) {
+      while (this.osqHead < this.osq.length && this.osq[this.osqHead].left) this.osqHead++;
+      if (this.osqHead === this.osq.length) break;
+      const next = this.osq[this.osqHead];
+      this.coh.rmw(t, next.line);
+      yield;
+      // It may have left while its line was on the way.
+      if (next.left) continue;
+      next.head = true;
+      this.coh.publish(t, next.line);
+      break;
+    }
+    if (this.osqHead > 256 && this.osqHead * 2 > this.osq.length) {
+      this.osq.splice(0, this.osqHead);
+      this.osqHead = 0;
+    }
+  }
+
+  /**
+   * Slow path of both modes: under wait_lock, join the wait list (or take the
+   * lock if it became free meanwhile and nobody waits), then sleep until a
+   * release hands the lock over.
+   */
+  private *queueAndSleep(t: SimThread, mode: RwMode, start: number): Steps {
+    yield* this.waitLock.acquire(t);
+    // Setting RWSEM_FLAG_WAITERS (and, for a reader, undoing its bias): one atomic.
+    this.coh.rmw(t, this.countLine);
+    yield;
+    const canTake = mode === 'read' ? this.writer === null : this.free();
+    if (canTake && this.waiting === 0) {
+      if (mode === 'read') this.readers++;
+      else this.writer = t;
+      this.coh.publish(t, this.countLine);
+      yield* this.waitLock.release(t);
+      this.acquired(t, mode, start);
+      return;
+    }
+    let line = this.waiterLines.get(t);
+    if (!line) {
+      line = this.coh.newLine(`${this.name}.waiter.${t.name}`);
+      this.waiterLines.set(t, line);
+    }
+    const me: Waiter = { t, mode, granted: false, sleeping: false, line };
+    this.waitList.push(me);
+    this.coh.publish(t, this.countLine);
+    yield* this.waitLock.release(t);
+    this.stats.sleeps[mode]++;
+    while (!me.granted) {
+      me.sleeping = true;
+      t.sleep();
+      yield;
+    }
+    // Woken: see the grant in our waiter node; a writer also sets the owner field.
+    this.coh.load(t, me.line);
+    yield;
+    if (mode === 'write') {
+      this.coh.rmw(t, this.countLine);
+      yield;
+      this.coh.publish(t, this.countLine);
+    }
+    this.acquired(t, mode, start);
+  }
+
+  /**
+   * `rwsem_mark_wake(RWSEM_WAKE_ANY)` with direct handoff, called at the instant
+   * the lock became free: hand it to the head writer, or to every queued reader.
+   */
+  private grant(): Waiter[] {
+    if (!this.free() || this.waiting === 0) return [];
+    const head = this.waitList[this.waitHead];
+    const woken: Waiter[] = [];
+    if (head.mode === 'write') {
+      this.waitHead++;
+      this.writer = head.t;
+      woken.push(head);
+    } else {
+      const rest: Waiter[] = [];
+      for (let i = this.waitHead; i < this.waitList.length; i++) {
+        const w = this.waitList[i];
+        if (w.mode === 'read' && woken.length < MAX_READERS_WAKEUP) woken.push(w);
+        else rest.push(w);
+      }
+      this.waitList.length = 0;
+      this.waitHead = 0;
+      this.waitList.push(...rest);
+      this.readers += woken.length;
+    }
+    for (const w of woken) w.granted = true;
+    if (this.waitHead > 256 && this.waitHead * 2 > this.waitList.length) {
+      this.waitList.splice(0, this.waitHead);
+      this.waitHead = 0;
+    }
+    return woken;
+  }
+
+  /** The waker's share: write the woken waiters' nodes under wait_lock, then wake them. */
+  private *wakeUp(t: SimThread, woken: Waiter[]): Steps {
+    yield* this.waitLock.acquire(t);
+    for (const w of woken) {
+      this.coh.rmw(t, w.line);
+      yield;
+      this.coh.publish(t, w.line);
+    }
+    yield* this.waitLock.release(t);
+    for (const w of woken) {
+      if (this.params.wakeWorkNs > 0) {
+        t.work(this.params.wakeWorkNs);
+        yield;
+      }
+      if (w.sleeping) {
+        w.sleeping = false;
+        w.t.wake();
+      }
+    }
+  }
+}
