@@ -253,6 +253,57 @@ describe('RwSemaphore', () => {
     expect(sem.stats.spinNs).toBeLessThan(12_000);
   });
 
+  it('stops spinning soon after the owning writer leaves its CPU', () => {
+    const m = new Machine(MESH4, { seed: 'owner-sleeps' });
+    const sem = new RwSemaphore('namespace_sem', m.coherence, { ownerCheckNs: 1_000 });
+    const holder = m.spawn('holder', function* (t) {
+      yield* sem.downWrite(t);
+      t.work(3_000);
+      yield;
+      // Blocks while holding it, 100 us.
+      m.sim.schedule(100_000, callback(() => holder.wake()));
+      t.sleep();
+      yield;
+      yield* sem.upWrite(t);
+    });
+    m.spawn('writer', function* (t) {
+      t.work(500);
+      yield;
+      yield* sem.downWrite(t);
+      yield* sem.upWrite(t);
+    });
+    m.sim.run();
+    expect(sem.stats.spins).toBe(1);
+    expect(sem.stats.sleeps.write).toBe(1);
+    // Spun from 0.5 us until the first owner check after the holder slept at 3 us.
+    expect(sem.stats.spinNs).toBeGreaterThan(2_000);
+    expect(sem.stats.spinNs).toBeLessThan(2_500 + 1_000 + 500);
+  });
+
+  it('bounds spinning on reader owners by the 6.x threshold, (20 + readers) / 2 us', () => {
+    const m = new Machine(MESH4, { seed: 'reader-owned' });
+    const sem = new RwSemaphore('namespace_sem', m.coherence, { spinLimitNs: 1_000_000 });
+    for (let i = 0; i < 2; i++) {
+      m.spawn(`r${i}`, function* (t) {
+        yield* sem.downRead(t);
+        t.work(100_000);
+        yield;
+        yield* sem.upRead(t);
+      });
+    }
+    m.spawn('writer', function* (t) {
+      t.work(1_000);
+      yield;
+      yield* sem.downWrite(t);
+      yield* sem.upWrite(t);
+    });
+    m.sim.run();
+    expect(sem.stats.sleeps.write).toBe(1);
+    // Two readers: 11 us of spinning, then sleep.
+    expect(sem.stats.spinNs).toBeGreaterThanOrEqual(11_000);
+    expect(sem.stats.spinNs).toBeLessThan(11_500);
+  });
+
   it('lets only one writer spin on the count line; the others queue in the osq', () => {
     const m = new Machine(MESH8, { seed: 'osq' });
     const sem = new RwSemaphore('namespace_sem', m.coherence);
