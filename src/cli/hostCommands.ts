@@ -1,0 +1,151 @@
+/**
+ * CLI wiring of the commands that look at the real host: `host topology`,
+ * `measure lockbench|pingpong|mountstorm` and `import-strace`. Only wiring:
+ * the work is in src/host. Bad input throws InputError (exit 2); a host that
+ * cannot do what was asked throws HostCapabilityError (exit 3).
+ */
+import { spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { InputError } from '../config/errors.ts';
+import { readFileSync } from 'node:fs';
+import { HostCapabilityError, measureLockbench, measureMountstorm, measurePingpong, pingpongEvidence, type MeasureContext } from '../host/measure.ts';
+import { MOUNTSTORM_VARIANTS, type MountstormVariant } from '../host/probes.ts';
+import { importStrace } from '../host/strace.ts';
+import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
+import { atomicWrite } from '../report/atomicWrite.ts';
+import { writeTrace } from '../workload/trace.ts';
+
+function wholeNumber(flag: string, min: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min} for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function cpuList(value: string): number[] {
+  const list = parseCpuList(value);
+  if (list === null || list.length === 0) throw new InvalidArgumentError(`expected a cpu list like 0,1,4-7 for --cpus, got ${JSON.stringify(value)}`);
+  return list;
+}
+
+/** The locksim argv as typed, for the records written (commander keeps what parse() was given). */
+function invokedAs(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  // rawArgs is public in commander but missing from its typings.
+  return ['locksim', ...((root as unknown as { rawArgs?: string[] }).rawArgs ?? [])];
+}
+
+function shellQuote(args: string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** hwloc XML of this machine from lstopo, for `--from hwloc` without a file. */
+function lstopoXml(): HostTopology {
+  const r = spawnSync('lstopo', ['--of', 'xml', '--no-io', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? 'lstopo is not installed (apt-get install hwloc)' : `lstopo failed: ${(r.stderr ?? '').trim().split('\n').pop()}`;
+    throw new HostCapabilityError(`cannot read the topology with hwloc: ${why}`);
+  }
+  return parseHwlocXml(r.stdout, 'lstopo --of xml');
+}
+
+export function registerHostCommands(program: Command): void {
+  const host = program.command('host').description('Commands that read this host');
+
+  host
+    .command('topology')
+    .description('Read this host\'s CPU topology (sysfs or hwloc XML) into a hardware model file; latencies the reading cannot know are placeholders unless --pingpong gives a measurement')
+    .argument('[file]', 'hwloc XML file (`lstopo --of xml FILE`) with --from hwloc; without it lstopo is run')
+    .addOption(new Option('--from <source>', 'where the topology comes from').choices(['sysfs', 'hwloc']).default('sysfs'))
+    .option('--root <dir>', 'with --from sysfs: the directory holding sys/ and proc/', '/')
+    .option('--pingpong <file>', 'a `locksim measure pingpong` file of this host: core-to-core latencies from its medians')
+    .addOption(new Option('--vendor <vendor>', 'CPU vendor when the input does not say (hwloc synthetic topologies)').choices(['intel', 'amd']))
+    .option('--name <name>', 'model name (default: the output file name without .yaml)')
+    .requiredOption('-o, --out <file>', 'model file to write, e.g. models/hardware/myhost.yaml')
+    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string }, cmd: Command) => {
+      if (file !== undefined && opts.from !== 'hwloc') {
+        throw new InputError({ file: '(command line)', line: 1, column: 1, field: '[file]', expected: 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', got: JSON.stringify(file) });
+      }
+      const reading = opts.from === 'sysfs' ? readSysfsTopology(opts.root) : file !== undefined ? readHwlocXmlFile(file) : lstopoXml();
+      const model = hostToModel(reading, {
+        name: opts.name ?? basename(opts.out).replace(/\.ya?ml$/i, ''),
+        ...(opts.vendor ? { vendor: opts.vendor } : {}),
+        ...(opts.pingpong ? { pingpong: pingpongEvidence(opts.pingpong) } : {}),
+      });
+      await writeModelFile(model, opts.out, { command: shellQuote(invokedAs(cmd)) });
+      const t = model.topology;
+      process.stdout.write(`${model.name}: ${t.sockets} socket(s) x ${t.coresPerSocket} cores x ${t.threadsPerCore} thread(s), ${t.l3GroupsPerSocket} L3 group(s) per socket, ${model.fabric.kind}; wrote ${opts.out}\n`);
+    });
+
+  const measure = program.command('measure').description('Run a probe on this host and write a measurement file (JSON)');
+  const ctxOf = (out: string, cmd: Command): MeasureContext => ({ out, invokedAs: invokedAs(cmd) });
+
+  measure
+    .command('lockbench')
+    .description('Threads pinned to cpus contend for one spinlock (probes/lockbench): acquisitions/s and acquire latency')
+    .addOption(new Option('--lock <kind>', 'spinlock kind').choices(['ttas', 'ticket']).default('ttas'))
+    .option('--threads <n>', 'contending threads', wholeNumber('--threads', 1), 2)
+    .option('--cpus <list>', 'cpus to pin to, e.g. 0,1,4-7 (threads beyond the list wrap around; default: all allowed)', cpuList)
+    .option('--cs <ns>', 'critical section length in ns', wholeNumber('--cs', 0), 0)
+    .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
+    .option('--duration <ms>', 'run length in ms', wholeNumber('--duration', 1), 1000)
+    .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
+    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string }, cmd: Command) => {
+      const m = await measureLockbench({ lock: opts.lock, threads: opts.threads, ...(opts.cpus ? { cpus: opts.cpus } : {}), csNs: opts.cs, thinkNs: opts.think, durationMs: opts.duration }, ctxOf(opts.out, cmd));
+      if (m.kind !== 'lockbench') return;
+      process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
+    });
+
+  measure
+    .command('pingpong')
+    .description('Core-to-core one-way latency of every cpu pair (probes/pingpong, CAS round trip / 2)')
+    .option('--cpus <list>', 'cpus to measure, e.g. 0-3 (default: every cpu this process may use)', cpuList)
+    .option('--samples <n>', 'samples per pair (the median is kept)', wholeNumber('--samples', 1), 300)
+    .option('--iterations <n>', 'round trips per sample', wholeNumber('--iterations', 1), 1000)
+    .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
+    .action(async (opts: { cpus?: number[]; samples: number; iterations: number; out: string }, cmd: Command) => {
+      const m = await measurePingpong({ ...(opts.cpus ? { cpus: opts.cpus } : {}), samples: opts.samples, iterations: opts.iterations }, ctxOf(opts.out, cmd));
+      if (m.kind !== 'pingpong') return;
+      process.stdout.write(`pingpong: ${m.results.cpus.length} cpus, ${m.results.cpus.length * (m.results.cpus.length - 1)} ordered pairs; wrote ${opts.out}\n`);
+    });
+
+  measure
+    .command('mountstorm')
+    .description('K container launches at once, each doing one runtime variant\'s mount syscalls with L layers (probes/mountstorm; needs root). Writes the measurement and a trace per run next to it')
+    .addOption(new Option('--variant <v>', 'runtime variant').choices([...MOUNTSTORM_VARIANTS]).default('per-layer-idmap'))
+    .option('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1), 8)
+    .option('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1), 5)
+    .option('--repeat <r>', 'runs of the same configuration, to report run-to-run spread', wholeNumber('--repeat', 1), 1)
+    .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; out: string }, cmd: Command) => {
+      const m = await measureMountstorm({ variant: opts.variant, containers: opts.containers, layers: opts.layers, repeat: opts.repeat }, ctxOf(opts.out, cmd));
+      if (m.kind !== 'mountstorm') return;
+      const p50 = m.results.spread['p50Ns']!;
+      process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${(p50.median / 1e6).toFixed(2)} ms (runs ${(p50.min / 1e6).toFixed(2)}-${(p50.max / 1e6).toFixed(2)} ms); wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
+    });
+
+  program
+    .command('import-strace')
+    .description('Turn `strace -f -tt -T` output of a container runtime into a locksim trace (docs/trace-format.md)')
+    .argument('<file>', 'strace output file')
+    .requiredOption('-o, --out <file>', 'trace file to write (JSON Lines)')
+    .option('--variant <name>', 'variant name stored in the trace header', 'strace')
+    .action(async (file: string, opts: { out: string; variant: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable strace output file', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
+      }
+      const imported = importStrace(text, file, { variant: opts.variant });
+      await atomicWrite(opts.out, writeTrace(imported.trace.header, imported.trace.ops));
+      const skipped = imported.failedCalls + imported.unfinishedCalls;
+      process.stdout.write(`${imported.trace.ops.count} ops of ${imported.trace.header.containers.length} containers${skipped ? ` (${imported.failedCalls} failed and ${imported.unfinishedCalls} unfinished calls left out)` : ''}; wrote ${opts.out}\n`);
+    });
+}
+
+export { HostCapabilityError };

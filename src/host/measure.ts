@@ -1,0 +1,307 @@
+// `locksim measure`: runs one of the C probes on this host and keeps the run as
+// a measurement file (JSON): what was run (exact argv and configuration), on
+// what (topology, kernel, CPU model), when, and the probe's validated output.
+// A measurement is a record of a real run, so unlike simulation results it
+// carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
+// file per repetition) next to the measurement file.
+
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { release } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { InputError } from '../config/errors.ts';
+import { YamlSource } from '../config/yamlLoad.ts';
+import { atomicWrite } from '../report/atomicWrite.ts';
+import { parseTrace } from '../workload/trace.ts';
+import {
+  buildProbes,
+  canMountIdmapped,
+  lockbenchResultSchema,
+  MOUNTSTORM_VARIANTS,
+  mountstormSummarySchema,
+  pingpongResultSchema,
+  PROBE_EXIT,
+  ProbeError,
+  probePath,
+  runProbe,
+  type MountstormVariant,
+  type ProbeName,
+  type ProbeResults,
+} from './probes.ts';
+import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence } from './topology.ts';
+
+/**
+ * The host cannot do what was asked (no privilege, no C compiler, a kernel
+ * without idmapped mounts): the input was fine, so the CLI exits 3, not 2.
+ */
+export class HostCapabilityError extends Error {
+  readonly exitCode = 3;
+  constructor(message: string) {
+    super(message.replace(/\s*\n\s*/g, ' '));
+    this.name = 'HostCapabilityError';
+  }
+}
+
+export const MEASUREMENT_FORMAT = 'locksim-measurement';
+
+const count = z.number().int().nonnegative();
+const hostCpuSchema = z.strictObject({ cpu: count, socket: count, core: count, l3: count, thread: count });
+const hostSchema = z.strictObject({
+  topology: z.strictObject({ sockets: count, cores: count, cpus: count, l3Groups: count, cpuMap: z.array(hostCpuSchema) }),
+  kernel: z.string(),
+  cpuModel: z.string(),
+});
+
+/** How far the repetitions of one mount storm configuration spread, per statistic. */
+const spreadSchema = z.strictObject({ min: z.number(), median: z.number(), max: z.number(), spreadPct: z.number() });
+const mountstormResultsSchema = z.strictObject({
+  runs: z.array(mountstormSummarySchema).min(1),
+  /** Trace file of each run, relative to the measurement file. */
+  traces: z.array(z.string()),
+  spread: z.record(z.string(), spreadSchema),
+});
+
+const common = {
+  format: z.literal(MEASUREMENT_FORMAT),
+  version: z.literal(1),
+  host: hostSchema,
+  /** The probe's exact argv (of the first run, for repeated runs). */
+  command: z.array(z.string()).min(1),
+  /** How locksim was invoked, when it was the CLI. */
+  invokedAs: z.array(z.string()).optional(),
+  startedAt: z.string(),
+};
+
+export const measurementSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive() }), results: lockbenchResultSchema }),
+  z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
+  z.strictObject({ ...common, kind: z.literal('mountstorm'), config: z.strictObject({ variant: z.enum(MOUNTSTORM_VARIANTS), layers: z.number().int().positive(), containers: z.number().int().positive(), repeat: z.number().int().positive() }), results: mountstormResultsSchema }),
+]);
+export type Measurement = z.infer<typeof measurementSchema>;
+
+/** Reads and validates a measurement file; bad JSON or a wrong field is an InputError at its line:column. */
+export function loadMeasurement(file: string): Measurement {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable measurement file (from `locksim measure`)', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
+  }
+  return parseMeasurement(text, file);
+}
+
+export function parseMeasurement(text: string, file: string): Measurement {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    // V8 names the offset ("at position N") except for input that ends too
+    // early, which is where a truncated file fails: at its end.
+    const msg = (e as Error).message;
+    const at = /position (\d+)/.exec(msg);
+    const offset = at ? Number(at[1]) : text.length;
+    const { line, column } = lineColumn(text, offset);
+    throw new InputError({ file, line, column, field: '(json)', expected: 'complete, valid JSON', got: /end of JSON input/i.test(msg) ? 'the end of the file (truncated?)' : msg.replace(/ in JSON at position \d+.*$/, '') });
+  }
+  // JSON is YAML, and the YAML loader knows every value's position, so schema
+  // errors point at the offending line like they do for model files.
+  return new YamlSource(text, file).validate(measurementSchema);
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** What a model file takes from a pingpong measurement (see src/host/topology.ts). */
+export function pingpongEvidence(file: string): PingpongEvidence {
+  const m = loadMeasurement(file);
+  if (m.kind !== 'pingpong') {
+    throw new InputError({ file, line: 1, column: 1, field: 'kind', expected: 'a pingpong measurement (`locksim measure pingpong`)', got: JSON.stringify(m.kind) });
+  }
+  const src = new YamlSource(readFileSync(file, 'utf8'), file);
+  const { line, column } = src.locate(['host', 'topology']);
+  const t = m.host.topology;
+  return {
+    file,
+    startedAt: m.startedAt,
+    cpuMap: t.cpuMap,
+    hostSummary: { sockets: t.sockets, cores: t.cores, cpus: t.cpus, l3Groups: t.l3Groups },
+    cpus: m.results.cpus,
+    matrixNs: m.results.matrixNs,
+    hostRef: { file, line, column, name: 'host.topology' },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+export interface MeasureContext {
+  /** Where the measurement file goes. */
+  out: string;
+  /** The locksim argv, recorded as invokedAs. */
+  invokedAs?: string[];
+  /** The host reading (default: this machine's sysfs). */
+  host?: HostTopology;
+  /** Kill a probe run after this long. */
+  timeoutMs?: number;
+}
+
+function hostRecord(host: HostTopology): Measurement['host'] {
+  const { cpuMap, ...counts } = topologySummary(host);
+  return { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown' };
+}
+
+function ensureProbes(): void {
+  const built = buildProbes();
+  if (!built.ok) throw new HostCapabilityError(`cannot run probes on this host: ${built.message}`);
+}
+
+/** A probe that says "no privilege" or "unsupported" is a host limit; anything else stays a ProbeError. */
+async function run<N extends ProbeName>(name: N, args: string[], timeoutMs?: number): Promise<ProbeResults[N]> {
+  try {
+    return await runProbe(name, args, timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (e) {
+    if (e instanceof ProbeError && (e.exitCode === PROBE_EXIT.noPrivilege || e.exitCode === PROBE_EXIT.unsupported)) throw new HostCapabilityError(e.message);
+    throw e;
+  }
+}
+
+function probeArgv(name: ProbeName, args: string[]): string[] {
+  // Relative to the current directory when inside it, so the record reads as a command one can retype.
+  const p = probePath(name);
+  const rel = relative(process.cwd(), p);
+  return [rel.startsWith('..') ? p : rel, ...args];
+}
+
+/** The cpus of a --cpus list, each checked against this host's online cpus. */
+function checkCpus(cpus: number[] | undefined, host: HostTopology, min: number): void {
+  if (!cpus) return;
+  const online = new Set(host.cpus.map((c) => c.cpu));
+  const bad = cpus.find((c) => !online.has(c));
+  const onlineText = `${[...online].sort((a, b) => a - b).join(',')}`;
+  if (bad !== undefined) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: `online cpus of this host (${onlineText})`, got: String(bad) });
+  if (new Set(cpus).size < min) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: `at least ${min} different cpus`, got: cpus.join(',') });
+}
+
+async function writeMeasurement(m: Measurement, out: string): Promise<void> {
+  // Validated before writing so a file this code writes always loads.
+  measurementSchema.parse(m);
+  await atomicWrite(out, JSON.stringify(m, null, 2) + '\n');
+}
+
+export interface LockbenchOptions {
+  lock?: 'ttas' | 'ticket';
+  threads?: number;
+  cpus?: number[];
+  csNs?: number;
+  thinkNs?: number;
+  durationMs?: number;
+}
+
+export async function measureLockbench(opts: LockbenchOptions, ctx: MeasureContext): Promise<Measurement> {
+  const host = ctx.host ?? readSysfsTopology();
+  checkCpus(opts.cpus, host, 1);
+  ensureProbes();
+  const config = { lock: opts.lock ?? 'ttas', threads: opts.threads ?? 2, cpus: opts.cpus ?? null, csNs: opts.csNs ?? 0, thinkNs: opts.thinkNs ?? 0, durationMs: opts.durationMs ?? 1000 };
+  const args = ['--lock', config.lock, '--threads', String(config.threads), '--cs-ns', String(config.csNs), '--think-ns', String(config.thinkNs), '--duration-ms', String(config.durationMs)];
+  if (config.cpus) args.push('--cpus', config.cpus.join(','));
+  const startedAt = new Date().toISOString();
+  const results = await run('lockbench', args, ctx.timeoutMs);
+  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'lockbench', host: hostRecord(host), command: probeArgv('lockbench', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
+  await writeMeasurement(m, ctx.out);
+  return m;
+}
+
+export interface PingpongOptions {
+  /** Default: every cpu this process may run on, all pairs. */
+  cpus?: number[];
+  samples?: number;
+  iterations?: number;
+}
+
+export async function measurePingpong(opts: PingpongOptions, ctx: MeasureContext): Promise<Measurement> {
+  const host = ctx.host ?? readSysfsTopology();
+  checkCpus(opts.cpus, host, 2);
+  if (!opts.cpus && host.cpus.length < 2) throw new HostCapabilityError('pingpong needs at least 2 cpus; this host has 1');
+  ensureProbes();
+  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 300, iterations: opts.iterations ?? 1000 };
+  const args = ['--samples', String(config.samples), '--iterations', String(config.iterations)];
+  if (config.cpus) args.push('--cpus', config.cpus.join(','));
+  const startedAt = new Date().toISOString();
+  const results = await run('pingpong', args, ctx.timeoutMs);
+  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'pingpong', host: hostRecord(host), command: probeArgv('pingpong', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
+  await writeMeasurement(m, ctx.out);
+  return m;
+}
+
+export interface MountstormOptions {
+  variant: MountstormVariant;
+  layers: number;
+  containers: number;
+  /** Runs of the same configuration, to see run-to-run spread (default 1). */
+  repeat?: number;
+}
+
+/** Trace file names next to `out`: NAME.trace.jsonl, or NAME.runR.trace.jsonl for repeated runs. */
+export function traceFileNames(out: string, repeat: number): string[] {
+  const stem = basename(out).replace(/\.json$/i, '');
+  return Array.from({ length: repeat }, (_, r) => (repeat === 1 ? `${stem}.trace.jsonl` : `${stem}.run${r + 1}.trace.jsonl`));
+}
+
+function spread(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  const median = s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return { min: s[0]!, median, max: s[s.length - 1]!, spreadPct: median > 0 ? Math.round(((s[s.length - 1]! - s[0]!) / median) * 1000) / 10 : 0 };
+}
+
+export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureContext): Promise<Measurement> {
+  const host = ctx.host ?? readSysfsTopology();
+  const repeat = opts.repeat ?? 1;
+  if (process.getuid?.() !== 0) throw new HostCapabilityError('measure mountstorm needs root (mount namespaces and idmapped mounts need CAP_SYS_ADMIN)');
+  ensureProbes();
+  // Every variant but the shifted untar makes idmapped mounts; find out before K x L syscalls fail.
+  if (opts.variant !== 'shifted-untar') {
+    const cap = canMountIdmapped();
+    if (!cap.ok) throw new HostCapabilityError(`this host cannot make idmapped mounts: ${cap.reason}`);
+  }
+  const dir = dirname(ctx.out);
+  const names = traceFileNames(ctx.out, repeat);
+  // The probe writes its trace as it goes; it writes to a hidden name that is
+  // renamed only when every run succeeded, like the measurement itself.
+  const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));
+  const config = { variant: opts.variant, layers: opts.layers, containers: opts.containers, repeat };
+  const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
+  const startedAt = new Date().toISOString();
+  const runs: ProbeResults['mountstorm'][] = [];
+  try {
+    mkdirSync(dir, { recursive: true });
+    for (let r = 0; r < repeat; r++) {
+      runs.push(await run('mountstorm', [...baseArgs, '--trace', temps[r]!], ctx.timeoutMs));
+      // The trace must load in the simulator; a probe writing something else is a bug worth stopping at.
+      parseTrace(readFileSync(temps[r]!, 'utf8'), names[r]!);
+    }
+    const stats = ['wallNs', 'meanNs', 'p50Ns', 'p99Ns', 'maxNs'] as const;
+    const results = { runs, traces: names, spread: Object.fromEntries(stats.map((k) => [k, spread(runs.map((x) => x[k]))])) };
+    const m: Measurement = {
+      format: MEASUREMENT_FORMAT,
+      version: 1,
+      kind: 'mountstorm',
+      host: hostRecord(host),
+      command: probeArgv('mountstorm', [...baseArgs, '--trace', names[0]!]),
+      ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}),
+      config,
+      results,
+      startedAt,
+    };
+    measurementSchema.parse(m);
+    temps.forEach((t, r) => renameSync(t, join(dir, names[r]!)));
+    await writeMeasurement(m, ctx.out);
+    return m;
+  } finally {
+    for (const t of temps) rmSync(t, { force: true });
+  }
+}
