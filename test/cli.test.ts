@@ -1,0 +1,155 @@
+// The command line as a user meets it: bad input of any kind ends as exit code
+// 2 and exactly one line on stderr that names the file, line:column and field
+// (where a file is involved), with no stack trace, and nothing is written to
+// the output directory. Help of every subcommand exits 0.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const bin = resolve('bin/locksim.js');
+let dir: string;
+
+interface Outcome { code: number | null; stdout: string; stderr: string }
+
+/** Runs bin/locksim.js in the temporary directory, so file names print as typed. */
+function locksim(args: string[]): Promise<Outcome> {
+  return new Promise((done) => {
+    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+const good = `name: good
+kind: lock-microbench
+variants:
+  - label: a
+    machine: { model: generic-2core }
+microbench:
+  threads: [1, 2]
+  durationNs: 10000
+`;
+
+const brokenModel = `name: broken-model
+description: a model whose topology has no sockets field
+cpu: { vendor: intel, model: X, microarchitecture: y, ghz: { value: 3, source: "s" } }
+topology:
+  coresPerSocket: 2
+  threadsPerCore: 1
+  l3GroupsPerSocket: 1
+  numaDistance: [[10]]
+  cpuNumbering: linux
+fabric: { kind: chiplet }
+coreToCore:
+  sameL3: { value: 27.1, source: "s" }
+pause: { cycles: { value: 64, source: "s" } }
+`;
+
+interface BadCase {
+  what: string;
+  /** Files to create (name -> contents) before running. */
+  files?: Record<string, string>;
+  args: string[];
+  /** file:line:col the message must start with (files involved), or null for flag errors. */
+  at: string | null;
+  /** Text the message must contain: the field, or the flag / command. */
+  names: string;
+}
+
+const cases: BadCase[] = [
+  { what: 'malformed YAML', files: { 'malformed.yaml': 'name: [unclosed\nkind: pingpong\n' }, args: ['run', 'malformed.yaml'], at: 'malformed.yaml:2:1', names: '(syntax)' },
+  { what: 'unknown kind', files: { 'kind.yaml': good.replace('kind: lock-microbench', 'kind: lock-macrobench') }, args: ['run', 'kind.yaml'], at: 'kind.yaml:2:7', names: 'kind' },
+  { what: 'unknown hardware model', files: { 'model.yaml': good.replace('generic-2core', 'z9.metal') }, args: ['run', 'model.yaml'], at: 'model.yaml:5:23', names: 'variants[0].machine.model' },
+  { what: 'negative duration', files: { 'neg.yaml': good.replace('durationNs: 10000', 'durationNs: -5') }, args: ['run', 'neg.yaml'], at: 'neg.yaml:8:15', names: 'microbench.durationNs' },
+  { what: 'unknown field', files: { 'unk.yaml': good + '  colour: red\n' }, args: ['run', 'unk.yaml'], at: 'unk.yaml:9:3', names: 'microbench.colour' },
+  {
+    what: 'duplicate variant label',
+    files: { 'dup.yaml': good.replace('    machine: { model: generic-2core }\n', '    machine: { model: generic-2core }\n  - label: a\n    machine: { model: r5.metal }\n') },
+    args: ['run', 'dup.yaml'],
+    at: 'dup.yaml:6:12',
+    names: 'variants[1].label',
+  },
+  { what: 'more sockets than the model has', files: { 'sockets.yaml': good.replace('{ model: generic-2core }', '{ model: r5.metal, sockets: 3 }') }, args: ['run', 'sockets.yaml'], at: 'sockets.yaml:5:42', names: 'variants[0].machine.sockets' },
+  { what: 'smt on a model without SMT', files: { 'smt.yaml': good.replace('{ model: generic-2core }', '{ model: m7a.24xlarge, smt: true }') }, args: ['run', 'smt.yaml'], at: 'smt.yaml:5:', names: 'variants[0].machine.smt' },
+  { what: 'missing scenario file', args: ['run', 'missing.yaml'], at: 'missing.yaml:1:1', names: '(file)' },
+  { what: 'empty scenario file', files: { 'empty.yaml': '' }, args: ['run', 'empty.yaml'], at: 'empty.yaml:1:1', names: '(document)' },
+  { what: 'bad model file referenced by path', files: { 'badmodel.yaml': brokenModel, 'usesbad.yaml': good.replace('generic-2core', './badmodel.yaml') }, args: ['run', 'usesbad.yaml'], at: 'badmodel.yaml:5:3', names: 'topology.sockets' },
+  { what: 'model path that does not exist', files: { 'nopath.yaml': good.replace('generic-2core', './nowhere.yaml') }, args: ['run', 'nopath.yaml'], at: 'nopath.yaml:5:23', names: 'variants[0].machine.model' },
+  { what: 'sweep over the x axis', files: { 'sweep.yaml': good + 'sweep:\n  microbench.threads: [1, 2]\n' }, args: ['run', 'sweep.yaml'], at: 'sweep.yaml:10:', names: 'sweep' },
+  { what: '--workers 0', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--workers', '0'], at: null, names: '--workers' },
+  { what: '--workers abc', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--workers', 'abc'], at: null, names: '--workers' },
+  { what: '--seed -1', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--seed', '-1'], at: null, names: '--seed' },
+  { what: 'unknown option', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--frobnicate'], at: null, names: '--frobnicate' },
+  { what: 'unknown command', args: ['frobnicate'], at: null, names: 'frobnicate' },
+  { what: 'run without a scenario', args: ['run'], at: null, names: 'scenario' },
+];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'locksim-cli-'));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.concurrent('locksim: bad input exits 2 with one located line and writes nothing', () => {
+  cases.forEach((c, i) => {
+    it(c.what, async () => {
+      for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), text);
+      const out = `out-${i}`;
+      // Commands other than run take no --out; pass it only where it is an option.
+      const args = c.args[0] === 'run' ? [...c.args, '--out', out] : c.args;
+      const r = await locksim(args);
+      const shown = `stderr: ${JSON.stringify(r.stderr)}`;
+      expect(r.code, shown).toBe(2);
+      const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+      expect(lines, shown).toHaveLength(1);
+      const line = lines[0];
+      expect(line, 'no stack trace').not.toMatch(/^\s*at /m);
+      expect(line).not.toMatch(/\.ts:\d+/);
+      if (c.at !== null) {
+        expect(line.startsWith(c.at), `expected to start with ${c.at}: ${line}`).toBe(true);
+        expect(line, 'FILE:LINE:COL: FIELD: expected ...').toMatch(/^[^:]+:\d+:\d+: \S+: expected /);
+      }
+      expect(line).toContain(c.names);
+      expect(existsSync(join(dir, out)), `--out ${out} must not be created`).toBe(false);
+    });
+  });
+});
+
+describe('locksim: bad input leaves an existing --out directory untouched', () => {
+  it('an existing empty --out directory stays empty', async () => {
+    writeFileSync(join(dir, 'neg2.yaml'), good.replace('durationNs: 10000', 'durationNs: -1'));
+    mkdirSync(join(dir, 'existing'));
+    const r = await locksim(['run', 'neg2.yaml', '--out', 'existing']);
+    expect(r.code).toBe(2);
+    expect(readdirSync(join(dir, 'existing'))).toEqual([]);
+  });
+});
+
+describe.concurrent('locksim: help', () => {
+  for (const args of [['--help'], ['run', '--help'], ['models', '--help'], ['schema', '--help'], ['help', 'run']]) {
+    it(`locksim ${args.join(' ')} exits 0 and prints usage`, async () => {
+      const r = await locksim(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Usage: locksim/);
+    });
+  }
+
+  it('run --help documents --out, --workers, --seed and --no-charts', async () => {
+    const r = await locksim(['run', '--help']);
+    for (const flag of ['--out', '--workers', '--seed', '--no-charts']) expect(r.stdout).toContain(flag);
+  });
+});
+
+describe('locksim: good input', () => {
+  it('run writes results and exits 0', async () => {
+    writeFileSync(join(dir, 'good.yaml'), good);
+    const r = await locksim(['run', 'good.yaml', '--out', 'good-out', '--no-charts', '--workers', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'good-out')).sort()).toEqual(['results.csv', 'results.json']);
+  });
+});
