@@ -1,0 +1,183 @@
+// `locksim measure` on this host (lockbench, pingpong with 2 threads), the
+// measurement file format, and the CLI wiring of the host commands.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../src/config/errors.ts';
+import { hardwareModelSchema } from '../src/config/hardwareSchema.ts';
+import { loadMeasurement, measureLockbench, measurePingpong, parseMeasurement, pingpongEvidence } from '../src/host/measure.ts';
+import { buildProbes } from '../src/host/probes.ts';
+import { hostToModel, readSysfsTopology } from '../src/host/topology.ts';
+import { registerHostCommands } from '../src/cli/hostCommands.ts';
+import { parseTrace } from '../src/workload/trace.ts';
+
+const hasCompiler = spawnSync('/bin/sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).status === 0;
+const built = hasCompiler ? buildProbes() : { ok: false, message: 'no C compiler (cc)' };
+const online = process.platform === 'linux' ? readSysfsTopology('/').cpus.length : 0;
+const canRun = built.ok && online >= 2;
+if (!canRun) console.warn(`skipped: ${!built.ok ? `probes not built: ${built.message}` : 'needs a Linux host with 2 cpus'}`);
+
+const work = mkdtempSync(join(tmpdir(), 'locksim-measure-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function inputError(f: () => unknown): InputError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw e;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe.skipIf(!canRun)('measure on this host', () => {
+  it('lockbench, 2 threads on cpus 0,1: a measurement file that loads back', async () => {
+    const out = join(work, 'lockbench.json');
+    const before = Date.now();
+    const written = await measureLockbench({ threads: 2, cpus: [0, 1], csNs: 50, durationMs: 200, lock: 'ticket' }, { out, invokedAs: ['locksim', 'measure', 'lockbench'] });
+    const m = loadMeasurement(out);
+    expect(m).toEqual(written);
+    if (m.kind !== 'lockbench') throw new Error('wrong kind');
+    expect(m.results.config).toMatchObject({ lock: 'ticket', threads: 2, cpus: [0, 1], csNs: 50 });
+    expect(m.results.acquisitions).toBeGreaterThan(0);
+    // Each acquisition holds the lock >= 50 ns, so one lock cannot pass more than 1e9/50 per second.
+    expect(m.results.acquisitionsPerSec).toBeLessThanOrEqual(1e9 / 50);
+    expect(basename(m.command[0]!)).toBe('lockbench');
+    expect(m.command).toContain('--cpus');
+    expect(m.host.topology.cpus).toBe(online);
+    expect(m.host.kernel).toBe(spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim());
+    const started = Date.parse(m.startedAt);
+    expect(started).toBeGreaterThanOrEqual(before - 1000);
+    expect(started).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('pingpong on cpus 0,1: the matrix loads, and a model built from it takes its median as sameL3/crossL3/crossSocket', async () => {
+    const out = join(work, 'pingpong.json');
+    await measurePingpong({ cpus: [0, 1], samples: 20, iterations: 200 }, { out });
+    const m = loadMeasurement(out);
+    if (m.kind !== 'pingpong') throw new Error('wrong kind');
+    const [[d0, ab], [ba, d1]] = m.results.matrixNs as [[null, number], [number, null]];
+    expect([d0, d1]).toEqual([null, null]);
+    expect(ab).toBeGreaterThan(0);
+    expect(ba).toBeGreaterThan(0);
+    const host = readSysfsTopology('/');
+    const model = hostToModel(host, { pingpong: pingpongEvidence(out) });
+    expect(hardwareModelSchema.safeParse(model).success).toBe(true);
+    // Whatever kind the pair 0,1 is on this host, its entry is the median of the two directions.
+    const a = host.cpus.find((c) => c.cpu === 0)!;
+    const b = host.cpus.find((c) => c.cpu === 1)!;
+    const kind = a.socket !== b.socket ? 'crossSocket' : a.core === b.core ? 'smtSibling' : a.l3 !== b.l3 ? 'crossL3' : 'sameL3';
+    const entry = model.coreToCore[kind]!;
+    expect(entry.value).toBeCloseTo((ab + ba) / 2, 2);
+    expect(entry.source.startsWith(`${out}: median of 2 `)).toBe(true);
+  });
+
+  it('a --cpus list naming a cpu this host lacks is an InputError before anything runs', async () => {
+    await expect(measurePingpong({ cpus: [0, 4096] }, { out: join(work, 'never.json') })).rejects.toThrow(InputError);
+    expect(() => readFileSync(join(work, 'never.json'))).toThrow();
+  });
+});
+
+describe('measurement files', () => {
+  const sample = {
+    format: 'locksim-measurement',
+    version: 1,
+    kind: 'pingpong',
+    host: { topology: { sockets: 1, cores: 2, cpus: 2, l3Groups: 1, cpuMap: [{ cpu: 0, socket: 0, core: 0, l3: 0, thread: 0 }, { cpu: 1, socket: 0, core: 1, l3: 0, thread: 0 }] }, kernel: '6.6.0', cpuModel: 'AMD EPYC' },
+    command: ['probes/build/pingpong', '--samples', '20'],
+    config: { cpus: null, samples: 20, iterations: 200 },
+    results: { probe: 'pingpong', method: 'cas-round-trip-half', samples: 20, iterations: 200, cpus: [0, 1], matrixNs: [[null, 30], [31, null]] },
+    startedAt: '2025-01-01T00:00:00.000Z',
+  };
+  const text = JSON.stringify(sample, null, 2) + '\n';
+
+  it('a complete file loads', () => {
+    expect(parseMeasurement(text, 'm.json').kind).toBe('pingpong');
+  });
+
+  it('a truncated file is an InputError at the line where it ends', () => {
+    const cut = text.slice(0, Math.floor(text.length / 2));
+    const file = join(work, 'truncated.json');
+    writeFileSync(file, cut);
+    const e = inputError(() => loadMeasurement(file));
+    expect(e.file).toBe(file);
+    expect(e.field).toBe('(json)');
+    expect(e.line).toBe(cut.split('\n').length);
+    expect(e.message).toMatch(/truncated/);
+  });
+
+  it('a syntax error mid-file is reported at its line', () => {
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.includes('"cpuModel"'));
+    lines[at] = lines[at]!.replace('"cpuModel":', '"cpuModel" ');
+    const e = inputError(() => parseMeasurement(lines.join('\n'), 'm.json'));
+    expect(e.line).toBe(at + 1);
+  });
+
+  it('a wrong value is an InputError naming the field at its line', () => {
+    const bad = text.replace('"iterations": 200\n  },', '"iterations": -5\n  },');
+    expect(bad).not.toBe(text);
+    const e = inputError(() => parseMeasurement(bad, 'm.json'));
+    expect(e.field).toBe('config.iterations');
+    expect(e.line).toBe(bad.split('\n').findIndex((l) => l.includes('-5')) + 1);
+  });
+
+  it('a lockbench file given as --pingpong is refused', () => {
+    const file = join(work, 'kind.json');
+    writeFileSync(file, text.replace('"kind": "pingpong"', '"kind": "lockbench"'));
+    // The lockbench schema then fails on config/results; either way an InputError.
+    expect(() => pingpongEvidence(file)).toThrow(InputError);
+  });
+});
+
+describe('CLI wiring', () => {
+  function program(): { cmd: Command; out: string[] } {
+    const out: string[] = [];
+    const cmd = new Command().name('locksim').exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) });
+    registerHostCommands(cmd);
+    return { cmd, out };
+  }
+
+  for (const args of [['host', 'topology'], ['measure', 'lockbench'], ['measure', 'pingpong'], ['measure', 'mountstorm'], ['import-strace']]) {
+    it(`${args.join(' ')} --help`, async () => {
+      const { cmd, out } = program();
+      // Commander reports help as an "error" with exit code 0.
+      const err = await cmd.parseAsync([...args, '--help'], { from: 'user' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CommanderError);
+      expect((err as CommanderError).exitCode).toBe(0);
+      expect(out.join('')).toMatch(new RegExp(`Usage: locksim ${args.join(' ')}`));
+      expect(out.join('')).toMatch(/--out|--help/);
+    });
+  }
+
+  it('host topology --root FIXTURE writes a model with a header naming the command', async () => {
+    const { cmd } = program();
+    const out = join(work, 'fixture-host.yaml');
+    const root = join(import.meta.dirname, 'fixtures', 'sysfs', '2s-2l3-2c-smt');
+    await cmd.parseAsync(['host', 'topology', '--root', root, '--out', out], { from: 'user' });
+    const text = readFileSync(out, 'utf8');
+    expect(text.split('\n')[0]).toContain(`locksim host topology --root ${root} --out ${out}`);
+    expect(text).toContain('name: fixture-host');
+  });
+
+  it('import-strace FILE --out TRACE writes a trace parseTrace accepts', async () => {
+    const { cmd } = program();
+    const out = join(work, 'imported.jsonl');
+    const file = join(import.meta.dirname, 'fixtures', 'strace', 'mountstorm-per-layer-idmap-k3-l4.strace');
+    await cmd.parseAsync(['import-strace', file, '--out', out, '--variant', 'per-layer-idmap'], { from: 'user' });
+    const trace = parseTrace(readFileSync(out, 'utf8'), out);
+    expect(trace.header.variant).toBe('per-layer-idmap');
+    // Three container threads plus the probe's main thread, whose setup mounts
+    // (tmpfs, the idmap check) strace sees too (test/fixtures/strace/README.md).
+    expect(trace.header.containers).toHaveLength(4);
+    expect(trace.ops.count).toBeGreaterThan(3 * 2 * 4 * 3);
+  });
+
+  it('import-strace of a missing file is an InputError', async () => {
+    const { cmd } = program();
+    await expect(cmd.parseAsync(['import-strace', join(work, 'nope.strace'), '--out', join(work, 'x.jsonl')], { from: 'user' })).rejects.toThrow(InputError);
+  });
+});
