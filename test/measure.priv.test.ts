@@ -1,0 +1,48 @@
+// `locksim measure mountstorm` on the real kernel: needs root and idmapped
+// mounts; skipped with the reason where the host lacks them.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadMeasurement, measureMountstorm } from '../src/host/measure.ts';
+import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
+import { OP_NAMES, parseTrace } from '../src/workload/trace.ts';
+
+const built = buildProbes();
+const cap = built.ok ? canMountIdmapped() : { ok: false, reason: `probes not built: ${built.message}` };
+if (!cap.ok) console.warn(`skipped: ${cap.reason}`);
+
+const work = mkdtempSync(join(tmpdir(), 'locksim-measure-priv-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe.skipIf(!cap.ok)('measure mountstorm', () => {
+  it('per-layer-idmap K=2 L=3: a measurement plus a trace that parseTrace accepts, with the variant\'s op counts', async () => {
+    const out = join(work, 'storm.json');
+    const K = 2;
+    const L = 3;
+    const m = await measureMountstorm({ variant: 'per-layer-idmap', containers: K, layers: L }, { out });
+    expect(loadMeasurement(out)).toEqual(m);
+    if (m.kind !== 'mountstorm') throw new Error('wrong kind');
+    expect(m.results.traces).toEqual(['storm.trace.jsonl']);
+    const trace = parseTrace(readFileSync(join(work, 'storm.trace.jsonl'), 'utf8'), 'storm.trace.jsonl');
+    expect(trace.header.containers).toHaveLength(K);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < trace.ops.count; i++) counts[OP_NAMES[trace.ops.op[i]!]!] = (counts[OP_NAMES[trace.ops.op[i]!]!] ?? 0) + 1;
+    // Per container and pass (2 passes): L binds (open_tree, mount_setattr, move_mount), one overlay, L umounts.
+    expect(counts).toEqual({ open_tree: K * 2 * L, mount_setattr: K * 2 * L, move_mount: K * 2 * L, mount_overlay: K * 2, umount: K * 2 * L });
+    expect(m.results.runs[0]!.failedContainers).toBe(0);
+    // Only the final files remain: no temp trace left behind.
+    expect(readdirSync(work).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('--repeat 3: one trace per run and the spread over the runs', async () => {
+    const out = join(work, 'repeat.json');
+    const m = await measureMountstorm({ variant: 'common-parent', containers: 2, layers: 3, repeat: 3 }, { out });
+    if (m.kind !== 'mountstorm') throw new Error('wrong kind');
+    expect(m.results.runs).toHaveLength(3);
+    expect(m.results.traces).toEqual(['repeat.run1.trace.jsonl', 'repeat.run2.trace.jsonl', 'repeat.run3.trace.jsonl']);
+    for (const t of m.results.traces) expect(existsSync(join(work, t))).toBe(true);
+    const p50s = m.results.runs.map((r) => r.p50Ns).sort((a, b) => a - b);
+    expect(m.results.spread['p50Ns']).toMatchObject({ min: p50s[0], median: p50s[1], max: p50s[2] });
+  });
+});
