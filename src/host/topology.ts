@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { stringify } from 'yaml';
+import { Document, isScalar, isSeq, visit } from 'yaml';
 import { InputError } from '../config/errors.ts';
 import { hardwareModelSchema, type HardwareModel, type SourcedNumber } from '../config/hardwareSchema.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
@@ -708,7 +708,19 @@ export function modelFileText(model: HardwareModel, opts: WriteModelOptions): st
     '# Topology as read from the host; every number with a source says where it came from.',
     ...(placeholders ? ['# Sources that say "placeholder" are published numbers of the same vendor, to be replaced by measurement.'] : []),
   ];
-  return header.join('\n') + '\n' + stringify(model, { lineWidth: 0 });
+  // Written in the style of the hand-made model files: sourced numbers and
+  // distance rows on one line each, so a diff shows one changed number per line.
+  const doc = new Document(model);
+  visit(doc, {
+    Map(_, node) {
+      if (node.items.length === 2 && node.items.every((p) => isScalar(p.key) && (p.key.value === 'value' || p.key.value === 'source'))) node.flow = true;
+      if (node.items.every((p) => isScalar(p.key) && (p.key.value === 'columns' || p.key.value === 'rows'))) node.flow = true;
+    },
+    Seq(_, node) {
+      if (node.items.every((i) => isSeq(i) || isScalar(i))) node.flow = true;
+    },
+  });
+  return header.join('\n') + '\n' + doc.toString({ lineWidth: 0 });
 }
 
 /** Writes the model file atomically (a reader never sees half a file). */
