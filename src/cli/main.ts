@@ -9,6 +9,7 @@ import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
 import { runScenarioFile } from '../runner/runScenario.ts';
+import { registerHostCommands } from './hostCommands.ts';
 import { availableParallelism } from 'node:os';
 
 function positiveInt(flag: string) {
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
       process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
     });
 
+  registerHostCommands(program);
   return program;
 }
 
