@@ -90,11 +90,14 @@ describe('scenario files', () => {
     expect(loadHardwareModel(s.variants[0]!.machine.model).name).toBe('r5.metal');
   });
 
-  it('accept pingpong and (placeholder) launch kinds', () => {
+  it('accept pingpong and launch kinds', () => {
     const pp = loadScenario(scenarioFile(`name: pp\nkind: pingpong\nvariants:\n  - { label: a, machine: { model: r5.metal } }\npingpong: { to: [1, 48, 24] }\n`));
     expect(resolvePoints(pp).map((p) => p.x)).toEqual([1, 48, 24]);
-    const launch = loadScenario(scenarioFile(`name: l\nkind: launch\nvariants:\n  - { label: a, machine: { model: m7a.24xlarge } }\nlaunch: { containers: [10, 100] }\n`));
+    const launch = loadScenario(scenarioFile(`name: l\nkind: launch\nvariants:\n  - { label: a, machine: { model: m7a.24xlarge } }\nlaunch: { containers: [10, 100], variant: common-parent, layers: 50 }\n`));
     expect(resolvePoints(launch).map((p) => p.key)).toEqual(['a|containers=10', 'a|containers=100']);
+    // The launch section is validated like the others: defaults filled in, bad values refused.
+    expect(launch.kind === 'launch' && launch.launch.healthCheckTimeoutNs).toBe(30_000_000_000);
+    expect(() => loadScenario(scenarioFile(`name: l\nkind: launch\nvariants:\n  - { label: a, machine: { model: m7a.24xlarge } }\nlaunch: { containers: [10], variant: per-layer-idmap }\n`))).toThrow(/layers: expected exactly one of layers or imageMix/);
   });
 
   it('have a JSON schema for editors with the three kinds', () => {

@@ -12,6 +12,14 @@ import { runScenarioFile } from '../runner/runScenario.ts';
 import { registerHostCommands } from './hostCommands.ts';
 import { availableParallelism } from 'node:os';
 
+function nonNegativeInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0 for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 function positiveInt(flag: string) {
   return (value: string) => {
     const n = Number(value);
@@ -36,7 +44,7 @@ export function buildProgram(): Command {
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml')
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
-    .option('--seed <n>', 'override the scenario seed', positiveInt('--seed'))
+    .option('--seed <n>', 'override the scenario seed', nonNegativeInt('--seed'))
     .option('--no-charts', 'skip SVG/PNG charts')
     .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean }) => {
       const started = Date.now();

@@ -21,6 +21,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { buildTopology } from '../hardware/topology.ts';
 import { defaultModelsDir, isBareModelName, loadHardwareModel } from './hardwareSchema.ts';
+import { launchSchema as launchParamsSchema } from '../workload/launchParams.ts';
 import { describeIssue, formatPath, loadYamlSource, type YamlSource } from './yamlLoad.ts';
 
 const positiveInt = z.number().int().positive();
@@ -53,7 +54,7 @@ const commonShape = {
 
 /** The lock microbenchmark of the blog's figure 10: N threads spinning on one global lock. */
 export const microbenchSchema = z.strictObject({
-  lock: z.enum(['ttas', 'tas', 'ticket', 'qspinlock']).default('ttas'),
+  lock: z.enum(['ttas', 'tas', 'ticket', 'ticket-split', 'qspinlock']).default('ttas'),
   /** x axis: number of threads. */
   threads: z.array(positiveInt).min(1),
   criticalSectionNs: z.number().nonnegative().default(50),
@@ -72,13 +73,8 @@ export const pingpongSchema = z.strictObject({
   roundTrips: positiveInt.default(1000),
 });
 
-// ---------------------------------------------------------------------------
-// PLACEHOLDER — NOT DONE. The launch section (issue 3) is owned by the lead,
-// who replaces `launchSchema` here with the real schema. Until then any
-// mapping is accepted unchecked, and points.ts reads its x axis from
-// `launch.containers` (a list of numbers).
-export const launchSchema = z.record(z.string(), z.unknown());
-// ---------------------------------------------------------------------------
+/** Container launches (issue 3): the section's schema lives with the launch simulation. */
+export const launchSchema = launchParamsSchema;
 
 export const lockMicrobenchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('lock-microbench'), microbench: microbenchSchema });
 export const pingpongScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('pingpong'), pingpong: pingpongSchema });

@@ -140,6 +140,11 @@ export class Scheduler implements EventTarget {
       this.sliceArmed[cpu] = false;
       const cur = this.onCpu[cpu];
       if (!cur) return;
+      if (cur.kernelDepth > 0) {
+        // Not preemptible now: it yields when it returns to user mode.
+        cur.needResched = true;
+        return;
+      }
       const next = this.dequeueFor(cpu);
       if (!next) return;
       cur.preempted();

@@ -35,6 +35,14 @@ export class SimThread implements EventTarget {
   cpu = -1;
   /** CPUs it may run on (affinity); empty = any. */
   affinity: number[] = [];
+  /**
+   * Nesting depth of kernel code. Server kernels (PREEMPT_NONE/VOLUNTARY) do not
+   * preempt a thread in kernel mode: a time slice that ends meanwhile only sets
+   * need_resched, honoured when the thread returns to user mode.
+   */
+  kernelDepth = 0;
+  /** The slice ended while the thread could not be preempted. */
+  needResched = false;
   /** A wake arrived while the thread was off its CPU (preempted). */
   private pendingWake = false;
   /** Remaining work (ns of unslowed work) when preempted in the middle of `work`. */
@@ -119,6 +127,29 @@ export class SimThread implements EventTarget {
     const cpu = this.cpu;
     this.cpu = -1;
     this.scheduler.release(cpu);
+  }
+
+  enterKernel(): void {
+    this.kernelDepth++;
+  }
+
+  /**
+   * Leave kernel mode. Returns true when the thread owes the CPU to a waiting
+   * thread: the caller then does `t.yieldCpu(); yield;`.
+   */
+  exitKernel(): boolean {
+    this.kernelDepth--;
+    if (this.kernelDepth === 0 && this.needResched) {
+      this.needResched = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** Sleep for `ns` (a timer): release the CPU, become runnable again afterwards. */
+  sleepFor(ns: number): void {
+    this.sim.schedule(ns, this, 0);
+    this.sleep();
   }
 
   /** Let the CPU go to a waiting thread, if any (sched_yield / cond_resched). */

@@ -26,7 +26,7 @@ export class ChipletFabric extends CoherenceFabric {
     const exclusive = this.pool.exclusive[id] === 1;
     if (!this.outsideL3(line, cpu, exclusive)) {
       // Served by the CCX's own L3 (or a sibling core in it): no IO die trip.
-      this.startService(id, this.sourceLatency(line, cpu, exclusive, false) * this.transferFactor(line, cpu));
+      this.startService(id, this.sourceLatency(line, cpu, exclusive) * this.transferFactor(line, cpu));
       return;
     }
     const q = this.home(line);
@@ -57,6 +57,6 @@ export class ChipletFabric extends CoherenceFabric {
   private begin(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
     this.homeRequest.set(line.id, id);
-    this.startService(id, this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1, true) * this.transferFactor(line, cpu));
+    this.startService(id, this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1) * this.transferFactor(line, cpu));
   }
 }

@@ -293,10 +293,10 @@ export abstract class CoherenceFabric implements EventTarget {
   /**
    * One-way latency of serving `cpu`'s miss: set by the farthest party that must
    * take part. A read is supplied by the nearest holder (or memory); a write must
-   * also reach every other holder to invalidate it. `viaHome`: the request goes
-   * through the line's home agent, so a home on another socket is a socket crossing.
+   * also reach every other holder to invalidate it. A line cached nowhere comes
+   * from its home memory (across the socket link if the home is the other socket).
    */
-  protected sourceLatency(line: CacheLine, cpu: number, exclusive: boolean, viaHome: boolean): number {
+  protected sourceLatency(line: CacheLine, cpu: number, exclusive: boolean): number {
     const core = this.layout.core[cpu];
     const sock = this.layout.socket[cpu];
     const l3 = this.layout.l3[cpu];
@@ -317,7 +317,7 @@ export abstract class CoherenceFabric implements EventTarget {
       else if (line.holderCount - mine > 0) distance = 3;
       else distance = 0;
     }
-    if ((viaHome || distance === 0) && line.homeSocket !== sock) distance = 3;
+    if (distance === 0 && line.homeSocket !== sock) distance = 3; // only in remote memory
     switch (distance) {
       case 3:
         return this.lat.crossSocket;

@@ -10,9 +10,10 @@
  * snooped and the data travels to the requester before the next request is
  * admitted. A hot lock's handoff therefore costs the sum of everybody's
  * transfers ahead of the next owner; this is the TOR bottleneck of the blog's
- * Figure 7. On two sockets the line has one home: a request from the other
- * socket holds the home's entry for the cross-socket round trip, which is how
- * the extra NUMA hop slows every handoff (the blog's Figures 5 and 10).
+ * Figure 7. On two sockets the line still has one home queue, and a handoff
+ * between cores of different sockets holds it for the cross-socket latency:
+ * that is how the extra NUMA hop slows every handoff (the blog's Figures 5
+ * and 10).
  *
  * Transaction latency is the model's cited one-way core-to-core latency for the
  * pair. Mesh hop distances inside a socket are not modelled (a known limit).
@@ -63,13 +64,12 @@ export class MeshFabric extends CoherenceFabric {
 
   private begin(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
-    // What the requester sees is the pair latency (the cited core-to-core number,
-    // even between two cores of the socket that is not the line's home: the local
-    // snoop filter answers). What the home's TOR sees is the whole transaction: a
-    // request from the other socket holds the entry for a socket round trip.
-    const observed = this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1, false) * this.transferFactor(line, cpu);
-    const occupancy = this.layout.socket[cpu] !== line.homeSocket ? Math.max(observed, this.lat.crossSocket) : observed;
-    this.startService(id, observed);
-    this.sim.schedule(occupancy, this.releaser, line.id);
+    // The entry is held for the whole transaction, whose length is the cited
+    // latency of the pair that exchanges the line: a cross-socket pair pays the
+    // socket link; two cores of the socket that is not the line's home do not
+    // (its snoop filter answers, as the cited same-socket medians show).
+    const latency = this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1) * this.transferFactor(line, cpu);
+    this.startService(id, latency);
+    this.sim.schedule(latency, this.releaser, line.id);
   }
 }

@@ -296,7 +296,8 @@ export class RwSemaphore {
       // Spin on our own node line until the predecessor makes us head.
       this.coh.load(t, node.line);
       yield;
-      while (!node.head && t.sim.now < giveUpAt) {
+      // osq_lock gives up on need_resched(): someone waits for this CPU.
+      while (!node.head && t.sim.now < giveUpAt && !t.needResched) {
         dl.arm(this.coh, node.line, giveUpAt);
         yield;
         this.coh.load(t, node.line);
@@ -325,7 +326,7 @@ export class RwSemaphore {
         continue;
       }
       const now = t.sim.now;
-      if (now >= giveUpAt) break;
+      if (now >= giveUpAt || t.needResched) break;
       let until = Math.min(giveUpAt, now + this.params.ownerCheckNs);
       if (this.writer !== null) {
         if (!this.onCpu(this.writer)) break;

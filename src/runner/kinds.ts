@@ -11,6 +11,10 @@ import type { MachineSpec } from '../machine.ts';
 import { runLockMicrobench, type MicrobenchParams } from '../bench/lockMicrobench.ts';
 import { runPingpong } from '../bench/pingpong.ts';
 import type { ScaleKind } from '../report/charts.ts';
+import { Machine } from '../machine.ts';
+import { loadKernelModel } from '../workload/kernelModel.ts';
+import { buildLaunchTrace, simulateLaunch } from '../workload/launch.ts';
+import type { LaunchParams } from '../workload/launchParams.ts';
 
 export interface ChartDef {
   /** File name stem (scenario name is prefixed). */
@@ -22,11 +26,17 @@ export interface ChartDef {
   band?: { lo: string; hi: string };
 }
 
+/** What simulating one point yields: its metrics, and files worth keeping (e.g. a profile). */
+export interface PointOutput {
+  metrics: Record<string, number>;
+  artifacts?: { name: string; content: string }[];
+}
+
 export interface KindDef {
   xLabel: string;
   charts: ChartDef[];
   summary: string[];
-  simulate(point: Point, spec: MachineSpec): Record<string, number>;
+  simulate(point: Point, spec: MachineSpec): PointOutput;
 }
 
 export function machineSpecForPoint(point: Point): MachineSpec {
@@ -46,7 +56,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
     simulate(point, spec) {
       const params = { ...(point.params as unknown as MicrobenchParams), threads: point.x };
       const r = runLockMicrobench(spec, params, point.seed);
-      return { ...r };
+      return { metrics: { ...r } };
     },
   },
   pingpong: {
@@ -56,20 +66,30 @@ export const kinds: Record<ScenarioKind, KindDef> = {
     simulate(point, spec) {
       const p = point.params as { from: number; roundTrips: number };
       const r = runPingpong(spec, { from: p.from, to: point.x, roundTrips: p.roundTrips }, point.seed);
-      return { ...r };
+      return { metrics: { ...r } };
     },
   },
   launch: {
     xLabel: 'containers',
-    charts: [],
-    summary: [],
-    simulate() {
-      throw new Error('launch scenarios are not implemented yet');
+    charts: [
+      { name: 'latency', yMetric: 'launchP50S', yLabel: 'launch latency p50 (s), band p50-p99', band: { lo: 'launchP50S', hi: 'launchP99S' } },
+      { name: 'p99', yMetric: 'launchP99S', yLabel: 'launch latency p99 (s)' },
+      { name: 'success', yMetric: 'successRate', yLabel: 'success rate at the health-check timeout' },
+    ],
+    summary: ['launchP50S', 'launchP99S', 'successRate', 'mountOps'],
+    simulate(point, spec) {
+      const params = point.params as unknown as LaunchParams;
+      const kernel = loadKernelModel(params.kernel);
+      const machine = new Machine(spec, { seed: point.seed, placement: 'spread' });
+      const trace = buildLaunchTrace(params, point.x, kernel, point.seed);
+      const r = simulateLaunch(machine, kernel, params, trace);
+      const slug = point.key.replace(/[^A-Za-z0-9._-]+/g, '_');
+      return { metrics: r.metrics, artifacts: [{ name: `profile-${slug}.folded`, content: r.folded }] };
     },
   },
 };
 
 /** Simulate one point (in this thread or a worker). */
-export function simulatePoint(point: Point): Record<string, number> {
+export function simulatePoint(point: Point): PointOutput {
   return kinds[point.kind].simulate(point, machineSpecForPoint(point));
 }

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Point } from '../config/points.ts';
-import { simulatePoint } from './kinds.ts';
+import { simulatePoint, type PointOutput } from './kinds.ts';
 
 export interface PoolOptions {
   workers: number;
@@ -14,8 +14,8 @@ export interface PoolOptions {
   onPoint?: (done: number, total: number, point: Point) => void;
 }
 
-export async function simulatePoints(points: Point[], opts: PoolOptions): Promise<Record<string, number>[]> {
-  const results: Record<string, number>[] = new Array(points.length);
+export async function simulatePoints(points: Point[], opts: PoolOptions): Promise<PointOutput[]> {
+  const results: PointOutput[] = new Array(points.length);
   let done = 0;
   if (opts.workers <= 1 || points.length <= 1) {
     for (let i = 0; i < points.length; i++) {

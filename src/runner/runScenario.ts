@@ -32,9 +32,10 @@ export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s:
 
 export async function runScenario(scenario: Scenario, fileLabel: string, opts: RunOptions): Promise<ScenarioRun> {
   const points = resolvePoints(scenario);
-  const metrics = await simulatePoints(points, opts);
-  const run = buildRunResult(scenario, fileLabel, points, metrics);
+  const outputs = await simulatePoints(points, opts);
+  const run = buildRunResult(scenario, fileLabel, points, outputs.map((o) => o.metrics));
   const files: OutputFile[] = resultFiles(run).map((f) => ({ ...f, name: f.name }));
+  for (const o of outputs) files.push(...(o.artifacts ?? []));
   const kind = kinds[scenario.kind];
   if (opts.charts ?? scenario.output.charts) {
     for (const chart of kind.charts) {

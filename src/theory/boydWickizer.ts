@@ -58,8 +58,11 @@ export function stationaryDistribution(p: BoydWickizerParams): number[] {
 
 /** The same distribution from the birth-death product form (used to cross-check). */
 export function productFormDistribution(p: BoydWickizerParams): number[] {
-  const w = [1];
-  for (let k = 1; k <= p.cores; k++) w.push((w[k - 1] * arrivalRate(p, k - 1)) / serviceRate(p, k));
+  // Weights in log space: under heavy load they grow past float64's range.
+  const logW = [0];
+  for (let k = 1; k <= p.cores; k++) logW.push(logW[k - 1] + Math.log(arrivalRate(p, k - 1)) - Math.log(serviceRate(p, k)));
+  const top = Math.max(...logW);
+  const w = logW.map((l) => Math.exp(l - top));
   const total = w.reduce((s, x) => s + x, 0);
   return w.map((x) => x / total);
 }

@@ -1,0 +1,345 @@
+/**
+ * A burst of container launches on one machine: the heart of locksim.
+ *
+ * Each container is one containerd thread that replays its ops from the trace
+ * (generated for the runtime variant, or recorded), each op being containerd's
+ * own CPU work plus the syscall's steps from the kernel model, then the
+ * container's start (runc and its first process: CPU work and path walks).
+ * Around them the host keeps living:
+ *  - path walks by everything else on the machine, which are mount_lock
+ *    seqlock readers: they spin while a mount writer holds it;
+ *  - a systemd-like consumer that re-reads the whole mount table on every
+ *    mount event (reading takes namespace_sem for read per read() buffer);
+ *  - kubelet polling containerd over CRI; containerd answers after looking up
+ *    its mounts in the mount table.
+ * A launch slower than the health-check timeout is a failure.
+ */
+import type { Machine } from '../machine.ts';
+import type { SimThread } from '../cpu/thread.ts';
+import { Samples, mean, percentile } from '../bench/stats.ts';
+import { generateTrace, countMountOps } from './generators.ts';
+import { syscallKeyForOp, type KernelModel } from './kernelModel.ts';
+import { KernelMountPath } from './kernelPath.ts';
+import type { LaunchParams } from './launchParams.ts';
+import { OP_NAMES, type Trace } from './trace.ts';
+
+export interface LaunchResult {
+  metrics: Record<string, number>;
+  /** Folded stacks of simulated on-CPU time (µs), for flamegraph.pl / speedscope. */
+  folded: string;
+}
+
+/** How each op changes the host's mount table (what mountinfo lists). */
+const TABLE_DELTA: Record<string, number> = { move_mount: 1, mount_overlay: 1, mount_plain: 1, umount: -1 };
+
+export function buildLaunchTrace(params: LaunchParams, containers: number, kernel: KernelModel, seed: string): Trace {
+  return generateTrace({
+    variant: params.variant,
+    containers,
+    layers: params.layers,
+    imageMix: params.imageMix,
+    arrival: params.arrival,
+    seed,
+    mountOptionLimitBytes: kernel.mountOptionLimitBytes.value,
+  });
+}
+
+export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace): LaunchResult {
+  const host = params.host;
+  const path = new KernelMountPath(m, kernel, host.baseMounts);
+  const { containers } = trace.header;
+  const ops = trace.ops;
+  const names = m.activities;
+
+  // Ops of each container, in trace order.
+  const opsOf: number[][] = containers.map(() => []);
+  for (let i = 0; i < ops.count; i++) opsOf[ops.container[i]].push(i);
+
+  const launchNs = new Float64Array(containers.length).fill(NaN);
+  const rootfsNs = new Float64Array(containers.length).fill(NaN);
+  let remaining = containers.length;
+  const lastArrival = containers.reduce((mx, c) => Math.max(mx, c.start_ns), 0);
+  const horizon = lastArrival + params.horizonNs;
+
+  // ---- systemd: re-reads the mount table after mount events --------------
+  let systemdDirty = false;
+  let systemdThread: SimThread | null = null;
+  let systemdWaiting = false;
+  const mountinfoReads = new Samples();
+  const notifyMountWatchers = () => {
+    systemdDirty = true;
+    if (systemdThread && systemdWaiting) {
+      systemdWaiting = false;
+      systemdThread.wake();
+    }
+  };
+
+  /** Read /proc/self/mountinfo: namespace_sem for read per read() buffer of lines, then parse. */
+  function* readMountinfo(t: SimThread, wait: number, kernelRead: number, parse: number, perLineParseNs: number) {
+    const linesPerRead = kernel.host.mountinfoLinesPerRead.value;
+    const perLineNs = kernel.host.mountinfoReadPerMountNs.value;
+    let done = 0;
+    // The table may change while it is read; seq_file walks what is there at each read().
+    while (done < path.mountTable) {
+      const lines = Math.min(linesPerRead, path.mountTable - done);
+      t.enterKernel(); // one read() syscall
+      t.doing(wait);
+      yield* path.namespaceSem.downRead(t);
+      t.doing(kernelRead);
+      t.work(lines * perLineNs);
+      yield;
+      yield* path.namespaceSem.upRead(t);
+      if (t.exitKernel()) {
+        t.yieldCpu();
+        yield;
+      }
+      if (perLineParseNs > 0) {
+        t.doing(parse);
+        t.work(lines * perLineParseNs);
+        yield;
+      }
+      done += lines;
+    }
+  }
+
+  if (host.systemd) {
+    const wait = names.id('systemd;mountinfo;namespace_sem(r);wait');
+    const read = names.id('systemd;mountinfo;namespace_sem(r);show_mountinfo');
+    const parse = names.id('systemd;mount_load_proc_self_mountinfo');
+    systemdThread = m.spawn('systemd', function* (t) {
+      for (;;) {
+        if (!systemdDirty) {
+          systemdWaiting = true;
+          t.sleep();
+          yield;
+        }
+        systemdDirty = false;
+        const start = t.sim.now;
+        yield* readMountinfo(t, wait, read, parse, kernel.host.mountinfoProcessPerMountNs.value);
+        mountinfoReads.push(t.sim.now - start);
+      }
+    });
+  }
+
+  // ---- kubelet -> containerd CRI polls --------------------------------------
+  const criLatencies = new Samples();
+  {
+    const wait = names.id('containerd;cri;mountinfo;namespace_sem(r);wait');
+    const read = names.id('containerd;cri;mountinfo;namespace_sem(r);show_mountinfo');
+    const parse = names.id('containerd;cri;mountinfo_parse');
+    // containerd parses far less per line than systemd (it only matches mount points).
+    const parseNs = kernel.host.mountinfoProcessPerMountNs.value / 8;
+    m.spawn('kubelet', function* (t) {
+      for (;;) {
+        t.sleepFor(host.criIntervalNs);
+        yield;
+        const start = t.sim.now;
+        yield* readMountinfo(t, wait, read, parse, parseNs);
+        criLatencies.push(t.sim.now - start);
+      }
+    });
+  }
+
+  // ---- background path walks --------------------------------------------------
+  if (host.pathLookupsPerSec > 0) {
+    const meanGap = (host.pathWalkers / host.pathLookupsPerSec) * 1e9;
+    const { spinning, walking } = path.pathLookupLabels('host');
+    for (let w = 0; w < host.pathWalkers; w++) {
+      m.spawn(`pathwalker${w}`, function* (t) {
+        for (;;) {
+          t.sleepFor(t.rng.exponential(meanGap));
+          yield;
+          yield* path.pathLookup(t, spinning, walking);
+        }
+      });
+    }
+  }
+
+  // ---- the containers --------------------------------------------------------------
+  const runtimeWork = names.id('containerd;runtime');
+  const startWork = names.id('runc;container_start');
+  const startLabels = path.pathLookupLabels('runc;container_start');
+  const perOpNs = kernel.host.runtimePerOpNs.value;
+  const startNs = kernel.host.containerStartNs.value;
+  const startLookups = host.containerStartPathLookups;
+
+  const companionLabels = path.pathLookupLabels('launch;companion');
+  const spawnContainer = (ci: number) => {
+    const c = containers[ci];
+    if (host.pathLookupsPerSecPerLaunch > 0) {
+      const meanGap = 1e9 / host.pathLookupsPerSecPerLaunch;
+      m.spawn(`companion-${c.id}`, function* (t) {
+        while (Number.isNaN(launchNs[ci])) {
+          t.sleepFor(t.rng.exponential(meanGap));
+          yield;
+          if (!Number.isNaN(launchNs[ci])) break;
+          yield* path.pathLookup(t, companionLabels.spinning, companionLabels.walking);
+        }
+      });
+    }
+    m.spawn(`containerd-${c.id}`, function* (t) {
+      for (const i of opsOf[ci]) {
+        const op = OP_NAMES[ops.op[i]];
+        t.doing(runtimeWork);
+        t.work(perOpNs);
+        yield;
+        const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
+        yield* path.syscall(t, 'containerd', key, c.layers);
+        const delta = TABLE_DELTA[op] ?? 0;
+        if (delta !== 0) {
+          path.mountTable += delta;
+          if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
+        }
+        if (kernel.syscalls[key].notifiesMountWatchers) notifyMountWatchers();
+      }
+      rootfsNs[ci] = t.sim.now - c.start_ns;
+      // runc and the first process: CPU work with path walks spread through it.
+      const chunk = startNs / (startLookups + 1);
+      for (let k = 0; k <= startLookups; k++) {
+        t.doing(startWork);
+        t.work(chunk);
+        yield;
+        if (k < startLookups) yield* path.pathLookup(t, startLabels.spinning, startLabels.walking);
+      }
+      t.doing(names.id('idle'));
+      launchNs[ci] = t.sim.now - c.start_ns;
+      if (--remaining === 0) t.sim.stop();
+    });
+  };
+  containers.forEach((c, ci) => {
+    if (c.start_ns <= 0) spawnContainer(ci);
+    else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
+  });
+
+  m.sim.run(horizon);
+  const end = m.sim.now;
+  m.ledger.flush(end);
+  return { metrics: launchMetrics(), folded: foldedStacks() };
+
+  function launchMetrics(): Record<string, number> {
+    const timeout = params.healthCheckTimeoutNs;
+    const lat = new Samples();
+    let ok = 0;
+    for (let i = 0; i < containers.length; i++) {
+      // A launch still running at the horizon counts at the horizon (censored): it failed.
+      const x = Number.isNaN(launchNs[i]) ? horizon - containers[i].start_ns : launchNs[i];
+      lat.push(x);
+      if (!Number.isNaN(launchNs[i]) && launchNs[i] <= timeout) ok++;
+    }
+    const sorted = lat.sorted();
+    const rootfs = Array.from(rootfsNs).filter((x) => !Number.isNaN(x));
+    const reads = mountinfoReads.sorted();
+    const cri = criLatencies.sorted();
+    const counts = countMountOps(trace);
+    const time = breakdown();
+    const s = 1e-9;
+    return {
+      launchMeanS: mean(sorted) * s,
+      launchP50S: percentile(sorted, 50) * s,
+      launchP95S: percentile(sorted, 95) * s,
+      launchP99S: percentile(sorted, 99) * s,
+      launchMaxS: sorted[sorted.length - 1] * s,
+      rootfsMeanS: (rootfs.length ? mean(rootfs) : NaN) * s,
+      successRate: ok / containers.length,
+      failures: containers.length - ok,
+      unfinished: remaining,
+      mountOps: counts.total,
+      syscalls: ops.count,
+      maxMountTable: path.maxMountTable,
+      mountinfoReads: reads.length,
+      mountinfoReadMeanS: (reads.length ? mean(reads) : 0) * s,
+      mountinfoReadMaxS: (reads.length ? reads[reads.length - 1] : 0) * s,
+      criP99S: (cri.length ? percentile(cri, 99) : 0) * s,
+      criMaxS: (cri.length ? cri[cri.length - 1] : 0) * s,
+      criTimeouts: cri.filter((x) => x > host.criTimeoutNs).length,
+      pathLookups: path.pathLookups,
+      pathRetries: path.pathRetries,
+      rcuGracePeriods: path.rcu.gracePeriods,
+      simulatedS: end * s,
+      events: m.sim.eventsFired,
+      ...time,
+    };
+  }
+
+  /**
+   * Where time went. Shares are of the containerd threads' elapsed time (on
+   * and off CPU); `cpuSpinShare` is spinning's share of all on-CPU time on the
+   * machine (comparable with the blog's TMA figure, statement B10), and
+   * `mountCpuShareOfContainerd` the mount syscalls' share of containerd's CPU
+   * (its flame graph, statement B8).
+   */
+  function breakdown(): Record<string, number> {
+    let total = 0, spin = 0, lockWait = 0, cs = 0, rcu = 0, runtime = 0, start = 0, runqueue = 0, kernelCpu = 0;
+    let machineCpu = 0, machineSpin = 0, containerdCpu = 0, containerdMountCpu = 0;
+    let nsSemWait = 0, mountLockSpin = 0, mountLockHeld = 0, pathSpin = 0;
+    for (const a of m.ledger.totals()) {
+      const n = a.name;
+      const on = a.onCpuNs, off = a.offCpuNs;
+      machineCpu += on;
+      const isSpin = n.endsWith(';spin');
+      if (isSpin) machineSpin += on;
+      if (isSpin && n.includes('path_init')) pathSpin += on;
+      const container = n.startsWith('containerd;') && !n.startsWith('containerd;cri') || n.startsWith('runc;');
+      if (!container) continue;
+      total += on + off;
+      if (n.startsWith('containerd;')) {
+        containerdCpu += on;
+        if (n !== 'containerd;runtime') containerdMountCpu += on;
+      }
+      if (n === 'containerd;runtime') { runtime += on; runqueue += off; continue; }
+      if (n.startsWith('runc;')) {
+        if (isSpin) spin += on; else start += on;
+        runqueue += off;
+        continue;
+      }
+      if (n.endsWith('namespace_sem;wait') || n.endsWith('namespace_sem(r);wait') || /namespace_sem;wait$/.test(n)) {
+        // Spinning on the rwsem (optimistic) is on CPU; sleeping is off CPU.
+        spin += on;
+        lockWait += off;
+        nsSemWait += on + off;
+        continue;
+      }
+      if (n.endsWith('synchronize_rcu_expedited')) { rcu += on + off; continue; }
+      if (isSpin) {
+        spin += on;
+        runqueue += off;
+        if (n.includes('path_init')) continue;
+        mountLockSpin += on + off;
+        continue;
+      }
+      // Work inside the syscall: inside a lock it is a critical section.
+      if (n.includes('mount_lock;') || n.includes('namespace_sem(')) {
+        cs += on;
+        if (n.includes('mount_lock;')) mountLockHeld += on + off;
+      } else kernelCpu += on;
+      runqueue += off;
+    }
+    const share = (x: number) => (total > 0 ? x / total : 0);
+    const s = 1e-9;
+    return {
+      shareSpin: share(spin),
+      shareLockSleep: share(lockWait),
+      shareCriticalSection: share(cs),
+      shareRcuWait: share(rcu),
+      shareKernelWork: share(kernelCpu),
+      shareRuntimeWork: share(runtime),
+      shareContainerStart: share(start),
+      shareRunQueue: share(runqueue),
+      cpuSpinShare: machineCpu > 0 ? machineSpin / machineCpu : 0,
+      mountCpuShareOfContainerd: containerdCpu > 0 ? containerdMountCpu / containerdCpu : 0,
+      namespaceSemWaitS: nsSemWait * s,
+      mountLockSpinS: mountLockSpin * s,
+      mountLockHeldS: mountLockHeld * s,
+      pathInitSpinS: pathSpin * s,
+    };
+  }
+
+  function foldedStacks(): string {
+    const lines: string[] = [];
+    for (const a of m.ledger.totals()) {
+      const us = Math.round(a.onCpuNs / 1000);
+      if (us > 0) lines.push(`${a.name} ${us}`);
+    }
+    return lines.sort().join('\n') + '\n';
+  }
+}
