@@ -10,6 +10,8 @@ import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
 import { runScenarioFile } from '../runner/runScenario.ts';
 import { registerHostCommands } from './hostCommands.ts';
+import { HostCapabilityError } from '../host/measure.ts';
+import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
 
 function nonNegativeInt(flag: string) {
@@ -89,6 +91,15 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof InputError) {
       process.stderr.write(formatForCli(err) + '\n');
       return 2;
+    }
+    if (err instanceof HostCapabilityError) {
+      // The input is fine; this host cannot do it (no root, no compiler, no idmapped mounts).
+      process.stderr.write(`locksim: ${err.message}\n`);
+      return 3;
+    }
+    if (err instanceof ProbeError) {
+      process.stderr.write(`locksim: probe failed: ${err.message.split('\n')[0]}\n`);
+      return 1;
     }
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; they exit 0.
