@@ -63,6 +63,15 @@ export interface RwSemParams {
   waitLockOnCountLine: boolean;
   /** CPU work the waker does per task it wakes (try_to_wake_up), ns; from the kernel model. */
   wakeWorkNs: number;
+  /**
+   * How a release passes the lock to a sleeping writer. 'steal' (6.x): the
+   * writer is woken but not granted the lock, so a spinning writer may take it
+   * first; a writer that has waited `handoffAfterNs` sets RWSEM_FLAG_HANDOFF and
+   * the next release grants it directly. 'direct': every release grants the
+   * head waiter (strict FIFO, a wake-up on every handoff).
+   */
+  handoff: 'steal' | 'direct';
+  handoffAfterNs: number;
 }
 
 export const defaultRwSemParams: RwSemParams = {
@@ -73,6 +82,9 @@ export const defaultRwSemParams: RwSemParams = {
   waitLockKind: 'qspinlock',
   waitLockOnCountLine: false,
   wakeWorkNs: 0,
+  handoff: 'steal',
+  // RWSEM_WAIT_TIMEOUT: 4 ms (DIV_ROUND_UP(HZ, 250) jiffies).
+  handoffAfterNs: 4_000_000,
 };
 
 /** 6.x batch limit on readers woken by one release. */
@@ -99,6 +111,10 @@ interface Waiter {
   mode: RwMode;
   /** The lock was handed to this waiter (waiter->task = NULL in the kernel). */
   granted: boolean;
+  /** Woken without the lock ('steal' handoff): it must try to take it itself. */
+  wokenToTry: boolean;
+  /** When it started waiting (for the handoff timeout). */
+  since: number;
   /** The thread has called sleep() and needs a wake(). */
   sleeping: boolean;
   /** Its rwsem_waiter lives on its own stack: a line of its own. */
@@ -166,6 +182,8 @@ export class RwSemaphore {
   private readonly osqLines = new Map<SimThread, CacheLine>();
   private readonly waiterLines = new Map<SimThread, CacheLine>();
   private readonly deadlines = new Map<SimThread, SpinDeadline>();
+  /** RWSEM_FLAG_HANDOFF: the waiter the next release must grant the lock to. */
+  private handoffTo: Waiter | null = null;
 
   constructor(readonly name: string, private readonly coh: CoherenceFabric, params: Partial<RwSemParams> = {}) {
     this.params = { ...defaultRwSemParams, ...params };
@@ -212,6 +230,11 @@ export class RwSemaphore {
     yield;
     if (this.readers <= 0) throw new Error(`${this.name}: up_read by ${t.name} without readers`);
     this.readers--;
+    if (this.params.handoff === 'steal') {
+      this.coh.publish(t, this.countLine);
+      if (this.readers === 0 && this.waiting > 0) yield* this.wakeLater(t);
+      return;
+    }
     const woken = this.readers === 0 ? this.grant() : [];
     this.coh.publish(t, this.countLine);
     if (woken.length > 0) yield* this.wakeUp(t, woken);
@@ -246,15 +269,50 @@ export class RwSemaphore {
     yield;
     if (this.writer !== t) throw new Error(`${this.name}: up_write by ${t.name}, owner ${this.writer?.name ?? 'none'}`);
     this.writer = null;
+    if (this.params.handoff === 'steal') {
+      this.coh.publish(t, this.countLine);
+      if (this.waiting > 0) yield* this.wakeLater(t);
+      return;
+    }
     const woken = this.grant();
     this.coh.publish(t, this.countLine);
     if (woken.length > 0) yield* this.wakeUp(t, woken);
+  }
+
+  /**
+   * 6.x release with waiters ('steal' mode): the count is already released, so
+   * a spinning writer can take the lock while the releaser goes for wait_lock;
+   * under it, rwsem_mark_wake grants what is still free (readers) or wakes the
+   * head writer to try. A waiter that has waited past the handoff timeout gets
+   * the flag, and from then on is granted directly.
+   */
+  private *wakeLater(t: SimThread): Steps {
+    yield* this.waitLock.acquire(t);
+    const head = this.waiting > 0 ? this.waitList[this.waitHead] : null;
+    if (head && this.handoffTo === null && t.sim.now - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
+    const woken = this.grant();
+    if (woken.length > 0) {
+      this.coh.rmw(t, this.countLine);
+      yield;
+      this.coh.publish(t, this.countLine);
+    }
+    yield* this.waitLock.release(t);
+    if (woken.length > 0) yield* this.wakeUp(t, woken, false);
   }
 
   // ---- mechanics ----
 
   private free(): boolean {
     return this.writer === null && this.readers === 0;
+  }
+
+  /**
+   * A spinner may take a free lock: in 'steal' mode unless a waiter set the
+   * handoff flag (rwsem_try_write_lock_unqueued ignores the waiters bit); in
+   * 'direct' mode only while nobody sleeps.
+   */
+  private spinnerMayTake(): boolean {
+    return this.params.handoff === 'steal' ? this.handoffTo === null : this.waiting === 0;
   }
 
   private acquired(t: SimThread, mode: RwMode, start: number): void {
@@ -313,11 +371,11 @@ export class RwSemaphore {
     for (;;) {
       this.coh.load(t, this.countLine);
       yield;
-      if (this.free() && this.waiting === 0) {
+      if (this.free() && this.spinnerMayTake()) {
         // rwsem_try_write_lock_unqueued: cmpxchg, which may lose a race.
         this.coh.rmw(t, this.countLine);
         yield;
-        if (this.free() && this.waiting === 0) {
+        if (this.free() && this.spinnerMayTake()) {
           this.writer = t;
           this.coh.publish(t, this.countLine);
           taken = true;
@@ -404,15 +462,36 @@ export class RwSemaphore {
       line = this.coh.newLine(`${this.name}.waiter.${t.name}`);
       this.waiterLines.set(t, line);
     }
-    const me: Waiter = { t, mode, granted: false, sleeping: false, line };
+    const me: Waiter = { t, mode, granted: false, wokenToTry: false, sleeping: false, line, since: start };
     this.waitList.push(me);
     this.coh.publish(t, this.countLine);
     yield* this.waitLock.release(t);
     this.stats.sleeps[mode]++;
-    while (!me.granted) {
-      me.sleeping = true;
-      t.sleep();
+    for (;;) {
+      while (!me.granted && !me.wokenToTry) {
+        me.sleeping = true;
+        t.sleep();
+        yield;
+      }
+      if (me.granted) break;
+      // Woken to try ('steal' handoff): rwsem_try_write_lock on the count.
+      me.wokenToTry = false;
+      this.coh.rmw(t, this.countLine);
       yield;
+      // A release may have granted it meanwhile (the handoff flag was set for it).
+      if (me.granted) break;
+      if (this.free() && (this.handoffTo === null || this.handoffTo === me)) {
+        if (this.waitList[this.waitHead] !== me) throw new Error(`${this.name}: woken writer ${t.name} is not the head waiter`);
+        this.waitHead++;
+        this.handoffTo = null;
+        this.writer = t;
+        this.coh.publish(t, this.countLine);
+        this.acquired(t, mode, start);
+        return;
+      }
+      // Lost it to a spinner: after waiting long enough, claim the next handoff.
+      if (this.handoffTo === null && t.sim.now - start >= this.params.handoffAfterNs) this.handoffTo = me;
+      this.coh.publish(t, this.countLine);
     }
     // Woken: see the grant in our waiter node; a writer also sets the owner field.
     this.coh.load(t, me.line);
@@ -432,8 +511,17 @@ export class RwSemaphore {
   private grant(): Waiter[] {
     if (!this.free() || this.waiting === 0) return [];
     const head = this.waitList[this.waitHead];
+    if (this.handoffTo !== null && this.handoffTo !== head) return [];
     const woken: Waiter[] = [];
     if (head.mode === 'write') {
+      if (this.params.handoff === 'steal' && this.handoffTo !== head) {
+        // Wake it to try for itself; a spinner may get there first.
+        // (If it has not gone to sleep yet, the flag keeps it from sleeping.)
+        if (head.wokenToTry) return [];
+        head.wokenToTry = true;
+        return [head];
+      }
+      this.handoffTo = null;
       this.waitHead++;
       this.writer = head.t;
       woken.push(head);
@@ -448,6 +536,7 @@ export class RwSemaphore {
       this.waitHead = 0;
       this.waitList.push(...rest);
       this.readers += woken.length;
+      this.handoffTo = null;
     }
     for (const w of woken) w.granted = true;
     if (this.waitHead > 256 && this.waitHead * 2 > this.waitList.length) {
@@ -458,14 +547,14 @@ export class RwSemaphore {
   }
 
   /** The waker's share: write the woken waiters' nodes under wait_lock, then wake them. */
-  private *wakeUp(t: SimThread, woken: Waiter[]): Steps {
-    yield* this.waitLock.acquire(t);
+  private *wakeUp(t: SimThread, woken: Waiter[], takeWaitLock = true): Steps {
+    if (takeWaitLock) yield* this.waitLock.acquire(t);
     for (const w of woken) {
       this.coh.rmw(t, w.line);
       yield;
       this.coh.publish(t, w.line);
     }
-    yield* this.waitLock.release(t);
+    if (takeWaitLock) yield* this.waitLock.release(t);
     for (const w of woken) {
       if (this.params.wakeWorkNs > 0) {
         t.work(this.params.wakeWorkNs);
