@@ -8,7 +8,13 @@ import { InputError, formatForCli } from '../config/errors.ts';
 import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
-import { runScenarioFile } from '../runner/runScenario.ts';
+import { runScenarioFile, runShardFile } from '../runner/runScenario.ts';
+import { parseShardSpec, type ShardSpec } from '../runner/shard.ts';
+import { createProgress } from '../runner/progress.ts';
+import { InterruptedError, interruptExitCode, withInterrupts } from '../runner/pool.ts';
+import { registerReportCommands } from './reportCommands.ts';
+import type { Scenario } from '../config/scenarioSchema.ts';
+import type { Point } from '../config/points.ts';
 import { registerHostCommands } from './hostCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
@@ -20,6 +26,12 @@ function nonNegativeInt(flag: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0 for ${flag}, got ${JSON.stringify(value)}`);
     return n;
   };
+}
+
+function shardSpec(value: string): ShardSpec {
+  const spec = parseShardSpec(value);
+  if (!spec) throw new InvalidArgumentError(`expected I/N with 1 <= I <= N for --shard (e.g. 2/4), got ${JSON.stringify(value)}`);
+  return spec;
 }
 
 function positiveInt(flag: string) {
@@ -42,27 +54,44 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('Run a scenario file and write results (CSV, JSON, charts) to the output directory')
+    .description('Run a scenario file and write results (CSV, JSON, charts) to the output directory; Ctrl-C keeps finished points and a rerun resumes')
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml')
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
     .option('--seed <n>', 'override the scenario seed', nonNegativeInt('--seed'))
     .option('--no-charts', 'skip SVG/PNG charts')
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean }) => {
+    .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
+    .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean }) => {
       const started = Date.now();
-      const result = await runScenarioFile(
-        file,
-        {
-          outDir: opts.out,
-          workers: opts.workers,
-          charts: opts.charts ? undefined : false,
-          onPoint: (done, total, p) => process.stderr.write(`[${done}/${total}] ${p.key}\n`),
-        },
-        opts.seed === undefined ? undefined : (s) => ({ ...s, seed: opts.seed! }),
-      );
-      process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-      process.stdout.write(result.summary + '\n');
-      process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+      const progress = createProgress(process.stderr);
+      const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
+      const runOpts = {
+        outDir: opts.out,
+        workers: opts.workers,
+        charts: opts.charts ? undefined : false,
+        fresh: opts.fresh,
+        onStart: (total: number, resumed: number) => progress.start(total, resumed),
+        onPoint: (done: number, _total: number, p: Point) => progress.tick(done, p.key),
+      };
+      try {
+      await withInterrupts(progress, async (signal) => {
+        if (opts.shard) {
+          const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit);
+          progress.stop();
+          process.stdout.write(`shard ${opts.shard.index}/${opts.shard.count}: ${shard.points} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          process.stdout.write(`wrote ${opts.out}/${shard.file}\n`);
+          return;
+        }
+        const result = await runScenarioFile(file, { ...runOpts, signal }, edit);
+        progress.stop();
+        process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stdout.write(result.summary + '\n');
+        process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+      });
+      } finally {
+        progress.stop();
+      }
     });
 
   program
@@ -80,6 +109,7 @@ export function buildProgram(): Command {
     });
 
   registerHostCommands(program);
+  registerReportCommands(program);
   return program;
 }
 
@@ -91,6 +121,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof InputError) {
       process.stderr.write(formatForCli(err) + '\n');
       return 2;
+    }
+    if (err instanceof InterruptedError) {
+      // Nothing partial was written; the checkpoint keeps what finished.
+      const kept = err.checkpoint ? `; ${err.done} of ${err.total} points kept in ${err.checkpoint}, rerun the same command to resume` : '';
+      process.stderr.write(`locksim: interrupted${kept}\n`);
+      return interruptExitCode(err.reason);
     }
     if (err instanceof HostCapabilityError) {
       // The input is fine; this host cannot do it (no root, no compiler, no idmapped mounts).

@@ -2,8 +2,14 @@
  * Runs a list of points, in this thread or on a piscina worker pool. Results
  * come back in the order of the list, whatever order workers finish in, and
  * each point is seeded by its own key, so 1 or N workers give identical bytes.
+ *
+ * A run can be stopped with an AbortSignal (Ctrl-C): no new point is started,
+ * points under way on workers are abandoned, and `simulatePoints` rejects with
+ * `InterruptedError`. Every point reported through `onResult` before that is
+ * complete, so a caller that saved them (the checkpoint) loses nothing.
  */
 import { fileURLToPath } from 'node:url';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { Point } from '../config/points.ts';
 import { simulatePoint, type PointOutput } from './kinds.ts';
@@ -12,18 +18,46 @@ export interface PoolOptions {
   workers: number;
   /** Called after each finished point (for progress display). */
   onPoint?: (done: number, total: number, point: Point) => void;
+  /** Called with each finished point's output as soon as it exists (for the checkpoint), before onPoint. */
+  onResult?: (index: number, output: PointOutput) => void;
+  /** Aborting it stops the run between points. */
+  signal?: AbortSignal;
+}
+
+/** The run was stopped by its AbortSignal; the points finished before are in `done`. */
+export class InterruptedError extends Error {
+  constructor(
+    readonly done: number,
+    readonly total: number,
+    /** The abort reason, e.g. "SIGINT" or "SIGTERM". */
+    readonly reason?: unknown,
+    /** Where the finished points were kept, when they were. */
+    readonly checkpoint?: string,
+  ) {
+    super(`interrupted after ${done} of ${total} points`);
+    this.name = 'InterruptedError';
+  }
 }
 
 export async function simulatePoints(points: Point[], opts: PoolOptions): Promise<PointOutput[]> {
   const results: PointOutput[] = new Array(points.length);
   let done = 0;
+  const finish = (i: number, output: PointOutput) => {
+    results[i] = output;
+    opts.onResult?.(i, output);
+    opts.onPoint?.(++done, points.length, points[i]);
+  };
   if (opts.workers <= 1 || points.length <= 1) {
     for (let i = 0; i < points.length; i++) {
-      results[i] = simulatePoint(points[i]);
-      opts.onPoint?.(++done, points.length, points[i]);
+      // A point simulates synchronously; yielding to the event loop between
+      // points is what lets a SIGINT handler run and abort the signal.
+      await nextTurn();
+      if (opts.signal?.aborted) throw new InterruptedError(done, points.length, opts.signal?.reason);
+      finish(i, simulatePoint(points[i]));
     }
     return results;
   }
+  if (opts.signal?.aborted) throw new InterruptedError(0, points.length, opts.signal.reason);
   const pool = new Piscina({
     filename: fileURLToPath(new URL('./worker.ts', import.meta.url)),
     maxThreads: opts.workers,
@@ -34,14 +68,47 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
   try {
     // Longest points first keeps both workers busy to the end (a cheap guess: x is the load).
     const order = points.map((_, i) => i).sort((a, b) => points[b].x - points[a].x || a - b);
-    await Promise.all(
+    const settled = await Promise.allSettled(
       order.map(async (i) => {
-        results[i] = await pool.run(points[i]);
-        opts.onPoint?.(++done, points.length, points[i]);
+        const output: PointOutput = await pool.run(points[i], { signal: opts.signal ?? null });
+        // A point can finish in the same turn as the abort; it is still complete and kept.
+        finish(i, output);
       }),
     );
+    if (opts.signal?.aborted) throw new InterruptedError(done, points.length, opts.signal?.reason);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     await pool.destroy();
   }
   return results;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
+/** Shell convention: a process ended by signal N exits 128 + N (130 for Ctrl-C). */
+export function interruptExitCode(reason: unknown): number {
+  return 128 + (SIGNAL_NUMBERS[String(reason)] ?? 2);
+}
+
+/**
+ * Runs `body` with an AbortSignal that SIGINT (Ctrl-C) and SIGTERM (a batch
+ * system or Kubernetes stopping the job) abort, with the signal's name as
+ * reason. A second signal exits at once: the checkpoint is already durable.
+ */
+export async function withInterrupts<T>(progress: { note(text: string): void }, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(interruptExitCode(name));
+    progress.note(`locksim: ${name} received, stopping; finished points are kept (again to quit at once)`);
+    controller.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await body(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

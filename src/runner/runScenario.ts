@@ -1,70 +1,183 @@
 /**
  * scenario file -> validated config -> points -> simulation -> result files.
  * The one-way pipeline of docs/architecture.md, for one scenario file.
+ *
+ * Finished points go to a checkpoint in the output directory as they finish
+ * (src/runner/checkpoint.ts), so an interrupted run resumes where it stopped;
+ * a shard run (src/runner/shard.ts) simulates every n-th point and writes a
+ * shard file instead of result files.
  */
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { loadScenario, type Scenario } from '../config/scenarioSchema.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import { writeOutputs, type OutputFile } from '../report/atomicWrite.ts';
-import { resultFiles, type PointResult, type RunResult } from '../report/results.ts';
+import { canonicalize, resultFiles, type PointResult, type RunResult } from '../report/results.ts';
 import { chartFiles, lineChartSpec } from '../report/charts.ts';
+import type { TopLevelSpec } from 'vega-lite';
 import { summaryTable } from '../report/summary.ts';
-import { kinds } from './kinds.ts';
-import { simulatePoints, type PoolOptions } from './pool.ts';
+import { kinds, type PointOutput } from './kinds.ts';
+import { InterruptedError, simulatePoints, type PoolOptions } from './pool.ts';
+import { Checkpoint } from './checkpoint.ts';
+import { shardFile, shardIndices, formatShard, type ShardSpec } from './shard.ts';
 
 export interface RunOptions extends PoolOptions {
   outDir: string;
   charts?: boolean;
+  /** Simulate only this shard's points and write a shard file (see shard.ts). */
+  shard?: ShardSpec;
+  /** Discard a checkpoint left in outDir instead of resuming from it. */
+  fresh?: boolean;
+  /** Called once before simulating: points of this run, and how many of them the checkpoint already had. */
+  onStart?: (total: number, resumed: number) => void;
 }
 
 export interface ScenarioRun {
   run: RunResult;
   files: string[];
   summary: string;
+  /** Points taken from a checkpoint rather than simulated now. */
+  resumed: number;
+}
+
+export interface ShardRun {
+  file: string;
+  points: number;
+  resumed: number;
+}
+
+/** What a run's results depend on besides its points: the part of results.json that is not `points`. */
+export type RunIdentity = Omit<RunResult, 'points'>;
+
+export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario): Scenario {
+  const scenario = loadScenario(file);
+  return edit ? edit(scenario) : scenario;
 }
 
 export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario): Promise<ScenarioRun> {
-  let scenario = loadScenario(file);
-  if (edit) scenario = edit(scenario);
-  return runScenario(scenario, basename(file), opts);
+  return runScenario(loadScenarioFile(file, edit), basename(file), opts);
+}
+
+export async function runShardFile(file: string, opts: RunOptions & { shard: ShardSpec }, edit?: (s: Scenario) => Scenario): Promise<ShardRun> {
+  return runShard(loadScenarioFile(file, edit), basename(file), opts);
 }
 
 export async function runScenario(scenario: Scenario, fileLabel: string, opts: RunOptions): Promise<ScenarioRun> {
   const points = resolvePoints(scenario);
-  const outputs = await simulatePoints(points, opts);
-  const run = buildRunResult(scenario, fileLabel, points, outputs.map((o) => o.metrics));
-  const files: OutputFile[] = resultFiles(run).map((f) => ({ ...f, name: f.name }));
-  for (const o of outputs) files.push(...(o.artifacts ?? []));
-  const kind = kinds[scenario.kind];
-  if (opts.charts ?? scenario.output.charts) {
-    for (const chart of kind.charts) {
-      const spec = lineChartSpec({
-        title: `${scenario.name}: ${chart.yLabel}`,
-        points: run.points,
-        xLabel: kind.xLabel,
-        yMetric: chart.yMetric,
-        yLabel: chart.yLabel,
-        xScale: chart.xScale,
-        yScale: chart.yScale,
-        band: chart.band,
-      });
-      files.push(...(await chartFiles(`${scenario.name}-${chart.name}`, spec)));
-    }
-  }
-  await writeOutputs(opts.outDir, files);
-  return { run, files: files.map((f) => f.name), summary: summaryTable(run, kind.summary) };
+  const identity = runIdentity(scenario, fileLabel, loadModels(points));
+  const all = points.map((_, i) => i);
+  const { checkpoint, resumed } = await simulateWithCheckpoint(points, all, { scenarioHash: runHash(identity), shard: null }, opts);
+  const outputs = all.map((i) => checkpoint.done.get(i)!);
+  const result = await writeRunOutputs(identity, scenario, points, outputs, opts.outDir, opts.charts ?? scenario.output.charts);
+  // Only once the result files are in place: a crash before this keeps every point.
+  checkpoint.remove();
+  return { ...result, resumed };
 }
 
-export function buildRunResult(scenario: Scenario, fileLabel: string, points: Point[], metrics: Record<string, number>[]): RunResult {
+/** Simulates the points of one shard and writes `shard-I-of-N.json` to the output directory. */
+export async function runShard(scenario: Scenario, fileLabel: string, opts: RunOptions & { shard: ShardSpec }): Promise<ShardRun> {
+  const points = resolvePoints(scenario);
+  const identity = runIdentity(scenario, fileLabel, loadModels(points));
+  const hash = runHash(identity);
+  const selected = shardIndices(points.length, opts.shard);
+  const { checkpoint, resumed } = await simulateWithCheckpoint(points, selected, { scenarioHash: hash, shard: formatShard(opts.shard) }, opts);
+  const file = shardFile(opts.shard, { scenarioHash: hash, identity, scenario, points, selected, outputs: checkpoint.done });
+  await writeOutputs(opts.outDir, [file]);
+  checkpoint.remove();
+  return { file: file.name, points: selected.length, resumed };
+}
+
+async function simulateWithCheckpoint(
+  points: Point[],
+  selected: number[],
+  header: { scenarioHash: string; shard: string | null },
+  opts: RunOptions,
+): Promise<{ checkpoint: Checkpoint; resumed: number }> {
+  const checkpoint = Checkpoint.open(opts.outDir, header, points, { fresh: opts.fresh });
+  const todo = selected.filter((i) => !checkpoint.done.has(i));
+  const resumed = selected.length - todo.length;
+  opts.onStart?.(selected.length, resumed);
+  try {
+    await simulatePoints(
+      todo.map((i) => points[i]!),
+      {
+        workers: opts.workers,
+        signal: opts.signal,
+        onResult: (j, output) => checkpoint.append(todo[j]!, points[todo[j]!]!, output),
+        onPoint: (done, _total, point) => opts.onPoint?.(resumed + done, selected.length, point),
+      },
+    );
+  } catch (err) {
+    checkpoint.close();
+    if (err instanceof InterruptedError) throw new InterruptedError(resumed + err.done, selected.length, err.reason, checkpoint.path);
+    throw err;
+  }
+  return { checkpoint, resumed };
+}
+
+/** Hardware models used by the points, as validated, by name. */
+export function loadModels(points: Point[]): Record<string, unknown> {
   const models: Record<string, unknown> = {};
   for (const p of points) models[p.machine.model] ??= loadHardwareModel(p.machine.model);
-  const pointResults: PointResult[] = points.map((p, i) => ({ variant: p.variant, x: p.x, key: p.key, seed: p.seed, metrics: metrics[i] }));
+  return models;
+}
+
+export function runIdentity(scenario: Scenario, fileLabel: string, models: Record<string, unknown>): RunIdentity {
   return {
     scenario: { name: scenario.name, kind: scenario.kind, file: fileLabel, seed: scenario.seed, resolved: scenario },
     models,
     xLabel: kinds[scenario.kind].xLabel,
-    points: pointResults,
     createdBy: 'locksim 0.1.0',
   };
+}
+
+/**
+ * sha256 of the run's identity in results.json's canonical form: equal hashes
+ * mean equal scenario (after --seed), scenario file name, hardware models and
+ * program version, hence equal points and seeds.
+ */
+export function runHash(identity: RunIdentity): string {
+  return createHash('sha256').update(JSON.stringify(canonicalize(identity))).digest('hex');
+}
+
+/** The vega-lite specs of a run's charts (one per chart of its kind), by file stem. */
+export function chartSpecs(run: RunResult): { name: string; spec: TopLevelSpec }[] {
+  const kind = kinds[run.scenario.kind as keyof typeof kinds];
+  if (!kind) return [];
+  return kind.charts.map((chart) => ({
+    name: `${run.scenario.name}-${chart.name}`,
+    spec: lineChartSpec({
+      title: `${run.scenario.name}: ${chart.yLabel}`,
+      points: run.points,
+      xLabel: kind.xLabel,
+      yMetric: chart.yMetric,
+      yLabel: chart.yLabel,
+      xScale: chart.xScale,
+      yScale: chart.yScale,
+      band: chart.band,
+    }),
+  }));
+}
+
+/** Writes the result files of a whole run (a single run, or merged shards): results, artifacts, charts. */
+export async function writeRunOutputs(
+  identity: RunIdentity,
+  scenario: Scenario,
+  points: Point[],
+  outputs: PointOutput[],
+  outDir: string,
+  charts: boolean,
+): Promise<Omit<ScenarioRun, 'resumed'>> {
+  const run = buildRunResult(identity, points, outputs.map((o) => o.metrics));
+  const files: OutputFile[] = resultFiles(run);
+  for (const o of outputs) files.push(...(o.artifacts ?? []));
+  if (charts) for (const { name, spec } of chartSpecs(run)) files.push(...(await chartFiles(name, spec)));
+  await writeOutputs(outDir, files);
+  return { run, files: files.map((f) => f.name), summary: summaryTable(run, kinds[scenario.kind].summary) };
+}
+
+export function buildRunResult(identity: RunIdentity, points: Point[], metrics: Record<string, number>[]): RunResult {
+  const pointResults: PointResult[] = points.map((p, i) => ({ variant: p.variant, x: p.x, key: p.key, seed: p.seed, metrics: metrics[i]! }));
+  return { ...identity, points: pointResults };
 }

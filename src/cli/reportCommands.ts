@@ -1,0 +1,48 @@
+/**
+ * Commands that work on results rather than scenarios: `merge` (shard files
+ * into result files) and `report` (a results directory into one HTML file).
+ */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { atomicWrite } from '../report/atomicWrite.ts';
+import { loadResultsDir, renderHtmlReport } from '../report/html.ts';
+import { chartSpecs } from '../runner/runScenario.ts';
+import { mergeShards } from '../runner/shard.ts';
+import { InvalidArgumentError } from 'commander';
+
+function positiveInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+export function registerReportCommands(program: Command): void {
+  program
+    .command('merge')
+    .description('Join the shard files of `locksim run --shard i/n` into the result files of a single run (byte-identical)')
+    .argument('<inputs...>', 'directories holding shard-I-of-N.json files, or the files themselves')
+    .option('-o, --out <dir>', 'output directory', 'out')
+    .option('--no-charts', 'skip SVG/PNG charts')
+    .action(async (inputs: string[], opts: { out: string; charts: boolean }) => {
+      const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false });
+      process.stdout.write(`${result.run.scenario.name}: merged ${result.shards.length} shards, ${result.run.points.length} points\n`);
+      process.stdout.write(result.summary + '\n');
+      process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+    });
+
+  program
+    .command('report')
+    .description('Write one self-contained HTML file (interactive charts, results, time breakdown, models, scenario, heaviest stacks) from a results directory')
+    .argument('<results-dir>', 'output directory of locksim run or merge (reads results.json and *.folded)')
+    .option('-o, --out <file>', 'HTML file to write (default: RESULTS-DIR/report.html)')
+    .option('--top <n>', 'how many of the heaviest folded stacks to list', positiveInt('--top'), 15)
+    .action(async (dir: string, opts: { out?: string; top: number }) => {
+      const { run, profiles } = loadResultsDir(dir);
+      const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir });
+      const out = opts.out ?? join(dir, 'report.html');
+      await atomicWrite(out, html);
+      process.stdout.write(`wrote ${out}\n`);
+    });
+}
