@@ -78,9 +78,16 @@ export class Scheduler implements EventTarget {
 
   /** Work slowdown for a thread on `cpu`: SMT contention from busy siblings. */
   slowdown(cpu: number): number {
-    for (const s of this.params.siblings[cpu]) if (this.onCpu[s] !== null) return this.params.smtSlowdown;
-    return 1;
+    for (const s of this.params.siblings[cpu]) if (this.onCpu[s] !== null) return this.params.smtSlowdown * this.sharedCpuFactor;
+    return this.sharedCpuFactor;
   }
+
+  /**
+   * Work stretch from load that is not simulated thread by thread (background
+   * path walks spinning on other CPUs): with a share u of the CPUs busy with it,
+   * a simulated thread's work shares its CPU fairly and runs 1/(1-u) slower.
+   */
+  sharedCpuFactor = 1;
 
   /** Thread on `cpu` (or null). */
   threadOn(cpu: number): SimThread | null {

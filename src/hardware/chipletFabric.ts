@@ -13,6 +13,18 @@
 import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
 
 export class ChipletFabric extends CoherenceFabric {
+  /**
+   * Re-reads are merged per CCX: the home sees one request per CCX that has
+   * readers (the expected number of distinct CCXs among `n` readers spread
+   * over the machine), the rest are served inside each CCX in parallel.
+   */
+  protected burstNs(n: number, cpu: number): number {
+    const c = this.layout.l3Groups;
+    if (c <= 1) return Math.min(n, this.layout.cores - 1) * this.lat.sameL3;
+    const ccxs = Math.min(c - 1, (c - 1) * (1 - Math.pow(1 - 1 / c, n)));
+    return ccxs * this.meanRemoteLatency(cpu, this.lat.crossL3);
+  }
+
   protected mergeGroup(cpu: number): number {
     return this.layout.l3[cpu];
   }

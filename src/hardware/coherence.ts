@@ -19,6 +19,7 @@
  */
 import type { EventTarget, Simulator } from '../engine/simulator.ts';
 import type { SimThread } from '../cpu/thread.ts';
+import type { ReaderPressure } from './readerPressure.ts';
 
 /** Where each logical CPU sits. Indexed by logical CPU id. */
 export interface FabricLayout {
@@ -63,6 +64,8 @@ export class CacheLine {
   watchers: SimThread[] = [];
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
+  /** Background readers too many to simulate one by one (see readerPressure.ts). */
+  pressure: ReaderPressure | null = null;
 
   constructor(
     readonly id: number,
@@ -91,6 +94,8 @@ class RequestPool {
   exclusive = new Uint8Array(256);
   issuedAt = new Float64Array(256);
   serviceStart = new Float64Array(256);
+  /** Occupancy of background requests met ahead of this one, ns (reader pressure). */
+  extraNs = new Float64Array(256);
   next = new Int32Array(256);
   private free: number[] = [];
 
@@ -106,6 +111,7 @@ class RequestPool {
     this.cpu[id] = cpu;
     this.exclusive[id] = exclusive ? 1 : 0;
     this.issuedAt[id] = issuedAt;
+    this.extraNs[id] = 0;
     this.next[id] = -1;
     return id;
   }
@@ -125,6 +131,7 @@ class RequestPool {
     const ex = new Uint8Array(n); ex.set(this.exclusive); this.exclusive = ex;
     this.issuedAt = f64(this.issuedAt);
     this.serviceStart = f64(this.serviceStart);
+    this.extraNs = f64(this.extraNs);
   }
 }
 
@@ -287,7 +294,22 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
-    this.sim.schedule(latency, this, id);
+    this.sim.schedule(latency + this.pool.extraNs[id], this, id);
+  }
+
+  /**
+   * Occupancy, ns, of `n` background re-reads of a line that `cpu` is about to
+   * write, at the place where they serialize (the TOR on the mesh, the home on
+   * the chiplet fabric, after merging per CCX).
+   */
+  protected abstract burstNs(n: number, cpu: number): number;
+
+  /** Mean latency of a transfer between `cpu` and a random other core, by socket. */
+  protected meanRemoteLatency(cpu: number, sameSocketNs: number): number {
+    const s = this.layout.sockets;
+    if (s <= 1) return sameSocketNs;
+    void cpu;
+    return (sameSocketNs + (s - 1) * this.lat.crossSocket) / s;
   }
 
   /**
@@ -344,7 +366,10 @@ export abstract class CoherenceFabric implements EventTarget {
 
   private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): void {
     const core = this.layout.core[cpu];
-    const mine = line.holders[core] === 1;
+    let mine = line.holders[core] === 1;
+    // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
+    const ahead = exclusive && line.pressure !== null ? line.pressure.requestsAhead(this.sim.now) : 0;
+    if (ahead > 0) mine = false;
     if (mine && (!exclusive || line.exclusiveCore === core || line.holderCount === 1)) {
       this.stats.hits++;
       if (exclusive) {
@@ -357,6 +382,7 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     this.stats.misses++;
     const id = this.pool.take(t, line, cpu, exclusive, issuedAt);
+    if (ahead > 0) this.pool.extraNs[id] = this.burstNs(ahead, cpu);
     const group = this.mergeGroup(cpu);
     const head = line.mergeHead[group];
     if (head === IDLE) {

@@ -50,6 +50,12 @@ export class MeshFabric extends CoherenceFabric {
     this.begin(id, line);
   }
 
+  /** Every core's re-read takes its own TOR turn (per-core merging only), each a pair transfer. */
+  protected burstNs(n: number, cpu: number): number {
+    const cores = Math.min(n, this.layout.cores - 1);
+    return cores * this.meanRemoteLatency(cpu, this.lat.sameL3);
+  }
+
   /** The TOR entry is freed by its own event (see begin), not by the requester's fill. */
   protected served(): void {}
 
@@ -70,6 +76,6 @@ export class MeshFabric extends CoherenceFabric {
     // (its snoop filter answers, as the cited same-socket medians show).
     const latency = this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1) * this.transferFactor(line, cpu);
     this.startService(id, latency);
-    this.sim.schedule(latency, this.releaser, line.id);
+    this.sim.schedule(latency + this.pool.extraNs[id], this.releaser, line.id);
   }
 }

@@ -58,6 +58,7 @@ export class SeqLock {
     yield;
     this.sequence++;
     this.stats.writerAcquisitions++;
+    this.line.pressure?.writerEntered(t.sim.now);
     this.coh.publish(t, this.line);
   }
 
@@ -66,6 +67,7 @@ export class SeqLock {
     this.coh.rmw(t, this.line);
     yield;
     this.sequence++;
+    this.line.pressure?.writerLeft(t.sim.now);
     this.coh.publish(t, this.line);
     yield* this.lock.release(t);
   }

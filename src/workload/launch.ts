@@ -20,6 +20,7 @@ import { Samples, mean, percentile } from '../bench/stats.ts';
 import { generateTrace, countMountOps } from './generators.ts';
 import { syscallKeyForOp, type KernelModel } from './kernelModel.ts';
 import { KernelMountPath } from './kernelPath.ts';
+import { ReaderPressure } from '../hardware/readerPressure.ts';
 import type { LaunchParams } from './launchParams.ts';
 import { OP_NAMES, type Trace } from './trace.ts';
 
@@ -140,19 +141,30 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     });
   }
 
-  // ---- background path walks --------------------------------------------------
-  if (host.pathLookupsPerSec > 0) {
-    const meanGap = (host.pathWalkers / host.pathLookupsPerSec) * 1e9;
-    const { spinning, walking } = path.pathLookupLabels('host');
-    for (let w = 0; w < host.pathWalkers; w++) {
-      m.spawn(`pathwalker${w}`, function* (t) {
-        for (;;) {
-          t.sleepFor(t.rng.exponential(meanGap));
-          yield;
-          yield* path.pathLookup(t, spinning, walking);
-        }
-      });
-    }
+  // ---- background path walks: reader pressure on mount_lock's line -----------
+  let activeLaunches = 0;
+  const perLaunch = host.pathLookupsPerSecPerLaunch * 1e-9;
+  const base = host.pathLookupsPerSec * 1e-9;
+  const pressure = new ReaderPressure((_now) => base + perLaunch * activeLaunches, m.random.stream('background-readers'));
+  path.mountLock.line.pressure = base > 0 || perLaunch > 0 ? pressure : null;
+  let launchTimeNs = 0;
+  // The background's CPU use (its walks and its spinning) is sampled every
+  // 100 us and slows simulated work in proportion (processor sharing).
+  if (path.mountLock.line.pressure) {
+    const periodNs = 100_000;
+    const walkNs = kernel.host.pathLookupNs.value;
+    let lastSpin = 0;
+    const sampler = {
+      fire: () => {
+        const spin = pressure.spinNs - lastSpin;
+        lastSpin = pressure.spinNs;
+        const walks = (base + perLaunch * activeLaunches) * periodNs * walkNs;
+        const u = Math.min(0.99, (spin + walks) / (periodNs * m.cpus));
+        m.scheduler.sharedCpuFactor = 1 / (1 - u);
+        m.sim.schedule(periodNs, sampler, 0);
+      },
+    };
+    m.sim.schedule(periodNs, sampler, 0);
   }
 
   // ---- the containers --------------------------------------------------------------
@@ -163,20 +175,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   const startNs = kernel.host.containerStartNs.value;
   const startLookups = host.containerStartPathLookups;
 
-  const companionLabels = path.pathLookupLabels('launch;companion');
   const spawnContainer = (ci: number) => {
     const c = containers[ci];
-    if (host.pathLookupsPerSecPerLaunch > 0) {
-      const meanGap = 1e9 / host.pathLookupsPerSecPerLaunch;
-      m.spawn(`companion-${c.id}`, function* (t) {
-        while (Number.isNaN(launchNs[ci])) {
-          t.sleepFor(t.rng.exponential(meanGap));
-          yield;
-          if (!Number.isNaN(launchNs[ci])) break;
-          yield* path.pathLookup(t, companionLabels.spinning, companionLabels.walking);
-        }
-      });
-    }
+    activeLaunches++;
     m.spawn(`containerd-${c.id}`, function* (t) {
       for (const i of opsOf[ci]) {
         const op = OP_NAMES[ops.op[i]];
@@ -203,6 +204,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       }
       t.doing(names.id('idle'));
       launchNs[ci] = t.sim.now - c.start_ns;
+      activeLaunches--;
+      launchTimeNs += launchNs[ci];
       if (--remaining === 0) t.sim.stop();
     });
   };
@@ -254,6 +257,10 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       criTimeouts: cri.filter((x) => x > host.criTimeoutNs).length,
       pathLookups: path.pathLookups,
       pathRetries: path.pathRetries,
+      backgroundWalks: backgroundWalks(),
+      backgroundSpunWalks: pressure.spunWalks,
+      backgroundSpinS: pressure.spinNs * s,
+      backgroundBurstRequests: pressure.burstRequests,
       rcuGracePeriods: path.rcu.gracePeriods,
       simulatedS: end * s,
       events: m.sim.eventsFired,
@@ -268,6 +275,13 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
    * `mountCpuShareOfContainerd` the mount syscalls' share of containerd's CPU
    * (its flame graph, statement B8).
    */
+  /** Walks the background made: its rate integrated over the run (launches still running count to the end). */
+  function backgroundWalks(): number {
+    let running = launchTimeNs;
+    for (let i = 0; i < containers.length; i++) if (Number.isNaN(launchNs[i])) running += end - containers[i].start_ns;
+    return host.pathLookupsPerSec * end * 1e-9 + host.pathLookupsPerSecPerLaunch * running * 1e-9;
+  }
+
   function breakdown(): Record<string, number> {
     let total = 0, spin = 0, lockWait = 0, cs = 0, rcu = 0, runtime = 0, start = 0, runqueue = 0, kernelCpu = 0;
     let machineCpu = 0, machineSpin = 0, containerdCpu = 0, containerdMountCpu = 0;
@@ -314,6 +328,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       } else kernelCpu += on;
       runqueue += off;
     }
+    // Background walks: their spinning and their walking are CPU time on the machine too.
+    machineSpin += pressure.spinNs;
+    machineCpu += pressure.spinNs + backgroundWalks() * kernel.host.pathLookupNs.value;
     const share = (x: number) => (total > 0 ? x / total : 0);
     const s = 1e-9;
     return {

@@ -11,12 +11,11 @@ const ns = z.number().nonnegative();
 
 export const hostActivitySchema = z.strictObject({
   /**
-   * Path walks per second by everything else on the machine (the containers'
-   * processes, agents, daemons). Each is a mount_lock seqlock reader.
+   * Path walks per second by everything else on the machine (agents, daemons,
+   * running workloads). Each is a mount_lock seqlock reader; they act on the
+   * fabric as reader pressure on mount_lock's line (src/hardware/readerPressure.ts).
    */
   pathLookupsPerSec: ns.default(20_000),
-  /** Threads that issue those walks (they sleep between walks). */
-  pathWalkers: positiveInt.default(4),
   /** A systemd-like consumer that re-reads the mount table on every mount event. */
   systemd: z.boolean().default(true),
   /** Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...). */
@@ -31,7 +30,7 @@ export const hostActivitySchema = z.strictObject({
    * mkdir, rmdir of mount points), kubelet's probes of it. Each is a
    * mount_lock reader, so this load grows with the number of launches.
    */
-  pathLookupsPerSecPerLaunch: ns.default(0),
+  pathLookupsPerSecPerLaunch: ns.default(200_000),
   /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100),
 });
