@@ -8,6 +8,7 @@
  * `InterruptedError`. Every point reported through `onResult` before that is
  * complete, so a caller that saved them (the checkpoint) loses nothing.
  */
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Piscina } from 'piscina';
@@ -62,9 +63,13 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
     filename: fileURLToPath(new URL('./worker.ts', import.meta.url)),
     maxThreads: opts.workers,
     minThreads: opts.workers,
-    // Workers load TypeScript through tsx, like the main thread.
-    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--cpu-prof')), '--import', 'tsx'],
+    // Workers load TypeScript through tsx, like the main thread. By resolved
+    // URL: a bare 'tsx' would be looked up from the current directory, which
+    // need not be inside this project.
+    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--cpu-prof')), '--import', import.meta.resolve('tsx')],
   });
+  // piscina adds one abort listener per queued point; more than 10 is expected, not a leak.
+  if (opts.signal) setMaxListeners(points.length + 10, opts.signal);
   try {
     // Longest points first keeps both workers busy to the end (a cheap guess: x is the load).
     const order = points.map((_, i) => i).sort((a, b) => points[b].x - points[a].x || a - b);
