@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Executes the teaching notebooks (notebooks/*.ipynb) headlessly with the Deno
+# Jupyter kernel and fails when any cell fails or runs past the per-cell
+# timeout.
+#
+#   scripts/run-notebooks.sh                 execute every notebook, write outputs in place
+#   scripts/run-notebooks.sh --check         execute into a temporary directory, leave the files as they are
+#   scripts/run-notebooks.sh [--check] notebooks/02-cache-line-bouncing.ipynb ...
+#
+# Environment:
+#   CELL_TIMEOUT   seconds one cell may run (default 300)
+#   DENO           the deno binary (default: node_modules/.bin/deno, then deno on PATH)
+#
+# Needs: jupyter nbconvert (Debian: jupyter-nbconvert python3-nbclient jupyter-client)
+# and deno (npm package `deno`). The kernel spec is written to a temporary
+# JUPYTER_PATH, so nothing is installed into the user's Jupyter directories.
+# Exit status: 0 all notebooks ran, 1 a notebook failed, 3 a tool is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+check=false
+notebooks=()
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=true ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run-notebooks: unknown option $arg" >&2; exit 2 ;;
+    *) notebooks+=("$arg") ;;
+  esac
+done
+if [ ${#notebooks[@]} -eq 0 ]; then
+  notebooks=(notebooks/*.ipynb)
+fi
+
+deno=${DENO:-}
+if [ -z "$deno" ]; then
+  if [ -x node_modules/.bin/deno ]; then deno="$ROOT/node_modules/.bin/deno"
+  elif command -v deno >/dev/null 2>&1; then deno=$(command -v deno)
+  fi
+fi
+if [ -z "$deno" ] || ! "$deno" --version >/dev/null 2>&1; then
+  echo "run-notebooks: deno not found (npm install deno, or set DENO=/path/to/deno)" >&2
+  exit 3
+fi
+if ! command -v jupyter >/dev/null 2>&1 || ! jupyter nbconvert --version >/dev/null 2>&1; then
+  echo "run-notebooks: jupyter nbconvert not found (Debian: apt-get install jupyter-nbconvert python3-nbclient jupyter-client)" >&2
+  exit 3
+fi
+case "$deno" in /*) ;; *) deno="$ROOT/$deno" ;; esac
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The notebooks name the kernel "deno"; JUPYTER_PATH comes first in Jupyter's
+# search path, so this spec is the one used whatever else is installed.
+mkdir -p "$work/jupyter/kernels/deno"
+cat > "$work/jupyter/kernels/deno/kernel.json" <<EOF
+{
+  "argv": ["$deno", "jupyter", "--kernel", "--conn", "{connection_file}"],
+  "display_name": "Deno",
+  "language": "typescript"
+}
+EOF
+export JUPYTER_PATH="$work/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
+# "deno jupyter is unstable" on every kernel start says nothing to a reader of the log.
+export DENO_NO_UPDATE_CHECK=1
+
+timeout=${CELL_TIMEOUT:-300}
+failed=0
+for nb in "${notebooks[@]}"; do
+  start=$(date +%s)
+  if $check; then
+    out=(--output-dir "$work/out" --output "$(basename "$nb")")
+  else
+    out=(--inplace)
+  fi
+  # record_timing off: the saved notebooks then change only when their outputs do.
+  if jupyter nbconvert --to notebook --execute "${out[@]}" \
+      --ExecutePreprocessor.kernel_name=deno \
+      --ExecutePreprocessor.timeout="$timeout" \
+      --ExecutePreprocessor.record_timing=False \
+      "$nb" 2> "$work/log"; then
+    echo "ok   $nb ($(( $(date +%s) - start )) s)"
+  else
+    failed=1
+    echo "FAIL $nb ($(( $(date +%s) - start )) s)"
+    # nbconvert's traceback ends with the failing cell and the kernel's error.
+    grep -v 'deno jupyter" is unstable' "$work/log" | tail -n 40 >&2
+  fi
+done
+exit $failed
