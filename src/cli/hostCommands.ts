@@ -15,6 +15,11 @@ import { importStrace } from '../host/strace.ts';
 import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
+import { join } from 'node:path';
+import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
+import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
+import { modelFileText } from '../host/topology.ts';
+import { writeOutputs } from '../report/atomicWrite.ts';
 
 function wholeNumber(flag: string, min: number) {
   return (value: string) => {
@@ -125,6 +130,59 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'mountstorm') return;
       const p50 = m.results.spread['p50Ns']!;
       process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${(p50.median / 1e6).toFixed(2)} ms (runs ${(p50.min / 1e6).toFixed(2)}-${(p50.max / 1e6).toFixed(2)} ms); wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
+    });
+
+  program
+    .command('calibrate')
+    .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, five kernel cost scale factors from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
+    .argument('<files...>', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set)')
+    .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
+    .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
+    .requiredOption('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json')
+    .action(async (files: string[], opts: { hardware?: string; kernel: string; out: string }, cmd: Command) => {
+      const command = shellQuote(invokedAs(cmd));
+      let hardwareText: string;
+      let hardwareShownAs: string;
+      if (opts.hardware) {
+        try {
+          hardwareText = readFileSync(opts.hardware, 'utf8');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          throw new InputError({ file: opts.hardware, line: 1, column: 1, field: '--hardware', expected: 'a readable hardware model file', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
+        }
+        hardwareShownAs = opts.hardware;
+      } else {
+        hardwareText = modelFileText(hostToModel(readSysfsTopology(), { name: 'host' }), { command });
+        hardwareShownAs = 'this host read from /sys';
+      }
+      const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir: opts.out, command });
+      const out: string[] = [];
+      for (const [what, fit] of [['lockbench', run.lockFit], ['mountstorm', run.mountFit]] as const) {
+        if (!fit) continue;
+        out.push(`${what}: ${fit.points.length} configurations, ${fit.points.reduce((n, p) => n + p.measured.length, 0)} runs; ${fit.iterations} iterations, ${fit.evaluations} simulations, ${fit.seconds.toFixed(1)} s; rms relative residual ${(fit.rmsRelative * 100).toFixed(1)}%`);
+        for (const p of fit.parameters) out.push(`  ${p.name} = ${p.value.toPrecision(4)} +- ${Number.isFinite(p.stdError) ? p.stdError.toPrecision(2) : 'n/a (not identifiable)'} ${p.unit}  (${p.description})`);
+        for (const p of fit.points) {
+          const m = p.measured.reduce((a, b) => a + b, 0) / p.measured.length;
+          out.push(`    ${p.label}: measured ${m.toPrecision(4)}, fitted ${p.predicted.toPrecision(4)} (${((p.predicted / m - 1) * 100).toFixed(1)}%)`);
+        }
+      }
+      out.push(`wrote ${run.written.map(shownPath).join(', ')}`);
+      process.stdout.write(out.join('\n') + '\n');
+    });
+
+  program
+    .command('validate')
+    .description('Predict held-out measurements with the models `locksim calibrate` fitted: per point the error beside the run-to-run spread, MAPE, and charts of measured and predicted curves')
+    .argument('<files...>', 'held-out measurement files (runs and configurations calibration did not use)')
+    .requiredOption('--calibration <file>', 'calibration.json written by `locksim calibrate`')
+    .option('--hardware <file>', 'hardware model instead of the calibration\'s')
+    .option('--kernel <model>', 'kernel model instead of the calibration\'s (name or path)')
+    .requiredOption('-o, --out <dir>', 'directory for validation.json, validation.csv and the charts')
+    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string }, cmd: Command) => {
+      const record = loadCalibrationRecord(opts.calibration);
+      const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
+      await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
+      process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
     });
 
   program

@@ -1,0 +1,737 @@
+// `locksim calibrate`: fits the few free parameters of this host's models to
+// probe measurements with Levenberg-Marquardt (ml-levenberg-marquardt), and
+// writes model files with the fitted values.
+//
+// Free parameters are kept few and identifiable from what the probes vary:
+//  - lock microbenchmark (K threads, critical section cs): the same-L3
+//    cache-line transfer latency (each handoff of the lock line between the two
+//    cpus costs one transfer, so the period per acquisition is ~cs + transfer)
+//    and the pause reaction (how soon a spinner sees the line free; it matters
+//    only when cs is short). Everything else in the hardware model stays.
+//  - mount storm (K launches, L layers): one scale factor on each of five
+//    groups of kernel-model costs. The groups follow what the storm's shape
+//    separates: work done while namespace_sem is held for write (it serializes
+//    launches, so it sets the slope in K), overlay per-layer work outside that
+//    lock (slope in L at K=1), overlayfs's once-per-mount work, per-op work
+//    outside every global lock (what runs in parallel on the 2 cpus), and the
+//    expedited RCU grace period that every umount waits for (a fixed wait per
+//    unmount that overlaps across launches). Besides each configuration's
+//    mean launch latency, the single-container runs' per-syscall medians
+//    (from their traces) are fitted too: they pin each group to the cost of
+//    single calls, which the means alone mix together. Fitting each of the ~25 costs separately would be hopeless:
+//    the probes see only sums of them.
+// Residuals are relative (prediction / measurement - 1), one per measured run,
+// so configurations of 0.3 ms and of 2 s weigh alike and the residual variance
+// includes the run-to-run spread. Standard errors come from the Jacobian at
+// the optimum: sqrt(diag((J^T J)^-1) * SSR / (n - p)).
+
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, relative, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+import { levenbergMarquardt } from 'ml-levenberg-marquardt';
+import { InputError } from '../config/errors.ts';
+import { hardwareModelSchema, type HardwareModel } from '../config/hardwareSchema.ts';
+import { YamlSource } from '../config/yamlLoad.ts';
+import { atomicWrite } from '../report/atomicWrite.ts';
+import { buildTopology } from '../hardware/topology.ts';
+import { machineSpecFromTopology } from '../hardware/machineSpec.ts';
+import { Machine, type MachineSpec } from '../machine.ts';
+import { runLockMicrobench } from '../bench/lockMicrobench.ts';
+import { generateTrace } from '../workload/generators.ts';
+import { simulateLaunch } from '../workload/launch.ts';
+import { launchSchema } from '../workload/launchParams.ts';
+import { parseTrace, OP_NAMES, type Trace } from '../workload/trace.ts';
+import { defaultKernelModelsDir, idleSyscallNs, loadKernelModel, type KernelModel, type KernelStep } from '../workload/kernelModel.ts';
+import { loadMeasurement, type Measurement } from './measure.ts';
+
+// ---------------------------------------------------------------------------
+// Measured points
+
+export interface MountstormPoint {
+  file: string;
+  variant: Extract<Measurement, { kind: 'mountstorm' }>['config']['variant'];
+  layers: number;
+  containers: number;
+  /** Mean per-container launch latency of each run, ns (release to the end of the last mount op). */
+  runsMeanNs: number[];
+  /** Op counts of the first run, to check a regenerated trace does the same ops. */
+  opCounts: Record<string, number>;
+  /** Trace files of the runs that are still there (large ones are not kept). */
+  traces: string[];
+}
+
+/**
+ * One syscall kind's duration in uncontended runs (K=1): the median of each
+ * run's calls. These pin the scale factors to single-call costs, which the
+ * mean launch latency alone mixes together.
+ */
+export interface IdleOpPoint {
+  file: string;
+  op: 'open_tree' | 'mount_setattr' | 'move_mount' | 'mount_overlay' | 'umount';
+  layers: number;
+  /** Median dur_ns of this op in each run's trace. */
+  runsMedianNs: number[];
+}
+
+const IDLE_OPS = ['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay', 'umount'] as const;
+
+/** Per-op medians from the kept traces of single-container runs (none for K > 1: there the durations include waiting). */
+export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
+  if (p.containers !== 1 || p.traces.length === 0) return [];
+  const perRun = p.traces.map((f) => {
+    const t = parseTrace(readFileSync(f, 'utf8'), f);
+    const by = new Map<string, number[]>();
+    for (let i = 0; i < t.ops.count; i++) {
+      const d = t.ops.durNs?.[i];
+      if (d === undefined || Number.isNaN(d)) continue;
+      const op = OP_NAMES[t.ops.op[i]]!;
+      if (!by.has(op)) by.set(op, []);
+      by.get(op)!.push(d);
+    }
+    return by;
+  });
+  const out: IdleOpPoint[] = [];
+  for (const op of IDLE_OPS) {
+    const runs = perRun.map((by) => by.get(op)).filter((x): x is number[] => x !== undefined && x.length > 0);
+    if (runs.length === perRun.length) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs.map(median) });
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface LockbenchPoint {
+  files: string[];
+  lock: 'ttas' | 'ticket';
+  threads: number;
+  csNs: number;
+  thinkNs: number;
+  /** acquisitions/s of each run (one file per run). */
+  runsPerSec: number[];
+  /** Mean cost of one clock read in the probe's runs: the busy wait's overshoot (see effectiveCsNs). */
+  clockReadNs: number;
+}
+
+function wrongKind(file: string, want: string, got: string): InputError {
+  return new InputError({ file, line: 1, column: 1, field: 'kind', expected: `a ${want} measurement (\`locksim measure ${want}\`)`, got: JSON.stringify(got) });
+}
+
+export function loadMountstormPoint(file: string): MountstormPoint {
+  const m = loadMeasurement(file);
+  if (m.kind !== 'mountstorm') throw wrongKind(file, 'mountstorm', m.kind);
+  const failed = m.results.runs.findIndex((r) => r.failedContainers > 0);
+  if (failed >= 0) {
+    throw new InputError({ file, line: 1, column: 1, field: `results.runs[${failed}].failedContainers`, expected: 'runs whose containers all succeeded (a failed launch has no latency to compare)', got: String(m.results.runs[failed]!.failedContainers) });
+  }
+  const dir = dirname(file);
+  return {
+    file,
+    variant: m.config.variant,
+    layers: m.config.layers,
+    containers: m.config.containers,
+    runsMeanNs: m.results.runs.map((r) => r.meanNs),
+    opCounts: m.results.runs[0]!.opCounts,
+    traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
+  };
+}
+
+/** Lockbench files of the same configuration (lock, threads, cs, think) become one point with their runs. */
+export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
+  const byKey = new Map<string, LockbenchPoint & { clockSum: number }>();
+  for (const file of files) {
+    const m = loadMeasurement(file);
+    if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
+    const c = m.config;
+    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}`;
+    let p = byKey.get(key);
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0 }));
+    p.files.push(file);
+    p.runsPerSec.push(m.results.acquisitionsPerSec);
+    p.clockSum += m.results.config.clockReadNs;
+  }
+  return [...byKey.values()]
+    .map(({ clockSum, ...p }) => ({ ...p, clockReadNs: clockSum / p.files.length }))
+    .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
+}
+
+/** Splits measurement files by kind, so the CLI can take them in any order. */
+export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[] } {
+  const out = { mountstorm: [] as string[], lockbench: [] as string[] };
+  for (const f of files) {
+    const m = loadMeasurement(f);
+    if (m.kind === 'mountstorm' || m.kind === 'lockbench') out[m.kind].push(f);
+    else throw new InputError({ file: f, line: 1, column: 1, field: 'kind', expected: 'a mountstorm or lockbench measurement', got: JSON.stringify(m.kind) });
+  }
+  return out;
+}
+
+export function meanOf(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Coefficient of variation (sample standard deviation / mean) of the runs; 0 for one run. */
+export function coefficientOfVariation(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = meanOf(xs);
+  const v = xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
+  return Math.sqrt(v) / m;
+}
+
+// ---------------------------------------------------------------------------
+// Simulating a measured configuration
+
+export function hostMachineSpec(model: HardwareModel): MachineSpec {
+  return machineSpecFromTopology(buildTopology(model));
+}
+
+/**
+ * The probe's busy wait reads the clock until it passes the deadline, so a
+ * critical section of cs ns lasts cs plus the tail of the last clock read, and
+ * the probe reads the clock once more to start it: about cs + one clock read.
+ * The simulator's critical section is exact, so it is given this length.
+ */
+export function effectiveCsNs(p: Pick<LockbenchPoint, 'csNs' | 'clockReadNs'>): number {
+  return p.csNs > 0 ? p.csNs + p.clockReadNs : 0;
+}
+
+/** Simulated acquisitions/s of a lockbench configuration (deterministic: fixed seed, fixed lengths). */
+export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, durationNs = 2_000_000): number {
+  const r = runLockMicrobench(spec, {
+    lock: p.lock,
+    threads: p.threads,
+    criticalSectionNs: effectiveCsNs(p),
+    thinkNs: p.thinkNs > 0 ? p.thinkNs + p.clockReadNs : 0,
+    distribution: 'fixed',
+    durationNs,
+    placement: 'spread',
+  }, 'calibrate');
+  return r.acquisitionsPerSec;
+}
+
+/**
+ * The launch parameters of a probe run: no systemd, no background path walks,
+ * nothing after the rootfs (the probe measures the mount phase only).
+ */
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'>) {
+  return launchSchema.parse({
+    containers: [p.containers],
+    variant: p.variant,
+    layers: p.layers,
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0 },
+  });
+}
+
+const traceCache = new Map<string, Trace>();
+
+/**
+ * The ops the probe ran: its trace when kept, else the generator's trace of
+ * the same variant, K and L (all released at 0, as the probe does), checked
+ * against the measured op counts so a probe and generator that disagree are
+ * caught instead of silently compared.
+ */
+export function traceOf(p: MountstormPoint): Trace {
+  const key = p.traces[0] ?? `${p.variant}/${p.containers}/${p.layers}`;
+  const hit = traceCache.get(key);
+  if (hit) return hit;
+  let trace: Trace;
+  if (p.traces[0]) trace = parseTrace(readFileSync(p.traces[0], 'utf8'), p.traces[0]);
+  else {
+    trace = generateTrace({ variant: p.variant, containers: p.containers, layers: p.layers, arrival: { kind: 'burst' }, seed: 1, mountOptionLimitBytes: Number.MAX_SAFE_INTEGER });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < trace.ops.count; i++) counts.set(OP_NAMES[trace.ops.op[i]]!, (counts.get(OP_NAMES[trace.ops.op[i]]!) ?? 0) + 1);
+    for (const [op, n] of Object.entries(p.opCounts)) {
+      if ((counts.get(op) ?? 0) !== n) {
+        throw new InputError({ file: p.file, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${counts.get(op) ?? 0} ops as the ${p.variant} generator makes for K=${p.containers} L=${p.layers} (its trace file is gone, so the generated trace stands in)`, got: String(n) });
+      }
+    }
+  }
+  traceCache.set(key, trace);
+  return trace;
+}
+
+/** Simulated mean launch latency (s) of the mount phase of a measured configuration. */
+export function simulateMountstorm(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): number {
+  const m = new Machine(spec, { seed: 'calibrate' });
+  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p));
+  // rootfsMeanS: release to the end of the last mount op, what the probe times.
+  return r.metrics.rootfsMeanS!;
+}
+
+// ---------------------------------------------------------------------------
+// Parameter groups
+
+export const MOUNT_GROUPS = ['namespaceSemWrite', 'overlayPerLayer', 'overlayPerMount', 'unlockedPerOp', 'rcuGracePeriod'] as const;
+export type MountGroup = (typeof MOUNT_GROUPS)[number];
+
+export const MOUNT_GROUP_DESCRIPTIONS: Record<MountGroup, string> = {
+  namespaceSemWrite: 'costs run while namespace_sem is held for write (and the per-CPU sums under mount_lock)',
+  overlayPerLayer: 'overlay per-layer work outside namespace_sem write (ovl_fill_super per lower layer)',
+  overlayPerMount: "overlayfs's once-per-mount work (option parsing, ovl_fill_super's fixed part)",
+  unlockedPerOp: "per-op work outside the global locks: containerd's runtimePerOpNs, syscall work outside the locks, path walks",
+  rcuGracePeriod: 'the expedited RCU grace period (base and per-CPU)',
+};
+
+/** Where each calibrated number of a kernel model sits: a path into the model file. */
+export type ModelPath = (string | number)[];
+
+/**
+ * The numbers each group scales. A cost is in namespaceSemWrite if any syscall
+ * runs it with namespace_sem held for write; otherwise in overlayPerLayer if
+ * it runs inside a forEachLayer; otherwise in unlockedPerOp.
+ */
+export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPath[]> {
+  const underWrite = new Set<string>();
+  const inLayerLoop = new Set<string>();
+  // namespace_sem may be held for read (overlay layers) or write; a stack of modes tells which.
+  for (const sc of Object.values(kernel.syscalls)) {
+    let depth = 0;
+    const modes: boolean[] = [];
+    const visit = (steps: readonly KernelStep[], loop: boolean) => {
+      for (const s of steps) {
+        if (s.kind === 'lock' && s.lock === 'namespace_sem') {
+          modes.push(s.mode === 'write');
+          if (s.mode === 'write') depth++;
+        } else if (s.kind === 'unlock' && s.lock === 'namespace_sem') {
+          if (modes.pop()) depth--;
+        } else if (s.kind === 'cpu') {
+          if (depth > 0) underWrite.add(s.cost);
+          if (loop) inLayerLoop.add(s.cost);
+        } else if (s.kind === 'forEachLayer') visit(s.steps, true);
+      }
+    };
+    visit(sc.steps, false);
+  }
+  const groups: Record<MountGroup, ModelPath[]> = {
+    namespaceSemWrite: [['mechanisms', 'percpuSumPerCpuNs']],
+    overlayPerLayer: [],
+    overlayPerMount: [],
+    unlockedPerOp: [['host', 'runtimePerOpNs'], ['host', 'pathLookupNs']],
+    rcuGracePeriod: [['mechanisms', 'rcuExpeditedBaseNs'], ['mechanisms', 'rcuExpeditedPerCpuNs']],
+  };
+  for (const cost of Object.keys(kernel.costs).sort()) {
+    // overlayfs's own costs are named ovl* in the kernel models; its fixed
+    // part (~90 us on this host) is far larger than a model file's ratio to
+    // the per-layer part predicts, so it gets its own factor.
+    const g: MountGroup = underWrite.has(cost) ? 'namespaceSemWrite' : inLayerLoop.has(cost) ? 'overlayPerLayer' : cost.startsWith('ovl') ? 'overlayPerMount' : 'unlockedPerOp';
+    groups[g].push(['costs', cost]);
+  }
+  return groups;
+}
+
+function getIn(o: unknown, path: ModelPath): { value: number; source: string } {
+  let cur = o as Record<string | number, unknown>;
+  for (const k of path) cur = cur[k] as Record<string | number, unknown>;
+  return cur as unknown as { value: number; source: string };
+}
+
+/**
+ * A copy of `base` with each group's numbers scaled; containerStartNs is 0
+ * because the probe stops at the rootfs. The base model is frozen (cached by
+ * loadKernelModel), so this always builds a new object.
+ */
+export function scaledKernel(base: KernelModel, groups: Record<MountGroup, ModelPath[]>, scales: Record<MountGroup, number>): KernelModel {
+  const k = structuredClone(base) as KernelModel;
+  for (const g of MOUNT_GROUPS) for (const p of groups[g]) getIn(k, p).value = getIn(base, p).value * scales[g];
+  k.host.containerStartNs = { ...k.host.containerStartNs, value: 0 };
+  return k;
+}
+
+// ---------------------------------------------------------------------------
+// Fitting
+
+export interface FittedParameter {
+  name: string;
+  description: string;
+  value: number;
+  /** Standard error from the Jacobian at the optimum (NaN when not identifiable). */
+  stdError: number;
+  unit: string;
+}
+
+export interface FitPoint {
+  label: string;
+  files: string[];
+  measured: number[];
+  predicted: number;
+}
+
+export interface FitReport {
+  parameters: FittedParameter[];
+  points: FitPoint[];
+  /** Root mean square of the relative residuals (one per run). */
+  rmsRelative: number;
+  iterations: number;
+  evaluations: number;
+  seconds: number;
+}
+
+/**
+ * Least squares over relative residuals with ml-levenberg-marquardt. `predict`
+ * gives one prediction per point for a parameter vector; each measured run is
+ * one residual. The library asks for f(params)(x) per x, so predictions are
+ * computed once per parameter vector.
+ */
+export function fitRelative(
+  points: { measured: number[] }[],
+  predict: (params: number[]) => number[],
+  opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number },
+): { params: number[]; stdErrors: number[]; predictions: number[]; iterations: number; evaluations: number } {
+  const rows: { point: number; measured: number }[] = [];
+  points.forEach((p, i) => p.measured.forEach((m) => rows.push({ point: i, measured: m })));
+  const cache = new Map<string, number[]>();
+  let evaluations = 0;
+  const predictAll = (params: number[]): number[] => {
+    const key = params.map((x) => x.toPrecision(12)).join(',');
+    let pred = cache.get(key);
+    if (!pred) {
+      evaluations++;
+      pred = predict(params);
+      cache.set(key, pred);
+    }
+    return pred;
+  };
+  const fit = levenbergMarquardt(
+    { x: rows.map((_, i) => i), y: rows.map(() => 1) },
+    (params: number[]) => {
+      const pred = predictAll(params);
+      return (x: number) => pred[rows[x]!.point]! / rows[x]!.measured;
+    },
+    { initialValues: opts.initial, minValues: opts.min, maxValues: opts.max, gradientDifference: opts.step, centralDifference: false, maxIterations: opts.maxIterations ?? 25, damping: 1e-2, errorTolerance: 1e-6 },
+  );
+  const params = fit.parameterValues;
+  const predictions = predictAll(params);
+  const resid = rows.map((r) => predictions[r.point]! / r.measured - 1);
+  // Jacobian of the residuals by central differences at the optimum.
+  const n = rows.length, p = params.length;
+  const J: number[][] = rows.map(() => new Array(p).fill(0));
+  for (let j = 0; j < p; j++) {
+    const h = opts.step[j]!;
+    const up = [...params], dn = [...params];
+    up[j] = params[j]! + h;
+    dn[j] = Math.max(opts.min[j]!, params[j]! - h);
+    const pu = predictAll(up), pd = predictAll(dn);
+    rows.forEach((r, i) => (J[i]![j] = (pu[r.point]! - pd[r.point]!) / r.measured / (up[j]! - dn[j]!)));
+  }
+  const ssr = resid.reduce((a, r) => a + r * r, 0);
+  const variance = n > p ? ssr / (n - p) : NaN;
+  const JtJ = Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => rows.reduce((s, _r, i) => s + J[i]![a]! * J[i]![b]!, 0)));
+  const inv = invertSymmetric(JtJ);
+  const stdErrors = params.map((_, j) => (inv ? Math.sqrt(Math.max(0, inv[j]![j]!) * variance) : NaN));
+  return { params, stdErrors, predictions, iterations: fit.iterations, evaluations };
+}
+
+/** Gauss-Jordan inverse; null when singular (a parameter the data cannot see). */
+export function invertSymmetric(a: number[][]): number[][] | null {
+  const n = a.length;
+  const m = a.map((row, i) => [...row, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[piv]![c]!)) piv = r;
+    const scale = Math.max(...a.map((row) => Math.abs(row[c]!)), 1e-300);
+    if (Math.abs(m[piv]![c]!) < 1e-12 * scale) return null;
+    [m[c], m[piv]] = [m[piv]!, m[c]!];
+    const d = m[c]![c]!;
+    for (let k = 0; k < 2 * n; k++) m[c]![k]! /= d;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]!;
+      if (f !== 0) for (let k = 0; k < 2 * n; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  return m.map((row) => row.slice(n));
+}
+
+function rms(points: FitPoint[]): number {
+  const r = points.flatMap((p) => p.measured.map((m) => p.predicted / m - 1));
+  return Math.sqrt(r.reduce((a, x) => a + x * x, 0) / r.length);
+}
+
+export interface LockbenchFit extends FitReport {
+  model: HardwareModel;
+}
+
+/** Fits sameL3 (ns) and pause (cycles) of the host's hardware model to lockbench points. */
+export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]): LockbenchFit {
+  const t0 = Date.now();
+  const ghz = base.cpu.ghz.value;
+  const withParams = ([sameL3, pauseCycles]: number[]): HardwareModel => {
+    const m = structuredClone(base) as HardwareModel;
+    m.coreToCore.sameL3 = { ...m.coreToCore.sameL3, value: sameL3! };
+    m.pause.cycles = { ...m.pause.cycles, value: pauseCycles! };
+    return m;
+  };
+  const fit = fitRelative(
+    points.map((p) => ({ measured: p.runsPerSec })),
+    (params) => {
+      const spec = hostMachineSpec(withParams(params));
+      return points.map((p) => simulateLockbench(spec, p));
+    },
+    { initial: [base.coreToCore.sameL3.value, base.pause.cycles.value], min: [2, 1], max: [300, 500], step: [2, 8] },
+  );
+  const [sameL3, pause] = fit.params;
+  void ghz;
+  const fitPoints = points.map((p, i) => ({ label: `${p.lock} ${p.threads} threads cs=${p.csNs} ns`, files: p.files, measured: p.runsPerSec, predicted: fit.predictions[i]! }));
+  return {
+    model: withParams([round(sameL3!, 0.1), round(pause!, 1)]),
+    parameters: [
+      { name: 'coreToCore.sameL3', description: 'one cache-line transfer between the two cpus (same L3)', value: sameL3!, stdError: fit.stdErrors[0]!, unit: 'ns' },
+      { name: 'pause.cycles', description: 'pause reaction: cycles a spinner waits between looks at the lock', value: pause!, stdError: fit.stdErrors[1]!, unit: 'cycles' },
+    ],
+    points: fitPoints,
+    rmsRelative: rms(fitPoints),
+    iterations: fit.iterations,
+    evaluations: fit.evaluations,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+export interface MountstormFit extends FitReport {
+  kernel: KernelModel;
+  scales: Record<MountGroup, number>;
+  groups: Record<MountGroup, ModelPath[]>;
+}
+
+/** Fits the five group scale factors of the kernel model to mount storm points. */
+export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
+  const t0 = Date.now();
+  const groups = mountGroupPaths(base);
+  const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
+  const idle = points.flatMap(idleOpPoints);
+  const idlePredict = (params: number[]) => {
+    const kernel = scaledKernel(base, groups, asScales(params));
+    return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length) * 1e-9);
+  };
+  const bounds = { min: [0.01, 0.01, 0.01, 0, 0.01], max: [50, 50, 50, 50, 100], step: [0.02, 0.02, 0.02, 0.02, 0.02] };
+  const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
+  // Start from the single-call costs alone (analytic, instant): the full fit
+  // then only has to account for contention, and does not wander into a
+  // corner where one group stands in for another.
+  const start = idle.length >= MOUNT_GROUPS.length ? fitRelative(idleMeasured, idlePredict, { initial: MOUNT_GROUPS.map(() => 1), ...bounds, maxIterations: 100 }).params : MOUNT_GROUPS.map(() => 1);
+  const fit = fitRelative(
+    [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured],
+    (params) => {
+      const kernel = scaledKernel(base, groups, asScales(params));
+      return [...points.map((p) => simulateMountstorm(spec, kernel, p)), ...idlePredict(params)];
+    },
+    { initial: start, ...bounds },
+  );
+  const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
+  const fitPoints = [
+    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}: mean launch (s)`, files: [p.file], measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
+    ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
+  ];
+  return {
+    kernel: scaledKernel(base, groups, scales),
+    scales,
+    groups,
+    parameters: MOUNT_GROUPS.map((g, i) => ({ name: `scale.${g}`, description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: 'x' })),
+    points: fitPoints,
+    rmsRelative: rms(fitPoints),
+    iterations: fit.iterations,
+    evaluations: fit.evaluations,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+function round(x: number, step: number): number {
+  return Math.round(x / step) * step;
+}
+
+// ---------------------------------------------------------------------------
+// Model files
+
+function fittedSource(files: string[], date: string, extra: string): string {
+  return `fitted by locksim calibrate from ${files.join(', ')} on ${date}; ${extra}`;
+}
+
+/** Paths as the user would type them from the current directory. */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
+/**
+ * The kernel model file with the fitted values: the base file's text (its
+ * comments and step lists kept) with each calibrated number's value and
+ * source replaced, and a new name.
+ */
+export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts: { name: string; files: string[]; date: string; command: string }): string {
+  const doc = parseDocument(readFileSync(baseFile, 'utf8'));
+  doc.setIn(['name'], opts.name);
+  doc.setIn(['description'], `${String(doc.getIn(['description']))}; costs fitted to this host's mount storm probe (its kernel, not the base file's version: the fit absorbs the difference)`);
+  for (const g of MOUNT_GROUPS) {
+    for (const p of fit.groups[g]) {
+      const v = getIn(fit.kernel, p).value;
+      const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
+      doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
+      doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`));
+    }
+  }
+  doc.setIn(['host', 'containerStartNs', 'value'], 0);
+  doc.setIn(['host', 'containerStartNs', 'source'], fittedSource(opts.files, opts.date, 'the probe stops at the rootfs, so nothing runs after it'));
+  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date}.\n Base: ${shownPath(baseFile)}. Calibrated groups: ${MOUNT_GROUPS.map((g) => `${g} x${fit.scales[g].toFixed(4)}`).join(', ')}.`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The hardware model file (base text: the file `locksim host topology` wrote, comments kept) with sameL3 and pause fitted. */
+export function fittedHardwareModelText(baseText: string, baseName: string, fit: LockbenchFit, opts: { name: string; files: string[]; date: string; command: string }): string {
+  const doc = parseDocument(baseText);
+  doc.setIn(['name'], opts.name);
+  const [l3, pause] = fit.parameters;
+  doc.setIn(['coreToCore', 'sameL3', 'value'], fit.model.coreToCore.sameL3.value);
+  doc.setIn(['coreToCore', 'sameL3', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${l3!.stdError.toFixed(1)} ns (1 s.e.)`));
+  doc.setIn(['pause', 'cycles', 'value'], fit.model.pause.cycles.value);
+  doc.setIn(['pause', 'cycles', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${pause!.stdError.toFixed(0)} cycles (1 s.e.)`));
+  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date} from ${baseName}.${doc.commentBefore ? '\n' + doc.commentBefore : ''}`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** What calibrate records for validate: the fitted model files and the calibration set. */
+export interface CalibrationRecord {
+  format: 'locksim-calibration';
+  version: 1;
+  createdAt: string;
+  command: string;
+  hardwareModel: string;
+  kernelModel: string | null;
+  baseKernelModel: string | null;
+  lockbench: (FitReport & { files: string[] }) | null;
+  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number> }) | null;
+}
+
+export function recordFileName(dir: string): string {
+  return join(dir, 'calibration.json');
+}
+
+export { basename };
+
+// ---------------------------------------------------------------------------
+// The whole command
+
+export interface CalibrateOptions {
+  /** Measurement files (lockbench and/or mountstorm), in any order. */
+  files: string[];
+  /** The host's hardware model file text and how to name it in sources (`locksim host topology` output). */
+  hardwareText: string;
+  hardwareShownAs: string;
+  /** Base kernel model: a name in models/kernel or a path. */
+  kernel: string;
+  outDir: string;
+  command: string;
+  date?: Date;
+}
+
+export interface CalibrationRun {
+  record: CalibrationRecord;
+  lockFit: LockbenchFit | null;
+  mountFit: MountstormFit | null;
+  written: string[];
+}
+
+export const FITTED_HARDWARE_FILE = 'hardware.yaml';
+export const FITTED_KERNEL_FILE = 'kernel.yaml';
+
+function kernelFileOf(nameOrPath: string): string {
+  const bare = !nameOrPath.includes('/') && !nameOrPath.includes('\\') && !nameOrPath.endsWith('.yaml');
+  return bare ? join(defaultKernelModelsDir, `${nameOrPath}.yaml`) : isAbsolute(nameOrPath) ? nameOrPath : resolve(nameOrPath);
+}
+
+/**
+ * Fits the hardware model to the lockbench files first (the mount storm runs
+ * on that machine), then the kernel model to the mountstorm files; writes
+ * hardware.yaml, kernel.yaml (when there are mount storm files) and
+ * calibration.json into outDir.
+ */
+export async function runCalibration(opts: CalibrateOptions): Promise<CalibrationRun> {
+  const date = (opts.date ?? new Date()).toISOString();
+  const kinds = measurementKinds(opts.files);
+  if (kinds.lockbench.length + kinds.mountstorm.length === 0) {
+    throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: 'at least one lockbench or mountstorm measurement file', got: 'none' });
+  }
+  const baseHw = new YamlSource(opts.hardwareText, opts.hardwareShownAs).validate(hardwareModelSchema);
+  const name = `${baseHw.name}-fitted`;
+  const written: string[] = [];
+  mkdirSync(opts.outDir, { recursive: true });
+
+  let lockFit: LockbenchFit | null = null;
+  let hwText = opts.hardwareText;
+  let hw = baseHw;
+  if (kinds.lockbench.length > 0) {
+    lockFit = calibrateLockbench(baseHw, loadLockbenchPoints(kinds.lockbench));
+    hw = lockFit.model;
+    hwText = fittedHardwareModelText(opts.hardwareText, opts.hardwareShownAs, lockFit, { name, files: kinds.lockbench.map(shownPath), date, command: opts.command });
+  }
+  const hwFile = join(opts.outDir, FITTED_HARDWARE_FILE);
+  await atomicWrite(hwFile, hwText);
+  written.push(hwFile);
+
+  let mountFit: MountstormFit | null = null;
+  let kernelFile: string | null = null;
+  const baseKernelFile = kinds.mountstorm.length > 0 ? kernelFileOf(opts.kernel) : null;
+  if (baseKernelFile) {
+    const base = loadKernelModel(opts.kernel);
+    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, kinds.mountstorm.map(loadMountstormPoint));
+    kernelFile = join(opts.outDir, FITTED_KERNEL_FILE);
+    await atomicWrite(kernelFile, fittedKernelModelText(baseKernelFile, mountFit, { name: `${base.name}-${baseHw.name}-fitted`, files: kinds.mountstorm.map(shownPath), date, command: opts.command }));
+    written.push(kernelFile);
+  }
+
+  const strip = <T extends FitReport>(f: T): FitReport => ({ parameters: f.parameters, points: f.points, rmsRelative: f.rmsRelative, iterations: f.iterations, evaluations: f.evaluations, seconds: f.seconds });
+  const recordFile = recordFileName(opts.outDir);
+  const rel = (f: string) => relative(opts.outDir, f);
+  const record: CalibrationRecord = {
+    format: 'locksim-calibration',
+    version: 1,
+    createdAt: date,
+    command: opts.command,
+    hardwareModel: rel(hwFile),
+    kernelModel: kernelFile ? rel(kernelFile) : null,
+    baseKernelModel: baseKernelFile ? shownPath(baseKernelFile) : null,
+    lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))) } : null,
+    mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales } : null,
+  };
+  await atomicWrite(recordFile, JSON.stringify(record, null, 2) + '\n');
+  written.push(recordFile);
+  return { record, lockFit, mountFit, written };
+}
+
+const calibrationRecordSchema = z.looseObject({
+  format: z.literal('locksim-calibration'),
+  version: z.literal(1),
+  hardwareModel: z.string(),
+  kernelModel: z.string().nullable(),
+  lockbench: z.looseObject({ files: z.array(z.string()) }).nullable(),
+  mountstorm: z.looseObject({ files: z.array(z.string()) }).nullable(),
+});
+
+/** Reads calibration.json; model and measurement paths in it are made absolute (they are relative to it). */
+export function loadCalibrationRecord(file: string): CalibrationRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a calibration.json written by `locksim calibrate`', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
+  }
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new InputError({ file, line: 1, column: 1, field: '(json)', expected: 'complete, valid JSON (a calibration.json written by `locksim calibrate`)', got: 'invalid JSON' });
+  }
+  new YamlSource(text, file).validate(calibrationRecordSchema);
+  const r = JSON.parse(text) as CalibrationRecord;
+  const dir = dirname(resolve(file));
+  const abs = (f: string) => resolve(dir, f);
+  return {
+    ...r,
+    hardwareModel: abs(r.hardwareModel),
+    kernelModel: r.kernelModel ? abs(r.kernelModel) : null,
+    lockbench: r.lockbench ? { ...r.lockbench, files: r.lockbench.files.map(abs) } : null,
+    mountstorm: r.mountstorm ? { ...r.mountstorm, files: r.mountstorm.files.map(abs) } : null,
+  };
+}

@@ -1,0 +1,169 @@
+// `locksim validate`: runs the simulator on configurations measured on this
+// host with the models `locksim calibrate` fitted, and puts prediction beside
+// measurement: per point the error, the run-to-run spread of the measurement
+// (coefficient of variation of its repeated runs), MAPE per probe, and charts
+// with a "measured" and a "predicted" curve.
+//
+// Validation is only honest on data the fit never saw: validate refuses a
+// measurement file that calibration used, and a configuration (variant, K, L
+// or lock, threads, cs) that calibration fitted, even from another run.
+
+import { resolve } from 'node:path';
+import { InputError } from '../config/errors.ts';
+import { loadHardwareModel } from '../config/hardwareSchema.ts';
+import { lineChartSpec, chartFiles } from '../report/charts.ts';
+import type { OutputFile } from '../report/atomicWrite.ts';
+import { csvField, formatNumber, type PointResult } from '../report/results.ts';
+import { loadKernelModel } from '../workload/kernelModel.ts';
+import {
+  coefficientOfVariation,
+  hostMachineSpec,
+  loadLockbenchPoints,
+  loadMountstormPoint,
+  meanOf,
+  measurementKinds,
+  shownPath,
+  simulateLockbench,
+  simulateMountstorm,
+  type CalibrationRecord,
+  type LockbenchPoint,
+  type MountstormPoint,
+} from './calibrate.ts';
+
+export interface ValidationPoint {
+  probe: 'mountstorm' | 'lockbench';
+  /** Chart the point belongs to, e.g. "mountstorm-per-layer-idmap-L25". */
+  series: string;
+  label: string;
+  x: number;
+  files: string[];
+  /** Each run's value: mean launch latency (s) or acquisitions/s. */
+  measured: number[];
+  measuredMean: number;
+  predicted: number;
+  /** (predicted - measured mean) / measured mean, in percent. */
+  errorPct: number;
+  /** Run-to-run coefficient of variation of the measurement, in percent. */
+  cvPct: number;
+}
+
+export interface ValidationReport {
+  points: ValidationPoint[];
+  /** Mean absolute percentage error per probe (NaN when no points of it). */
+  mapePct: { mountstorm: number; lockbench: number };
+  /** Mean run-to-run CV per probe, percent: the noise floor the error is to be read against. */
+  meanCvPct: { mountstorm: number; lockbench: number };
+}
+
+const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers'>) => `${p.variant} K=${p.containers} L=${p.layers}`;
+const lockKey = (p: Pick<LockbenchPoint, 'lock' | 'threads' | 'csNs' | 'thinkNs'>) => `${p.lock} threads=${p.threads} cs=${p.csNs} think=${p.thinkNs}`;
+
+/**
+ * Throws InputError when a held-out file, or its configuration, was part of
+ * the calibration set.
+ */
+export function checkHeldOut(record: CalibrationRecord, mount: MountstormPoint[], lock: LockbenchPoint[]): void {
+  const usedFiles = new Set([...(record.mountstorm?.files ?? []), ...(record.lockbench?.files ?? [])].map((f) => resolve(f)));
+  for (const f of [...mount.map((p) => p.file), ...lock.flatMap((p) => p.files)]) {
+    if (usedFiles.has(resolve(f))) {
+      throw new InputError({ file: f, line: 1, column: 1, field: '(file)', expected: 'a measurement that calibration did not use (validate on held-out runs)', got: 'a file of the calibration set' });
+    }
+  }
+  const calMount = new Set((record.mountstorm?.files ?? []).map((f) => mountKey(loadMountstormPoint(f))));
+  for (const p of mount) {
+    if (calMount.has(mountKey(p))) {
+      throw new InputError({ file: p.file, line: 1, column: 1, field: 'config', expected: 'a configuration calibration did not fit (held-out K, L or variant)', got: mountKey(p) });
+    }
+  }
+  const calLock = new Set(loadLockbenchPoints(record.lockbench?.files ?? []).map(lockKey));
+  for (const p of lock) {
+    if (calLock.has(lockKey(p))) {
+      throw new InputError({ file: p.files[0]!, line: 1, column: 1, field: 'config', expected: 'a configuration calibration did not fit (held-out critical-section length)', got: lockKey(p) });
+    }
+  }
+}
+
+function point(probe: ValidationPoint['probe'], series: string, label: string, x: number, files: string[], measured: number[], predicted: number): ValidationPoint {
+  const m = meanOf(measured);
+  return { probe, series, label, x, files, measured, measuredMean: m, predicted, errorPct: (predicted / m - 1) * 100, cvPct: coefficientOfVariation(measured) * 100 };
+}
+
+/** Predictions for held-out files with the models of a calibration record. */
+export function validate(record: CalibrationRecord, files: string[], opts: { hardwareModel?: string; kernelModel?: string } = {}): ValidationReport {
+  const kinds = measurementKinds(files);
+  const mount = kinds.mountstorm.map(loadMountstormPoint);
+  const lock = loadLockbenchPoints(kinds.lockbench);
+  checkHeldOut(record, mount, lock);
+  const spec = hostMachineSpec(loadHardwareModel(opts.hardwareModel ?? record.hardwareModel));
+  const points: ValidationPoint[] = [];
+  if (mount.length > 0) {
+    const kernelFile = opts.kernelModel ?? record.kernelModel;
+    if (!kernelFile) {
+      throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--kernel', expected: 'a kernel model (the calibration had no mount storm files, so it fitted none)', got: 'none' });
+    }
+    const kernel = loadKernelModel(kernelFile);
+    // The probe runs nothing after the rootfs; a fitted model already says so, a hand-made one may not.
+    const probeKernel = kernel.host.containerStartNs.value === 0 ? kernel : { ...kernel, host: { ...kernel.host, containerStartNs: { ...kernel.host.containerStartNs, value: 0 } } };
+    for (const p of mount) {
+      points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, [p.file], p.runsMeanNs.map((x) => x * 1e-9), simulateMountstorm(spec, probeKernel, p)));
+    }
+  }
+  for (const p of lock) points.push(point('lockbench', `lockbench-${p.lock}-t${p.threads}`, lockKey(p), p.csNs, p.files, p.runsPerSec, simulateLockbench(spec, p)));
+  points.sort((a, b) => a.series.localeCompare(b.series) || a.x - b.x);
+  const mape = (probe: ValidationPoint['probe']) => {
+    const ps = points.filter((p) => p.probe === probe);
+    return ps.length ? meanOf(ps.map((p) => Math.abs(p.errorPct))) : NaN;
+  };
+  const cv = (probe: ValidationPoint['probe']) => {
+    const ps = points.filter((p) => p.probe === probe);
+    return ps.length ? meanOf(ps.map((p) => p.cvPct)) : NaN;
+  };
+  return { points, mapePct: { mountstorm: mape('mountstorm'), lockbench: mape('lockbench') }, meanCvPct: { mountstorm: cv('mountstorm'), lockbench: cv('lockbench') } };
+}
+
+/** The table printed by the CLI (and pasted into docs/validation.md). */
+export function formatValidation(r: ValidationReport): string {
+  const lines = ['| probe | configuration | measured (mean of runs) | predicted | error | run-to-run CV |', '|---|---|---|---|---|---|'];
+  const show = (p: ValidationPoint, v: number) => (p.probe === 'mountstorm' ? `${(v * 1e3).toFixed(2)} ms` : `${(v / 1e6).toFixed(3)} M/s`);
+  for (const p of r.points) {
+    lines.push(`| ${p.probe} | ${p.label} | ${show(p, p.measuredMean)} | ${show(p, p.predicted)} | ${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}% | ${p.cvPct.toFixed(1)}% |`);
+  }
+  lines.push('');
+  for (const probe of ['mountstorm', 'lockbench'] as const) {
+    if (Number.isNaN(r.mapePct[probe])) continue;
+    const what = probe === 'mountstorm' ? 'mean launch latency' : 'throughput';
+    lines.push(`${probe}: MAPE ${r.mapePct[probe].toFixed(1)}% of ${what} over ${r.points.filter((p) => p.probe === probe).length} held-out configurations; measurement run-to-run CV ${r.meanCvPct[probe].toFixed(1)}% on average`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** validation.json, validation.csv and one chart per series (measured and predicted curves, the runs' range as a band). */
+export async function validationOutputs(r: ValidationReport, meta: { command: string; calibration: string }): Promise<OutputFile[]> {
+  const files: OutputFile[] = [];
+  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
+  files.push({ name: 'validation.json', content: JSON.stringify(json, null, 2) + '\n' });
+  const header = ['probe', 'series', 'configuration', 'x', 'measuredMean', 'predicted', 'errorPct', 'cvPct', 'runs'];
+  const rows = r.points.map((p) => [p.probe, p.series, p.label, formatNumber(p.x), formatNumber(p.measuredMean), formatNumber(p.predicted), formatNumber(p.errorPct), formatNumber(p.cvPct), p.measured.map(formatNumber).join(' ')].map(csvField).join(','));
+  files.push({ name: 'validation.csv', content: [header.join(','), ...rows].join('\n') + '\n' });
+  for (const series of [...new Set(r.points.map((p) => p.series))]) {
+    const ps = r.points.filter((p) => p.series === series);
+    const isMount = ps[0]!.probe === 'mountstorm';
+    const scale = isMount ? 1e3 : 1e-6;
+    const chartPoints = ps.flatMap((p): PointResult[] => [
+      { variant: 'measured', x: p.x, key: `measured/${p.x}`, seed: '', metrics: { y: p.measuredMean * scale, lo: Math.min(...p.measured) * scale, hi: Math.max(...p.measured) * scale } },
+      { variant: 'predicted', x: p.x, key: `predicted/${p.x}`, seed: '', metrics: { y: p.predicted * scale } },
+    ]);
+    const spec = lineChartSpec({
+      title: isMount ? `${series.replace(/^mountstorm-/, 'mount storm ')}: mean launch latency, measured vs predicted` : `${series}: throughput, measured vs predicted`,
+      points: chartPoints,
+      xLabel: isMount ? 'containers launched together (K)' : 'critical section (ns)',
+      yMetric: 'y',
+      yLabel: isMount ? 'mean launch latency (ms)' : 'acquisitions per second (millions)',
+      xScale: 'log',
+      yScale: isMount ? 'log' : 'linear',
+      band: { lo: 'lo', hi: 'hi' },
+    });
+    files.push(...(await chartFiles(series, spec)));
+  }
+  return files;
+}
