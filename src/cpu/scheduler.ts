@@ -84,10 +84,18 @@ export class Scheduler implements EventTarget {
 
   /**
    * Work stretch from load that is not simulated thread by thread (background
-   * path walks spinning on other CPUs): with a share u of the CPUs busy with it,
-   * a simulated thread's work shares its CPU fairly and runs 1/(1-u) slower.
+   * path walks, spinning or walking): when simulated threads and that load
+   * together want more CPUs than there are, everyone gets a fair share
+   * (CFS), so simulated work runs (demand / cpus) times slower.
    */
   sharedCpuFactor = 1;
+
+  /** Simulated threads that want a CPU now: running plus waiting in the run queue. */
+  get demand(): number {
+    let running = 0;
+    for (let c = 0; c < this.cpuCount; c++) if (this.onCpu[c] !== null) running++;
+    return running + this.queueLength();
+  }
 
   /** Thread on `cpu` (or null). */
   threadOn(cpu: number): SimThread | null {

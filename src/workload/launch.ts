@@ -148,8 +148,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   const pressure = new ReaderPressure((_now) => base + perLaunch * activeLaunches, m.random.stream('background-readers'));
   path.mountLock.line.pressure = base > 0 || perLaunch > 0 ? pressure : null;
   let launchTimeNs = 0;
-  // The background's CPU use (its walks and its spinning) is sampled every
-  // 100 us and slows simulated work in proportion (processor sharing).
+  // The background's CPU demand (its walks and its spinning) is sampled every
+  // 100 us; with the simulated threads' demand it sets the fair-share slowdown.
   if (path.mountLock.line.pressure) {
     const periodNs = 100_000;
     const walkNs = kernel.host.pathLookupNs.value;
@@ -159,8 +159,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         const spin = pressure.spinNs - lastSpin;
         lastSpin = pressure.spinNs;
         const walks = (base + perLaunch * activeLaunches) * periodNs * walkNs;
-        const u = Math.min(0.99, (spin + walks) / (periodNs * m.cpus));
-        m.scheduler.sharedCpuFactor = 1 / (1 - u);
+        const backgroundCpus = (spin + walks) / periodNs;
+        // Bounded only to keep a runaway finite; the bound is far above any sane run.
+        m.scheduler.sharedCpuFactor = Math.min(1000, Math.max(1, (backgroundCpus + m.scheduler.demand) / m.cpus));
         m.sim.schedule(periodNs, sampler, 0);
       },
     };
