@@ -79,11 +79,16 @@ export function barProgress(stream: ProgressStream): Progress {
       running = true;
     },
     tick(done, key) {
-      bar.update(done, { key });
+      if (running) bar.update(done, { key });
     },
     note(text) {
-      // Ends the bar's line first so the note does not land in the middle of it.
-      if (running) stream.write('\n');
+      // The bar redraws its own line in place and would overwrite a line
+      // written under it, so it is ended first (a note means the run is stopping).
+      if (running) {
+        bar.stop();
+        stream.write('\n');
+      }
+      running = false;
       stream.write(text + '\n');
     },
     stop() {
