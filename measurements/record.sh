@@ -1,30 +1,51 @@
 #!/bin/sh
 # Records the measurements that `locksim calibrate` and `locksim validate` use
 # (docs/validation.md, "Host calibration (issue 4)"). Run as root from the
-# repository root: sh measurements/record.sh [OUTDIR]
+# repository root: sh measurements/record.sh [OUTDIR [all|mountstorm|lockbench]]
 # Each configuration is measured 3 times (--repeat 3, or three lockbench files)
 # so the run-to-run spread can be reported beside the model's error.
-# Traces over 2 MB are deleted after the run: validate regenerates the same
+# Traces over 200 kB are deleted after the run (the K=1 ones, which calibrate
+# reads per-syscall medians from, are smaller): validate regenerates the same
 # op sequence from the variant, K and L (and checks the op counts against the
 # measurement), so only the summaries need keeping.
 set -eu
 out=${1:-measurements/this-host}
+what=${2:-all}   # all, mountstorm or lockbench
 mkdir -p "$out/mountstorm" "$out/lockbench"
+touch "$out/load.log"
 ls=./bin/locksim.js
 
+# The load average before each run goes to load.log: on a shared machine other
+# work competes for the 2 cpus and shows up as run-to-run spread.
+load() { echo "$1 $(cat /proc/loadavg)" >> "$out/load.log"; }
+# Two pinned spinning threads lose whole time slices to any other runnable
+# task, so lockbench waits (up to 2 minutes) for the 1-minute load to drop below 3.
+quiet() {
+  n=0
+  until awk '{exit !($1 < 3)}' /proc/loadavg || [ $n -ge 24 ]; do sleep 5; n=$((n + 1)); done
+}
+
 storm() { # variant K L
+  load "mountstorm $1 K=$2 L=$3"
   "$ls" measure mountstorm --variant "$1" -K "$2" -L "$3" --repeat 3 -o "$out/mountstorm/$1-K$2-L$3.json"
 }
+if [ "$what" != lockbench ]; then
 # Calibration set: per-layer idmap, K in {1,4,16}, L in {10,50}.
 for K in 1 4 16; do for L in 10 50; do storm per-layer-idmap $K $L; done; done
 # Held-out set: other K and L, and the common-parent variant.
 for K in 2 8 32 64; do for L in 1 25 100; do storm per-layer-idmap $K $L; done; done
 for K in 1 8 32; do storm common-parent $K 50; done
 
+fi
+
+if [ "$what" != mountstorm ]; then
 # Lock microbenchmark: 2 threads on the 2 cpus, TTAS, 1 s per run, 3 runs per cs.
 for cs in 50 200 100 400 800; do
   for r in 1 2 3; do
+    quiet
+    load "lockbench cs=$cs run $r"
     "$ls" measure lockbench --lock ttas --threads 2 --cs "$cs" --duration 1000 -o "$out/lockbench/ttas-t2-cs$cs-run$r.json"
   done
 done
-find "$out" -name '*.trace.jsonl' -size +2M -delete
+fi
+find "$out" -name '*.trace.jsonl' -size +200k -delete

@@ -1,0 +1,173 @@
+// Calibration: the fitting machinery (Levenberg-Marquardt on relative
+// residuals, standard errors from the Jacobian), the grouping of kernel costs,
+// and recovery of known parameters from data the simulator itself produced.
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/config/errors.ts';
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { loadKernelModel, SYSCALL_KEYS } from '../src/workload/kernelModel.ts';
+import {
+  calibrateLockbench,
+  calibrateMountstorm,
+  coefficientOfVariation,
+  effectiveCsNs,
+  fitRelative,
+  hostMachineSpec,
+  invertSymmetric,
+  loadLockbenchPoints,
+  loadMountstormPoint,
+  MOUNT_GROUPS,
+  mountGroupPaths,
+  scaledKernel,
+  simulateLockbench,
+  simulateMountstorm,
+  type LockbenchPoint,
+  type MountGroup,
+  type MountstormPoint,
+} from '../src/host/calibrate.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('fitRelative', () => {
+  it('fits y = a*u by relative least squares and gives the textbook standard error', () => {
+    // Model m_i ~ a*u_i; relative residual r_i = a*u_i/m_i - 1 is linear in a
+    // with slope g_i = u_i/m_i, so a_hat = sum(g)/sum(g^2) and
+    // se = sqrt(SSR/(n-1) / sum(g^2)) exactly.
+    const u = [1, 2, 3, 4, 5, 6];
+    const noise = [0.03, -0.02, 0.01, -0.04, 0.02, 0.0];
+    const m = u.map((x, i) => 2.5 * x * (1 + noise[i]!));
+    const fit = fitRelative(m.map((x) => ({ measured: [x] })), ([a]) => u.map((x) => a! * x), { initial: [1], min: [0], max: [100], step: [1e-4], maxIterations: 100 });
+    const g = u.map((x, i) => x / m[i]!);
+    const sg = g.reduce((s, x) => s + x, 0), sgg = g.reduce((s, x) => s + x * x, 0);
+    const aHat = sg / sgg;
+    const ssr = u.reduce((s, x, i) => s + (aHat * x / m[i]! - 1) ** 2, 0);
+    expect(fit.params[0]).toBeCloseTo(aHat, 4);
+    expect(fit.stdErrors[0]).toBeCloseTo(Math.sqrt(ssr / (u.length - 1) / sgg), 4);
+  });
+
+  it('gives NaN standard errors for a parameter the data cannot see', () => {
+    const fit = fitRelative([{ measured: [2] }, { measured: [4] }, { measured: [6.1] }], ([a]) => [a!, 2 * a!, 3 * a!], { initial: [1, 1], min: [0, 0], max: [10, 10], step: [1e-3, 1e-3] });
+    expect(fit.params[0]).toBeGreaterThan(1.9);
+    expect(fit.params[0]).toBeLessThan(2.1);
+    expect(fit.stdErrors.every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('invertSymmetric', () => {
+  it('inverts a 2x2 matrix and rejects a singular one', () => {
+    const inv = invertSymmetric([[4, 2], [2, 3]])!;
+    // det = 8: inverse = [[3, -2], [-2, 4]] / 8
+    expect(inv[0]![0]).toBeCloseTo(3 / 8);
+    expect(inv[0]![1]).toBeCloseTo(-2 / 8);
+    expect(inv[1]![1]).toBeCloseTo(4 / 8);
+    expect(invertSymmetric([[1, 2], [2, 4]])).toBeNull();
+  });
+});
+
+describe('statistics of repeated runs', () => {
+  it('coefficient of variation is the sample sd over the mean, 0 for one run', () => {
+    expect(coefficientOfVariation([10])).toBe(0);
+    // mean 10, sample sd sqrt(((-2)^2 + 0 + 2^2)/2) = 2
+    expect(coefficientOfVariation([8, 10, 12])).toBeCloseTo(0.2);
+  });
+
+  it('the probe\'s critical section lasts one clock read longer than asked; none stays none', () => {
+    expect(effectiveCsNs({ csNs: 100, clockReadNs: 23 })).toBe(123);
+    expect(effectiveCsNs({ csNs: 0, clockReadNs: 23 })).toBe(0);
+  });
+});
+
+describe('kernel cost groups', () => {
+  const kernel = loadKernelModel('linux-6.6');
+  const groups = mountGroupPaths(kernel);
+  const inGroup = (g: MountGroup, cost: string) => groups[g].some((p) => p[0] === 'costs' && p[1] === cost);
+
+  it('puts each cost where the mount path runs it', () => {
+    // umount_tree runs under namespace_sem write (umount takes it for write first).
+    expect(inGroup('namespaceSemWrite', 'umountTreeCsNs')).toBe(true);
+    // ovl_fill_super per layer runs under namespace_sem read only.
+    expect(inGroup('overlayPerLayer', 'ovlLayerSetupNs')).toBe(true);
+    expect(inGroup('overlayPerMount', 'ovlFillSuperNs')).toBe(true);
+    // cleanup_mnt runs on return to user space, outside every lock.
+    expect(inGroup('unlockedPerOp', 'cleanupMntNs')).toBe(true);
+    expect(groups.rcuGracePeriod).toContainEqual(['mechanisms', 'rcuExpeditedBaseNs']);
+  });
+
+  it('every cost is in exactly one group', () => {
+    const all = MOUNT_GROUPS.flatMap((g) => groups[g].map((p) => p.join('.')));
+    expect(new Set(all).size).toBe(all.length);
+    for (const c of Object.keys(kernel.costs)) expect(all).toContain(`costs.${c}`);
+    expect(SYSCALL_KEYS.length).toBeGreaterThan(0);
+  });
+
+  it('scaledKernel builds a new model: the cached base is untouched', () => {
+    const scales = { namespaceSemWrite: 2, overlayPerLayer: 1, overlayPerMount: 1, unlockedPerOp: 0.5, rcuGracePeriod: 3 };
+    const k = scaledKernel(kernel, groups, scales);
+    expect(k.costs.umountTreeCsNs!.value).toBeCloseTo(2 * kernel.costs.umountTreeCsNs!.value);
+    expect(k.mechanisms.rcuExpeditedBaseNs.value).toBeCloseTo(3 * kernel.mechanisms.rcuExpeditedBaseNs.value);
+    expect(k.host.runtimePerOpNs.value).toBeCloseTo(0.5 * kernel.host.runtimePerOpNs.value);
+    expect(k.host.containerStartNs.value).toBe(0);
+    expect(loadKernelModel('linux-6.6').costs.umountTreeCsNs!.value).toBe(kernel.costs.umountTreeCsNs!.value);
+  });
+});
+
+describe('recovering known parameters from simulated data', () => {
+  const hw = loadHardwareModel('generic-2core');
+
+  it('lockbench: the same-L3 transfer latency that produced the data', () => {
+    const truth = structuredClone(hw);
+    truth.coreToCore.sameL3 = { ...truth.coreToCore.sameL3, value: 40 };
+    const spec = hostMachineSpec(truth);
+    const points: LockbenchPoint[] = [50, 200].map((cs) => {
+      const p: LockbenchPoint = { files: [`cs${cs}`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 20 };
+      p.runsPerSec = [simulateLockbench(spec, p)];
+      return p;
+    });
+    const start = structuredClone(hw);
+    start.coreToCore.sameL3 = { ...start.coreToCore.sameL3, value: 80 };
+    const fit = calibrateLockbench(start, points);
+    expect(fit.parameters[0]!.value).toBeGreaterThan(36);
+    expect(fit.parameters[0]!.value).toBeLessThan(44);
+    expect(fit.rmsRelative).toBeLessThan(0.02);
+  });
+
+  it('mount storm: scale factors that reproduce the simulated latencies', () => {
+    const spec = hostMachineSpec(hw);
+    const kernel = loadKernelModel('linux-6.6');
+    const groups = mountGroupPaths(kernel);
+    const truthScales = { namespaceSemWrite: 1.5, overlayPerLayer: 0.7, overlayPerMount: 2, unlockedPerOp: 0.3, rcuGracePeriod: 2 };
+    const truth = scaledKernel(kernel, groups, truthScales);
+    const configs: [number, number][] = [[1, 2], [1, 8], [2, 2], [2, 8], [4, 2], [4, 8]];
+    const points: MountstormPoint[] = configs.map(([K, L]) => {
+      const p: MountstormPoint = { file: `K${K}L${L}`, variant: 'per-layer-idmap', layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [] };
+      p.runsMeanNs = [simulateMountstorm(spec, truth, p) * 1e9];
+      return p;
+    });
+    const fit = calibrateMountstorm(spec, kernel, points);
+    // The latencies come back; each group that moves the means a lot comes back too.
+    expect(fit.rmsRelative).toBeLessThan(0.03);
+    expect(fit.scales.rcuGracePeriod).toBeGreaterThan(1.7);
+    expect(fit.scales.rcuGracePeriod).toBeLessThan(2.3);
+    expect(fit.seconds).toBeLessThan(60);
+  }, 120_000);
+});
+
+describe('measurement files', () => {
+  it('a truncated file is an InputError at its end', () => {
+    const f = join(work, 'truncated.json');
+    writeFileSync(f, '{\n  "format": "locksim-measurement",\n  "version": 1,\n  "kind": "mounts');
+    expect(() => loadMountstormPoint(f)).toThrow(InputError);
+    expect(() => loadMountstormPoint(f)).toThrow(/truncated\.json:4:\d+: \(json\)/);
+  });
+
+  it('a lockbench file where a mountstorm one is wanted names the kind', () => {
+    const src = readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8');
+    const f = join(work, 'lb.json');
+    writeFileSync(f, src);
+    expect(() => loadMountstormPoint(f)).toThrow(/kind: expected a mountstorm measurement/);
+    expect(loadLockbenchPoints([f])[0]!.csNs).toBe(50);
+  });
+});
