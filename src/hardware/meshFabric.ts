@@ -18,20 +18,9 @@
  * Transaction latency is the model's cited one-way core-to-core latency for the
  * pair. Mesh hop distances inside a socket are not modelled (a known limit).
  */
-import type { EventTarget } from '../engine/simulator.ts';
 import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
 
 export class MeshFabric extends CoherenceFabric {
-  private readonly lines: CacheLine[] = [];
-  /** Frees a line's TOR entry when its transaction's occupancy ends. */
-  private readonly releaser: EventTarget = { fire: (lineId: number) => this.releaseTor(this.lines[lineId]) };
-
-  override newLine(name: string, homeSocket = 0): CacheLine {
-    const line = super.newLine(name, homeSocket);
-    this.lines[line.id] = line;
-    return line;
-  }
-
   protected mergeGroup(cpu: number): number {
     return this.layout.core[cpu];
   }
@@ -56,10 +45,8 @@ export class MeshFabric extends CoherenceFabric {
     return cores * this.meanRemoteLatency(cpu, this.lat.sameL3);
   }
 
-  /** The TOR entry is freed by its own event (see begin), not by the requester's fill. */
-  protected served(): void {}
-
-  private releaseTor(line: CacheLine): void {
+  /** The transaction is over when the requester has the line: the next one may start. */
+  protected served(_id: number, line: CacheLine): void {
     const q = this.tor(line);
     if (q.length === 0) {
       q.busy = false;
@@ -76,6 +63,5 @@ export class MeshFabric extends CoherenceFabric {
     // (its snoop filter answers, as the cited same-socket medians show).
     const latency = this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1) * this.transferFactor(line, cpu);
     this.startService(id, latency);
-    this.sim.schedule(latency + this.pool.extraNs[id], this.releaser, line.id);
   }
 }

@@ -94,12 +94,13 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         t.yieldCpu();
         yield;
       }
-      if (perLineParseNs > 0) {
-        t.doing(parse);
-        t.work(lines * perLineParseNs);
-        yield;
-      }
       done += lines;
+    }
+    // libmount reads the table, then parses it: the user-space share in one piece.
+    if (perLineParseNs > 0) {
+      t.doing(parse);
+      t.work(done * perLineParseNs);
+      yield;
     }
   }
 
