@@ -2,9 +2,10 @@
  * The discrete-event kernel: one clock, one heap of pending events.
  *
  * Like SimPy's Environment, everything else (threads, cache lines, locks) is an
- * ordinary user of `schedule`. Unlike SimPy, an event allocates nothing: the heap
- * is four parallel typed arrays (time, insertion counter, argument, target index),
- * so the loop runs at tens of millions of events per second.
+ * ordinary user of `schedule`. Unlike SimPy, an event allocates nothing:
+ * pending events live in reusable slots of typed arrays (time, insertion
+ * counter, argument, target) and the heap orders slot numbers, so sifting
+ * moves one integer per level.
  *
  * Time is simulated nanoseconds in a float64 (exact integers up to 2^53 ns, about
  * 104 days). Simultaneous events fire in the order they were scheduled: the
@@ -24,20 +25,26 @@ export class Simulator {
 
   private size = 0;
   private counter = 0;
+  // Each pending event lives in a slot (time, insertion counter, argument,
+  // target); the heap orders slot numbers, so sifting moves one int, not four values.
+  private heap: Int32Array;
   private times: Float64Array;
   private order: Float64Array;
   private args: Float64Array;
-  private targetIds: Int32Array;
-  // Targets are interned: a target's index is stored in the heap instead of the object.
-  private targets: EventTarget[] = [];
-  private targetIndex = new Map<EventTarget, number>();
+  private targets: (EventTarget | null)[];
+  private freeSlots: Int32Array;
+  private freeCount: number;
   private stopped = false;
 
   constructor(initialCapacity = 1024) {
+    this.heap = new Int32Array(initialCapacity);
     this.times = new Float64Array(initialCapacity);
     this.order = new Float64Array(initialCapacity);
     this.args = new Float64Array(initialCapacity);
-    this.targetIds = new Int32Array(initialCapacity);
+    this.targets = new Array(initialCapacity).fill(null);
+    this.freeSlots = new Int32Array(initialCapacity);
+    for (let i = 0; i < initialCapacity; i++) this.freeSlots[i] = initialCapacity - 1 - i;
+    this.freeCount = initialCapacity;
   }
 
   /** Number of events waiting. */
@@ -52,46 +59,44 @@ export class Simulator {
   }
 
   scheduleAt(time: number, target: EventTarget, arg = 0): void {
-    let id = this.targetIndex.get(target);
-    if (id === undefined) {
-      id = this.targets.length;
-      this.targets.push(target);
-      this.targetIndex.set(target, id);
-    }
-    if (this.size === this.times.length) this.grow();
+    if (this.freeCount === 0) this.grow();
+    const slot = this.freeSlots[--this.freeCount];
+    const seq = this.counter++;
+    const times = this.times, order = this.order, heap = this.heap;
+    times[slot] = time;
+    order[slot] = seq;
+    this.args[slot] = arg;
+    this.targets[slot] = target;
     // Sift up: move parents down until the new entry's place is found.
     let i = this.size++;
-    const seq = this.counter++;
-    const times = this.times, order = this.order;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const pt = times[p];
-      if (pt < time || (pt === time && order[p] < seq)) break;
-      this.move(p, i);
+      const ps = heap[p];
+      const pt = times[ps];
+      if (pt < time || (pt === time && order[ps] < seq)) break;
+      heap[i] = ps;
       i = p;
     }
-    times[i] = time;
-    order[i] = seq;
-    this.args[i] = arg;
-    this.targetIds[i] = id;
+    heap[i] = slot;
   }
 
   /** Run until no event is left, `until` ns is reached, or `stop()` is called. */
   run(until = Infinity): void {
     this.stopped = false;
-    const times = this.times;
     while (this.size > 0 && !this.stopped) {
-      const t = this.times[0];
+      const slot = this.heap[0];
+      const t = this.times[slot];
       if (t > until) break;
-      const target = this.targets[this.targetIds[0]];
-      const arg = this.args[0];
+      const target = this.targets[slot]!;
+      const arg = this.args[slot];
+      this.targets[slot] = null;
+      this.freeSlots[this.freeCount++] = slot;
       this.popRoot();
       this.now = t;
       this.eventsFired++;
       target.fire(arg);
     }
     if (until !== Infinity && !this.stopped && this.now < until) this.now = until;
-    void times;
   }
 
   /** Stop the run loop after the current event. */
@@ -102,38 +107,43 @@ export class Simulator {
   private popRoot(): void {
     const last = --this.size;
     if (last === 0) return;
-    const times = this.times, order = this.order;
-    const t = times[last], s = order[last], a = this.args[last], id = this.targetIds[last];
+    const heap = this.heap, times = this.times, order = this.order;
+    const slot = heap[last];
+    const t = times[slot], s = order[slot];
     // Sift down the former last entry from the root.
     let i = 0;
     const half = last >> 1;
     while (i < half) {
       let c = 2 * i + 1;
+      let cs = heap[c];
       const r = c + 1;
-      if (r < last && (times[r] < times[c] || (times[r] === times[c] && order[r] < order[c]))) c = r;
-      if (t < times[c] || (t === times[c] && s < order[c])) break;
-      this.move(c, i);
+      if (r < last) {
+        const rs = heap[r];
+        if (times[rs] < times[cs] || (times[rs] === times[cs] && order[rs] < order[cs])) {
+          c = r;
+          cs = rs;
+        }
+      }
+      const ct = times[cs];
+      if (t < ct || (t === ct && s < order[cs])) break;
+      heap[i] = cs;
       i = c;
     }
-    times[i] = t;
-    order[i] = s;
-    this.args[i] = a;
-    this.targetIds[i] = id;
-  }
-
-  private move(from: number, to: number): void {
-    this.times[to] = this.times[from];
-    this.order[to] = this.order[from];
-    this.args[to] = this.args[from];
-    this.targetIds[to] = this.targetIds[from];
+    heap[i] = slot;
   }
 
   private grow(): void {
-    const n = this.times.length * 2;
+    const old = this.times.length;
+    const n = old * 2;
+    const h = new Int32Array(n); h.set(this.heap); this.heap = h;
     const t = new Float64Array(n); t.set(this.times); this.times = t;
     const o = new Float64Array(n); o.set(this.order); this.order = o;
     const a = new Float64Array(n); a.set(this.args); this.args = a;
-    const g = new Int32Array(n); g.set(this.targetIds); this.targetIds = g;
+    for (let i = old; i < n; i++) this.targets.push(null);
+    const f = new Int32Array(n);
+    for (let i = 0; i < n - old; i++) f[i] = n - 1 - i;
+    this.freeSlots = f;
+    this.freeCount = n - old;
   }
 }
 
