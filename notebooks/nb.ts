@@ -61,20 +61,49 @@ interface DenoJupyter {
   jupyter: { display(bundle: Record<string, unknown>, options: { raw: boolean }): Promise<void> };
 }
 
+/** Deno.jupyter when running in the Deno kernel, else null. */
+function jupyter(): DenoJupyter['jupyter'] | null {
+  return (globalThis as unknown as { Deno?: DenoJupyter }).Deno?.jupyter ?? null;
+}
+
 /** Displays a chart in the notebook: vega-lite for live front ends, SVG for static viewers. */
 export async function show(spec: TopLevelSpec): Promise<void> {
   const svg = await renderSvg(spec);
   const title = typeof spec.title === 'string' ? spec.title : 'chart';
-  const deno = (globalThis as unknown as { Deno?: DenoJupyter }).Deno;
-  if (!deno?.jupyter) {
+  const j = jupyter();
+  if (!j) {
     // Outside a notebook (e.g. `deno run`), say what would have been drawn.
     console.log(`[chart: ${title}, ${svg.length} bytes of SVG]`);
     return;
   }
-  await deno.jupyter.display(
-    { [VEGALITE_MIME]: { ...spec, $schema: VEGALITE_V5_SCHEMA }, 'image/svg+xml': svg, 'text/plain': `[chart: ${title}]` },
-    { raw: true },
-  );
+  await j.display({ [VEGALITE_MIME]: { ...spec, $schema: VEGALITE_V5_SCHEMA }, 'image/svg+xml': svg, 'text/plain': `[chart: ${title}]` }, { raw: true });
+}
+
+function inspect(x: unknown): string {
+  const deno = (globalThis as unknown as { Deno?: { inspect?(v: unknown, o?: object): string } }).Deno;
+  return deno?.inspect ? deno.inspect(x, { colors: false }) : String(x);
+}
+
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Shows rows of objects as a table: HTML for notebook viewers, aligned text otherwise. */
+export async function table(rows: Record<string, unknown>[]): Promise<void> {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown) => (v === undefined ? '' : typeof v === 'number' ? String(round(v)) : typeof v === 'string' ? v : inspect(v));
+  const cells = rows.map((r) => columns.map((c) => cell(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const text = [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  const j = jupyter();
+  if (!j) {
+    console.log(text);
+    return;
+  }
+  const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || typeof r[c] === 'number'));
+  const td = (v: string, i: number, tag: string) => `<${tag} style="text-align:${numeric[i] ? 'right' : 'left'}">${escapeHtml(v)}</${tag}>`;
+  const html = `<table><thead><tr>${columns.map((c, i) => td(c, i, 'th')).join('')}</tr></thead><tbody>` +
+    cells.map((r) => `<tr>${r.map((v, i) => td(v, i, 'td')).join('')}</tr>`).join('') + '</tbody></table>';
+  await j.display({ 'text/html': html, 'text/plain': text }, { raw: true });
 }
 
 /** Rounds for printing: `digits` significant digits. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Executes the teaching notebooks (notebooks/*.ipynb) headlessly with the Deno
-# Jupyter kernel and fails when any cell fails or runs past the per-cell
-# timeout.
+# Jupyter kernel (scripts/execute-notebook.py, an nbclient that waits for the
+# Deno kernel's late outputs) and fails when any cell fails or runs past the
+# per-cell timeout.
 #
 #   scripts/run-notebooks.sh                 execute every notebook, write outputs in place
 #   scripts/run-notebooks.sh --check         execute into a temporary directory, leave the files as they are
@@ -11,7 +12,7 @@
 #   CELL_TIMEOUT   seconds one cell may run (default 300)
 #   DENO           the deno binary (default: node_modules/.bin/deno, then deno on PATH)
 #
-# Needs: jupyter nbconvert (Debian: jupyter-nbconvert python3-nbclient jupyter-client)
+# Needs: nbclient (Debian: python3-nbclient python3-nbformat jupyter-client)
 # and deno (npm package `deno`). The kernel spec is written to a temporary
 # JUPYTER_PATH, so nothing is installed into the user's Jupyter directories.
 # Exit status: 0 all notebooks ran, 1 a notebook failed, 3 a tool is missing.
@@ -43,8 +44,13 @@ if [ -z "$deno" ] || ! "$deno" --version >/dev/null 2>&1; then
   echo "run-notebooks: deno not found (npm install deno, or set DENO=/path/to/deno)" >&2
   exit 3
 fi
-if ! command -v jupyter >/dev/null 2>&1 || ! jupyter nbconvert --version >/dev/null 2>&1; then
-  echo "run-notebooks: jupyter nbconvert not found (Debian: apt-get install jupyter-nbconvert python3-nbclient jupyter-client)" >&2
+# A python3 with nbclient: Debian's first (a pyenv or venv python3 earlier on PATH usually lacks it).
+python=
+for p in /usr/bin/python3 python3; do
+  if "$p" -c 'import nbclient, nbformat' >/dev/null 2>&1; then python=$p; break; fi
+done
+if [ -z "$python" ]; then
+  echo "run-notebooks: no python3 with nbclient (Debian: apt-get install python3-nbclient python3-nbformat jupyter-client)" >&2
   exit 3
 fi
 case "$deno" in /*) ;; *) deno="$ROOT/$deno" ;; esac
@@ -62,30 +68,11 @@ cat > "$work/jupyter/kernels/deno/kernel.json" <<EOF
 }
 EOF
 export JUPYTER_PATH="$work/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
-# "deno jupyter is unstable" on every kernel start says nothing to a reader of the log.
+# No "a new deno is available" check from a kernel started by a script.
 export DENO_NO_UPDATE_CHECK=1
 
 timeout=${CELL_TIMEOUT:-300}
-failed=0
-for nb in "${notebooks[@]}"; do
-  start=$(date +%s)
-  if $check; then
-    out=(--output-dir "$work/out" --output "$(basename "$nb")")
-  else
-    out=(--inplace)
-  fi
-  # record_timing off: the saved notebooks then change only when their outputs do.
-  if jupyter nbconvert --to notebook --execute "${out[@]}" \
-      --ExecutePreprocessor.kernel_name=deno \
-      --ExecutePreprocessor.timeout="$timeout" \
-      --ExecutePreprocessor.record_timing=False \
-      "$nb" 2> "$work/log"; then
-    echo "ok   $nb ($(( $(date +%s) - start )) s)"
-  else
-    failed=1
-    echo "FAIL $nb ($(( $(date +%s) - start )) s)"
-    # nbconvert's traceback ends with the failing cell and the kernel's error.
-    grep -v 'deno jupyter" is unstable' "$work/log" | tail -n 40 >&2
-  fi
-done
-exit $failed
+args=(--timeout "$timeout")
+if $check; then args+=(--output-dir "$work/out"); fi
+# The kernel's stderr is ours; its "deno jupyter is unstable" banner on every start tells a log reader nothing.
+"$python" scripts/execute-notebook.py "${args[@]}" "${notebooks[@]}" 2> >(grep -v '"deno jupyter" is unstable' >&2)
