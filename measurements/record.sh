@@ -4,10 +4,10 @@
 # repository root: sh measurements/record.sh [OUTDIR [all|mountstorm|lockbench]]
 # Each configuration is measured 3 times (--repeat 3, or three lockbench files)
 # so the run-to-run spread can be reported beside the model's error.
-# Traces over 200 kB are deleted after the run (the K=1 ones, which calibrate
-# reads per-syscall medians from, are smaller): validate regenerates the same
-# op sequence from the variant, K and L (and checks the op counts against the
-# measurement), so only the summaries need keeping.
+# Only the single-container traces are kept (calibrate reads per-syscall
+# medians from them; ~50 kB each): for the others calibrate and validate
+# regenerate the same op sequence from the variant, K and L (checking the op
+# counts against the measurement), so the summaries are enough.
 set -eu
 out=${1:-measurements/this-host}
 what=${2:-all}   # all, mountstorm or lockbench
@@ -18,14 +18,16 @@ ls=./bin/locksim.js
 # The load average before each run goes to load.log: on a shared machine other
 # work competes for the 2 cpus and shows up as run-to-run spread.
 load() { echo "$1 $(cat /proc/loadavg)" >> "$out/load.log"; }
-# Two pinned spinning threads lose whole time slices to any other runnable
-# task, so lockbench waits (up to 2 minutes) for the 1-minute load to drop below 3.
+# Pinned spinning threads and 64 launches on 2 cpus lose time slices to any
+# other runnable task, so each configuration waits (up to 2 minutes) for the
+# 1-minute load to drop below 3.
 quiet() {
   n=0
   until awk '{exit !($1 < 3)}' /proc/loadavg || [ $n -ge 24 ]; do sleep 5; n=$((n + 1)); done
 }
 
 storm() { # variant K L
+  quiet
   load "mountstorm $1 K=$2 L=$3"
   "$ls" measure mountstorm --variant "$1" -K "$2" -L "$3" --repeat 3 -o "$out/mountstorm/$1-K$2-L$3.json"
 }
@@ -48,4 +50,4 @@ for cs in 50 200 100 400 800; do
   done
 done
 fi
-find "$out" -name '*.trace.jsonl' -size +200k -delete
+find "$out/mountstorm" -name '*.trace.jsonl' ! -name '*-K1-*' -delete

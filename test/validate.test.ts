@@ -1,0 +1,89 @@
+// Validation against held-out measurements: the report's arithmetic (error,
+// MAPE, run-to-run CV), the refusal of data the calibration saw, and the
+// charts. Uses the measurements and calibration committed in measurements/.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/config/errors.ts';
+import { loadMeasurement } from '../src/host/measure.ts';
+import { loadCalibrationRecord, loadMountstormPoint } from '../src/host/calibrate.ts';
+import { checkHeldOut, formatValidation, validate, validationOutputs } from '../src/host/validate.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const data = join(repo, 'measurements/this-host');
+const calibrationFile = join(data, 'fitted/calibration.json');
+const work = mkdtempSync(join(tmpdir(), 'locksim-validate-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const heldOut = [
+  join(data, 'mountstorm/per-layer-idmap-K2-L25.json'),
+  join(data, 'mountstorm/per-layer-idmap-K8-L1.json'),
+  join(data, 'mountstorm/common-parent-K8-L50.json'),
+  join(data, 'lockbench/ttas-t2-cs400-run1.json'),
+  join(data, 'lockbench/ttas-t2-cs400-run2.json'),
+];
+
+describe('validate', () => {
+  const record = loadCalibrationRecord(calibrationFile);
+  const report = validate(record, heldOut);
+
+  it('puts each measurement\'s mean of runs beside the prediction, with the error and CV worked out from them', () => {
+    const storm = loadMeasurement(heldOut[0]!);
+    if (storm.kind !== 'mountstorm') throw new Error('fixture is a mountstorm file');
+    const runs = storm.results.runs.map((r) => r.meanNs * 1e-9);
+    const p = report.points.find((x) => x.label === 'per-layer-idmap K=2 L=25')!;
+    const mean = runs.reduce((a, b) => a + b, 0) / runs.length;
+    expect(p.measuredMean).toBeCloseTo(mean, 12);
+    expect(p.errorPct).toBeCloseTo((p.predicted / mean - 1) * 100, 9);
+    const sd = Math.sqrt(runs.reduce((a, x) => a + (x - mean) ** 2, 0) / (runs.length - 1));
+    expect(p.cvPct).toBeCloseTo((sd / mean) * 100, 9);
+    // Two lockbench files of one configuration are one point with two runs.
+    const lock = report.points.filter((x) => x.probe === 'lockbench');
+    expect(lock).toHaveLength(1);
+    expect(lock[0]!.measured).toHaveLength(2);
+  });
+
+  it('MAPE is the mean absolute error of each probe\'s points', () => {
+    const storm = report.points.filter((x) => x.probe === 'mountstorm');
+    expect(storm).toHaveLength(3);
+    expect(report.mapePct.mountstorm).toBeCloseTo(storm.reduce((a, p) => a + Math.abs(p.errorPct), 0) / 3, 9);
+    expect(formatValidation(report)).toMatch(/mountstorm: MAPE \d+\.\d% of mean launch latency over 3 held-out configurations/);
+  });
+
+  it('refuses files and configurations the calibration used', () => {
+    const used = record.mountstorm!.files[0]!;
+    expect(() => validate(record, [used])).toThrow(/a measurement that calibration did not use/);
+    // Another run of a calibration configuration is still not held out.
+    const copy = join(work, 'copy.json');
+    writeFileSync(copy, JSON.stringify(loadMeasurement(used)));
+    expect(() => checkHeldOut(record, [loadMountstormPoint(copy)], [])).toThrow(InputError);
+    expect(() => checkHeldOut(record, [loadMountstormPoint(copy)], [])).toThrow(/a configuration calibration did not fit/);
+  });
+
+  it('charts one series per variant and layer count, with a measured and a predicted curve', async () => {
+    const files = await validationOutputs(report, { command: 'test', calibration: calibrationFile });
+    const names = files.map((f) => f.name);
+    expect(names).toContain('validation.json');
+    expect(names).toContain('validation.csv');
+    expect(names).toContain('mountstorm-per-layer-idmap-L25.vl.json');
+    expect(names).toContain('lockbench-ttas-t2.png');
+    const spec = files.find((f) => f.name === 'mountstorm-common-parent-L50.vl.json')!.content as string;
+    expect(spec).toContain('"measured"');
+    expect(spec).toContain('"predicted"');
+  });
+});
+
+describe('locksim validate (CLI)', () => {
+  it('a calibration file that is not JSON exits 2 with one located line', () => {
+    const bad = join(work, 'calibration.json');
+    writeFileSync(bad, '{"format": "locksim-calibration", ');
+    const r = spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), 'validate', heldOut[0]!, '--calibration', bad, '-o', join(work, 'out')], { encoding: 'utf8', cwd: repo });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/calibration\.json:1:1: \(json\): expected complete, valid JSON/);
+    expect(r.stdout).toBe('');
+  });
+});
