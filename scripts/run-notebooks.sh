@@ -4,9 +4,10 @@
 # Deno kernel's late outputs) and fails when any cell fails or runs past the
 # per-cell timeout.
 #
-#   scripts/run-notebooks.sh                 execute every notebook, write outputs in place
-#   scripts/run-notebooks.sh --check         execute into a temporary directory, leave the files as they are
-#   scripts/run-notebooks.sh [--check] notebooks/02-cache-line-bouncing.ipynb ...
+#   scripts/run-notebooks.sh                   execute every notebook, write outputs in place
+#   scripts/run-notebooks.sh --check           execute into a temporary directory, leave the files as they are
+#   scripts/run-notebooks.sh --output-dir DIR  write the executed notebooks to DIR
+#   scripts/run-notebooks.sh [OPTION] notebooks/02-cache-line-bouncing.ipynb ...
 #
 # Environment:
 #   CELL_TIMEOUT   seconds one cell may run (default 300)
@@ -17,19 +18,23 @@
 # JUPYTER_PATH, so nothing is installed into the user's Jupyter directories.
 # Exit status: 0 all notebooks ran, 1 a notebook failed, 3 a tool is missing.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 check=false
+output_dir=
 notebooks=()
-for arg in "$@"; do
-  case "$arg" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --check) check=true ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "run-notebooks: unknown option $arg" >&2; exit 2 ;;
-    *) notebooks+=("$arg") ;;
+    --output-dir) output_dir=$(realpath -m -- "${2:?--output-dir needs a directory}"); shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run-notebooks: unknown option $1" >&2; exit 2 ;;
+    *) notebooks+=("$(realpath -- "$1")") ;;
   esac
+  shift
 done
+# Paths above are resolved from the caller's directory; the rest runs from the repository.
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 if [ ${#notebooks[@]} -eq 0 ]; then
   notebooks=(notebooks/*.ipynb)
 fi
@@ -73,6 +78,7 @@ export DENO_NO_UPDATE_CHECK=1
 
 timeout=${CELL_TIMEOUT:-300}
 args=(--timeout "$timeout")
-if $check; then args+=(--output-dir "$work/out"); fi
+if [ -n "$output_dir" ]; then args+=(--output-dir "$output_dir")
+elif $check; then args+=(--output-dir "$work/out"); fi
 # The kernel's stderr is ours; its "deno jupyter is unstable" banner on every start tells a log reader nothing.
 "$python" scripts/execute-notebook.py "${args[@]}" "${notebooks[@]}" 2> >(grep -v '"deno jupyter" is unstable' >&2)
