@@ -21,17 +21,30 @@ export interface SpinLock {
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
+/** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
+abstract class ExchangeLock implements SpinLock {
+  held = false;
+  readonly line: CacheLine;
+  constructor(readonly name: string, protected readonly coh: CoherenceFabric, line?: CacheLine) {
+    this.line = line ?? coh.newLine(name);
+  }
+
+  abstract acquire(t: SimThread): Steps;
+
+  /** A store of 0, which needs the line exclusively like any write. */
+  *release(t: SimThread): Steps {
+    this.coh.rmw(t, this.line);
+    yield;
+    this.held = false;
+    this.coh.publish(t, this.line);
+  }
+}
+
 /**
  * Test-and-set with pause: every attempt is an atomic exchange, so every
  * waiter keeps asking for the line exclusively, pausing between attempts.
  */
-export class TasLock implements SpinLock {
-  held = false;
-  readonly line: CacheLine;
-  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
-    this.line = line ?? coh.newLine(name);
-  }
-
+export class TasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
       this.coh.rmw(t, this.line);
@@ -44,13 +57,6 @@ export class TasLock implements SpinLock {
       yield;
     }
   }
-
-  *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
-    this.held = false;
-    this.coh.publish(t, this.line);
-  }
 }
 
 /**
@@ -59,13 +65,7 @@ export class TasLock implements SpinLock {
  * atomic exchange. Waiters generate traffic only when the line changes: after
  * each release every waiter re-reads it and those who saw it free race for it.
  */
-export class TtasLock implements SpinLock {
-  held = false;
-  readonly line: CacheLine;
-  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
-    this.line = line ?? coh.newLine(name);
-  }
-
+export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
       this.coh.load(t, this.line);
@@ -83,13 +83,6 @@ export class TtasLock implements SpinLock {
       this.coh.publish(t, this.line);
       if (!was) return;
     }
-  }
-
-  *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
-    this.held = false;
-    this.coh.publish(t, this.line);
   }
 }
 
