@@ -16,6 +16,7 @@ import { registerReportCommands } from './reportCommands.ts';
 import type { Scenario } from '../config/scenarioSchema.ts';
 import type { Point } from '../config/points.ts';
 import { registerHostCommands } from './hostCommands.ts';
+import { registerPlanCommands } from './planCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
 
   registerHostCommands(program);
   registerReportCommands(program);
+  registerPlanCommands(program);
   return program;
 }
 

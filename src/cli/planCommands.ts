@@ -1,0 +1,50 @@
+/**
+ * `locksim plan`: capacity answers for a workload on candidate machines
+ * (src/plan, docs/plan.md). Wiring only.
+ */
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadPlan } from '../plan/planSchema.ts';
+import { runPlan } from '../plan/plan.ts';
+import { planJson, planTable } from '../plan/format.ts';
+import { atomicWrite } from '../report/atomicWrite.ts';
+import { createProgress } from '../runner/progress.ts';
+import { withInterrupts } from '../runner/pool.ts';
+
+function positiveInt(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+export function registerPlanCommands(program: Command): void {
+  program
+    .command('plan')
+    .description('For each candidate machine: largest burst meeting a p99/success objective, p99 at your burst with a confidence interval, cost per 1,000 launches, and the change that improves p99 most')
+    .argument('<plan>', 'plan file (YAML), e.g. scenarios/plan-blog.yaml')
+    .option('--json <file>', 'also write the answers as JSON to this file')
+    .option('-w, --workers <n>', 'worker threads (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
+    .action(async (file: string, opts: { json?: string; workers: number }) => {
+      const plan = loadPlan(file);
+      const progress = createProgress(process.stderr);
+      try {
+        const result = await withInterrupts(progress, (signal) =>
+          runPlan(plan, {
+            workers: opts.workers,
+            signal,
+            onStart: (total) => progress.start(total, 0),
+            onPoint: (done, key) => progress.tick(done, key),
+          }),
+        );
+        progress.stop();
+        // The JSON first: if it cannot be written, no table claims success.
+        if (opts.json) await atomicWrite(opts.json, planJson(result));
+        process.stdout.write(planTable(result));
+        if (opts.json) process.stdout.write(`wrote ${opts.json}\n`);
+      } finally {
+        progress.stop();
+      }
+    });
+}

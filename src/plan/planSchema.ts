@@ -1,0 +1,161 @@
+/**
+ * Schema of a capacity-plan file (scenarios/plan-*.yaml, docs/plan.md): a
+ * workload, an objective and candidate machines. Loading validates the file
+ * with zod through the positioned YAML loader, then checks every machine it
+ * names (unknown model, a restriction the machine cannot satisfy) so that a
+ * bad plan is one located InputError before any simulation starts.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { defaultModelsDir, isBareModelName, loadHardwareModel } from '../config/hardwareSchema.ts';
+import { machineSchema } from '../config/scenarioSchema.ts';
+import { loadYamlSource } from '../config/yamlLoad.ts';
+import { buildTopology } from '../hardware/topology.ts';
+import { RUNTIME_VARIANTS } from '../workload/generators.ts';
+import { hostActivitySchema } from '../workload/launchParams.ts';
+import { listKernelModels } from '../workload/kernelModel.ts';
+
+const positiveInt = z.number().int().positive();
+/** Bursts larger than this would take hours to simulate; a typo is likelier than intent. */
+const MAX_BURST = 5_000;
+const burstSize = positiveInt.max(MAX_BURST);
+
+/** The launch workload, as in a scenario's `launch:` section minus the x axis and the timeout (the objective holds that). */
+export const workloadSchema = z
+  .strictObject({
+    variant: z.enum(RUNTIME_VARIANTS),
+    layers: positiveInt.max(10_000).optional(),
+    imageMix: z.array(z.strictObject({ layers: positiveInt.max(10_000), weight: z.number().positive(), image: z.string().min(1).optional() })).min(1).optional(),
+    arrival: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('burst') }),
+        z.strictObject({ kind: z.literal('rate'), perSecond: z.number().positive() }),
+      ])
+      .default({ kind: 'burst' }),
+    kernel: z.string().min(1).default('linux-6.6'),
+    host: hostActivitySchema.optional(),
+    horizonNs: z.number().positive().optional(),
+  })
+  .refine((w) => (w.layers === undefined) !== (w.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] });
+
+export const objectiveSchema = z.strictObject({
+  /** The launch latency p99 must not exceed this. */
+  p99LaunchS: z.number().positive(),
+  /** At least this share of launches must finish within the health-check timeout. */
+  successRate: z.number().min(0).max(1).default(0.99),
+  /** kubelet's health check: a launch slower than this failed. */
+  healthCheckTimeoutS: z.number().positive().default(30),
+});
+
+/** A candidate: a model name, a model file path, or a model with restrictions. */
+export const candidateSchema = z.union([
+  z.string().min(1),
+  machineSchema.extend({ label: z.string().trim().min(1).optional() }).strict(),
+]);
+
+/** The K values at which the objective is checked: an explicit list, or bisection between two bounds. */
+export const searchSchema = z.union([
+  z.strictObject({ bursts: z.array(burstSize).min(1) }),
+  z
+    .strictObject({
+      bisect: z.strictObject({ low: burstSize, high: burstSize, step: positiveInt.default(10) }).refine((b) => b.low < b.high, { message: 'low below high', path: ['low'] }),
+    }),
+]);
+
+export const alternativesSchema = z.strictObject({
+  /** Runtime fix: the common-parent variant (containerd PR #12092). */
+  runtimeFix: z.boolean().default(true),
+  smtOff: z.boolean().default(true),
+  oneSocket: z.boolean().default(true),
+  /** Each other candidate, as it is given. */
+  otherCandidates: z.boolean().default(true),
+});
+
+export const planSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a name of letters, digits, dot, dash or underscore'),
+  description: z.string().optional(),
+  seed: z.number().int().nonnegative().default(1),
+  workload: workloadSchema,
+  /** The user's burst: containers launched together (or, with a rate arrival, launches in the stream). */
+  burst: burstSize,
+  objective: objectiveSchema,
+  search: searchSchema,
+  /** Simulations per configuration, each with its own seed. */
+  replications: positiveInt.max(100).default(3),
+  confidence: z.union([z.literal(0.9), z.literal(0.95), z.literal(0.99)]).default(0.95),
+  candidates: z.array(candidateSchema).min(1),
+  alternatives: alternativesSchema.default(alternativesSchema.parse({})),
+});
+
+export type PlanFile = z.output<typeof planSchema>;
+export type Workload = z.output<typeof workloadSchema>;
+export type Objective = z.output<typeof objectiveSchema>;
+
+/** A candidate after loading: a label, the machine as written (for keys and output) and resolved (for simulation). */
+export interface PlanCandidate {
+  label: string;
+  /** As written in the plan file (model name or path as given): part of point keys, so seeds do not depend on the cwd. */
+  machine: { model: string; sockets?: number; smt?: boolean; cores?: number };
+  /** The model name or absolute path the simulation loads. */
+  modelRef: string;
+}
+
+export interface Plan extends Omit<PlanFile, 'candidates'> {
+  file: string;
+  candidates: PlanCandidate[];
+  /** Kernel model name or absolute path. */
+  kernelRef: string;
+}
+
+/** `m7i.metal-24xl`, `m7i.metal-24xl smt=false`: a machine and its restrictions in a fixed order. */
+export function machineLabel(m: PlanCandidate['machine']): string {
+  const parts = [m.model];
+  if (m.sockets !== undefined) parts.push(`sockets=${m.sockets}`);
+  if (m.cores !== undefined) parts.push(`cores=${m.cores}`);
+  if (m.smt !== undefined) parts.push(`smt=${m.smt}`);
+  return parts.join(' ');
+}
+
+export function loadPlan(file: string, modelsDir: string = defaultModelsDir): Plan {
+  const source = loadYamlSource(file);
+  const parsed = source.validate(planSchema);
+  const baseDir = dirname(file);
+
+  const bisect = 'bisect' in parsed.search ? parsed.search.bisect : undefined;
+  if (bisect && bisect.high - bisect.low < bisect.step) {
+    throw source.error(['search', 'bisect', 'step'], `a step no larger than high - low (${bisect.high - bisect.low})`, String(bisect.step));
+  }
+  if ('bursts' in parsed.search) {
+    const b = parsed.search.bursts;
+    const dup = b.findIndex((v, i) => b.indexOf(v) !== i);
+    if (dup >= 0) throw source.error(['search', 'bursts', dup], 'each burst size once', `${b[dup]} again`);
+  }
+
+  const kernel = parsed.workload.kernel;
+  let kernelRef = kernel;
+  if (isBareModelName(kernel)) {
+    const names = listKernelModels();
+    if (!names.includes(kernel)) throw source.error(['workload', 'kernel'], `one of ${names.join(', ')} (or a path to a kernel model file)`, JSON.stringify(kernel));
+  } else {
+    kernelRef = resolve(baseDir, kernel);
+    if (!existsSync(kernelRef)) throw source.error(['workload', 'kernel'], 'a kernel model name or an existing kernel model file', JSON.stringify(kernel));
+  }
+
+  const seen = new Map<string, number>();
+  const candidates = parsed.candidates.map((c, i): PlanCandidate => {
+    const written = typeof c === 'string' ? { model: c } : c;
+    const { label: given, ...machine } = written as typeof written & { label?: string };
+    const path: (string | number)[] = typeof c === 'string' ? ['candidates', i] : ['candidates', i, 'model'];
+    const model = loadHardwareModel(machine.model, modelsDir, { source, path, baseDir });
+    buildTopology(model, machine, (field, expected, got) => source.error(typeof c === 'string' ? ['candidates', i] : ['candidates', i, field], expected, got));
+    const label = given ?? machineLabel(machine);
+    const first = seen.get(label);
+    if (first !== undefined) throw source.error(['candidates', i], `a candidate not given before (candidates[${first}] is the same)`, JSON.stringify(label));
+    seen.set(label, i);
+    return { label, machine, modelRef: isBareModelName(machine.model) ? machine.model : resolve(baseDir, machine.model) };
+  });
+
+  const { candidates: _c, ...rest } = parsed;
+  return { ...rest, file, candidates, kernelRef };
+}
