@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { defaultModelsDir, isBareModelName, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { machineSchema } from '../config/scenarioSchema.ts';
+import { InputError } from '../config/errors.ts';
 import { loadYamlSource } from '../config/yamlLoad.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { RUNTIME_VARIANTS } from '../workload/generators.ts';
@@ -57,10 +58,7 @@ export const candidateSchema = z.union([
 /** The K values at which the objective is checked: an explicit list, or bisection between two bounds. */
 export const searchSchema = z.union([
   z.strictObject({ bursts: z.array(burstSize).min(1) }),
-  z
-    .strictObject({
-      bisect: z.strictObject({ low: burstSize, high: burstSize, step: positiveInt.default(10) }).refine((b) => b.low < b.high, { message: 'low below high', path: ['low'] }),
-    }),
+  z.strictObject({ bisect: z.strictObject({ low: burstSize, high: burstSize, step: positiveInt.default(10) }) }),
 ]);
 
 export const alternativesSchema = z.strictObject({
@@ -83,7 +81,8 @@ export const planSchema = z.strictObject({
   search: searchSchema,
   /** Simulations per configuration, each with its own seed. */
   replications: positiveInt.max(100).default(3),
-  confidence: z.union([z.literal(0.9), z.literal(0.95), z.literal(0.99)]).default(0.95),
+  /** Confidence level of the intervals (the t quantiles are tabulated for these). */
+  confidence: z.literal([0.9, 0.95, 0.99]).default(0.95),
   candidates: z.array(candidateSchema).min(1),
   alternatives: alternativesSchema.default(alternativesSchema.parse({})),
 });
@@ -119,10 +118,23 @@ export function machineLabel(m: PlanCandidate['machine']): string {
 
 export function loadPlan(file: string, modelsDir: string = defaultModelsDir): Plan {
   const source = loadYamlSource(file);
+  // zod reports a union with no matching member as a whole ("one of the accepted
+  // shapes"); naming the misspelt key is more useful, so the search's keys are checked first.
+  const rawSearch = source.valueAt(['search']);
+  if (rawSearch !== null && typeof rawSearch === 'object' && !Array.isArray(rawSearch)) {
+    const keys = Object.keys(rawSearch);
+    const unknown = keys.find((k) => k !== 'bursts' && k !== 'bisect');
+    if (unknown !== undefined) {
+      const { line, column } = source.locateKey(['search'], unknown);
+      throw new InputError({ file, line, column, field: `search.${unknown}`, expected: 'one of the fields bursts, bisect', got: 'an unknown field' });
+    }
+    if (keys.length !== 1) throw source.error(['search'], 'either bursts or bisect', keys.length === 0 ? 'neither' : 'both');
+  }
   const parsed = source.validate(planSchema);
   const baseDir = dirname(file);
 
   const bisect = 'bisect' in parsed.search ? parsed.search.bisect : undefined;
+  if (bisect && bisect.low >= bisect.high) throw source.error(['search', 'bisect', 'low'], `a number below high (${bisect.high})`, String(bisect.low));
   if (bisect && bisect.high - bisect.low < bisect.step) {
     throw source.error(['search', 'bisect', 'step'], `a step no larger than high - low (${bisect.high - bisect.low})`, String(bisect.step));
   }
