@@ -1,0 +1,85 @@
+/**
+ * `locksim plan scenarios/plan-blog.yaml`, the blog's workload (per-layer
+ * idmapped mounts, 50 layers, bursts of 150) on its three instance types, run
+ * through the command line as a user would. What the issue asks the plan to
+ * show, checked from the JSON:
+ *  - the ranking: m7a.24xlarge launches the burst fastest, then
+ *    m7i.metal-24xl, then r5.metal (the blog's Figure 3, B3);
+ *  - the common-parent fix helps every machine, most where the lock
+ *    contention cost most (r5.metal), least on m7a.24xlarge, and removes the
+ *    difference between the two 48-core SMT machines (m7i and r5, 24% apart
+ *    without the fix in the blog's direction) to a few percent.
+ * What it does not show: m7a.24xlarge stays ahead with the fix, because it
+ * has 96 physical cores where the others have 48 with two threads each, and
+ * the remaining launch time is CPU work (container start). docs/plan.md gives
+ * the numbers; no assertion here pretends otherwise.
+ * About 2 minutes on two busy cores (45 points), hence the slow group.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { CandidateResult, PlanResult } from '../src/plan/plan.ts';
+
+let result: PlanResult;
+let stdout = '';
+
+beforeAll(async () => {
+  const json = join(mkdtempSync(join(tmpdir(), 'locksim-plan-blog-')), 'plan.json');
+  stdout = await new Promise<string>((done, fail) => {
+    execFile(process.execPath, [resolve('bin/locksim.js'), 'plan', 'scenarios/plan-blog.yaml', '--json', json, '--workers', '2'], { encoding: 'utf8', timeout: 900_000 }, (err, out, errOut) => {
+      if (err) fail(new Error(`locksim plan failed: ${errOut}`));
+      else done(out);
+    });
+  });
+  result = JSON.parse(readFileSync(json, 'utf8')) as PlanResult;
+}, 900_000);
+
+const candidate = (label: string): CandidateResult => result.candidates.find((c) => c.label === label)!;
+const p99 = (label: string) => candidate(label).atBurst.p99S.mean;
+const fixed = (label: string) => candidate(label).alternatives.find((a) => a.kind === 'runtime-fix')!;
+const s = (x: number) => x.toFixed(3);
+
+describe('plan-blog: 150 containers of a 50-layer image, per-layer idmap', () => {
+  it('ranks m7a.24xlarge above m7i.metal-24xl above r5.metal by p99 at the burst', () => {
+    expect(result.ranking).toEqual(['m7a.24xlarge', 'm7i.metal-24xl', 'r5.metal']);
+    // Not a coin toss of three runs: the fastest and slowest intervals do not overlap.
+    expect(candidate('m7a.24xlarge').atBurst.p99S.hi).toBeLessThan(candidate('r5.metal').atBurst.p99S.lo);
+    // The table prints the same order.
+    const rows = stdout.split('\n').filter((l) => /^\d\s/.test(l)).map((l) => l.split(/\s{2,}/)[1]);
+    expect(rows).toEqual(result.ranking);
+  });
+
+  it('the largest safe burst follows the ranking (bursts 100, 150, 200 checked)', () => {
+    const safe = result.ranking.map((l) => candidate(l).largestSafeBurst.value ?? 0);
+    expect(safe[0]).toBeGreaterThanOrEqual(safe[1]!);
+    expect(safe[1]).toBeGreaterThanOrEqual(safe[2]!);
+  });
+
+  it('the common-parent fix improves every machine, most on r5.metal and least on m7a.24xlarge', () => {
+    const gain = ['m7a.24xlarge', 'm7i.metal-24xl', 'r5.metal'].map((l) => fixed(l).p99Improvement);
+    for (const g of gain) expect(g).toBeGreaterThan(0.2);
+    expect(gain[2], gain.map(s).join(', ')).toBeGreaterThan(gain[1]!);
+    expect(gain[1], gain.map(s).join(', ')).toBeGreaterThan(gain[0]!);
+  });
+
+  it('with the fix, m7i.metal-24xl and r5.metal (48 cores, 96 threads each) are within 5% of each other; without it, more than 15% apart', () => {
+    const before = p99('r5.metal') / p99('m7i.metal-24xl');
+    const after = fixed('r5.metal').atBurst.p99S.mean / fixed('m7i.metal-24xl').atBurst.p99S.mean;
+    expect(before, `r5/m7i without the fix ${s(before)}`).toBeGreaterThan(1.15);
+    expect(Math.abs(after - 1), `r5/m7i with the fix ${s(after)}`).toBeLessThan(0.05);
+  });
+
+  it('with the fix, the spread between the three machines shrinks (slowest / fastest p99)', () => {
+    const labels = ['m7a.24xlarge', 'm7i.metal-24xl', 'r5.metal'];
+    const spread = (xs: number[]) => Math.max(...xs) / Math.min(...xs);
+    const before = spread(labels.map(p99));
+    const after = spread(labels.map((l) => fixed(l).atBurst.p99S.mean));
+    expect(after, `before ${s(before)}, after ${s(after)}`).toBeLessThan(before);
+  });
+
+  it('every candidate has a cost per 1,000 launches (all three models carry a price)', () => {
+    for (const c of result.candidates) expect(c.atBurst.costPer1000Usd?.mean).toBeGreaterThan(0);
+  });
+});
