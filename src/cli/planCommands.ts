@@ -2,7 +2,9 @@
  * `locksim plan`: capacity answers for a workload on candidate machines
  * (src/plan, docs/plan.md). Wiring only.
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadPlan } from '../plan/planSchema.ts';
 import { runPlan } from '../plan/plan.ts';
@@ -19,12 +21,19 @@ function positiveInt(flag: string) {
   };
 }
 
+/** Checked before simulating, so a typo in the directory does not cost the whole plan. */
+function jsonTarget(value: string): string {
+  const dir = dirname(resolve(value));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InvalidArgumentError(`expected a file in an existing directory for --json, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function registerPlanCommands(program: Command): void {
   program
     .command('plan')
     .description('For each candidate machine: largest burst meeting a p99/success objective, p99 at your burst with a confidence interval, cost per 1,000 launches, and the change that improves p99 most')
     .argument('<plan>', 'plan file (YAML), e.g. scenarios/plan-blog.yaml')
-    .option('--json <file>', 'also write the answers as JSON to this file')
+    .option('--json <file>', 'also write the answers as JSON to this file', jsonTarget)
     .option('-w, --workers <n>', 'worker threads (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
     .action(async (file: string, opts: { json?: string; workers: number }) => {
       const plan = loadPlan(file);
