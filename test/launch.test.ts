@@ -70,7 +70,7 @@ describe('a launch on a small machine', () => {
 describe('expedited RCU', () => {
   it('callers during a grace period share the next one', () => {
     const m = new Machine(specOf('generic-2core'), { seed: 'r' });
-    const rcu = new ExpeditedRcu(m, 10_000);
+    const rcu = new ExpeditedRcu(m, 10_000, 0);
     const done: number[] = [];
     for (const [i, at] of [0, 1_000, 2_000, 3_000].entries()) {
       m.sim.schedule(at, {

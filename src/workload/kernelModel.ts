@@ -44,13 +44,14 @@ export type KernelStep =
   | { kind: 'lock'; lock: string; mode: 'read' | 'write' }
   | { kind: 'unlock'; lock: string }
   | { kind: 'cpu'; cost: string }
+  | { kind: 'cpuPerMount'; cost: string }
   | { kind: 'percpuSum' }
   | { kind: 'rcuGracePeriod'; flavor: 'expedited' }
   | { kind: 'pathLookups'; count: number }
   | { kind: 'forEachLayer'; steps: KernelStep[] };
 
 const STEP_SHAPES =
-  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}' ;
+  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}';
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -93,6 +94,11 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLayerLoop:
     if (!only(['cpu'])) return undefined;
     if (typeof o.cpu !== 'string' || o.cpu === '') return stepIssue(ctx, [...path, 'cpu'], 'the name of a cost in costs', o.cpu), undefined;
     return { kind: 'cpu', cost: o.cpu };
+  }
+  if ('cpuPerMount' in o) {
+    if (!only(['cpuPerMount'])) return undefined;
+    if (typeof o.cpuPerMount !== 'string' || o.cpuPerMount === '') return stepIssue(ctx, [...path, 'cpuPerMount'], 'the name of a cost in costs (ns per mount in the table)', o.cpuPerMount), undefined;
+    return { kind: 'cpuPerMount', cost: o.cpuPerMount };
   }
   if ('percpuSum' in o) {
     if (!only(['percpuSum'])) return undefined;
@@ -212,6 +218,9 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
           case 'cpu':
             if (!(step.cost in model.costs)) throw src.error([...at, 'cpu'], 'the name of a cost defined in costs', JSON.stringify(step.cost));
             return;
+          case 'cpuPerMount':
+            if (!(step.cost in model.costs)) throw src.error([...at, 'cpuPerMount'], 'the name of a cost defined in costs', JSON.stringify(step.cost));
+            return;
           case 'percpuSum':
             if (!holdsSeqlock()) throw src.error([...at, 'percpuSum'], 'a per-CPU sum only while mount_lock is held for write (mnt_get_count requires it)', 'no seqlock held');
             return;
@@ -313,6 +322,8 @@ export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: numbe
     switch (s.kind) {
       case 'cpu':
         return model.costs[s.cost]!.value;
+      case 'cpuPerMount':
+        return 0; // grows with the mount table, which is empty of launches on an idle machine
       case 'percpuSum':
         return cpus * model.mechanisms.percpuSumPerCpuNs.value;
       case 'rcuGracePeriod':

@@ -25,6 +25,7 @@ const enum StepKind {
   MountLock,
   MountUnlock,
   Cpu,
+  CpuPerMount,
   Rcu,
   PathLookup,
 }
@@ -55,9 +56,16 @@ export class ExpeditedRcu {
   gracePeriods = 0;
   private readonly ender = { fire: () => this.end() };
 
+  /**
+   * A grace period takes `baseNs` plus `perBusyCpuNs` for every CPU running a
+   * thread when it starts: idle CPUs are in dyntick-idle and need no IPI
+   * (on this 2-vCPU host an unmount's wait is ~9 us with the other CPU idle,
+   * ~50 us with it busy: docs/validation.md).
+   */
   constructor(
     private readonly m: Machine,
-    readonly durationNs: number,
+    readonly baseNs: number,
+    readonly perBusyCpuNs: number,
   ) {}
 
   synchronize(t: SimThread): void {
@@ -71,7 +79,9 @@ export class ExpeditedRcu {
   private start(): void {
     this.running = true;
     this.gracePeriods++;
-    this.m.sim.schedule(this.durationNs, this.ender, 0);
+    let busy = 0;
+    for (let c = 0; c < this.m.cpus; c++) if (this.m.scheduler.threadOn(c) !== null) busy++;
+    this.m.sim.schedule(this.baseNs + busy * this.perBusyCpuNs, this.ender, 0);
   }
 
   private end(): void {
@@ -108,7 +118,7 @@ export class KernelMountPath {
     const mech = kernel.mechanisms;
     // The sum runs over all *possible* CPUs; on these machines that is every logical CPU.
     this.percpuNs = cpus * mech.percpuSumPerCpuNs.value;
-    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value + cpus * mech.rcuExpeditedPerCpuNs.value);
+    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value);
     this.mountTable = baseMounts;
     this.maxMountTable = baseMounts;
   }
@@ -141,6 +151,10 @@ export class KernelMountPath {
           break;
         case StepKind.Cpu:
           t.work(s.value);
+          yield;
+          break;
+        case StepKind.CpuPerMount:
+          t.work(s.value * this.mountTable);
           yield;
           break;
         case StepKind.Rcu:
@@ -221,6 +235,9 @@ export class KernelMountPath {
           }
           case 'cpu':
             flat!.push({ kind: StepKind.Cpu, value: costs[s.cost]!.value, activity: label(s.cost), after: inside(), walk: 0 });
+            break;
+          case 'cpuPerMount':
+            flat!.push({ kind: StepKind.CpuPerMount, value: costs[s.cost]!.value, activity: label(s.cost), after: inside(), walk: 0 });
             break;
           case 'percpuSum':
             flat!.push({ kind: StepKind.Cpu, value: this.percpuNs, activity: label('percpu_sum'), after: inside(), walk: 0 });
