@@ -8,18 +8,24 @@
 //    cpus costs one transfer, so the period per acquisition is ~cs + transfer)
 //    and the pause reaction (how soon a spinner sees the line free; it matters
 //    only when cs is short). Everything else in the hardware model stays.
-//  - mount storm (K launches, L layers): one scale factor on each of five
+//  - mount storm (K launches, L layers): one scale factor on each of seven
 //    groups of kernel-model costs. The groups follow what the storm's shape
 //    separates: work done while namespace_sem is held for write (it serializes
-//    launches, so it sets the slope in K), overlay per-layer work outside that
-//    lock (slope in L at K=1), overlayfs's once-per-mount work, per-op work
-//    outside every global lock (what runs in parallel on the 2 cpus), and the
-//    expedited RCU grace period that every umount waits for (a fixed wait per
-//    unmount that overlaps across launches). Besides each configuration's
-//    mean launch latency, the single-container runs' per-syscall medians
-//    (from their traces) are fitted too: they pin each group to the cost of
-//    single calls, which the means alone mix together. Fitting each of the ~25 costs separately would be hopeless:
-//    the probes see only sums of them.
+//    launches, so it sets the slope in K), the part of that work which grows
+//    with the host's mount table ({cpuPerMount} steps: it bends the K x L
+//    curve upward once thousands of mounts pile up), overlay per-layer work
+//    outside that lock (slope in L at K=1), overlayfs's once-per-mount work,
+//    per-op work outside every global lock (what runs in parallel on the 2
+//    cpus), and the expedited RCU grace period that every umount waits for,
+//    in its two parts: a fixed base, and a cost per CPU busy when the grace
+//    period starts (an idle CPU needs no IPI). The two RCU parts are separate
+//    factors because the storms (both CPUs busy) and the single launches (one
+//    CPU busy) see them in different proportions. Besides each
+//    configuration's mean launch latency, the single-container runs'
+//    per-syscall medians (from their traces) are fitted too: they pin each
+//    group to the cost of single calls, which the means alone mix together.
+//    Fitting each of the ~25 costs separately would be hopeless: the probes
+//    see only sums of them.
 // Residuals are relative (prediction / measurement - 1), one per measured run,
 // so configurations of 0.3 ms and of 2 s weigh alike and the residual variance
 // includes the run-to-run spread. Standard errors come from the Jacobian at
@@ -104,6 +110,32 @@ export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
     if (runs.length === perRun.length) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs.map(median) });
   }
   return out;
+}
+
+/**
+ * The probe's own work between two syscalls of a container (path formatting,
+ * the untraced close() of each tree fd): in each single-container run, the
+ * median gap from the end of one traced op to the start of the next. This is
+ * what the simulator's runtimePerOpNs stands for when it replays the probe,
+ * and it is measured directly, so it is set rather than fitted: fitted with
+ * the unlocked syscall costs, it soaked up the K=1 runs' RCU waits and made
+ * the storms CPU-bound instead of serialized (docs/validation.md). [] when no
+ * single-container trace is kept.
+ */
+export function probeGapRunsNs(p: MountstormPoint): number[] {
+  if (p.containers !== 1) return [];
+  return p.traces.map((f) => {
+    const t = parseTrace(readFileSync(f, 'utf8'), f);
+    const ends: number[] = [];
+    const gaps: number[] = [];
+    for (let i = 0; i < t.ops.count; i++) {
+      const start = t.ops.startNs?.[i], dur = t.ops.durNs?.[i];
+      if (start === undefined || dur === undefined || Number.isNaN(start) || Number.isNaN(dur)) continue;
+      if (ends.length > 0) gaps.push(start - ends[ends.length - 1]!);
+      ends.push(start + dur);
+    }
+    return gaps.length > 0 ? median(gaps) : NaN;
+  }).filter((g) => Number.isFinite(g) && g >= 0);
 }
 
 function median(xs: number[]): number {
@@ -272,28 +304,50 @@ export function simulateMountstorm(spec: MachineSpec, kernel: KernelModel, p: Mo
 // ---------------------------------------------------------------------------
 // Parameter groups
 
-export const MOUNT_GROUPS = ['namespaceSemWrite', 'overlayPerLayer', 'overlayPerMount', 'unlockedPerOp', 'rcuGracePeriod'] as const;
+export const MOUNT_GROUPS = ['namespaceSemWrite', 'overlayPerLayer', 'overlayPerMount', 'unlockedPerOp', 'rcuBase', 'rcuPerBusyCpu', 'mountTableWalk'] as const;
 export type MountGroup = (typeof MOUNT_GROUPS)[number];
+
+/**
+ * Groups whose parameter is the cost itself in ns, not a factor on the base
+ * file's value: the per-mount walk is ~0 in a model of a kernel without it
+ * (linux-6.6 has 0.001 ns), so a factor on it would have to be in the
+ * thousands and its step size would mean nothing.
+ */
+export const ABSOLUTE_NS_GROUPS: ReadonlySet<MountGroup> = new Set<MountGroup>(['mountTableWalk']);
+
+/** The reported name of a group's fitted parameter. */
+export function mountParameterName(g: MountGroup): string {
+  return ABSOLUTE_NS_GROUPS.has(g) ? `${g}Ns` : `scale.${g}`;
+}
+
+/** How a group's fitted value reads: "x2.4000" for a factor, "8.00 ns" for an absolute cost. */
+export function formatMountParameter(g: MountGroup, v: number): string {
+  return ABSOLUTE_NS_GROUPS.has(g) ? `${v.toFixed(2)} ns` : `x${v.toFixed(4)}`;
+}
 
 export const MOUNT_GROUP_DESCRIPTIONS: Record<MountGroup, string> = {
   namespaceSemWrite: 'costs run while namespace_sem is held for write (and the per-CPU sums under mount_lock)',
   overlayPerLayer: 'overlay per-layer work outside namespace_sem write (ovl_fill_super per lower layer)',
   overlayPerMount: "overlayfs's once-per-mount work (option parsing, ovl_fill_super's fixed part)",
   unlockedPerOp: "per-op work outside the global locks: containerd's runtimePerOpNs, syscall work outside the locks, path walks",
-  rcuGracePeriod: 'the expedited RCU grace period (base and per-CPU)',
+  rcuBase: 'the expedited RCU grace period: its fixed part (rcuExpeditedBaseNs)',
+  rcuPerBusyCpu: 'the expedited RCU grace period: its part per CPU busy when it starts (rcuExpeditedPerCpuNs)',
+  mountTableWalk: 'CPU work per mount in the host table, per namespace_sem write section ({cpuPerMount} costs)',
 };
 
 /** Where each calibrated number of a kernel model sits: a path into the model file. */
 export type ModelPath = (string | number)[];
 
 /**
- * The numbers each group scales. A cost is in namespaceSemWrite if any syscall
- * runs it with namespace_sem held for write; otherwise in overlayPerLayer if
- * it runs inside a forEachLayer; otherwise in unlockedPerOp.
+ * The numbers each group scales. A cost charged per mount ({cpuPerMount}) is
+ * in mountTableWalk; otherwise in namespaceSemWrite if any syscall runs it
+ * with namespace_sem held for write; otherwise in overlayPerLayer if it runs
+ * inside a forEachLayer; otherwise in overlayPerMount (ovl*) or unlockedPerOp.
  */
 export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPath[]> {
   const underWrite = new Set<string>();
   const inLayerLoop = new Set<string>();
+  const perMount = new Set<string>();
   // namespace_sem may be held for read (overlay layers) or write; a stack of modes tells which.
   for (const sc of Object.values(kernel.syscalls)) {
     let depth = 0;
@@ -308,6 +362,8 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
         } else if (s.kind === 'cpu') {
           if (depth > 0) underWrite.add(s.cost);
           if (loop) inLayerLoop.add(s.cost);
+        } else if (s.kind === 'cpuPerMount') {
+          perMount.add(s.cost);
         } else if (s.kind === 'forEachLayer') visit(s.steps, true);
       }
     };
@@ -318,13 +374,17 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
     overlayPerLayer: [],
     overlayPerMount: [],
     unlockedPerOp: [['host', 'runtimePerOpNs'], ['host', 'pathLookupNs']],
-    rcuGracePeriod: [['mechanisms', 'rcuExpeditedBaseNs'], ['mechanisms', 'rcuExpeditedPerCpuNs']],
+    // The simulator's grace period is base + perCpu x (CPUs busy at its start), so the two scale apart.
+    rcuBase: [['mechanisms', 'rcuExpeditedBaseNs']],
+    rcuPerBusyCpu: [['mechanisms', 'rcuExpeditedPerCpuNs']],
+    mountTableWalk: [],
   };
   for (const cost of Object.keys(kernel.costs).sort()) {
     // overlayfs's own costs are named ovl* in the kernel models; its fixed
     // part (~90 us on this host) is far larger than a model file's ratio to
     // the per-layer part predicts, so it gets its own factor.
-    const g: MountGroup = underWrite.has(cost) ? 'namespaceSemWrite' : inLayerLoop.has(cost) ? 'overlayPerLayer' : cost.startsWith('ovl') ? 'overlayPerMount' : 'unlockedPerOp';
+    // A cost used per mount and also as a plain step would get two meanings; per mount wins (its scale is what the table's growth shows).
+    const g: MountGroup = perMount.has(cost) ? 'mountTableWalk' : underWrite.has(cost) ? 'namespaceSemWrite' : inLayerLoop.has(cost) ? 'overlayPerLayer' : cost.startsWith('ovl') ? 'overlayPerMount' : 'unlockedPerOp';
     groups[g].push(['costs', cost]);
   }
   return groups;
@@ -337,13 +397,14 @@ function getIn(o: unknown, path: ModelPath): { value: number; source: string } {
 }
 
 /**
- * A copy of `base` with each group's numbers scaled; containerStartNs is 0
+ * A copy of `base` with each group's numbers scaled (or, for ABSOLUTE_NS_GROUPS,
+ * set to the group's value in ns); containerStartNs is 0
  * because the probe stops at the rootfs. The base model is frozen (cached by
  * loadKernelModel), so this always builds a new object.
  */
 export function scaledKernel(base: KernelModel, groups: Record<MountGroup, ModelPath[]>, scales: Record<MountGroup, number>): KernelModel {
   const k = structuredClone(base) as KernelModel;
-  for (const g of MOUNT_GROUPS) for (const p of groups[g]) getIn(k, p).value = getIn(base, p).value * scales[g];
+  for (const g of MOUNT_GROUPS) for (const p of groups[g]) getIn(k, p).value = ABSOLUTE_NS_GROUPS.has(g) ? scales[g] : getIn(base, p).value * scales[g];
   k.host.containerStartNs = { ...k.host.containerStartNs, value: 0 };
   return k;
 }
@@ -499,26 +560,41 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
 
 export interface MountstormFit extends FitReport {
   kernel: KernelModel;
+  /** The probe's work between syscalls, measured from single-container traces (null: none kept, so it was fitted in unlockedPerOp). */
+  runtimePerOpNs: { value: number; runsNs: number[] } | null;
+  /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
 }
 
-/** Fits the five group scale factors of the kernel model to mount storm points. */
+/** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
 export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
   const t0 = Date.now();
+  const gapRuns = points.flatMap(probeGapRunsNs);
+  const runtimePerOpNs = gapRuns.length > 0 ? median(gapRuns) : null;
   const groups = mountGroupPaths(base);
+  if (runtimePerOpNs !== null) {
+    groups.unlockedPerOp = groups.unlockedPerOp.filter((p) => p.join('.') !== 'host.runtimePerOpNs');
+    const measuredBase = structuredClone(base) as KernelModel;
+    measuredBase.host.runtimePerOpNs = { ...measuredBase.host.runtimePerOpNs, value: runtimePerOpNs };
+    base = measuredBase;
+  }
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
     const kernel = scaledKernel(base, groups, asScales(params));
     return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length) * 1e-9);
   };
-  const bounds = { min: [0.01, 0.01, 0.01, 0, 0.01], max: [50, 50, 50, 50, 100], step: [0.02, 0.02, 0.02, 0.02, 0.02] };
+  // Order as MOUNT_GROUPS. The RCU base may be 0 (the data may want all of the
+  // grace period per busy CPU); mountTableWalk is ns per mount, 0-200, starting
+  // from the ~8 ns the K=64 storms' throughput showed (docs/validation.md).
+  const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.2] };
+  const initial = MOUNT_GROUPS.map((g) => (ABSOLUTE_NS_GROUPS.has(g) ? 8 : 1));
   const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
   // Start from the single-call costs alone (analytic, instant): the full fit
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
-  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial: MOUNT_GROUPS.map(() => 1), ...bounds, maxIterations: 100 }).params : MOUNT_GROUPS.map(() => 1);
+  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100 }).params : initial;
   const fit = fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured],
     (params) => {
@@ -534,9 +610,10 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   ];
   return {
     kernel: scaledKernel(base, groups, scales),
+    runtimePerOpNs: runtimePerOpNs === null ? null : { value: runtimePerOpNs, runsNs: gapRuns },
     scales,
     groups,
-    parameters: MOUNT_GROUPS.map((g, i) => ({ name: `scale.${g}`, description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: 'x' })),
+    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
     points: fitPoints,
     rmsRelative: rms(fitPoints),
     iterations: fit.iterations,
@@ -576,12 +653,17 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const v = getIn(fit.kernel, p).value;
       const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
       doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
-      doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`));
+      const how = ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
+      doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
+  }
+  if (fit.runtimePerOpNs) {
+    doc.setIn(['host', 'runtimePerOpNs', 'value'], Math.round(fit.runtimePerOpNs.value));
+    doc.setIn(['host', 'runtimePerOpNs', 'source'], fittedSource(opts.files, opts.date, `measured, not fitted: the probe's own work between two syscalls, median over the single-container runs of each run's median gap between traced ops (${fit.runtimePerOpNs.runsNs.map((x) => Math.round(x)).join(', ')} ns); stands for the probe, not containerd`));
   }
   doc.setIn(['host', 'containerStartNs', 'value'], 0);
   doc.setIn(['host', 'containerStartNs', 'source'], fittedSource(opts.files, opts.date, 'the probe stops at the rootfs, so nothing runs after it'));
-  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date}.\n Base: ${shownPath(baseFile)}. Calibrated groups: ${MOUNT_GROUPS.map((g) => `${g} x${fit.scales[g].toFixed(4)}`).join(', ')}.`;
+  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date}.\n Base: ${shownPath(baseFile)}. Calibrated groups: ${MOUNT_GROUPS.map((g) => `${g} ${formatMountParameter(g, fit.scales[g])}`).join(', ')}.`;
   return doc.toString({ lineWidth: 0 });
 }
 
