@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { InputError, formatForCli } from '../config/errors.ts';
+import type { SweepValues } from '../config/scenarioSchema.ts';
 import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
@@ -35,6 +36,18 @@ function shardSpec(value: string): ShardSpec {
   return spec;
 }
 
+/** `--sweep launch.layers=10,50`: values are numbers, true/false, or strings. */
+function collectSweep(value: string, previous: SweepValues): SweepValues {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError(`expected PATH=V1,V2,... for --sweep, got ${JSON.stringify(value)}`);
+  const values = value.slice(eq + 1).split(',').map((v) => {
+    const t = v.trim();
+    if (t === 'true' || t === 'false') return t === 'true';
+    return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
+  });
+  return { ...previous, [value.slice(0, eq)]: values };
+}
+
 function positiveInt(flag: string) {
   return (value: string) => {
     const n = Number(value);
@@ -63,7 +76,8 @@ export function buildProgram(): Command {
     .option('--no-charts', 'skip SVG/PNG charts')
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean }) => {
+    .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
@@ -78,13 +92,13 @@ export function buildProgram(): Command {
       try {
       await withInterrupts(progress, async (signal) => {
         if (opts.shard) {
-          const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit);
+          const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit, opts.sweep);
           progress.stop();
           process.stdout.write(`shard ${opts.shard.index}/${opts.shard.count}: ${shard.points} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
           process.stdout.write(`wrote ${opts.out}/${shard.file}\n`);
           return;
         }
-        const result = await runScenarioFile(file, { ...runOpts, signal }, edit);
+        const result = await runScenarioFile(file, { ...runOpts, signal }, edit, opts.sweep);
         progress.stop();
         process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         process.stdout.write(result.summary + '\n');

@@ -18,8 +18,11 @@
 // in points.ts (expandVariants).
 
 import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { buildTopology } from '../hardware/topology.ts';
+import { InputError } from './errors.ts';
+import { loadTraceFile } from '../workload/launch.ts';
 import { defaultModelsDir, isBareModelName, loadHardwareModel } from './hardwareSchema.ts';
 import { launchSchema as launchParamsSchema } from '../workload/launchParams.ts';
 import { describeIssue, formatPath, loadYamlSource, type YamlSource } from './yamlLoad.ts';
@@ -131,11 +134,47 @@ export function scenarioJsonSchema(): Record<string, unknown> {
  * Model paths are returned absolute, so later stages need not know where the
  * scenario file was.
  */
-export function loadScenario(file: string, modelsDir: string = defaultModelsDir): Scenario {
+export type SweepValues = Record<string, (string | number | boolean)[]>;
+
+/**
+ * `cliSweep` adds sweep entries given on the command line (`--sweep
+ * PATH=V1,V2`); they are checked like the file's, and an error in one is
+ * reported as that flag rather than as a place in the file.
+ */
+export function loadScenario(file: string, modelsDir: string = defaultModelsDir, cliSweep: SweepValues = {}): Scenario {
+  const cliKeys = Object.keys(cliSweep);
+  if (cliKeys.length === 0) return checkScenario(file, loadYamlSource(file), modelsDir);
   const source = loadYamlSource(file);
+  const data = source.data as Record<string, unknown> | null;
+  if (data && typeof data === 'object' && !Array.isArray(data)) {
+    data.sweep = { ...((data.sweep as Record<string, unknown> | undefined) ?? {}), ...cliSweep };
+  }
+  try {
+    return checkScenario(file, source, modelsDir);
+  } catch (e) {
+    const key = e instanceof InputError ? cliKeys.find((k) => e.field.includes(k)) : undefined;
+    if (e instanceof InputError && key !== undefined) {
+      throw new InputError({ file: 'command line', line: 1, column: 1, field: `--sweep ${key}`, expected: e.expected, got: e.got });
+    }
+    throw e;
+  }
+}
+
+function checkScenario(file: string, source: YamlSource, modelsDir: string): Scenario {
   const scenario = source.validate(scenarioSchema);
   checkSweep(source, scenario);
   const baseDir = dirname(file);
+  if (scenario.kind === 'launch' && scenario.launch.trace !== undefined) {
+    // A recorded trace is read and checked now, so a bad line stops the run
+    // before anything is simulated (the error names the trace file's line).
+    const tracePath = resolve(baseDir, scenario.launch.trace);
+    if (!existsSync(tracePath)) throw source.error(['launch', 'trace'], 'a trace file that exists (relative to the scenario file)', JSON.stringify(scenario.launch.trace));
+    const n = loadTraceFile(tracePath).header.containers.length;
+    scenario.launch.containers.forEach((k, j) => {
+      if (k > n) throw source.error(['launch', 'containers', j], `at most the trace's ${n} containers`, String(k));
+    });
+    scenario.launch.trace = tracePath;
+  }
 
   scenario.variants.forEach((variant, i) => {
     const machinePath = ['variants', i, 'machine'];

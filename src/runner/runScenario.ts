@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
-import { loadScenario, type Scenario } from '../config/scenarioSchema.ts';
+import { loadScenario, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import { writeOutputs, type OutputFile } from '../report/atomicWrite.ts';
 import { canonicalize, resultFiles, type PointResult, type RunResult } from '../report/results.ts';
@@ -50,17 +50,17 @@ export interface ShardRun {
 /** What a run's results depend on besides its points: the part of results.json that is not `points`. */
 export type RunIdentity = Omit<RunResult, 'points'>;
 
-export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario): Scenario {
-  const scenario = loadScenario(file);
+export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Scenario {
+  const scenario = loadScenario(file, undefined, cliSweep);
   return edit ? edit(scenario) : scenario;
 }
 
-export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario): Promise<ScenarioRun> {
-  return runScenario(loadScenarioFile(file, edit), basename(file), opts);
+export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ScenarioRun> {
+  return runScenario(loadScenarioFile(file, edit, cliSweep), basename(file), opts);
 }
 
-export async function runShardFile(file: string, opts: RunOptions & { shard: ShardSpec }, edit?: (s: Scenario) => Scenario): Promise<ShardRun> {
-  return runShard(loadScenarioFile(file, edit), basename(file), opts);
+export async function runShardFile(file: string, opts: RunOptions & { shard: ShardSpec }, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ShardRun> {
+  return runShard(loadScenarioFile(file, edit, cliSweep), basename(file), opts);
 }
 
 export async function runScenario(scenario: Scenario, fileLabel: string, opts: RunOptions): Promise<ScenarioRun> {

@@ -22,7 +22,8 @@ import { syscallKeyForOp, type KernelModel } from './kernelModel.ts';
 import { KernelMountPath } from './kernelPath.ts';
 import { ReaderPressure } from '../hardware/readerPressure.ts';
 import type { LaunchParams } from './launchParams.ts';
-import { OP_NAMES, type Trace } from './trace.ts';
+import { OP_NAMES, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
+import { readInputFile } from '../config/yamlLoad.ts';
 
 export interface LaunchResult {
   metrics: Record<string, number>;
@@ -34,15 +35,38 @@ export interface LaunchResult {
 const TABLE_DELTA: Record<string, number> = { move_mount: 1, mount_overlay: 1, mount_plain: 1, umount: -1 };
 
 export function buildLaunchTrace(params: LaunchParams, containers: number, kernel: KernelModel, seed: string): Trace {
+  if (params.trace !== undefined) return firstContainers(loadTraceFile(params.trace), containers);
+  const arrival = params.arrival.kind === 'schedule' ? { kind: 'schedule' as const, atNs: params.arrival.atNs.slice(0, containers) } : params.arrival;
   return generateTrace({
-    variant: params.variant,
+    variant: params.variant!,
     containers,
     layers: params.layers,
     imageMix: params.imageMix,
-    arrival: params.arrival,
+    arrival,
     seed,
     mountOptionLimitBytes: kernel.mountOptionLimitBytes.value,
   });
+}
+
+/** Recorded traces, parsed once per process (a sweep replays one trace at several sizes). */
+const traceCache = new Map<string, Trace>();
+export function loadTraceFile(file: string): Trace {
+  let trace = traceCache.get(file);
+  if (!trace) {
+    trace = parseTrace(readInputFile(file), file);
+    traceCache.set(file, trace);
+  }
+  return trace;
+}
+
+/** The trace restricted to its first `k` containers (in header order), their ops in trace order. */
+export function firstContainers(trace: Trace, k: number): Trace {
+  const n = trace.header.containers.length;
+  if (k > n) throw new RangeError(`the trace has ${n} containers, ${k} asked`);
+  if (k === n) return trace;
+  const b = new TraceOpsBuilder(trace.ops.count);
+  for (let i = 0; i < trace.ops.count; i++) if (trace.ops.container[i] < k) b.push(opAt(trace.ops, i));
+  return { header: { ...trace.header, containers: trace.header.containers.slice(0, k) }, ops: b.finish() };
 }
 
 export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace): LaunchResult {
@@ -174,7 +198,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   const startWork = names.id('runc;container_start');
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
-  const startNs = kernel.host.containerStartNs.value;
+  const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
   const startLookups = host.containerStartPathLookups;
 
   const spawnContainer = (ci: number) => {
@@ -199,9 +223,11 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       // runc and the first process: CPU work with path walks spread through it.
       const chunk = startNs / (startLookups + 1);
       for (let k = 0; k <= startLookups; k++) {
-        t.doing(startWork);
-        t.work(chunk);
-        yield;
+        if (chunk > 0) {
+          t.doing(startWork);
+          t.work(chunk);
+          yield;
+        }
         if (k < startLookups) yield* path.pathLookup(t, startLabels.spinning, startLabels.walking);
       }
       t.doing(names.id('idle'));

@@ -31,15 +31,24 @@ export const hostActivitySchema = z.strictObject({
    * mount_lock reader, so this load grows with the number of launches.
    */
   pathLookupsPerSecPerLaunch: ns.default(200_000),
+  /** CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone. */
+  containerStartNs: ns.optional(),
   /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100),
 });
 
 export const launchSchema = z
   .strictObject({
-    /** x axis: containers launched. */
+    /** x axis: containers launched (with `trace`: the trace's first N containers). */
     containers: z.array(positiveInt).min(1),
-    variant: z.enum(RUNTIME_VARIANTS),
+    /** Runtime variant whose ops are generated (not needed with `trace`). */
+    variant: z.enum(RUNTIME_VARIANTS).optional(),
+    /**
+     * A recorded trace to replay instead of generating one (docs/trace-format.md;
+     * `locksim measure mountstorm` and `locksim import-strace` write them): its
+     * containers' ops and start times. A path relative to the scenario file.
+     */
+    trace: z.string().min(1).optional(),
     /** Layers of every image (give this or imageMix). */
     layers: positiveInt.max(10_000).optional(),
     imageMix: z.array(z.strictObject({ layers: positiveInt.max(10_000), weight: z.number().positive(), image: z.string().min(1).optional() })).min(1).optional(),
@@ -47,6 +56,8 @@ export const launchSchema = z
       .discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('burst') }),
         z.strictObject({ kind: z.literal('rate'), perSecond: z.number().positive() }),
+        /** Start times of the containers in order, ns (a recorded schedule). */
+        z.strictObject({ kind: z.literal('schedule'), atNs: z.array(z.number().finite().nonnegative()).min(1) }),
       ])
       .default({ kind: 'burst' }),
     /** Kernel model name (models/kernel) or path. */
@@ -57,7 +68,13 @@ export const launchSchema = z
     /** Simulated time after the last arrival at which still-running launches are cut off (counted as failed). */
     horizonNs: z.number().positive().default(120_000_000_000),
   })
-  .refine((l) => (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] });
+  .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
+  .refine((l) => l.trace !== undefined || l.variant !== undefined, { message: 'a runtime variant (or a trace to replay)', path: ['variant'] })
+  .refine((l) => l.trace === undefined || (l.layers === undefined && l.imageMix === undefined && l.variant === undefined), { message: 'no variant, layers or imageMix with a trace (the trace has them)', path: ['trace'] })
+  .refine((l) => l.arrival.kind !== 'schedule' || l.containers.every((k) => k <= (l.arrival as { atNs: number[] }).atNs.length), {
+    message: 'a start time in arrival.atNs for every container of the largest point',
+    path: ['arrival', 'atNs'],
+  });
 
 export type LaunchParams = z.output<typeof launchSchema>;
 export type HostActivity = z.output<typeof hostActivitySchema>;
