@@ -1,7 +1,7 @@
 // Calibration: the fitting machinery (Levenberg-Marquardt on relative
 // residuals, standard errors from the Jacobian), the grouping of kernel costs,
 // and recovery of known parameters from data the simulator itself produced.
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   invertSymmetric,
   loadLockbenchPoints,
   loadMountstormPoint,
+  probeGapRunsNs,
   MOUNT_GROUPS,
   mountGroupPaths,
   scaledKernel,
@@ -180,5 +181,24 @@ describe('measurement files', () => {
     writeFileSync(f, src);
     expect(() => loadMountstormPoint(f)).toThrow(/kind: expected a mountstorm measurement/);
     expect(loadLockbenchPoints([f])[0]!.csNs).toBe(50);
+  });
+});
+
+describe("the probe's work between syscalls", () => {
+  it('is the gap between consecutive traced ops of a single launch, one value per kept trace', () => {
+    const dir = join(work, 'gaps');
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    // Three ops 1 us long, started 3 us apart: gaps of 2 us; a fourth 10 us later: median still 2 us.
+    const header = { format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers: [{ id: 'c0001', layers: 1, start_ns: 0 }] };
+    const op = (name: string, start: number) => JSON.stringify({ container: 'c0001', op: name, pass: 1, layer: 0, start_ns: start, dur_ns: 1000 });
+    const trace = [JSON.stringify(header), op('open_tree', 0), op('mount_setattr', 3000), op('move_mount', 6000), op('umount', 17000)].join('\n') + '\n';
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'one.run1.trace.jsonl'), trace);
+    measurement.results.traces = ['one.run1.trace.jsonl'];
+    writeFileSync(join(dir, 'one.json'), JSON.stringify(measurement));
+    const p = loadMountstormPoint(join(dir, 'one.json'));
+    expect(probeGapRunsNs(p)).toEqual([2000]);
+    // With K > 1 the gaps include waiting for the CPU: none are taken.
+    expect(probeGapRunsNs({ ...p, containers: 2 })).toEqual([]);
   });
 });
