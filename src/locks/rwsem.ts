@@ -288,8 +288,10 @@ export class RwSemaphore {
    */
   private *wakeLater(t: SimThread): Steps {
     yield* this.waitLock.acquire(t);
+    // rwsem_mark_wake sets the handoff flag for a reader at the head that has
+    // waited too long; a writer sets it itself when its own try fails.
     const head = this.waiting > 0 ? this.waitList[this.waitHead] : null;
-    if (head && this.handoffTo === null && t.sim.now - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
+    if (head && head.mode === 'read' && this.handoffTo === null && t.sim.now - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
     const woken = this.grant();
     if (woken.length > 0) {
       this.coh.rmw(t, this.countLine);
