@@ -32,8 +32,12 @@ storm() { # variant K L
   "$ls" measure mountstorm --variant "$1" -K "$2" -L "$3" --repeat 3 -o "$out/mountstorm/$1-K$2-L$3.json"
 }
 if [ "$what" != lockbench ]; then
-# Calibration set: per-layer idmap, K in {1,4,16}, L in {10,50}.
+# Calibration set: per-layer idmap, K in {1,4,16}, L in {10,50}, plus two
+# configurations with thousands of mounts in the table (without them the
+# per-mount cost is not identifiable).
 for K in 1 4 16; do for L in 10 50; do storm per-layer-idmap $K $L; done; done
+storm per-layer-idmap 16 100
+storm per-layer-idmap 32 50
 # Held-out set: other K and L, and the common-parent variant.
 for K in 2 8 32 64; do for L in 1 25 100; do storm per-layer-idmap $K $L; done; done
 for K in 1 8 32; do storm common-parent $K 50; done

@@ -134,7 +134,7 @@ export function registerHostCommands(program: Command): void {
 
   program
     .command('calibrate')
-    .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, five kernel cost scale factors from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
+    .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, six kernel cost scale factors and the per-mount cost in ns (mountTableWalkNs) from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
     .argument('<files...>', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set)')
     .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
     .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
