@@ -16,7 +16,7 @@
  */
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
 import type { SimThread } from '../cpu/thread.ts';
-import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
+import { makeSpinLock, spinWhile, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
 export interface SeqLockStats {
   /** Write sections entered. */
@@ -80,12 +80,7 @@ export class SeqLock {
     if (this.writing) {
       this.stats.readerSpins++;
       const since = t.sim.now;
-      while (this.writing) {
-        this.coh.watch(t, this.line);
-        yield;
-        this.coh.load(t, this.line);
-        yield;
-      }
+      yield* spinWhile(this.coh, t, this.line, () => this.writing);
       this.stats.readerSpinNs += t.sim.now - since;
     }
     return this.sequence;

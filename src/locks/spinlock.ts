@@ -19,6 +19,20 @@ export interface SpinLock {
   readonly held: boolean;
 }
 
+/**
+ * Spin with pause while `busy()`: the thread keeps its CPU, costs no traffic
+ * while its copy of the line is valid, and re-reads the line after each write
+ * to it (noticed at the end of its current pause).
+ */
+export function* spinWhile(coh: CoherenceFabric, t: SimThread, line: CacheLine, busy: () => boolean): Steps {
+  while (busy()) {
+    coh.watch(t, line);
+    yield;
+    coh.load(t, line);
+    yield;
+  }
+}
+
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
@@ -70,12 +84,7 @@ export class TtasLock extends ExchangeLock {
     for (;;) {
       this.coh.load(t, this.line);
       yield;
-      while (this.held) {
-        this.coh.watch(t, this.line);
-        yield;
-        this.coh.load(t, this.line);
-        yield;
-      }
+      yield* spinWhile(this.coh, t, this.line, () => this.held);
       this.coh.rmw(t, this.line);
       yield;
       const was = this.held;
@@ -123,12 +132,7 @@ export class TicketLock implements SpinLock {
       this.coh.load(t, this.line);
       yield;
     }
-    while (this.serving !== mine) {
-      this.coh.watch(t, this.line);
-      yield;
-      this.coh.load(t, this.line);
-      yield;
-    }
+    yield* spinWhile(this.coh, t, this.line, () => this.serving !== mine);
   }
 
   *release(t: SimThread): Steps {
@@ -187,23 +191,13 @@ export class QueuedSpinLock implements SpinLock {
       yield;
       this.coh.load(t, me.line);
       yield;
-      while (!me.head) {
-        this.coh.watch(t, me.line);
-        yield;
-        this.coh.load(t, me.line);
-        yield;
-      }
+      yield* spinWhile(this.coh, t, me.line, () => !me.head);
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
       this.coh.load(t, this.line);
       yield;
-      while (this.held) {
-        this.coh.watch(t, this.line);
-        yield;
-        this.coh.load(t, this.line);
-        yield;
-      }
+      yield* spinWhile(this.coh, t, this.line, () => this.held);
       this.coh.rmw(t, this.line);
       yield;
       if (!this.held) break;

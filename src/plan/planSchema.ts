@@ -14,7 +14,7 @@ import { InputError } from '../config/errors.ts';
 import { loadYamlSource } from '../config/yamlLoad.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { RUNTIME_VARIANTS } from '../workload/generators.ts';
-import { hostActivitySchema } from '../workload/launchParams.ts';
+import { hostActivitySchema, imageMixSchema, openArrivalSchema } from '../workload/launchParams.ts';
 import { listKernelModels } from '../workload/kernelModel.ts';
 
 const positiveInt = z.number().int().positive();
@@ -27,13 +27,8 @@ export const workloadSchema = z
   .strictObject({
     variant: z.enum(RUNTIME_VARIANTS),
     layers: positiveInt.max(10_000).optional(),
-    imageMix: z.array(z.strictObject({ layers: positiveInt.max(10_000), weight: z.number().positive(), image: z.string().min(1).optional() })).min(1).optional(),
-    arrival: z
-      .discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('burst') }),
-        z.strictObject({ kind: z.literal('rate'), perSecond: z.number().positive() }),
-      ])
-      .default({ kind: 'burst' }),
+    imageMix: imageMixSchema.optional(),
+    arrival: openArrivalSchema,
     kernel: z.string().min(1).default('linux-6.6'),
     host: hostActivitySchema.optional(),
     horizonNs: z.number().positive().optional(),

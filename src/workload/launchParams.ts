@@ -37,6 +37,20 @@ export const hostActivitySchema = z.strictObject({
   containerStartPathLookups: z.number().int().nonnegative().default(100),
 });
 
+/** Images drawn per container with relative weights. */
+export const imageMixSchema = z.array(z.strictObject({ layers: positiveInt.max(10_000), weight: z.number().positive(), image: z.string().min(1).optional() })).min(1);
+
+const burstArrival = z.strictObject({ kind: z.literal('burst') });
+const rateArrival = z.strictObject({ kind: z.literal('rate'), perSecond: z.number().positive() });
+/** Start times of the containers in order, ns (a recorded schedule). */
+const scheduleArrival = z.strictObject({ kind: z.literal('schedule'), atNs: z.array(z.number().finite().nonnegative()).min(1) });
+
+/** When containers arrive: all at once, a Poisson rate, or recorded start times. */
+export const arrivalSchema = z.discriminatedUnion('kind', [burstArrival, rateArrival, scheduleArrival]).default({ kind: 'burst' });
+
+/** Arrivals that make sense for any number of containers (no per-container schedule). */
+export const openArrivalSchema = z.discriminatedUnion('kind', [burstArrival, rateArrival]).default({ kind: 'burst' });
+
 export const launchSchema = z
   .strictObject({
     /** x axis: containers launched (with `trace`: the trace's first N containers). */
@@ -51,15 +65,8 @@ export const launchSchema = z
     trace: z.string().min(1).optional(),
     /** Layers of every image (give this or imageMix). */
     layers: positiveInt.max(10_000).optional(),
-    imageMix: z.array(z.strictObject({ layers: positiveInt.max(10_000), weight: z.number().positive(), image: z.string().min(1).optional() })).min(1).optional(),
-    arrival: z
-      .discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('burst') }),
-        z.strictObject({ kind: z.literal('rate'), perSecond: z.number().positive() }),
-        /** Start times of the containers in order, ns (a recorded schedule). */
-        z.strictObject({ kind: z.literal('schedule'), atNs: z.array(z.number().finite().nonnegative()).min(1) }),
-      ])
-      .default({ kind: 'burst' }),
+    imageMix: imageMixSchema.optional(),
+    arrival: arrivalSchema,
     /** Kernel model name (models/kernel) or path. */
     kernel: z.string().min(1).default('linux-6.6'),
     /** kubelet's health check: a launch slower than this fails. */
