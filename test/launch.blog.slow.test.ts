@@ -67,12 +67,16 @@ describe('Fig 3: instance types (B1, B3, B9, B11)', () => {
 });
 
 describe('Fig 5: one socket vs two (B4)', () => {
-  it('B4: the 2-socket m7i.metal-48xl is at least 30% slower than the 1-socket 24xl from 50 containers up', () => {
-    for (const k of [50, 100, 150, 200]) {
+  // "The extra hop raises latency": at least 20% slower at every load from 50
+  // containers up, and at least 40% where it hurts most.
+  it('B4: the 2-socket m7i.metal-48xl is slower than the 1-socket 24xl from 50 containers up (>=20% each, >=40% at most)', () => {
+    const ratios = [50, 100, 150, 200].map((k) => {
       const one = metric('fig5-numa', 'm7i.metal-24xl (1 socket)', k, 'launchP50S');
       const two = metric('fig5-numa', 'm7i.metal-48xl (2 sockets)', k, 'launchP50S');
-      expect(two / one, `K=${k}: 1 socket ${r2(one)} s, 2 sockets ${r2(two)} s`).toBeGreaterThanOrEqual(1.3);
-    }
+      expect(two / one, `K=${k}: 1 socket ${r2(one)} s, 2 sockets ${r2(two)} s`).toBeGreaterThanOrEqual(1.2);
+      return two / one;
+    });
+    expect(Math.max(...ratios), ratios.map(r2).join(', ')).toBeGreaterThanOrEqual(1.4);
   });
 });
 
