@@ -234,10 +234,15 @@ launch:
 
 afterAll(async () => {
   if (chromium) {
+    const proc = chromium;
     await cdp.send('Browser.close').catch(() => undefined);
-    chromium.kill();
+    // Wait for the browser to exit: until then it may still write into its profile.
+    if (proc.exitCode === null && proc.signalCode === null) {
+      await Promise.race([new Promise((done) => proc.once('exit', done)), new Promise((done) => setTimeout(done, 5_000))]);
+    }
+    proc.kill();
   }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 describe('report.html in headless Chromium', () => {
