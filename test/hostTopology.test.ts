@@ -1,10 +1,10 @@
 // Reading a host's topology (sysfs tree, hwloc XML) into a hardware model.
+import { inputError } from './helpers/errors.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/config/errors.ts';
 import { hardwareModelSchema, loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { buildTopology } from '../src/hardware/topology.ts';
 import {
@@ -33,15 +33,6 @@ if (!isLinuxSysfs) console.warn('skipped: no Linux sysfs on this host');
 const work = mkdtempSync(join(tmpdir(), 'locksim-hosttopo-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function inputError(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 /** 1-based line of the first line of `text` containing `needle`. */
 function lineOf(text: string, needle: string): number {

@@ -1,5 +1,6 @@
 // `locksim measure` on this host (lockbench, pingpong with 2 threads), the
 // measurement file format, and the CLI wiring of the host commands.
+import { inputError } from './helpers/errors.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,15 +24,6 @@ if (!canRun) console.warn(`skipped: ${!built.ok ? `probes not built: ${built.mes
 const work = mkdtempSync(join(tmpdir(), 'locksim-measure-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function inputError(f: () => unknown): InputError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe.skipIf(!canRun)('measure on this host', () => {
   it('lockbench, 2 threads on cpus 0,1: a measurement file that loads back', async () => {

@@ -4,6 +4,7 @@
  * the work is in src/host. Bad input throws InputError (exit 2); a host that
  * cannot do what was asked throws HostCapabilityError (exit 3).
  */
+import { readInputFile } from '../config/yamlLoad.ts';
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -192,13 +193,7 @@ export function registerHostCommands(program: Command): void {
     .requiredOption('-o, --out <file>', 'trace file to write (JSON Lines)')
     .option('--variant <name>', 'variant name stored in the trace header', 'strace')
     .action(async (file: string, opts: { out: string; variant: string }) => {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable strace output file', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
-      }
+      const text = readInputFile(file, 'a readable strace output file');
       const imported = importStrace(text, file, { variant: opts.variant });
       await atomicWrite(opts.out, writeTrace(imported.trace.header, imported.trace.ops));
       const skipped = imported.failedCalls + imported.unfinishedCalls;

@@ -305,21 +305,24 @@ export function parseYamlText<T>(text: string, file: string, schema: z.ZodType<T
   return new YamlSource(text, file).validate(schema);
 }
 
-/** Reads a file as text, turning a missing or unreadable file into an InputError at 1:1. */
-export function readInputFile(file: string, shownAs: string = file): string {
+/**
+ * Reads a file as text, turning a missing or unreadable file into an InputError
+ * at 1:1 that says what kind of file was `expected`.
+ */
+export function readInputFile(file: string, expected = 'a readable YAML file', shownAs: string = file): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
     // Reported under the name the user gave; the caller may have resolved it.
     const code = (e as NodeJS.ErrnoException).code;
     const got = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code === 'EACCES' ? 'no permission to read it' : `error ${code ?? String(e)}`;
-    throw new InputError({ file: shownAs, line: 1, column: 1, field: '(file)', expected: 'a readable YAML file', got });
+    throw new InputError({ file: shownAs, line: 1, column: 1, field: '(file)', expected, got });
   }
 }
 
 /** `shownAs` is the name used in error messages when it differs from the path read. */
 export function loadYamlSource(file: string, shownAs: string = file): YamlSource {
-  return new YamlSource(readInputFile(file, shownAs), shownAs);
+  return new YamlSource(readInputFile(file, 'a readable YAML file', shownAs), shownAs);
 }
 
 export function loadYamlFile<T>(file: string, schema: z.ZodType<T>): T {

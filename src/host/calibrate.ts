@@ -39,7 +39,7 @@ import { parseDocument } from 'yaml';
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { InputError } from '../config/errors.ts';
 import { hardwareModelSchema, type HardwareModel } from '../config/hardwareSchema.ts';
-import { YamlSource } from '../config/yamlLoad.ts';
+import { YamlSource, readInputFile } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { machineSpecFromTopology } from '../hardware/machineSpec.ts';
@@ -802,13 +802,7 @@ const calibrationRecordSchema = z.looseObject({
 
 /** Reads calibration.json; model and measurement paths in it are made absolute (they are relative to it). */
 export function loadCalibrationRecord(file: string): CalibrationRecord {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a calibration.json written by `locksim calibrate`', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
-  }
+  const text = readInputFile(file, 'a calibration.json written by `locksim calibrate`');
   try {
     JSON.parse(text);
   } catch {

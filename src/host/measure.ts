@@ -11,7 +11,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { InputError } from '../config/errors.ts';
-import { YamlSource } from '../config/yamlLoad.ts';
+import { YamlSource, readInputFile } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { parseTrace } from '../workload/trace.ts';
 import {
@@ -82,13 +82,7 @@ export type Measurement = z.infer<typeof measurementSchema>;
 
 /** Reads and validates a measurement file; bad JSON or a wrong field is an InputError at its line:column. */
 export function loadMeasurement(file: string): Measurement {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable measurement file (from `locksim measure`)', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
-  }
+  const text = readInputFile(file, 'a readable measurement file (from `locksim measure`)');
   return parseMeasurement(text, file);
 }
 

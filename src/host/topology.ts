@@ -11,6 +11,7 @@
 // source says they are placeholders, or, given a pingpong measurement of this
 // host (src/host/measure.ts), with its medians per pair kind.
 
+import { readInputFile } from '../config/yamlLoad.ts';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -495,13 +496,7 @@ export function parseHwlocXml(text: string, file: string): HostTopology {
 }
 
 export function readHwlocXmlFile(file: string): HostTopology {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable hwloc XML file (`lstopo --of xml FILE`)', got: code === 'ENOENT' ? 'no such file' : `error ${code}` });
-  }
+  const text = readInputFile(file, 'a readable hwloc XML file (`lstopo --of xml FILE`)');
   return parseHwlocXml(text, file);
 }
 

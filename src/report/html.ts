@@ -17,7 +17,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../config/errors.ts';
-import { YamlSource, formatPath } from '../config/yamlLoad.ts';
+import { YamlSource, formatPath, readInputFile } from '../config/yamlLoad.ts';
 import { CHART_FONT } from './charts.ts';
 import { canonicalize, formatNumber, metricNames, type RunResult } from './results.ts';
 
@@ -99,13 +99,7 @@ const resultsSchema = z.object({
 
 /** Reads a run's results.json (written by locksim run or merge). */
 export function readResultsJson(file: string): RunResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a results.json written by locksim run', got: code === 'ENOENT' ? 'no such file' : String(code ?? e) });
-  }
+  const text = readInputFile(file, 'a results.json written by locksim run');
   // JSON is YAML, and the YAML loader knows where every value is.
   const source = new YamlSource(text, file);
   return source.validate(resultsSchema) as RunResult;

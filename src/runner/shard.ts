@@ -14,13 +14,13 @@
  * model files: the run's identity (resolved scenario, file label, models,
  * program version), its hash, and the shard's points with metrics and artifacts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../config/errors.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import type { Scenario } from '../config/scenarioSchema.ts';
-import { YamlSource, formatPath } from '../config/yamlLoad.ts';
+import { YamlSource, formatPath, readInputFile } from '../config/yamlLoad.ts';
 import { formatNumber } from '../report/results.ts';
 import type { OutputFile } from '../report/atomicWrite.ts';
 import type { PointOutput } from './kinds.ts';
@@ -106,12 +106,7 @@ export interface LoadedShard {
 }
 
 export function readShardFile(file: string): LoadedShard {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError({ file, line: 1, column: 1, field: '(file)', expected: 'a readable shard file', got: (e as NodeJS.ErrnoException).code ?? String(e) });
-  }
+  const text = readInputFile(file, 'a readable shard file');
   let raw: unknown;
   try {
     raw = JSON.parse(text);

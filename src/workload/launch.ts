@@ -53,7 +53,7 @@ const traceCache = new Map<string, Trace>();
 export function loadTraceFile(file: string): Trace {
   let trace = traceCache.get(file);
   if (!trace) {
-    trace = parseTrace(readInputFile(file), file);
+    trace = parseTrace(readInputFile(file, 'a readable trace file (JSON Lines, docs/trace-format.md)'), file);
     traceCache.set(file, trace);
   }
   return trace;
