@@ -45,6 +45,14 @@ abstract class ExchangeLock implements SpinLock {
 
   abstract acquire(t: SimThread): Steps;
 
+  /** The exchange, once the line is held exclusively: set the flag; true if it was free (we own the lock). */
+  protected exchange(t: SimThread): boolean {
+    const was = this.held;
+    this.held = true;
+    this.coh.publish(t, this.line);
+    return !was;
+  }
+
   /** A store of 0, which needs the line exclusively like any write. */
   *release(t: SimThread): Steps {
     this.coh.rmw(t, this.line);
@@ -63,10 +71,7 @@ export class TasLock extends ExchangeLock {
     for (;;) {
       this.coh.rmw(t, this.line);
       yield;
-      const was = this.held;
-      this.held = true;
-      this.coh.publish(t, this.line);
-      if (!was) return;
+      if (this.exchange(t)) return;
       t.work(this.coh.pauseNs);
       yield;
     }
@@ -87,10 +92,7 @@ export class TtasLock extends ExchangeLock {
       yield* spinWhile(this.coh, t, this.line, () => this.held);
       this.coh.rmw(t, this.line);
       yield;
-      const was = this.held;
-      this.held = true;
-      this.coh.publish(t, this.line);
-      if (!was) return;
+      if (this.exchange(t)) return;
     }
   }
 }
