@@ -3,17 +3,11 @@
  * ticket-lock throughput beside the closed form, same set-up as
  * test/theory.test.ts. Usage: npx tsx scripts/bw-table.ts
  */
-import type { MachineSpec } from '../src/machine.ts';
 import { runLockMicrobench } from '../src/bench/lockMicrobench.ts';
-import { throughputPerSec } from '../src/theory/boydWickizer.ts';
+import { boydWickizerMachine, throughputPerSec } from '../src/theory/boydWickizer.ts';
 
 const c = 40, a = 200_000, s = 10_000, n = 96;
-const spec: MachineSpec = {
-  name: 'boyd-wickizer', fabric: 'mesh',
-  layout: { core: Int32Array.from({ length: n }, (_, i) => i), l3: new Int32Array(n), socket: new Int32Array(n), cores: n, l3Groups: 1, sockets: 1 },
-  siblings: Array.from({ length: n }, () => []),
-  latencies: { hit: 0, smtSibling: c, sameL3: c, crossL3: c, crossSocket: c }, pauseNs: 4, smtSlowdown: 1,
-};
+const spec = boydWickizerMachine(n, c);
 console.log('| N | closed form (acq/s) | simulated (acq/s) | error |\n|---|---|---|---|');
 for (const cores of [1, 2, 4, 8, 16, 24, 32, 40, 48, 64, 80, 96]) {
   const theory = throughputPerSec({ cores, thinkNs: a + c, serialNs: s + c, requestNs: c });

@@ -17,9 +17,8 @@
 // The release write costs one request (so the serial part is s + c) and taking
 // a ticket costs one (so the think part is a + c).
 import { describe, it, expect } from 'vitest';
-import type { MachineSpec } from '../src/machine.ts';
 import { runLockMicrobench } from '../src/bench/lockMicrobench.ts';
-import { productFormDistribution, stationaryDistribution, throughputPerSec, type BoydWickizerParams } from '../src/theory/boydWickizer.ts';
+import { boydWickizerMachine, productFormDistribution, stationaryDistribution, throughputPerSec, type BoydWickizerParams } from '../src/theory/boydWickizer.ts';
 
 const c = 40;
 const a = 200_000;
@@ -29,24 +28,7 @@ const maxCores = 96;
 const acquisitionsPerPoint = 12_000;
 const warmupFraction = 0.1;
 
-function bwMachine(cores: number): MachineSpec {
-  return {
-    name: 'boyd-wickizer',
-    fabric: 'mesh',
-    layout: {
-      core: Int32Array.from({ length: cores }, (_, i) => i),
-      l3: new Int32Array(cores),
-      socket: new Int32Array(cores),
-      cores,
-      l3Groups: 1,
-      sockets: 1,
-    },
-    siblings: Array.from({ length: cores }, () => []),
-    latencies: { hit: 0, smtSibling: c, sameL3: c, crossL3: c, crossSocket: c },
-    pauseNs: 4,
-    smtSlowdown: 1,
-  };
-}
+const bwMachine = (cores: number) => boydWickizerMachine(cores, c);
 
 const theoryParams = (n: number): BoydWickizerParams => ({ cores: n, thinkNs: a + c, serialNs: s + c, requestNs: c });
 

@@ -16,6 +16,7 @@
  * form of the birth-death chain.
  */
 import { lusolve, matrix, zeros, type Matrix } from 'mathjs';
+import type { MachineSpec } from '../machine.ts';
 
 export interface BoydWickizerParams {
   /** Cores contending (n). */
@@ -73,4 +74,24 @@ export function throughputPerSec(p: BoydWickizerParams): number {
   let x = 0;
   for (let k = 1; k <= p.cores; k++) x += pi[k] * serviceRate(p, k);
   return x * 1e9;
+}
+
+/**
+ * A machine that satisfies the model's assumptions, to check the simulator
+ * against it: one socket, one L3, every cache-line request served by one home
+ * in `requestNs` whoever asks, free L1 hits, no SMT. The 4 ns pause jitter
+ * shuffles the order in which waiters re-read after a release, so the next
+ * owner is on average halfway through the home's queue (the model's c*k/2).
+ */
+export function boydWickizerMachine(cores: number, requestNs: number): MachineSpec {
+  const c = requestNs;
+  return {
+    name: 'boyd-wickizer',
+    fabric: 'mesh',
+    layout: { core: Int32Array.from({ length: cores }, (_, i) => i), l3: new Int32Array(cores), socket: new Int32Array(cores), cores, l3Groups: 1, sockets: 1 },
+    siblings: Array.from({ length: cores }, () => []),
+    latencies: { hit: 0, smtSibling: c, sameL3: c, crossL3: c, crossSocket: c },
+    pauseNs: 4,
+    smtSlowdown: 1,
+  };
 }
