@@ -19,8 +19,24 @@ const takes = (key: SyscallKey, lock: string, mode: 'read' | 'write', layers = 1
 
 describe('linux-6.6 kernel model follows facts.md section 2', () => {
   it('describes every syscall a trace can contain and the 4096-byte option limit', () => {
-    expect(Object.keys(model.syscalls).sort()).toEqual([...SYSCALL_KEYS].sort());
+    for (const k of SYSCALL_KEYS) expect(model.syscalls[k]).toBeDefined();
     expect(model.mountOptionLimitBytes.value).toBe(4096);
+  });
+
+  it("runc's container start: a namespace copy, the rslave walk and the old root's detach each walk every mount", () => {
+    const start = model.containerStart!.steps;
+    const syscalls = start.flatMap((s) => ('syscall' in s ? [s.syscall] : []));
+    expect(syscalls).toEqual(['unshare_mntns', 'make_rslave', 'mount_plain', 'pivot_root', 'umount_old_root']);
+    expect(start.some((s) => 'readMountinfo' in s)).toBe(true);
+    const perMount = (key: string) => model.syscalls[key]!.steps.filter((s) => s.kind === 'forEachMount');
+    // copy_tree: two mount_lock writes per mount, all under namespace_sem write.
+    const copy = perMount('unshare_mntns')[0]!;
+    expect(copy.kind === 'forEachMount' && copy.steps.filter((s) => s.kind === 'lock' && s.lock === 'mount_lock').length).toBe(2);
+    expect(model.syscalls.unshare_mntns!.steps[0]).toEqual({ kind: 'lock', lock: 'namespace_sem', mode: 'write' });
+    expect(perMount('make_rslave')).toHaveLength(1);
+    // umount_tree under one hold, then the RCU wait, then one final put per mount.
+    expect(perMount('umount_old_root')).toHaveLength(2);
+    expect(countSteps(model.syscalls.umount_old_root!.steps, 1, (s) => s.kind === 'rcuGracePeriod')).toBe(1);
   });
 
   it('open_tree(OPEN_TREE_CLONE): namespace_sem write, mount_lock write', () => {
@@ -146,6 +162,22 @@ describe('kernel model cross-checks reject impossible kernel code', () => {
   it('a lock taken inside forEachLayer must be released inside it', () => {
     const e = errorOf(withUmountSteps([{ forEachLayer: [{ lock: 'namespace_sem', mode: 'read' }] }, { unlock: 'namespace_sem' }]));
     expect(e.field).toBe('syscalls.umount.steps[0].forEachLayer[0]');
+  });
+
+  it('forEachMount holds no sleeping lock or wait (its passes are chunked), and releases what it takes', () => {
+    const e = errorOf(withUmountSteps([{ forEachMount: [{ lock: 'namespace_sem', mode: 'read' }, { unlock: 'namespace_sem' }] }]));
+    expect(e.field).toBe('syscalls.umount.steps[0].forEachMount[0]');
+    expect(e.expected).toContain('only cpu, percpuSum and mount_lock');
+    expect(errorOf(withUmountSteps([{ forEachMount: [{ lock: 'mount_lock', mode: 'write' }] }])).expected).toContain('released inside it');
+    // A container-start syscall may be any name; the containerStart list must name defined syscalls and costs.
+    const m = minimalModel();
+    (m.syscalls as Record<string, unknown>).runc_step = { description: 'x', notifiesMountWatchers: false, steps: [{ forEachMount: [{ cpu: 'work' }] }] };
+    m.containerStart = { description: 'x', steps: [{ syscall: 'runc_step', why: 'w' }, { readMountinfo: { parsePerLine: 'work' }, why: 'w' }] };
+    expect(parseKernelModelText(stringify(m), 'k.yaml').containerStart!.steps).toHaveLength(2);
+    m.containerStart = { description: 'x', steps: [{ syscall: 'runc_missing', why: 'w' }] };
+    const e2 = errorOf(stringify(m));
+    expect(e2.field).toBe('containerStart.steps[0].syscall');
+    expect(e2.expected).toContain('a syscall defined in syscalls');
   });
 
   it('unlocks out of order, or of a lock not held', () => {

@@ -124,3 +124,36 @@ describe('rw-semaphore steal-mode handoff', () => {
     );
   });
 });
+
+describe("runc's mount namespace at container start (host.containerStartMounts)", () => {
+  const spec = specOf('m7a.24xlarge');
+  const quiet = { pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, systemd: false, containerStartPathLookups: 0, containerStartNs: 0 };
+  /** Time from rootfs to launch, mean over containers: what the start alone took. */
+  const startS = (baseMounts: number, on: boolean) => {
+    const r = launch(spec, 1, { variant: 'common-parent', layers: 5, host: { ...quiet, baseMounts, containerStartMounts: on } });
+    return r.metrics.launchMeanS - r.metrics.rootfsMeanS;
+  };
+
+  it('is off by default, and then the start costs nothing in the kernel', () => {
+    expect(launchSchema.parse({ containers: [1], variant: 'common-parent', layers: 5 }).host.containerStartMounts).toBe(false);
+    expect(startS(1000, false)).toBe(0);
+  });
+
+  it('costs in proportion to the mounts in the host table (copy, rslave walk, mountinfo, detach)', () => {
+    const small = startS(500, true);
+    const large = startS(4000, true);
+    expect(small).toBeGreaterThan(0);
+    // 8x the table: between 4x and 10x the time (the fixed part is small, the chunked loops scale).
+    expect(large / small).toBeGreaterThan(4);
+    expect(large / small).toBeLessThan(10);
+  });
+
+  it("holds mount_lock long enough to stall path walks, and labels the time as runc's", () => {
+    const r = launch(spec, 4, { variant: 'common-parent', layers: 5, host: { baseMounts: 3000, pathLookupsPerSecPerLaunch: 1_000_000, containerStartMounts: true } });
+    expect(r.metrics.unfinished).toBe(0);
+    expect(r.metrics.backgroundSpunWalks).toBeGreaterThan(0);
+    expect(r.folded).toMatch(/^runc;unshare_mntns;namespace_sem\(w\);cloneMountNs /m);
+    expect(r.folded).toMatch(/^runc;umount_old_root;namespace_sem\(w\);mount_lock;umountTreeCsNs /m);
+    expect(r.folded).toMatch(/^runc;mountinfo;namespace_sem\(r\);show_mountinfo /m);
+  });
+});

@@ -49,7 +49,7 @@ import { generateTrace } from '../workload/generators.ts';
 import { simulateLaunch } from '../workload/launch.ts';
 import { launchSchema } from '../workload/launchParams.ts';
 import { parseTrace, OP_NAMES, type Trace } from '../workload/trace.ts';
-import { defaultKernelModelsDir, idleSyscallNs, loadKernelModel, type KernelModel, type KernelStep } from '../workload/kernelModel.ts';
+import { defaultKernelModelsDir, idleSyscallNs, loadKernelModel, SYSCALL_KEYS, type KernelModel, type KernelStep } from '../workload/kernelModel.ts';
 import { loadMeasurement, type Measurement } from './measure.ts';
 
 // ---------------------------------------------------------------------------
@@ -350,7 +350,11 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
   const inLayerLoop = new Set<string>();
   const perMount = new Set<string>();
   // namespace_sem may be held for read (overlay layers) or write; a stack of modes tells which.
-  for (const sc of Object.values(kernel.syscalls)) {
+  // Only the syscalls the probe makes (the trace ops): the container start's
+  // (runc's) costs are not measured by it, so they keep the base file's values.
+  const probed = new Set<string>();
+  for (const key of SYSCALL_KEYS) {
+    const sc = kernel.syscalls[key];
     let depth = 0;
     const modes: boolean[] = [];
     const visit = (steps: readonly KernelStep[], loop: boolean) => {
@@ -361,11 +365,14 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
         } else if (s.kind === 'unlock' && s.lock === 'namespace_sem') {
           if (modes.pop()) depth--;
         } else if (s.kind === 'cpu') {
+          probed.add(s.cost);
           if (depth > 0) underWrite.add(s.cost);
           if (loop) inLayerLoop.add(s.cost);
         } else if (s.kind === 'cpuPerMount') {
+          probed.add(s.cost);
           perMount.add(s.cost);
         } else if (s.kind === 'forEachLayer') visit(s.steps, true);
+        else if (s.kind === 'forEachMount') visit(s.steps, loop);
       }
     };
     visit(sc.steps, false);
@@ -381,6 +388,7 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
     mountTableWalk: [],
   };
   for (const cost of Object.keys(kernel.costs).sort()) {
+    if (!probed.has(cost)) continue;
     // overlayfs's own costs are named ovl* in the kernel models; its fixed
     // part (~90 us on this host) is far larger than a model file's ratio to
     // the per-layer part predicts, so it gets its own factor.

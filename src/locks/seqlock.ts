@@ -51,11 +51,20 @@ export class SeqLock {
     return (this.sequence & 1) === 1;
   }
 
+  /**
+   * How long the last writer's increment of the sequence took, ns: pulling
+   * the line back from the readers that re-read it since the lock was
+   * taken. What one more write section costs on top of its own work.
+   */
+  lastSequenceWriteNs = 0;
+
   /** `write_seqlock`: take the spinlock, then make the sequence odd. */
   *writeLock(t: SimThread): Steps {
     yield* this.lock.acquire(t);
+    const since = t.sim.now;
     this.coh.rmw(t, this.line);
     yield;
+    this.lastSequenceWriteNs = t.sim.now - since;
     this.sequence++;
     this.stats.writerAcquisitions++;
     this.line.pressure?.writerEntered(t.sim.now);

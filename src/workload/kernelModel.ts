@@ -48,10 +48,12 @@ export type KernelStep =
   | { kind: 'percpuSum' }
   | { kind: 'rcuGracePeriod'; flavor: 'expedited' }
   | { kind: 'pathLookups'; count: number }
-  | { kind: 'forEachLayer'; steps: KernelStep[] };
+  | { kind: 'forEachLayer'; steps: KernelStep[] }
+  | { kind: 'forEachMount'; steps: KernelStep[] };
 
 const STEP_SHAPES =
   '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}';
+const LOOP_SHAPES = '{forEachLayer: [steps]}, {forEachMount: [steps]}';
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -63,8 +65,8 @@ function stepIssue(ctx: Ctx, path: PropertyKey[], expected: string, got: unknown
  * One step. Hand-parsed rather than a zod union so that a wrong step says
  * which shapes a step may have and points at the offending key.
  */
-function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLayerLoop: boolean): KernelStep | undefined {
-  const shapes = insideLayerLoop ? STEP_SHAPES : `${STEP_SHAPES}, {forEachLayer: [steps]}`;
+function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: boolean): KernelStep | undefined {
+  const shapes = insideLoop ? STEP_SHAPES : `${STEP_SHAPES}, ${LOOP_SHAPES}`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     stepIssue(ctx, path, `a step mapping, one of ${shapes}`, raw);
     return undefined;
@@ -116,18 +118,18 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLayerLoop:
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) return stepIssue(ctx, [...path, 'pathLookups'], 'an integer >= 1', n), undefined;
     return { kind: 'pathLookups', count: n };
   }
-  if ('forEachLayer' in o && !insideLayerLoop) {
-    if (!only(['forEachLayer'])) return undefined;
-    if (!Array.isArray(o.forEachLayer) || o.forEachLayer.length === 0) {
-      return stepIssue(ctx, [...path, 'forEachLayer'], 'a non-empty list of steps', o.forEachLayer), undefined;
-    }
+  for (const loop of ['forEachLayer', 'forEachMount'] as const) {
+    if (!(loop in o) || insideLoop) continue;
+    if (!only([loop])) return undefined;
+    const body = o[loop];
+    if (!Array.isArray(body) || body.length === 0) return stepIssue(ctx, [...path, loop], 'a non-empty list of steps', body), undefined;
     const inner: KernelStep[] = [];
-    for (let i = 0; i < o.forEachLayer.length; i++) {
-      const s = parseStep(o.forEachLayer[i], [...path, 'forEachLayer', i], ctx, true);
+    for (let i = 0; i < body.length; i++) {
+      const s = parseStep(body[i], [...path, loop, i], ctx, true);
       if (s === undefined) return undefined;
       inner.push(s);
     }
-    return { kind: 'forEachLayer', steps: inner };
+    return { kind: loop, steps: inner };
   }
   stepIssue(ctx, keys.length > 0 ? [...path, keys[0]!] : path, `a step, one of ${shapes}`, keys.length > 0 ? keys[0] : raw);
   return undefined;
@@ -150,6 +152,13 @@ const syscallSchema = z.strictObject({
   steps: stepsSchema,
 });
 export type KernelSyscall = z.infer<typeof syscallSchema>;
+
+/** One step of the container start: a syscall of the model (count times), or a full read of /proc/self/mountinfo. */
+const containerStartStepSchema = z.union([
+  z.strictObject({ syscall: z.string().regex(/^[a-z_][a-z0-9_]*$/), count: z.number().int().min(1).optional(), why: z.string().min(1) }),
+  z.strictObject({ readMountinfo: z.strictObject({ parsePerLine: z.string().min(1) }), why: z.string().min(1) }),
+]);
+export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 
 const lockSchema = z.strictObject({
   kind: z.enum(['rwsem', 'seqlock']),
@@ -175,7 +184,24 @@ export const kernelModelSchema = z.strictObject({
     containerStartNs: kernelNumberSchema,
   }),
   costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),
-  syscalls: z.strictObject(Object.fromEntries(SYSCALL_KEYS.map((k) => [k, syscallSchema])) as Record<SyscallKey, typeof syscallSchema>),
+  /**
+   * One entry per trace op (SYSCALL_KEYS), plus any syscall the container
+   * start uses (containerStart below), named freely.
+   */
+  syscalls: z
+    .object(Object.fromEntries(SYSCALL_KEYS.map((k) => [k, syscallSchema])) as Record<SyscallKey, typeof syscallSchema>)
+    .catchall(syscallSchema),
+  /**
+   * What the OCI runtime (runc) does in the kernel to start a container once
+   * its rootfs is mounted, in order; optional (without it the start is only
+   * host.containerStartNs of CPU work).
+   */
+  containerStart: z
+    .strictObject({
+      description: z.string().min(1),
+      steps: z.array(containerStartStepSchema).min(1),
+    })
+    .optional(),
 });
 export type KernelModel = z.infer<typeof kernelModelSchema>;
 
@@ -185,7 +211,7 @@ export type KernelModel = z.infer<typeof kernelModelSchema>;
  */
 function crossCheck(model: KernelModel, src: YamlSource): void {
   const lockNames = Object.keys(model.locks);
-  for (const key of SYSCALL_KEYS) {
+  for (const key of Object.keys(model.syscalls)) {
     const base: PropertyKey[] = ['syscalls', key, 'steps'];
     // Held locks, innermost last, with where each was taken (for the error).
     const held: { lock: string; mode: string; path: PropertyKey[] }[] = [];
@@ -229,24 +255,38 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
             return;
           case 'pathLookups':
             return;
-          case 'forEachLayer': {
+          case 'forEachLayer':
+          case 'forEachMount': {
             const depth = held.length;
-            walk(step.steps, [...at, 'forEachLayer']);
+            walk(step.steps, [...at, step.kind]);
             if (held.length !== depth) {
               const leak = held[held.length - 1]!;
-              throw src.error(leak.path, 'every lock taken inside forEachLayer released inside it', `${leak.lock} still held at the end of the loop body`);
+              throw src.error(leak.path, `every lock taken inside ${step.kind} released inside it`, `${leak.lock} still held at the end of the loop body`);
+            }
+            if (step.kind === 'forEachMount') {
+              // The simulator runs a long per-mount loop in chunks (kernelPath.ts); a sleeping lock or wait inside would not scale.
+              const bad = step.steps.findIndex((x) => x.kind === 'rcuGracePeriod' || (x.kind === 'lock' && model.locks[x.lock]!.kind !== 'seqlock') || x.kind === 'pathLookups');
+              if (bad >= 0) throw src.error([...at, 'forEachMount', bad], 'only cpu, percpuSum and mount_lock (seqlock) steps inside forEachMount', step.steps[bad]!.kind);
             }
             return;
           }
         }
       });
     };
-    walk(model.syscalls[key].steps, base);
+    walk(model.syscalls[key]!.steps, base);
     if (held.length > 0) {
       const leak = held[held.length - 1]!;
       throw src.error(leak.path, `every lock released by the end of ${key}`, `${leak.lock} still held`);
     }
   }
+  model.containerStart?.steps.forEach((step, i) => {
+    const at = ['containerStart', 'steps', i];
+    if ('syscall' in step) {
+      if (!(step.syscall in model.syscalls)) throw src.error([...at, 'syscall'], `the name of a syscall defined in syscalls`, JSON.stringify(step.syscall));
+    } else if (!(step.readMountinfo.parsePerLine in model.costs)) {
+      throw src.error([...at, 'readMountinfo', 'parsePerLine'], 'the name of a cost defined in costs (ns per line)', JSON.stringify(step.readMountinfo.parsePerLine));
+    }
+  });
 }
 
 /** Validates a kernel model already read into a YamlSource. */
@@ -311,6 +351,7 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
   let n = 0;
   for (const s of steps) {
     if (s.kind === 'forEachLayer') n += layers * countSteps(s.steps, layers, match);
+    else if (s.kind === 'forEachMount') continue; // depends on the mount table at run time
     else if (match(s)) n++;
   }
   return n;
@@ -332,9 +373,11 @@ export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: numbe
         return s.count * model.host.pathLookupNs.value;
       case 'forEachLayer':
         return layers * s.steps.reduce((t, x) => t + stepNs(x), 0);
+      case 'forEachMount':
+        return 0; // like cpuPerMount: no launches' mounts on an idle machine
       default:
         return 0;
     }
   };
-  return model.syscalls[key].steps.reduce((t, s) => t + stepNs(s), 0);
+  return model.syscalls[key]!.steps.reduce((t, s) => t + stepNs(s), 0);
 }

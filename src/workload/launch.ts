@@ -184,7 +184,10 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         const spin = pressure.spinNs - lastSpin;
         lastSpin = pressure.spinNs;
         const walks = (base + perLaunch * activeLaunches) * periodNs * walkNs;
-        const backgroundCpus = (spin + walks) / periodNs;
+        // A closed population: walkers spinning on the sequence hold their
+        // CPUs and issue no new walks, so the background can take at most
+        // every CPU, however long mount_lock stays odd.
+        const backgroundCpus = Math.min(m.cpus, (spin + walks) / periodNs);
         // Bounded only to keep a runaway finite; the bound is far above any sane run.
         m.scheduler.sharedCpuFactor = Math.min(1000, Math.max(1, (backgroundCpus + m.scheduler.demand) / m.cpus));
         m.sim.schedule(periodNs, sampler, 0);
@@ -200,6 +203,12 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   const perOpNs = kernel.host.runtimePerOpNs.value;
   const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
   const startLookups = host.containerStartPathLookups;
+  const startSteps = host.containerStartMounts ? kernel.containerStart?.steps : undefined;
+  const runcMountinfo = {
+    wait: names.id('runc;mountinfo;namespace_sem(r);wait'),
+    read: names.id('runc;mountinfo;namespace_sem(r);show_mountinfo'),
+    parse: names.id('runc;mountinfo_parse'),
+  };
 
   const spawnContainer = (ci: number) => {
     const c = containers[ci];
@@ -220,6 +229,13 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         if (kernel.syscalls[key].notifiesMountWatchers) notifyMountWatchers();
       }
       rootfsNs[ci] = t.sim.now - c.start_ns;
+      // runc's mount namespace: each step costs in proportion to the host's table now.
+      if (startSteps) {
+        for (const step of startSteps) {
+          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield* path.syscall(t, 'runc', step.syscall, c.layers);
+          else yield* readMountinfo(t, runcMountinfo.wait, runcMountinfo.read, runcMountinfo.parse, kernel.costs[step.readMountinfo.parsePerLine]!.value);
+        }
+      }
       // runc and the first process: CPU work with path walks spread through it.
       const chunk = startNs / (startLookups + 1);
       for (let k = 0; k <= startLookups; k++) {

@@ -33,6 +33,16 @@ export const hostActivitySchema = z.strictObject({
   pathLookupsPerSecPerLaunch: ns.default(200_000),
   /** CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone. */
   containerStartNs: ns.optional(),
+  /**
+   * Run the kernel model's containerStart after the rootfs: runc's new mount
+   * namespace (a copy of the host's whole table), its rslave walk, its read of
+   * mountinfo, and the detach of the old root, each O(mounts in the table).
+   * Off by default: with the model's estimated per-mount costs it slows every
+   * machine alike and erases the chiplet's advantage the blog measured (B6);
+   * docs/validation.md has the numbers. false: the start is CPU work and path
+   * walks only (host.containerStartNs).
+   */
+  containerStartMounts: z.boolean().default(false),
   /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100),
 });
