@@ -2,7 +2,7 @@
 # Records the measurements that `locksim calibrate` and `locksim validate` use
 # (docs/validation.md, "Host calibration (issue 4)"). Run as root from the
 # repository root: sh measurements/record.sh [OUTDIR [all|mountstorm|lockbench]]
-# Each configuration is measured 3 times (--repeat 3, or three lockbench files)
+# Each configuration is measured 5 times (--repeat 5, or REPEAT=n; lockbench: three 1-s files)
 # so the run-to-run spread can be reported beside the model's error.
 # Only the single-container traces are kept (calibrate reads per-syscall
 # medians from them; ~50 kB each): for the others calibrate and validate
@@ -29,7 +29,7 @@ quiet() {
 storm() { # variant K L
   quiet
   load "mountstorm $1 K=$2 L=$3"
-  "$ls" measure mountstorm --variant "$1" -K "$2" -L "$3" --repeat 3 -o "$out/mountstorm/$1-K$2-L$3.json"
+  "$ls" measure mountstorm --variant "$1" -K "$2" -L "$3" --repeat ${REPEAT:-5} -o "$out/mountstorm/$1-K$2-L$3.json"
 }
 if [ "$what" != lockbench ]; then
 # Calibration set: per-layer idmap, K in {1,4,16}, L in {10,50}, plus two
