@@ -18,7 +18,8 @@ import {
   invertSymmetric,
   loadLockbenchPoints,
   loadMountstormPoint,
-  probeGapRunsNs,
+  probeRuntimeRuns,
+  measuredRuntime,
   MOUNT_GROUPS,
   mountGroupPaths,
   scaledKernel,
@@ -196,20 +197,35 @@ describe('measurement files', () => {
 });
 
 describe("the probe's work between syscalls", () => {
-  it('is the gap between consecutive traced ops of a single launch, one value per kept trace', () => {
+  it('splits the gaps of single launches into per-op work, per-container work, a start latency, and per-layer work before an overlay', () => {
     const dir = join(work, 'gaps');
     const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
-    // Three ops 1 us long, started 3 us apart: gaps of 2 us; a fourth 10 us later: median still 2 us.
-    const header = { format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers: [{ id: 'c0001', layers: 1, start_ns: 0 }] };
-    const op = (name: string, start: number) => JSON.stringify({ container: 'c0001', op: name, pass: 1, layer: 0, start_ns: start, dur_ns: 1000 });
-    const trace = [JSON.stringify(header), op('open_tree', 0), op('mount_setattr', 3000), op('move_mount', 6000), op('umount', 17000)].join('\n') + '\n';
+    // 1-us ops. First op at 15 us; then gaps of 2 us, except one of 12 us (10 us beyond the typical gap)
+    // and 2 + 5 us before the overlay of a 10-layer image (0.5 us per layer).
+    const header = { format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers: [{ id: 'c0001', layers: 10, start_ns: 0 }] };
+    const op = (name: string, start: number) => JSON.stringify({ container: 'c0001', op: name, pass: 1, layer: name === 'mount_overlay' ? undefined : 0, start_ns: start, dur_ns: 1000 });
+    const starts: [string, number][] = [['open_tree', 15000], ['mount_setattr', 18000], ['move_mount', 31000], ['open_tree', 34000], ['mount_setattr', 37000], ['move_mount', 40000], ['mount_overlay', 48000], ['umount', 51000]];
+    const trace = [JSON.stringify(header), ...starts.map(([n, s]) => op(n, s))].join('\n') + '\n';
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'one.run1.trace.jsonl'), trace);
     measurement.results.traces = ['one.run1.trace.jsonl'];
+    measurement.config.layers = 10;
+    for (const r of measurement.results.runs) r.layers = 10;
     writeFileSync(join(dir, 'one.json'), JSON.stringify(measurement));
     const p = loadMountstormPoint(join(dir, 'one.json'));
-    expect(probeGapRunsNs(p)).toEqual([2000]);
+    const [run] = probeRuntimeRuns(p);
+    // Six gaps between plain ops summing to 22 us; 15 us before the first op; 7 us before the overlay.
+    expect(run).toMatchObject({ plainGaps: 6, plainGapSumNs: 22000, startLatencyNs: 15000, overlayGapNs: 7000, layers: 10 });
     // With K > 1 the gaps include waiting for the CPU: none are taken.
-    expect(probeGapRunsNs({ ...p, containers: 2 })).toEqual([]);
+    expect(probeRuntimeRuns({ ...p, containers: 2 })).toEqual([]);
+    expect(measuredRuntime([])).toBeNull();
+    // Runs of 6 and 26 gaps: the gap sums lie on 10 us + 2 us per gap; a slow run of 6 gaps does not move the median.
+    const r = (plainGaps: number, plainGapSumNs: number) => ({ ...run!, plainGaps, plainGapSumNs });
+    const m = measuredRuntime([r(6, 22000), r(6, 22000), r(6, 900000), r(26, 62000), r(26, 62000)])!;
+    expect(m.perOpNs).toBeCloseTo(2000);
+    expect(m.startNs).toBeCloseTo(10000);
+    expect(m.startLatencyNs).toBe(15000);
+    // 7 us before the overlay, of which 2 us is the per-op gap: 0.5 us per layer of 10.
+    expect(m.overlayPerLayerNs).toBeCloseTo(500);
   });
 });

@@ -79,6 +79,8 @@ export interface IdleOpPoint {
   layers: number;
   /** Median dur_ns of this op in each run's trace. */
   runsMedianNs: number[];
+  /** Median number of mounts in the table when this op was called (its per-mount steps walk them). */
+  medianTable: number;
 }
 
 /**
@@ -93,22 +95,29 @@ const IDLE_OPS = ['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay'] a
 /** Per-op medians from the kept traces of single-container runs (none for K > 1: there the durations include waiting). */
 export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
   if (p.containers !== 1 || p.traces.length === 0) return [];
+  const tables = new Map<string, number[]>();
   const perRun = p.traces.map((f) => {
     const t = parseTrace(readFileSync(f, 'utf8'), f);
     const by = new Map<string, number[]>();
+    // The launch's own mounts in the probe's table when each call starts (its tmpfs holds nothing else).
+    let table = 0;
     for (let i = 0; i < t.ops.count; i++) {
-      const d = t.ops.durNs?.[i];
-      if (d === undefined || Number.isNaN(d)) continue;
       const op = OP_NAMES[t.ops.op[i]]!;
-      if (!by.has(op)) by.set(op, []);
-      by.get(op)!.push(d);
+      const d = t.ops.durNs?.[i];
+      if (d !== undefined && !Number.isNaN(d)) {
+        if (!by.has(op)) by.set(op, []);
+        by.get(op)!.push(d);
+        if (!tables.has(op)) tables.set(op, []);
+        tables.get(op)!.push(table);
+      }
+      table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
     }
     return by;
   });
   const out: IdleOpPoint[] = [];
   for (const op of IDLE_OPS) {
     const runs = perRun.map((by) => by.get(op)).filter((x): x is number[] => x !== undefined && x.length > 0);
-    if (runs.length === perRun.length) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs.map(median) });
+    if (runs.length === perRun.length) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs.map(median), medianTable: median(tables.get(op)!) });
   }
   return out;
 }
@@ -117,26 +126,92 @@ export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
  * The probe's own work between two syscalls of a container (path formatting,
  * the untraced close() of each tree fd): in each single-container run, the
  * median gap from the end of one traced op to the start of the next. This is
- * what the simulator's runtimePerOpNs stands for when it replays the probe,
- * and it is measured directly, so it is set rather than fitted: fitted with
- * the unlocked syscall costs, it soaked up the K=1 runs' RCU waits and made
- * the storms CPU-bound instead of serialized (docs/validation.md). [] when no
+ * what the simulator's runtime costs (host.runtimePerOpNs, runtimeStartNs,
+ * runtimeOverlayPerLayerNs) stand for when it replays the probe, and it is
+ * measured directly, so it is set rather than fitted: fitted with the
+ * unlocked syscall costs, it soaked up the K=1 runs' RCU waits and made the
+ * storms CPU-bound instead of serialized (docs/validation.md). The typical
+ * gap is the median; what the gaps add beyond it (the wait before the first
+ * op, the user namespace opened once, the lowerdir string before each
+ * overlay) is per container or per layer, not per op. [] when no
  * single-container trace is kept.
  */
-export function probeGapRunsNs(p: MountstormPoint): number[] {
+export interface ProbeRuntimeRun {
+  /** Gaps between consecutive ops other than before the first op and before overlay mounts: how many, and their sum, ns. */
+  plainGaps: number;
+  plainGapSumNs: number;
+  /** From release to the first op: the released thread getting going, ns. */
+  startLatencyNs: number;
+  /** Mean gap before an overlay mount (building the lowerdir option string), ns; NaN without one. */
+  overlayGapNs: number;
+  layers: number;
+}
+
+export interface MeasuredRuntime {
+  /** The probe's CPU work between two syscalls, ns. */
+  perOpNs: number;
+  /** Its CPU work once per container (the user namespace opened once, ...), ns. */
+  startNs: number;
+  startLatencyNs: number;
+  /** Before an overlay mount, beyond perOpNs, per lower layer, ns. */
+  overlayPerLayerNs: number;
+  runs: ProbeRuntimeRun[];
+}
+
+/**
+ * The probe's own work from its single-container runs. The gaps between ops
+ * sum to a per-container part plus a per-op part: a line through the median
+ * gap sum of each op count (the runs of one layer count have one op count),
+ * so one slow run does not move it; with one op count only, the per-op part
+ * is the median gap. Null without runs.
+ */
+export function measuredRuntime(runs: ProbeRuntimeRun[]): MeasuredRuntime | null {
+  if (runs.length === 0) return null;
+  const byCount = new Map<number, number[]>();
+  for (const r of runs) byCount.set(r.plainGaps, [...(byCount.get(r.plainGaps) ?? []), r.plainGapSumNs]);
+  const pts = [...byCount].map(([n, sums]) => [n, median(sums)] as const);
+  let perOpNs: number, startNs: number;
+  if (pts.length >= 2) {
+    const mx = meanOf(pts.map(([n]) => n)), my = meanOf(pts.map(([, y]) => y));
+    const sxy = pts.reduce((a, [n, y]) => a + (n - mx) * (y - my), 0), sxx = pts.reduce((a, [n]) => a + (n - mx) ** 2, 0);
+    perOpNs = Math.max(0, sxy / sxx);
+    startNs = Math.max(0, my - perOpNs * mx);
+  } else {
+    perOpNs = median(runs.map((r) => r.plainGapSumNs / r.plainGaps));
+    startNs = 0;
+  }
+  const overlay = runs.filter((r) => Number.isFinite(r.overlayGapNs)).map((r) => Math.max(0, r.overlayGapNs - perOpNs) / r.layers);
+  return {
+    perOpNs,
+    startNs,
+    startLatencyNs: median(runs.map((r) => r.startLatencyNs)),
+    overlayPerLayerNs: overlay.length > 0 ? median(overlay) : 0,
+    runs,
+  };
+}
+
+export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
   if (p.containers !== 1) return [];
-  return p.traces.map((f) => {
+  const out: ProbeRuntimeRun[] = [];
+  for (const f of p.traces) {
     const t = parseTrace(readFileSync(f, 'utf8'), f);
-    const ends: number[] = [];
-    const gaps: number[] = [];
+    let end = 0;
+    const plain: number[] = [];
+    const overlay: number[] = [];
+    let first = NaN;
     for (let i = 0; i < t.ops.count; i++) {
       const start = t.ops.startNs?.[i], dur = t.ops.durNs?.[i];
       if (start === undefined || dur === undefined || Number.isNaN(start) || Number.isNaN(dur)) continue;
-      if (ends.length > 0) gaps.push(start - ends[ends.length - 1]!);
-      ends.push(start + dur);
+      const gap = start - end;
+      if (Number.isNaN(first)) first = gap;
+      else if (OP_NAMES[t.ops.op[i]!] === 'mount_overlay') overlay.push(gap);
+      else plain.push(gap);
+      end = start + dur;
     }
-    return gaps.length > 0 ? median(gaps) : NaN;
-  }).filter((g) => Number.isFinite(g) && g >= 0);
+    if (plain.length === 0 || !(first >= 0)) continue;
+    out.push({ plainGaps: plain.length, plainGapSumNs: plain.reduce((a, g) => a + g, 0), startLatencyNs: first, overlayGapNs: overlay.length > 0 ? meanOf(overlay) : NaN, layers: p.layers });
+  }
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -262,7 +337,8 @@ export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' 
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0 },
+    // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0 },
   });
 }
 
@@ -569,8 +645,8 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
 
 export interface MountstormFit extends FitReport {
   kernel: KernelModel;
-  /** The probe's work between syscalls, measured from single-container traces (null: none kept, so it was fitted in unlockedPerOp). */
-  runtimePerOpNs: { value: number; runsNs: number[] } | null;
+  /** The probe's own work, measured from single-container traces (null: none kept, so runtimePerOpNs was fitted in unlockedPerOp). */
+  runtime: MeasuredRuntime | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -579,20 +655,23 @@ export interface MountstormFit extends FitReport {
 /** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
 export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
   const t0 = Date.now();
-  const gapRuns = points.flatMap(probeGapRunsNs);
-  const runtimePerOpNs = gapRuns.length > 0 ? median(gapRuns) : null;
+  const runtime = measuredRuntime(points.flatMap(probeRuntimeRuns));
   const groups = mountGroupPaths(base);
-  if (runtimePerOpNs !== null) {
+  if (runtime !== null) {
     groups.unlockedPerOp = groups.unlockedPerOp.filter((p) => p.join('.') !== 'host.runtimePerOpNs');
     const measuredBase = structuredClone(base) as KernelModel;
-    measuredBase.host.runtimePerOpNs = { ...measuredBase.host.runtimePerOpNs, value: runtimePerOpNs };
+    const src = 'measured from the probe (calibrate)';
+    measuredBase.host.runtimePerOpNs = { ...measuredBase.host.runtimePerOpNs, value: runtime.perOpNs };
+    measuredBase.host.runtimeStartNs = { value: runtime.startNs, source: src };
+    measuredBase.host.runtimeStartLatencyNs = { value: runtime.startLatencyNs, source: src };
+    measuredBase.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
     base = measuredBase;
   }
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
     const kernel = scaledKernel(base, groups, asScales(params));
-    return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length) * 1e-9);
+    return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length, o.medianTable) * 1e-9);
   };
   // Order as MOUNT_GROUPS. The RCU base may be 0 (the data may want all of the
   // grace period per busy CPU); mountTableWalk is ns per mount, 0-200, starting
@@ -620,7 +699,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   ];
   return {
     kernel: scaledKernel(base, groups, scales),
-    runtimePerOpNs: runtimePerOpNs === null ? null : { value: runtimePerOpNs, runsNs: gapRuns },
+    runtime,
     scales,
     groups,
     parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
@@ -667,9 +746,16 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
   }
-  if (fit.runtimePerOpNs) {
-    doc.setIn(['host', 'runtimePerOpNs', 'value'], Math.round(fit.runtimePerOpNs.value));
-    doc.setIn(['host', 'runtimePerOpNs', 'source'], fittedSource(opts.files, opts.date, `measured, not fitted: the probe's own work between two syscalls, median over the single-container runs of each run's median gap between traced ops (${fit.runtimePerOpNs.runsNs.map((x) => Math.round(x)).join(', ')} ns); stands for the probe, not containerd`));
+  if (fit.runtime) {
+    const r = fit.runtime;
+    const sums = r.runs.map((x) => `${x.plainGaps} gaps ${Math.round(x.plainGapSumNs)} ns`).join(', ');
+    const set = (key: string, value: number, what: string) => {
+      doc.setIn(['host', key], doc.createNode({ value: Math.round(value), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${what}; stands for the probe, not containerd`) }));
+    };
+    set('runtimePerOpNs', r.perOpNs, `the probe's own work between two syscalls: the slope of the gaps between traced ops against their number over the single-container runs (${sums})`);
+    set('runtimeStartNs', r.startNs, `the probe's own CPU work per container (the user namespace opened once, ...): the intercept of the same line`);
+    set('runtimeStartLatencyNs', r.startLatencyNs, `from the release to the first op (the released thread waking up, not CPU work), median over the same runs (${r.runs.map((x) => Math.round(x.startLatencyNs)).join(', ')} ns)`);
+    set('runtimeOverlayPerLayerNs', r.overlayPerLayerNs, `the gap before each overlay mount beyond runtimePerOpNs, per lower layer (the lowerdir option string), median over the same runs`);
   }
   doc.setIn(['host', 'containerStartNs', 'value'], 0);
   doc.setIn(['host', 'containerStartNs', 'source'], fittedSource(opts.files, opts.date, 'the probe stops at the rootfs, so nothing runs after it'));

@@ -181,6 +181,12 @@ export const kernelModelSchema = z.strictObject({
     mountinfoLinesPerRead: kernelNumberSchema,
     mountinfoProcessPerMountNs: kernelNumberSchema,
     runtimePerOpNs: kernelNumberSchema,
+    /** The runtime's own CPU work per container besides runtimePerOpNs per op (absent: 0). */
+    runtimeStartNs: kernelNumberSchema.optional(),
+    /** Time from a container's release to its first mount op that is not CPU work (a woken thread getting going; absent: 0). */
+    runtimeStartLatencyNs: kernelNumberSchema.optional(),
+    /** The runtime's work per lower layer before an overlay mount(2): building the lowerdir option (absent: 0). */
+    runtimeOverlayPerLayerNs: kernelNumberSchema.optional(),
     containerStartNs: kernelNumberSchema,
   }),
   costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),
@@ -357,14 +363,18 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
   return n;
 }
 
-/** CPU-and-mechanism time of one syscall on an idle machine with `cpus` possible/online CPUs (no waiting). */
-export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number): number {
+/**
+ * CPU-and-mechanism time of one syscall on an idle machine with `cpus`
+ * possible/online CPUs (no waiting), with `mounts` in the mount table (the
+ * per-mount steps' count).
+ */
+export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number, mounts = 0): number {
   const stepNs = (s: KernelStep): number => {
     switch (s.kind) {
       case 'cpu':
         return model.costs[s.cost]!.value;
       case 'cpuPerMount':
-        return 0; // grows with the mount table, which is empty of launches on an idle machine
+        return model.costs[s.cost]!.value * mounts;
       case 'percpuSum':
         return cpus * model.mechanisms.percpuSumPerCpuNs.value;
       case 'rcuGracePeriod':
@@ -374,7 +384,7 @@ export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: numbe
       case 'forEachLayer':
         return layers * s.steps.reduce((t, x) => t + stepNs(x), 0);
       case 'forEachMount':
-        return 0; // like cpuPerMount: no launches' mounts on an idle machine
+        return mounts * s.steps.reduce((t, x) => t + stepNs(x), 0);
       default:
         return 0;
     }

@@ -201,6 +201,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   const startWork = names.id('runc;container_start');
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
+  const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
+  const startLatencyNs = kernel.host.runtimeStartLatencyNs?.value ?? 0;
+  const overlayPerLayerNs = kernel.host.runtimeOverlayPerLayerNs?.value ?? 0;
   const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
   const startLookups = host.containerStartPathLookups;
   const startSteps = host.containerStartMounts ? kernel.containerStart?.steps : undefined;
@@ -214,10 +217,19 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     const c = containers[ci];
     activeLaunches++;
     m.spawn(`containerd-${c.id}`, function* (t) {
+      if (startLatencyNs > 0) {
+        t.sleepFor(startLatencyNs);
+        yield;
+      }
+      if (startWorkNs > 0) {
+        t.doing(runtimeWork);
+        t.work(startWorkNs);
+        yield;
+      }
       for (const i of opsOf[ci]) {
         const op = OP_NAMES[ops.op[i]];
         t.doing(runtimeWork);
-        t.work(perOpNs);
+        t.work(op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs);
         yield;
         const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
         yield* path.syscall(t, 'containerd', key, c.layers);
