@@ -2,12 +2,14 @@
 // load and match the published instance shapes, scenarios get their defaults,
 // sweeps expand into variants, and point seeds depend only on the point's key.
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, isAbsolute } from 'node:path';
 import { defaultModelsDir, listHardwareModels, loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadScenario, scenarioJsonSchema } from '../src/config/scenarioSchema.ts';
 import { expandVariants, resolvePoints } from '../src/config/points.ts';
+import { loadPlan } from '../src/plan/planSchema.ts';
 
 function scenarioFile(text: string, extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'locksim-config-'));
@@ -98,6 +100,20 @@ describe('scenario files', () => {
     // The launch section is validated like the others: defaults filled in, bad values refused.
     expect(launch.kind === 'launch' && launch.launch.healthCheckTimeoutNs).toBe(30_000_000_000);
     expect(() => loadScenario(scenarioFile(`name: l\nkind: launch\nvariants:\n  - { label: a, machine: { model: m7a.24xlarge } }\nlaunch: { containers: [10], variant: per-layer-idmap }\n`))).toThrow(/layers: expected exactly one of layers or imageMix/);
+  });
+
+  it('every shipped scenario in scenarios/ validates and has points', () => {
+    const dir = fileURLToPath(new URL('../scenarios/', import.meta.url));
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      // plan-*.yaml are capacity plans (locksim plan), checked by their own loader.
+      if (f.startsWith('plan-')) expect(loadPlan(join(dir, f)).name, f).toBeTruthy();
+      else expect(resolvePoints(loadScenario(join(dir, f))).length, f).toBeGreaterThan(0);
+    }
+    // The runc what-if sweeps its switch: off and on for each machine and size.
+    const runc = loadScenario(join(dir, 'runc-namespace-copy.yaml'));
+    expect(expandVariants(runc).map((v) => v.label)).toContain('m7a.24xlarge, containerStartMounts=true');
   });
 
   it('have a JSON schema for editors with the three kinds', () => {
