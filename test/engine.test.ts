@@ -200,6 +200,29 @@ describe('RandomStreams', () => {
     }
   });
 
+  it('unitLogNormal(cv) is positive with mean 1 and the requested CV; cv 0 is exactly 1 and draws nothing', () => {
+    const n = 200_000;
+    for (const cv of [0.1, 0.5]) {
+      const s = new RandomStreams('ln').stream(`cv${cv}`);
+      let sum = 0, sumSq = 0, min = Infinity;
+      for (let i = 0; i < n; i++) {
+        const x = s.unitLogNormal(cv);
+        sum += x;
+        sumSq += x * x;
+        min = Math.min(min, x);
+      }
+      const m = sum / n;
+      expect(min).toBeGreaterThan(0);
+      // Standard error of the mean is cv/sqrt(n) <= 0.11%.
+      expect(Math.abs(m - 1), `mean ${m} at cv ${cv}`).toBeLessThan(0.01);
+      expect(Math.abs(Math.sqrt(sumSq / n - m * m) / m / cv - 1), `cv at ${cv}`).toBeLessThan(0.05);
+    }
+    const a = new RandomStreams('ln').stream('zero');
+    const b = new RandomStreams('ln').stream('zero');
+    expect(a.unitLogNormal(0)).toBe(1);
+    expect(a.uniform()).toBe(b.uniform());
+  });
+
   it('between and int stay in range', () => {
     const s = new RandomStreams('r').stream('r');
     const seen = new Set<number>();

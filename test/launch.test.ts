@@ -157,3 +157,31 @@ describe("runc's mount namespace at container start (host.containerStartMounts)"
     expect(r.folded).toMatch(/^runc;mountinfo;namespace_sem\(r\);show_mountinfo /m);
   });
 });
+
+describe('work jitter (mechanisms.workJitterCv)', () => {
+  const spec = specOf('generic-2core');
+  const params = { variant: 'per-layer-idmap', layers: 10, host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartNs: 0, containerStartPathLookups: 0 } };
+  const withJitter = (cv: number) => ({ ...kernel, mechanisms: { ...kernel.mechanisms, workJitterCv: { value: cv, source: 'test' } } });
+  const run = (k: typeof kernel, seed = 's') => {
+    const p: LaunchParams = launchSchema.parse({ containers: [4], ...params });
+    return simulateLaunch(new Machine(spec, { seed, placement: 'spread' }), k, p, buildLaunchTrace(p, 4, k, seed));
+  };
+
+  it('without it, identical launches released together finish together; with it they drift apart, deterministically per seed', () => {
+    const still = run(kernel).metrics;
+    expect(still.launchMaxS - still.launchP50S).toBeLessThan(0.02 * still.launchP50S);
+    const a = run(withJitter(0.3)).metrics;
+    expect(run(withJitter(0.3)).metrics).toEqual(a);
+    expect(a.launchMaxS - a.launchP50S).toBeGreaterThan(still.launchMaxS - still.launchP50S);
+    expect(run(withJitter(0.3), 'other').metrics.launchMeanS).not.toBe(a.launchMeanS);
+  });
+
+  it('keeps the mean cost: one launch alone takes about as long with it as without', () => {
+    const one = (k: typeof kernel) => {
+      const p: LaunchParams = launchSchema.parse({ containers: [1], ...params, layers: 50 });
+      return simulateLaunch(new Machine(spec, { seed: 's', placement: 'spread' }), k, p, buildLaunchTrace(p, 1, k, 's')).metrics.launchMeanS;
+    };
+    expect(one(withJitter(0.2)) / one(kernel)).toBeGreaterThan(0.93);
+    expect(one(withJitter(0.2)) / one(kernel)).toBeLessThan(1.07);
+  });
+});

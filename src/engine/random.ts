@@ -25,6 +25,17 @@ export class RandomStream {
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
+  /**
+   * A factor of mean 1 and coefficient of variation `cv`, log-normal (always
+   * positive): how much longer or shorter one run of a piece of work takes.
+   * Box-Muller from two uniforms; cv 0 returns 1 without drawing.
+   */
+  unitLogNormal(cv: number): number {
+    if (cv <= 0) return 1;
+    const s2 = Math.log(1 + cv * cv);
+    const z = Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+    return Math.exp(Math.sqrt(s2) * z - s2 / 2);
+  }
   /** Exponential with the given mean (inverse transform; 1 - u avoids log(0)). */
   exponential(mean: number): number {
     return -mean * Math.log(1 - this.next());

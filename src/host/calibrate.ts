@@ -190,6 +190,37 @@ export function measuredRuntime(runs: ProbeRuntimeRun[]): MeasuredRuntime | null
   };
 }
 
+/** Ops with enough calls per single-container run, and one cost each, to show run-to-run variation. */
+const JITTER_OPS = new Set(['open_tree', 'mount_setattr', 'move_mount']);
+
+/**
+ * How much one call's cost varies from call to call: in each single-container
+ * run and for each of JITTER_OPS, (p90 - p10) / (2 x 1.2816 x p50) of its
+ * durations, which is the coefficient of variation for a normal spread and
+ * ignores the rare call interrupted by something else. One value per run
+ * and op; [] for K > 1 (there waiting adds to the spread).
+ */
+export function probeJitterRuns(p: MountstormPoint): number[] {
+  if (p.containers !== 1) return [];
+  const out: number[] = [];
+  for (const f of p.traces) {
+    const t = parseTrace(readFileSync(f, 'utf8'), f);
+    const by = new Map<string, number[]>();
+    for (let i = 0; i < t.ops.count; i++) {
+      const op = OP_NAMES[t.ops.op[i]!]!;
+      const d = t.ops.durNs?.[i];
+      if (!JITTER_OPS.has(op) || d === undefined || Number.isNaN(d)) continue;
+      by.set(op, [...(by.get(op) ?? []), d]);
+    }
+    for (const ds of by.values()) {
+      if (ds.length < 10) continue;
+      const q = (x: number) => ds.sort((a, b) => a - b)[Math.round(x * (ds.length - 1))]!;
+      out.push((q(0.9) - q(0.1)) / (2 * 1.2816 * q(0.5)));
+    }
+  }
+  return out;
+}
+
 export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
   if (p.containers !== 1) return [];
   const out: ProbeRuntimeRun[] = [];
@@ -647,6 +678,8 @@ export interface MountstormFit extends FitReport {
   kernel: KernelModel;
   /** The probe's own work, measured from single-container traces (null: none kept, so runtimePerOpNs was fitted in unlockedPerOp). */
   runtime: MeasuredRuntime | null;
+  /** Call-to-call variation of the syscalls' cost, measured from the same traces (null: none kept). */
+  workJitter: { cv: number; runs: number[] } | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -656,6 +689,8 @@ export interface MountstormFit extends FitReport {
 export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
   const t0 = Date.now();
   const runtime = measuredRuntime(points.flatMap(probeRuntimeRuns));
+  const jitterRuns = points.flatMap(probeJitterRuns);
+  const workJitterCv = jitterRuns.length > 0 ? median(jitterRuns) : null;
   const groups = mountGroupPaths(base);
   if (runtime !== null) {
     groups.unlockedPerOp = groups.unlockedPerOp.filter((p) => p.join('.') !== 'host.runtimePerOpNs');
@@ -666,6 +701,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measuredBase.host.runtimeStartLatencyNs = { value: runtime.startLatencyNs, source: src };
     measuredBase.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
     base = measuredBase;
+  }
+  if (workJitterCv !== null) {
+    const jittered = structuredClone(base) as KernelModel;
+    jittered.mechanisms.workJitterCv = { value: workJitterCv, source: 'measured from the probe (calibrate)' };
+    base = jittered;
   }
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
@@ -700,6 +740,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   return {
     kernel: scaledKernel(base, groups, scales),
     runtime,
+    workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,
     parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
@@ -745,6 +786,9 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const how = ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
+  }
+  if (fit.workJitter) {
+    doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
   }
   if (fit.runtime) {
     const r = fit.runtime;

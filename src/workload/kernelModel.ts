@@ -174,6 +174,13 @@ export const kernelModelSchema = z.strictObject({
     percpuSumPerCpuNs: kernelNumberSchema,
     rcuExpeditedBaseNs: kernelNumberSchema,
     rcuExpeditedPerCpuNs: kernelNumberSchema,
+    /**
+     * Run-to-run variation of each piece of CPU work (coefficient of
+     * variation of a log-normal factor of mean 1; absent or 0: every run of
+     * a step costs exactly its value). Identical launches that start together
+     * stay in lockstep without it.
+     */
+    workJitterCv: kernelNumberSchema.optional(),
   }),
   host: z.strictObject({
     pathLookupNs: kernelNumberSchema,

@@ -16,6 +16,7 @@ import { RwSemaphore } from '../locks/rwsem.ts';
 import { SeqLock } from '../locks/seqlock.ts';
 import type { Steps } from '../locks/spinlock.ts';
 import type { KernelModel, KernelStep } from './kernelModel.ts';
+import type { RandomStream } from '../engine/random.ts';
 
 const enum StepKind {
   NsRead,
@@ -126,11 +127,30 @@ export class KernelMountPath {
   private readonly flat = new Map<string, FlatStep[]>();
   private readonly percpuNs: number;
 
+  private readonly jitterCv: number;
+  private readonly jitterStreams = new Map<SimThread, RandomStream>();
+
+  /**
+   * The factor on one piece of `t`'s CPU work (mechanisms.workJitterCv; 1
+   * without it). Each thread draws from its own stream, so adding a thread
+   * changes no other thread's draws.
+   */
+  jitter(t: SimThread): number {
+    if (this.jitterCv <= 0) return 1;
+    let r = this.jitterStreams.get(t);
+    if (!r) {
+      r = this.m.random.stream(`work-jitter/${t.name}`);
+      this.jitterStreams.set(t, r);
+    }
+    return r.unitLogNormal(this.jitterCv);
+  }
+
   constructor(
     readonly m: Machine,
     readonly kernel: KernelModel,
     baseMounts: number,
   ) {
+    this.jitterCv = kernel.mechanisms.workJitterCv?.value ?? 0;
     this.namespaceSem = new RwSemaphore('namespace_sem', m.coherence);
     this.mountLock = new SeqLock('mount_lock', m.coherence, 'qspinlock');
     const cpus = m.cpus;
@@ -197,7 +217,7 @@ export class KernelMountPath {
           yield* this.mountLock.writeUnlock(t);
           break;
         case StepKind.Cpu:
-          t.work(s.value * factor);
+          t.work(s.value * factor * this.jitter(t));
           yield;
           break;
         case StepKind.CpuPerMount:

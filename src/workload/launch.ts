@@ -223,13 +223,13 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       }
       if (startWorkNs > 0) {
         t.doing(runtimeWork);
-        t.work(startWorkNs);
+        t.work(startWorkNs * path.jitter(t));
         yield;
       }
       for (const i of opsOf[ci]) {
         const op = OP_NAMES[ops.op[i]];
         t.doing(runtimeWork);
-        t.work(op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs);
+        t.work((op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs) * path.jitter(t));
         yield;
         const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
         yield* path.syscall(t, 'containerd', key, c.layers);
