@@ -4,8 +4,9 @@
 # repository root: sh measurements/record.sh [OUTDIR [all|mountstorm|lockbench]]
 # Each configuration is measured 5 times (--repeat 5, or REPEAT=n; lockbench: three 1-s files)
 # so the run-to-run spread can be reported beside the model's error.
-# Only the single-container traces are kept (calibrate reads per-syscall
-# medians from them; ~50 kB each): for the others calibrate and validate
+# Only the traces of the calibration set's K=1 and K=4 storms are kept
+# (calibrate reads per-syscall medians from them, alone and contended;
+# ~50-200 kB each): for the others calibrate and validate
 # regenerate the same op sequence from the variant, K and L (checking the op
 # counts against the measurement), so the summaries are enough.
 set -eu
@@ -54,4 +55,4 @@ for cs in 50 200 100 400 800; do
   done
 done
 fi
-find "$out/mountstorm" -name '*.trace.jsonl' ! -name '*-K1-*' -delete
+find "$out/mountstorm" -name '*.trace.jsonl' ! -name '*-K1-*' ! -name '*-K4-*' -delete

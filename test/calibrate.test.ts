@@ -20,6 +20,9 @@ import {
   loadMountstormPoint,
   probeRuntimeRuns,
   measuredRuntime,
+  probeJitterRuns,
+  contendedOpPoints,
+  simulateMountstormCalls,
   MOUNT_GROUPS,
   mountGroupPaths,
   scaledKernel,
@@ -227,5 +230,68 @@ describe("the probe's work between syscalls", () => {
     expect(m.startLatencyNs).toBe(15000);
     // 7 us before the overlay, of which 2 us is the per-op gap: 0.5 us per layer of 10.
     expect(m.overlayPerLayerNs).toBeCloseTo(500);
+  });
+});
+
+describe('per-call evidence from kept traces', () => {
+  const dir = join(work, 'calls');
+  mkdirSync(dir, { recursive: true });
+  /** A measurement of K containers x 3 layers whose one kept trace has each op kind's calls at the given durations. */
+  function storm(name: string, k: number, dur: (op: string, i: number) => number, layers = 3) {
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    const containers = Array.from({ length: k }, (_, c) => ({ id: `c${c + 1}`, layers, start_ns: 0 }));
+    const lines = [JSON.stringify({ format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers })];
+    let t = 0;
+    for (const c of containers) {
+      for (let pass = 1; pass <= 2; pass++) {
+        const ops: [string, number | undefined][] = [];
+        for (let l = 0; l < layers; l++) ops.push(['open_tree', l], ['mount_setattr', l], ['move_mount', l]);
+        ops.push(['mount_overlay', undefined]);
+        for (let l = 0; l < layers; l++) ops.push(['umount', l]);
+        ops.forEach(([op, layer], i) => {
+          const d = dur(op, i);
+          lines.push(JSON.stringify({ container: c.id, op, pass, ...(layer === undefined ? {} : { layer }), start_ns: t, dur_ns: d }));
+          t += d + 1000;
+        });
+      }
+    }
+    writeFileSync(join(dir, `${name}.run1.trace.jsonl`), lines.join('\n') + '\n');
+    measurement.config = { ...measurement.config, containers: k, layers };
+    const n = 2 * layers * k;
+    measurement.results.runs = measurement.results.runs.slice(0, 1).map((r: Record<string, unknown>) => ({ ...r, containers: k, layers, opCounts: { open_tree: n, mount_setattr: n, move_mount: n, mount_overlay: 2 * k, umount: n, fsopen: 0, fsconfig: 0, fsmount: 0, close_tree: 0, mount_plain: 0 } }));
+    measurement.results.traces = [`${name}.run1.trace.jsonl`];
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify(measurement));
+    return loadMountstormPoint(join(dir, `${name}.json`));
+  }
+
+  it('contended per-op medians come from storms of K > 1 only, one per op kind with the run medians', () => {
+    const one = storm('k1', 1, () => 2000);
+    const four = storm('k4', 4, (op) => (op === 'umount' ? 60_000 : 3000));
+    const pts = contendedOpPoints([one, four]);
+    expect(pts.map((p) => p.op).sort()).toEqual(['mount_overlay', 'mount_setattr', 'move_mount', 'open_tree', 'umount']);
+    expect(pts.every((p) => p.point === 1 && p.containers === 4)).toBe(true);
+    expect(pts.find((p) => p.op === 'umount')!.runsMedianNs).toEqual([60_000]);
+  });
+
+  it('the simulated storm reports each op kind\'s median call, and the same mean as simulateMountstorm', () => {
+    const p = storm('sim', 4, () => 3000);
+    const spec = hostMachineSpec(loadHardwareModel('generic-2core'));
+    const kernel = loadKernelModel('linux-6.6');
+    const r = simulateMountstormCalls(spec, kernel, p);
+    expect(r.meanS).toBe(simulateMountstorm(spec, kernel, p));
+    for (const op of ['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay', 'umount']) expect(r.medianCallS[op]).toBeGreaterThan(0);
+    // An umount waits for a grace period; a setattr does not.
+    expect(r.medianCallS.umount!).toBeGreaterThan(r.medianCallS.mount_setattr!);
+  });
+
+  it('work jitter is read from single-container calls: a robust spread per op kind with enough calls', () => {
+    expect(probeJitterRuns(storm('few', 1, () => 1000))).toEqual([]); // 6 calls per op kind is too few
+    // 20 calls per op kind; open_tree's durations spread 1000..1950 ns, setattr's and move_mount's not at all.
+    const p = storm('jit', 1, (op, i) => (op === 'open_tree' ? 1000 + 50 * (i % 20) : 2000), 10);
+    // open_tree is op 3j of each pass (j = 0..9), in both passes.
+    const open = Array.from({ length: 20 }, (_, j) => 1000 + 50 * ((3 * (j % 10)) % 20)).sort((a, b) => a - b);
+    const q = (x: number) => open[Math.round(x * 19)]!;
+    expect(probeJitterRuns(p).sort()).toEqual([0, 0, (q(0.9) - q(0.1)) / (2 * 1.2816 * q(0.5))].sort());
+    expect(probeJitterRuns({ ...p, containers: 4 })).toEqual([]);
   });
 });

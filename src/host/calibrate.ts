@@ -403,10 +403,57 @@ export function traceOf(p: MountstormPoint): Trace {
 
 /** Simulated mean launch latency (s) of the mount phase of a measured configuration. */
 export function simulateMountstorm(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): number {
+  return simulateMountstormCalls(spec, kernel, p).meanS;
+}
+
+/** The simulated storm's mean launch latency (s) and each op kind's median call (s), as the probe's trace gives them. */
+export function simulateMountstormCalls(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): { meanS: number; medianCallS: Record<string, number> } {
   const m = new Machine(spec, { seed: 'calibrate' });
-  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p));
+  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+  const medianCallS: Record<string, number> = {};
+  for (const [op, ds] of Object.entries(r.opDurations ?? {})) medianCallS[op] = median(ds) * 1e-9;
   // rootfsMeanS: release to the end of the last mount op, what the probe times.
-  return r.metrics.rootfsMeanS!;
+  return { meanS: r.metrics.rootfsMeanS!, medianCallS };
+}
+
+/**
+ * Per-op medians from the kept traces of runs with several containers (the
+ * calibration set's small storms, K <= 4): unlike K=1's, these include the
+ * waits, so they pin how long an umount's grace period and an overlay's
+ * namespace_sem reads take when launches contend, which the mean latency
+ * alone mixes with everything else.
+ */
+export interface ContendedOpPoint {
+  /** Index of the storm point whose simulation predicts it. */
+  point: number;
+  file: string;
+  op: string;
+  containers: number;
+  layers: number;
+  runsMedianNs: number[];
+}
+
+export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[] {
+  const out: ContendedOpPoint[] = [];
+  points.forEach((p, point) => {
+    if (p.containers === 1 || p.traces.length === 0) return;
+    const perRun = p.traces.map((f) => {
+      const t = parseTrace(readFileSync(f, 'utf8'), f);
+      const by = new Map<string, number[]>();
+      for (let i = 0; i < t.ops.count; i++) {
+        const d = t.ops.durNs?.[i];
+        if (d === undefined || Number.isNaN(d)) continue;
+        const op = OP_NAMES[t.ops.op[i]!]!;
+        by.set(op, [...(by.get(op) ?? []), d]);
+      }
+      return by;
+    });
+    for (const op of [...IDLE_OPS, 'umount'] as string[]) {
+      const runs = perRun.map((by) => by.get(op)).filter((x): x is number[] => x !== undefined && x.length > 0);
+      if (runs.length === perRun.length) out.push({ point, file: p.file, op, containers: p.containers, layers: p.layers, runsMedianNs: runs.map(median) });
+    }
+  });
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -724,11 +771,13 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
   const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100 }).params : initial;
+  const contended = contendedOpPoints(points);
   const fit = fitRelative(
-    [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured],
+    [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
       const kernel = scaledKernel(base, groups, asScales(params));
-      return [...points.map((p) => simulateMountstorm(spec, kernel, p)), ...idlePredict(params)];
+      const sims = points.map((p) => simulateMountstormCalls(spec, kernel, p));
+      return [...sims.map((r) => r.meanS), ...idlePredict(params), ...contended.map((o) => sims[o.point]!.medianCallS[o.op] ?? NaN)];
     },
     { initial: start, ...bounds },
   );
@@ -736,6 +785,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const fitPoints = [
     ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}: mean launch (s)`, files: [p.file], measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
+    ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];
   return {
     kernel: scaledKernel(base, groups, scales),

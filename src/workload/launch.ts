@@ -29,6 +29,13 @@ export interface LaunchResult {
   metrics: Record<string, number>;
   /** Folded stacks of simulated on-CPU time (µs), for flamegraph.pl / speedscope. */
   folded: string;
+  /** With `recordOpDurations`: each op kind's call durations (ns, syscall entry to return), as a traced probe run records them. */
+  opDurations?: Record<string, number[]>;
+}
+
+export interface LaunchOptions {
+  /** Keep every op's duration by op kind (calibration compares them with a probe's trace). */
+  recordOpDurations?: boolean;
 }
 
 /** How each op changes the host's mount table (what mountinfo lists). */
@@ -69,7 +76,8 @@ export function firstContainers(trace: Trace, k: number): Trace {
   return { header: { ...trace.header, containers: trace.header.containers.slice(0, k) }, ops: b.finish() };
 }
 
-export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace): LaunchResult {
+export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace, opts: LaunchOptions = {}): LaunchResult {
+  const opDurations: Record<string, number[]> | undefined = opts.recordOpDurations ? {} : undefined;
   const host = params.host;
   const path = new KernelMountPath(m, kernel, host.baseMounts);
   const { containers } = trace.header;
@@ -232,7 +240,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         t.work((op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs) * path.jitter(t));
         yield;
         const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
+        const called = t.sim.now;
         yield* path.syscall(t, 'containerd', key, c.layers);
+        if (opDurations) (opDurations[op] ??= []).push(t.sim.now - called);
         const delta = TABLE_DELTA[op] ?? 0;
         if (delta !== 0) {
           path.mountTable += delta;
@@ -273,7 +283,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   m.sim.run(horizon);
   const end = m.sim.now;
   m.ledger.flush(end);
-  return { metrics: launchMetrics(), folded: foldedStacks() };
+  return { metrics: launchMetrics(), folded: foldedStacks(), ...(opDurations ? { opDurations } : {}) };
 
   function launchMetrics(): Record<string, number> {
     const timeout = params.healthCheckTimeoutNs;
