@@ -19,6 +19,7 @@ import {
   loadLockbenchPoints,
   loadMountstormPoint,
   probeRuntimeRuns,
+  loadMountstormPoints,
   measuredRuntime,
   probeJitterRuns,
   contendedOpPoints,
@@ -165,7 +166,7 @@ describe('recovering known parameters from simulated data', () => {
     const truth = scaledKernel(kernel, groups, truthScales);
     const configs: [number, number][] = [[1, 2], [1, 8], [2, 2], [2, 8], [4, 2], [4, 8]];
     const points: MountstormPoint[] = configs.map(([K, L]) => {
-      const p: MountstormPoint = { file: `K${K}L${L}`, variant: 'per-layer-idmap', layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [] };
+      const p: MountstormPoint = { file: `K${K}L${L}`, files: [`K${K}L${L}`], variant: 'per-layer-idmap', layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [] };
       p.runsMeanNs = [simulateMountstorm(spec, truth, p) * 1e9];
       return p;
     });
@@ -196,6 +197,33 @@ describe('measurement files', () => {
     writeFileSync(f, src);
     expect(() => loadMountstormPoint(f)).toThrow(/kind: expected a mountstorm measurement/);
     expect(loadLockbenchPoints([f])[0]!.csNs).toBe(50);
+  });
+});
+
+describe('several sessions of one configuration', () => {
+  it('merge into one point with every run, file and kept trace; a differing op count is refused at its field', () => {
+    const dir = join(work, 'sessions');
+    mkdirSync(dir, { recursive: true });
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
+    const a = join(dir, 'a.json'), b = join(dir, 'b.json'), c = join(dir, 'c.json');
+    writeFileSync(a, JSON.stringify(src));
+    const second = structuredClone(src);
+    for (const r of second.results.runs) r.meanNs *= 2;
+    writeFileSync(b, JSON.stringify(second));
+    const other = structuredClone(src);
+    other.config.layers = 1;
+    writeFileSync(c, JSON.stringify(other));
+    const pts = loadMountstormPoints([a, c, b]);
+    expect(pts).toHaveLength(2);
+    const merged = pts.find((p) => p.layers === 25)!;
+    expect(merged.files).toEqual([a, b]);
+    const n = src.results.runs.length;
+    expect(merged.runsMeanNs).toHaveLength(2 * n);
+    expect(merged.runsMeanNs.slice(n)).toEqual(src.results.runs.map((r: { meanNs: number }) => 2 * r.meanNs));
+    const bad = structuredClone(src);
+    bad.results.runs[0].opCounts.umount += 1;
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
+    expect(() => loadMountstormPoints([a, join(dir, 'bad.json')])).toThrow(/bad\.json:1:1: results\.runs\[0\]\.opCounts\.umount: expected \d+ ops, as .*a\.json of the same configuration has/);
   });
 });
 

@@ -56,7 +56,10 @@ import { loadMeasurement, type Measurement } from './measure.ts';
 // Measured points
 
 export interface MountstormPoint {
+  /** The first file of the configuration (errors and labels). */
   file: string;
+  /** Every file of this configuration (several recording sessions merge into one point). */
+  files: string[];
   variant: Extract<Measurement, { kind: 'mountstorm' }>['config']['variant'];
   layers: number;
   containers: number;
@@ -277,6 +280,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
   const dir = dirname(file);
   return {
     file,
+    files: [file],
     variant: m.config.variant,
     layers: m.config.layers,
     containers: m.config.containers,
@@ -284,6 +288,32 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     opCounts: m.results.runs[0]!.opCounts,
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
   };
+}
+
+/**
+ * Mount storm files of the same configuration (variant, K, L), from several
+ * recording sessions, become one point with all their runs and kept traces,
+ * as lockbench files of one configuration do: the fit and the comparison then
+ * weigh each configuration once, by every run of it.
+ */
+export function loadMountstormPoints(files: string[]): MountstormPoint[] {
+  const byKey = new Map<string, MountstormPoint>();
+  for (const f of files) {
+    const p = loadMountstormPoint(f);
+    const key = `${p.variant}/${p.containers}/${p.layers}`;
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, p);
+      continue;
+    }
+    for (const [op, n] of Object.entries(p.opCounts)) {
+      if (seen.opCounts[op] !== n) {
+        throw new InputError({ file: f, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${seen.opCounts[op]} ops, as ${seen.file} of the same configuration has`, got: String(n) });
+      }
+    }
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces] });
+  }
+  return [...byKey.values()];
 }
 
 /** Lockbench files of the same configuration (lock, threads, cs, think) become one point with their runs. */
@@ -783,7 +813,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   );
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
   const fitPoints = [
-    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}: mean launch (s)`, files: [p.file], measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
+    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];
@@ -954,7 +984,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const baseKernelFile = kinds.mountstorm.length > 0 ? kernelFileOf(opts.kernel) : null;
   if (baseKernelFile) {
     const base = loadKernelModel(opts.kernel);
-    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, kinds.mountstorm.map(loadMountstormPoint));
+    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, loadMountstormPoints(kinds.mountstorm));
     kernelFile = join(opts.outDir, FITTED_KERNEL_FILE);
     await atomicWrite(kernelFile, fittedKernelModelText(baseKernelFile, mountFit, { name: `${base.name}-${baseHw.name}-fitted`, files: kinds.mountstorm.map(shownPath), date, command: opts.command }));
     written.push(kernelFile);

@@ -20,6 +20,7 @@ import {
   hostMachineSpec,
   loadLockbenchPoints,
   loadMountstormPoint,
+  loadMountstormPoints,
   meanOf,
   measurementKinds,
   shownPath,
@@ -64,7 +65,7 @@ const lockKey = (p: Pick<LockbenchPoint, 'lock' | 'threads' | 'csNs' | 'thinkNs'
  */
 export function checkHeldOut(record: CalibrationRecord, mount: MountstormPoint[], lock: LockbenchPoint[]): void {
   const usedFiles = new Set([...(record.mountstorm?.files ?? []), ...(record.lockbench?.files ?? [])].map((f) => resolve(f)));
-  for (const f of [...mount.map((p) => p.file), ...lock.flatMap((p) => p.files)]) {
+  for (const f of [...mount.flatMap((p) => p.files), ...lock.flatMap((p) => p.files)]) {
     if (usedFiles.has(resolve(f))) {
       throw new InputError({ file: f, line: 1, column: 1, field: '(file)', expected: 'a measurement that calibration did not use (validate on held-out runs)', got: 'a file of the calibration set' });
     }
@@ -91,7 +92,7 @@ function point(probe: ValidationPoint['probe'], series: string, label: string, x
 /** Predictions for held-out files with the models of a calibration record. */
 export function validate(record: CalibrationRecord, files: string[], opts: { hardwareModel?: string; kernelModel?: string } = {}): ValidationReport {
   const kinds = measurementKinds(files);
-  const mount = kinds.mountstorm.map(loadMountstormPoint);
+  const mount = loadMountstormPoints(kinds.mountstorm);
   const lock = loadLockbenchPoints(kinds.lockbench);
   checkHeldOut(record, mount, lock);
   const spec = hostMachineSpec(loadHardwareModel(opts.hardwareModel ?? record.hardwareModel));
@@ -105,7 +106,7 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
     // The probe runs nothing after the rootfs; a fitted model already says so, a hand-made one may not.
     const probeKernel = kernel.host.containerStartNs.value === 0 ? kernel : { ...kernel, host: { ...kernel.host, containerStartNs: { ...kernel.host.containerStartNs, value: 0 } } };
     for (const p of mount) {
-      points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, [p.file], p.runsMeanNs.map((x) => x * 1e-9), simulateMountstorm(spec, probeKernel, p)));
+      points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, p.files, p.runsMeanNs.map((x) => x * 1e-9), simulateMountstorm(spec, probeKernel, p)));
     }
   }
   for (const p of lock) points.push(point('lockbench', `lockbench-${p.lock}-t${p.threads}`, lockKey(p), p.csNs, p.files, p.runsPerSec, simulateLockbench(spec, p)));
