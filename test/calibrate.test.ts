@@ -52,6 +52,8 @@ describe('fitRelative', () => {
     const ssr = u.reduce((s, x, i) => s + (aHat * x / m[i]! - 1) ** 2, 0);
     expect(fit.params[0]).toBeCloseTo(aHat, 4);
     expect(fit.stdErrors[0]).toBeCloseTo(Math.sqrt(ssr / (u.length - 1) / sgg), 4);
+    // The sum of squared relative residuals at the optimum, what calibrate compares between starts.
+    expect(fit.ssr).toBeCloseTo(ssr, 8);
   });
 
   it('gives NaN standard errors for a parameter the data cannot see', () => {
