@@ -98,31 +98,53 @@ const IDLE_OPS = ['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay'] a
 /** Per-op medians from the kept traces of single-container runs (none for K > 1: there the durations include waiting). */
 export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
   if (p.containers !== 1 || p.traces.length === 0) return [];
-  const tables = new Map<string, number[]>();
-  const perRun = p.traces.map((f) => {
-    const t = parseTrace(readFileSync(f, 'utf8'), f);
-    const by = new Map<string, number[]>();
-    // The launch's own mounts in the probe's table when each call starts (its tmpfs holds nothing else).
-    let table = 0;
-    for (let i = 0; i < t.ops.count; i++) {
-      const op = OP_NAMES[t.ops.op[i]]!;
-      const d = t.ops.durNs?.[i];
-      if (d !== undefined && !Number.isNaN(d)) {
-        if (!by.has(op)) by.set(op, []);
-        by.get(op)!.push(d);
-        if (!tables.has(op)) tables.set(op, []);
-        tables.get(op)!.push(table);
-      }
-      table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
-    }
-    return by;
-  });
+  const perRun = p.traces.map((f) => tracedCalls(readTraceFile(f)));
   const out: IdleOpPoint[] = [];
   for (const op of IDLE_OPS) {
-    const runs = perRun.map((by) => by.get(op)).filter((x): x is number[] => x !== undefined && x.length > 0);
-    if (runs.length === perRun.length) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs.map(median), medianTable: median(tables.get(op)!) });
+    const runs = runMedians(perRun, op);
+    // The launch's own mounts in the probe's table at the median call (its tmpfs holds nothing else).
+    if (runs) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs, medianTable: median(perRun.flatMap((by) => by.get(op)!.tables)) });
   }
   return out;
+}
+
+/** One trace file, parsed once per process (calibration reads each kept trace several ways). */
+const traceFiles = new Map<string, Trace>();
+function readTraceFile(f: string): Trace {
+  let t = traceFiles.get(f);
+  if (!t) {
+    t = parseTrace(readFileSync(f, 'utf8'), f);
+    traceFiles.set(f, t);
+  }
+  return t;
+}
+
+/**
+ * A trace's timed calls by op kind: each call's duration, and how many
+ * mounts the trace's own ops had put in the table when it started
+ * (move_mount and overlay mounts add one, umount removes one).
+ */
+function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: number[] }> {
+  const by = new Map<string, { durNs: number[]; tables: number[] }>();
+  let table = 0;
+  for (let i = 0; i < t.ops.count; i++) {
+    const op = OP_NAMES[t.ops.op[i]!]!;
+    const d = t.ops.durNs?.[i];
+    if (d !== undefined && !Number.isNaN(d)) {
+      let calls = by.get(op);
+      if (!calls) by.set(op, (calls = { durNs: [], tables: [] }));
+      calls.durNs.push(d);
+      calls.tables.push(table);
+    }
+    table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
+  }
+  return by;
+}
+
+/** Each run's median duration of `op`, or null when some run has no timed call of it. */
+function runMedians(perRun: Map<string, { durNs: number[] }>[], op: string): number[] | null {
+  const runs = perRun.map((by) => by.get(op)?.durNs).filter((x): x is number[] => x !== undefined && x.length > 0);
+  return runs.length === perRun.length ? runs.map(median) : null;
 }
 
 /**
@@ -207,17 +229,10 @@ export function probeJitterRuns(p: MountstormPoint): number[] {
   if (p.containers !== 1) return [];
   const out: number[] = [];
   for (const f of p.traces) {
-    const t = parseTrace(readFileSync(f, 'utf8'), f);
-    const by = new Map<string, number[]>();
-    for (let i = 0; i < t.ops.count; i++) {
-      const op = OP_NAMES[t.ops.op[i]!]!;
-      const d = t.ops.durNs?.[i];
-      if (!JITTER_OPS.has(op) || d === undefined || Number.isNaN(d)) continue;
-      by.set(op, [...(by.get(op) ?? []), d]);
-    }
-    for (const ds of by.values()) {
-      if (ds.length < 10) continue;
-      const q = (x: number) => ds.sort((a, b) => a - b)[Math.round(x * (ds.length - 1))]!;
+    for (const [op, calls] of tracedCalls(readTraceFile(f))) {
+      if (!JITTER_OPS.has(op) || calls.durNs.length < 10) continue;
+      const ds = [...calls.durNs].sort((a, b) => a - b);
+      const q = (x: number) => ds[Math.round(x * (ds.length - 1))]!;
       out.push((q(0.9) - q(0.1)) / (2 * 1.2816 * q(0.5)));
     }
   }
@@ -228,7 +243,7 @@ export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
   if (p.containers !== 1) return [];
   const out: ProbeRuntimeRun[] = [];
   for (const f of p.traces) {
-    const t = parseTrace(readFileSync(f, 'utf8'), f);
+    const t = readTraceFile(f);
     let end = 0;
     const plain: number[] = [];
     const overlay: number[] = [];
@@ -416,7 +431,7 @@ export function traceOf(p: MountstormPoint): Trace {
   const hit = traceCache.get(key);
   if (hit) return hit;
   let trace: Trace;
-  if (p.traces[0]) trace = parseTrace(readFileSync(p.traces[0], 'utf8'), p.traces[0]);
+  if (p.traces[0]) trace = readTraceFile(p.traces[0]);
   else {
     trace = generateTrace({ variant: p.variant, containers: p.containers, layers: p.layers, arrival: { kind: 'burst' }, seed: 1, mountOptionLimitBytes: Number.MAX_SAFE_INTEGER });
     const counts = new Map<string, number>();
@@ -467,20 +482,10 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
   const out: ContendedOpPoint[] = [];
   points.forEach((p, point) => {
     if (p.containers === 1 || p.traces.length === 0) return;
-    const perRun = p.traces.map((f) => {
-      const t = parseTrace(readFileSync(f, 'utf8'), f);
-      const by = new Map<string, number[]>();
-      for (let i = 0; i < t.ops.count; i++) {
-        const d = t.ops.durNs?.[i];
-        if (d === undefined || Number.isNaN(d)) continue;
-        const op = OP_NAMES[t.ops.op[i]!]!;
-        by.set(op, [...(by.get(op) ?? []), d]);
-      }
-      return by;
-    });
-    for (const op of [...IDLE_OPS, 'umount'] as string[]) {
-      const runs = perRun.map((by) => by.get(op)).filter((x): x is number[] => x !== undefined && x.length > 0);
-      if (runs.length === perRun.length) out.push({ point, file: p.file, op, containers: p.containers, layers: p.layers, runsMedianNs: runs.map(median) });
+    const perRun = p.traces.map((f) => tracedCalls(readTraceFile(f)));
+    for (const op of [...IDLE_OPS, 'umount']) {
+      const runs = runMedians(perRun, op);
+      if (runs) out.push({ point, file: p.file, op, containers: p.containers, layers: p.layers, runsMedianNs: runs });
     }
   });
   return out;
@@ -769,21 +774,18 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const jitterRuns = points.flatMap(probeJitterRuns);
   const workJitterCv = jitterRuns.length > 0 ? median(jitterRuns) : null;
   const groups = mountGroupPaths(base);
+  // What the traces measure directly is set, not fitted, in a copy of the base (the cached base is frozen).
+  const measured = structuredClone(base) as KernelModel;
+  const src = 'measured from the probe (calibrate)';
   if (runtime !== null) {
     groups.unlockedPerOp = groups.unlockedPerOp.filter((p) => p.join('.') !== 'host.runtimePerOpNs');
-    const measuredBase = structuredClone(base) as KernelModel;
-    const src = 'measured from the probe (calibrate)';
-    measuredBase.host.runtimePerOpNs = { ...measuredBase.host.runtimePerOpNs, value: runtime.perOpNs };
-    measuredBase.host.runtimeStartNs = { value: runtime.startNs, source: src };
-    measuredBase.host.runtimeStartLatencyNs = { value: runtime.startLatencyNs, source: src };
-    measuredBase.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
-    base = measuredBase;
+    measured.host.runtimePerOpNs = { ...measured.host.runtimePerOpNs, value: runtime.perOpNs };
+    measured.host.runtimeStartNs = { value: runtime.startNs, source: src };
+    measured.host.runtimeStartLatencyNs = { value: runtime.startLatencyNs, source: src };
+    measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
-  if (workJitterCv !== null) {
-    const jittered = structuredClone(base) as KernelModel;
-    jittered.mechanisms.workJitterCv = { value: workJitterCv, source: 'measured from the probe (calibrate)' };
-    base = jittered;
-  }
+  if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
+  base = measured;
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {

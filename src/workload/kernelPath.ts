@@ -40,8 +40,9 @@ const enum StepKind {
  * mounts/passes mounts. Copying a namespace of 5,000 mounts one by one would
  * be 10,000 mount_lock acquisitions per container start, ten times the rest
  * of a launch; in chunks, each pass's CPU steps take `factor` times as long
- * and each mount_lock acquisition, made once, is charged `factor` times
- * (the time it took, measured in the simulation, repeated while holding).
+ * and each mount_lock write section, taken once, is charged `factor - 1`
+ * more line pulls while holding (twice what its own sequence write took:
+ * taking the lock and writing the sequence after readers re-read it).
  * Path walks then see one long write section where the kernel has many short
  * ones with gaps between: the sequence is odd for the same total time.
  */
