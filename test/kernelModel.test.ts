@@ -176,8 +176,16 @@ describe('kernel model cross-checks reject impossible kernel code', () => {
     expect(parseKernelModelText(stringify(m), 'k.yaml').containerStart!.steps).toHaveLength(2);
     m.containerStart = { description: 'x', steps: [{ syscall: 'runc_missing', why: 'w' }] };
     const e2 = errorOf(stringify(m));
-    expect(e2.field).toBe('containerStart.steps[0].syscall');
-    expect(e2.expected).toContain('a syscall defined in syscalls');
+    expect(e2.field).toBe('syscalls.runc_step');
+    expect(e2.expected).toContain('or one that containerStart names');
+    m.containerStart = { description: 'x', steps: [{ syscall: 'runc_step', why: 'w' }, { syscall: 'runc_missing', why: 'w' }] };
+    const e3 = errorOf(stringify(m));
+    expect(e3.field).toBe('containerStart.steps[1].syscall');
+    expect(e3.expected).toContain('a syscall defined in syscalls');
+    // A misspelled trace-op syscall is not taken for a container-start one.
+    const typo = minimalModel();
+    (typo.syscalls as Record<string, unknown>).umout = { description: 'x', notifiesMountWatchers: false, steps: [{ cpu: 'work' }] };
+    expect(errorOf(stringify(typo)).field).toBe('syscalls.umout');
   });
 
   it('unlocks out of order, or of a lock not held', () => {

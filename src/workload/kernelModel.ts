@@ -292,6 +292,13 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
       throw src.error(leak.path, `every lock released by the end of ${key}`, `${leak.lock} still held`);
     }
   }
+  // A syscall outside the trace ops only exists for the container start: any other is a misspelling.
+  const started = new Set((model.containerStart?.steps ?? []).flatMap((s) => ('syscall' in s ? [s.syscall] : [])));
+  for (const key of Object.keys(model.syscalls)) {
+    if (!(SYSCALL_KEYS as readonly string[]).includes(key) && !started.has(key)) {
+      throw src.error(['syscalls', key], `a trace op's syscall (${SYSCALL_KEYS.join(', ')}) or one that containerStart names`, JSON.stringify(key));
+    }
+  }
   model.containerStart?.steps.forEach((step, i) => {
     const at = ['containerStart', 'steps', i];
     if ('syscall' in step) {
