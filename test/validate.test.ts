@@ -2,7 +2,7 @@
 // MAPE, run-to-run CV), the refusal of data the calibration saw, and the
 // charts. Uses the measurements and calibration committed in measurements/.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,5 +85,19 @@ describe('locksim validate (CLI)', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/calibration\.json:1:1: \(json\): expected complete, valid JSON/);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('locksim calibrate (CLI)', () => {
+  it('a kernel model with a misspelled syscall exits 2 with one located line before writing anything', () => {
+    const model = readFileSync(join(repo, 'models/kernel/linux-6.6.yaml'), 'utf8').replace('  mount_plain:\n', '  mount_plian:\n    description: typo\n    notifiesMountWatchers: false\n    steps:\n      - cpu: lockMountNs\n  mount_plain:\n');
+    const bad = join(work, 'typo.yaml');
+    writeFileSync(bad, model);
+    const out = join(work, 'calibrated');
+    const r = spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), 'calibrate', '--kernel', bad, join(data, 'mountstorm/per-layer-idmap-K1-L10.json'), '-o', out], { encoding: 'utf8', cwd: repo });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/typo\.yaml:\d+:\d+: syscalls\.mount_plian: expected a trace op's syscall .* or one that containerStart names/);
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -971,6 +971,12 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
     throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: 'at least one lockbench or mountstorm measurement file', got: 'none' });
   }
   const baseHw = new YamlSource(opts.hardwareText, opts.hardwareShownAs).validate(hardwareModelSchema);
+  // Every input is read and checked before anything is written: a bad kernel
+  // model or measurement must not leave a fitted hardware.yaml behind.
+  const baseKernelFile = kinds.mountstorm.length > 0 ? kernelFileOf(opts.kernel) : null;
+  const baseKernel = baseKernelFile ? loadKernelModel(opts.kernel) : null;
+  const stormPoints = baseKernelFile ? loadMountstormPoints(kinds.mountstorm) : [];
+  const lockPoints = loadLockbenchPoints(kinds.lockbench);
   const name = `${baseHw.name}-fitted`;
   const written: string[] = [];
   mkdirSync(opts.outDir, { recursive: true });
@@ -979,7 +985,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   let hwText = opts.hardwareText;
   let hw = baseHw;
   if (kinds.lockbench.length > 0) {
-    lockFit = calibrateLockbench(baseHw, loadLockbenchPoints(kinds.lockbench));
+    lockFit = calibrateLockbench(baseHw, lockPoints);
     hw = lockFit.model;
     hwText = fittedHardwareModelText(opts.hardwareText, opts.hardwareShownAs, lockFit, { name, files: kinds.lockbench.map(shownPath), date, command: opts.command });
   }
@@ -989,10 +995,9 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
 
   let mountFit: MountstormFit | null = null;
   let kernelFile: string | null = null;
-  const baseKernelFile = kinds.mountstorm.length > 0 ? kernelFileOf(opts.kernel) : null;
-  if (baseKernelFile) {
-    const base = loadKernelModel(opts.kernel);
-    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, loadMountstormPoints(kinds.mountstorm));
+  if (baseKernelFile && baseKernel) {
+    const base = baseKernel;
+    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, stormPoints);
     kernelFile = join(opts.outDir, FITTED_KERNEL_FILE);
     await atomicWrite(kernelFile, fittedKernelModelText(baseKernelFile, mountFit, { name: `${base.name}-${baseHw.name}-fitted`, files: kinds.mountstorm.map(shownPath), date, command: opts.command }));
     written.push(kernelFile);
