@@ -81,6 +81,7 @@ const cases: BadCase[] = [
   { what: 'sweep over the x axis', files: { 'sweep.yaml': good + 'sweep:\n  microbench.threads: [1, 2]\n' }, args: ['run', 'sweep.yaml'], at: 'sweep.yaml:10:', names: 'sweep' },
   { what: '--workers 0', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--workers', '0'], at: null, names: '--workers' },
   { what: '--workers abc', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--workers', 'abc'], at: null, names: '--workers' },
+  { what: '--workers 1e1 (digits only, as every whole-number flag)', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--workers', '1e1'], at: null, names: '--workers' },
   { what: '--seed -1', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--seed', '-1'], at: null, names: '--seed' },
   { what: 'unknown option', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--frobnicate'], at: null, names: '--frobnicate' },
   { what: 'unknown command', args: ['frobnicate'], at: null, names: 'frobnicate' },

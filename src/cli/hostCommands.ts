@@ -21,14 +21,8 @@ import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibr
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
+import { wholeNumber } from './options.ts';
 
-function wholeNumber(flag: string, min: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min} for ${flag}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 function cpuList(value: string): number[] {
   const list = parseCpuList(value);

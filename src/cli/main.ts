@@ -21,14 +21,8 @@ import { registerPlanCommands } from './planCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
+import { wholeNumber } from './options.ts';
 
-function nonNegativeInt(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number >= 0 for ${flag}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 function shardSpec(value: string): ShardSpec {
   const spec = parseShardSpec(value);
@@ -48,13 +42,6 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
   return { ...previous, [value.slice(0, eq)]: values };
 }
 
-function positiveInt(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -71,8 +58,8 @@ export function buildProgram(): Command {
     .description('Run a scenario file and write results (CSV, JSON, charts) to the output directory; Ctrl-C keeps finished points and a rerun resumes')
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml')
     .option('-o, --out <dir>', 'output directory', 'out')
-    .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
-    .option('--seed <n>', 'override the scenario seed', nonNegativeInt('--seed'))
+    .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', wholeNumber('--workers', 1), Math.min(2, availableParallelism()))
+    .option('--seed <n>', 'override the scenario seed', wholeNumber('--seed', 0))
     .option('--no-charts', 'skip SVG/PNG charts')
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')

@@ -12,14 +12,8 @@ import { planJson, planTable } from '../plan/format.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { createProgress } from '../runner/progress.ts';
 import { withInterrupts } from '../runner/pool.ts';
+import { wholeNumber } from './options.ts';
 
-function positiveInt(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 /** Checked before simulating, so a typo in the directory does not cost the whole plan. */
 function jsonTarget(value: string): string {
@@ -34,7 +28,7 @@ export function registerPlanCommands(program: Command): void {
     .description('For each candidate machine: largest burst meeting a p99/success objective, p99 at your burst with a confidence interval, cost per 1,000 launches, and the change that improves p99 most')
     .argument('<plan>', 'plan file (YAML), e.g. scenarios/plan-blog.yaml')
     .option('--json <file>', 'also write the answers as JSON to this file', jsonTarget)
-    .option('-w, --workers <n>', 'worker threads (results do not depend on it)', positiveInt('--workers'), Math.min(2, availableParallelism()))
+    .option('-w, --workers <n>', 'worker threads (results do not depend on it)', wholeNumber('--workers', 1), Math.min(2, availableParallelism()))
     .action(async (file: string, opts: { json?: string; workers: number }) => {
       const plan = loadPlan(file);
       const progress = createProgress(process.stderr);

@@ -8,15 +8,8 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { loadResultsDir, renderHtmlReport } from '../report/html.ts';
 import { chartSpecs } from '../runner/runScenario.ts';
 import { mergeShards } from '../runner/shard.ts';
-import { InvalidArgumentError } from 'commander';
+import { wholeNumber } from './options.ts';
 
-function positiveInt(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number >= 1 for ${flag}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
 
 export function registerReportCommands(program: Command): void {
   program
@@ -37,7 +30,7 @@ export function registerReportCommands(program: Command): void {
     .description('Write one self-contained HTML file (interactive charts, results, time breakdown, models, scenario, heaviest stacks) from a results directory')
     .argument('<results-dir>', 'output directory of locksim run or merge (reads results.json and *.folded)')
     .option('-o, --out <file>', 'HTML file to write (default: RESULTS-DIR/report.html)')
-    .option('--top <n>', 'how many of the heaviest folded stacks to list', positiveInt('--top'), 15)
+    .option('--top <n>', 'how many of the heaviest folded stacks to list', wholeNumber('--top', 1), 15)
     .action(async (dir: string, opts: { out?: string; top: number }) => {
       const { run, profiles } = loadResultsDir(dir);
       const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir });
