@@ -22,6 +22,7 @@ import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
 import { wholeNumber } from './options.ts';
+import { ABLATION_NAMES, ablationHelp, type AblationName } from '../config/ablations.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -42,6 +43,30 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
   return { ...previous, [value.slice(0, eq)]: values };
 }
 
+/** `--ablate smt,numa-hop`: names from the ablation registry, each once. */
+export function ablateList(flag: string) {
+  return (value: string, previous: AblationName[] = []): AblationName[] => {
+    const out = [...previous];
+    for (const raw of value.split(',')) {
+      const name = raw.trim();
+      if (!(ABLATION_NAMES as readonly string[]).includes(name)) {
+        throw new InvalidArgumentError(`expected ablation names from ${ABLATION_NAMES.join(', ')} for ${flag}, got ${JSON.stringify(name)}`);
+      }
+      if (!out.includes(name as AblationName)) out.push(name as AblationName);
+    }
+    return out;
+  };
+}
+
+/** The scenario with the command line's seed and ablations (added to the file's). */
+export function scenarioEdit(opts: { seed?: number; ablate?: AblationName[] }): ((s: Scenario) => Scenario) | undefined {
+  if (opts.seed === undefined && !opts.ablate?.length) return undefined;
+  return (s: Scenario) => ({
+    ...s,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.ablate?.length ? { ablate: [...new Set([...(s.ablate ?? []), ...opts.ablate])] } : {}),
+  });
+}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -64,10 +89,12 @@ export function buildProgram(): Command {
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues }) => {
+    .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
+    .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[] }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
-      const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
+      const edit = scenarioEdit(opts);
       const runOpts = {
         outDir: opts.out,
         workers: opts.workers,

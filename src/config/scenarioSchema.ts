@@ -26,6 +26,7 @@ import { loadTraceFile } from '../workload/launch.ts';
 import { defaultModelsDir, isBareModelName, loadHardwareModel } from './hardwareSchema.ts';
 import { launchSchema as launchParamsSchema } from '../workload/launchParams.ts';
 import { describeIssue, formatPath, loadYamlSource, type YamlSource } from './yamlLoad.ts';
+import { ablateListSchema } from './ablations.ts';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -53,6 +54,8 @@ const commonShape = {
   variants: z.array(variantSchema).min(1),
   sweep: z.record(z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)+$/, 'a dotted parameter path such as microbench.criticalSectionNs'), z.array(sweepValue).min(1)).optional(),
   output: z.strictObject({ charts: z.boolean().default(true) }).default({ charts: true }),
+  /** Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them). */
+  ablate: ablateListSchema.optional(),
 };
 
 /** The lock microbenchmark of the blog's figure 10: N threads spinning on one global lock. */
