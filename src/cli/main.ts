@@ -21,8 +21,9 @@ import { registerPlanCommands } from './planCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
-import { wholeNumber } from './options.ts';
-import { ABLATION_NAMES, ablationHelp, type AblationName } from '../config/ablations.ts';
+import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
+import { ablationHelp, type AblationName } from '../config/ablations.ts';
+import { registerAttributeCommand } from './attributeCommand.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -41,31 +42,6 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
     return t !== '' && Number.isFinite(Number(t)) ? Number(t) : t;
   });
   return { ...previous, [value.slice(0, eq)]: values };
-}
-
-/** `--ablate smt,numa-hop`: names from the ablation registry, each once. */
-export function ablateList(flag: string) {
-  return (value: string, previous: AblationName[] = []): AblationName[] => {
-    const out = [...previous];
-    for (const raw of value.split(',')) {
-      const name = raw.trim();
-      if (!(ABLATION_NAMES as readonly string[]).includes(name)) {
-        throw new InvalidArgumentError(`expected ablation names from ${ABLATION_NAMES.join(', ')} for ${flag}, got ${JSON.stringify(name)}`);
-      }
-      if (!out.includes(name as AblationName)) out.push(name as AblationName);
-    }
-    return out;
-  };
-}
-
-/** The scenario with the command line's seed and ablations (added to the file's). */
-export function scenarioEdit(opts: { seed?: number; ablate?: AblationName[] }): ((s: Scenario) => Scenario) | undefined {
-  if (opts.seed === undefined && !opts.ablate?.length) return undefined;
-  return (s: Scenario) => ({
-    ...s,
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-    ...(opts.ablate?.length ? { ablate: [...new Set([...(s.ablate ?? []), ...opts.ablate])] } : {}),
-  });
 }
 
 export function buildProgram(): Command {
@@ -137,6 +113,7 @@ export function buildProgram(): Command {
       process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
     });
 
+  registerAttributeCommand(program);
   registerHostCommands(program);
   registerReportCommands(program);
   registerPlanCommands(program);
