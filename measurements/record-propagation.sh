@@ -50,11 +50,11 @@ round() { # run
   storm private-K8-L50 "$r" -K 8 -L 50 --propagation private
   storm shared-N2000-K8-L50 "$r" -K 8 -L 50 --propagation shared --peers 2000
   # Mountinfo reads: mounts = peers, slave vs private reader, 1 KB vs 4 KB
-  # reads; 5 idle reads, then reads during a K=4 L=50 storm.
+  # reads; 11 idle reads, then reads during a K=4 L=50 storm.
   for N in 1000 2000 4000; do
     for reader in slave private; do
       for size in 1024 4096; do
-        storm read-$reader-N$N-B$size "$r" -K 4 -L 50 --propagation shared --peers "$N" --reader "$reader" --read-size "$size" --idle-reads 5
+        storm read-$reader-N$N-B$size "$r" -K 4 -L 50 --propagation shared --peers "$N" --reader "$reader" --read-size "$size" --idle-reads 11
       done
     done
   done
