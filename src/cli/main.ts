@@ -18,6 +18,7 @@ import type { Scenario } from '../config/scenarioSchema.ts';
 import type { Point } from '../config/points.ts';
 import { registerHostCommands } from './hostCommands.ts';
 import { registerPlanCommands } from './planCommands.ts';
+import { registerPredictCommands } from './predictCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
@@ -117,6 +118,7 @@ export function buildProgram(): Command {
   registerHostCommands(program);
   registerReportCommands(program);
   registerPlanCommands(program);
+  registerPredictCommands(program);
   return program;
 }
 
