@@ -26,6 +26,15 @@ const share = (at: Attribution, x: number, m: AblationName) => at.rows.find((r) 
 const ratio = (at: Attribution, x: number) => at.rows.find((r) => r.x === x)!.full.ratio;
 const pct = (v: number) => `${(100 * v).toFixed(0)}%`;
 
+describe('B1: all three types alike at low load (fig3-instance-types, p50 at 20 containers)', () => {
+  it('what separates r5 from m7a where the locks are not contended is the clock', async () => {
+    const { attribution: at } = await attribute('fig3-instance-types.yaml', ['r5.metal', 'm7a.24xlarge'], 'launchP50S', [20], ['clock-speed']);
+    const msg = `r5 / m7a ${ratio(at, 20).toFixed(2)}; clock-speed ${pct(share(at, 20, 'clock-speed'))}`;
+    expect(ratio(at, 20), msg).toBeGreaterThan(1);
+    expect(share(at, 20, 'clock-speed'), msg).toBeGreaterThan(0.5);
+  }, 1_800_000);
+});
+
 describe('B4: two sockets vs one (fig5-numa, p50 at 100 containers)', () => {
   it('the hop carries a real part of the gap, the doubled CPU count more: reproduced, partly by another mechanism', async () => {
     const { attribution: at } = await attribute('fig5-numa.yaml', ['m7i.metal-48xl (2 sockets)', 'm7i.metal-24xl (1 socket)'], 'launchP50S', [100], ['numa-hop', 'per-cpu-costs']);
