@@ -183,6 +183,12 @@ export const kernelModelSchema = z.strictObject({
      * stay in lockstep without it.
      */
     workJitterCv: kernelNumberSchema.optional(),
+    /**
+     * Clock (GHz) of the machine the CPU costs are ns of; on another machine
+     * they scale by referenceGhz / its ghz (src/workload/clock.ts). Absent:
+     * the costs are used as written on every machine.
+     */
+    referenceGhz: kernelNumberSchema.optional(),
   }),
   host: z.strictObject({
     pathLookupNs: kernelNumberSchema,
