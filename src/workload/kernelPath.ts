@@ -190,7 +190,7 @@ export class KernelMountPath {
     this.jitterCv = kernel.mechanisms.workJitterCv?.value ?? 0;
     // In the file's order, so that the fabric's lines are made in a fixed order.
     for (const [name, def] of Object.entries(kernel.locks)) {
-      this.locks.set(name, def.kind === 'rwsem' ? new RwSemaphore(name, m.coherence) : new SeqLock(name, m.coherence, 'qspinlock'));
+      this.locks.set(name, def.kind === 'rwsem' ? new RwSemaphore(name, m.coherence, { optimisticSpin: def.optimisticSpin ?? true }) : new SeqLock(name, m.coherence, 'qspinlock'));
     }
     const ns = this.locks.get('namespace_sem');
     const ml = this.locks.get('mount_lock');
