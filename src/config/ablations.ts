@@ -61,6 +61,10 @@ export const ABLATIONS = [
     description: 'namespace_sem writers sleep at once instead of spinning optimistically on a running owner (CONFIG_RWSEM_SPIN_ON_OWNER off)',
   },
   {
+    name: 'propagation',
+    description: 'peer groups never grow: every mount private (launch.host.layerParentShared false), so clones join no peer group, no ring walk in move_mount, umount or mountinfo reads',
+  },
+  {
     name: 'work-jitter',
     description: 'every piece of CPU work costs exactly its mean (kernel mechanisms.workJitterCv 0)',
   },
@@ -124,6 +128,7 @@ const EFFECTS: Record<AblationName, Effect> = {
       ...k,
       locks: Object.fromEntries(Object.entries(k.locks).map(([name, lock]) => [name, lock.kind === 'rwsem' ? { ...lock, optimisticSpin: false } : lock])),
     })),
+  propagation: (m) => withHost(m, () => ({ layerParentShared: false })),
   'work-jitter': (m) =>
     withKernel(m, (k) => {
       if (!k.mechanisms.workJitterCv) return k;

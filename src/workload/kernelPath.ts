@@ -335,6 +335,33 @@ export class KernelMountPath {
     }
   }
 
+  /**
+   * Lines one read() of `readBytes` shows: seq_read_iter shows records until
+   * the reader's buffer is full (at least one, however long), all under one
+   * m_start/m_stop. Lines are the table's mean length (an overlay's line
+   * carries its lowerdirs).
+   */
+  linesPerRead(readBytes: number): number {
+    if (this.mountTable <= 0 || this.mountTableBytes <= 0) return 1;
+    return Math.max(1, Math.ceil(readBytes / (this.mountTableBytes / this.mountTable)));
+  }
+
+  /**
+   * Kernel time of show_mountinfo for `lines` lines now: the per-line cost,
+   * and in a slave namespace get_dominating_id for each slave line whose
+   * master is the layers' parent group, walking its whole ring. Those lines
+   * are the group's attached members (each one's copy in the reader's
+   * namespace is a slave of it): a share peers/table of the lines.
+   */
+  showMountinfoNs(lines: number, slave: boolean): number {
+    let ns = lines * this.kernel.host.mountinfoReadPerMountNs.value;
+    const prop = this.kernel.propagation;
+    if (prop && slave && this.peers > 1 && this.mountTable > 0) {
+      ns += lines * Math.min(1, this.peers / this.mountTable) * this.peers * prop.dominatingIdPerPeerNs.value * this.propagation.ringStepCostFactor;
+    }
+    return ns;
+  }
+
   /** Label ids for a path walk outside any syscall (background activity). */
   pathLookupLabels(prefix: string): { spinning: number; walking: number } {
     const a = this.m.activities;

@@ -127,28 +127,18 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
    */
   function* readMountinfo(t: SimThread, wait: number, kernelRead: number, parse: number, perLineParseNs: number, reader: { readBytes: number; slave: boolean }) {
     const linesPerRead = kernel.host.mountinfoLinesPerRead.value;
-    const perLineNs = kernel.host.mountinfoReadPerMountNs.value;
     const began = t.sim.now;
     readsInFlight.set(t, began);
     let done = 0;
     // The table may change while it is read; seq_file walks what is there at each read().
     while (done < path.mountTable) {
       // Without the propagation section, a fixed number of lines per read().
-      const lines = prop
-        ? Math.min(path.mountTable - done, Math.max(1, Math.ceil(reader.readBytes / (path.mountTableBytes / path.mountTable))))
-        : Math.min(linesPerRead, path.mountTable - done);
+      const lines = Math.min(path.mountTable - done, prop ? path.linesPerRead(reader.readBytes) : linesPerRead);
       t.enterKernel(); // one read() syscall
       t.doing(wait);
       yield* path.namespaceSem.downRead(t);
       t.doing(kernelRead);
-      let ns = lines * perLineNs;
-      if (prop && reader.slave && path.peers > 1) {
-        // The slave lines whose master is the layers' parent group: its
-        // attached members (each bind's copy in this namespace), a share
-        // peers/table of the lines; each walks the ring of `peers` members.
-        ns += lines * Math.min(1, path.peers / path.mountTable) * path.peers * prop.dominatingIdPerPeerNs.value * host.ringStepCostFactor;
-      }
-      t.work(ns);
+      t.work(path.showMountinfoNs(lines, reader.slave));
       yield;
       yield* path.namespaceSem.upRead(t);
       if (t.exitKernel()) {
