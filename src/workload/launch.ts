@@ -22,7 +22,7 @@ import { syscallKeyForOp, type KernelModel } from './kernelModel.ts';
 import { KernelMountPath } from './kernelPath.ts';
 import { ReaderPressure } from '../hardware/readerPressure.ts';
 import type { LaunchParams } from './launchParams.ts';
-import { OP_NAMES, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
+import { OP_NAMES, TraceOpsBuilder, mountTableDelta, opAt, parseTrace, type Trace } from './trace.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
 
 export interface LaunchResult {
@@ -38,8 +38,6 @@ export interface LaunchOptions {
   recordOpDurations?: boolean;
 }
 
-/** How each op changes the host's mount table (what mountinfo lists). */
-const TABLE_DELTA: Record<string, number> = { move_mount: 1, mount_overlay: 1, mount_plain: 1, umount: -1 };
 
 export function buildLaunchTrace(params: LaunchParams, containers: number, kernel: KernelModel, seed: string): Trace {
   if (params.trace !== undefined) return firstContainers(loadTraceFile(params.trace), containers);
@@ -295,7 +293,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         const called = t.sim.now;
         yield* path.syscall(t, 'containerd', key, c.layers);
         if (opDurations) (opDurations[op] ??= []).push(t.sim.now - called);
-        const delta = TABLE_DELTA[op] ?? 0;
+        const delta = mountTableDelta(op);
         if (delta !== 0) {
           path.mountTable += delta;
           if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
