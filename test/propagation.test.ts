@@ -48,6 +48,8 @@ describe('peer group of the layers parent mount', () => {
   it('grows by one per open_tree clone of a shared mount, and shrinks by one per umount', () => {
     const r = run(shared, ['open_tree', 'mount_setattr', 'move_mount', 'open_tree', 'mount_setattr', 'move_mount', 'umount', 'umount']);
     expect(r.peersAfter).toEqual([2, 2, 2, 3, 3, 3, 2, 1]);
+    // Clones run here without the launch's bookkeeping (attachClone), so none counts as listed.
+    expect(r.path.attachedPeers).toBe(1);
     expect(r.path.maxPeers).toBe(3);
   });
 
@@ -113,16 +115,24 @@ describe('mountinfo reads', () => {
     for (const n of [1000, 2000, 4000]) {
       path.mountTable = n;
       path.peers = n; // every mount a peer, as in the probe
+      path.attachedPeers = n;
       expect(path.showMountinfoNs(n, false)).toBeCloseTo(n * perLine, 6);
       expect(path.showMountinfoNs(n, true) - n * perLine).toBeCloseTo(n * n * step, 3);
     }
     // Twice the mounts and peers: four times the ring steps (the host measured 19 -> 74 ms).
     path.mountTable = 2000;
-    path.peers = 2000;
+    path.peers = path.attachedPeers = 2000;
     const a = path.showMountinfoNs(2000, true) - 2000 * perLine;
     path.mountTable = 4000;
-    path.peers = 4000;
+    path.peers = path.attachedPeers = 4000;
     expect((path.showMountinfoNs(4000, true) - 4000 * perLine) / a).toBeCloseTo(4, 6);
+  });
+
+  it('detached clones lengthen the ring but add no slave line (fsconfig lowerdir+ never attaches its layer trees)', () => {
+    path.mountTable = 1000;
+    path.peers = 5000;
+    path.attachedPeers = 1;
+    expect(path.showMountinfoNs(1000, true) - 1000 * perLine).toBeCloseTo(1000 * (1 / 1000) * 5000 * step, 3);
   });
 
   it('one read() shows lines until its buffer is full: a 1 KB reader takes the lock four times as often as a 4 KB one', () => {

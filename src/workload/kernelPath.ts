@@ -151,6 +151,14 @@ export class KernelMountPath {
   maxPeers: number;
   /** Each thread's clones now in the peer group (a thread leaves only with its own). */
   private readonly joined = new Map<SimThread, number>();
+  /**
+   * Members of the group attached to the host's table (listed in mountinfo,
+   * and so copied, as slaves, into a slave namespace made from it), the
+   * group's mount itself included; clones still detached are in the ring but
+   * in no table.
+   */
+  attachedPeers: number;
+  private readonly attached = new Map<SimThread, number>();
   /** Bytes of /proc/self/mountinfo (with the kernel model's propagation section). */
   mountTableBytes = 0;
   readonly rcu: ExpeditedRcu;
@@ -200,6 +208,7 @@ export class KernelMountPath {
     this.mountLock = ml;
     this.peers = propagation.layerParentShared ? 1 : 0;
     this.maxPeers = this.peers;
+    this.attachedPeers = this.peers;
     const lineBytes = kernel.propagation?.mountinfoLineBytes.value ?? 0;
     this.mountTableBytes = baseMounts * lineBytes;
     const cpus = m.cpus;
@@ -284,6 +293,12 @@ export class KernelMountPath {
           if (mine > 0) {
             this.peers--;
             this.joined.set(t, mine - 1);
+            // A detached clone leaves first (a close or MS_PRIVATE before attaching); else an attached one (umount).
+            const on = this.attached.get(t) ?? 0;
+            if (on === mine) {
+              this.attached.set(t, on - 1);
+              this.attachedPeers--;
+            }
           }
           break;
         }
@@ -349,17 +364,27 @@ export class KernelMountPath {
   /**
    * Kernel time of show_mountinfo for `lines` lines now: the per-line cost,
    * and in a slave namespace get_dominating_id for each slave line whose
-   * master is the layers' parent group, walking its whole ring. Those lines
-   * are the group's attached members (each one's copy in the reader's
-   * namespace is a slave of it): a share peers/table of the lines.
+   * master is the layers' parent group, walking its whole ring (every
+   * member, detached clones included). Those lines are the group's attached
+   * members (each one's copy in the reader's namespace is a slave of it): a
+   * share attachedPeers/table of the lines.
    */
   showMountinfoNs(lines: number, slave: boolean): number {
     let ns = lines * this.kernel.host.mountinfoReadPerMountNs.value;
     const prop = this.kernel.propagation;
     if (prop && slave && this.peers > 1 && this.mountTable > 0) {
-      ns += lines * Math.min(1, this.peers / this.mountTable) * this.peers * prop.dominatingIdPerPeerNs.value * this.propagation.ringStepCostFactor;
+      ns += lines * Math.min(1, this.attachedPeers / this.mountTable) * this.peers * prop.dominatingIdPerPeerNs.value * this.propagation.ringStepCostFactor;
     }
     return ns;
+  }
+
+  /** `t` attached a tree to the host's table (move_mount): one of its detached clones in the group, if any, is now listed. */
+  attachClone(t: SimThread): void {
+    const on = this.attached.get(t) ?? 0;
+    if ((this.joined.get(t) ?? 0) > on) {
+      this.attached.set(t, on + 1);
+      this.attachedPeers++;
+    }
   }
 
   /** Label ids for a path walk outside any syscall (background activity). */

@@ -299,7 +299,10 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
           if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
           const overlay = op === 'mount_overlay' || (op === 'move_mount' && overlayPending);
           path.mountTableBytes += delta * (lineBytes + (overlay ? overlayBytesPerLayer * c.layers : 0));
-          if (op === 'move_mount') overlayPending = false;
+          if (op === 'move_mount') {
+            if (!overlayPending) path.attachClone(t);
+            overlayPending = false;
+          }
         }
         if (op === 'fsmount') overlayPending = true;
         if (kernel.syscalls[key].notifiesMountWatchers) notifyMountWatchers();
