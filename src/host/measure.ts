@@ -289,7 +289,10 @@ export function runStatistics(run: MountstormSummary): Record<string, number> {
   if (run.reader) {
     const idle = run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.durNs);
     const storm = run.reader.reads.filter((r) => r.duringStorm).map((r) => r.durNs);
-    if (idle.length) out['read.idleP50Ns'] = median(idle);
+    if (idle.length) {
+      out['read.idleP50Ns'] = median(idle);
+      out['read.idleCpuP50Ns'] = median(run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.cpuNs));
+    }
     if (storm.length) {
       out['read.stormP50Ns'] = median(storm);
       out['read.stormMaxNs'] = Math.max(...storm);

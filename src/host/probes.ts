@@ -91,6 +91,8 @@ export const mountinfoReadSchema = z.strictObject({
   startNs: z.number().int(),
   /** open() to close() of one full read of /proc/self/mountinfo. */
   durNs: nsNumber,
+  /** The reader thread's CPU time over the same span (CLOCK_THREAD_CPUTIME_ID): the read's work without waits. */
+  cpuNs: nsNumber,
   bytes: nsNumber,
   /** read() calls, the last one returning 0. */
   syscalls: z.number().int().positive(),

@@ -11,7 +11,8 @@
 //   show_mountinfo calls get_dominating_id for each slave line, which walks the
 //   master's peer ring, so a full read costs lines x peers steps on top of the
 //   per-line and per-read() cost a private namespace pays:
-//   ns = a + perLine lines + perSyscall read_calls + perRingStep slaveLines peers.
+//   ns = a + perLine lines + perSyscall read_calls + perRingStep slaveLines peers,
+//   fitted to the reader thread's CPU time per read (see fitReadCost).
 //
 // Both are ordinary least squares with standard errors (sigma^2 (X'X)^-1); the
 // measured points are per run (not per configuration) so the run-to-run noise
@@ -128,8 +129,10 @@ export interface ReadPoint {
   lines: number;
   /** read() calls per full read (median). */
   syscalls: number;
-  /** Median duration of the run's idle full reads. */
+  /** Median duration (wall clock) of the run's idle full reads. */
   idleNs: number;
+  /** Median CPU time of the reader thread per idle full read: the work, without waiting for a cpu. */
+  idleCpuNs: number;
   /** Median and slowest full read during the storm, when a read fell inside it. */
   stormP50Ns?: number;
   stormMaxNs?: number;
@@ -158,6 +161,7 @@ export function readPoints(files: LoadedMeasurement[]): ReadPoint[] {
         lines: median(idle.map((r) => r.lines)),
         syscalls: median(idle.map((r) => r.syscalls)),
         idleNs: median(idle.map((r) => r.durNs)),
+        idleCpuNs: median(idle.map((r) => r.cpuNs)),
         ...(storm.length ? { stormP50Ns: median(storm), stormMaxNs: Math.max(...storm) } : {}),
       });
     }
@@ -178,9 +182,14 @@ export function readDesignRow(p: Pick<ReadPoint, 'mode' | 'peers' | 'lines' | 's
   return [1, p.lines, p.syscalls, ringSteps(p)];
 }
 
-/** Idle full-read duration = base + perLine lines + perSyscall read() calls + perRingStep ring steps. */
+/**
+ * CPU time of an idle full read = base + perLine lines + perSyscall read()
+ * calls + perRingStep ring steps. CPU time, not wall time: on a shared
+ * machine a read of a few ms is time-sliced with other work, which would add
+ * the machine's load to every coefficient; the work itself does not change.
+ */
 export function fitReadCost(points: ReadPoint[]): LinearFit {
-  return leastSquares(['baseNs', 'perLineNs', 'perSyscallNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleNs));
+  return leastSquares(['baseNs', 'perLineNs', 'perSyscallNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleCpuNs));
 }
 
 // ---------------------------------------------------------------------------
