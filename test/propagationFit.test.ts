@@ -61,8 +61,9 @@ describe('per-peer fit', () => {
   const files: LoadedMeasurement[] = [0, 1000, 2000, 4000].map((N) => ({
     file: `shared-N${N}.json`,
     m: storm({ propagation: 'shared', peers: N }, [
-      { opP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N + 50, umount: 35000 + 24 * N }, propagation: { mode: 'shared', peers: N, peerGroup: 1, peersSetupNs: 0 } },
-      { opP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N - 50, umount: 35000 + 24 * N }, propagation: { mode: 'shared', peers: N, peerGroup: 1, peersSetupNs: 0 } },
+      // Wall time: the umount also waits ~30 us for a grace period, unrelated to N.
+      { opP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N + 50, umount: 35000 + 24 * N }, opCpuP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N + 50, umount: 5000 + 24 * N }, propagation: { mode: 'shared', peers: N, peerGroup: 1, peersSetupNs: 0 } },
+      { opP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N - 50, umount: 35000 + 24 * N }, opCpuP50Ns: { open_tree: 4000 + 30 * N, move_mount: 3000 + 36 * N - 50, umount: 5000 + 24 * N }, propagation: { mode: 'shared', peers: N, peerGroup: 1, peersSetupNs: 0 } },
     ]),
   }));
 
@@ -72,13 +73,17 @@ describe('per-peer fit', () => {
       { file: 'reader.json', m: storm({ propagation: 'shared', peers: 1000, reader: 'slave', readSize: 4096, idleReads: 5 }, [{ opP50Ns: { move_mount: 1 }, propagation: { mode: 'shared', peers: 1000, peerGroup: 1, peersSetupNs: 0 } }]) },
       { file: 'k8.json', m: storm({ propagation: 'shared', peers: 1000, containers: 8 }, [{ containers: 8, opP50Ns: { move_mount: 1 }, propagation: { mode: 'shared', peers: 1000, peerGroup: 1, peersSetupNs: 0 } }]) },
       { file: 'legacy.json', m: storm({}, [{}]) },
+      { file: 'detach.json', m: storm({ propagation: 'shared', peers: 1000, umountDetach: true }, [{ opP50Ns: { move_mount: 1 }, propagation: { mode: 'shared', peers: 1000, peerGroup: 1, peersSetupNs: 0 }, umountDetach: true }]) },
     ];
+    expect(peerPoints([...files, ...others], 1, true).map((p) => p.file)).toEqual(['detach.json']);
     const pts = peerPoints([...files, ...others]);
     expect(pts).toHaveLength(8);
     expect(new Set(pts.map((p) => p.file)).size).toBe(4);
   });
 
-  it('recovers each op\'s per-peer slope', () => {
+  it('recovers each op\'s per-peer slope, from CPU time by default and from wall time on request', () => {
+    expect(fitPerPeer(peerPoints(files)).umount.coef[0]).toBeCloseTo(5000, 3);
+    expect(fitPerPeer(peerPoints(files), 'wall').umount.coef[0]).toBeCloseTo(35000, 3);
     const fit = fitPerPeer(peerPoints(files));
     expect(fit.open_tree.coef[1]).toBeCloseTo(30, 6);
     expect(fit.move_mount.coef[1]).toBeCloseTo(36, 6);

@@ -95,6 +95,7 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       reader: z.enum(READER_MODES).optional(),
       readSize: z.number().int().positive().optional(),
       idleReads: count.optional(),
+      umountDetach: z.literal(true).optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -268,6 +269,8 @@ export interface MountstormOptions {
   readSize?: number;
   /** Reads before the storm starts (default 5). */
   idleReads?: number;
+  /** umount2 with MNT_DETACH (containerd's), skipping the busy check's walk. */
+  umountDetach?: boolean;
 }
 
 /** The median of a non-empty list. */
@@ -286,6 +289,7 @@ function median(values: number[]): number {
 export function runStatistics(run: MountstormSummary): Record<string, number> {
   const out: Record<string, number> = { wallNs: run.wallNs, meanNs: run.meanNs, p50Ns: run.p50Ns, p99Ns: run.p99Ns, maxNs: run.maxNs };
   for (const [op, ns] of Object.entries(run.opP50Ns ?? {})) out[`op.${op}`] = ns;
+  for (const [op, ns] of Object.entries(run.opCpuP50Ns ?? {})) out[`opCpu.${op}`] = ns;
   if (run.reader) {
     const idle = run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.durNs);
     const storm = run.reader.reads.filter((r) => r.duringStorm).map((r) => r.durNs);
@@ -337,10 +341,12 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     repeat,
     ...(opts.propagation ? { propagation: opts.propagation, peers: opts.peers ?? 0 } : {}),
     ...(opts.reader ? { reader: opts.reader, readSize: opts.readSize ?? 4096, idleReads: opts.idleReads ?? 5 } : {}),
+    ...(opts.umountDetach ? { umountDetach: true as const } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
   if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
+  if (config.umountDetach) baseArgs.push('--umount-detach');
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {
