@@ -38,44 +38,59 @@ const coefText = (fit: LinearFit, j: number, digits = 3) => `${fit.coef[j]!.toPr
 const out: string[] = [];
 const json: Record<string, unknown> = { source: dir, heldOutPeers: [...heldOut] };
 
-// 1. Per-op medians vs N (K=1), private first.
-const privateK1 = files.filter(({ m }) => m.kind === 'mountstorm' && m.config.propagation === 'private' && m.config.containers === 1 && !m.config.reader);
-const peerPts = peerPoints(files);
-out.push(`#### Per-operation median vs peers (K=1, L=50; median of ${new Set(peerPts.map((p) => p.file)).size ? 'the runs' : '-'} per-run medians, min-max of runs), us`, '');
-out.push(`| setup | runs | ${PEER_OPS.join(' | ')} |`, `|---|---|${PEER_OPS.map(() => '---|').join('')}`);
-const privRuns = privateK1.flatMap(({ m }) => (m.kind === 'mountstorm' ? m.results.runs : []));
-if (privRuns.length) out.push(`| private | ${privRuns.length} | ${PEER_OPS.map((op) => spreadOf(privRuns.map((r) => r.opP50Ns![op]!), us)).join(' | ')} |`);
-const byPeers = groupBy(peerPts, (p) => String(p.peers));
-for (const [n, pts] of [...byPeers].sort((a, b) => Number(a[0]) - Number(b[0]))) {
-  out.push(`| shared, ${n} peers | ${pts.length} | ${PEER_OPS.map((op) => spreadOf(pts.map((p) => p.opNs[op]!), us)).join(' | ')} |`);
-}
-
-// 2. Per-peer fit: training peer counts, then held-out rows; and the fit on all.
-const train = peerPts.filter((p) => !heldOut.has(p.peers));
-const fitTrain = fitPerPeer(train);
-const fitAll = fitPerPeer(peerPts);
-out.push('', `#### Per-peer fit (ns = base + perPeer x N, least squares over runs; trained on N = ${[...new Set(train.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
-out.push('| op | base (ns) | per peer (ns) | residual sd (ns) | fit on all N: per peer (ns) |', '|---|---|---|---|---|');
-for (const op of PEER_OPS) out.push(`| ${op} | ${coefText(fitTrain[op], 0)} | ${coefText(fitTrain[op], 1)} | ${fitTrain[op].residualSd.toFixed(0)} | ${coefText(fitAll[op], 1)} |`);
-out.push('', '| held out | op | measured median (min-max), us | predicted, us | error | run spread |', '|---|---|---|---|---|---|');
-for (const [n, pts] of byPeers) {
-  if (!heldOut.has(Number(n))) continue;
-  for (const op of PEER_OPS) {
-    const row = heldOutRow(`${n} peers`, pts.map((p) => p.opNs[op]!), predict(fitTrain[op], [1, Number(n)]));
-    out.push(`| ${n} peers | ${op} | ${us(row.measuredNs)} (${us(row.minNs)}-${us(row.maxNs)}) | ${us(row.predictedNs)} | ${pct(row.errorPct)} | ${row.spreadPct.toFixed(0)}% |`);
+// 1. Per-op medians vs N (K=1), private first: CPU time, and wall time beside it.
+const stormRuns = (pred: (m: Extract<LoadedMeasurement['m'], { kind: 'mountstorm' }>) => boolean) =>
+  files.flatMap(({ m }) => (m.kind === 'mountstorm' && pred(m) ? m.results.runs : []));
+const privRuns = stormRuns((m) => m.config.propagation === 'private' && m.config.containers === 1 && !m.config.reader);
+for (const detach of [false, true]) {
+  const peerPts = peerPoints(files, 1, detach);
+  if (!peerPts.length) continue;
+  const how = detach ? 'umount2(MNT_DETACH)' : 'umount2(0)';
+  out.push(`#### Per-operation CPU time [wall time] vs peers, K=1, L=50, ${how}: median (min-max) of the runs' medians, us`, '');
+  out.push(`| setup | runs | ${PEER_OPS.join(' | ')} |`, `|---|---|${PEER_OPS.map(() => '---|').join('')}`);
+  const cell = (cpu: number[], wall: number[]) => `${spreadOf(cpu, us)} [${us(median(wall))}]`;
+  if (!detach && privRuns.length) out.push(`| private | ${privRuns.length} | ${PEER_OPS.map((op) => cell(privRuns.map((r) => r.opCpuP50Ns![op]!), privRuns.map((r) => r.opP50Ns![op]!))).join(' | ')} |`);
+  const byPeers = groupBy(peerPts, (p) => String(p.peers));
+  for (const [n, pts] of [...byPeers].sort((a, b) => Number(a[0]) - Number(b[0]))) {
+    out.push(`| shared, ${n} peers | ${pts.length} | ${PEER_OPS.map((op) => cell(pts.map((p) => p.opCpuNs[op]!), pts.map((p) => p.opNs[op]!))).join(' | ')} |`);
   }
+
+  // 2. Per-peer fit: training peer counts, then held-out rows; and the fit on all.
+  const train = peerPts.filter((p) => !heldOut.has(p.peers));
+  const fitTrain = fitPerPeer(train);
+  const fitAll = fitPerPeer(peerPts);
+  const fitWall = fitPerPeer(peerPts, 'wall');
+  out.push('', `#### Per-peer fit, ${how} (CPU ns = base + perPeer x N, least squares over runs; trained on N = ${[...new Set(train.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
+  out.push('| op | base (ns) | per peer (ns) | residual sd (ns) | fit on all N: per peer (ns) | wall time, all N: per peer (ns) |', '|---|---|---|---|---|---|');
+  for (const op of PEER_OPS) out.push(`| ${op} | ${coefText(fitTrain[op], 0)} | ${coefText(fitTrain[op], 1)} | ${fitTrain[op].residualSd.toFixed(0)} | ${coefText(fitAll[op], 1)} | ${coefText(fitWall[op], 1)} |`);
+  const held = [...byPeers].filter(([n]) => heldOut.has(Number(n)));
+  if (held.length) {
+    out.push('', '| held out | op | measured CPU median (min-max), us | predicted, us | error | run spread |', '|---|---|---|---|---|---|');
+    for (const [n, pts] of held) {
+      for (const op of PEER_OPS) {
+        const row = heldOutRow(`${n} peers`, pts.map((p) => p.opCpuNs[op]!), predict(fitTrain[op], [1, Number(n)]));
+        out.push(`| ${n} peers | ${op} | ${us(row.measuredNs)} (${us(row.minNs)}-${us(row.maxNs)}) | ${us(row.predictedNs)} | ${pct(row.errorPct)} | ${row.spreadPct.toFixed(0)}% |`);
+      }
+    }
+  }
+  out.push('');
+  json[detach ? 'perPeerDetach' : 'perPeer'] = Object.fromEntries(PEER_OPS.map((op) => [op, { clock: 'cpu', baseNs: fitAll[op].coef[0], perPeerNs: fitAll[op].coef[1], perPeerStdErrNs: fitAll[op].stdErr[1], n: fitAll[op].n, wallPerPeerNs: fitWall[op].coef[1], wallPerPeerStdErrNs: fitWall[op].stdErr[1] }]));
 }
-json.perPeer = Object.fromEntries(PEER_OPS.map((op) => [op, { baseNs: fitAll[op].coef[0], perPeerNs: fitAll[op].coef[1], perPeerStdErrNs: fitAll[op].stdErr[1], n: fitAll[op].n }]));
 
 // 3. Storms of 8 containers: syscall rate with and without a large peer group.
 const k8 = files.filter(({ m }) => m.kind === 'mountstorm' && m.config.containers === 8 && !m.config.reader);
 if (k8.length) {
-  out.push('', '#### Storm of 8 containers, 50 layers: mount syscalls per second and launch time (median (min-max) of runs)', '');
+  out.push('#### Storm of 8 containers, 50 layers: mount syscalls per second and launch time (median (min-max) of runs)', '');
   out.push('| setup | runs | syscalls/s | launch p50, ms | umount median, us |', '|---|---|---|---|---|');
   for (const [label, group] of groupBy(k8, ({ m }) => (m.kind === 'mountstorm' ? `${m.config.propagation}, ${m.config.peers} peers` : ''))) {
     const runs = group.flatMap(({ m }) => (m.kind === 'mountstorm' ? m.results.runs : []));
     const rate = runs.map((r) => (Object.values(r.opCounts).reduce((a, b) => a + b, 0) / r.wallNs) * 1e9);
     out.push(`| ${label} | ${runs.length} | ${spreadOf(rate, (x) => x.toFixed(0))} | ${spreadOf(runs.map((r) => r.p50Ns), ms)} | ${spreadOf(runs.map((r) => r.opP50Ns!['umount']!), us)} |`);
+  }
+  out.push('', 'Per-op CPU time in these storms, median of runs (us):', '', `| setup | ${PEER_OPS.join(' | ')} |`, `|---|${PEER_OPS.map(() => '---|').join('')}`);
+  for (const [label, group] of groupBy(k8, ({ m }) => (m.kind === 'mountstorm' ? `${m.config.propagation}, ${m.config.peers} peers` : ''))) {
+    const runs = group.flatMap(({ m }) => (m.kind === 'mountstorm' ? m.results.runs : []));
+    out.push(`| ${label} | ${PEER_OPS.map((op) => us(median(runs.map((r) => r.opCpuP50Ns?.[op] ?? NaN)))).join(' | ')} |`);
   }
 }
 
