@@ -318,6 +318,10 @@ function spread(values: number[]) {
 }
 
 export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureContext): Promise<Measurement> {
+  // Flags that make no sense together are bad input (exit 2) on any host, so they are checked before privilege.
+  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
+  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
+  if (opts.umountDetach && !opts.propagation) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--umount-detach', expected: 'with --propagation shared|private', got: 'no --propagation' });
   const host = ctx.host ?? readSysfsTopology();
   const repeat = opts.repeat ?? 1;
   if (process.getuid?.() !== 0) throw new HostCapabilityError('measure mountstorm needs root (mount namespaces and idmapped mounts need CAP_SYS_ADMIN)');
@@ -332,8 +336,6 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   // The probe writes its trace as it goes; it writes to a hidden name that is
   // renamed only when every run succeeded, like the measurement itself.
   const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));
-  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
-  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
   const config = {
     variant: opts.variant,
     layers: opts.layers,
