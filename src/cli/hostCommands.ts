@@ -22,6 +22,8 @@ import { formatValidation, validate, validationOutputs } from '../host/validate.
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
+import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
+import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
 
 function cpuList(value: string): number[] {
@@ -161,12 +163,24 @@ export function registerHostCommands(program: Command): void {
   program
     .command('calibrate')
     .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, six kernel cost scale factors and the per-mount cost in ns (mountTableWalkNs) from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
-    .argument('<files...>', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set)')
+    .argument('[files...]', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set); none with --record')
+    .option('--record <dir>', 'record the calibration set on this machine first (root; probes: lockbench, mount storms with traces), then fit; writes DIR/measurements, DIR/calibration.json, hardware.yaml and kernel.yaml')
+    .addOption(new Option('--set <set>', 'with --record: which calibration set (reduced: the same shapes, smaller, ~1 min)').choices(['full', 'reduced']).default('full'))
     .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
     .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
-    .requiredOption('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json')
-    .action(async (files: string[], opts: { hardware?: string; kernel: string; out: string }, cmd: Command) => {
+    .option('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json (with --record: the same directory)')
+    .action(async (files: string[], opts: { hardware?: string; kernel: string; out?: string; record?: string; set: 'full' | 'reduced' }, cmd: Command) => {
       const command = shellQuote(invokedAs(cmd));
+      const cl = (field: string, expected: string, got: string) => new InputError({ file: '(command line)', line: 1, column: 1, field, expected, got });
+      if (opts.record !== undefined && files.length > 0) throw cl('[files...]', 'no measurement files with --record (it records its own)', JSON.stringify(files[0]));
+      if (opts.record !== undefined && opts.out !== undefined && opts.out !== opts.record) throw cl('--out', `no --out with --record, or the same directory (${opts.record})`, JSON.stringify(opts.out));
+      if (opts.record === undefined && files.length === 0) throw cl('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
+      if (opts.record === undefined && opts.out === undefined) throw cl('--out', 'an output directory (-o DIR)', 'none');
+      const outDir = opts.record ?? opts.out!;
+      if (opts.record !== undefined) {
+        const t0 = Date.now();
+        files = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`));
+      }
       let hardwareText: string;
       let hardwareShownAs: string;
       if (opts.hardware) {
@@ -181,7 +195,7 @@ export function registerHostCommands(program: Command): void {
         hardwareText = modelFileText(hostToModel(readSysfsTopology(), { name: 'host' }), { command });
         hardwareShownAs = 'this host read from /sys';
       }
-      const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir: opts.out, command });
+      const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir, command });
       const out: string[] = [];
       for (const [what, fit] of [['lockbench', run.lockFit], ['mountstorm', run.mountFit]] as const) {
         if (!fit) continue;
@@ -206,6 +220,8 @@ export function registerHostCommands(program: Command): void {
     .requiredOption('-o, --out <dir>', 'directory for validation.json, validation.csv and the charts')
     .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string }, cmd: Command) => {
       const record = loadCalibrationRecord(opts.calibration);
+      const notice = otherMachineNotice(record.machine, machineIdentity(), opts.calibration);
+      if (notice) process.stderr.write(notice + '\n');
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
       process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);

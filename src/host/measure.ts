@@ -34,6 +34,7 @@ import {
   type ReaderMode,
   type ProbeResults,
 } from './probes.ts';
+import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
 import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence } from './topology.ts';
 
 /**
@@ -56,6 +57,8 @@ const hostSchema = z.strictObject({
   topology: z.strictObject({ sockets: count, cores: count, cpus: count, l3Groups: count, cpuMap: z.array(hostCpuSchema) }),
   kernel: z.string(),
   cpuModel: z.string(),
+  /** Vendor, family, model, cpus and kernel release: which machine this is (files before it lack it). */
+  machine: machineIdentitySchema.optional(),
 });
 
 /** How far the repetitions of one mount storm configuration spread, per statistic. */
@@ -167,7 +170,7 @@ export interface MeasureContext {
 
 function hostRecord(host: HostTopology): Measurement['host'] {
   const { cpuMap, ...counts } = topologySummary(host);
-  return { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown' };
+  return { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host) };
 }
 
 function ensureProbes(): void {
