@@ -18,10 +18,13 @@ import type { Scenario } from '../config/scenarioSchema.ts';
 import type { Point } from '../config/points.ts';
 import { registerHostCommands } from './hostCommands.ts';
 import { registerPlanCommands } from './planCommands.ts';
+import { registerPredictCommands } from './predictCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
-import { wholeNumber } from './options.ts';
+import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
+import { ablationHelp, type AblationName } from '../config/ablations.ts';
+import { registerAttributeCommand } from './attributeCommand.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
 
 
@@ -42,7 +45,6 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
   });
   return { ...previous, [value.slice(0, eq)]: values };
 }
-
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -68,10 +70,12 @@ export function buildProgram(): Command {
     .option('--max-points <n>', `refuse a run of more points (default ${DEFAULT_MAX_POINTS})`, wholeNumber('--max-points', 1))
     .option('--force', 'write into a non-empty output directory that does not hold an earlier run of this scenario')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; maxEvents?: number; maxPoints?: number; force?: boolean }) => {
+    .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
+    .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
-      const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
+      const edit = scenarioEdit(opts);
       const runOpts = {
         outDir: opts.out,
         workers: opts.workers,
@@ -116,9 +120,11 @@ export function buildProgram(): Command {
       process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
     });
 
+  registerAttributeCommand(program);
   registerHostCommands(program);
   registerReportCommands(program);
   registerPlanCommands(program);
+  registerPredictCommands(program);
   return program;
 }
 

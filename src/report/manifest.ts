@@ -69,6 +69,14 @@ export function checkOutputDir(dir: string, scenario: string, force = false): vo
   }
 }
 
+/** Adds files written into `dir` after the run's own (e.g. by `attribute`) to its manifest, so reruns and `report` know them. */
+export async function addToManifest(dir: string, scenario: string, names: string[]): Promise<void> {
+  const { atomicWrite } = await import('./atomicWrite.ts');
+  const files = [...(readManifest(dir)?.files ?? [])];
+  for (const n of names) if (!files.includes(n)) files.push(n);
+  await atomicWrite(join(dir, MANIFEST_NAME), manifestFile(scenario, files).content);
+}
+
 /** Removes files an earlier run listed that the new run did not write again (stale profiles of points no longer in the scenario). */
 export function removeStaleFiles(dir: string, previous: Manifest | undefined, written: string[]): void {
   if (!previous) return;
