@@ -13,6 +13,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../config/errors.ts';
+import { atomicWrite } from './atomicWrite.ts';
 
 export const MANIFEST_NAME = 'manifest.json';
 const FORMAT = 'locksim-manifest';
@@ -71,7 +72,6 @@ export function checkOutputDir(dir: string, scenario: string, force = false): vo
 
 /** Adds files written into `dir` after the run's own (e.g. by `attribute`) to its manifest, so reruns and `report` know them. */
 export async function addToManifest(dir: string, scenario: string, names: string[]): Promise<void> {
-  const { atomicWrite } = await import('./atomicWrite.ts');
   const files = [...(readManifest(dir)?.files ?? [])];
   for (const n of names) if (!files.includes(n)) files.push(n);
   await atomicWrite(join(dir, MANIFEST_NAME), manifestFile(scenario, files).content);

@@ -41,12 +41,14 @@ const TEMP_SUFFIX_BYTES = 1 + 1 + 7 + 1 + 8 + 4;
 /** Runs every check; returns the points so the caller need not resolve them again. */
 export function preflight(scenario: Scenario, source: YamlSource, limits: RunLimits = {}): Point[] {
   const { section, xField } = kindSection[scenario.kind];
-  const points = resolvePoints(scenario);
+  // Counted before the points are made: making a million points is itself slow.
+  const xs = ((scenario as unknown as Record<string, Record<string, unknown[]>>)[section]![xField] ?? []).length;
+  const variants = scenario.variants.length * Object.values(scenario.sweep ?? {}).reduce((n, values) => n * values.length, 1);
   const maxPoints = limits.maxPoints ?? DEFAULT_MAX_POINTS;
-  if (points.length > maxPoints) {
-    const variants = new Set(points.map((p) => p.variant)).size;
-    throw source.error(scenario.sweep ? ['sweep'] : [section, xField], `at most ${maxPoints} points (--max-points N lifts it)`, `${points.length} (${variants} variants after the sweep x their ${xField} values)`);
+  if (variants * xs > maxPoints) {
+    throw source.error(scenario.sweep ? ['sweep'] : [section, xField], `at most ${maxPoints} points (--max-points N lifts it)`, `${variants * xs} (${variants} variants after the sweep x ${xs} ${xField} values)`);
   }
+  const points = resolvePoints(scenario);
   if (scenario.kind === 'launch') checkKernels(scenario, source, points);
   checkOutputNames(scenario, source, points);
   checkCosts(scenario, source, points, limits.maxEvents ?? DEFAULT_MAX_EVENTS);
