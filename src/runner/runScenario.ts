@@ -21,6 +21,7 @@ import { summaryTable } from '../report/summary.ts';
 import { kinds, type PointOutput } from './kinds.ts';
 import { InterruptedError, simulatePoints, type PoolOptions } from './pool.ts';
 import { Checkpoint } from './checkpoint.ts';
+import { removeStaleTemps } from '../host/staleTemps.ts';
 import { checkOutputDir, manifestFile, readManifest, removeStaleFiles } from '../report/manifest.ts';
 import { shardFile, shardIndices, formatShard, type ShardSpec } from './shard.ts';
 
@@ -73,6 +74,7 @@ export async function runShardFile(file: string, opts: RunOptions & { shard: Sha
 
 export async function runScenario(scenario: Scenario, fileLabel: string, opts: RunOptions): Promise<ScenarioRun> {
   checkOutputDir(opts.outDir, scenario.name, opts.force);
+  removeStaleTemps(opts.outDir);
   const points = resolvePoints(scenario);
   const identity = runIdentity(scenario, fileLabel, loadModels(points));
   const all = points.map((_, i) => i);
@@ -87,6 +89,7 @@ export async function runScenario(scenario: Scenario, fileLabel: string, opts: R
 /** Simulates the points of one shard and writes `shard-I-of-N.json` to the output directory. */
 export async function runShard(scenario: Scenario, fileLabel: string, opts: RunOptions & { shard: ShardSpec }): Promise<ShardRun> {
   checkOutputDir(opts.outDir, scenario.name, opts.force);
+  removeStaleTemps(opts.outDir);
   const points = resolvePoints(scenario);
   const identity = runIdentity(scenario, fileLabel, loadModels(points));
   const hash = runHash(identity);
