@@ -5,6 +5,7 @@
 // carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
 // file per repetition) next to the measurement file.
 
+import { removeStaleTemps } from './staleTemps.ts';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -336,6 +337,8 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   }
   const dir = dirname(ctx.out);
   const names = traceFileNames(ctx.out, repeat);
+  // Traces half-written by a run that was killed: their writer is gone.
+  removeStaleTemps(dir, (n) => n.includes('.trace.jsonl.'));
   // The probe writes its trace as it goes; it writes to a hidden name that is
   // renamed only when every run succeeded, like the measurement itself.
   const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));

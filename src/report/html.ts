@@ -10,7 +10,8 @@
 // "application/json"> with <, > and & escaped, so no input can close a tag or
 // start a script. The one script that runs is the fixed one below.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { runFiles } from './manifest.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
@@ -90,7 +91,8 @@ function inlineScript(code: string): string {
 
 // ---------------------------------------------------------------- inputs
 
-const metricValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
+// null: a metric undefined for the point (results.ts); older files wrote "NaN".
+const metricValue = z.union([z.number(), z.null().transform(() => NaN), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
 
 const resultsSchema = z.object({
   scenario: z.object({ name: z.string(), kind: z.string(), file: z.string().optional(), seed: z.union([z.number(), z.string()]), resolved: z.unknown() }),
@@ -150,7 +152,8 @@ export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile
   const attribution = existsSync(attributionFile) ? readAttributionJson(attributionFile) : undefined;
   // Numbers in names sort by value (x=10 before x=100); display order only.
   const collator = new Intl.Collator('en', { numeric: true });
-  const names = readdirSync(dir).filter((n) => n.endsWith('.folded')).sort(collator.compare);
+  // Only this run's profiles (its manifest), never an older run's left in the directory.
+  const names = runFiles(dir).filter((n) => n.endsWith('.folded')).sort(collator.compare);
   const profiles = names.map((name) => ({ name, stacks: parseFolded(readFileSync(join(dir, name), 'utf8'), join(dir, name)) }));
   return attribution ? { run, profiles, attribution } : { run, profiles };
 }

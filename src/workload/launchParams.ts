@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { RUNTIME_VARIANTS } from './generators.ts';
 
 const positiveInt = z.number().int().positive();
+/** Containers of one point: the trace generator's limit (generators.ts); the blog's storms were hundreds. */
+export const MAX_CONTAINERS = 100_000;
 const ns = z.number().nonnegative();
 
 export const hostActivitySchema = z.strictObject({
@@ -105,7 +107,7 @@ export const openArrivalSchema = z.discriminatedUnion('kind', [burstArrival, rat
 export const launchSchema = z
   .strictObject({
     /** x axis: containers launched (with `trace`: the trace's first N containers). */
-    containers: z.array(positiveInt).min(1),
+    containers: z.array(positiveInt.max(MAX_CONTAINERS)).min(1),
     /** Runtime variant whose ops are generated (not needed with `trace`). */
     variant: z.enum(RUNTIME_VARIANTS).optional(),
     /**
@@ -121,10 +123,10 @@ export const launchSchema = z
     /** Kernel model name (models/kernel) or path. */
     kernel: z.string().min(1).default('linux-6.6'),
     /** kubelet's health check: a launch slower than this fails. */
-    healthCheckTimeoutNs: z.number().positive().default(30_000_000_000),
+    healthCheckTimeoutNs: z.number().positive().max(86_400e9).default(30_000_000_000),
     host: hostActivitySchema.default(hostActivitySchema.parse({})),
     /** Simulated time after the last arrival at which still-running launches are cut off (counted as failed). */
-    horizonNs: z.number().positive().default(120_000_000_000),
+    horizonNs: z.number().positive().max(86_400e9).default(120_000_000_000),
   })
   .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
   .refine((l) => l.trace !== undefined || l.variant !== undefined, { message: 'a runtime variant (or a trace to replay)', path: ['variant'] })
