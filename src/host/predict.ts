@@ -108,6 +108,9 @@ function perturbedKernel(fitted: KernelModel, record: NonNullable<CalibrationRec
     if (ABSOLUTE_NS_GROUPS.has(g)) cell.value = Math.max(0, scale + delta);
     else if (scale > 0) cell.value = (cell.value * (scale + delta)) / scale;
   }
+  // The idle fast path is the base minus a measured saving: it moves with the base.
+  const fast = k.mechanisms.rcuExpeditedIdleFastNs;
+  if (g === 'rcuBase' && fast) fast.value = Math.max(500, fast.value + k.mechanisms.rcuExpeditedBaseNs.value - fitted.mechanisms.rcuExpeditedBaseNs.value);
   return k;
 }
 
