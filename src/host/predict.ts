@@ -90,11 +90,13 @@ export interface MountstormConfig {
   variant: MountstormVariant;
   containers: number;
   layers: number;
+  /** Runnable tasks of other work expected beside the storm (0: the machine is the storm's alone). */
+  otherRunnable?: number;
 }
 
 function mountPoint(c: MountstormConfig): MountstormPoint {
   // No measured runs, no kept trace: the generator's trace of the variant stands in, unchecked (opCounts empty).
-  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [] };
+  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0 };
 }
 
 /** The fitted kernel with parameter j moved by `delta` (a factor on its group, or ns for ABSOLUTE_NS_GROUPS). */

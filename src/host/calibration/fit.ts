@@ -66,13 +66,14 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
  * The launch parameters of a probe run: no systemd, no background path walks,
  * nothing after the rootfs (the probe measures the mount phase only).
  */
-export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'>) {
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number }) {
   return launchSchema.parse({
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0 },
+    // backgroundRunnable: the other work measured beside the probe on a shared machine.
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, backgroundRunnable: p.otherRunnable ?? 0 },
   });
 }
 

@@ -26,6 +26,8 @@ export interface MountstormPoint {
   opCounts: Record<string, number>;
   /** Trace files of the runs that are still there (large ones are not kept). */
   traces: string[];
+  /** Runnable tasks of other work when it was measured (mean over its files; 0 for files that do not say). */
+  otherRunnable?: number;
 }
 
 /**
@@ -259,6 +261,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     runsMeanNs: m.results.runs.map((r) => r.meanNs),
     opCounts: m.results.runs[0]!.opCounts,
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
+    otherRunnable: m.host.otherRunnable ?? 0,
   };
 }
 
@@ -283,7 +286,9 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
         throw new InputError({ file: f, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${seen.opCounts[op]} ops, as ${seen.file} of the same configuration has`, got: String(n) });
       }
     }
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces] });
+    // The load of each file weighs by its runs.
+    const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable });
   }
   return [...byKey.values()];
 }
