@@ -3,9 +3,9 @@
 // rasterised to PNG by resvg. No browser and no node-canvas are involved, so
 // the output depends only on the input and the bundled DejaVu fonts.
 
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
+import type { TopLevelSpec } from 'vega-lite';
+import type { ResvgRenderOptions } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { canonicalize, type PointResult } from './results.ts';
 import type { OutputFile } from './atomicWrite.ts';
@@ -140,8 +140,10 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
 // a fixed per-character estimate otherwise. Canvas metrics depend on the fonts
 // of the machine, so the layout (and the SVG bytes) would differ between
 // machines; pin the estimate. `textMetrics` is a runtime export the typings omit.
-const textMetrics = (vega as unknown as { textMetrics?: { canvas(use: boolean): void } }).textMetrics;
-textMetrics?.canvas(false);
+function pinTextMetrics(vega: typeof import('vega')): void {
+  const textMetrics = (vega as unknown as { textMetrics?: { canvas(use: boolean): void } }).textMetrics;
+  textMetrics?.canvas(false);
+}
 
 /**
  * Vega numbers clip paths and gradients from process-wide counters, so the
@@ -164,6 +166,10 @@ export function renumberSvgIds(svg: string): string {
 
 /** Compiles a vega-lite spec and renders it to an SVG document without a browser. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded here, not at the top: vega takes a large part of a second to load
+  // and only commands that draw charts need it.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  pinTextMetrics(vega);
   const { spec: vegaSpec } = compile(spec);
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
   try {
@@ -209,6 +215,8 @@ export function renderPng(svg: string, options: PngOptions = {}): Buffer {
     textRendering: 1,
     logLevel: 'off',
   };
+  // Loaded on first use: its native-binding lookup costs every command tens of ms at start.
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   return new Resvg(svg, renderOptions).render().asPng();
 }
 
