@@ -22,6 +22,7 @@ import { formatValidation, validate, validationOutputs } from '../host/validate.
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
+import { jsonDocument } from './jsonOutput.ts';
 
 
 function cpuList(value: string): number[] {
@@ -173,11 +174,13 @@ export function registerHostCommands(program: Command): void {
     .option('--hardware <file>', 'hardware model instead of the calibration\'s')
     .option('--kernel <model>', 'kernel model instead of the calibration\'s (name or path)')
     .requiredOption('-o, --out <dir>', 'directory for validation.json, validation.csv and the charts')
-    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string }, cmd: Command) => {
+    .option('--json', 'print the report (every point, MAPE, run-to-run CV) as one JSON document on stdout instead of the table')
+    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string; json?: boolean }, cmd: Command) => {
       const record = loadCalibrationRecord(opts.calibration);
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
-      process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+      if (opts.json) process.stdout.write(jsonDocument(report));
+      else process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
     });
 
   program

@@ -22,6 +22,8 @@ import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
 import { wholeNumber } from './options.ts';
+import { runReport } from './runOutput.ts';
+import { jsonDocument, runJson } from './jsonOutput.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -64,7 +66,8 @@ export function buildProgram(): Command {
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues }) => {
+    .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; json?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
@@ -81,15 +84,18 @@ export function buildProgram(): Command {
         if (opts.shard) {
           const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit, opts.sweep);
           progress.stop();
+          if (opts.json) {
+            process.stdout.write(jsonDocument({ shard: `${opts.shard.index}/${opts.shard.count}`, points: shard.points, resumed: shard.resumed, file: `${opts.out}/${shard.file}` }));
+            return;
+          }
           process.stdout.write(`shard ${opts.shard.index}/${opts.shard.count}: ${shard.points} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
           process.stdout.write(`wrote ${opts.out}/${shard.file}\n`);
           return;
         }
         const result = await runScenarioFile(file, { ...runOpts, signal }, edit, opts.sweep);
         progress.stop();
-        process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-        process.stdout.write(result.summary + '\n');
-        process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+        const seconds = (Date.now() - started) / 1000;
+        process.stdout.write(opts.json ? runJson(result, opts.out, seconds) : runReport(result, opts.out, seconds));
       });
       } finally {
         progress.stop();
@@ -99,7 +105,12 @@ export function buildProgram(): Command {
   program
     .command('models')
     .description('List the hardware models in models/hardware with their topology')
-    .action(() => {
+    .option('--json', 'print the models as one JSON document on stdout')
+    .action((opts: { json?: boolean }) => {
+      if (opts.json) {
+        process.stdout.write(jsonDocument(listHardwareModels().map((name) => loadHardwareModel(name))));
+        return;
+      }
       for (const name of listHardwareModels()) process.stdout.write(describeTopology(buildTopology(loadHardwareModel(name))) + '\n');
     });
 

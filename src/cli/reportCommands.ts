@@ -9,6 +9,8 @@ import { loadResultsDir, renderHtmlReport } from '../report/html.ts';
 import { chartSpecs } from '../runner/runScenario.ts';
 import { mergeShards } from '../runner/shard.ts';
 import { wholeNumber } from './options.ts';
+import { runReport } from './runOutput.ts';
+import { runJson } from './jsonOutput.ts';
 
 
 export function registerReportCommands(program: Command): void {
@@ -18,11 +20,15 @@ export function registerReportCommands(program: Command): void {
     .argument('<inputs...>', 'directories holding shard-I-of-N.json files, or the files themselves')
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('--no-charts', 'skip SVG/PNG charts')
-    .action(async (inputs: string[], opts: { out: string; charts: boolean }) => {
+    .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
+    .action(async (inputs: string[], opts: { out: string; charts: boolean; json?: boolean }) => {
       const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false });
-      process.stdout.write(`${result.run.scenario.name}: merged ${result.shards.length} shards, ${result.run.points.length} points\n`);
-      process.stdout.write(result.summary + '\n');
-      process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+      if (opts.json) {
+        process.stdout.write(runJson(result, opts.out));
+        return;
+      }
+      process.stdout.write(`merged ${result.shards.length} shards\n`);
+      process.stdout.write(runReport(result, opts.out));
     });
 
   program
