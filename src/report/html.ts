@@ -194,11 +194,16 @@ export function breakdownSpec(run: RunResult): TopLevelSpec | undefined {
   } as TopLevelSpec;
 }
 
-/** Pan and zoom with the mouse on the line charts (a layered spec: the parameter goes on the last layer). */
+/**
+ * Pan and zoom with the mouse on the line charts (a layered spec: the
+ * parameter goes on the layer of the lines; reference rules and labels have
+ * no x/y fields to project a selection on).
+ */
 function interactive(spec: TopLevelSpec): TopLevelSpec {
   const copy = structuredClone(spec) as unknown as { layer?: Record<string, unknown>[] };
-  const last = copy.layer?.[copy.layer.length - 1];
-  if (last) last.params = [{ name: 'zoom', select: 'interval', bind: 'scales' }];
+  const isLine = (l: Record<string, unknown>) => (l.mark as { type?: string } | string | undefined) === 'line' || (l.mark as { type?: string } | undefined)?.type === 'line';
+  const lines = copy.layer?.find(isLine) ?? copy.layer?.[copy.layer.length - 1];
+  if (lines) lines.params = [{ name: 'zoom', select: 'interval', bind: 'scales' }];
   return copy as unknown as TopLevelSpec;
 }
 
