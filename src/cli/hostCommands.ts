@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../config/errors.ts';
 import { readFileSync } from 'node:fs';
 import { HostCapabilityError, measureLockbench, measureMountstorm, measurePingpong, pingpongEvidence, type MeasureContext } from '../host/measure.ts';
-import { MOUNTSTORM_VARIANTS, type MountstormVariant } from '../host/probes.ts';
+import { MOUNTSTORM_VARIANTS, PROPAGATION_MODES, READER_MODES, type MountstormVariant, type PropagationMode, type ReaderMode } from '../host/probes.ts';
 import { importStrace } from '../host/strace.ts';
 import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
@@ -23,6 +23,8 @@ import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
 import { jsonDocument } from './jsonOutput.ts';
+import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
+import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
 
 function cpuList(value: string): number[] {
@@ -120,23 +122,64 @@ export function registerHostCommands(program: Command): void {
     .option('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1), 8)
     .option('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1), 5)
     .option('--repeat <r>', 'runs of the same configuration, to report run-to-run spread', wholeNumber('--repeat', 1), 1)
+    .addOption(new Option('--propagation <mode>', 'make the layers\' mount shared (the clones join its peer group, as under systemd\'s rshared / with containerd 2.0/2.1) or private; mount_setattr then leaves propagation unchanged').choices([...PROPAGATION_MODES]))
+    .option('--peers <n>', 'pre-built peer group of N binds the storm\'s clones join (needs --propagation shared)', wholeNumber('--peers', 0))
+    .addOption(new Option('--reader <mode>', 'a concurrent /proc/self/mountinfo reader in a slave (MS_SLAVE|MS_REC, as runc) or private mount namespace').choices([...READER_MODES]))
+    .option('--read-size <bytes>', 'the reader\'s read() size (libmount 1024, Go bufio 4096; default 4096)', wholeNumber('--read-size', 1))
+    .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; out: string }, cmd: Command) => {
-      const m = await measureMountstorm({ variant: opts.variant, containers: opts.containers, layers: opts.layers, repeat: opts.repeat }, ctxOf(opts.out, cmd));
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; out: string }, cmd: Command) => {
+      const m = await measureMountstorm(
+        {
+          variant: opts.variant,
+          containers: opts.containers,
+          layers: opts.layers,
+          repeat: opts.repeat,
+          ...(opts.propagation ? { propagation: opts.propagation } : {}),
+          ...(opts.peers !== undefined ? { peers: opts.peers } : {}),
+          ...(opts.reader ? { reader: opts.reader } : {}),
+          ...(opts.readSize !== undefined ? { readSize: opts.readSize } : {}),
+          ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
+        },
+        ctxOf(opts.out, cmd),
+      );
       if (m.kind !== 'mountstorm') return;
+      const ms = (ns: number) => (ns / 1e6).toFixed(2);
       const p50 = m.results.spread['p50Ns']!;
-      process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${(p50.median / 1e6).toFixed(2)} ms (runs ${(p50.min / 1e6).toFixed(2)}-${(p50.max / 1e6).toFixed(2)} ms); wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
+      const extra: string[] = [];
+      if (m.config.propagation) extra.push(`${m.config.propagation}, ${m.config.peers} peers`);
+      for (const op of ['open_tree', 'move_mount', 'umount']) {
+        const s = m.results.spread[`op.${op}`];
+        if (s) extra.push(`${op} ${(s.median / 1e3).toFixed(1)} us`);
+      }
+      for (const [k, label] of [['read.idleP50Ns', 'idle read'], ['read.stormP50Ns', 'read in storm'], ['read.stormMaxNs', 'slowest read in storm']] as const) {
+        const s = m.results.spread[k];
+        if (s) extra.push(`${label} ${ms(s.median)} ms`);
+      }
+      process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${ms(p50.median)} ms (runs ${ms(p50.min)}-${ms(p50.max)} ms)${extra.length ? `; ${extra.join(', ')} (medians of runs)` : ''}; wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
     });
 
   program
     .command('calibrate')
     .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, six kernel cost scale factors and the per-mount cost in ns (mountTableWalkNs) from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
-    .argument('<files...>', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set)')
+    .argument('[files...]', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set); none with --record')
+    .option('--record <dir>', 'record the calibration set on this machine first (root; probes: lockbench, mount storms with traces), then fit; writes DIR/measurements, DIR/calibration.json, hardware.yaml and kernel.yaml')
+    .addOption(new Option('--set <set>', 'with --record: which calibration set (reduced: the same shapes, smaller, ~1 min)').choices(['full', 'reduced']).default('full'))
     .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
     .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
-    .requiredOption('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json')
-    .action(async (files: string[], opts: { hardware?: string; kernel: string; out: string }, cmd: Command) => {
+    .option('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json (with --record: the same directory)')
+    .action(async (files: string[], opts: { hardware?: string; kernel: string; out?: string; record?: string; set: 'full' | 'reduced' }, cmd: Command) => {
       const command = shellQuote(invokedAs(cmd));
+      const cl = (field: string, expected: string, got: string) => new InputError({ file: '(command line)', line: 1, column: 1, field, expected, got });
+      if (opts.record !== undefined && files.length > 0) throw cl('[files...]', 'no measurement files with --record (it records its own)', JSON.stringify(files[0]));
+      if (opts.record !== undefined && opts.out !== undefined && opts.out !== opts.record) throw cl('--out', `no --out with --record, or the same directory (${opts.record})`, JSON.stringify(opts.out));
+      if (opts.record === undefined && files.length === 0) throw cl('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
+      if (opts.record === undefined && opts.out === undefined) throw cl('--out', 'an output directory (-o DIR)', 'none');
+      const outDir = opts.record ?? opts.out!;
+      if (opts.record !== undefined) {
+        const t0 = Date.now();
+        files = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`));
+      }
       let hardwareText: string;
       let hardwareShownAs: string;
       if (opts.hardware) {
@@ -151,7 +194,7 @@ export function registerHostCommands(program: Command): void {
         hardwareText = modelFileText(hostToModel(readSysfsTopology(), { name: 'host' }), { command });
         hardwareShownAs = 'this host read from /sys';
       }
-      const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir: opts.out, command });
+      const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir, command });
       const out: string[] = [];
       for (const [what, fit] of [['lockbench', run.lockFit], ['mountstorm', run.mountFit]] as const) {
         if (!fit) continue;
@@ -177,6 +220,8 @@ export function registerHostCommands(program: Command): void {
     .option('--json', 'print the report (every point, MAPE, run-to-run CV) as one JSON document on stdout instead of the table')
     .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string; json?: boolean }, cmd: Command) => {
       const record = loadCalibrationRecord(opts.calibration);
+      const notice = otherMachineNotice(record.machine, machineIdentity(), opts.calibration);
+      if (notice) process.stderr.write(notice + '\n');
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
       if (opts.json) process.stdout.write(jsonDocument(report));

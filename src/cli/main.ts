@@ -18,10 +18,13 @@ import type { Scenario } from '../config/scenarioSchema.ts';
 import type { Point } from '../config/points.ts';
 import { registerHostCommands } from './hostCommands.ts';
 import { registerPlanCommands } from './planCommands.ts';
+import { registerPredictCommands } from './predictCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
-import { wholeNumber } from './options.ts';
+import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
+import { ablationHelp, type AblationName } from '../config/ablations.ts';
+import { registerAttributeCommand } from './attributeCommand.ts';
 import { runReport } from './runOutput.ts';
 import { jsonDocument, runJson } from './jsonOutput.ts';
 
@@ -44,7 +47,6 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
   return { ...previous, [value.slice(0, eq)]: values };
 }
 
-
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -66,11 +68,13 @@ export function buildProgram(): Command {
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
+    .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
     .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; json?: boolean }) => {
+    .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; json?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
-      const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
+      const edit = scenarioEdit(opts);
       const runOpts = {
         outDir: opts.out,
         workers: opts.workers,
@@ -121,9 +125,11 @@ export function buildProgram(): Command {
       process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
     });
 
+  registerAttributeCommand(program);
   registerHostCommands(program);
   registerReportCommands(program);
   registerPlanCommands(program);
+  registerPredictCommands(program);
   return program;
 }
 

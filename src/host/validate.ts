@@ -30,6 +30,7 @@ import {
   type LockbenchPoint,
   type MountstormPoint,
 } from './calibrate.ts';
+import { lockbenchInterval, mountstormInterval, type PredictionInterval } from './predict.ts';
 
 export interface ValidationPoint {
   probe: 'mountstorm' | 'lockbench';
@@ -46,6 +47,8 @@ export interface ValidationPoint {
   errorPct: number;
   /** Run-to-run coefficient of variation of the measurement, in percent. */
   cvPct: number;
+  /** The prediction's 90% interval for the mean of this many runs (src/host/predict.ts); null when the calibration fitted nothing of this probe. */
+  interval: { low: number; high: number; inside: boolean } | null;
 }
 
 export interface ValidationReport {
@@ -54,6 +57,8 @@ export interface ValidationReport {
   mapePct: { mountstorm: number; lockbench: number };
   /** Mean run-to-run CV per probe, percent: the noise floor the error is to be read against. */
   meanCvPct: { mountstorm: number; lockbench: number };
+  /** Share of the points with an interval whose measured mean is inside it, percent (NaN: none). */
+  coveragePct: { mountstorm: number; lockbench: number };
 }
 
 const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers'>) => `${p.variant} K=${p.containers} L=${p.layers}`;
@@ -84,9 +89,11 @@ export function checkHeldOut(record: CalibrationRecord, mount: MountstormPoint[]
   }
 }
 
-function point(probe: ValidationPoint['probe'], series: string, label: string, x: number, files: string[], measured: number[], predicted: number): ValidationPoint {
+function point(probe: ValidationPoint['probe'], series: string, label: string, x: number, files: string[], measured: number[], prediction: PredictionInterval | number): ValidationPoint {
   const m = meanOf(measured);
-  return { probe, series, label, x, files, measured, measuredMean: m, predicted, errorPct: (predicted / m - 1) * 100, cvPct: coefficientOfVariation(measured) * 100 };
+  const predicted = typeof prediction === 'number' ? prediction : prediction.mean;
+  const interval = typeof prediction === 'number' ? null : { low: prediction.low, high: prediction.high, inside: m >= prediction.low && m <= prediction.high };
+  return { probe, series, label, x, files, measured, measuredMean: m, predicted, errorPct: (predicted / m - 1) * 100, cvPct: coefficientOfVariation(measured) * 100, interval };
 }
 
 /** Predictions for held-out files with the models of a calibration record. */
@@ -95,7 +102,8 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
   const mount = loadMountstormPoints(kinds.mountstorm);
   const lock = loadLockbenchPoints(kinds.lockbench);
   checkHeldOut(record, mount, lock);
-  const spec = hostMachineSpec(loadHardwareModel(opts.hardwareModel ?? record.hardwareModel));
+  const hw = loadHardwareModel(opts.hardwareModel ?? record.hardwareModel);
+  const spec = hostMachineSpec(hw);
   const points: ValidationPoint[] = [];
   if (mount.length > 0) {
     const kernelFile = opts.kernelModel ?? record.kernelModel;
@@ -106,10 +114,15 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
     // The probe runs nothing after the rootfs; a fitted model already says so, a hand-made one may not.
     const probeKernel = kernel.host.containerStartNs.value === 0 ? kernel : { ...kernel, host: { ...kernel.host, containerStartNs: { ...kernel.host.containerStartNs, value: 0 } } };
     for (const p of mount) {
-      points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, p.files, p.runsMeanNs.map((x) => x * 1e-9), simulateMountstorm(spec, probeKernel, p)));
+      const runs = p.runsMeanNs.length;
+      const prediction = record.mountstorm ? mountstormInterval(record, spec, probeKernel, p, runs, !opts.kernelModel) : simulateMountstorm(spec, probeKernel, p);
+      points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, p.files, p.runsMeanNs.map((x) => x * 1e-9), prediction));
     }
   }
-  for (const p of lock) points.push(point('lockbench', `lockbench-${p.lock}-t${p.threads}`, lockKey(p), p.csNs, p.files, p.runsPerSec, simulateLockbench(spec, p)));
+  for (const p of lock) {
+    const prediction = record.lockbench ? lockbenchInterval(record, hw, p, p.runsPerSec.length, !opts.hardwareModel) : simulateLockbench(spec, p);
+    points.push(point('lockbench', `lockbench-${p.lock}-t${p.threads}`, lockKey(p), p.csNs, p.files, p.runsPerSec, prediction));
+  }
   points.sort((a, b) => a.series.localeCompare(b.series) || a.x - b.x);
   const mape = (probe: ValidationPoint['probe']) => {
     const ps = points.filter((p) => p.probe === probe);
@@ -119,21 +132,31 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
     const ps = points.filter((p) => p.probe === probe);
     return ps.length ? meanOf(ps.map((p) => p.cvPct)) : NaN;
   };
-  return { points, mapePct: { mountstorm: mape('mountstorm'), lockbench: mape('lockbench') }, meanCvPct: { mountstorm: cv('mountstorm'), lockbench: cv('lockbench') } };
+  const coverage = (probe: ValidationPoint['probe']) => {
+    const ps = points.filter((p) => p.probe === probe && p.interval);
+    return ps.length ? (100 * ps.filter((p) => p.interval!.inside).length) / ps.length : NaN;
+  };
+  return {
+    points,
+    mapePct: { mountstorm: mape('mountstorm'), lockbench: mape('lockbench') },
+    meanCvPct: { mountstorm: cv('mountstorm'), lockbench: cv('lockbench') },
+    coveragePct: { mountstorm: coverage('mountstorm'), lockbench: coverage('lockbench') },
+  };
 }
 
 /** The table printed by the CLI (and pasted into docs/validation.md). */
 export function formatValidation(r: ValidationReport): string {
-  const lines = ['| probe | configuration | measured (mean of runs) | predicted | error | run-to-run CV |', '|---|---|---|---|---|---|'];
+  const lines = ['| probe | configuration | measured (mean of runs) | predicted | 90% interval | error | run-to-run CV |', '|---|---|---|---|---|---|---|'];
   const show = (p: ValidationPoint, v: number) => (p.probe === 'mountstorm' ? `${(v * 1e3).toFixed(2)} ms` : `${(v / 1e6).toFixed(3)} M/s`);
   for (const p of r.points) {
-    lines.push(`| ${p.probe} | ${p.label} | ${show(p, p.measuredMean)} | ${show(p, p.predicted)} | ${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}% | ${p.cvPct.toFixed(1)}% |`);
+    const iv = p.interval ? `${show(p, p.interval.low)} - ${show(p, p.interval.high)}${p.interval.inside ? '' : ' (outside)'}` : 'n/a';
+    lines.push(`| ${p.probe} | ${p.label} | ${show(p, p.measuredMean)} | ${show(p, p.predicted)} | ${iv} | ${p.errorPct >= 0 ? '+' : ''}${p.errorPct.toFixed(1)}% | ${p.cvPct.toFixed(1)}% |`);
   }
   lines.push('');
   for (const probe of ['mountstorm', 'lockbench'] as const) {
     if (Number.isNaN(r.mapePct[probe])) continue;
     const what = probe === 'mountstorm' ? 'mean launch latency' : 'throughput';
-    lines.push(`${probe}: MAPE ${r.mapePct[probe].toFixed(1)}% of ${what} over ${r.points.filter((p) => p.probe === probe).length} held-out configurations; measurement run-to-run CV ${r.meanCvPct[probe].toFixed(1)}% on average`);
+    lines.push(`${probe}: MAPE ${r.mapePct[probe].toFixed(1)}% of ${what} over ${r.points.filter((p) => p.probe === probe).length} held-out configurations; measurement run-to-run CV ${r.meanCvPct[probe].toFixed(1)}% on average${Number.isNaN(r.coveragePct[probe]) ? '' : `; 90% interval coverage ${r.coveragePct[probe].toFixed(0)}%`}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -141,7 +164,7 @@ export function formatValidation(r: ValidationReport): string {
 /** validation.json, validation.csv and one chart per series (measured and predicted curves, the runs' range as a band). */
 export async function validationOutputs(r: ValidationReport, meta: { command: string; calibration: string }): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
-  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
+  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, coveragePct: r.coveragePct, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
   files.push({ name: 'validation.json', content: JSON.stringify(json, null, 2) + '\n' });
   const header = ['probe', 'series', 'configuration', 'x', 'measuredMean', 'predicted', 'errorPct', 'cvPct', 'runs'];
   const rows = r.points.map((p) => [p.probe, p.series, p.label, formatNumber(p.x), formatNumber(p.measuredMean), formatNumber(p.predicted), formatNumber(p.errorPct), formatNumber(p.cvPct), p.measured.map(formatNumber).join(' ')].map(csvField).join(','));

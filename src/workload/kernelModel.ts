@@ -163,6 +163,8 @@ export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 const lockSchema = z.strictObject({
   kind: z.enum(['rwsem', 'seqlock']),
   source: z.string().trim().min(1),
+  /** rwsem only: writers spin on a running owner before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER; absent: true). */
+  optimisticSpin: z.boolean().optional(),
 });
 
 export const kernelModelSchema = z.strictObject({

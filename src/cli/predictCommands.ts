@@ -1,0 +1,62 @@
+/**
+ * CLI wiring of `locksim predict mountstorm|lockbench`: a calibration's
+ * prediction for one configuration with its 90% interval (src/host/predict.ts).
+ * Only wiring. A calibration used on another machine gets one line on stderr.
+ */
+import { Command, Option } from 'commander';
+import { loadCalibrationRecord } from '../host/calibrate.ts';
+import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
+import { predictLockbench, predictMountstorm, type PredictionInterval } from '../host/predict.ts';
+import { MOUNTSTORM_VARIANTS, type MountstormVariant } from '../host/probes.ts';
+import type { CalibrationRecord } from '../host/calibration/write.ts';
+import { wholeNumber } from './options.ts';
+
+function loadChecked(file: string): CalibrationRecord {
+  const record = loadCalibrationRecord(file);
+  const notice = otherMachineNotice(record.machine, machineIdentity(), file);
+  if (notice) process.stderr.write(notice + '\n');
+  return record;
+}
+
+function share(p: PredictionInterval): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  return `1 s.d.: fit ${pct(p.parts.parameters)}, run-to-run ${pct(p.parts.runToRun)}, model ${pct(p.parts.model)}`;
+}
+
+export function registerPredictCommands(program: Command): void {
+  const predict = program.command('predict').description('Predict a configuration with a calibration (`locksim calibrate`): the mean and a 90% interval for the mean of R runs');
+  const runsOption = () => new Option('--runs <r>', 'runs the predicted mean is the mean of (the interval narrows with more)').argParser(wholeNumber('--runs', 1)).default(5);
+
+  predict
+    .command('mountstorm')
+    .description('Mean launch latency of K launches with L layers each (what `locksim measure mountstorm` measures)')
+    .requiredOption('--calibration <file>', 'calibration.json written by `locksim calibrate`')
+    .addOption(new Option('--variant <v>', 'runtime variant').choices([...MOUNTSTORM_VARIANTS]).makeOptionMandatory())
+    .requiredOption('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1))
+    .requiredOption('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1))
+    .addOption(runsOption())
+    .option('--json', 'print {"meanS", "lowS", "highS"}')
+    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; json?: boolean }) => {
+      const record = loadChecked(opts.calibration);
+      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers }, opts.runs, opts.calibration);
+      if (opts.json) process.stdout.write(JSON.stringify({ meanS: p.mean, lowS: p.low, highS: p.high }) + '\n');
+      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; 90% interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
+    });
+
+  predict
+    .command('lockbench')
+    .description('Acquisitions/s of threads contending for one spinlock (what `locksim measure lockbench` measures)')
+    .requiredOption('--calibration <file>', 'calibration.json written by `locksim calibrate`')
+    .addOption(new Option('--lock <kind>', 'spinlock kind').choices(['ttas', 'ticket']).default('ttas'))
+    .option('--threads <n>', 'contending threads', wholeNumber('--threads', 1), 2)
+    .requiredOption('--cs <ns>', 'critical section length in ns', wholeNumber('--cs', 0))
+    .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
+    .addOption(runsOption())
+    .option('--json', 'print {"meanPerSec", "lowPerSec", "highPerSec"}')
+    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; json?: boolean }) => {
+      const record = loadChecked(opts.calibration);
+      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think }, opts.runs, opts.calibration);
+      if (opts.json) process.stdout.write(JSON.stringify({ meanPerSec: p.mean, lowPerSec: p.low, highPerSec: p.high }) + '\n');
+      else process.stdout.write(`lockbench ${opts.lock} threads=${opts.threads} cs=${opts.cs} think=${opts.think}: predicted ${(p.mean / 1e6).toFixed(3)} M acquisitions/s; 90% interval for the mean of ${p.runs} runs ${(p.low / 1e6).toFixed(3)}-${(p.high / 1e6).toFixed(3)} M/s (${share(p)})\n`);
+    });
+}

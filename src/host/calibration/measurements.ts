@@ -1,0 +1,361 @@
+// Loading the calibration set: measurement files become points (one per
+// configuration, every run of it), and the kept traces give what calibrate
+// sets directly or fits beside the means: per-call medians alone and
+// contended, the probe's own work between syscalls, the calls' jitter.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { InputError } from '../../config/errors.ts';
+import { parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
+import { loadMeasurement, type Measurement } from '../measure.ts';
+
+// ---------------------------------------------------------------------------
+// Measured points
+
+export interface MountstormPoint {
+  /** The first file of the configuration (errors and labels). */
+  file: string;
+  /** Every file of this configuration (several recording sessions merge into one point). */
+  files: string[];
+  variant: Extract<Measurement, { kind: 'mountstorm' }>['config']['variant'];
+  layers: number;
+  containers: number;
+  /** Mean per-container launch latency of each run, ns (release to the end of the last mount op). */
+  runsMeanNs: number[];
+  /** Op counts of the first run, to check a regenerated trace does the same ops. */
+  opCounts: Record<string, number>;
+  /** Trace files of the runs that are still there (large ones are not kept). */
+  traces: string[];
+}
+
+/**
+ * One syscall kind's duration in uncontended runs (K=1): the median of each
+ * run's calls. These pin the scale factors to single-call costs, which the
+ * mean launch latency alone mixes together.
+ */
+export interface IdleOpPoint {
+  file: string;
+  op: 'open_tree' | 'mount_setattr' | 'move_mount' | 'mount_overlay';
+  layers: number;
+  /** Median dur_ns of this op in each run's trace. */
+  runsMedianNs: number[];
+  /** Median number of mounts in the table when this op was called (its per-mount steps walk them). */
+  medianTable: number;
+}
+
+/**
+ * umount is left out: its expedited RCU grace period on this 2-vCPU guest is
+ * bimodal at K=1 (~9 us when the other vCPU is idle, ~50 us when it is busy
+ * and must be interrupted), while the model's grace period has one length.
+ * The storms keep both vCPUs busy, so the means, not the idle medians, say
+ * what the grace period costs there.
+ */
+export const IDLE_OPS = ['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay'] as const;
+
+/** Per-op medians from the kept traces of single-container runs (none for K > 1: there the durations include waiting). */
+export function idleOpPoints(p: MountstormPoint): IdleOpPoint[] {
+  if (p.containers !== 1 || p.traces.length === 0) return [];
+  const perRun = p.traces.map((f) => tracedCalls(readTraceFile(f)));
+  const out: IdleOpPoint[] = [];
+  for (const op of IDLE_OPS) {
+    const runs = runMedians(perRun, op);
+    // The launch's own mounts in the probe's table at the median call (its tmpfs holds nothing else).
+    if (runs) out.push({ file: p.file, op, layers: p.layers, runsMedianNs: runs, medianTable: median(perRun.flatMap((by) => by.get(op)!.tables)) });
+  }
+  return out;
+}
+
+/** One trace file, parsed once per process (calibration reads each kept trace several ways). */
+const traceFiles = new Map<string, Trace>();
+export function readTraceFile(f: string): Trace {
+  let t = traceFiles.get(f);
+  if (!t) {
+    t = parseTrace(readFileSync(f, 'utf8'), f);
+    traceFiles.set(f, t);
+  }
+  return t;
+}
+
+/**
+ * A trace's timed calls by op kind: each call's duration, and how many
+ * mounts the trace's own ops had put in the table when it started
+ * (move_mount and overlay mounts add one, umount removes one).
+ */
+export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: number[] }> {
+  const by = new Map<string, { durNs: number[]; tables: number[] }>();
+  let table = 0;
+  for (let i = 0; i < t.ops.count; i++) {
+    const op = OP_NAMES[t.ops.op[i]!]!;
+    const d = t.ops.durNs?.[i];
+    if (d !== undefined && !Number.isNaN(d)) {
+      let calls = by.get(op);
+      if (!calls) by.set(op, (calls = { durNs: [], tables: [] }));
+      calls.durNs.push(d);
+      calls.tables.push(table);
+    }
+    table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
+  }
+  return by;
+}
+
+/** Each run's median duration of `op`, or null when some run has no timed call of it. */
+export function runMedians(perRun: Map<string, { durNs: number[] }>[], op: string): number[] | null {
+  const runs = perRun.map((by) => by.get(op)?.durNs).filter((x): x is number[] => x !== undefined && x.length > 0);
+  return runs.length === perRun.length ? runs.map(median) : null;
+}
+
+/**
+ * The probe's own work between two syscalls of a container (path formatting,
+ * the untraced close() of each tree fd): in each single-container run, the
+ * median gap from the end of one traced op to the start of the next. This is
+ * what the simulator's runtime costs (host.runtimePerOpNs, runtimeStartNs,
+ * runtimeOverlayPerLayerNs) stand for when it replays the probe, and it is
+ * measured directly, so it is set rather than fitted: fitted with the
+ * unlocked syscall costs, it soaked up the K=1 runs' RCU waits and made the
+ * storms CPU-bound instead of serialized (docs/validation.md). The typical
+ * gap is the median; what the gaps add beyond it (the wait before the first
+ * op, the user namespace opened once, the lowerdir string before each
+ * overlay) is per container or per layer, not per op. [] when no
+ * single-container trace is kept.
+ */
+export interface ProbeRuntimeRun {
+  /** Gaps between consecutive ops other than before the first op and before overlay mounts: how many, and their sum, ns. */
+  plainGaps: number;
+  plainGapSumNs: number;
+  /** From release to the first op: the released thread getting going, ns. */
+  startLatencyNs: number;
+  /** Mean gap before an overlay mount (building the lowerdir option string), ns; NaN without one. */
+  overlayGapNs: number;
+  layers: number;
+}
+
+export interface MeasuredRuntime {
+  /** The probe's CPU work between two syscalls, ns. */
+  perOpNs: number;
+  /** Its CPU work once per container (the user namespace opened once, ...), ns. */
+  startNs: number;
+  startLatencyNs: number;
+  /** Before an overlay mount, beyond perOpNs, per lower layer, ns. */
+  overlayPerLayerNs: number;
+  runs: ProbeRuntimeRun[];
+}
+
+/**
+ * The probe's own work from its single-container runs. The gaps between ops
+ * sum to a per-container part plus a per-op part: a line through the median
+ * gap sum of each op count (the runs of one layer count have one op count),
+ * so one slow run does not move it; with one op count only, the per-op part
+ * is the median gap. Null without runs.
+ */
+export function measuredRuntime(runs: ProbeRuntimeRun[]): MeasuredRuntime | null {
+  if (runs.length === 0) return null;
+  const byCount = new Map<number, number[]>();
+  for (const r of runs) byCount.set(r.plainGaps, [...(byCount.get(r.plainGaps) ?? []), r.plainGapSumNs]);
+  const pts = [...byCount].map(([n, sums]) => [n, median(sums)] as const);
+  let perOpNs: number, startNs: number;
+  if (pts.length >= 2) {
+    const mx = meanOf(pts.map(([n]) => n)), my = meanOf(pts.map(([, y]) => y));
+    const sxy = pts.reduce((a, [n, y]) => a + (n - mx) * (y - my), 0), sxx = pts.reduce((a, [n]) => a + (n - mx) ** 2, 0);
+    perOpNs = Math.max(0, sxy / sxx);
+    startNs = Math.max(0, my - perOpNs * mx);
+  } else {
+    perOpNs = median(runs.map((r) => r.plainGapSumNs / r.plainGaps));
+    startNs = 0;
+  }
+  const overlay = runs.filter((r) => Number.isFinite(r.overlayGapNs)).map((r) => Math.max(0, r.overlayGapNs - perOpNs) / r.layers);
+  return {
+    perOpNs,
+    startNs,
+    startLatencyNs: median(runs.map((r) => r.startLatencyNs)),
+    overlayPerLayerNs: overlay.length > 0 ? median(overlay) : 0,
+    runs,
+  };
+}
+
+/** Ops with enough calls per single-container run, and one cost each, to show run-to-run variation. */
+const JITTER_OPS = new Set(['open_tree', 'mount_setattr', 'move_mount']);
+
+/**
+ * How much one call's cost varies from call to call: in each single-container
+ * run and for each of JITTER_OPS, (p90 - p10) / (2 x 1.2816 x p50) of its
+ * durations, which is the coefficient of variation for a normal spread and
+ * ignores the rare call interrupted by something else. One value per run
+ * and op; [] for K > 1 (there waiting adds to the spread).
+ */
+export function probeJitterRuns(p: MountstormPoint): number[] {
+  if (p.containers !== 1) return [];
+  const out: number[] = [];
+  for (const f of p.traces) {
+    for (const [op, calls] of tracedCalls(readTraceFile(f))) {
+      if (!JITTER_OPS.has(op) || calls.durNs.length < 10) continue;
+      const ds = [...calls.durNs].sort((a, b) => a - b);
+      const q = (x: number) => ds[Math.round(x * (ds.length - 1))]!;
+      out.push((q(0.9) - q(0.1)) / (2 * 1.2816 * q(0.5)));
+    }
+  }
+  return out;
+}
+
+export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
+  if (p.containers !== 1) return [];
+  const out: ProbeRuntimeRun[] = [];
+  for (const f of p.traces) {
+    const t = readTraceFile(f);
+    let end = 0;
+    const plain: number[] = [];
+    const overlay: number[] = [];
+    let first = NaN;
+    for (let i = 0; i < t.ops.count; i++) {
+      const start = t.ops.startNs?.[i], dur = t.ops.durNs?.[i];
+      if (start === undefined || dur === undefined || Number.isNaN(start) || Number.isNaN(dur)) continue;
+      const gap = start - end;
+      if (Number.isNaN(first)) first = gap;
+      else if (OP_NAMES[t.ops.op[i]!] === 'mount_overlay') overlay.push(gap);
+      else plain.push(gap);
+      end = start + dur;
+    }
+    if (plain.length === 0 || !(first >= 0)) continue;
+    out.push({ plainGaps: plain.length, plainGapSumNs: plain.reduce((a, g) => a + g, 0), startLatencyNs: first, overlayGapNs: overlay.length > 0 ? meanOf(overlay) : NaN, layers: p.layers });
+  }
+  return out;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface LockbenchPoint {
+  files: string[];
+  lock: 'ttas' | 'ticket';
+  threads: number;
+  csNs: number;
+  thinkNs: number;
+  /** acquisitions/s of each run (one file per run). */
+  runsPerSec: number[];
+  /** Mean cost of one clock read in the probe's runs: the busy wait's overshoot (see effectiveCsNs). */
+  clockReadNs: number;
+}
+
+function wrongKind(file: string, want: string, got: string): InputError {
+  return new InputError({ file, line: 1, column: 1, field: 'kind', expected: `a ${want} measurement (\`locksim measure ${want}\`)`, got: JSON.stringify(got) });
+}
+
+export function loadMountstormPoint(file: string): MountstormPoint {
+  const m = loadMeasurement(file);
+  if (m.kind !== 'mountstorm') throw wrongKind(file, 'mountstorm', m.kind);
+  const failed = m.results.runs.findIndex((r) => r.failedContainers > 0);
+  if (failed >= 0) {
+    throw new InputError({ file, line: 1, column: 1, field: `results.runs[${failed}].failedContainers`, expected: 'runs whose containers all succeeded (a failed launch has no latency to compare)', got: String(m.results.runs[failed]!.failedContainers) });
+  }
+  const dir = dirname(file);
+  return {
+    file,
+    files: [file],
+    variant: m.config.variant,
+    layers: m.config.layers,
+    containers: m.config.containers,
+    runsMeanNs: m.results.runs.map((r) => r.meanNs),
+    opCounts: m.results.runs[0]!.opCounts,
+    traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
+  };
+}
+
+/**
+ * Mount storm files of the same configuration (variant, K, L), from several
+ * recording sessions, become one point with all their runs and kept traces,
+ * as lockbench files of one configuration do: the fit and the comparison then
+ * weigh each configuration once, by every run of it.
+ */
+export function loadMountstormPoints(files: string[]): MountstormPoint[] {
+  const byKey = new Map<string, MountstormPoint>();
+  for (const f of files) {
+    const p = loadMountstormPoint(f);
+    const key = `${p.variant}/${p.containers}/${p.layers}`;
+    const seen = byKey.get(key);
+    if (!seen) {
+      byKey.set(key, p);
+      continue;
+    }
+    for (const [op, n] of Object.entries(p.opCounts)) {
+      if (seen.opCounts[op] !== n) {
+        throw new InputError({ file: f, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${seen.opCounts[op]} ops, as ${seen.file} of the same configuration has`, got: String(n) });
+      }
+    }
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces] });
+  }
+  return [...byKey.values()];
+}
+
+/** Lockbench files of the same configuration (lock, threads, cs, think) become one point with their runs. */
+export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
+  const byKey = new Map<string, LockbenchPoint & { clockSum: number }>();
+  for (const file of files) {
+    const m = loadMeasurement(file);
+    if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
+    const c = m.config;
+    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}`;
+    let p = byKey.get(key);
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0 }));
+    p.files.push(file);
+    p.runsPerSec.push(m.results.acquisitionsPerSec);
+    p.clockSum += m.results.config.clockReadNs;
+  }
+  return [...byKey.values()]
+    .map(({ clockSum, ...p }) => ({ ...p, clockReadNs: clockSum / p.files.length }))
+    .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
+}
+
+/** Splits measurement files by kind, so the CLI can take them in any order. */
+export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[] } {
+  const out = { mountstorm: [] as string[], lockbench: [] as string[] };
+  for (const f of files) {
+    const m = loadMeasurement(f);
+    if (m.kind === 'mountstorm' || m.kind === 'lockbench') out[m.kind].push(f);
+    else throw new InputError({ file: f, line: 1, column: 1, field: 'kind', expected: 'a mountstorm or lockbench measurement', got: JSON.stringify(m.kind) });
+  }
+  return out;
+}
+
+export function meanOf(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Coefficient of variation (sample standard deviation / mean) of the runs; 0 for one run. */
+export function coefficientOfVariation(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = meanOf(xs);
+  const v = xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
+  return Math.sqrt(v) / m;
+}
+
+/**
+ * Per-op medians from the kept traces of runs with several containers (the
+ * calibration set's small storms, K <= 4): unlike K=1's, these include the
+ * waits, so they pin how long an umount's grace period and an overlay's
+ * namespace_sem reads take when launches contend, which the mean latency
+ * alone mixes with everything else.
+ */
+export interface ContendedOpPoint {
+  /** Index of the storm point whose simulation predicts it. */
+  point: number;
+  file: string;
+  op: string;
+  containers: number;
+  layers: number;
+  runsMedianNs: number[];
+}
+
+export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[] {
+  const out: ContendedOpPoint[] = [];
+  points.forEach((p, point) => {
+    if (p.containers === 1 || p.traces.length === 0) return;
+    const perRun = p.traces.map((f) => tracedCalls(readTraceFile(f)));
+    for (const op of [...IDLE_OPS, 'umount']) {
+      const runs = runMedians(perRun, op);
+      if (runs) out.push({ point, file: p.file, op, containers: p.containers, layers: p.layers, runsMedianNs: runs });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,130 @@
+// Writing results: the fitted hardware and kernel model files (the base
+// files' text with each fitted number and its source replaced) and
+// calibration.json, the record validate and predict read back.
+
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, join } from 'node:path';
+import { z } from 'zod';
+import { parseDocument } from 'yaml';
+import { InputError } from '../../config/errors.ts';
+import { YamlSource, readInputFile } from '../../config/yamlLoad.ts';
+import { ABSOLUTE_NS_GROUPS, formatMountParameter, getIn, MOUNT_GROUPS, type FitReport, type LockbenchFit, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
+import { machineIdentitySchema, type MachineIdentity } from '../machineIdentity.ts';
+
+// ---------------------------------------------------------------------------
+// Model files
+
+function fittedSource(files: string[], date: string, extra: string): string {
+  return `fitted by locksim calibrate from ${files.join(', ')} on ${date}; ${extra}`;
+}
+
+/** Paths as the user would type them from the current directory. */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
+/**
+ * The kernel model file with the fitted values: the base file's text (its
+ * comments and step lists kept) with each calibrated number's value and
+ * source replaced, and a new name.
+ */
+export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts: { name: string; files: string[]; date: string; command: string }): string {
+  const doc = parseDocument(readFileSync(baseFile, 'utf8'));
+  doc.setIn(['name'], opts.name);
+  doc.setIn(['description'], `${String(doc.getIn(['description']))}; costs fitted to this host's mount storm probe (its kernel, not the base file's version: the fit absorbs the difference)`);
+  for (const g of MOUNT_GROUPS) {
+    for (const p of fit.groups[g]) {
+      const v = getIn(fit.kernel, p).value;
+      const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
+      doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
+      const how = ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
+      doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
+    }
+  }
+  if (fit.workJitter) {
+    doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
+  }
+  if (fit.runtime) {
+    const r = fit.runtime;
+    const sums = r.runs.map((x) => `${x.plainGaps} gaps ${Math.round(x.plainGapSumNs)} ns`).join(', ');
+    const set = (key: string, value: number, what: string) => {
+      doc.setIn(['host', key], doc.createNode({ value: Math.round(value), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${what}; stands for the probe, not containerd`) }));
+    };
+    set('runtimePerOpNs', r.perOpNs, `the probe's own work between two syscalls: the slope of the gaps between traced ops against their number over the single-container runs (${sums})`);
+    set('runtimeStartNs', r.startNs, `the probe's own CPU work per container (the user namespace opened once, ...): the intercept of the same line`);
+    set('runtimeStartLatencyNs', r.startLatencyNs, `from the release to the first op (the released thread waking up, not CPU work), median over the same runs (${r.runs.map((x) => Math.round(x.startLatencyNs)).join(', ')} ns)`);
+    set('runtimeOverlayPerLayerNs', r.overlayPerLayerNs, `the gap before each overlay mount beyond runtimePerOpNs, per lower layer (the lowerdir option string), median over the same runs`);
+  }
+  doc.setIn(['host', 'containerStartNs', 'value'], 0);
+  doc.setIn(['host', 'containerStartNs', 'source'], fittedSource(opts.files, opts.date, 'the probe stops at the rootfs, so nothing runs after it'));
+  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date}.\n Base: ${shownPath(baseFile)}. Calibrated groups: ${MOUNT_GROUPS.map((g) => `${g} ${formatMountParameter(g, fit.scales[g])}`).join(', ')}.`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The hardware model file (base text: the file `locksim host topology` wrote, comments kept) with sameL3 and pause fitted. */
+export function fittedHardwareModelText(baseText: string, baseName: string, fit: LockbenchFit, opts: { name: string; files: string[]; date: string; command: string }): string {
+  const doc = parseDocument(baseText);
+  doc.setIn(['name'], opts.name);
+  const [l3, pause] = fit.parameters;
+  doc.setIn(['coreToCore', 'sameL3', 'value'], fit.model.coreToCore.sameL3.value);
+  doc.setIn(['coreToCore', 'sameL3', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${l3!.stdError.toFixed(1)} ns (1 s.e.)`));
+  doc.setIn(['pause', 'cycles', 'value'], fit.model.pause.cycles.value);
+  doc.setIn(['pause', 'cycles', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${pause!.stdError.toFixed(0)} cycles (1 s.e.)`));
+  doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date} from ${baseName}.${doc.commentBefore ? '\n' + doc.commentBefore : ''}`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** What calibrate records for validate: the fitted model files and the calibration set. */
+export interface CalibrationRecord {
+  format: 'locksim-calibration';
+  version: 1;
+  createdAt: string;
+  command: string;
+  hardwareModel: string;
+  kernelModel: string | null;
+  baseKernelModel: string | null;
+  /** The machine the calibration set was recorded on (absent in records written before it was stored). */
+  machine?: MachineIdentity;
+  /** clockReadNs: the probe's mean clock read over the set (a prediction's critical section is cs + one clock read). */
+  lockbench: (FitReport & { files: string[]; clockReadNs?: number }) | null;
+  /** groups: the model paths each parameter scales (predict perturbs them). */
+  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]> }) | null;
+}
+
+export function recordFileName(dir: string): string {
+  return join(dir, 'calibration.json');
+}
+
+
+const calibrationRecordSchema = z.looseObject({
+  format: z.literal('locksim-calibration'),
+  version: z.literal(1),
+  hardwareModel: z.string(),
+  kernelModel: z.string().nullable(),
+  machine: machineIdentitySchema.optional(),
+  lockbench: z.looseObject({ files: z.array(z.string()) }).nullable(),
+  mountstorm: z.looseObject({ files: z.array(z.string()) }).nullable(),
+});
+
+/** Reads calibration.json; model and measurement paths in it are made absolute (they are relative to it). */
+export function loadCalibrationRecord(file: string): CalibrationRecord {
+  const text = readInputFile(file, 'a calibration.json written by `locksim calibrate`');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new InputError({ file, line: 1, column: 1, field: '(json)', expected: 'complete, valid JSON (a calibration.json written by `locksim calibrate`)', got: 'invalid JSON' });
+  }
+  new YamlSource(text, file).validate(calibrationRecordSchema);
+  const r = JSON.parse(text) as CalibrationRecord;
+  const dir = dirname(resolve(file));
+  const abs = (f: string) => resolve(dir, f);
+  return {
+    ...r,
+    hardwareModel: abs(r.hardwareModel),
+    kernelModel: r.kernelModel ? abs(r.kernelModel) : null,
+    lockbench: r.lockbench ? { ...r.lockbench, files: r.lockbench.files.map(abs) } : null,
+    mountstorm: r.mountstorm ? { ...r.mountstorm, files: r.mountstorm.files.map(abs) } : null,
+  };
+}
+

@@ -1,0 +1,96 @@
+// `locksim calibrate --record DIR`: records the calibration set on this
+// machine with the probes, in one command, so that any host gets its own
+// calibration (and the machine's identity with it) without a shell script.
+//
+// What is recorded, and why (the set `measurements/record.sh` grew into,
+// docs/validation.md "Host calibration"):
+//  - lockbench, TTAS, 2 threads on the 2 cpus, no think time, critical
+//    sections from 0 to 800 ns: the long ones pin the line transfer (period ~
+//    cs + transfer), the short ones (0, 25 ns) the regime where the pause
+//    reaction and the lock word's own traffic matter, which a set of 50-800 ns
+//    left unfitted.
+//  - mount storms, per-layer idmap, K in {1, 4, 16} x L in {10, 50} plus
+//    K=16 L=100 and K=32 L=50 (thousands of mounts in the table: without them
+//    the per-mount cost is not identifiable). The K=1 and K=4 traces are kept
+//    (calibrate reads per-call medians from them, alone and contended); the
+//    others are deleted (calibrate regenerates their ops, checking the counts).
+// Repeats are interleaved: every configuration once, then all again, so the
+// machine's drift over minutes spreads over every configuration alike
+// instead of moving one configuration's runs together.
+//
+// The reduced set (--set reduced) is for the privileged test: the same
+// shapes, smaller, in about a minute.
+
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { HostCapabilityError, measureLockbench, measureMountstorm } from './measure.ts';
+import type { MountstormVariant } from './probes.ts';
+
+export interface CalibrationSet {
+  lockbench: { csNs: number[]; runs: number; durationMs: number };
+  mountstorm: { variant: MountstormVariant; containers: number; layers: number }[];
+  /** Interleaved passes over the mount storms (runs per configuration). */
+  repeat: number;
+  /** Keep the traces of storms with at most this many containers. */
+  keepTracesUpToK: number;
+}
+
+const storms = (ks: number[], ls: number[]) => ks.flatMap((containers) => ls.map((layers) => ({ variant: 'per-layer-idmap' as const, containers, layers })));
+
+export const CALIBRATION_SETS: Record<'full' | 'reduced', CalibrationSet> = {
+  full: {
+    lockbench: { csNs: [0, 25, 50, 200, 800], runs: 3, durationMs: 500 },
+    mountstorm: [...storms([1, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }],
+    repeat: 5,
+    keepTracesUpToK: 4,
+  },
+  reduced: {
+    lockbench: { csNs: [50, 200], runs: 2, durationMs: 200 },
+    mountstorm: [...storms([1, 4], [5, 20]), { variant: 'per-layer-idmap', containers: 8, layers: 20 }],
+    repeat: 3,
+    keepTracesUpToK: 4,
+  },
+};
+
+export interface RecordProgress {
+  (line: string): void;
+}
+
+/**
+ * Runs the probes for `set` into DIR/measurements and returns the
+ * measurement files (one per run for storms: NAME.rR.json). Needs root
+ * (exit 3 without), checked before anything runs.
+ */
+export async function recordCalibrationSet(dir: string, set: CalibrationSet, progress: RecordProgress = () => {}): Promise<string[]> {
+  if (process.getuid?.() !== 0) throw new HostCapabilityError('calibrate --record needs root (the mount storm probe makes idmapped mounts in a private mount namespace)');
+  const mdir = join(dir, 'measurements');
+  mkdirSync(mdir, { recursive: true });
+  // The load average before each run: on a shared machine other work competes for the cpus.
+  const loadLog = join(dir, 'load.log');
+  const load = (what: string) => appendFileSync(loadLog, `${new Date().toISOString()} ${what} ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
+  const files: string[] = [];
+  for (let r = 1; r <= set.repeat; r++) {
+    for (const s of set.mountstorm) {
+      const out = join(mdir, `${s.variant}-K${s.containers}-L${s.layers}.r${r}.json`);
+      load(`mountstorm ${s.variant} K=${s.containers} L=${s.layers} run ${r}`);
+      await measureMountstorm({ ...s, repeat: 1 }, { out });
+      files.push(out);
+      progress(`mountstorm ${s.variant} K=${s.containers} L=${s.layers} run ${r}/${set.repeat}`);
+    }
+  }
+  for (const cs of set.lockbench.csNs) {
+    for (let r = 1; r <= set.lockbench.runs; r++) {
+      const out = join(mdir, `ttas-t2-cs${cs}-run${r}.json`);
+      load(`lockbench cs=${cs} run ${r}`);
+      await measureLockbench({ lock: 'ttas', threads: 2, csNs: cs, durationMs: set.lockbench.durationMs }, { out });
+      files.push(out);
+    }
+    progress(`lockbench cs=${cs} ns x${set.lockbench.runs}`);
+  }
+  // Large storms' traces are MBs and calibrate does not read them (it regenerates their ops).
+  for (const f of readdirSync(mdir)) {
+    const k = /-K(\d+)-L\d+\.r\d+\.trace\.jsonl$/.exec(f);
+    if (k && Number(k[1]) > set.keepTracesUpToK) rmSync(join(mdir, f));
+  }
+  return files;
+}
