@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { loadResultsDir, renderHtmlReport } from '../report/html.ts';
-import { chartSpecs } from '../runner/runScenario.ts';
+import { chartSpecs, keyMetricsOf, omittedChartNotes } from '../runner/runScenario.ts';
 import { mergeShards } from '../runner/shard.ts';
 import { wholeNumber } from './options.ts';
 import { runReport } from './runOutput.ts';
@@ -39,7 +39,16 @@ export function registerReportCommands(program: Command): void {
     .option('--top <n>', 'how many of the heaviest folded stacks to list', wholeNumber('--top', 1), 15)
     .action(async (dir: string, opts: { out?: string; top: number }) => {
       const { run, profiles, attribution } = loadResultsDir(dir);
-      const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir, ...(attribution ? { attribution } : {}) });
+      const html = renderHtmlReport({
+        run,
+        charts: chartSpecs(run),
+        chartNotes: omittedChartNotes(run),
+        keyMetrics: keyMetricsOf(run),
+        profiles,
+        topN: opts.top,
+        source: dir,
+        ...(attribution ? { attribution } : {}),
+      });
       const out = opts.out ?? join(dir, 'report.html');
       await atomicWrite(out, html);
       process.stdout.write(`wrote ${out}\n`);

@@ -11,6 +11,7 @@ import type { MachineSpec } from '../machine.ts';
 import { runLockMicrobench, type MicrobenchParams } from '../bench/lockMicrobench.ts';
 import { runPingpong } from '../bench/pingpong.ts';
 import type { ScaleKind } from '../report/charts.ts';
+import { profileFileName } from '../report/results.ts';
 import { Machine } from '../machine.ts';
 import { loadKernelModel } from '../workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../workload/launch.ts';
@@ -104,8 +105,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
       const machine = new Machine(spec, { seed: point.seed, placement: 'spread' });
       const trace = buildLaunchTrace(params, point.x, kernel, point.seed);
       const r = simulateLaunch(machine, kernel, params, trace);
-      const slug = point.key.replace(/[^A-Za-z0-9._-]+/g, '_');
-      return { metrics: r.metrics, artifacts: [{ name: `profile-${slug}.folded`, content: r.folded }] };
+      return { metrics: r.metrics, artifacts: [{ name: profileFileName(point.key), content: r.folded }] };
     },
   },
 };

@@ -173,6 +173,11 @@ export function chartSpecs(run: RunResult): { name: string; spec: TopLevelSpec }
     }));
 }
 
+/** The metrics a run's kind shows first (its summary columns). */
+export function keyMetricsOf(run: RunResult): string[] {
+  return kinds[run.scenario.kind as keyof typeof kinds]?.summary ?? [];
+}
+
 /** The sentences said instead of the charts left out for carrying no information. */
 export function omittedChartNotes(run: RunResult): string[] {
   const kind = kinds[run.scenario.kind as keyof typeof kinds];
