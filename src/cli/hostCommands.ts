@@ -55,6 +55,13 @@ function lstopoXml(): HostTopology {
   return parseHwlocXml(r.stdout, 'lstopo --of xml');
 }
 
+/** `--pid 12,15`: thread ids. */
+function pidList(value: string): number[] {
+  const pids = value.split(',').map((v) => v.trim());
+  if (pids.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError(`expected thread ids separated by commas for --pid (e.g. 1234,1240), got ${JSON.stringify(value)}`);
+  return pids.map(Number);
+}
+
 export function registerHostCommands(program: Command): void {
   const host = program.command('host').description('Commands that read this host');
 
@@ -234,9 +241,15 @@ export function registerHostCommands(program: Command): void {
     .argument('<file>', 'strace output file')
     .requiredOption('-o, --out <file>', 'trace file to write (JSON Lines)')
     .option('--variant <name>', 'variant name stored in the trace header', 'strace')
-    .action(async (file: string, opts: { out: string; variant: string }) => {
+    .option('--pid <list>', 'keep only these thread ids and the threads they start (comma-separated), e.g. the runtime\'s pid', pidList)
+    .option('--comm <names>', 'keep only threads with these command names (comma-separated; from strace -Y, execve or prctl), e.g. containerd,runc', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
+    .action(async (file: string, opts: { out: string; variant: string; pid?: number[]; comm?: string[] }) => {
       const text = readInputFile(file, 'a readable strace output file');
-      const imported = importStrace(text, file, { variant: opts.variant });
+      const imported = importStrace(text, file, { variant: opts.variant, ...(opts.pid ? { pids: opts.pid } : {}), ...(opts.comm ? { comms: opts.comm } : {}) });
+      if ((opts.pid || opts.comm) && imported.trace.header.containers.length === 0) {
+        const what = [opts.pid ? `pid ${opts.pid.join(',')}` : '', opts.comm ? `command ${opts.comm.join(',')}` : ''].filter(Boolean).join(' and ');
+        throw new InputError({ file, line: 1, column: 1, field: opts.pid ? '--pid' : '--comm', expected: `mount calls of ${what} (record with -Y or trace execve and clone to give threads names and parents)`, got: 'none' });
+      }
       await atomicWrite(opts.out, writeTrace(imported.trace.header, imported.trace.ops));
       const skipped = imported.failedCalls + imported.unfinishedCalls;
       process.stdout.write(`${imported.trace.ops.count} ops of ${imported.trace.header.containers.length} containers${skipped ? ` (${imported.failedCalls} failed and ${imported.unfinishedCalls} unfinished calls left out)` : ''}; wrote ${opts.out}\n`);
