@@ -47,6 +47,47 @@ export const hostActivitySchema = z.strictObject({
   containerStartMounts: z.boolean().default(false),
   /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100),
+  /**
+   * The mount the image layers live on (containerd's root under /) is
+   * shared, as systemd makes / at boot (src/shared/mount-setup.c:
+   * mount(NULL, "/", NULL, MS_REC|MS_SHARED, NULL)): every open_tree clone
+   * of a layer joins its peer group (fs/namespace.c clone_mnt). false: a
+   * private / or containerd root (a what-if fix).
+   */
+  layerParentShared: z.boolean().default(true),
+  /**
+   * What containerd's mount_setattr does to the clone's propagation:
+   * 'unchanged' (2.0/2.1 core/mount IDMapMount: attr.Propagation = 0, the
+   * clone stays in the peer group and no namespace_sem is taken) or
+   * 'private' (IDMapMountWithAttrs, containerd 2.3: MS_PRIVATE, the clone
+   * leaves the group under namespace_sem).
+   */
+  idmapPropagation: z.enum(['unchanged', 'private']).default('unchanged'),
+  /**
+   * systemd >= 248 rate-limits its mount event source to 5 dispatches per
+   * second (src/core/mount.c: sd_event_source_set_ratelimit(m->mount_event_source,
+   * 1 * USEC_PER_SEC, 5)); false: an older systemd re-reads the table after every event.
+   */
+  systemdRateLimit: z.boolean().default(true),
+  /** read() size of systemd's libmount reads of mountinfo (stdio sized by procfs's st_blksize of 1024). */
+  systemdReadBytes: positiveInt.default(1024),
+  /** read() size of Go readers (containerd, runc: moby/sys/mountinfo through bufio, 4096). */
+  goReadBytes: positiveInt.default(4096),
+  /**
+   * runc reads /proc/self/mountinfo in the container's new mount namespace,
+   * a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then
+   * getParentMount), before pivot_root: a read that pays get_dominating_id
+   * per slave line. Part of containerStartMounts when that is on.
+   */
+  runcReadsMountinfo: z.boolean().default(true),
+  /**
+   * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
+   * propagate_umount), which are this host's measured values (lines warm in
+   * its caches). The AWS machines' values are not published: docs/model.md
+   * derives a range (1 = this host, warm; ~5 = every step a cross-socket
+   * transfer on r5.metal) and charts where launches cross 30 s across it.
+   */
+  ringStepCostFactor: z.number().positive().max(1000).default(1),
 });
 
 /** Images drawn per container with relative weights. */

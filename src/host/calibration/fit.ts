@@ -69,7 +69,8 @@ export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' 
     variant: p.variant,
     layers: p.layers,
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0 },
+    // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, layerParentShared: false, runcReadsMountinfo: false },
   });
 }
 
@@ -187,6 +188,10 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
           perMount.add(s.cost);
         } else if (s.kind === 'forEachLayer') visit(s.steps, true);
         else if (s.kind === 'forEachMount') visit(s.steps, loop);
+        else if (s.kind === 'if') {
+          visit(s.then, loop);
+          visit(s.else, loop);
+        }
       }
     };
     visit(sc.steps, false);
