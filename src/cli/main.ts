@@ -26,6 +26,8 @@ import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
 import { ablationHelp, type AblationName } from '../config/ablations.ts';
 import { registerAttributeCommand } from './attributeCommand.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
+import { runReport } from './runOutput.ts';
+import { jsonDocument, runJson } from './jsonOutput.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -71,8 +73,9 @@ export function buildProgram(): Command {
     .option('--force', 'write into a non-empty output directory that does not hold an earlier run of this scenario')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
     .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
+    .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
     .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean }) => {
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = scenarioEdit(opts);
@@ -91,15 +94,18 @@ export function buildProgram(): Command {
         if (opts.shard) {
           const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit, opts.sweep);
           progress.stop();
+          if (opts.json) {
+            process.stdout.write(jsonDocument({ shard: `${opts.shard.index}/${opts.shard.count}`, points: shard.points, resumed: shard.resumed, file: `${opts.out}/${shard.file}` }));
+            return;
+          }
           process.stdout.write(`shard ${opts.shard.index}/${opts.shard.count}: ${shard.points} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
           process.stdout.write(`wrote ${opts.out}/${shard.file}\n`);
           return;
         }
         const result = await runScenarioFile(file, { ...runOpts, signal }, edit, opts.sweep);
         progress.stop();
-        process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-        process.stdout.write(result.summary + '\n');
-        process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+        const seconds = (Date.now() - started) / 1000;
+        process.stdout.write(opts.json ? runJson(result, opts.out, seconds) : runReport(result, opts.out, seconds));
       });
       } finally {
         progress.stop();
@@ -109,7 +115,12 @@ export function buildProgram(): Command {
   program
     .command('models')
     .description('List the hardware models in models/hardware with their topology')
-    .action(() => {
+    .option('--json', 'print the models as one JSON document on stdout')
+    .action((opts: { json?: boolean }) => {
+      if (opts.json) {
+        process.stdout.write(jsonDocument(listHardwareModels().map((name) => loadHardwareModel(name))));
+        return;
+      }
       for (const name of listHardwareModels()) process.stdout.write(describeTopology(buildTopology(loadHardwareModel(name))) + '\n');
     });
 

@@ -130,3 +130,8 @@ export function resultFiles(run: RunResult): { name: string; content: string }[]
     { name: 'results.json', content: toJson(run) },
   ];
 }
+
+/** The folded-stack profile file of a point, by its key: `r5.metal|containers=10` -> `profile-r5.metal_containers_10.folded`. */
+export function profileFileName(key: string): string {
+  return `profile-${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.folded`;
+}

@@ -18,7 +18,11 @@ import { canonicalize, resultFiles, type PointResult, type RunResult } from '../
 import { chartFiles, lineChartSpec } from '../report/charts.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { summaryTable } from '../report/summary.ts';
-import { kinds, type PointOutput } from './kinds.ts';
+import { formatSeconds } from '../report/units.ts';
+import { kinds, type ChartDef, type PointOutput } from './kinds.ts';
+import { expandVariants } from '../config/points.ts';
+import { buildTopology } from '../hardware/topology.ts';
+import type { HardwareModel } from '../config/hardwareSchema.ts';
 import { InterruptedError, simulatePoints, type PoolOptions } from './pool.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { removeStaleTemps } from '../host/staleTemps.ts';
@@ -154,23 +158,104 @@ export function runHash(identity: RunIdentity): string {
   return createHash('sha256').update(JSON.stringify(canonicalize(identity))).digest('hex');
 }
 
-/** The vega-lite specs of a run's charts (one per chart of its kind), by file stem. */
+/** The vega-lite specs of a run's charts (one per chart of its kind that carries information), by file stem. */
 export function chartSpecs(run: RunResult): { name: string; spec: TopLevelSpec }[] {
   const kind = kinds[run.scenario.kind as keyof typeof kinds];
   if (!kind) return [];
-  return kind.charts.map((chart) => ({
-    name: `${run.scenario.name}-${chart.name}`,
-    spec: lineChartSpec({
-      title: `${run.scenario.name}: ${chart.yLabel}`,
-      points: run.points,
-      xLabel: kind.xLabel,
-      yMetric: chart.yMetric,
-      yLabel: chart.yLabel,
-      xScale: chart.xScale,
-      yScale: chart.yScale,
-      band: chart.band,
-    }),
-  }));
+  const looks = chartLooks(run);
+  return kind.charts
+    .filter((chart) => !chartOmitted(run, chart))
+    .map((chart) => ({
+      name: `${run.scenario.name}-${chart.name}`,
+      spec: lineChartSpec({
+        title: `${figureName(run.scenario.name)}: ${chart.yLabel} by ${kind.xLabel}`,
+        subtitle: looks.subtitle,
+        points: run.points,
+        xLabel: kind.xLabel,
+        yMetric: chart.yMetric,
+        yLabel: chart.yLabel,
+        xScale: chart.xScale,
+        yScale: chart.yScale,
+        band: chart.band,
+        series: looks.series,
+        colorTitle: looks.colorTitle,
+        dashTitle: looks.dashTitle,
+        yRules: chart.timeoutRule && looks.timeoutS !== undefined ? [{ value: looks.timeoutS, label: `health-check timeout ${formatSeconds(looks.timeoutS)}` }] : [],
+        xMarkers: chart.cpuMarkers ? looks.cpuMarkers(run.points) : [],
+      }),
+    }));
+}
+
+/** The metrics a run's kind shows first (its summary columns). */
+export function keyMetricsOf(run: RunResult): string[] {
+  return kinds[run.scenario.kind as keyof typeof kinds]?.summary ?? [];
+}
+
+/** The sentences said instead of the charts left out for carrying no information. */
+export function omittedChartNotes(run: RunResult): string[] {
+  const kind = kinds[run.scenario.kind as keyof typeof kinds];
+  return kind ? kind.charts.filter((c) => chartOmitted(run, c)).map((c) => c.omitWhenAll!.sentence) : [];
+}
+
+function chartOmitted(run: RunResult, chart: ChartDef): boolean {
+  if (!chart.omitWhenAll) return false;
+  const values = run.points.map((p) => p.metrics[chart.yMetric]).filter((v) => v !== undefined);
+  return values.length > 0 && values.every((v) => v === chart.omitWhenAll!.value);
+}
+
+/** "fig3-instance-types" -> "Fig 3"; any other scenario keeps its name. */
+export function figureName(scenario: string): string {
+  const m = /^fig(\d+[a-z]?)\b/i.exec(scenario);
+  return m ? `Fig ${m[1]}` : scenario;
+}
+
+/**
+ * How a run's curves look: colour per machine variant, dash per sweep value,
+ * the health-check timeout, and each variant's CPU count (where threads start
+ * to exceed the CPUs, lock holders get preempted and spinners burn their
+ * slices). All from results.json: the resolved scenario and the models.
+ */
+function chartLooks(run: RunResult) {
+  const scenario = run.scenario.resolved as Scenario;
+  const series: Record<string, { color: string; dash?: string }> = {};
+  const cpus = new Map<string, number>();
+  let sweepKeys: string[] = [];
+  try {
+    const variants = expandVariants(scenario);
+    sweepKeys = Object.keys(scenario.sweep ?? {});
+    const machineSwept = sweepKeys.some((k) => k.startsWith('machine.'));
+    for (const [i, v] of variants.entries()) {
+      const base = scenario.variants[Math.floor(i / Math.max(1, variants.length / scenario.variants.length))]?.label ?? v.label;
+      const paramSweep = Object.entries(v.sweep).map(([k, value]) => `${k.split('.').pop()}=${String(value)}`).join(', ');
+      // A swept machine restriction changes the machine, so it is a colour of its own.
+      series[v.label] = machineSwept ? { color: v.label } : { color: base, dash: paramSweep || undefined };
+      const model = run.models[v.machine.model] as HardwareModel | undefined;
+      if (model) {
+        const { model: _m, ...restriction } = v.machine;
+        cpus.set(v.label, buildTopology(model, restriction).cpus.length);
+      }
+    }
+  } catch {
+    // A results file from an older version: plain colours, no markers.
+  }
+  const dashKeys = Object.values(series).some((s) => s.dash) ? sweepKeys.filter((k) => !k.startsWith('machine.')) : [];
+  const timeoutNs = (scenario as { launch?: { healthCheckTimeoutNs?: number } }).launch?.healthCheckTimeoutNs;
+  return {
+    series,
+    colorTitle: 'machine',
+    dashTitle: dashKeys.length > 0 ? dashKeys.map((k) => k.split('.').pop()).join(', ') : undefined,
+    subtitle: dashKeys.length > 0 ? `colour: machine; dash: ${dashKeys.join(', ')}` : undefined,
+    timeoutS: timeoutNs === undefined ? undefined : timeoutNs * 1e-9,
+    cpuMarkers: (points: PointResult[]) => {
+      const out: { x: number; variant: string; label: string }[] = [];
+      for (const [variant, n] of cpus) {
+        const xs = points.filter((p) => p.variant === variant).map((p) => p.x);
+        // Only where the curve goes past its CPUs; a marker off the chart says nothing.
+        if (xs.length > 0 && Math.max(...xs) > n && Math.min(...xs) <= n) out.push({ x: n, variant, label: `${variant}: ${n} CPUs` });
+      }
+      return out;
+    },
+  };
 }
 
 /** Writes the result files of a whole run (a single run, or merged shards): results, artifacts, charts. */

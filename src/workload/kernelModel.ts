@@ -223,6 +223,14 @@ export const kernelModelSchema = z.strictObject({
     rcuExpeditedBaseNs: kernelNumberSchema,
     rcuExpeditedPerCpuNs: kernelNumberSchema,
     /**
+     * The expedited grace period's fast path when no other CPU is busy: its
+     * length, and the share of such grace periods that take it (absent: every
+     * grace period is rcuExpeditedBaseNs + per busy CPU). Measured by calibrate
+     * from single-container unmounts, whose waits are bimodal on some hosts.
+     */
+    rcuExpeditedIdleFastNs: kernelNumberSchema.optional(),
+    rcuExpeditedIdleFastShare: kernelNumberSchema.optional(),
+    /**
      * Run-to-run variation of each piece of CPU work (coefficient of
      * variation of a log-normal factor of mean 1; absent or 0: every run of
      * a step costs exactly its value). Identical launches that start together

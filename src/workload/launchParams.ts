@@ -18,6 +18,15 @@ export const hostActivitySchema = z.strictObject({
    * fabric as reader pressure on mount_lock's line (src/hardware/readerPressure.ts).
    */
   pathLookupsPerSec: ns.default(20_000),
+  /**
+   * Runnable tasks of other work on the machine, not simulated thread by
+   * thread (a shared machine's other processes): with the simulated threads
+   * they share the CPUs fairly (CFS), so simulated CPU work stretches by
+   * (this + simulated demand) / cpus when that exceeds 1. Measured by
+   * `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the
+   * launches' alone.
+   */
+  backgroundRunnable: ns.default(0),
   /** A systemd-like consumer that re-reads the mount table on every mount event. */
   systemd: z.boolean().default(true),
   /** Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...). */
