@@ -1,7 +1,28 @@
 /* mountstorm: K container launches released at once, each doing the real
  * mount syscall sequence of one container-runtime variant with L image layers
- * (facts.md section 3). Measures what the simulator models: how the global
- * mount locks (namespace_sem, mount_lock) serialize concurrent launches.
+ * (containerd's overlay snapshotter with idmapped layers, containerd PR #10722
+ * and the common-parent fix, PR #12187). Measures what the simulator models:
+ * how the global mount locks (namespace_sem, mount_lock) serialize concurrent
+ * launches.
+ *
+ * Mount propagation (--propagation shared|private [--peers N]): the tmpfs that
+ * holds the layers and the bind targets is made shared (as systemd makes `/`
+ * rshared at boot, and containerd keeps snapshots and tmpmounts on it) or
+ * private, and mount_setattr leaves propagation unchanged (containerd 2.0/2.1
+ * IDMapMount, attr.Propagation = 0). Then open_tree(OPEN_TREE_CLONE) ->
+ * __do_loopback -> clone_mnt(old, dentry, 0) puts every clone in the tmpfs's
+ * peer group, move_mount onto the shared tmpfs runs propagate_mnt over that
+ * group, and umount runs propagate_umount over it and takes the clone out of
+ * the ring (fs/namespace.c, fs/pnode.c). --peers N binds the layer directory N
+ * times first: a peer group of N that the storm's clones join.
+ *
+ * Mountinfo reader (--reader slave|private [--read-size B] [--idle-reads R]):
+ * a child process in its own mount namespace, made MS_SLAVE|MS_REC (as runc's
+ * prepareRoot does, and systemd services with ProtectSystem) or
+ * MS_PRIVATE|MS_REC, re-reads /proc/self/mountinfo with read() calls of B
+ * bytes: R times before the storm (idle), then until the storm ends. In a slave
+ * namespace show_mountinfo calls get_dominating_id for every slave line, which
+ * walks the master's peer ring. Each full read (open to close) is reported.
  *
  * Safety: everything happens in a private mount namespace of this process, on
  * a tmpfs mounted inside it over --base. When the process dies for any reason,
@@ -13,14 +34,20 @@
  * Exit codes: 0 ok, 1 a mount operation failed, 2 usage, 3 no privilege,
  * 4 the kernel lacks a needed feature (idmapped mounts, overlay lowerdir+).
  *
+ * The probe dies with its parent (PR_SET_PDEATHSIG), and so does the reader.
+ *
  * usage: mountstorm --variant V [--layers L] [--containers K] [--trace FILE]
  *                   [--base DIR] [--check-idmap]
+ *                   [--propagation shared|private] [--peers N]
+ *                   [--reader slave|private] [--read-size B] [--idle-reads R]
  */
 #include "common.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -79,10 +106,13 @@ struct idmap_attr {
 static int sys_open_tree(const char *path, unsigned flags) {
     return (int)syscall(__NR_open_tree, AT_FDCWD, path, flags);
 }
+/* MS_PRIVATE, as containerd >= 2.3 (IDMapMountWithAttrs) sets it, which makes
+ * mount_setattr take namespace_sem for write; 0 (propagation unchanged, the
+ * clone stays in its source's peer group) as containerd 2.0/2.1's IDMapMount
+ * does, chosen by --propagation. */
+static uint64_t setattr_propagation = MS_PRIVATE;
 static int sys_mount_setattr_idmap(int fd, int userns_fd) {
-    /* containerd >= 2.3 also sets MS_PRIVATE here, which is what makes the
-     * call take namespace_sem for write (facts.md section 2). */
-    struct idmap_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .propagation = MS_PRIVATE, .userns_fd = (uint64_t)userns_fd};
+    struct idmap_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .propagation = setattr_propagation, .userns_fd = (uint64_t)userns_fd};
     return (int)syscall(__NR_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof a);
 }
 static int sys_move_mount(int fd, const char *to) {
@@ -129,6 +159,31 @@ static uint64_t release_ns;
 static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static int ready_count, released;
+
+enum propagation_mode { PROP_LEGACY, PROP_SHARED, PROP_PRIVATE };
+static enum propagation_mode propagation = PROP_LEGACY;
+static const char *propagation_names[] = {"legacy", "shared", "private"};
+static int peers = 0;
+
+/* The mountinfo reader: a forked child writing its reads into shared memory. */
+enum reader_mode { READER_NONE, READER_SLAVE, READER_PRIVATE };
+static enum reader_mode reader = READER_NONE;
+static const char *reader_names[] = {"none", "slave", "private"};
+static long read_size = 4096;
+static int idle_reads = 5;
+#define MAX_READS 20000
+struct read_record {
+    uint64_t start_ns, dur_ns, bytes;
+    uint32_t syscalls, lines;
+};
+struct reader_shared {
+    _Atomic int state; /* 0 setup, 1 idle reads done, 2 storm running, 3 storm over, 4 reader done */
+    _Atomic int count;
+    int error; /* errno of a failed setup step, 0 if none */
+    char error_what[64];
+    struct read_record reads[MAX_READS];
+};
+static struct reader_shared *rs;
 
 static void fail_exit(int code, const char *fmt, const char *arg, int err) {
     fprintf(stderr, "mountstorm: ");
@@ -363,6 +418,106 @@ static int make_userns(void) {
     return nsfd;
 }
 
+
+/* One full read of /proc/self/mountinfo, open to close, with read() calls of
+ * read_size bytes: the seq_file takes namespace_sem for read in m_start and
+ * drops it in m_stop, so every read() call queues for it again. */
+static int read_mountinfo_once(char *buf, struct read_record *r) {
+    uint64_t t0 = now_ns();
+    int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    uint64_t bytes = 0;
+    uint32_t calls = 0, lines = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, (size_t)read_size);
+        calls++;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            close(fd);
+            return -1;
+        }
+        if (n == 0) break;
+        bytes += (uint64_t)n;
+        for (ssize_t i = 0; i < n; i++) lines += buf[i] == '\n';
+    }
+    close(fd);
+    r->start_ns = t0;
+    r->dur_ns = now_ns() - t0;
+    r->bytes = bytes;
+    r->syscalls = calls;
+    r->lines = lines;
+    return 0;
+}
+
+static void reader_fail(const char *what, int err) {
+    rs->error = err ? err : EINVAL;
+    snprintf(rs->error_what, sizeof rs->error_what, "%s", what);
+    atomic_store(&rs->state, 4);
+    _exit(1);
+}
+
+static void reader_record(char *buf) {
+    int i = atomic_load(&rs->count);
+    if (i >= MAX_READS) return;
+    if (read_mountinfo_once(buf, &rs->reads[i]) != 0) reader_fail("read /proc/self/mountinfo", errno);
+    atomic_store(&rs->count, i + 1);
+}
+
+/* The reader child: its own mount namespace, made slave or private, copied
+ * from the probe's namespace after the peers exist (so it holds a slave copy
+ * of each). Reads R times idle, then while the storm runs, and exits. */
+static pid_t start_reader(void) {
+    rs = mmap(NULL, sizeof *rs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (rs == MAP_FAILED) fail_exit(1, "%s", "mmap for the reader", errno);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) fail_exit(1, "%s", "fork the reader", errno);
+    if (pid > 0) return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    char *buf = malloc((size_t)read_size);
+    if (!buf) reader_fail("malloc", ENOMEM);
+    if (unshare(CLONE_NEWNS) != 0) reader_fail("unshare(CLONE_NEWNS)", errno);
+    unsigned long how = MS_REC | (reader == READER_SLAVE ? MS_SLAVE : MS_PRIVATE);
+    if (mount(NULL, "/", NULL, how, NULL) != 0) reader_fail("make the reader's / slave or private", errno);
+    for (int i = 0; i < idle_reads; i++) reader_record(buf);
+    atomic_store(&rs->state, 1);
+    while (atomic_load(&rs->state) < 2) usleep(200);
+    while (atomic_load(&rs->state) == 2) reader_record(buf);
+    atomic_store(&rs->state, 4);
+    _exit(0);
+}
+
+/* N bind mounts of the layer directory, each a peer of the shared tmpfs. */
+static void make_peers(void) {
+    char p[PATH_LEN], src[PATH_LEN];
+    snprintf(p, PATH_LEN, "%s/peers", base);
+    xmkdir(p);
+    snprintf(src, PATH_LEN, "%s/img", base);
+    for (int i = 0; i < peers; i++) {
+        snprintf(p, PATH_LEN, "%s/peers/p%d", base, i);
+        xmkdir(p);
+        if (mount(src, p, NULL, MS_BIND, NULL) != 0) fail_exit(1, "bind peer %s", p, errno);
+    }
+}
+
+/* The peer group id of the mount at `path` in /proc/self/mountinfo (0 if not
+ * shared): checks that the setup did what it claims. */
+static int shared_group_of(const char *path) {
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) return -1;
+    char line[4096];
+    int group = 0;
+    while (fgets(line, sizeof line, f)) {
+        char mp[PATH_LEN * 2];
+        if (sscanf(line, "%*d %*d %*s %*s %255s", mp) != 1 || strcmp(mp, path)) continue;
+        char *s = strstr(line, " shared:");
+        group = s ? atoi(s + 8) : 0;
+    }
+    fclose(f);
+    return group;
+}
+
 static void make_tree(void) {
     char p[PATH_LEN], q[PATH_LEN + 16];
     snprintf(p, PATH_LEN, "%s/img", base);
@@ -428,7 +583,8 @@ static void check_lowerdir_plus(void) {
 static void print_usage(void) {
     printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
            "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
-           "[--check-idmap]\n");
+           "[--check-idmap] [--propagation shared|private] [--peers N] [--reader slave|private] "
+           "[--read-size BYTES] [--idle-reads R]\n");
 }
 
 int main(int argc, char **argv) {
@@ -461,6 +617,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--containers")) containers = (int)parse_long_arg(prog, a, v, 1);
         else if (!strcmp(a, "--trace")) trace_path = v;
         else if (!strcmp(a, "--base")) base = v;
+        else if (!strcmp(a, "--propagation")) {
+            if (!strcmp(v, "shared")) propagation = PROP_SHARED;
+            else if (!strcmp(v, "private")) propagation = PROP_PRIVATE;
+            else die_usage(prog, "--propagation: expected shared or private");
+        } else if (!strcmp(a, "--peers")) peers = (int)parse_long_arg(prog, a, v, 0);
+        else if (!strcmp(a, "--reader")) {
+            if (!strcmp(v, "slave")) reader = READER_SLAVE;
+            else if (!strcmp(v, "private")) reader = READER_PRIVATE;
+            else die_usage(prog, "--reader: expected slave or private");
+        } else if (!strcmp(a, "--read-size")) read_size = parse_long_arg(prog, a, v, 1);
+        else if (!strcmp(a, "--idle-reads")) idle_reads = (int)parse_long_arg(prog, a, v, 0);
         else {
             fprintf(stderr, "%s: unknown option %s; see --help\n", prog, a);
             return 2;
@@ -470,12 +637,23 @@ int main(int argc, char **argv) {
     /* Overlay options must fit in one page (containerd #2497 hits this near 60
      * layers with long paths); our paths are short, so allow up to 400. */
     if (layers > 400) die_usage(prog, "--layers: at most 400");
+    if (peers > 100000) die_usage(prog, "--peers: at most 100000");
+    if (peers > 0 && propagation != PROP_SHARED) die_usage(prog, "--peers: needs --propagation shared (only a shared mount has peers)");
+    if (read_size > (1 << 24)) die_usage(prog, "--read-size: at most 16777216");
+    if (idle_reads > MAX_READS / 2) die_usage(prog, "--idle-reads: at most 10000");
     if (containers > 9999) die_usage(prog, "--containers: at most 9999");
     if (strlen(base) > 40) die_usage(prog, "--base: at most 40 characters, to keep overlay options short");
     /* Overlay options use ',' and ':' as separators and the trace is JSON, so
      * the base path is limited to characters that need no escaping anywhere. */
     if (base[0] != '/' || strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != strlen(base))
         die_usage(prog, "--base: expected an absolute path of letters, digits, '/', '.', '_' or '-'");
+
+    /* Die with the parent (a killed `locksim measure`), so nothing outlives it:
+     * the namespace, and every mount in it, goes with the last process. */
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) return 1;
+    if (propagation != PROP_LEGACY) setattr_propagation = 0;
 
     /* Open the trace before the tmpfs hides whatever directory it lives in. */
     FILE *trace = NULL;
@@ -491,6 +669,8 @@ int main(int argc, char **argv) {
     /* Without this, mounts below a shared mount would propagate to the host. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail_exit(1, "%s", "make / private", errno);
     if (mount("locksim-mountstorm", base, "tmpfs", 0, "mode=0755") != 0) fail_exit(1, "mount tmpfs on %s", base, errno);
+    if (propagation == PROP_SHARED && mount(NULL, base, NULL, MS_SHARED, NULL) != 0)
+        fail_exit(1, "make %s shared", base, errno);
 
     userns_fd = make_userns();
     make_tree();
@@ -500,6 +680,17 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (variant == V_FSCONFIG_LOWERDIR_PLUS) check_lowerdir_plus();
+    uint64_t peers_t0 = now_ns();
+    if (peers) make_peers();
+    uint64_t peers_setup_ns = now_ns() - peers_t0;
+    int group = shared_group_of(base);
+    if (propagation == PROP_SHARED && group <= 0) fail_exit(1, "%s", "the tmpfs did not become shared", 0);
+    pid_t reader_pid = 0;
+    if (reader != READER_NONE) {
+        reader_pid = start_reader();
+        while (atomic_load(&rs->state) < 1) usleep(200);
+        if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
+    }
 
     struct container *cs = calloc((size_t)containers, sizeof *cs);
     for (int k = 0; k < containers; k++) {
@@ -509,11 +700,18 @@ int main(int argc, char **argv) {
     pthread_mutex_lock(&gate);
     while (ready_count < containers) pthread_cond_wait(&gate_cond, &gate);
     release_ns = now_ns();
+    if (rs) atomic_store(&rs->state, 2);
     released = 1;
     pthread_cond_broadcast(&gate_cond);
     pthread_mutex_unlock(&gate);
     for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
     uint64_t wall = now_ns() - release_ns;
+    if (rs) {
+        atomic_store(&rs->state, 3);
+        int st;
+        waitpid(reader_pid, &st, 0);
+        if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
+    }
 
     struct utsname uts;
     uname(&uts);
@@ -567,6 +765,39 @@ int main(int argc, char **argv) {
            (unsigned long long)percentile_sorted(lat, (size_t)containers, 99),
            (unsigned long long)lat[containers - 1]);
     for (int o = 0; o < OP_COUNT; o++) printf("%s\"%s\":%llu", o ? "," : "", op_names[o], (unsigned long long)counts[o]);
-    printf("}}\n");
+    /* Median duration of each operation over all containers: what a per-peer
+     * cost is fitted from (an op's own time, not the launch's queueing). */
+    printf("},\"opP50Ns\":{");
+    int firstop = 1;
+    for (int o = 0; o < OP_COUNT; o++) {
+        if (!counts[o]) continue;
+        uint64_t *d = malloc(counts[o] * sizeof *d);
+        size_t n = 0;
+        for (int k = 0; k < containers; k++)
+            for (size_t i = 0; i < cs[k].nops; i++)
+                if (cs[k].ops[i].op == o) d[n++] = cs[k].ops[i].dur_ns;
+        qsort(d, n, sizeof *d, cmp_u64);
+        printf("%s\"%s\":%llu", firstop ? "" : ",", op_names[o], (unsigned long long)percentile_sorted(d, n, 50));
+        firstop = 0;
+        free(d);
+    }
+    printf("}");
+    if (propagation != PROP_LEGACY)
+        printf(",\"propagation\":{\"mode\":\"%s\",\"peers\":%d,\"peerGroup\":%d,\"peersSetupNs\":%llu}",
+               propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
+    if (rs) {
+        int n = atomic_load(&rs->count);
+        printf(",\"reader\":{\"mode\":\"%s\",\"readSize\":%ld,\"reads\":[", reader_names[reader], read_size);
+        for (int i = 0; i < n; i++) {
+            const struct read_record *r = &rs->reads[i];
+            /* Signed: idle reads started before the release. */
+            long long start = (long long)r->start_ns - (long long)release_ns;
+            printf("%s{\"startNs\":%lld,\"durNs\":%llu,\"bytes\":%llu,\"syscalls\":%u,\"lines\":%u,\"duringStorm\":%s}",
+                   i ? "," : "", start, (unsigned long long)r->dur_ns, (unsigned long long)r->bytes, r->syscalls,
+                   r->lines, start >= 0 && (uint64_t)start < wall ? "true" : "false");
+        }
+        printf("]}");
+    }
+    printf("}\n");
     return failed ? 1 : 0;
 }

@@ -23,6 +23,13 @@ export interface MachineSpec {
   latencies: TransferLatencies;
   pauseNs: number;
   smtSlowdown: number;
+  /** Core clock, GHz (the hardware model's cpu.ghz): CPU work of a kernel model scales with it (src/workload/clock.ts). */
+  ghz?: number;
+  /**
+   * Mesh only: the home agent's TOR admits one request per line at a time
+   * (absent: true). false serves them in parallel (the tor-queue ablation).
+   */
+  torQueue?: boolean;
   /** Scheduler constants (from the kernel model; defaults below). */
   quantumNs?: number;
   contextSwitchNs?: number;
@@ -61,6 +68,7 @@ export class Machine {
     );
     const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
+    if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;
     this.coherence.smtFactor = (cpu) => this.scheduler.slowdown(cpu);
     const cpusOfCore: number[][] = Array.from({ length: spec.layout.cores }, () => []);
     spec.layout.core.forEach((core, cpu) => cpusOfCore[core].push(cpu));

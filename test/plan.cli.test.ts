@@ -35,7 +35,7 @@ describe('locksim plan', () => {
   it('a bad plan file: exit 2, one located line, nothing written', () => {
     const r = locksim('plan', 'bad.yaml', '--json', 'out.json');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^bad\.yaml:8:1: candidate: expected one of the fields name, description, seed, workload, burst, objective, search, replications, confidence, candidates, alternatives, got an unknown field\n$/);
+    expect(r.stderr).toMatch(/^bad\.yaml:8:1: candidate: expected one of the fields name, description, seed, workload, burst, objective, search, replications, confidence, candidates, alternatives, ablate, got an unknown field\n$/);
     expect(existsSync(join(dir, 'out.json'))).toBe(false);
   });
 

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../config/errors.ts';
 import { readFileSync } from 'node:fs';
 import { HostCapabilityError, measureLockbench, measureMountstorm, measurePingpong, pingpongEvidence, type MeasureContext } from '../host/measure.ts';
-import { MOUNTSTORM_VARIANTS, type MountstormVariant } from '../host/probes.ts';
+import { MOUNTSTORM_VARIANTS, PROPAGATION_MODES, READER_MODES, type MountstormVariant, type PropagationMode, type ReaderMode } from '../host/probes.ts';
 import { importStrace } from '../host/strace.ts';
 import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
@@ -121,12 +121,41 @@ export function registerHostCommands(program: Command): void {
     .option('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1), 8)
     .option('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1), 5)
     .option('--repeat <r>', 'runs of the same configuration, to report run-to-run spread', wholeNumber('--repeat', 1), 1)
+    .addOption(new Option('--propagation <mode>', 'make the layers\' mount shared (the clones join its peer group, as under systemd\'s rshared / with containerd 2.0/2.1) or private; mount_setattr then leaves propagation unchanged').choices([...PROPAGATION_MODES]))
+    .option('--peers <n>', 'pre-built peer group of N binds the storm\'s clones join (needs --propagation shared)', wholeNumber('--peers', 0))
+    .addOption(new Option('--reader <mode>', 'a concurrent /proc/self/mountinfo reader in a slave (MS_SLAVE|MS_REC, as runc) or private mount namespace').choices([...READER_MODES]))
+    .option('--read-size <bytes>', 'the reader\'s read() size (libmount 1024, Go bufio 4096; default 4096)', wholeNumber('--read-size', 1))
+    .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; out: string }, cmd: Command) => {
-      const m = await measureMountstorm({ variant: opts.variant, containers: opts.containers, layers: opts.layers, repeat: opts.repeat }, ctxOf(opts.out, cmd));
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; out: string }, cmd: Command) => {
+      const m = await measureMountstorm(
+        {
+          variant: opts.variant,
+          containers: opts.containers,
+          layers: opts.layers,
+          repeat: opts.repeat,
+          ...(opts.propagation ? { propagation: opts.propagation } : {}),
+          ...(opts.peers !== undefined ? { peers: opts.peers } : {}),
+          ...(opts.reader ? { reader: opts.reader } : {}),
+          ...(opts.readSize !== undefined ? { readSize: opts.readSize } : {}),
+          ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
+        },
+        ctxOf(opts.out, cmd),
+      );
       if (m.kind !== 'mountstorm') return;
+      const ms = (ns: number) => (ns / 1e6).toFixed(2);
       const p50 = m.results.spread['p50Ns']!;
-      process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${(p50.median / 1e6).toFixed(2)} ms (runs ${(p50.min / 1e6).toFixed(2)}-${(p50.max / 1e6).toFixed(2)} ms); wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
+      const extra: string[] = [];
+      if (m.config.propagation) extra.push(`${m.config.propagation}, ${m.config.peers} peers`);
+      for (const op of ['open_tree', 'move_mount', 'umount']) {
+        const s = m.results.spread[`op.${op}`];
+        if (s) extra.push(`${op} ${(s.median / 1e3).toFixed(1)} us`);
+      }
+      for (const [k, label] of [['read.idleP50Ns', 'idle read'], ['read.stormP50Ns', 'read in storm'], ['read.stormMaxNs', 'slowest read in storm']] as const) {
+        const s = m.results.spread[k];
+        if (s) extra.push(`${label} ${ms(s.median)} ms`);
+      }
+      process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${ms(p50.median)} ms (runs ${ms(p50.min)}-${ms(p50.max)} ms)${extra.length ? `; ${extra.join(', ')} (medians of runs)` : ''}; wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
     });
 
   program

@@ -22,7 +22,9 @@ import { registerPredictCommands } from './predictCommands.ts';
 import { HostCapabilityError } from '../host/measure.ts';
 import { ProbeError } from '../host/probes.ts';
 import { availableParallelism } from 'node:os';
-import { wholeNumber } from './options.ts';
+import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
+import { ablationHelp, type AblationName } from '../config/ablations.ts';
+import { registerAttributeCommand } from './attributeCommand.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -42,7 +44,6 @@ function collectSweep(value: string, previous: SweepValues): SweepValues {
   });
   return { ...previous, [value.slice(0, eq)]: values };
 }
-
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -65,10 +66,12 @@ export function buildProgram(): Command {
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues }) => {
+    .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
+    .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[] }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
-      const edit = opts.seed === undefined ? undefined : (s: Scenario) => ({ ...s, seed: opts.seed! });
+      const edit = scenarioEdit(opts);
       const runOpts = {
         outDir: opts.out,
         workers: opts.workers,
@@ -111,6 +114,7 @@ export function buildProgram(): Command {
       process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
     });
 
+  registerAttributeCommand(program);
   registerHostCommands(program);
   registerReportCommands(program);
   registerPlanCommands(program);

@@ -28,12 +28,12 @@ export function registerReportCommands(program: Command): void {
   program
     .command('report')
     .description('Write one self-contained HTML file (interactive charts, results, time breakdown, models, scenario, heaviest stacks) from a results directory')
-    .argument('<results-dir>', 'output directory of locksim run or merge (reads results.json and *.folded)')
+    .argument('<results-dir>', 'output directory of locksim run, merge or attribute (reads results.json, *.folded and attribution.json)')
     .option('-o, --out <file>', 'HTML file to write (default: RESULTS-DIR/report.html)')
     .option('--top <n>', 'how many of the heaviest folded stacks to list', wholeNumber('--top', 1), 15)
     .action(async (dir: string, opts: { out?: string; top: number }) => {
-      const { run, profiles } = loadResultsDir(dir);
-      const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir });
+      const { run, profiles, attribution } = loadResultsDir(dir);
+      const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir, ...(attribution ? { attribution } : {}) });
       const out = opts.out ?? join(dir, 'report.html');
       await atomicWrite(out, html);
       process.stdout.write(`wrote ${out}\n`);

@@ -24,18 +24,36 @@ export class InputError extends Error {
     super(formatInputError(fields));
     this.name = 'InputError';
     this.file = fields.file;
-    this.line = fields.line;
-    this.column = fields.column;
+    this.line = position(fields.line);
+    this.column = position(fields.column);
     this.field = fields.field;
     this.expected = fields.expected;
     if (fields.got !== undefined) this.got = fields.got;
   }
 }
 
+/** No message is longer than this: a terminal's worth of text, never a whole input echoed back. */
+export const MAX_MESSAGE_CHARS = 300;
+/** An echoed value (a field path, what was found) is cut to about this many characters. */
+export const MAX_ECHO_CHARS = 80;
+
+/** `text` on one line, cut to `max` characters with an ellipsis saying it was cut. */
+export function clip(text: string, max: number = MAX_ECHO_CHARS): string {
+  const one = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return one.length <= max ? one : `${one.slice(0, Math.max(0, max - 3))}...`;
+}
+
+/** A whole number for a position: a parser that lost track of where it was says 1, never "undefined". */
+function position(n: number): number {
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
 function formatInputError(f: InputErrorFields): string {
-  const got = f.got === undefined ? '' : `, got ${f.got}`;
-  // Newlines inside a value would break the one-line contract.
-  return `${f.file}:${f.line}:${f.column}: ${f.field}: expected ${f.expected}${got}`.replace(/\s*\n\s*/g, ' ');
+  // Each part is cut on its own so that the location and the expectation
+  // survive whatever the file held; the whole stays within MAX_MESSAGE_CHARS.
+  const got = f.got === undefined ? '' : `, got ${clip(f.got)}`;
+  const head = `${clip(f.file, 90)}:${position(f.line)}:${position(f.column)}: ${clip(f.field)}: expected `;
+  return `${head}${clip(f.expected, MAX_MESSAGE_CHARS - head.length - got.length)}${got}`;
 }
 
 /** The single line the CLI prints to stderr for an InputError. */
@@ -47,7 +65,7 @@ export function formatForCli(err: InputError): string {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value);
+  if (typeof value === 'string') return clip(JSON.stringify(value));
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (typeof value === 'object') return 'a mapping';

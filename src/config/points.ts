@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { kindSection, setPath, type Machine, type Scenario, type ScenarioKind } from './scenarioSchema.ts';
+import type { AblationName } from './ablations.ts';
 
 /** A variant after sweep expansion: its own machine and parameter section. */
 export interface ResolvedVariant {
@@ -29,6 +30,8 @@ export interface Point {
   machine: Machine;
   params: Record<string, unknown>;
   sweep: Record<string, string | number | boolean>;
+  /** Mechanisms switched off (src/config/ablations.ts); not part of the key or seed, so an ablated point draws the plain one's random numbers. */
+  ablate?: AblationName[];
 }
 
 /** Cartesian product of the sweep values, keys in file order; one empty combination without sweep. */
@@ -81,7 +84,7 @@ export function resolvePoints(scenario: Scenario): Point[] {
   return expandVariants(scenario).flatMap((v) =>
     xValues(scenario.kind, v.params).map((x) => {
       const key = `${v.label}|${xField}=${x}`;
-      return { key, seed: pointSeed(scenario.seed, key), kind: scenario.kind, variant: v.label, xName: xField, x, machine: v.machine, params: v.params, sweep: v.sweep };
+      return { key, seed: pointSeed(scenario.seed, key), kind: scenario.kind, variant: v.label, xName: xField, x, machine: v.machine, params: v.params, sweep: v.sweep, ablate: scenario.ablate ?? [] };
     }),
   );
 }

@@ -26,6 +26,9 @@ import { loadTraceFile } from '../workload/launch.ts';
 import { defaultModelsDir, isBareModelName, loadHardwareModel } from './hardwareSchema.ts';
 import { launchSchema as launchParamsSchema } from '../workload/launchParams.ts';
 import { describeIssue, formatPath, loadYamlSource, type YamlSource } from './yamlLoad.ts';
+import { ablateListSchema } from './ablations.ts';
+// points.ts imports this module too; expandVariants is only called at run time, after both are loaded.
+import { expandVariants } from './points.ts';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -53,6 +56,13 @@ const commonShape = {
   variants: z.array(variantSchema).min(1),
   sweep: z.record(z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)+$/, 'a dotted parameter path such as microbench.criticalSectionNs'), z.array(sweepValue).min(1)).optional(),
   output: z.strictObject({ charts: z.boolean().default(true) }).default({ charts: true }),
+  /** Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them). */
+  ablate: ablateListSchema.optional(),
+  /**
+   * The headline gap `locksim attribute` explains: metric(gap[0]) /
+   * metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion).
+   */
+  attribution: z.strictObject({ gap: z.tuple([z.string().min(1), z.string().min(1)]), metric: z.string().min(1).optional() }).optional(),
 };
 
 /** The lock microbenchmark of the blog's figure 10: N threads spinning on one global lock. */
@@ -163,6 +173,13 @@ export function loadScenario(file: string, modelsDir: string = defaultModelsDir,
 function checkScenario(file: string, source: YamlSource, modelsDir: string): Scenario {
   const scenario = source.validate(scenarioSchema);
   checkSweep(source, scenario);
+  if (scenario.attribution) {
+    const labels = [...new Set(expandVariants(scenario).map((v) => v.label))];
+    scenario.attribution.gap.forEach((label, i) => {
+      if (!labels.includes(label)) throw source.error(['attribution', 'gap', i], `a variant label (${labels.map((l) => JSON.stringify(l)).join(', ')})`, JSON.stringify(label));
+    });
+    if (scenario.attribution.gap[0] === scenario.attribution.gap[1]) throw source.error(['attribution', 'gap', 1], 'a variant other than gap[0]', JSON.stringify(scenario.attribution.gap[1]));
+  }
   const baseDir = dirname(file);
   if (scenario.kind === 'launch' && scenario.launch.trace !== undefined) {
     // A recorded trace is read and checked now, so a bad line stops the run

@@ -5,12 +5,15 @@
 // refused below, so nothing in an input file can construct objects or run code.
 
 import { readFileSync } from 'node:fs';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { describeValue, InputError } from './errors.ts';
 
 export type PathSegment = string | number;
+
+/** Values an input may produce by expanding aliases: ample for sharing a few settings, far from a memory bomb. */
+export const MAX_ALIAS_COUNT = 100;
 
 /** Renders a zod/YAML path the way users write it: `variants[1].machine.model`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -36,6 +39,15 @@ export class YamlSource {
   constructor(text: string, file: string) {
     this.file = file;
     this.lineCounter = new LineCounter();
+    const deep = nestingBeyond(text, MAX_YAML_DEPTH);
+    if (deep !== undefined) {
+      // Checked before parsing: thousands of nested `[` make the yaml package
+      // exhaust V8's memory (an abort, not an exception), and deep block
+      // nesting overflows the stack of any recursive walk afterwards.
+      const before = text.slice(0, deep);
+      const line = before.split('\n').length;
+      throw new InputError({ file, line, column: deep - before.lastIndexOf('\n'), field: '(syntax)', expected: `lists and mappings nested at most ${MAX_YAML_DEPTH} deep`, got: 'deeper nesting' });
+    }
     // uniqueKeys: a repeated key would otherwise silently override the first.
     this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
     const first = this.doc.errors[0];
@@ -54,7 +66,61 @@ export class YamlSource {
       const pos = this.lineCounter.linePos(tagWarning.pos[0]);
       throw new InputError({ file, line: pos.line, column: pos.col, field: this.fieldAtOffset(tagWarning.pos[0]), expected: 'plain YAML data without tags', got: 'a tag' });
     }
-    this.data = this.doc.toJS({ maxAliasCount: 100 });
+    this.checkStructure();
+    try {
+      this.data = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      // The yaml package throws a ReferenceError when expanding aliases would
+      // exceed maxAliasCount (a "billion laughs" file); checkStructure found
+      // every other cause already. Reported at the first alias.
+      const at = this.firstAliasOffset ?? 0;
+      const pos = this.lineCounter.linePos(at);
+      throw new InputError({ file, line: pos.line, column: pos.col, field: this.fieldAtOffset(at), expected: `at most ${MAX_ALIAS_COUNT} values made by expanding YAML aliases (*name)`, got: e instanceof ReferenceError ? 'more (an alias expansion bomb?)' : String(e) });
+    }
+  }
+
+  private firstAliasOffset: number | undefined;
+
+  /**
+   * What the YAML grammar allows but plain data cannot hold, found before
+   * toJS: an alias used before (or without) its anchor, and a mapping key that
+   * is itself a list or mapping (toJS would stringify it with a process
+   * warning on stderr).
+   */
+  private checkStructure(): void {
+    const anchors = new Set<string>();
+    let problem: { offset: number; expected: string; got: string } | undefined;
+    visit(this.doc, {
+      Alias: (_key, node) => {
+        this.firstAliasOffset ??= node.range?.[0];
+        if (!anchors.has(node.source)) {
+          problem = { offset: node.range?.[0] ?? 0, expected: 'an alias to an anchor defined above it (&name before *name)', got: `*${node.source}` };
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+      Node: (_key, node) => {
+        if (node.anchor) anchors.add(node.anchor);
+        // A tag the core schema does resolve (!!binary, !!str) is refused too:
+        // !!binary makes a byte array, which is not plain data.
+        if (node.tag) {
+          problem = { offset: node.range?.[0] ?? 0, expected: 'plain YAML data without tags', got: `a tag (${node.tag.replace('tag:yaml.org,2002:', '!!')})` };
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+      Pair: (_key, pair) => {
+        if (pair.key !== null && isNode(pair.key) && !isScalar(pair.key)) {
+          problem = { offset: pair.key.range?.[0] ?? 0, expected: 'a plain key (a word or a quoted string)', got: isAlias(pair.key) ? 'an alias as a key' : isMap(pair.key) ? 'a mapping as a key' : 'a list as a key' };
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (problem) {
+      const pos = this.lineCounter.linePos(problem.offset);
+      throw new InputError({ file: this.file, line: pos.line, column: pos.col, field: this.fieldAtOffset(problem.offset), expected: problem.expected, got: problem.got });
+    }
   }
 
   /** Line and column of the node at `path`; for a missing key, of the deepest existing parent. */
@@ -157,6 +223,55 @@ export class YamlSource {
     }
     return formatPath(path);
   }
+}
+
+/** Deeper than any real input nests (model files nest about 6 deep). */
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * Offset where YAML text nests deeper than `max`, or undefined. A cheap
+ * over-estimate is enough: flow brackets outside quotes and comments, plus
+ * block levels from indentation and compact `- `/`? ` indicators. It only has
+ * to be exact for real inputs, which nest far less deeply.
+ */
+export function nestingBeyond(text: string, max: number): number | undefined {
+  let flow = 0;
+  const indents: number[] = [];
+  let lineStart = 0;
+  while (lineStart <= text.length) {
+    let end = text.indexOf('\n', lineStart);
+    if (end < 0) end = text.length;
+    let i = lineStart;
+    while (i < end && text[i] === ' ') i++;
+    const content = i < end && text[i] !== '#' && text[i] !== '\r';
+    if (content && flow === 0) {
+      while (indents.length > 0 && indents[indents.length - 1]! >= i - lineStart) indents.pop();
+      indents.push(i - lineStart);
+      // `- - - x`: each compact indicator opens one more level on the same line.
+      while ((text[i] === '-' || text[i] === '?') && (text[i + 1] === ' ' || text[i + 1] === '\t')) {
+        i += 2;
+        while (i < end && text[i] === ' ') i++;
+        indents.push(i - lineStart);
+        if (indents.length > max) return i;
+      }
+      if (indents.length > max) return i;
+    }
+    let quote = '';
+    for (let j = i; j < end; j++) {
+      const c = text[j]!;
+      if (quote) {
+        if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '#' && (j === lineStart || text[j - 1] === ' ')) break;
+      else if (c === '[' || c === '{') {
+        if (indents.length + ++flow > max) return j;
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+    lineStart = end + 1;
+  }
+  return undefined;
 }
 
 function childNode(node: unknown, seg: PropertyKey): YamlNode | undefined {

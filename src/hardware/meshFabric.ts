@@ -21,6 +21,14 @@
 import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
 
 export class MeshFabric extends CoherenceFabric {
+  /**
+   * Whether the home's TOR admits one request per line at a time (the
+   * hardware). false: every request is served as soon as it arrives, in
+   * parallel, and a burst of re-reads costs one transfer (the tor-queue
+   * ablation, src/config/ablations.ts).
+   */
+  torQueue = true;
+
   protected mergeGroup(cpu: number): number {
     return this.layout.core[cpu];
   }
@@ -30,6 +38,10 @@ export class MeshFabric extends CoherenceFabric {
   }
 
   protected enqueue(id: number, line: CacheLine): void {
+    if (!this.torQueue) {
+      this.begin(id, line);
+      return;
+    }
     const q = this.tor(line);
     if (q.busy) {
       q.push(id);
@@ -41,12 +53,13 @@ export class MeshFabric extends CoherenceFabric {
 
   /** Every core's re-read takes its own TOR turn (per-core merging only), each a pair transfer. */
   protected burstNs(n: number, cpu: number): number {
-    const cores = Math.min(n, this.layout.cores - 1);
+    const cores = this.torQueue ? Math.min(n, this.layout.cores - 1) : Math.min(n, 1);
     return cores * this.meanRemoteLatency(cpu, this.lat.sameL3);
   }
 
   /** The transaction is over when the requester has the line: the next one may start. */
   protected served(_id: number, line: CacheLine): void {
+    if (!this.torQueue) return;
     const q = this.tor(line);
     if (q.length === 0) {
       q.busy = false;

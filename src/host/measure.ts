@@ -22,11 +22,16 @@ import {
   mountstormSummarySchema,
   pingpongResultSchema,
   PROBE_EXIT,
+  PROPAGATION_MODES,
   ProbeError,
+  READER_MODES,
   probePath,
   runProbe,
+  type MountstormSummary,
   type MountstormVariant,
   type ProbeName,
+  type PropagationMode,
+  type ReaderMode,
   type ProbeResults,
 } from './probes.ts';
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
@@ -82,7 +87,23 @@ const common = {
 export const measurementSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive() }), results: lockbenchResultSchema }),
   z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
-  z.strictObject({ ...common, kind: z.literal('mountstorm'), config: z.strictObject({ variant: z.enum(MOUNTSTORM_VARIANTS), layers: z.number().int().positive(), containers: z.number().int().positive(), repeat: z.number().int().positive() }), results: mountstormResultsSchema }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('mountstorm'),
+    config: z.strictObject({
+      variant: z.enum(MOUNTSTORM_VARIANTS),
+      layers: z.number().int().positive(),
+      containers: z.number().int().positive(),
+      repeat: z.number().int().positive(),
+      // Mount propagation and the mountinfo reader (docs/validation.md, "Mount propagation, measured"); absent in older files.
+      propagation: z.enum(PROPAGATION_MODES).optional(),
+      peers: count.optional(),
+      reader: z.enum(READER_MODES).optional(),
+      readSize: z.number().int().positive().optional(),
+      idleReads: count.optional(),
+    }),
+    results: mountstormResultsSchema,
+  }),
 ]);
 export type Measurement = z.infer<typeof measurementSchema>;
 
@@ -243,6 +264,44 @@ export interface MountstormOptions {
   containers: number;
   /** Runs of the same configuration, to see run-to-run spread (default 1). */
   repeat?: number;
+  /** The layers' mount shared (its clones join its peer group) or private; absent: the probe's original setup. */
+  propagation?: PropagationMode;
+  /** A pre-built peer group of this many binds (needs propagation shared). */
+  peers?: number;
+  /** A concurrent /proc/self/mountinfo reader in a slave or private mount namespace. */
+  reader?: ReaderMode;
+  /** The reader's read() size in bytes (default 4096). */
+  readSize?: number;
+  /** Reads before the storm starts (default 5). */
+  idleReads?: number;
+}
+
+/** The median of a non-empty list. */
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Per-run statistics the spread is reported for: the launch statistics, the
+ * median of each operation kind (op.NAME), and for a reader the median idle
+ * read, the median and slowest read during the storm. A statistic that some
+ * run lacks (no read fell inside a short storm) is left out.
+ */
+export function runStatistics(run: MountstormSummary): Record<string, number> {
+  const out: Record<string, number> = { wallNs: run.wallNs, meanNs: run.meanNs, p50Ns: run.p50Ns, p99Ns: run.p99Ns, maxNs: run.maxNs };
+  for (const [op, ns] of Object.entries(run.opP50Ns ?? {})) out[`op.${op}`] = ns;
+  if (run.reader) {
+    const idle = run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.durNs);
+    const storm = run.reader.reads.filter((r) => r.duringStorm).map((r) => r.durNs);
+    if (idle.length) out['read.idleP50Ns'] = median(idle);
+    if (storm.length) {
+      out['read.stormP50Ns'] = median(storm);
+      out['read.stormMaxNs'] = Math.max(...storm);
+    }
+  }
+  return out;
 }
 
 /** Trace file names next to `out`: NAME.trace.jsonl, or NAME.runR.trace.jsonl for repeated runs. */
@@ -253,9 +312,8 @@ export function traceFileNames(out: string, repeat: number): string[] {
 
 function spread(values: number[]) {
   const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  const median = s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  return { min: s[0]!, median, max: s[s.length - 1]!, spreadPct: median > 0 ? Math.round(((s[s.length - 1]! - s[0]!) / median) * 1000) / 10 : 0 };
+  const mid = median(s);
+  return { min: s[0]!, median: mid, max: s[s.length - 1]!, spreadPct: mid > 0 ? Math.round(((s[s.length - 1]! - s[0]!) / mid) * 1000) / 10 : 0 };
 }
 
 export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureContext): Promise<Measurement> {
@@ -273,8 +331,19 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   // The probe writes its trace as it goes; it writes to a hidden name that is
   // renamed only when every run succeeded, like the measurement itself.
   const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));
-  const config = { variant: opts.variant, layers: opts.layers, containers: opts.containers, repeat };
+  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
+  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
+  const config = {
+    variant: opts.variant,
+    layers: opts.layers,
+    containers: opts.containers,
+    repeat,
+    ...(opts.propagation ? { propagation: opts.propagation, peers: opts.peers ?? 0 } : {}),
+    ...(opts.reader ? { reader: opts.reader, readSize: opts.readSize ?? 4096, idleReads: opts.idleReads ?? 5 } : {}),
+  };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
+  if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
+  if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {
@@ -287,8 +356,9 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
       // The trace must load in the simulator; a probe writing something else is a bug worth stopping at.
       parseTrace(readFileSync(temps[r]!, 'utf8'), names[r]!);
     }
-    const stats = ['wallNs', 'meanNs', 'p50Ns', 'p99Ns', 'maxNs'] as const;
-    const results = { runs, traces: names, spread: Object.fromEntries(stats.map((k) => [k, spread(runs.map((x) => x[k]))])) };
+    const perRun = runs.map(runStatistics);
+    const stats = Object.keys(perRun[0]!).filter((k) => perRun.every((r) => k in r));
+    const results = { runs, traces: names, spread: Object.fromEntries(stats.map((k) => [k, spread(perRun.map((x) => x[k]!))])) };
     const m: Measurement = {
       format: MEASUREMENT_FORMAT,
       version: 1,

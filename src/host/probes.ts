@@ -71,6 +71,40 @@ export type PingpongResult = z.infer<typeof pingpongResultSchema>;
 export const MOUNTSTORM_VARIANTS = ['per-layer-idmap', 'common-parent', 'common-parent-one-pass', 'fsconfig-lowerdir-plus', 'shifted-untar'] as const;
 export type MountstormVariant = (typeof MOUNTSTORM_VARIANTS)[number];
 
+export const PROPAGATION_MODES = ['shared', 'private'] as const;
+export type PropagationMode = (typeof PROPAGATION_MODES)[number];
+export const READER_MODES = ['slave', 'private'] as const;
+export type ReaderMode = (typeof READER_MODES)[number];
+
+export const mountstormPropagationSchema = z.strictObject({
+  mode: z.enum(PROPAGATION_MODES),
+  /** Bind mounts of the layer directory made before the storm, all peers of the shared mount. */
+  peers: z.number().int().nonnegative(),
+  /** The shared mount's peer group id in mountinfo (0 when private). */
+  peerGroup: z.number().int().nonnegative(),
+  /** How long making the peers took (each bind walks the group: O(peers^2) in all). */
+  peersSetupNs: nsNumber,
+});
+
+export const mountinfoReadSchema = z.strictObject({
+  /** When the read started, from the storm's release (negative: an idle read before it). */
+  startNs: z.number().int(),
+  /** open() to close() of one full read of /proc/self/mountinfo. */
+  durNs: nsNumber,
+  bytes: nsNumber,
+  /** read() calls, the last one returning 0. */
+  syscalls: z.number().int().positive(),
+  lines: nsNumber,
+  duringStorm: z.boolean(),
+});
+export type MountinfoRead = z.infer<typeof mountinfoReadSchema>;
+
+export const mountinfoReaderSchema = z.strictObject({
+  mode: z.enum(READER_MODES),
+  readSize: z.number().int().positive(),
+  reads: z.array(mountinfoReadSchema),
+});
+
 export const mountstormSummarySchema = z.object({
   probe: z.literal('mountstorm'),
   variant: z.enum(MOUNTSTORM_VARIANTS),
@@ -87,6 +121,12 @@ export const mountstormSummarySchema = z.object({
   p99Ns: nsNumber,
   maxNs: nsNumber,
   opCounts: z.record(z.string(), nsNumber),
+  /** Median duration of each operation kind over all containers (absent in older files). */
+  opP50Ns: z.record(z.string(), nsNumber).optional(),
+  /** With --propagation: the layers' mount shared or private, and the pre-built peer group. */
+  propagation: mountstormPropagationSchema.optional(),
+  /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
+  reader: mountinfoReaderSchema.optional(),
 });
 export type MountstormSummary = z.infer<typeof mountstormSummarySchema>;
 

@@ -382,6 +382,7 @@ function lowestBit(mask: string | undefined): number | null {
  * `file` names the input in error messages.
  */
 export function parseHwlocXml(text: string, file: string): HostTopology {
+  if (text.trim() === '') throw new InputError({ file, line: 1, column: 1, field: '(xml)', expected: 'an hwloc topology (`lstopo --of xml FILE`)', got: 'an empty file' });
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new InputError({ file, line: valid.err.line, column: valid.err.col, field: '(xml)', expected: 'well-formed XML', got: valid.err.msg });
@@ -394,7 +395,14 @@ export function parseHwlocXml(text: string, file: string): HostTopology {
     captureMetaData: true,
     isArray: (name) => ['object', 'info', 'distances2', 'distances'].includes(name),
   });
-  const doc = parser.parse(text) as XmlNode;
+  let doc: XmlNode;
+  try {
+    doc = parser.parse(text) as XmlNode;
+  } catch (e) {
+    // Well-formed to the validator but refused by the parser: a DOCTYPE it
+    // cannot read (e.g. a second one) or nesting deeper than its limit.
+    throw xmlParserError(text, file, (e as Error).message);
+  }
   const top = doc['topology'] as XmlNode | undefined;
   if (!top || typeof top !== 'object') {
     const rootName = Object.keys(doc).find((k) => !k.startsWith('?')) ?? 'nothing';
@@ -493,6 +501,33 @@ export function parseHwlocXml(text: string, file: string): HostTopology {
     ghz: ghzFromModelName(model),
   };
   return densify({ origin: file, cpus, refs, nodeDistance, cpuInfo });
+}
+
+/** fast-xml-parser's default limit on nested elements; lstopo output nests about ten deep. */
+const MAX_XML_DEPTH = 100;
+
+/** The parser's exception as a located InputError (its messages carry no position). */
+function xmlParserError(text: string, file: string, message: string): InputError {
+  let offset = 0;
+  let expected = 'an hwloc topology the XML parser accepts';
+  if (/DOCTYPE/i.test(message)) {
+    const all = [...text.matchAll(/<!DOCTYPE/gi)].map((m) => m.index);
+    offset = all[1] ?? all[0] ?? 0;
+    expected = 'at most one well-formed <!DOCTYPE ...> before the root element';
+  } else if (/nested/i.test(message)) {
+    expected = `elements nested at most ${MAX_XML_DEPTH} deep`;
+    let depth = 0;
+    // Start and end tags in order; self-closing tags, comments and declarations do not nest.
+    for (const m of text.matchAll(/<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>/g)) {
+      if (m[1]) depth--;
+      else if (!m[3]) depth++;
+      if (depth > MAX_XML_DEPTH) {
+        offset = m.index;
+        break;
+      }
+    }
+  }
+  return new InputError({ file, ...lineColAt(text, offset), field: '(xml)', expected, got: message });
 }
 
 export function readHwlocXmlFile(file: string): HostTopology {

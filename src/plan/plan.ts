@@ -138,6 +138,7 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions): Promise<PlanRes
         machine: { model: c.modelRef, ...restriction },
         params: paramsFor(c.runtime, burst),
         sweep: {},
+        ablate: plan.ablate ?? [],
       });
     }
     return out;

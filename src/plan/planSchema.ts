@@ -16,6 +16,7 @@ import { buildTopology } from '../hardware/topology.ts';
 import { RUNTIME_VARIANTS } from '../workload/generators.ts';
 import { hostActivitySchema, imageMixSchema, openArrivalSchema } from '../workload/launchParams.ts';
 import { listKernelModels } from '../workload/kernelModel.ts';
+import { ablateListSchema } from '../config/ablations.ts';
 
 const positiveInt = z.number().int().positive();
 /** Bursts larger than this would take hours to simulate; a typo is likelier than intent. */
@@ -80,6 +81,8 @@ export const planSchema = z.strictObject({
   confidence: z.literal([0.9, 0.95, 0.99]).default(0.95),
   candidates: z.array(candidateSchema).min(1),
   alternatives: alternativesSchema.default(alternativesSchema.parse({})),
+  /** Mechanisms switched off in every configuration (src/config/ablations.ts). */
+  ablate: ablateListSchema.optional(),
 });
 
 export type PlanFile = z.output<typeof planSchema>;

@@ -10,7 +10,7 @@
 // "application/json"> with <, > and & escaped, so no input can close a tag or
 // start a script. The one script that runs is the fixed one below.
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
@@ -20,6 +20,7 @@ import { InputError } from '../config/errors.ts';
 import { YamlSource, formatPath, readInputFile } from '../config/yamlLoad.ts';
 import { CHART_FONT } from './charts.ts';
 import { canonicalize, formatNumber, metricNames, type RunResult } from './results.ts';
+import { ATTRIBUTION_JSON, attributionChartSpec, type Attribution } from '../attribution/attribute.ts';
 
 export interface FoldedStack {
   stack: string;
@@ -46,6 +47,8 @@ export interface HtmlReportInput {
   topN: number;
   /** Shown in the title, e.g. the results directory. */
   source: string;
+  /** Written by locksim attribute: the share of a gap each mechanism carries. */
+  attribution?: Attribution;
 }
 
 export interface VegaLibraries {
@@ -122,14 +125,34 @@ export function parseFolded(text: string, file: string): FoldedStack[] {
   return stacks;
 }
 
-/** Reads results.json and the *.folded profiles of a results directory. */
-export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile[] } {
+const gapValuesSchema = z.object({ a: metricValue, b: metricValue, ratio: metricValue, gap: metricValue });
+const attributionSchema = z.object({
+  format: z.literal('locksim-attribution'),
+  version: z.literal(1),
+  scenario: z.object({ name: z.string(), file: z.string(), seed: z.number(), ablate: z.array(z.string()) }),
+  gap: z.object({ a: z.string(), b: z.string() }),
+  metric: z.string(),
+  xLabel: z.string(),
+  mechanisms: z.array(z.object({ name: z.string(), description: z.string() })),
+  rows: z.array(z.object({ x: z.number(), full: gapValuesSchema, ablated: z.record(z.string(), gapValuesSchema.extend({ share: metricValue })), remainder: metricValue })),
+});
+
+/** Reads attribution.json (written by locksim attribute). */
+export function readAttributionJson(file: string): Attribution {
+  const text = readInputFile(file, 'an attribution.json written by locksim attribute');
+  return new YamlSource(text, file).validate(attributionSchema) as Attribution;
+}
+
+/** Reads results.json, the *.folded profiles and, if there is one, the attribution of a results directory. */
+export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile[]; attribution?: Attribution } {
   const run = readResultsJson(join(dir, 'results.json'));
+  const attributionFile = join(dir, ATTRIBUTION_JSON);
+  const attribution = existsSync(attributionFile) ? readAttributionJson(attributionFile) : undefined;
   // Numbers in names sort by value (x=10 before x=100); display order only.
   const collator = new Intl.Collator('en', { numeric: true });
   const names = readdirSync(dir).filter((n) => n.endsWith('.folded')).sort(collator.compare);
   const profiles = names.map((name) => ({ name, stacks: parseFolded(readFileSync(join(dir, name), 'utf8'), join(dir, name)) }));
-  return { run, profiles };
+  return attribution ? { run, profiles, attribution } : { run, profiles };
 }
 
 /** The `n` heaviest stacks, equal stacks summed, ties in code-unit order of the stack. */
@@ -243,6 +266,19 @@ ${per.join('\n')}
 </section>`;
 }
 
+const percent = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '-');
+
+/** Shares of the gap per mechanism and x, with the full ratio, as a table. */
+function attributionTable(at: Attribution): string {
+  const head = [at.xLabel, `${at.metric}: ratio`, ...at.mechanisms.map((m) => m.name), 'remainder'].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const rows = at.rows.map((r) => {
+    const cells = at.mechanisms.map((m) => `<td class="num">${escapeHtml(percent(r.ablated[m.name]?.share ?? NaN))}</td>`).join('');
+    return `<tr><td class="num">${escapeHtml(formatNumber(r.x))}</td><td class="num">${escapeHtml(shortNumber(r.full.ratio))}</td>${cells}<td class="num">${escapeHtml(percent(r.remainder))}</td></tr>`;
+  });
+  const described = at.mechanisms.map((m) => `<li><code>${escapeHtml(m.name)}</code>: ${escapeHtml(m.description)}</li>`).join('');
+  return `<div class="scroll"><table id="attribution-table"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>\n<ul>${described}</ul>`;
+}
+
 function yamlBlock(id: string, value: unknown): string {
   return `<pre id="${id}">${escapeHtml(toYaml(canonicalize(value), { lineWidth: 0 }))}</pre>`;
 }
@@ -301,6 +337,11 @@ export function renderHtmlReport(input: HtmlReportInput, libs: VegaLibraries = l
 ${charts.map((c, i) => chartDiv(c, i, 'chart')).join('\n')}
 </section>
 ${breakdown ? `<section id="breakdown"><h2>Where the time went</h2>\n${chartDiv({ name: 'breakdown', spec: breakdown }, 0, 'breakdown')}\n</section>` : ''}
+${input.attribution ? `<section id="attribution"><h2>Attribution</h2>
+<p>The gap is ${escapeHtml(input.attribution.metric)} of <b>${escapeHtml(input.attribution.gap.a)}</b> over <b>${escapeHtml(input.attribution.gap.b)}</b>, minus 1, at each ${escapeHtml(input.attribution.xLabel)}. A mechanism's share is the part of the gap that disappears when it alone is switched off; the remainder (1 minus the shares) is interactions and what no single mechanism explains.</p>
+${chartDiv({ name: 'attribution', spec: attributionChartSpec(input.attribution) }, 0, 'attribution')}
+${attributionTable(input.attribution)}
+</section>` : ''}
 <section><h2>Results</h2>
 ${resultsTable(run)}
 </section>

@@ -15,6 +15,8 @@ import { Machine } from '../machine.ts';
 import { loadKernelModel } from '../workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../workload/launch.ts';
 import type { LaunchParams } from '../workload/launchParams.ts';
+import { applyAblations, type PointModels } from '../config/ablations.ts';
+import { atMachineClock } from '../workload/clock.ts';
 
 export interface ChartDef {
   /** File name stem (scenario name is prefixed). */
@@ -36,7 +38,9 @@ export interface KindDef {
   xLabel: string;
   charts: ChartDef[];
   summary: string[];
-  simulate(point: Point, spec: MachineSpec): PointOutput;
+  /** Model data besides the machine that the kind simulates with (what ablations may transform). */
+  models?(point: Point): Omit<PointModels, 'machine'>;
+  simulate(point: Point, models: PointModels): PointOutput;
 }
 
 export function machineSpecForPoint(point: Point): MachineSpec {
@@ -53,7 +57,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
       { name: 'throughput', yMetric: 'acquisitionsPerSec', yLabel: 'acquisitions per second', xScale: 'log' },
     ],
     summary: ['acquisitionsPerSec', 'latencyMeanNs', 'latencyP99Ns'],
-    simulate(point, spec) {
+    simulate(point, { machine: spec }) {
       const params = { ...(point.params as unknown as MicrobenchParams), threads: point.x };
       const r = runLockMicrobench(spec, params, point.seed);
       return { metrics: { ...r } };
@@ -63,7 +67,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
     xLabel: 'partner cpu',
     charts: [{ name: 'latency', yMetric: 'oneWayMedianNs', yLabel: 'one-way latency, median (ns)' }],
     summary: ['oneWayMedianNs'],
-    simulate(point, spec) {
+    simulate(point, { machine: spec }) {
       const p = point.params as { from: number; roundTrips: number };
       const r = runPingpong(spec, { from: p.from, to: point.x, roundTrips: p.roundTrips }, point.seed);
       return { metrics: { ...r } };
@@ -77,9 +81,13 @@ export const kinds: Record<ScenarioKind, KindDef> = {
       { name: 'success', yMetric: 'successRate', yLabel: 'success rate at the health-check timeout' },
     ],
     summary: ['launchP50S', 'launchP99S', 'successRate', 'mountOps'],
-    simulate(point, spec) {
-      const params = point.params as unknown as LaunchParams;
-      const kernel = loadKernelModel(params.kernel);
+    models(point) {
+      const launch = point.params as unknown as LaunchParams;
+      return { launch, kernel: loadKernelModel(launch.kernel) };
+    },
+    simulate(point, models) {
+      const spec = models.machine;
+      const { kernel, launch: params } = atMachineClock(models.kernel!, models.launch!, spec.ghz);
       const machine = new Machine(spec, { seed: point.seed, placement: 'spread' });
       const trace = buildLaunchTrace(params, point.x, kernel, point.seed);
       const r = simulateLaunch(machine, kernel, params, trace);
@@ -89,7 +97,13 @@ export const kinds: Record<ScenarioKind, KindDef> = {
   },
 };
 
+/** The point's model data with its ablations applied (the one place they are applied). */
+export function modelsForPoint(point: Point): PointModels {
+  const kind = kinds[point.kind];
+  return applyAblations(point.ablate ?? [], { machine: machineSpecForPoint(point), ...kind.models?.(point) });
+}
+
 /** Simulate one point (in this thread or a worker). */
 export function simulatePoint(point: Point): PointOutput {
-  return kinds[point.kind].simulate(point, machineSpecForPoint(point));
+  return kinds[point.kind].simulate(point, modelsForPoint(point));
 }

@@ -163,6 +163,8 @@ export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 const lockSchema = z.strictObject({
   kind: z.enum(['rwsem', 'seqlock']),
   source: z.string().trim().min(1),
+  /** rwsem only: writers spin on a running owner before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER; absent: true). */
+  optimisticSpin: z.boolean().optional(),
 });
 
 export const kernelModelSchema = z.strictObject({
@@ -189,6 +191,12 @@ export const kernelModelSchema = z.strictObject({
      * stay in lockstep without it.
      */
     workJitterCv: kernelNumberSchema.optional(),
+    /**
+     * Clock (GHz) of the machine the CPU costs are ns of; on another machine
+     * they scale by referenceGhz / its ghz (src/workload/clock.ts). Absent:
+     * the costs are used as written on every machine.
+     */
+    referenceGhz: kernelNumberSchema.optional(),
   }),
   host: z.strictObject({
     pathLookupNs: kernelNumberSchema,

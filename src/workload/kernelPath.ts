@@ -168,7 +168,7 @@ export class KernelMountPath {
     baseMounts: number,
   ) {
     this.jitterCv = kernel.mechanisms.workJitterCv?.value ?? 0;
-    this.namespaceSem = new RwSemaphore('namespace_sem', m.coherence);
+    this.namespaceSem = new RwSemaphore('namespace_sem', m.coherence, { optimisticSpin: kernel.locks.namespace_sem?.optimisticSpin ?? true });
     this.mountLock = new SeqLock('mount_lock', m.coherence, 'qspinlock');
     const cpus = m.cpus;
     const mech = kernel.mechanisms;

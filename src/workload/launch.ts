@@ -157,7 +157,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
 
   // ---- kubelet -> containerd CRI polls --------------------------------------
   const criLatencies = new Samples();
-  {
+  // An infinite interval is no kubelet at all (the kubelet-cri ablation).
+  if (Number.isFinite(host.criIntervalNs)) {
     const wait = names.id('containerd;cri;mountinfo;namespace_sem(r);wait');
     const read = names.id('containerd;cri;mountinfo;namespace_sem(r);show_mountinfo');
     const parse = names.id('containerd;cri;mountinfo_parse');
