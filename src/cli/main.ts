@@ -27,6 +27,7 @@ import { ablationHelp, type AblationName } from '../config/ablations.ts';
 import { registerAttributeCommand } from './attributeCommand.ts';
 import { runReport } from './runOutput.ts';
 import { jsonDocument, runJson } from './jsonOutput.ts';
+import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -67,11 +68,14 @@ export function buildProgram(): Command {
     .option('--no-charts', 'skip SVG/PNG charts')
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
+    .option('--max-events <n>', `refuse a point estimated to need more simulated events (default ${DEFAULT_MAX_EVENTS})`, wholeNumber('--max-events', 1))
+    .option('--max-points <n>', `refuse a run of more points (default ${DEFAULT_MAX_POINTS})`, wholeNumber('--max-points', 1))
+    .option('--force', 'write into a non-empty output directory that does not hold an earlier run of this scenario')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
     .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
     .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
     .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; json?: boolean }) => {
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = scenarioEdit(opts);
@@ -80,6 +84,8 @@ export function buildProgram(): Command {
         workers: opts.workers,
         charts: opts.charts ? undefined : false,
         fresh: opts.fresh,
+        force: opts.force,
+        limits: { maxEvents: opts.maxEvents, maxPoints: opts.maxPoints },
         onStart: (total: number, resumed: number) => progress.start(total, resumed),
         onPoint: (done: number, _total: number, p: Point) => progress.tick(done, p.key),
       };

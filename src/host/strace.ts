@@ -43,7 +43,7 @@
 // gets that layer; a pass with one clone (common parent) has no layers.
 
 import { InputError } from '../config/errors.ts';
-import { OP_CODE, TRACE_FORMAT, TRACE_VERSION, TraceOpsBuilder, type OpName, type Trace, type TraceContainer, type TraceHeader } from '../workload/trace.ts';
+import { OP_CODE, TRACE_FORMAT, TRACE_VERSION, TraceOpsBuilder, opAt, parseTrace, writeTrace, type OpName, type Trace, type TraceContainer, type TraceHeader } from '../workload/trace.ts';
 
 /** One decoded syscall line (or unfinished/resumed pair), as given to `containerOf`. */
 export interface StraceCall {
@@ -107,6 +107,8 @@ interface PendingOp {
   tree?: TreeRef;
   /** lowerdir count from the overlay options, when the option string was not cut. */
   lowerdirs?: number;
+  /** Line of the strace output the call was on (for errors found in the trace it makes). */
+  line: number;
 }
 
 interface Unfinished {
@@ -197,7 +199,7 @@ export function importStrace(text: string, file: string, options: StraceImportOp
     const emit = (op: OpName, extra: Partial<PendingOp> = {}): void => {
       const c = container();
       if (c === null) return;
-      ops.push({ container: c, op, startUs, durNs, pid: call.pid, ...extra });
+      ops.push({ container: c, op, startUs, durNs, pid: call.pid, line: call.line, ...extra });
     };
     switch (call.name) {
       case 'open_tree': {
@@ -391,18 +393,46 @@ export function importStrace(text: string, file: string, options: StraceImportOp
 
   for (const u of unfinished.values()) if (MOUNT_SYSCALLS.has(u.name)) unfinishedCalls++;
   const kept = pidRoots ? ops.filter((o) => processes.descendsFrom(o.pid, pidRoots)) : ops;
-  return { trace: buildTrace(kept, file, options.variant ?? 'strace'), failedCalls, unfinishedCalls };
+  const built = buildTrace(kept, file, options.variant ?? 'strace');
+  checkImportedTrace(built.trace, built.lines, file);
+  const trace = built.trace;
+  return { trace, failedCalls, unfinishedCalls };
+}
+
+/**
+ * The trace made must be one the simulator reads (issue 11: import-strace
+ * wrote traces of 10,001 layers, empty paths or pass 0, which `run` then
+ * refused). It is checked by the trace reader itself, and a problem is
+ * reported at the strace line of the call responsible.
+ */
+function checkImportedTrace(trace: Trace, lines: number[], file: string): void {
+  try {
+    parseTrace(writeTrace(trace.header, trace.ops), file);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    // Trace line 1 is the header, op i is on line i + 2; a header field names its container.
+    const container = /containers\[(\d+)\]/.exec(e.field);
+    const opIndex = e.line >= 2 ? e.line - 2 : container ? firstOpOf(trace, Number(container[1])) : 0;
+    throw new InputError({ file, line: lines[opIndex] ?? 1, column: 1, field: `(imported trace) ${e.field}`, expected: e.expected, ...(e.got === undefined ? {} : { got: e.got }) });
+  }
+}
+
+function firstOpOf(trace: Trace, container: number): number {
+  for (let i = 0; i < trace.ops.count; i++) if (opAt(trace.ops, i).container === container) return i;
+  return 0;
 }
 
 /** Groups ops per container, infers passes and layers, and builds the trace. */
-function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
+function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: Trace; lines: number[] } {
   const byContainer = new Map<string, PendingOp[]>();
   for (const o of ops) {
     let list = byContainer.get(o.container);
     if (!list) byContainer.set(o.container, (list = []));
     list.push(o);
   }
-  const originUs = ops.length ? Math.min(...ops.map((o) => o.startUs)) : 0;
+  // A loop, not Math.min(...ops): spreading a million ops overflows the stack.
+  let originUs = ops.length ? Infinity : 0;
+  for (const o of ops) if (o.startUs < originUs) originUs = o.startUs;
   const containers: TraceContainer[] = [];
   const passes: number[][] = [];
   const clonesPerPass: Map<number, number>[] = [];
@@ -444,12 +474,14 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
   }
 
   const builder = new TraceOpsBuilder(ops.length);
+  const lines: number[] = [];
   order.forEach((id, ci) => {
     const list = byContainer.get(id)!;
     list.forEach((o, i) => {
       const t = o.tree;
       const layer = t && !t.fromFsmount && (clonesPerPass[ci]!.get(t.pass) ?? 0) >= 2 ? t.index : -1;
       builder.pushRaw(ci, OP_CODE[o.op], passes[ci]![i]!, layer, (o.startUs - originUs) * 1000, o.durNs ?? NaN, o.pid, o.path);
+      lines.push(o.line);
     });
   });
   const header: TraceHeader = {
@@ -460,7 +492,7 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
     description: `imported from strace output ${file}`.slice(0, 2000),
     containers,
   };
-  return { header, ops: builder.finish() };
+  return { trace: { header, ops: builder.finish() }, lines };
 }
 
 /**

@@ -11,6 +11,7 @@
 // start a script. The one script that runs is the fixed one below.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { runFiles } from './manifest.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
@@ -104,7 +105,8 @@ function inlineScript(code: string): string {
 
 // ---------------------------------------------------------------- inputs
 
-const metricValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
+// null: a metric undefined for the point (results.ts); older files wrote "NaN".
+const metricValue = z.union([z.number(), z.null().transform(() => NaN), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
 
 const resultsSchema = z.object({
   scenario: z.object({ name: z.string(), kind: z.string(), file: z.string().optional(), seed: z.union([z.number(), z.string()]), resolved: z.unknown() }),
@@ -162,9 +164,10 @@ export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile
   const run = readResultsJson(join(dir, 'results.json'));
   const attributionFile = join(dir, ATTRIBUTION_JSON);
   const attribution = existsSync(attributionFile) ? readAttributionJson(attributionFile) : undefined;
-  // Only the profiles of this run's points, in the order of its points: a
-  // stray .folded file left in the directory by another run is not this run's.
-  const names = run.points.map((p) => profileFileName(p.key)).filter((name) => existsSync(join(dir, name)));
+  // Only this run's profiles (those its manifest lists, never an older run's
+  // left in the directory), in the order of its points.
+  const listed = new Set(runFiles(dir));
+  const names = run.points.map((p) => profileFileName(p.key)).filter((name) => listed.has(name));
   const profiles = names.map((name) => ({ name, stacks: parseFolded(readFileSync(join(dir, name), 'utf8'), join(dir, name)) }));
   return attribution ? { run, profiles, attribution } : { run, profiles };
 }

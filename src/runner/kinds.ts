@@ -17,6 +17,7 @@ import { loadKernelModel } from '../workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../workload/launch.ts';
 import type { LaunchParams } from '../workload/launchParams.ts';
 import { applyAblations, type PointModels } from '../config/ablations.ts';
+import { atMachineClock } from '../workload/clock.ts';
 
 export interface ChartDef {
   /** File name stem (scenario name is prefixed). */
@@ -101,7 +102,8 @@ export const kinds: Record<ScenarioKind, KindDef> = {
       return { launch, kernel: loadKernelModel(launch.kernel) };
     },
     simulate(point, models) {
-      const spec = models.machine, kernel = models.kernel!, params = models.launch!;
+      const spec = models.machine;
+      const { kernel, launch: params } = atMachineClock(models.kernel!, models.launch!, spec.ghz);
       const machine = new Machine(spec, { seed: point.seed, placement: 'spread' });
       const trace = buildLaunchTrace(params, point.x, kernel, point.seed);
       const r = simulateLaunch(machine, kernel, params, trace);

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
-import { loadScenario, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
+import { loadScenarioSource, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
+import { preflight, type RunLimits } from './preflight.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import { writeOutputs, type OutputFile } from '../report/atomicWrite.ts';
 import { canonicalize, resultFiles, type PointResult, type RunResult } from '../report/results.ts';
@@ -24,6 +25,8 @@ import { buildTopology } from '../hardware/topology.ts';
 import type { HardwareModel } from '../config/hardwareSchema.ts';
 import { InterruptedError, simulatePoints, type PoolOptions } from './pool.ts';
 import { Checkpoint } from './checkpoint.ts';
+import { removeStaleTemps } from '../host/staleTemps.ts';
+import { checkOutputDir, manifestFile, readManifest, removeStaleFiles } from '../report/manifest.ts';
 import { shardFile, shardIndices, formatShard, type ShardSpec } from './shard.ts';
 
 export interface RunOptions extends PoolOptions {
@@ -33,6 +36,10 @@ export interface RunOptions extends PoolOptions {
   shard?: ShardSpec;
   /** Discard a checkpoint left in outDir instead of resuming from it. */
   fresh?: boolean;
+  /** Write into outDir even when it holds files that are not an earlier run of this scenario. */
+  force?: boolean;
+  /** Resource limits checked before simulating (--max-events, --max-points). */
+  limits?: RunLimits;
   /** Called once before simulating: points of this run, and how many of them the checkpoint already had. */
   onStart?: (total: number, resumed: number) => void;
 }
@@ -54,20 +61,24 @@ export interface ShardRun {
 /** What a run's results depend on besides its points: the part of results.json that is not `points`. */
 export type RunIdentity = Omit<RunResult, 'points'>;
 
-export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Scenario {
-  const scenario = loadScenario(file, undefined, cliSweep);
+/** Loads a scenario and runs every check before simulation (preflight.ts): an error here leaves nothing written. */
+export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues, limits?: RunLimits): Scenario {
+  const { scenario, source } = loadScenarioSource(file, undefined, cliSweep);
+  preflight(scenario, source, limits);
   return edit ? edit(scenario) : scenario;
 }
 
 export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ScenarioRun> {
-  return runScenario(loadScenarioFile(file, edit, cliSweep), basename(file), opts);
+  return runScenario(loadScenarioFile(file, edit, cliSweep, opts.limits), basename(file), opts);
 }
 
 export async function runShardFile(file: string, opts: RunOptions & { shard: ShardSpec }, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ShardRun> {
-  return runShard(loadScenarioFile(file, edit, cliSweep), basename(file), opts);
+  return runShard(loadScenarioFile(file, edit, cliSweep, opts.limits), basename(file), opts);
 }
 
 export async function runScenario(scenario: Scenario, fileLabel: string, opts: RunOptions): Promise<ScenarioRun> {
+  checkOutputDir(opts.outDir, scenario.name, opts.force);
+  removeStaleTemps(opts.outDir);
   const points = resolvePoints(scenario);
   const identity = runIdentity(scenario, fileLabel, loadModels(points));
   const all = points.map((_, i) => i);
@@ -81,6 +92,8 @@ export async function runScenario(scenario: Scenario, fileLabel: string, opts: R
 
 /** Simulates the points of one shard and writes `shard-I-of-N.json` to the output directory. */
 export async function runShard(scenario: Scenario, fileLabel: string, opts: RunOptions & { shard: ShardSpec }): Promise<ShardRun> {
+  checkOutputDir(opts.outDir, scenario.name, opts.force);
+  removeStaleTemps(opts.outDir);
   const points = resolvePoints(scenario);
   const identity = runIdentity(scenario, fileLabel, loadModels(points));
   const hash = runHash(identity);
@@ -258,7 +271,11 @@ export async function writeRunOutputs(
   const files: OutputFile[] = resultFiles(run);
   for (const o of outputs) files.push(...(o.artifacts ?? []));
   if (charts) for (const { name, spec } of chartSpecs(run)) files.push(...(await chartFiles(name, spec)));
+  // The manifest goes in the same atomic batch: report reads only the files it lists.
+  const previous = readManifest(outDir);
+  files.push(manifestFile(scenario.name, files.map((f) => f.name)));
   await writeOutputs(outDir, files);
+  removeStaleFiles(outDir, previous?.scenario === scenario.name ? previous : undefined, files.map((f) => f.name));
   return { run, files: files.map((f) => f.name), summary: summaryTable(run, kinds[scenario.kind].summary) };
 }
 
