@@ -164,8 +164,9 @@ export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile
   const run = readResultsJson(join(dir, 'results.json'));
   const attributionFile = join(dir, ATTRIBUTION_JSON);
   const attribution = existsSync(attributionFile) ? readAttributionJson(attributionFile) : undefined;
-  // Only this run's profiles (those its manifest lists, never an older run's
-  // left in the directory), in the order of its points.
+  // Only the profiles of this run's points, in the order of its points, and
+  // only those its manifest lists: a .folded file left in the directory by
+  // another run is not this run's.
   const listed = new Set(runFiles(dir));
   const names = run.points.map((p) => profileFileName(p.key)).filter((name) => listed.has(name));
   const profiles = names.map((name) => ({ name, stacks: parseFolded(readFileSync(join(dir, name), 'utf8'), join(dir, name)) }));
