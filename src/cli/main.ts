@@ -26,15 +26,9 @@ import { availableParallelism } from 'node:os';
 import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
 import { ablationHelp, type AblationName } from '../config/ablations.ts';
 import { registerAttributeCommand } from './attributeCommand.ts';
-<<<<<<< HEAD
-import { runReport } from './runOutput.ts';
-import { jsonDocument, runJson } from './jsonOutput.ts';
-import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
-=======
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
 import { runReport } from './runOutput.ts';
 import { jsonDocument, runJson } from './jsonOutput.ts';
->>>>>>> main
 
 
 function shardSpec(value: string): ShardSpec {
