@@ -40,6 +40,8 @@ export const hostActivitySchema = z.strictObject({
    * its launch completes: its shim and runc, containerd's snapshotter (stat,
    * mkdir, rmdir of mount points), kubelet's probes of it. Each is a
    * mount_lock reader, so this load grows with the number of launches.
+   * Hand-set (no public count): range 50,000-400,000 and the statements it
+   * moves in docs/validation.md, "Hand-set parameters".
    */
   pathLookupsPerSecPerLaunch: ns.default(200_000),
   /** CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone. */
