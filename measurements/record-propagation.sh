@@ -46,6 +46,10 @@ round() { # run
   for N in 0 500 1000 2000 4000; do
     storm shared-N$N-K1-L50 "$r" -K 1 -L 50 --propagation shared --peers "$N"
   done
+  # The same with MNT_DETACH, as containerd unmounts: no busy check.
+  for N in 0 1000 2000 4000; do
+    storm shared-N$N-K1-L50-detach "$r" -K 1 -L 50 --propagation shared --peers "$N" --umount-detach
+  done
   # The storm's syscall rate with and without a large peer group.
   storm private-K8-L50 "$r" -K 8 -L 50 --propagation private
   storm shared-N2000-K8-L50 "$r" -K 8 -L 50 --propagation shared --peers 2000
@@ -62,4 +66,4 @@ round() { # run
 for r in ${ROUNDS:-$(seq 1 "${REPEAT:-5}")}; do round "$r"; done
 # The summaries carry every number used (per-op medians, every read); keep the
 # first run's trace of each per-peer configuration as a sample of the raw data.
-find "$out" -name '*.trace.jsonl' ! -name '*-K1-L50.r1.trace.jsonl' -delete
+find "$out" -name '*.trace.jsonl' ! -name '*-K1-L50*.r1.trace.jsonl' -delete

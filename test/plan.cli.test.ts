@@ -35,7 +35,7 @@ describe('locksim plan', () => {
   it('a bad plan file: exit 2, one located line, nothing written', () => {
     const r = locksim('plan', 'bad.yaml', '--json', 'out.json');
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^bad\.yaml:8:1: candidate: expected one of the fields name, description, seed, workload, burst, objective, search, replications, confidence, candidates, alternatives, got an unknown field\n$/);
+    expect(r.stderr).toMatch(/^bad\.yaml:8:1: candidate: expected one of the fields name, description, seed, workload, burst, objective, search, replications, confidence, candidates, alternatives, ablate, got an unknown field\n$/);
     expect(existsSync(join(dir, 'out.json'))).toBe(false);
   });
 
@@ -48,6 +48,22 @@ describe('locksim plan', () => {
     expect(json.format).toBe('locksim-plan');
     const lines = r.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l));
     expect(lines.length).toBe(json.points.length);
+  });
+
+  it('--json without a file: stdout is one JSON document with a safe burst for every machine; progress on stderr', () => {
+    const r = locksim('plan', 'plan.yaml', '--json', '--workers', '2');
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.format).toBe('locksim-plan');
+    expect(json.candidates.map((c: { label: string }) => c.label).sort()).toEqual(['m7a.24xlarge', 'm7i.metal-24xl', 'r5.metal']);
+    for (const c of json.candidates) {
+      expect(c.usdPerHour).toBeGreaterThan(0);
+      const s = c.largestSafeBurst;
+      // A number, or "none" only when a single container already misses the objective.
+      if (s.value === null) expect(s.failsAt).toBe(1);
+      else expect(c.containersPerDollarHour).toBeCloseTo(s.value / c.usdPerHour, 2);
+    }
+    expect(r.stderr).toMatch(/^\[1\/\d+\] /m);
   });
 
   it('Ctrl-C: exit 130, no JSON file', async () => {

@@ -34,7 +34,9 @@ describe.skipIf(!cap.ok)('mount propagation on this kernel', () => {
       runs.n0!.push(await storm(['--propagation', 'shared', '--peers', '0']));
       runs.n1000!.push(await storm(['--propagation', 'shared', '--peers', '1000']));
     }
-    const op = (k: string, name: string) => median(runs[k]!.map((r) => r.opP50Ns![name]!));
+    // CPU time: the walk itself; umount's wall time also holds an RCU grace
+    // period that on a loaded machine varies more than the walk costs.
+    const op = (k: string, name: string) => median(runs[k]!.map((r) => r.opCpuP50Ns![name]!));
     expect(runs.private![0]!.propagation).toMatchObject({ mode: 'private', peers: 0, peerGroup: 0 });
     expect(runs.n1000![0]!.propagation!.peerGroup).toBeGreaterThan(0);
     // ~35 ns per peer per op on a 2-vCPU EPYC (docs/validation.md): 1000

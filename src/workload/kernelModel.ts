@@ -223,12 +223,26 @@ export const kernelModelSchema = z.strictObject({
     rcuExpeditedBaseNs: kernelNumberSchema,
     rcuExpeditedPerCpuNs: kernelNumberSchema,
     /**
+     * The expedited grace period's fast path when no other CPU is busy: its
+     * length, and the share of such grace periods that take it (absent: every
+     * grace period is rcuExpeditedBaseNs + per busy CPU). Measured by calibrate
+     * from single-container unmounts, whose waits are bimodal on some hosts.
+     */
+    rcuExpeditedIdleFastNs: kernelNumberSchema.optional(),
+    rcuExpeditedIdleFastShare: kernelNumberSchema.optional(),
+    /**
      * Run-to-run variation of each piece of CPU work (coefficient of
      * variation of a log-normal factor of mean 1; absent or 0: every run of
      * a step costs exactly its value). Identical launches that start together
      * stay in lockstep without it.
      */
     workJitterCv: kernelNumberSchema.optional(),
+    /**
+     * Clock (GHz) of the machine the CPU costs are ns of; on another machine
+     * they scale by referenceGhz / its ghz (src/workload/clock.ts). Absent:
+     * the costs are used as written on every machine.
+     */
+    referenceGhz: kernelNumberSchema.optional(),
   }),
   host: z.strictObject({
     pathLookupNs: kernelNumberSchema,

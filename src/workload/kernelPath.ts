@@ -100,10 +100,20 @@ export class ExpeditedRcu {
    * (on this 2-vCPU host an unmount's wait is ~9 us with the other CPU idle,
    * ~50 us with it busy: docs/validation.md).
    */
+  private fastDraws: RandomStream | null = null;
+
   constructor(
     private readonly m: Machine,
     readonly baseNs: number,
     readonly perBusyCpuNs: number,
+    /**
+     * The fast path when no other CPU is busy (mechanisms.rcuExpeditedIdleFast*):
+     * with probability `share` the grace period takes `ns` instead of baseNs.
+     * On this 2-vCPU guest a lone unmount's wait is bimodal, ~7 or ~35 us
+     * (docs/validation.md): the idle vCPU sometimes needs no IPI round trip
+     * through the host and sometimes does. Null: one length.
+     */
+    readonly idleFast: { ns: number; share: number } | null = null,
   ) {}
 
   synchronize(t: SimThread): void {
@@ -122,7 +132,13 @@ export class ExpeditedRcu {
     let busy = 0;
     for (let c = 0; c < this.m.cpus; c++) if (this.m.scheduler.threadOn(c) !== null) busy++;
     if (busy > 0) busy--;
-    this.m.sim.schedule(this.baseNs + busy * this.perBusyCpuNs, this.ender, 0);
+    let ns = this.baseNs + busy * this.perBusyCpuNs;
+    if (busy === 0 && this.idleFast && this.idleFast.share > 0) {
+      // Its own stream: drawing here changes no other mechanism's draws.
+      this.fastDraws ??= this.m.random.stream('rcu-expedited-idle-fast-path');
+      if (this.fastDraws.uniform() < this.idleFast.share) ns = this.idleFast.ns;
+    }
+    this.m.sim.schedule(ns, this.ender, 0);
   }
 
   private end(): void {
@@ -216,7 +232,8 @@ export class KernelMountPath {
     const mech = kernel.mechanisms;
     // The sum runs over all *possible* CPUs; on these machines that is every logical CPU.
     this.percpuNs = cpus * mech.percpuSumPerCpuNs.value;
-    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value);
+    const fast = mech.rcuExpeditedIdleFastNs && mech.rcuExpeditedIdleFastShare ? { ns: mech.rcuExpeditedIdleFastNs.value, share: mech.rcuExpeditedIdleFastShare.value } : null;
+    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value, fast);
     this.mountTable = baseMounts;
     this.maxMountTable = baseMounts;
   }

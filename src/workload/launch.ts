@@ -234,7 +234,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         // A closed population: walkers spinning on the sequence hold their
         // CPUs and issue no new walks, so the background can take at most
         // every CPU, however long mount_lock stays odd.
-        const backgroundCpus = Math.min(m.cpus, (spin + walks) / periodNs);
+        const backgroundCpus = Math.min(m.cpus, (spin + walks) / periodNs) + host.backgroundRunnable;
         // Bounded only to keep a runaway finite; the bound is far above any sane run.
         m.scheduler.sharedCpuFactor = Math.min(1000, Math.max(1, (backgroundCpus + m.scheduler.demand) / m.cpus));
         m.sim.schedule(periodNs, sampler, 0);
@@ -242,6 +242,10 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     };
     m.sim.schedule(periodNs, sampler, 0);
   }
+
+  // Other work on the machine without reader pressure: its runnable tasks
+  // share the CPUs with the simulated threads (the sampler above adds them when it runs).
+  if (!path.mountLock.line.pressure && host.backgroundRunnable > 0) shareCpusWithOtherWork(m, host.backgroundRunnable);
 
   // ---- the containers --------------------------------------------------------------
   const runtimeWork = names.id('containerd;runtime', { phase: 'runtime', inLock: false, inSeqlock: false });
@@ -493,4 +497,25 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     }
     return lines.sort().join('\n') + '\n';
   }
+}
+
+/**
+ * Fair share of the CPUs with `runnable` tasks that are not simulated (CFS
+ * gives every runnable task an equal share). The simulated threads already
+ * share the CPUs among themselves in the scheduler's run queue, so only the
+ * others' part stretches their work: together they get cpus x demand /
+ * (runnable + demand) CPUs, spread over the min(cpus, demand) on a CPU.
+ * Re-sampled every 100 us as the demand changes.
+ */
+function shareCpusWithOtherWork(m: Machine, runnable: number): void {
+  const periodNs = 100_000;
+  const sampler = {
+    fire: () => {
+      const demand = m.scheduler.demand;
+      const onCpus = Math.min(m.cpus, demand);
+      m.scheduler.sharedCpuFactor = demand === 0 ? 1 : Math.min(1000, Math.max(1, (onCpus * (runnable + demand)) / (m.cpus * demand)));
+      m.sim.schedule(periodNs, sampler, 0);
+    },
+  };
+  sampler.fire();
 }

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { RUNTIME_VARIANTS } from './generators.ts';
 
 const positiveInt = z.number().int().positive();
+/** Containers of one point: the trace generator's limit (generators.ts); the blog's storms were hundreds. */
+export const MAX_CONTAINERS = 100_000;
 const ns = z.number().nonnegative();
 
 export const hostActivitySchema = z.strictObject({
@@ -16,6 +18,15 @@ export const hostActivitySchema = z.strictObject({
    * fabric as reader pressure on mount_lock's line (src/hardware/readerPressure.ts).
    */
   pathLookupsPerSec: ns.default(20_000),
+  /**
+   * Runnable tasks of other work on the machine, not simulated thread by
+   * thread (a shared machine's other processes): with the simulated threads
+   * they share the CPUs fairly (CFS), so simulated CPU work stretches by
+   * (this + simulated demand) / cpus when that exceeds 1. Measured by
+   * `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the
+   * launches' alone.
+   */
+  backgroundRunnable: ns.default(0),
   /** A systemd-like consumer that re-reads the mount table on every mount event. */
   systemd: z.boolean().default(true),
   /** Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...). */
@@ -109,7 +120,7 @@ export const openArrivalSchema = z.discriminatedUnion('kind', [burstArrival, rat
 export const launchSchema = z
   .strictObject({
     /** x axis: containers launched (with `trace`: the trace's first N containers). */
-    containers: z.array(positiveInt).min(1),
+    containers: z.array(positiveInt.max(MAX_CONTAINERS)).min(1),
     /** Runtime variant whose ops are generated (not needed with `trace`). */
     variant: z.enum(RUNTIME_VARIANTS).optional(),
     /**
@@ -125,10 +136,10 @@ export const launchSchema = z
     /** Kernel model name (models/kernel) or path. */
     kernel: z.string().min(1).default('linux-6.6'),
     /** kubelet's health check: a launch slower than this fails. */
-    healthCheckTimeoutNs: z.number().positive().default(30_000_000_000),
+    healthCheckTimeoutNs: z.number().positive().max(86_400e9).default(30_000_000_000),
     host: hostActivitySchema.default(hostActivitySchema.parse({})),
     /** Simulated time after the last arrival at which still-running launches are cut off (counted as failed). */
-    horizonNs: z.number().positive().default(120_000_000_000),
+    horizonNs: z.number().positive().max(86_400e9).default(120_000_000_000),
   })
   .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
   .refine((l) => l.trace !== undefined || l.variant !== undefined, { message: 'a runtime variant (or a trace to replay)', path: ['variant'] })
