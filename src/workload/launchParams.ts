@@ -88,9 +88,13 @@ export const hostActivitySchema = z.strictObject({
    * runc reads /proc/self/mountinfo in the container's new mount namespace,
    * a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then
    * getParentMount), before pivot_root: a read that pays get_dominating_id
-   * per slave line. Part of containerStartMounts when that is on.
+   * per slave line. Part of containerStartMounts when that is on. Off by
+   * default for the reason containerStartMounts is: with the estimated
+   * per-line read and parse costs (~2 us a line) it makes a 200-container
+   * burst CPU-bound, and HT off then loses at 200 (+16% on m7i, B5;
+   * docs/validation.md). The propagation scenarios turn it on.
    */
-  runcReadsMountinfo: z.boolean().default(true),
+  runcReadsMountinfo: z.boolean().default(false),
   /**
    * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
    * propagate_umount), which are this host's measured values (lines warm in
