@@ -113,14 +113,14 @@ if (reads.length) {
   const readTrain = reads.filter((p) => !heldOut.has(p.peers));
   const readFit = fitReadCost(readTrain);
   const readFitAll = fitReadCost(reads);
-  out.push('', `#### Read cost fit (CPU time of an idle read = base + perLine x lines + perSyscall x read() calls + perRingStep x (peers+1)^2 in a slave namespace; trained on N = ${[...new Set(readTrain.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
+  out.push('', `#### Read cost fit (CPU time of an idle read = base + perLine x lines + perRingStep x (peers+1)^2 in a slave namespace; trained on N = ${[...new Set(readTrain.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
   out.push('| coefficient | trained | on all N |', '|---|---|---|');
   readFit.names.forEach((name, j) => out.push(`| ${name} | ${coefText(readFit, j)} | ${coefText(readFitAll, j)} |`));
   out.push('', '| held out | reader | read() size | measured idle CPU time, median (min-max), ms | predicted, ms | error | run spread |', '|---|---|---|---|---|---|---|');
   for (const k of keys) {
     const g = groups.get(k)!;
     if (!heldOut.has(g[0]!.peers)) continue;
-    const row = heldOutRow(k, g.map((p) => p.idleCpuNs), predict(readFit, readDesignRow({ ...g[0]!, lines: median(g.map((p) => p.lines)), syscalls: median(g.map((p) => p.syscalls)) })));
+    const row = heldOutRow(k, g.map((p) => p.idleCpuNs), predict(readFit, readDesignRow({ ...g[0]!, lines: median(g.map((p) => p.lines)) })));
     out.push(`| ${g[0]!.peers} peers | ${g[0]!.mode} | ${g[0]!.readSize} | ${ms(row.measuredNs)} (${ms(row.minNs)}-${ms(row.maxNs)}) | ${ms(row.predictedNs)} | ${pct(row.errorPct)} | ${row.spreadPct.toFixed(0)}% |`);
   }
   json.read = Object.fromEntries(readFitAll.names.map((n, j) => [n, { value: readFitAll.coef[j], stdErr: readFitAll.stdErr[j] }]));
