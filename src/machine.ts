@@ -23,6 +23,8 @@ export interface MachineSpec {
   latencies: TransferLatencies;
   pauseNs: number;
   smtSlowdown: number;
+  /** Core clock, GHz (the hardware model's cpu.ghz): CPU work of a kernel model scales with it (src/workload/clock.ts). */
+  ghz?: number;
   /**
    * Mesh only: the home agent's TOR admits one request per line at a time
    * (absent: true). false serves them in parallel (the tor-queue ablation).

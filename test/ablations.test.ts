@@ -17,6 +17,7 @@ import { runPingpong } from '../src/bench/pingpong.ts';
 import { runLockMicrobench } from '../src/bench/lockMicrobench.ts';
 import { ABLATIONS, ABLATION_NAMES, applyAblations, type AblationName } from '../src/config/ablations.ts';
 import { scenarioSchema } from '../src/config/scenarioSchema.ts';
+import { atMachineClock } from '../src/workload/clock.ts';
 import { resolvePoints } from '../src/config/points.ts';
 import { loadModels, runHash, runIdentity } from '../src/runner/runScenario.ts';
 
@@ -155,6 +156,22 @@ describe('each ablation switches its mechanism off', () => {
     const ablated = run(['rwsem-spinning']);
     expect(ablated.spins).toBe(0);
     expect(ablated.spinNs).toBe(0);
+  });
+
+  it('clock-speed: CPU work no longer scales with the machine\'s clock', () => {
+    // One container alone: its launch is CPU work plus a few latencies.
+    const oneLaunch = (names: AblationName[], ghz: number) => {
+      const spec = { ...specOf('m7a.24xlarge'), ghz };
+      const models = applyAblations(names, { machine: spec, kernel, launch: launchSchema.parse({ containers: [1], ...small }) });
+      const { kernel: k, launch: params } = atMachineClock(models.kernel!, models.launch!, models.machine.ghz);
+      const m = new Machine(models.machine, { seed: 's', placement: 'spread' });
+      return simulateLaunch(m, k, params, buildLaunchTrace(params, 1, k, 's')).metrics.launchP50S;
+    };
+    const ref = kernel.mechanisms.referenceGhz!.value;
+    const ratio = oneLaunch([], 2 * ref) / oneLaunch([], ref);
+    expect(ratio).toBeGreaterThan(0.48);
+    expect(ratio).toBeLessThan(0.6);
+    expect(oneLaunch(['clock-speed'], 2 * ref)).toBe(oneLaunch(['clock-speed'], ref));
   });
 
   it('work-jitter: every piece of work costs its mean', () => {

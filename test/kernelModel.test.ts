@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { InputError } from '../src/config/errors.ts';
 import {
   countSteps, defaultKernelModelsDir, idleSyscallNs, loadKernelModel, parseKernelModelText, SYSCALL_KEYS, syscallKeyForOp,
-  type KernelStep, type SyscallKey,
+  type KernelStep, type StepConditions, type SyscallKey,
 } from '../src/workload/kernelModel.ts';
 
 const model = loadKernelModel('linux-6.6');
@@ -14,8 +14,8 @@ const model = loadKernelModel('linux-6.6');
 function flat(steps: readonly KernelStep[], layers = 1): KernelStep[] {
   return steps.flatMap((s) => (s.kind === 'forEachLayer' ? Array.from({ length: layers }, () => flat(s.steps, layers)).flat() : [s]));
 }
-const takes = (key: SyscallKey, lock: string, mode: 'read' | 'write', layers = 1): number =>
-  countSteps(model.syscalls[key].steps, layers, (s) => s.kind === 'lock' && s.lock === lock && s.mode === mode);
+const takes = (key: SyscallKey, lock: string, mode: 'read' | 'write', layers = 1, conditions: StepConditions = {}): number =>
+  countSteps(model.syscalls[key].steps, layers, (s) => s.kind === 'lock' && s.lock === lock && s.mode === mode, conditions);
 
 describe('linux-6.6 kernel model follows facts.md section 2', () => {
   it('describes every syscall a trace can contain and the 4096-byte option limit', () => {
@@ -44,8 +44,10 @@ describe('linux-6.6 kernel model follows facts.md section 2', () => {
     expect(takes('open_tree', 'mount_lock', 'write')).toBeGreaterThanOrEqual(1);
   });
 
-  it('mount_setattr with a propagation change: namespace_sem write and mount_lock write', () => {
-    expect(takes('mount_setattr', 'namespace_sem', 'write')).toBe(1);
+  it('mount_setattr with a propagation change (containerd 2.3): namespace_sem write and mount_lock write; without one (2.0/2.1): mount_lock only', () => {
+    expect(takes('mount_setattr', 'namespace_sem', 'write', 1, { setsPropagation: true })).toBe(1);
+    expect(takes('mount_setattr', 'mount_lock', 'write', 1, { setsPropagation: true })).toBe(1);
+    expect(takes('mount_setattr', 'namespace_sem', 'write')).toBe(0);
     expect(takes('mount_setattr', 'mount_lock', 'write')).toBe(1);
   });
 

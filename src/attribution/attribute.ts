@@ -35,6 +35,8 @@ export interface AttributionSpec {
   metric: string;
   /** Mechanisms to ablate one at a time. */
   mechanisms: AblationName[];
+  /** Only these x values (default: the scenario's). */
+  at?: number[];
 }
 
 /** The metric of A and B at one x, their ratio and gap. */
@@ -111,7 +113,7 @@ export interface AttributionRun {
  */
 export async function runAttribution(scenario: Scenario, fileLabel: string, spec: AttributionSpec, pool: PoolOptions): Promise<AttributionRun> {
   const [a, b] = spec.gap;
-  const plainPoints = resolvePoints(scenario).filter((p) => p.variant === a || p.variant === b);
+  const plainPoints = resolvePoints(scenario).filter((p) => (p.variant === a || p.variant === b) && (spec.at === undefined || spec.at.includes(p.x)));
   const ablatedPoints = spec.mechanisms.flatMap((name) => plainPoints.map((p) => ({ ...p, ablate: [...(p.ablate ?? []), name] })));
   const all = [...plainPoints, ...ablatedPoints];
   let done = 0;

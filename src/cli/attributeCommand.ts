@@ -12,6 +12,8 @@ import { InputError } from '../config/errors.ts';
 import type { AblationName } from '../config/ablations.ts';
 import { attributionFiles, attributionJson, attributionTable, defaultMechanisms, defaultMetric, parseGap, runAttribution, variantLabels } from '../attribution/attribute.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
+import { resolvePoints } from '../config/points.ts';
+import { addToManifest, checkOutputDir } from '../report/manifest.ts';
 import { createProgress } from '../runner/progress.ts';
 import { withInterrupts } from '../runner/pool.ts';
 import { loadModels, loadScenarioFile, runIdentity, writeRunOutputs } from '../runner/runScenario.ts';
@@ -19,6 +21,7 @@ import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
 
 interface AttributeOptions {
   gap?: string;
+  at?: number[];
   metric?: string;
   mechanisms?: AblationName[];
   ablate?: AblationName[];
@@ -37,6 +40,7 @@ export function registerAttributeCommand(program: Command): void {
     .description('Share of a gap between two variants (ratio of a metric at each x) that each mechanism carries: the scenario run once plain and once per mechanism switched off')
     .argument('<scenario>', 'scenario file (YAML); its attribution: { gap: [A, B], metric } names the gap unless --gap does')
     .option('--gap <A/B>', 'the two variant labels, A/B: the gap is metric(A) / metric(B) - 1')
+    .option('--at <x,...>', 'only these x values of the scenario (comma-separated), e.g. --at 100', (v: string) => v.split(',').map((x) => Number(x.trim())))
     .option('--metric <name>', 'the metric compared (default: the file\'s attribution.metric, else launchP99S for launches)')
     .option('--mechanisms <names>', 'mechanisms to switch off one at a time, comma-separated (default: every ablation the scenario does not already apply; see locksim run --help)', ablateList('--mechanisms'))
     .option('--ablate <names>', 'switch mechanisms off in every run, plain included (added to the file\'s ablate:)', ablateList('--ablate'))
@@ -47,6 +51,7 @@ export function registerAttributeCommand(program: Command): void {
     .option('--no-charts', 'skip SVG/PNG charts')
     .action(async (file: string, opts: AttributeOptions) => {
       const scenario = loadScenarioFile(file, scenarioEdit(opts));
+      checkOutputDir(opts.out, scenario.name, false);
       const labels = variantLabels(scenario);
       let gap = scenario.attribution?.gap;
       if (opts.gap !== undefined) {
@@ -57,13 +62,16 @@ export function registerAttributeCommand(program: Command): void {
       const mechanisms = opts.mechanisms ?? defaultMechanisms(scenario);
       const twice = mechanisms.find((m) => (scenario.ablate ?? []).includes(m));
       if (twice) throw commandLine('--mechanisms', 'mechanisms the scenario does not already switch off', JSON.stringify(twice));
+      const xs = [...new Set(resolvePoints(scenario).map((p) => p.x))];
+      const missing = opts.at?.find((x) => !xs.includes(x));
+      if (missing !== undefined) throw commandLine('--at', `x values of the scenario (${xs.join(', ')})`, String(missing));
       const metric = opts.metric ?? scenario.attribution?.metric ?? defaultMetric(scenario.kind);
       const fileLabel = basename(file);
       const progress = createProgress(process.stderr);
       try {
         await withInterrupts(progress, async (signal) => {
           const started = Date.now();
-          const { attribution, points, outputs } = await runAttribution(scenario, fileLabel, { gap, metric, mechanisms }, {
+          const { attribution, points, outputs } = await runAttribution(scenario, fileLabel, { gap, metric, mechanisms, ...(opts.at ? { at: opts.at } : {}) }, {
             workers: opts.workers,
             signal,
             onPoint: (done, total, p) => {
@@ -76,6 +84,7 @@ export function registerAttributeCommand(program: Command): void {
           const run = await writeRunOutputs(identity, scenario, points, outputs, opts.out, opts.charts && scenario.output.charts);
           const files = await attributionFiles(attribution, opts.charts && scenario.output.charts);
           await writeOutputs(opts.out, files);
+          await addToManifest(opts.out, scenario.name, files.map((f) => f.name));
           if (opts.json) process.stdout.write(attributionJson(attribution));
           else {
             process.stdout.write(`${scenario.name}: ${points.length * (mechanisms.length + 1)} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

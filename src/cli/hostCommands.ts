@@ -22,6 +22,7 @@ import { formatValidation, validate, validationOutputs } from '../host/validate.
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
+import { jsonDocument } from './jsonOutput.ts';
 import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
 import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
@@ -52,6 +53,13 @@ function lstopoXml(): HostTopology {
     throw new HostCapabilityError(`cannot read the topology with hwloc: ${why}`);
   }
   return parseHwlocXml(r.stdout, 'lstopo --of xml');
+}
+
+/** `--pid 12,15`: thread ids. */
+function pidList(value: string): number[] {
+  const pids = value.split(',').map((v) => v.trim());
+  if (pids.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError(`expected thread ids separated by commas for --pid (e.g. 1234,1240), got ${JSON.stringify(value)}`);
+  return pids.map(Number);
 }
 
 export function registerHostCommands(program: Command): void {
@@ -218,13 +226,15 @@ export function registerHostCommands(program: Command): void {
     .option('--hardware <file>', 'hardware model instead of the calibration\'s')
     .option('--kernel <model>', 'kernel model instead of the calibration\'s (name or path)')
     .requiredOption('-o, --out <dir>', 'directory for validation.json, validation.csv and the charts')
-    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string }, cmd: Command) => {
+    .option('--json', 'print the report (every point, MAPE, run-to-run CV) as one JSON document on stdout instead of the table')
+    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string; json?: boolean }, cmd: Command) => {
       const record = loadCalibrationRecord(opts.calibration);
       const notice = otherMachineNotice(record.machine, machineIdentity(), opts.calibration);
       if (notice) process.stderr.write(notice + '\n');
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
-      process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+      if (opts.json) process.stdout.write(jsonDocument(report));
+      else process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
     });
 
   program
@@ -233,9 +243,15 @@ export function registerHostCommands(program: Command): void {
     .argument('<file>', 'strace output file')
     .requiredOption('-o, --out <file>', 'trace file to write (JSON Lines)')
     .option('--variant <name>', 'variant name stored in the trace header', 'strace')
-    .action(async (file: string, opts: { out: string; variant: string }) => {
+    .option('--pid <list>', 'keep only these thread ids and the threads they start (comma-separated), e.g. the runtime\'s pid', pidList)
+    .option('--comm <names>', 'keep only threads with these command names (comma-separated; from strace -Y, execve or prctl), e.g. containerd,runc', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
+    .action(async (file: string, opts: { out: string; variant: string; pid?: number[]; comm?: string[] }) => {
       const text = readInputFile(file, 'a readable strace output file');
-      const imported = importStrace(text, file, { variant: opts.variant });
+      const imported = importStrace(text, file, { variant: opts.variant, ...(opts.pid ? { pids: opts.pid } : {}), ...(opts.comm ? { comms: opts.comm } : {}) });
+      if ((opts.pid || opts.comm) && imported.trace.header.containers.length === 0) {
+        const what = [opts.pid ? `pid ${opts.pid.join(',')}` : '', opts.comm ? `command ${opts.comm.join(',')}` : ''].filter(Boolean).join(' and ');
+        throw new InputError({ file, line: 1, column: 1, field: opts.pid ? '--pid' : '--comm', expected: `mount calls of ${what} (record with -Y or trace execve and clone to give threads names and parents)`, got: 'none' });
+      }
       await atomicWrite(opts.out, writeTrace(imported.trace.header, imported.trace.ops));
       const skipped = imported.failedCalls + imported.unfinishedCalls;
       process.stdout.write(`${imported.trace.ops.count} ops of ${imported.trace.header.containers.length} containers${skipped ? ` (${imported.failedCalls} failed and ${imported.unfinishedCalls} unfinished calls left out)` : ''}; wrote ${opts.out}\n`);

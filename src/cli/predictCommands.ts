@@ -9,7 +9,17 @@ import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts'
 import { predictLockbench, predictMountstorm, type PredictionInterval } from '../host/predict.ts';
 import { MOUNTSTORM_VARIANTS, type MountstormVariant } from '../host/probes.ts';
 import type { CalibrationRecord } from '../host/calibration/write.ts';
+import { InvalidArgumentError } from 'commander';
 import { wholeNumber } from './options.ts';
+
+/** A plain decimal number >= 0. */
+function nonNegative(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number >= 0 for ${flag}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
 
 function loadChecked(file: string): CalibrationRecord {
   const record = loadCalibrationRecord(file);
@@ -35,10 +45,11 @@ export function registerPredictCommands(program: Command): void {
     .requiredOption('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1))
     .requiredOption('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1))
     .addOption(runsOption())
+    .option('--background <n>', 'runnable tasks of other work on the machine meanwhile (a measurement\'s host.otherRunnable; default 0: the machine is the storm\'s alone)', nonNegative('--background'), 0)
     .option('--json', 'print {"meanS", "lowS", "highS"}')
-    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; json?: boolean }) => {
+    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; background: number; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers }, opts.runs, opts.calibration);
+      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background }, opts.runs, opts.calibration);
       if (opts.json) process.stdout.write(JSON.stringify({ meanS: p.mean, lowS: p.low, highS: p.high }) + '\n');
       else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; 90% interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
     });

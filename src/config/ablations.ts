@@ -61,6 +61,14 @@ export const ABLATIONS = [
     description: 'namespace_sem writers sleep at once instead of spinning optimistically on a running owner (CONFIG_RWSEM_SPIN_ON_OWNER off)',
   },
   {
+    name: 'clock-speed',
+    description: 'CPU work costs the same on every machine: the kernel model\'s costs are not scaled by its referenceGhz / the machine\'s cpu.ghz',
+  },
+  {
+    name: 'propagation',
+    description: 'peer groups never grow: every mount private (launch.host.layerParentShared false), so clones join no peer group, no ring walk in move_mount, umount or mountinfo reads',
+  },
+  {
     name: 'work-jitter',
     description: 'every piece of CPU work costs exactly its mean (kernel mechanisms.workJitterCv 0)',
   },
@@ -124,6 +132,11 @@ const EFFECTS: Record<AblationName, Effect> = {
       ...k,
       locks: Object.fromEntries(Object.entries(k.locks).map(([name, lock]) => [name, lock.kind === 'rwsem' ? { ...lock, optimisticSpin: false } : lock])),
     })),
+  'clock-speed': (m) => {
+    const { ghz: _ghz, ...machine } = m.machine;
+    return { ...m, machine };
+  },
+  propagation: (m) => withHost(m, () => ({ layerParentShared: false })),
   'work-jitter': (m) =>
     withKernel(m, (k) => {
       if (!k.mechanisms.workJitterCv) return k;

@@ -32,6 +32,8 @@ import { expandVariants } from './points.ts';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+/** Threads of a microbenchmark point: Linux's default pid_max (32,768) x 2 is beyond any real benchmark. */
+const MAX_THREADS = 65_536;
 
 export const machineSchema = z.strictObject({
   /** A name in models/hardware or a path to a model file (relative to the scenario file). */
@@ -69,12 +71,13 @@ const commonShape = {
 export const microbenchSchema = z.strictObject({
   lock: z.enum(['ttas', 'tas', 'ticket', 'ticket-split', 'qspinlock']).default('ttas'),
   /** x axis: number of threads. */
-  threads: z.array(positiveInt).min(1),
-  criticalSectionNs: z.number().nonnegative().default(50),
+  threads: z.array(positiveInt.max(MAX_THREADS)).min(1),
+  criticalSectionNs: z.number().nonnegative().max(1e9).default(50),
   /** Time a thread spends outside the lock between acquisitions. */
-  thinkNs: z.number().nonnegative().default(0),
+  thinkNs: z.number().nonnegative().max(1e9).default(0),
   distribution: z.enum(['fixed', 'exponential']).default('fixed'),
-  durationNs: z.number().positive().default(10_000_000),
+  /** The run's horizon: simulated time, at most 100 s (the blog's benchmark ran seconds; the event guard refuses most long runs anyway). */
+  durationNs: z.number().positive().max(1e11).default(10_000_000),
   placement: z.enum(['spread', 'compact', 'scatter']).default('scatter'),
 });
 
@@ -83,7 +86,8 @@ export const pingpongSchema = z.strictObject({
   from: nonNegativeInt.default(0),
   /** x axis: the partner logical cpu of each point. */
   to: z.array(nonNegativeInt).min(1),
-  roundTrips: positiveInt.default(1000),
+  /** The run's horizon: at most ten million round trips (the median settles within thousands). */
+  roundTrips: positiveInt.max(10_000_000).default(1000),
 });
 
 /** Container launches (issue 3): the section's schema lives with the launch simulation. */
@@ -152,9 +156,22 @@ export type SweepValues = Record<string, (string | number | boolean)[]>;
  * reported as that flag rather than as a place in the file.
  */
 export function loadScenario(file: string, modelsDir: string = defaultModelsDir, cliSweep: SweepValues = {}): Scenario {
-  const cliKeys = Object.keys(cliSweep);
-  if (cliKeys.length === 0) return checkScenario(file, loadYamlSource(file), modelsDir);
+  return loadScenarioSource(file, modelsDir, cliSweep).scenario;
+}
+
+/**
+ * loadScenario, also returning the parsed file, so later checks (the run's
+ * preflight: kernel models, output names, resource estimates) can locate what
+ * they refuse in it.
+ */
+export function loadScenarioSource(file: string, modelsDir: string = defaultModelsDir, cliSweep: SweepValues = {}): { scenario: Scenario; source: YamlSource } {
   const source = loadYamlSource(file);
+  return { scenario: checkScenarioWithSweep(file, source, modelsDir, cliSweep), source };
+}
+
+function checkScenarioWithSweep(file: string, source: YamlSource, modelsDir: string, cliSweep: SweepValues): Scenario {
+  const cliKeys = Object.keys(cliSweep);
+  if (cliKeys.length === 0) return checkScenario(file, source, modelsDir);
   const data = source.data as Record<string, unknown> | null;
   if (data && typeof data === 'object' && !Array.isArray(data)) {
     data.sweep = { ...((data.sweep as Record<string, unknown> | undefined) ?? {}), ...cliSweep };

@@ -36,6 +36,7 @@ export function machineSpecFromTopology(topology: Topology): MachineSpec {
       crossSocket: c2c.crossSocket?.value ?? crossL3,
     },
     pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
+    ghz: m.cpu.ghz.value,
     smtSlowdown: m.smt?.siblingSlowdown.value ?? 1,
   };
 }

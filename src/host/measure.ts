@@ -5,6 +5,7 @@
 // carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
 // file per repetition) next to the measurement file.
 
+import { removeStaleTemps } from './staleTemps.ts';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -35,6 +36,7 @@ import {
   type ProbeResults,
 } from './probes.ts';
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
+import { otherRunnable } from './hostLoad.ts';
 import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence } from './topology.ts';
 
 /**
@@ -59,6 +61,8 @@ const hostSchema = z.strictObject({
   cpuModel: z.string(),
   /** Vendor, family, model, cpus and kernel release: which machine this is (files before it lack it). */
   machine: machineIdentitySchema.optional(),
+  /** Mean runnable tasks of other work sampled before the run(s) (src/host/hostLoad.ts); absent in older files. */
+  otherRunnable: z.number().nonnegative().optional(),
 });
 
 /** How far the repetitions of one mount storm configuration spread, per statistic. */
@@ -336,6 +340,8 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   }
   const dir = dirname(ctx.out);
   const names = traceFileNames(ctx.out, repeat);
+  // Traces half-written by a run that was killed: their writer is gone.
+  removeStaleTemps(dir, (n) => n.includes('.trace.jsonl.'));
   // The probe writes its trace as it goes; it writes to a hidden name that is
   // renamed only when every run succeeded, like the measurement itself.
   const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));
@@ -356,7 +362,10 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   const runs: ProbeResults['mountstorm'][] = [];
   try {
     mkdirSync(dir, { recursive: true });
+    const load: number[] = [];
     for (let r = 0; r < repeat; r++) {
+      const others = await otherRunnable();
+      if (others !== null) load.push(others);
       runs.push(await run('mountstorm', [...baseArgs, '--trace', temps[r]!], ctx.timeoutMs));
       // The trace must load in the simulator; a probe writing something else is a bug worth stopping at.
       parseTrace(readFileSync(temps[r]!, 'utf8'), names[r]!);
@@ -368,7 +377,7 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
       format: MEASUREMENT_FORMAT,
       version: 1,
       kind: 'mountstorm',
-      host: hostRecord(host),
+      host: { ...hostRecord(host), ...(load.length > 0 ? { otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : {}) },
       command: probeArgv('mountstorm', [...baseArgs, '--trace', names[0]!]),
       ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}),
       config,

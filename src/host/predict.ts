@@ -90,11 +90,13 @@ export interface MountstormConfig {
   variant: MountstormVariant;
   containers: number;
   layers: number;
+  /** Runnable tasks of other work expected beside the storm (0: the machine is the storm's alone). */
+  otherRunnable?: number;
 }
 
 function mountPoint(c: MountstormConfig): MountstormPoint {
   // No measured runs, no kept trace: the generator's trace of the variant stands in, unchecked (opCounts empty).
-  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [] };
+  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0 };
 }
 
 /** The fitted kernel with parameter j moved by `delta` (a factor on its group, or ns for ABSOLUTE_NS_GROUPS). */
@@ -108,6 +110,9 @@ function perturbedKernel(fitted: KernelModel, record: NonNullable<CalibrationRec
     if (ABSOLUTE_NS_GROUPS.has(g)) cell.value = Math.max(0, scale + delta);
     else if (scale > 0) cell.value = (cell.value * (scale + delta)) / scale;
   }
+  // The idle fast path is the base minus a measured saving: it moves with the base.
+  const fast = k.mechanisms.rcuExpeditedIdleFastNs;
+  if (g === 'rcuBase' && fast) fast.value = Math.max(500, fast.value + k.mechanisms.rcuExpeditedBaseNs.value - fitted.mechanisms.rcuExpeditedBaseNs.value);
   return k;
 }
 

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { RUNTIME_VARIANTS } from './generators.ts';
 
 const positiveInt = z.number().int().positive();
+/** Containers of one point: the trace generator's limit (generators.ts); the blog's storms were hundreds. */
+export const MAX_CONTAINERS = 100_000;
 const ns = z.number().nonnegative();
 
 export const hostActivitySchema = z.strictObject({
@@ -16,6 +18,15 @@ export const hostActivitySchema = z.strictObject({
    * fabric as reader pressure on mount_lock's line (src/hardware/readerPressure.ts).
    */
   pathLookupsPerSec: ns.default(20_000),
+  /**
+   * Runnable tasks of other work on the machine, not simulated thread by
+   * thread (a shared machine's other processes): with the simulated threads
+   * they share the CPUs fairly (CFS), so simulated CPU work stretches by
+   * (this + simulated demand) / cpus when that exceeds 1. Measured by
+   * `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the
+   * launches' alone.
+   */
+  backgroundRunnable: ns.default(0),
   /** A systemd-like consumer that re-reads the mount table on every mount event. */
   systemd: z.boolean().default(true),
   /** Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...). */
@@ -45,6 +56,47 @@ export const hostActivitySchema = z.strictObject({
   containerStartMounts: z.boolean().default(false),
   /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100),
+  /**
+   * The mount the image layers live on (containerd's root under /) is
+   * shared, as systemd makes / at boot (src/shared/mount-setup.c:
+   * mount(NULL, "/", NULL, MS_REC|MS_SHARED, NULL)): every open_tree clone
+   * of a layer joins its peer group (fs/namespace.c clone_mnt). false: a
+   * private / or containerd root (a what-if fix).
+   */
+  layerParentShared: z.boolean().default(true),
+  /**
+   * What containerd's mount_setattr does to the clone's propagation:
+   * 'unchanged' (2.0/2.1 core/mount IDMapMount: attr.Propagation = 0, the
+   * clone stays in the peer group and no namespace_sem is taken) or
+   * 'private' (IDMapMountWithAttrs, containerd 2.3: MS_PRIVATE, the clone
+   * leaves the group under namespace_sem).
+   */
+  idmapPropagation: z.enum(['unchanged', 'private']).default('unchanged'),
+  /**
+   * systemd >= 248 rate-limits its mount event source to 5 dispatches per
+   * second (src/core/mount.c: sd_event_source_set_ratelimit(m->mount_event_source,
+   * 1 * USEC_PER_SEC, 5)); false: an older systemd re-reads the table after every event.
+   */
+  systemdRateLimit: z.boolean().default(true),
+  /** read() size of systemd's libmount reads of mountinfo (stdio sized by procfs's st_blksize of 1024). */
+  systemdReadBytes: positiveInt.default(1024),
+  /** read() size of Go readers (containerd, runc: moby/sys/mountinfo through bufio, 4096). */
+  goReadBytes: positiveInt.default(4096),
+  /**
+   * runc reads /proc/self/mountinfo in the container's new mount namespace,
+   * a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then
+   * getParentMount), before pivot_root: a read that pays get_dominating_id
+   * per slave line. Part of containerStartMounts when that is on.
+   */
+  runcReadsMountinfo: z.boolean().default(true),
+  /**
+   * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
+   * propagate_umount), which are this host's measured values (lines warm in
+   * its caches). The AWS machines' values are not published: docs/model.md
+   * derives a range (1 = this host, warm; ~5 = every step a cross-socket
+   * transfer on r5.metal) and charts where launches cross 30 s across it.
+   */
+  ringStepCostFactor: z.number().positive().max(1000).default(1),
 });
 
 /** Images drawn per container with relative weights. */
@@ -64,7 +116,7 @@ export const openArrivalSchema = z.discriminatedUnion('kind', [burstArrival, rat
 export const launchSchema = z
   .strictObject({
     /** x axis: containers launched (with `trace`: the trace's first N containers). */
-    containers: z.array(positiveInt).min(1),
+    containers: z.array(positiveInt.max(MAX_CONTAINERS)).min(1),
     /** Runtime variant whose ops are generated (not needed with `trace`). */
     variant: z.enum(RUNTIME_VARIANTS).optional(),
     /**
@@ -80,10 +132,10 @@ export const launchSchema = z
     /** Kernel model name (models/kernel) or path. */
     kernel: z.string().min(1).default('linux-6.6'),
     /** kubelet's health check: a launch slower than this fails. */
-    healthCheckTimeoutNs: z.number().positive().default(30_000_000_000),
+    healthCheckTimeoutNs: z.number().positive().max(86_400e9).default(30_000_000_000),
     host: hostActivitySchema.default(hostActivitySchema.parse({})),
     /** Simulated time after the last arrival at which still-running launches are cut off (counted as failed). */
-    horizonNs: z.number().positive().default(120_000_000_000),
+    horizonNs: z.number().positive().max(86_400e9).default(120_000_000_000),
   })
   .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
   .refine((l) => l.trace !== undefined || l.variant !== undefined, { message: 'a runtime variant (or a trace to replay)', path: ['variant'] })

@@ -18,7 +18,10 @@ import { idleSyscallNs, SYSCALL_KEYS, type KernelModel, type KernelStep } from '
 import {
   contendedOpPoints,
   idleOpPoints,
+  measuredRcuFastPath,
   measuredRuntime,
+  umountRunMedians,
+  type RcuFastPath,
   median,
   probeJitterRuns,
   probeRuntimeRuns,
@@ -63,13 +66,15 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
  * The launch parameters of a probe run: no systemd, no background path walks,
  * nothing after the rootfs (the probe measures the mount phase only).
  */
-export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'>) {
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number }) {
   return launchSchema.parse({
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0 },
+    // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
+    // backgroundRunnable: the other work measured beside the probe on a shared machine.
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, layerParentShared: false, runcReadsMountinfo: false, backgroundRunnable: p.otherRunnable ?? 0 },
   });
 }
 
@@ -187,6 +192,10 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
           perMount.add(s.cost);
         } else if (s.kind === 'forEachLayer') visit(s.steps, true);
         else if (s.kind === 'forEachMount') visit(s.steps, loop);
+        else if (s.kind === 'if') {
+          visit(s.then, loop);
+          visit(s.else, loop);
+        }
       }
     };
     visit(sc.steps, false);
@@ -229,6 +238,15 @@ export function scaledKernel(base: KernelModel, groups: Record<MountGroup, Model
   const k = structuredClone(base) as KernelModel;
   for (const g of MOUNT_GROUPS) for (const p of groups[g]) getIn(k, p).value = ABSOLUTE_NS_GROUPS.has(g) ? scales[g] : getIn(base, p).value * scales[g];
   k.host.containerStartNs = { ...k.host.containerStartNs, value: 0 };
+  return k;
+}
+
+/** `k` (a fresh copy) with the idle fast path of the expedited grace period: its share, and base minus the measured saving. */
+export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null): KernelModel {
+  if (!fast) return k;
+  const src = 'measured from the probe (calibrate)';
+  k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
+  k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, k.mechanisms.rcuExpeditedBaseNs.value - fast.savingNs), source: src };
   return k;
 }
 
@@ -395,6 +413,8 @@ export interface MountstormFit extends FitReport {
   runtime: MeasuredRuntime | null;
   /** Call-to-call variation of the syscalls' cost, measured from the same traces (null: none kept). */
   workJitter: { cv: number; runs: number[] } | null;
+  /** The lone unmount's bimodal wait, measured from single-container traces (null: one mode, or none kept). */
+  rcuFastPath: RcuFastPath | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -419,10 +439,14 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
   base = measured;
+  // The fast path saves a measured amount on the grace period that is being
+  // fitted, so its length follows the candidate base (never below 0.5 us).
+  const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunMedians));
+  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
-    const kernel = scaledKernel(base, groups, asScales(params));
+    const kernel = kernelAt(asScales(params));
     return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length, o.medianTable) * 1e-9);
   };
   // Order as MOUNT_GROUPS. The RCU base may be 0 (the data may want all of the
@@ -440,7 +464,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const fitFrom = (from: number[]) => fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
-      const kernel = scaledKernel(base, groups, asScales(params));
+      const kernel = kernelAt(asScales(params));
       const sims = points.map((p) => simulateMountstormCalls(spec, kernel, p));
       return [...sims.map((r) => r.meanS), ...idlePredict(params), ...contended.map((o) => sims[o.point]!.medianCallS[o.op] ?? NaN)];
     },
@@ -459,8 +483,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];
   return {
-    kernel: scaledKernel(base, groups, scales),
+    kernel: kernelAt(scales),
     runtime,
+    rcuFastPath,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,

@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
-import { parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
+import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
 
 // ---------------------------------------------------------------------------
@@ -26,6 +26,8 @@ export interface MountstormPoint {
   opCounts: Record<string, number>;
   /** Trace files of the runs that are still there (large ones are not kept). */
   traces: string[];
+  /** Runnable tasks of other work when it was measured (mean over its files; 0 for files that do not say). */
+  otherRunnable?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export function readTraceFile(f: string): Trace {
 /**
  * A trace's timed calls by op kind: each call's duration, and how many
  * mounts the trace's own ops had put in the table when it started
- * (move_mount and overlay mounts add one, umount removes one).
+ * (mountTableDelta: attached mounts add one, umount removes one).
  */
 export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: number[] }> {
   const by = new Map<string, { durNs: number[]; tables: number[] }>();
@@ -93,7 +95,7 @@ export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: nu
       calls.durNs.push(d);
       calls.tables.push(table);
     }
-    table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
+    table += mountTableDelta(op);
   }
   return by;
 }
@@ -259,6 +261,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     runsMeanNs: m.results.runs.map((r) => r.meanNs),
     opCounts: m.results.runs[0]!.opCounts,
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
+    otherRunnable: m.host.otherRunnable ?? 0,
   };
 }
 
@@ -283,7 +286,9 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
         throw new InputError({ file: f, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${seen.opCounts[op]} ops, as ${seen.file} of the same configuration has`, got: String(n) });
       }
     }
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces] });
+    // The load of each file weighs by its runs.
+    const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable });
   }
   return [...byKey.values()];
 }
@@ -358,4 +363,41 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
     }
   });
   return out;
+}
+
+/**
+ * The bimodal wait of a lone unmount: in each single-container run the
+ * median umount call, split into a fast and a slow mode at the largest gap
+ * between the sorted run medians (log scale) when that gap is at least 2x
+ * (on this 2-vCPU guest the modes are ~7 and ~35 us, run by run: the
+ * expedited grace period's fast path when the idle vCPU needs no IPI round
+ * trip, and its slow path). `savingNs` is the slow mode's median minus the
+ * fast mode's: the rest of umount's work is in both, so this is what the
+ * fast path saves on the grace period. Null with fewer than 2 runs or one mode.
+ */
+export interface RcuFastPath {
+  share: number;
+  savingNs: number;
+  fastNs: number;
+  slowNs: number;
+  runMediansNs: number[];
+}
+
+export function umountRunMedians(p: MountstormPoint): number[] {
+  if (p.containers !== 1 || p.traces.length === 0) return [];
+  return runMedians(p.traces.map((f) => tracedCalls(readTraceFile(f))), 'umount') ?? [];
+}
+
+export function measuredRcuFastPath(runMediansNs: number[]): RcuFastPath | null {
+  if (runMediansNs.length < 2) return null;
+  const s = [...runMediansNs].sort((a, b) => a - b);
+  let at = -1;
+  let gap = 0;
+  for (let i = 1; i < s.length; i++) {
+    const g = s[i]! / Math.max(1, s[i - 1]!);
+    if (g > gap) [gap, at] = [g, i];
+  }
+  if (gap < 2) return null;
+  const fastNs = median(s.slice(0, at)), slowNs = median(s.slice(at));
+  return { share: at / s.length, savingNs: slowNs - fastNs, fastNs, slowNs, runMediansNs };
 }

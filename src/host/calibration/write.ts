@@ -45,6 +45,12 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
   if (fit.workJitter) {
     doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
   }
+  if (fit.rcuFastPath) {
+    const r = fit.rcuFastPath;
+    const runs = r.runMediansNs.map((x) => (x / 1000).toFixed(1)).join(', ');
+    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`) }));
+    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`) }));
+  }
   if (fit.runtime) {
     const r = fit.runtime;
     const sums = r.runs.map((x) => `${x.plainGaps} gaps ${Math.round(x.plainGapSumNs)} ns`).join(', ');

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Records the held-out set that `locksim validate` predicts with a calibration
+# made by `locksim calibrate --record` (docs/validation.md, "Calibration
+# recorded in one command (issue 13)"). Run as root from the repository root:
+#   [REPEAT=n] sh measurements/record-heldout.sh OUTDIR
+# Repeats are interleaved (every configuration once, then all again) so the
+# machine's drift over minutes spreads over every configuration alike; one
+# file per run, NAME.rR.json (validate merges the files of one configuration).
+# Its configurations are none of the calibration set's (validate refuses those).
+set -eu
+out=${1:?usage: record-heldout.sh OUTDIR}
+mkdir -p "$out"
+ls=./bin/locksim.js
+load() { echo "$(date -u +%FT%TZ) $1 $(cat /proc/loadavg)" >> "$out/load.log"; }
+r=1
+while [ $r -le "${REPEAT:-5}" ]; do
+  for K in 2 8 32 64; do for L in 1 25 100; do
+    load "mountstorm per-layer-idmap K=$K L=$L run $r"
+    "$ls" measure mountstorm --variant per-layer-idmap -K $K -L $L -o "$out/per-layer-idmap-K$K-L$L.r$r.json" > /dev/null
+  done; done
+  for K in 1 8 32; do
+    load "mountstorm common-parent K=$K L=50 run $r"
+    "$ls" measure mountstorm --variant common-parent -K $K -L 50 -o "$out/common-parent-K$K-L50.r$r.json" > /dev/null
+  done
+  for cs in 10 100 400; do
+    load "lockbench cs=$cs run $r"
+    "$ls" measure lockbench --lock ttas --threads 2 --cs $cs --duration 500 -o "$out/ttas-t2-cs$cs-run$r.json" > /dev/null
+  done
+  r=$((r + 1))
+done
+# Held-out traces are not read (validate regenerates the ops, checking the counts).
+find "$out" -name '*.trace.jsonl' -delete

@@ -1,0 +1,48 @@
+// `locksim calibrate --record` for real: records a reduced calibration set
+// with the probes, fits, then predicts two configurations it did not record
+// and measures them: each measured mean of 5 runs must fall in its 90%
+// interval. Skipped with the reason where the host cannot run the probes.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCalibrationRecord } from '../src/host/calibrate.ts';
+import { machineIdentity } from '../src/host/machineIdentity.ts';
+import { measureMountstorm } from '../src/host/measure.ts';
+import { predictMountstorm } from '../src/host/predict.ts';
+import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
+import { readSysfsTopology } from '../src/host/topology.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const built = buildProbes();
+const cap = process.getuid?.() !== 0 ? { ok: false, reason: 'needs root (mount namespaces, idmapped mounts)' } : built.ok ? canMountIdmapped() : { ok: false, reason: `probes not built: ${built.message}` };
+const reason = !cap.ok ? cap.reason : readSysfsTopology().cpus.length < 2 ? 'lockbench needs 2 cpus' : '';
+if (reason) console.warn(`skipped: ${reason}`);
+
+const work = mkdtempSync(join(tmpdir(), 'locksim-record-priv-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe.skipIf(reason !== '')('calibrate --record on this host', () => {
+  it('records a reduced set, fits, and the intervals of two unrecorded configurations hold their measured means', async () => {
+    const dir = join(work, 'cal');
+    const r = spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), 'calibrate', '--record', dir, '--set', 'reduced'], { encoding: 'utf8', cwd: repo, timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of ['calibration.json', 'hardware.yaml', 'kernel.yaml']) expect(existsSync(join(dir, f))).toBe(true);
+    // Only the small storms' traces are kept (K <= 4).
+    expect(readdirSync(join(dir, 'measurements')).filter((f) => f.endsWith('.trace.jsonl')).every((f) => /-K[14]-/.test(f))).toBe(true);
+    const record = loadCalibrationRecord(join(dir, 'calibration.json'));
+    expect(record.machine).toEqual(machineIdentity());
+    expect(record.mountstorm!.covariance).not.toBeNull();
+
+    for (const c of [{ variant: 'per-layer-idmap' as const, containers: 2, layers: 10 }, { variant: 'per-layer-idmap' as const, containers: 6, layers: 20 }]) {
+      const p = predictMountstorm(record, c, 5);
+      const m = await measureMountstorm({ ...c, repeat: 5 }, { out: join(work, `held-K${c.containers}-L${c.layers}.json`) });
+      if (m.kind !== 'mountstorm') throw new Error('a mountstorm measurement');
+      const mean = m.results.runs.reduce((a, x) => a + x.meanNs, 0) / m.results.runs.length / 1e9;
+      expect(mean, `K=${c.containers} L=${c.layers}: measured ${mean} s, interval ${p.low}-${p.high} s`).toBeGreaterThanOrEqual(p.low);
+      expect(mean).toBeLessThanOrEqual(p.high);
+    }
+  }, 900_000);
+});

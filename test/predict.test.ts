@@ -1,0 +1,157 @@
+// locksim predict: the interval's parts, each of which must move it, and the
+// CLI (JSON output, one line and exit 2 on bad input, one line on stderr for
+// a calibration of another machine, exit 3 for --record without root).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCalibrationRecord, mountGroupPaths, type CalibrationRecord } from '../src/host/calibrate.ts';
+import { machineDifferences, machineIdentity, otherMachineNotice, type MachineIdentity } from '../src/host/machineIdentity.ts';
+import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, Z90 } from '../src/host/predict.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const fitted = join(repo, 'measurements/this-host/fitted');
+const work = mkdtempSync(join(tmpdir(), 'locksim-predict-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const cli = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), ...args], { encoding: 'utf8', cwd: repo });
+
+/**
+ * The committed calibration (written before records kept the covariance) with
+ * what predict reads added: a diagonal covariance from its standard errors,
+ * the groups of its kernel, and a machine identity.
+ */
+function fixture(machine: MachineIdentity, covarianceScale = 1): string {
+  const r = JSON.parse(readFileSync(join(fitted, 'calibration.json'), 'utf8')) as CalibrationRecord;
+  const diag = (ps: { stdError: number }[]) => ps.map((p, i) => ps.map((q, j) => (i === j ? covarianceScale * q.stdError ** 2 : 0)));
+  const rec = {
+    ...r,
+    machine,
+    hardwareModel: join(fitted, 'hardware.yaml'),
+    kernelModel: join(fitted, 'kernel.yaml'),
+    lockbench: { ...r.lockbench!, covariance: diag(r.lockbench!.parameters), steps: [2, 8], clockReadNs: 23 },
+    mountstorm: { ...r.mountstorm!, covariance: diag(r.mountstorm!.parameters), steps: [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.2], groups: mountGroupPaths(loadKernelModel(join(fitted, 'kernel.yaml'))) },
+  };
+  const file = join(work, `calibration-${covarianceScale}-${machine.kernelRelease}.json`);
+  writeFileSync(file, JSON.stringify(rec));
+  return file;
+}
+const here = machineIdentity();
+const calibration = fixture(here);
+
+describe('prediction interval', () => {
+  it('adds its three parts on the log scale, and narrows with more runs only in the run-to-run part', () => {
+    const noise = { runCv: 0.2, modelRel: 0.1 };
+    const one = intervalOf(2, [1, 0], { covariance: [[0.01, 0], [0, 5]] }, noise, 1);
+    const sd = Math.sqrt(0.01 + 0.04 + 0.01);
+    expect(one.low).toBeCloseTo(2 * Math.exp(-Z90 * sd), 12);
+    expect(one.high).toBeCloseTo(2 * Math.exp(Z90 * sd), 12);
+    const four = intervalOf(2, [1, 0], { covariance: [[0.01, 0], [0, 5]] }, noise, 4);
+    expect(four.parts.runToRun).toBeCloseTo(0.1, 12);
+    expect(four.parts.parameters).toBeCloseTo(one.parts.parameters, 12);
+    expect(four.high - four.low).toBeLessThan(one.high - one.low);
+  });
+
+  it('counts as model miss only the error beyond what the runs\' spread explains', () => {
+    const exact = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 }];
+    expect(calibrationNoise(exact, 1)).toEqual({ runCv: 0, modelRel: 0 });
+    const off = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1.2 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 / 1.2 }];
+    // Two points, one parameter fitted to 4 points: mean log error^2 x 4/3.
+    expect(calibrationNoise(off, 1, 4).modelRel).toBeCloseTo(Math.sqrt(Math.log(1.2) ** 2 * (4 / 3)), 12);
+  });
+
+  it('mount storm: the fit covariance widens the interval (perturbing the stored cost groups)', () => {
+    const c = { variant: 'per-layer-idmap' as const, containers: 4, layers: 10 };
+    const without = predictMountstorm(loadCalibrationRecord(fixture(here, 0)), c);
+    const withCov = predictMountstorm(loadCalibrationRecord(fixture(here, 100)), c);
+    expect(withCov.mean).toBeCloseTo(without.mean, 15);
+    expect(without.parts.parameters).toBe(0);
+    expect(withCov.parts.parameters).toBeGreaterThan(0.01);
+    expect(withCov.low).toBeLessThan(without.low);
+    expect(withCov.low).toBeLessThan(withCov.mean);
+    expect(withCov.high).toBeGreaterThan(withCov.mean);
+  });
+
+  it('lockbench: a longer critical section predicts fewer acquisitions', () => {
+    const rec = loadCalibrationRecord(calibration);
+    const short = predictLockbench(rec, { lock: 'ttas', threads: 2, csNs: 100, thinkNs: 0 });
+    const long = predictLockbench(rec, { lock: 'ttas', threads: 2, csNs: 800, thinkNs: 0 });
+    expect(long.mean).toBeLessThan(short.mean);
+    expect(short.parts.parameters).toBeGreaterThan(0);
+  });
+});
+
+describe('machine identity', () => {
+  it('names each field that differs, and says nothing for the same machine', () => {
+    const other = { ...here, family: (here.family ?? 0) + 1, kernelRelease: '5.10.0-other' };
+    expect(machineDifferences(here, here)).toEqual([]);
+    expect(otherMachineNotice(here, here, 'c.json')).toBeNull();
+    const notice = otherMachineNotice(other, here, 'c.json')!;
+    expect(notice.split('\n')).toHaveLength(1);
+    expect(notice).toMatch(/family .* kernelRelease "5\.10\.0-other"/);
+    expect(otherMachineNotice(undefined, here, 'c.json')).toMatch(/records no machine identity/);
+  });
+});
+
+describe('locksim predict (CLI)', () => {
+  it('--json prints meanS, lowS, highS with low < mean < high; nothing on stderr on the same machine', () => {
+    const r = cli(['predict', 'mountstorm', '--calibration', calibration, '--variant', 'per-layer-idmap', '-K', '2', '-L', '10', '--json']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const j = JSON.parse(r.stdout) as Record<string, number>;
+    expect(Object.keys(j)).toEqual(['meanS', 'lowS', 'highS']);
+    expect(j.lowS!).toBeLessThan(j.meanS!);
+    expect(j.meanS!).toBeLessThan(j.highS!);
+    const lb = cli(['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--json']);
+    expect(lb.status).toBe(0);
+    expect(Object.keys(JSON.parse(lb.stdout))).toEqual(['meanPerSec', 'lowPerSec', 'highPerSec']);
+  });
+
+  it('says in one stderr line when the calibration was recorded on another machine', () => {
+    const other = fixture({ ...here, modelName: 'Another CPU', kernelRelease: '5.10.0-other' });
+    const r = cli(['predict', 'lockbench', '--calibration', other, '--cs', '200']);
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/recorded on another machine .*kernelRelease/);
+    expect(r.stdout).toMatch(/90% interval for the mean of 5 runs/);
+  });
+
+  it('bad input: one line, exit 2', () => {
+    const bad = join(work, 'not-json.json');
+    writeFileSync(bad, '{"format": ');
+    const cases = [
+      ['predict', 'mountstorm', '--calibration', calibration, '--variant', 'per-layer-idmap', '-K', '0', '-L', '10'],
+      ['predict', 'mountstorm', '--calibration', calibration, '--variant', 'no-such-variant', '-K', '2', '-L', '10'],
+      ['predict', 'mountstorm', '--calibration', calibration, '-K', '2', '-L', '10'],
+      ['predict', 'mountstorm', '--calibration', bad, '--variant', 'per-layer-idmap', '-K', '2', '-L', '10'],
+      ['predict', 'lockbench', '--calibration', join(work, 'missing.json'), '--cs', '100'],
+      ['predict', 'lockbench', '--calibration', calibration, '--cs', '-5'],
+      ['calibrate', '--record', join(work, 'rec'), join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json')],
+      ['calibrate'],
+    ];
+    for (const args of cases) {
+      const r = cli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    }
+    expect(existsSync(join(work, 'rec'))).toBe(false);
+  });
+
+  const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
+  const reason = process.getuid?.() !== 0 ? '' : !setpriv ? 'setpriv not found, cannot drop root to test the refusal' : '';
+  if (reason) console.warn(`skipped: ${reason}`);
+  it.skipIf(reason !== '')('calibrate --record without root: one line, exit 3, nothing written', () => {
+    const dir = join(work, 'unprivileged');
+    const args = [join(repo, 'bin/locksim.js'), 'calibrate', '--record', dir, '--set', 'reduced'];
+    const r = process.getuid?.() === 0
+      ? spawnSync(setpriv, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], { encoding: 'utf8', cwd: repo })
+      : spawnSync(process.execPath, args, { encoding: 'utf8', cwd: repo });
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/needs root/);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
