@@ -206,6 +206,7 @@ describe('undefined metrics', () => {
     writeFileSync(join(dir, 'sliced.yaml'), microbench('  threads: [5000]\n  durationNs: 10000000', 'sliced'));
     const r = await locksim(['run', 'sliced.yaml', '--out', 'sliced', '--no-charts', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout, 'the summary table shows - for an undefined metric').not.toContain('NaN');
     const json = readFileSync(join(dir, 'sliced', 'results.json'), 'utf8');
     expect(json).not.toContain('NaN');
     expect(JSON.parse(json).points[0].metrics.latencyMeanNs).toBeNull();
