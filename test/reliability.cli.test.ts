@@ -213,5 +213,9 @@ describe('undefined metrics', () => {
     const [header, row] = readFileSync(join(dir, 'sliced', 'results.csv'), 'utf8').trim().split('\r\n').map((l) => l.split(','));
     expect(row![header!.indexOf('latencyMeanNs')]).toBe('');
     expect(Number(row![header!.indexOf('acquisitionsPerSec')])).toBeGreaterThan(0);
+    // The report reads null back and shows an empty cell, not NaN.
+    const report = await locksim(['report', 'sliced', '--out', 'sliced.html']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'sliced.html'), 'utf8')).not.toMatch(/>NaN</);
   });
 });
