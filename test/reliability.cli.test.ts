@@ -144,6 +144,15 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
   });
 });
 
+describe('calibrate with too few points', () => {
+  it('one lockbench file: one line naming the files (was an exception from inside ml-levenberg-marquardt)', async () => {
+    const file = readdirSync(resolve('measurements/this-host/lockbench')).filter((f) => f.endsWith('.json')).sort()[0]!;
+    const r = await locksim(['calibrate', resolve('measurements/this-host/lockbench', file), '--out', 'cal']);
+    expectOneLine(r, /^\(command line\):1:1: <files>: expected none or at least 2 lockbench measurement files/);
+    expect(existsSync(join(dir, 'cal'))).toBe(false);
+  });
+});
+
 describe('output folders', () => {
   it('refuses a folder of other files (untouched), allows a rerun, --force writes; report reads only the manifest', async () => {
     writeFileSync(join(dir, 'out.yaml'), launch('', 'outrun'));

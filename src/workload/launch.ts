@@ -248,8 +248,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   if (!path.mountLock.line.pressure && host.backgroundRunnable > 0) shareCpusWithOtherWork(m, host.backgroundRunnable);
 
   // ---- the containers --------------------------------------------------------------
-  const runtimeWork = names.id('containerd;runtime');
-  const startWork = names.id('runc;container_start');
+  const runtimeWork = names.id('containerd;runtime', { phase: 'runtime', inLock: false, inSeqlock: false });
+  const startWork = names.id('runc;container_start', { phase: 'start', inLock: false, inSeqlock: false });
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
   const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
@@ -423,43 +423,46 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     let nsSemWait = 0, mountLockSpin = 0, mountLockHeld = 0, pathSpin = 0;
     for (const a of m.ledger.totals()) {
       const n = a.name;
+      const k = a.kind;
       const on = a.onCpuNs, off = a.offCpuNs;
       machineCpu += on;
-      const isSpin = n.endsWith(';spin');
+      const isSpin = k.phase === 'spin' || k.phase === 'pathSpin';
       if (isSpin) machineSpin += on;
-      if (isSpin && n.includes('path_init')) pathSpin += on;
-      const container = n.startsWith('containerd;') && !n.startsWith('containerd;cri') || n.startsWith('runc;');
-      if (!container) continue;
+      if (k.phase === 'pathSpin') pathSpin += on;
+      // Whose time it is: the first component of the folded stack is the process.
+      const containerd = n.startsWith('containerd;') && !n.startsWith('containerd;cri');
+      const runc = n.startsWith('runc;');
+      if (!containerd && !runc) continue;
       total += on + off;
-      if (n.startsWith('containerd;')) {
+      if (containerd) {
         containerdCpu += on;
-        if (n !== 'containerd;runtime') containerdMountCpu += on;
+        if (k.phase !== 'runtime') containerdMountCpu += on;
       }
-      if (n === 'containerd;runtime') { runtime += on; runqueue += off; continue; }
-      if (n.startsWith('runc;')) {
+      if (k.phase === 'runtime') { runtime += on; runqueue += off; continue; }
+      if (runc) {
         if (isSpin) spin += on; else start += on;
         runqueue += off;
         continue;
       }
-      if (n.endsWith('namespace_sem;wait') || n.endsWith('namespace_sem(r);wait') || /namespace_sem;wait$/.test(n)) {
+      if (k.phase === 'wait') {
         // Spinning on the rwsem (optimistic) is on CPU; sleeping is off CPU.
         spin += on;
         lockWait += off;
         nsSemWait += on + off;
         continue;
       }
-      if (n.endsWith('synchronize_rcu_expedited')) { rcu += on + off; continue; }
+      if (k.phase === 'rcu') { rcu += on + off; continue; }
       if (isSpin) {
         spin += on;
         runqueue += off;
-        if (n.includes('path_init')) continue;
+        if (k.phase === 'pathSpin') continue;
         mountLockSpin += on + off;
         continue;
       }
       // Work inside the syscall: inside a lock it is a critical section.
-      if (n.includes('mount_lock;') || n.includes('namespace_sem(')) {
+      if (k.inLock) {
         cs += on;
-        if (n.includes('mount_lock;')) mountLockHeld += on + off;
+        if (k.inSeqlock) mountLockHeld += on + off;
       } else kernelCpu += on;
       runqueue += off;
     }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, MAX_MESSAGE_CHARS } from '../../src/config/errors.ts';
 import { loadHardwareModel } from '../../src/config/hardwareSchema.ts';
-import { loadScenario } from '../../src/config/scenarioSchema.ts';
+import { loadScenarioFile } from '../../src/runner/runScenario.ts';
 import { parseMeasurement } from '../../src/host/measure.ts';
 import { importStrace } from '../../src/host/strace.ts';
 import { parseHwlocXml } from '../../src/host/topology.ts';
@@ -81,7 +81,8 @@ export function inputKinds(): InputKind[] {
       name: 'scenario',
       seeds: readSeeds('scenarios', (f) => f.endsWith('.yaml') && !f.startsWith('plan')),
       tokens: yamlTokens,
-      load: (text, file) => loadScenario(writeScratch(text, file)),
+      // As `run` loads it: validation and every check made before simulating (preflight.ts).
+      load: (text, file) => loadScenarioFile(writeScratch(text, file)),
     },
     {
       name: 'hardware model',
