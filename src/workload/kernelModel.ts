@@ -206,8 +206,17 @@ const containerStartStepSchema = z.union([
 ]);
 export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 
+/**
+ * The lock kinds a kernel model may declare, each built by KernelMountPath
+ * with its behaviour: an rw-semaphore (sleeping, readers and writers) or a
+ * seqlock (a spinlock for writers, a sequence its readers, the path walks,
+ * retry on).
+ */
+export const LOCK_KINDS = ['rwsem', 'seqlock'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+
 const lockSchema = z.strictObject({
-  kind: z.enum(['rwsem', 'seqlock']),
+  kind: z.enum(LOCK_KINDS),
   source: z.string().trim().min(1),
   /** rwsem only: writers spin on a running owner before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER; absent: true). */
   optimisticSpin: z.boolean().optional(),
