@@ -172,6 +172,10 @@ describe('output folders', () => {
     const refused = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts']);
     expectOneLine(refused, /^command line:1:1: --out: expected an empty directory or an earlier run of outrun \(--force writes into it anyway\), got "mine" holding 2 other files \(notes\.txt, profile-old\.folded\)$/);
     expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
+    // merge writes a run's files too, under the same rule.
+    expect((await locksim(['run', 'out.yaml', '--shard', '1/1', '--out', 'shards', '--no-charts'])).code).toBe(0);
+    expectOneLine(await locksim(['merge', 'shards', '--out', 'mine', '--no-charts']), /^command line:1:1: --out: expected an empty directory or an earlier run of outrun/);
+    expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
 
     const forced = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts', '--force']);
     expect(forced.code, forced.stderr).toBe(0);
