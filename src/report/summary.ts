@@ -92,6 +92,7 @@ function fileKind(name: string): string {
   if (/\.folded$/.test(name)) return 'profiles (folded stacks)';
   if (/\.speedscope\.json$/.test(name)) return 'profiles (speedscope)';
   if (/\.html$/.test(name)) return 'report';
+  if (name === 'manifest.json') return 'manifest';
   return 'other';
 }
 
