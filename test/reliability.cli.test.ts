@@ -73,6 +73,7 @@ const badRuns: BadRun[] = [
   { what: 'an unknown kernel model, 2 workers (was an uncaught exception in a worker)', file: 'kernel.yaml', text: launch('  kernel: linux-9.9\n'), args: ['--workers', '2'], at: /^kernel\.yaml:10:11: launch\.kernel: expected one of linux-6\.6/ },
   { what: 'ten million containers (was a ZodError inside the trace generator)', file: 'many.yaml', text: launch('').replace('[2]', '[10000000]'), at: /^many\.yaml:7:16: launch\.containers\[0\]: expected a number <= 100000/ },
   { what: 'a label too long for a file name (was ENAMETOOLONG after the run)', file: 'label.yaml', text: launch('').replace('label: a', `label: ${'x'.repeat(240)}`), at: /^label\.yaml:4:\d+: variants\[0\]\.label: expected a label at most 233 bytes/ },
+  { what: 'a scenario name too long for its chart files', file: 'longname.yaml', text: microbench('  threads: [1]', 'n'.repeat(220)), at: /^longname\.yaml:1:7: name: expected a name of at most 213 characters \(it names chart files, at most 255 bytes each\), got 220 bytes$/ },
   { what: 'a 5,000-character name is echoed cut', file: 'name.yaml', text: microbench('  threads: [1]', `"${'n '.repeat(2500)}"`), at: /^name\.yaml:1:7: name: expected .*\.\.\./ },
   { what: 'roundTrips 1e12', file: 'rt.yaml', text: `name: rt\nkind: pingpong\nvariants:\n  - label: a\n    machine: { model: generic-2core }\npingpong:\n  to: [1]\n  roundTrips: 1000000000000\n`, at: /^rt\.yaml:8:15: pingpong\.roundTrips: expected a number <= 10000000/ },
   { what: 'durationNs 1e15', file: 'dur.yaml', text: microbench('  threads: [1]\n  durationNs: 1000000000000000'), at: /^dur\.yaml:8:15: microbench\.durationNs: expected a number <= 100000000000/ },
@@ -171,6 +172,10 @@ describe('output folders', () => {
     writeFileSync(join(dir, 'mine', 'profile-old.folded'), 'old;stack 99\n');
     const refused = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts']);
     expectOneLine(refused, /^command line:1:1: --out: expected an empty directory or an earlier run of outrun \(--force writes into it anyway\), got "mine" holding 2 other files \(notes\.txt, profile-old\.folded\)$/);
+    expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
+    // merge writes a run's files too, under the same rule.
+    expect((await locksim(['run', 'out.yaml', '--shard', '1/1', '--out', 'shards', '--no-charts'])).code).toBe(0);
+    expectOneLine(await locksim(['merge', 'shards', '--out', 'mine', '--no-charts']), /^command line:1:1: --out: expected an empty directory or an earlier run of outrun/);
     expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
 
     const forced = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts', '--force']);

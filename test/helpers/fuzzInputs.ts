@@ -10,7 +10,7 @@
  * location, a message over the limit or spanning lines) is a finding.
  */
 import fc from 'fast-check';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, MAX_MESSAGE_CHARS } from '../../src/config/errors.ts';
@@ -69,7 +69,11 @@ function scratchDir(): string {
 }
 let scratch: string | undefined;
 function writeScratch(text: string, name: string): string {
-  scratch ??= scratchDir();
+  if (scratch === undefined) {
+    scratch = scratchDir();
+    const made = scratch;
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+  }
   const path = join(scratch, `${counter++}-${name}`);
   writeFileSync(path, text);
   return path;
