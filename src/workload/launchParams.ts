@@ -40,6 +40,8 @@ export const hostActivitySchema = z.strictObject({
    * its launch completes: its shim and runc, containerd's snapshotter (stat,
    * mkdir, rmdir of mount points), kubelet's probes of it. Each is a
    * mount_lock reader, so this load grows with the number of launches.
+   * Hand-set (no public count): range 50,000-400,000 and the statements it
+   * moves in docs/validation.md, "Hand-set parameters".
    */
   pathLookupsPerSecPerLaunch: ns.default(200_000).describe("Path walks per second that each launching container brings with it until its launch completes: its shim and runc, containerd's snapshotter (stat, mkdir, rmdir of mount points), kubelet's probes of it. Each is a mount_lock reader, so this load grows with the number of launches."),
   /** CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone. */
@@ -86,9 +88,13 @@ export const hostActivitySchema = z.strictObject({
    * runc reads /proc/self/mountinfo in the container's new mount namespace,
    * a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then
    * getParentMount), before pivot_root: a read that pays get_dominating_id
-   * per slave line. Part of containerStartMounts when that is on.
+   * per slave line. Part of containerStartMounts when that is on. Off by
+   * default for the reason containerStartMounts is: with the estimated
+   * per-line read and parse costs (~2 us a line) it makes a 200-container
+   * burst CPU-bound, and HT off then loses at 200 (+16% on m7i, B5;
+   * docs/validation.md). The propagation scenarios turn it on.
    */
-  runcReadsMountinfo: z.boolean().default(true).describe("runc reads /proc/self/mountinfo in the container's new mount namespace, a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then getParentMount), before pivot_root: a read that pays get_dominating_id per slave line. Part of containerStartMounts when that is on."),
+  runcReadsMountinfo: z.boolean().default(false).describe("runc reads /proc/self/mountinfo in the container's new mount namespace, a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then getParentMount), before pivot_root: a read that pays get_dominating_id per slave line. Part of containerStartMounts when that is on; off by default (docs/model.md section 7b)."),
   /**
    * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
    * propagate_umount), which are this host's measured values (lines warm in
