@@ -32,6 +32,11 @@
 // includes the run-to-run spread. Standard errors come from the Jacobian at
 // the optimum: sqrt(diag((J^T J)^-1) * SSR / (n - p)).
 //
+// Measured from the kept single-container traces, not fitted: the probe's
+// own work between syscalls, the calls' jitter, the lone unmount's two modes
+// (the expedited grace period's idle fast path) and, for runs recorded beside
+// other work, how often and how long a woken thread waits for a CPU.
+//
 // The parts: calibration/measurements.ts (loading the calibration set),
 // calibration/fit.ts (simulating and fitting), calibration/write.ts (model
 // files and calibration.json). This module is the command that joins them.

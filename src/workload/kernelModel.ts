@@ -265,6 +265,14 @@ export const kernelModelSchema = z.strictObject({
     runtimeStartLatencyNs: kernelNumberSchema.optional(),
     /** The runtime's work per lower layer before an overlay mount(2): building the lowerdir option (absent: 0). */
     runtimeOverlayPerLayerNs: kernelNumberSchema.optional(),
+    /**
+     * Waiting behind other work for a CPU after a wake-up, on a shared
+     * machine (launch params host.backgroundRunnable other runnable tasks):
+     * the chance per other task that a wake-up waits, and the mean wait, ns.
+     * Measured by calibrate from single-container unmounts; absent: no wait.
+     */
+    otherWorkWakeShare: kernelNumberSchema.optional(),
+    otherWorkWakeWaitNs: kernelNumberSchema.optional(),
     containerStartNs: kernelNumberSchema,
   }),
   costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),

@@ -20,11 +20,10 @@ export const hostActivitySchema = z.strictObject({
   pathLookupsPerSec: ns.default(20_000).describe("Path walks per second by everything else on the machine (agents, daemons, running workloads). Each is a mount_lock seqlock reader; they act on the fabric as reader pressure on mount_lock's line (src/hardware/readerPressure.ts)."),
   /**
    * Runnable tasks of other work on the machine, not simulated thread by
-   * thread (a shared machine's other processes): with the simulated threads
-   * they share the CPUs fairly (CFS), so simulated CPU work stretches by
-   * (this + simulated demand) / cpus when that exceeds 1. Measured by
-   * `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the
-   * launches' alone.
+   * thread (a shared machine's other processes): a woken thread sometimes
+   * waits behind them for a CPU (the kernel model's host.otherWorkWake*).
+   * Measured by `locksim measure mountstorm` (host.otherRunnable); 0: the
+   * machine is the launches' alone.
    */
   backgroundRunnable: ns.default(0).describe("Runnable tasks of other work on the machine, not simulated thread by thread (a shared machine's other processes): with the simulated threads they share the CPUs fairly (CFS), so simulated CPU work stretches by (this + simulated demand) / cpus when that exceeds 1. Measured by `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the launches' alone."),
   /** A systemd-like consumer that re-reads the mount table on every mount event. */
