@@ -94,8 +94,8 @@ if (k8.length) {
   }
 }
 
-// 4. Mountinfo reads.
-const reads = readPoints(files);
+// 4. Mountinfo reads (the K=4 reader runs; the K=1 ones below measure the writers).
+const reads = readPoints(files.filter(({ m }) => m.kind === 'mountstorm' && m.config.containers === 4));
 if (reads.length) {
   out.push('', '#### Full /proc/self/mountinfo reads, mounts = peers (K=4, L=50 storm; per run the median of 11 idle reads and of the reads during the storm; median (min-max) of runs), ms', '');
   out.push('| reader | read() size | peers | lines | read() calls | idle, CPU time | idle, wall | during the storm, wall | slowest during the storm, wall |', '|---|---|---|---|---|---|---|---|---|');
@@ -113,17 +113,29 @@ if (reads.length) {
   const readTrain = reads.filter((p) => !heldOut.has(p.peers));
   const readFit = fitReadCost(readTrain);
   const readFitAll = fitReadCost(reads);
-  out.push('', `#### Read cost fit (CPU time of an idle read = base + perLine x lines + perSyscall x read() calls + perRingStep x (peers+1)^2 in a slave namespace; trained on N = ${[...new Set(readTrain.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
+  out.push('', `#### Read cost fit (CPU time of an idle read = base + perLine x lines + perRingStep x (peers+1)^2 in a slave namespace; trained on N = ${[...new Set(readTrain.map((p) => p.peers))].sort((a, b) => a - b).join(', ')})`, '');
   out.push('| coefficient | trained | on all N |', '|---|---|---|');
   readFit.names.forEach((name, j) => out.push(`| ${name} | ${coefText(readFit, j)} | ${coefText(readFitAll, j)} |`));
   out.push('', '| held out | reader | read() size | measured idle CPU time, median (min-max), ms | predicted, ms | error | run spread |', '|---|---|---|---|---|---|---|');
   for (const k of keys) {
     const g = groups.get(k)!;
     if (!heldOut.has(g[0]!.peers)) continue;
-    const row = heldOutRow(k, g.map((p) => p.idleCpuNs), predict(readFit, readDesignRow({ ...g[0]!, lines: median(g.map((p) => p.lines)), syscalls: median(g.map((p) => p.syscalls)) })));
+    const row = heldOutRow(k, g.map((p) => p.idleCpuNs), predict(readFit, readDesignRow({ ...g[0]!, lines: median(g.map((p) => p.lines)) })));
     out.push(`| ${g[0]!.peers} peers | ${g[0]!.mode} | ${g[0]!.readSize} | ${ms(row.measuredNs)} (${ms(row.minNs)}-${ms(row.maxNs)}) | ${ms(row.predictedNs)} | ${pct(row.errorPct)} | ${row.spreadPct.toFixed(0)}% |`);
   }
   json.read = Object.fromEntries(readFitAll.names.map((n, j) => [n, { value: readFitAll.coef[j], stdErr: readFitAll.stdErr[j] }]));
+}
+// 5. What a slave namespace with a copy of every peer adds to each op (K=1).
+const slaveRuns = files.filter(({ m }) => m.kind === 'mountstorm' && m.config.reader && m.config.containers === 1);
+if (slaveRuns.length) {
+  out.push('', '#### One container (K=1, L=50) while a reader namespace exists: per-op CPU time, median (min-max) of the runs\' medians, us', '');
+  out.push(`| peers | reader namespace | runs | ${PEER_OPS.join(' | ')} |`, `|---|---|---|${PEER_OPS.map(() => '---|').join('')}`);
+  const groups = groupBy(slaveRuns, ({ m }) => (m.kind === 'mountstorm' ? `${m.config.peers}|${m.config.reader}` : ''));
+  for (const key of [...groups.keys()].sort((a, b) => Number(a.split('|')[0]) - Number(b.split('|')[0]) || a.localeCompare(b))) {
+    const runs = groups.get(key)!.flatMap(({ m }) => (m.kind === 'mountstorm' ? m.results.runs : []));
+    const [n, mode] = key.split('|');
+    out.push(`| ${n} | ${mode} | ${runs.length} | ${PEER_OPS.map((op) => spreadOf(runs.map((r) => r.opCpuP50Ns![op]!), us)).join(' | ')} |`);
+  }
 }
 process.stdout.write(out.join('\n') + '\n');
 const jsonOut = opt('--json');

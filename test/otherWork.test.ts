@@ -1,6 +1,7 @@
 // Other work on a shared machine: runnable tasks the simulator does not model
-// thread by thread share the CPUs fairly with the launches
-// (host.backgroundRunnable), measured beside each probe run (src/host/hostLoad.ts).
+// thread by thread (launch host.backgroundRunnable, measured beside each probe
+// run by src/host/hostLoad.ts) make a woken thread sometimes wait for a CPU
+// (kernel model host.otherWorkWake*).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,30 +9,38 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { hostMachineSpec, simulateMountstorm, type MountstormPoint } from '../src/host/calibrate.ts';
 import { otherRunnable, procsRunning } from '../src/host/hostLoad.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.ts';
 
 const spec = hostMachineSpec(loadHardwareModel('generic-2core'));
 const kernel = loadKernelModel('linux-6.6');
-const storm = (containers: number, otherRunnable: number): number =>
-  simulateMountstorm(spec, kernel, { file: 't', files: [], variant: 'per-layer-idmap', containers, layers: 10, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable } satisfies MountstormPoint);
 const work = mkdtempSync(join(tmpdir(), 'locksim-otherwork-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('other runnable work on the machine', () => {
-  it('one other task beside one launch takes the idle cpu and slows nothing; more take shares of the launch\'s cpu', () => {
-    const alone = storm(1, 0);
-    expect(storm(1, 1)).toBe(alone);
-    const three = storm(1, 3);
-    const nine = storm(1, 9);
-    expect(three).toBeGreaterThan(alone * 1.3);
-    expect(nine).toBeGreaterThan(three * 1.5);
+  const withWake = (share: number, waitNs: number): KernelModel => {
+    const k = structuredClone(kernel) as KernelModel;
+    k.host.otherWorkWakeShare = { value: share, source: 'test' };
+    k.host.otherWorkWakeWaitNs = { value: waitNs, source: 'test' };
+    return k;
+  };
+  const storm = (k: KernelModel, containers: number, otherRunnable: number): number =>
+    simulateMountstorm(spec, k, { file: 't', files: [], variant: 'per-layer-idmap', containers, layers: 10, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable } satisfies MountstormPoint);
+
+  it('woken threads wait behind other work: slower with more of it, unchanged without it or without the measured wait', () => {
+    const k = withWake(0.05, 2_000_000);
+    const alone = storm(kernel, 1, 0);
+    expect(storm(k, 1, 0)).toBe(alone);
+    expect(storm(kernel, 1, 10)).toBe(alone);
+    const ten = storm(k, 1, 10);
+    const thirty = storm(k, 1, 30);
+    // 20 unmounts, each waiting 2 ms on average with probability 0.5 (10 others; 1 with 30): ~20 ms more.
+    expect(ten).toBeGreaterThan(alone + 5e-3);
+    expect(thirty).toBeGreaterThan(alone + 20e-3);
   });
 
-  it('a storm that already fills the cpus is slowed by the others\' share only (8 launches + 8 others: at most 2x)', () => {
-    const alone = storm(8, 0);
-    const shared = storm(8, 8);
-    expect(shared).toBeGreaterThan(alone * 1.2);
-    expect(shared).toBeLessThanOrEqual(alone * 2.05);
+  it('storms wait too (every wake-up from a grace period or a rw-semaphore)', () => {
+    const k = withWake(0.05, 2_000_000);
+    expect(storm(k, 8, 10)).toBeGreaterThan(storm(kernel, 8, 10) * 1.2);
   });
 
   it('counts runnable tasks from /proc/stat, leaving out the reader', async () => {

@@ -73,6 +73,7 @@ const badRuns: BadRun[] = [
   { what: 'an unknown kernel model, 2 workers (was an uncaught exception in a worker)', file: 'kernel.yaml', text: launch('  kernel: linux-9.9\n'), args: ['--workers', '2'], at: /^kernel\.yaml:10:11: launch\.kernel: expected one of linux-6\.6/ },
   { what: 'ten million containers (was a ZodError inside the trace generator)', file: 'many.yaml', text: launch('').replace('[2]', '[10000000]'), at: /^many\.yaml:7:16: launch\.containers\[0\]: expected a number <= 100000/ },
   { what: 'a label too long for a file name (was ENAMETOOLONG after the run)', file: 'label.yaml', text: launch('').replace('label: a', `label: ${'x'.repeat(240)}`), at: /^label\.yaml:4:\d+: variants\[0\]\.label: expected a label at most 233 bytes/ },
+  { what: 'a scenario name too long for its chart files', file: 'longname.yaml', text: microbench('  threads: [1]', 'n'.repeat(220)), at: /^longname\.yaml:1:7: name: expected a name of at most 213 characters \(it names chart files, at most 255 bytes each\), got 220 bytes$/ },
   { what: 'a 5,000-character name is echoed cut', file: 'name.yaml', text: microbench('  threads: [1]', `"${'n '.repeat(2500)}"`), at: /^name\.yaml:1:7: name: expected .*\.\.\./ },
   { what: 'roundTrips 1e12', file: 'rt.yaml', text: `name: rt\nkind: pingpong\nvariants:\n  - label: a\n    machine: { model: generic-2core }\npingpong:\n  to: [1]\n  roundTrips: 1000000000000\n`, at: /^rt\.yaml:8:15: pingpong\.roundTrips: expected a number <= 10000000/ },
   { what: 'durationNs 1e15', file: 'dur.yaml', text: microbench('  threads: [1]\n  durationNs: 1000000000000000'), at: /^dur\.yaml:8:15: microbench\.durationNs: expected a number <= 100000000000/ },
@@ -144,6 +145,25 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
   });
 });
 
+describe('plan', () => {
+  it('a burst of 5,000 containers of 10,000 layers is refused before it runs, naming --max-events', async () => {
+    const plan = readFileSync(resolve('scenarios/plan-blog.yaml'), 'utf8').replace(/layers: 50/, 'layers: 10000').replace(/bursts: \[[^\]]*\]/, 'bursts: [100, 5000]');
+    writeFileSync(join(dir, 'plan.yaml'), plan);
+    const line = expectOneLine(await locksim(['plan', 'plan.yaml', '--json', 'plan.json']), /^plan\.yaml:\d+:\d+: search\.bursts\[1\]: expected at most 5\.0e8 simulated events per point \(--max-events N lifts it\), got about 4\.0e10 events/);
+    expect(line).toContain('for a burst of 5000');
+    expect(existsSync(join(dir, 'plan.json'))).toBe(false);
+  });
+});
+
+describe('calibrate with too few points', () => {
+  it('one lockbench file: one line naming the files (was an exception from inside ml-levenberg-marquardt)', async () => {
+    const file = readdirSync(resolve('measurements/this-host/lockbench')).filter((f) => f.endsWith('.json')).sort()[0]!;
+    const r = await locksim(['calibrate', resolve('measurements/this-host/lockbench', file), '--out', 'cal']);
+    expectOneLine(r, /^\(command line\):1:1: <files>: expected none or at least 2 lockbench measurement files/);
+    expect(existsSync(join(dir, 'cal'))).toBe(false);
+  });
+});
+
 describe('output folders', () => {
   it('refuses a folder of other files (untouched), allows a rerun, --force writes; report reads only the manifest', async () => {
     writeFileSync(join(dir, 'out.yaml'), launch('', 'outrun'));
@@ -152,6 +172,10 @@ describe('output folders', () => {
     writeFileSync(join(dir, 'mine', 'profile-old.folded'), 'old;stack 99\n');
     const refused = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts']);
     expectOneLine(refused, /^command line:1:1: --out: expected an empty directory or an earlier run of outrun \(--force writes into it anyway\), got "mine" holding 2 other files \(notes\.txt, profile-old\.folded\)$/);
+    expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
+    // merge writes a run's files too, under the same rule.
+    expect((await locksim(['run', 'out.yaml', '--shard', '1/1', '--out', 'shards', '--no-charts'])).code).toBe(0);
+    expectOneLine(await locksim(['merge', 'shards', '--out', 'mine', '--no-charts']), /^command line:1:1: --out: expected an empty directory or an earlier run of outrun/);
     expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['notes.txt', 'profile-old.folded']);
 
     const forced = await locksim(['run', 'out.yaml', '--out', 'mine', '--no-charts', '--force']);
@@ -187,11 +211,16 @@ describe('undefined metrics', () => {
     writeFileSync(join(dir, 'sliced.yaml'), microbench('  threads: [5000]\n  durationNs: 10000000', 'sliced'));
     const r = await locksim(['run', 'sliced.yaml', '--out', 'sliced', '--no-charts', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout, 'the summary table shows - for an undefined metric').not.toContain('NaN');
     const json = readFileSync(join(dir, 'sliced', 'results.json'), 'utf8');
     expect(json).not.toContain('NaN');
     expect(JSON.parse(json).points[0].metrics.latencyMeanNs).toBeNull();
     const [header, row] = readFileSync(join(dir, 'sliced', 'results.csv'), 'utf8').trim().split('\r\n').map((l) => l.split(','));
     expect(row![header!.indexOf('latencyMeanNs')]).toBe('');
     expect(Number(row![header!.indexOf('acquisitionsPerSec')])).toBeGreaterThan(0);
+    // The report reads null back and shows an empty cell, not NaN.
+    const report = await locksim(['report', 'sliced', '--out', 'sliced.html']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'sliced.html'), 'utf8')).not.toMatch(/>NaN</);
   });
 });

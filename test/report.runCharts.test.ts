@@ -66,6 +66,14 @@ describe('charts of a launch run', () => {
     expect((p99.spec as { title: { text: string } }).title.text).toMatch(/^Fig 3: launch latency p99/);
   });
 
+  it('draws the timeout on the linear latency chart only when the curves come near it', () => {
+    const rules = (run: RunResult) => layersOf(chartSpecs(run).find((c) => c.name.endsWith('-latency'))!.spec).filter((l) => markType(l) === 'rule');
+    // p99 up to 2 s (x / 50 at x = 100) against a 30 s timeout: no rule.
+    expect(rules(all(1))).toHaveLength(0);
+    const slow = fakeRun('fig3-slow', launchYaml('fig3-slow'), (_v, x) => ({ launchP50S: x / 5, launchP99S: x / 4, successRate: 1 }));
+    expect(rules(slow)).toHaveLength(1);
+  });
+
   it('leaves out a success chart that is 100% everywhere and says so; keeps it when a launch fails', () => {
     const ok = all(1);
     expect(chartSpecs(ok).map((c) => c.name)).not.toContain('fig3-t1-success');

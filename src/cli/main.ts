@@ -3,11 +3,12 @@
  * of the pipeline. Bad input of any kind ends here as one line on stderr and
  * exit code 2; nothing is written (outputs are written atomically at the end).
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import { InputError, formatForCli } from '../config/errors.ts';
 import type { SweepValues } from '../config/scenarioSchema.ts';
 import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
+import { planJsonSchema } from '../plan/planSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
 import { runScenarioFile, runShardFile } from '../runner/runScenario.ts';
 import { parseShardSpec, type ShardSpec } from '../runner/shard.ts';
@@ -126,9 +127,10 @@ export function buildProgram(): Command {
 
   program
     .command('schema')
-    .description('Print the JSON Schema of scenario files (for editors)')
-    .action(() => {
-      process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
+    .description('Print the JSON Schema of scenario files, or of plan files (for editors: hover help and completion)')
+    .addArgument(new Argument('[kind]', 'which files').choices(['scenario', 'plan']).default('scenario'))
+    .action((kind: 'scenario' | 'plan') => {
+      process.stdout.write(JSON.stringify(kind === 'plan' ? planJsonSchema() : scenarioJsonSchema(), null, 2) + '\n');
     });
 
   registerAttributeCommand(program);

@@ -21,8 +21,9 @@ export function registerReportCommands(program: Command): void {
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('--no-charts', 'skip SVG/PNG charts')
     .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
-    .action(async (inputs: string[], opts: { out: string; charts: boolean; json?: boolean }) => {
-      const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false });
+    .option('--force', 'write into a non-empty output directory that does not hold shards or a run of this scenario')
+    .action(async (inputs: string[], opts: { out: string; charts: boolean; json?: boolean; force?: boolean }) => {
+      const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false, force: opts.force });
       if (opts.json) {
         process.stdout.write(runJson(result, opts.out));
         return;

@@ -102,9 +102,28 @@ export class Scheduler implements EventTarget {
     return this.onCpu[cpu];
   }
 
+  /**
+   * Other work on the machine (not simulated): a thread waking from a sleep
+   * waits, with `probability`, an exponential time of mean `meanNs` before it
+   * can run (src/workload/launch.ts sets it; null: never).
+   */
+  wakeWait: { probability: number; meanNs: number; draws: RandomStream } | null = null;
+
   makeRunnable(t: SimThread, delay = this.params.wakeupNs): void {
     const prev = t.state;
+    if (prev === ThreadState.Asleep && this.wakeWait && this.wakeWait.draws.uniform() < this.wakeWait.probability) {
+      // The wait is behind work that is not simulated, so the thread takes no
+      // CPU and no place in the run queue meanwhile; then it wakes as usual.
+      const wait = this.wakeWait.draws.exponential(this.wakeWait.meanNs);
+      t.state = ThreadState.Runnable;
+      this.sim.schedule(wait, { fire: () => this.place(t, delay) }, 0);
+      return;
+    }
     if (prev !== ThreadState.New) t.state = ThreadState.Runnable;
+    this.place(t, delay);
+  }
+
+  private place(t: SimThread, delay: number): void {
     const cpu = this.pickCpu(t);
     if (cpu >= 0) {
       this.reserve(cpu, t, delay);

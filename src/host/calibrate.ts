@@ -32,6 +32,11 @@
 // includes the run-to-run spread. Standard errors come from the Jacobian at
 // the optimum: sqrt(diag((J^T J)^-1) * SSR / (n - p)).
 //
+// Measured from the kept single-container traces, not fitted: the probe's
+// own work between syscalls, the calls' jitter, the lone unmount's two modes
+// (the expedited grace period's idle fast path) and, for runs recorded beside
+// other work, how often and how long a woken thread waits for a CPU.
+//
 // The parts: calibration/measurements.ts (loading the calibration set),
 // calibration/fit.ts (simulating and fitting), calibration/write.ts (model
 // files and calibration.json). This module is the command that joins them.
@@ -121,6 +126,14 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const stormPoints = baseKernelFile ? loadMountstormPoints(kinds.mountstorm) : [];
   const lockPoints = loadLockbenchPoints(kinds.lockbench);
   const machine = calibrationMachine([...kinds.lockbench, ...kinds.mountstorm]);
+  // Checked after every file was read (a bad file is the more useful message).
+  // Levenberg-Marquardt needs two residuals at least; one file of a kind gives
+  // one (the fitting library threw from inside the fit).
+  for (const [kind, files] of Object.entries(kinds)) {
+    if (files.length === 1) {
+      throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, got: `1 (${files[0]})` });
+    }
+  }
   const name = `${baseHw.name}-fitted`;
   const written: string[] = [];
   mkdirSync(opts.outDir, { recursive: true });

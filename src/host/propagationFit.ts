@@ -10,8 +10,8 @@
 // - per ring step, in a mountinfo read: in a slave mount namespace
 //   show_mountinfo calls get_dominating_id for each slave line, which walks the
 //   master's peer ring, so a full read costs lines x peers steps on top of the
-//   per-line and per-read() cost a private namespace pays:
-//   ns = a + perLine lines + perSyscall read_calls + perRingStep slaveLines peers,
+//   per-line cost a private namespace pays:
+//   ns = a + perLine lines + perRingStep slaveLines peers,
 //   fitted to the reader thread's CPU time per read (see fitReadCost).
 //
 // Both are ordinary least squares with standard errors (sigma^2 (X'X)^-1); the
@@ -194,18 +194,21 @@ export function ringSteps(p: Pick<ReadPoint, 'mode' | 'peers'>): number {
   return p.mode === 'slave' ? (p.peers + 1) * (p.peers + 1) : 0;
 }
 
-export function readDesignRow(p: Pick<ReadPoint, 'mode' | 'peers' | 'lines' | 'syscalls'>): number[] {
-  return [1, p.lines, p.syscalls, ringSteps(p)];
+export function readDesignRow(p: Pick<ReadPoint, 'mode' | 'peers' | 'lines'>): number[] {
+  return [1, p.lines, ringSteps(p)];
 }
 
 /**
- * CPU time of an idle full read = base + perLine lines + perSyscall read()
- * calls + perRingStep ring steps. CPU time, not wall time: on a shared
- * machine a read of a few ms is time-sliced with other work, which would add
- * the machine's load to every coefficient; the work itself does not change.
+ * CPU time of an idle full read = base + perLine lines + perRingStep ring
+ * steps. CPU time, not wall time: on a shared machine a read of a few ms is
+ * time-sliced with other work, which would add the machine's load to every
+ * coefficient; the work itself does not change. No per-read() term: the
+ * seq_file renders a page at a time whatever the read() size, and on this
+ * host 4x the read() calls (1 KB vs 4 KB) changed a private read's CPU time
+ * by less than its run-to-run spread, so such a term is not identifiable.
  */
 export function fitReadCost(points: ReadPoint[]): LinearFit {
-  return leastSquares(['baseNs', 'perLineNs', 'perSyscallNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleCpuNs));
+  return leastSquares(['baseNs', 'perLineNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleCpuNs));
 }
 
 // ---------------------------------------------------------------------------

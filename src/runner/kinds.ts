@@ -27,7 +27,11 @@ export interface ChartDef {
   xScale?: ScaleKind;
   yScale?: ScaleKind;
   band?: { lo: string; hi: string };
-  /** Draw the scenario's health-check timeout as a horizontal rule (y in seconds). */
+  /**
+   * Draw the scenario's health-check timeout as a horizontal rule (y in
+   * seconds); on a linear scale only when the curves come within a third of
+   * it (a rule far above would squash them).
+   */
   timeoutRule?: boolean;
   /** Mark where the threads (x) exceed each variant's CPUs. */
   cpuMarkers?: boolean;
@@ -86,7 +90,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
   launch: {
     xLabel: 'containers',
     charts: [
-      { name: 'latency', yMetric: 'launchP50S', yLabel: 'launch latency p50 (s), band p50-p99', band: { lo: 'launchP50S', hi: 'launchP99S' } },
+      { name: 'latency', yMetric: 'launchP50S', yLabel: 'launch latency p50 (s), band p50-p99', band: { lo: 'launchP50S', hi: 'launchP99S' }, timeoutRule: true },
       // Log scale: the curves and the health-check timeout (tens of seconds) in one view.
       { name: 'p99', yMetric: 'launchP99S', yLabel: 'launch latency p99 (s)', yScale: 'log', timeoutRule: true },
       {

@@ -25,6 +25,7 @@ import { buildTopology } from '../hardware/topology.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, estimatePointCost, formatBytes, formatCount, heapLimitBytes } from '../config/budget.ts';
 import { loadKernelModel } from '../workload/kernelModel.ts';
 import { kinds } from './kinds.ts';
+import { profileFileName } from '../report/results.ts';
 
 export interface RunLimits {
   /** Most simulated events one point may be estimated to need (`--max-events`). */
@@ -95,12 +96,12 @@ function checkKernels(scenario: Scenario, source: YamlSource, points: Point[]): 
 function checkOutputNames(scenario: Scenario, source: YamlSource, points: Point[]): void {
   const limit = NAME_MAX - TEMP_SUFFIX_BYTES;
   const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
-  const longestChart = Math.max(0, ...kinds[scenario.kind].charts.map((c) => bytes(`${scenario.name}-${c.name}.vl.json`)));
+  // Chart files, and attribute's `NAME-attribution.vl.json`.
+  const longestChart = Math.max(bytes(`${scenario.name}-attribution.vl.json`), ...kinds[scenario.kind].charts.map((c) => bytes(`${scenario.name}-${c.name}.vl.json`)));
   if (longestChart > limit) throw source.error(['name'], `a name of at most ${scenario.name.length - (longestChart - limit)} characters (it names chart files, at most ${NAME_MAX} bytes each)`, `${bytes(scenario.name)} bytes`);
   if (scenario.kind !== 'launch') return;
   for (const p of points) {
-    // The profile name of a launch point, as kinds.ts makes it.
-    const name = `profile-${p.key.replace(/[^A-Za-z0-9._-]+/g, '_')}.folded`;
+    const name = profileFileName(p.key);
     if (bytes(name) > limit) {
       const i = scenario.variants.findIndex((v) => p.variant === v.label || p.variant.startsWith(`${v.label}, `));
       throw source.error(['variants', Math.max(0, i), 'label'], `a label at most ${limit} bytes long together with its sweep values and x (it names the file ${name.slice(0, 30)}...)`, `${bytes(name)} bytes`);

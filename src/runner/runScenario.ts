@@ -180,7 +180,7 @@ export function chartSpecs(run: RunResult): { name: string; spec: TopLevelSpec }
         series: looks.series,
         colorTitle: looks.colorTitle,
         dashTitle: looks.dashTitle,
-        yRules: chart.timeoutRule && looks.timeoutS !== undefined ? [{ value: looks.timeoutS, label: `health-check timeout ${formatSeconds(looks.timeoutS)}` }] : [],
+        yRules: chart.timeoutRule && looks.timeoutS !== undefined && timeoutInView(run, chart, looks.timeoutS) ? [{ value: looks.timeoutS, label: `health-check timeout ${formatSeconds(looks.timeoutS)}` }] : [],
         xMarkers: chart.cpuMarkers ? looks.cpuMarkers(run.points) : [],
       }),
     }));
@@ -201,6 +201,14 @@ function chartOmitted(run: RunResult, chart: ChartDef): boolean {
   if (!chart.omitWhenAll) return false;
   const values = run.points.map((p) => p.metrics[chart.yMetric]).filter((v) => v !== undefined);
   return values.length > 0 && values.every((v) => v === chart.omitWhenAll!.value);
+}
+
+/** A log axis shows the timeout whatever the data; a linear one only when the curves reach a third of it. */
+function timeoutInView(run: RunResult, chart: ChartDef, timeoutS: number): boolean {
+  if (chart.yScale === 'log') return true;
+  const metrics = [chart.yMetric, ...(chart.band ? [chart.band.lo, chart.band.hi] : [])];
+  const top = Math.max(0, ...run.points.flatMap((p) => metrics.map((m) => p.metrics[m]).filter((v): v is number => Number.isFinite(v))));
+  return top >= timeoutS / 3;
 }
 
 /** "fig3-instance-types" -> "Fig 3"; any other scenario keeps its name. */

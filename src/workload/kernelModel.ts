@@ -206,8 +206,17 @@ const containerStartStepSchema = z.union([
 ]);
 export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 
+/**
+ * The lock kinds a kernel model may declare, each built by KernelMountPath
+ * with its behaviour: an rw-semaphore (sleeping, readers and writers) or a
+ * seqlock (a spinlock for writers, a sequence its readers, the path walks,
+ * retry on).
+ */
+export const LOCK_KINDS = ['rwsem', 'seqlock'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+
 const lockSchema = z.strictObject({
-  kind: z.enum(['rwsem', 'seqlock']),
+  kind: z.enum(LOCK_KINDS),
   source: z.string().trim().min(1),
   /** rwsem only: writers spin on a running owner before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER; absent: true). */
   optimisticSpin: z.boolean().optional(),
@@ -256,6 +265,14 @@ export const kernelModelSchema = z.strictObject({
     runtimeStartLatencyNs: kernelNumberSchema.optional(),
     /** The runtime's work per lower layer before an overlay mount(2): building the lowerdir option (absent: 0). */
     runtimeOverlayPerLayerNs: kernelNumberSchema.optional(),
+    /**
+     * Waiting behind other work for a CPU after a wake-up, on a shared
+     * machine (launch params host.backgroundRunnable other runnable tasks):
+     * the chance per other task that a wake-up waits, and the mean wait, ns.
+     * Measured by calibrate from single-container unmounts; absent: no wait.
+     */
+    otherWorkWakeShare: kernelNumberSchema.optional(),
+    otherWorkWakeWaitNs: kernelNumberSchema.optional(),
     containerStartNs: kernelNumberSchema,
   }),
   costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),

@@ -17,6 +17,7 @@ import { SeqLock } from '../locks/seqlock.ts';
 import type { Steps } from '../locks/spinlock.ts';
 import type { KernelModel, KernelStep } from './kernelModel.ts';
 import type { RandomStream } from '../engine/random.ts';
+import type { ActivityKind, ActivityPhase } from '../cpu/activity.ts';
 
 const enum StepKind {
   RwRead,
@@ -407,7 +408,7 @@ export class KernelMountPath {
   /** Label ids for a path walk outside any syscall (background activity). */
   pathLookupLabels(prefix: string): { spinning: number; walking: number } {
     const a = this.m.activities;
-    return { spinning: a.id(`${prefix};path_init;mount_lock;spin`), walking: a.id(`${prefix};path_walk`) };
+    return { spinning: a.id(`${prefix};path_init;mount_lock;spin`, { phase: 'pathSpin', inLock: false, inSeqlock: false }), walking: a.id(`${prefix};path_walk`) };
   }
 
   private flatten(prefix: string, key: string, layers: number): FlatStep[] {
@@ -417,9 +418,11 @@ export class KernelMountPath {
     flat = [];
     const names = this.m.activities;
     const held: string[] = [];
+    const heldSeq: boolean[] = [];
     const nsModes: ('read' | 'write')[] = [];
-    const label = (leaf: string) => names.id([prefix, key, ...held, leaf].join(';'));
-    const inside = () => names.id([prefix, key, ...held].join(';'));
+    const kind = (phase: ActivityPhase): ActivityKind => ({ phase, inLock: held.length > 0, inSeqlock: heldSeq.includes(true) });
+    const label = (leaf: string, phase: ActivityPhase = 'work') => names.id([prefix, key, ...held, leaf].join(';'), kind(phase));
+    const inside = () => names.id([prefix, key, ...held].join(';'), kind('work'));
     const costs = this.kernel.costs;
     const visit = (steps: readonly KernelStep[]) => {
       for (const s of steps) {
@@ -428,8 +431,9 @@ export class KernelMountPath {
             // The lock's declared kind gives its behaviour (and its label: a sleeping lock is waited for, a spinlock spun on).
             const lock = this.locks.get(s.lock)!;
             const isRw = lock instanceof RwSemaphore;
-            const activity = label(isRw ? `${s.lock};wait` : `${s.lock};spin`);
+            const activity = label(isRw ? `${s.lock};wait` : `${s.lock};spin`, isRw ? 'wait' : 'spin');
             held.push(isRw ? `${s.lock}(${s.mode === 'read' ? 'r' : 'w'})` : s.lock);
+            heldSeq.push(!isRw);
             if (isRw) {
               nsModes.push(s.mode);
               flat!.push({ kind: s.mode === 'read' ? StepKind.RwRead : StepKind.RwWrite, value: 0, activity, after: inside(), walk: 0, rw: lock });
@@ -440,6 +444,7 @@ export class KernelMountPath {
             const lock = this.locks.get(s.lock)!;
             const activity = label('release');
             held.pop();
+            heldSeq.pop();
             if (lock instanceof RwSemaphore) {
               const mode = nsModes.pop();
               flat!.push({ kind: mode === 'read' ? StepKind.RwUpRead : StepKind.RwUpWrite, value: 0, activity, after: inside(), walk: 0, rw: lock });
@@ -468,11 +473,11 @@ export class KernelMountPath {
             flat!.push({ kind: StepKind.Cpu, value: this.percpuNs, activity: label('percpu_sum'), after: inside(), walk: 0 });
             break;
           case 'rcuGracePeriod':
-            flat!.push({ kind: StepKind.Rcu, value: 0, activity: label('synchronize_rcu_expedited'), after: inside(), walk: 0 });
+            flat!.push({ kind: StepKind.Rcu, value: 0, activity: label('synchronize_rcu_expedited', 'rcu'), after: inside(), walk: 0 });
             break;
           case 'pathLookups':
             // For path walks, `activity` is the spin phase and `after` the walk itself.
-            flat!.push({ kind: StepKind.PathLookup, value: s.count, activity: label('path_init;mount_lock;spin'), after: inside(), walk: label('path_walk') });
+            flat!.push({ kind: StepKind.PathLookup, value: s.count, activity: label('path_init;mount_lock;spin', 'pathSpin'), after: inside(), walk: label('path_walk') });
             break;
           case 'forEachLayer':
             for (let i = 0; i < layers; i++) visit(s.steps);

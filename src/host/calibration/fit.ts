@@ -18,7 +18,9 @@ import { idleSyscallNs, SYSCALL_KEYS, type KernelModel, type KernelStep } from '
 import {
   contendedOpPoints,
   idleOpPoints,
+  measuredOtherWorkWake,
   measuredRcuFastPath,
+  type OtherWorkWake,
   measuredRuntime,
   umountRunMedians,
   type RcuFastPath,
@@ -415,6 +417,8 @@ export interface MountstormFit extends FitReport {
   workJitter: { cv: number; runs: number[] } | null;
   /** The lone unmount's bimodal wait, measured from single-container traces (null: one mode, or none kept). */
   rcuFastPath: RcuFastPath | null;
+  /** Waiting behind other work after a wake-up, measured from single-container traces recorded beside it (null: none). */
+  otherWorkWake: OtherWorkWake | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -438,6 +442,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
+  const otherWorkWake = measuredOtherWorkWake(points);
+  if (otherWorkWake) {
+    measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
+    measured.host.otherWorkWakeWaitNs = { value: otherWorkWake.waitNs, source: src };
+  }
   base = measured;
   // The fast path saves a measured amount on the grace period that is being
   // fitted, so its length follows the candidate base (never below 0.5 us).
@@ -486,6 +495,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     kernel: kernelAt(scales),
     runtime,
     rcuFastPath,
+    otherWorkWake,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,

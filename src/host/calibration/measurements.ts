@@ -401,3 +401,40 @@ export function measuredRcuFastPath(runMediansNs: number[]): RcuFastPath | null 
   const fastNs = median(s.slice(0, at)), slowNs = median(s.slice(at));
   return { share: at / s.length, savingNs: slowNs - fastNs, fastNs, slowNs, runMediansNs };
 }
+
+/**
+ * Waiting behind other work after a wake-up, from the single-container runs
+ * recorded while other tasks were runnable (host.otherRunnable > 0): an
+ * unmount that returns more than 4x its run's median (and 50 us over it)
+ * waited for a CPU after its grace period. `share` is such waits per
+ * unmount per other runnable task, `waitNs` their mean excess over the
+ * median. Null without such runs or without a long wait in them.
+ */
+export interface OtherWorkWake {
+  share: number;
+  waitNs: number;
+  /** Unmounts looked at, long waits among them, and the mean other runnable tasks of their runs. */
+  umounts: number;
+  longWaits: number;
+  meanOtherRunnable: number;
+}
+
+export function measuredOtherWorkWake(points: MountstormPoint[]): OtherWorkWake | null {
+  let exposure = 0, umounts = 0, longWaits = 0, excess = 0, others = 0;
+  for (const p of points) {
+    if (p.containers !== 1 || !(p.otherRunnable && p.otherRunnable > 0)) continue;
+    for (const f of p.traces) {
+      const d = tracedCalls(readTraceFile(f)).get('umount')?.durNs ?? [];
+      if (d.length === 0) continue;
+      const med = median(d);
+      const long = d.filter((x) => x > 4 * med && x > med + 50_000);
+      umounts += d.length;
+      exposure += d.length * p.otherRunnable;
+      others += d.length * p.otherRunnable;
+      longWaits += long.length;
+      excess += long.reduce((a, x) => a + (x - med), 0);
+    }
+  }
+  if (longWaits === 0) return null;
+  return { share: longWaits / exposure, waitNs: excess / longWaits, umounts, longWaits, meanOtherRunnable: others / umounts };
+}

@@ -51,6 +51,12 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`) }));
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`) }));
   }
+  if (fit.otherWorkWake) {
+    const w = fit.otherWorkWake;
+    const what = `${w.longWaits} of ${w.umounts} single-container unmounts returned > 4x their run's median and > 50 us over it, with ${w.meanOtherRunnable.toFixed(1)} other runnable tasks on average`;
+    doc.setIn(['host', 'otherWorkWakeShare'], doc.createNode({ value: Number(w.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: long waits per unmount per other runnable task (${what})`) }));
+    doc.setIn(['host', 'otherWorkWakeWaitNs'], doc.createNode({ value: Math.round(w.waitNs), source: fittedSource(opts.files, opts.date, `measured, not fitted: the long waits' mean excess over their run's median (${what})`) }));
+  }
   if (fit.runtime) {
     const r = fit.runtime;
     const sums = r.runs.map((x) => `${x.plainGaps} gaps ${Math.round(x.plainGapSumNs)} ns`).join(', ');
