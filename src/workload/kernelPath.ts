@@ -77,9 +77,18 @@ export interface PropagationSetup {
   setsPropagation: boolean;
   /** Factor on every per-peer cost (1: this host's measured values; a range in docs/model.md). */
   ringStepCostFactor: number;
+  /**
+   * Mount namespaces that are slaves of the host's (systemd services with
+   * ProtectSystem=/PrivateTmp=). Each holds a slave copy of every attached
+   * member of the group, and propagate_mnt/propagate_umount visit every slave
+   * group of the destination's propagation tree (next_group/propagation_next
+   * in fs/pnode.c): a writer's ring walk visits peers + slaveNamespaces x
+   * attached members.
+   */
+  slaveNamespaces: number;
 }
 
-export const NO_PROPAGATION: PropagationSetup = { layerParentShared: false, setsPropagation: false, ringStepCostFactor: 1 };
+export const NO_PROPAGATION: PropagationSetup = { layerParentShared: false, setsPropagation: false, ringStepCostFactor: 1, slaveNamespaces: 0 };
 
 /**
  * synchronize_rcu_expedited(): callers sleep until a grace period that started
@@ -295,7 +304,7 @@ export class KernelMountPath {
         case StepKind.PerPeer:
           // The whole ring walk as one piece of work: events do not grow with the peers.
           if (this.peers > 0) {
-            t.work(s.value * this.peers * this.propagation.ringStepCostFactor);
+            t.work(s.value * this.propagationTreeMembers() * this.propagation.ringStepCostFactor);
             yield;
           }
           break;
@@ -394,6 +403,17 @@ export class KernelMountPath {
       ns += lines * Math.min(1, this.attachedPeers / this.mountTable) * this.peers * prop.dominatingIdPerPeerNs.value * this.propagation.ringStepCostFactor;
     }
     return ns;
+  }
+
+  /**
+   * Mounts a writer's propagation walk visits: the group's members, and in
+   * each slave namespace the slave copy of every attached member (measured on
+   * this host: each slave namespace holding copies adds ~30-34 ns per peer to
+   * a move_mount, about the per-peer cost of the group itself; docs/validation.md,
+   * "Mount propagation, measured").
+   */
+  propagationTreeMembers(): number {
+    return this.peers + this.propagation.slaveNamespaces * this.attachedPeers;
   }
 
   /** `t` attached a tree to the host's table (move_mount): one of its detached clones in the group, if any, is now listed. */

@@ -81,6 +81,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     layerParentShared: host.layerParentShared,
     setsPropagation: host.idmapPropagation === 'private',
     ringStepCostFactor: host.ringStepCostFactor,
+    slaveNamespaces: host.slaveNamespaces,
   });
   const prop = kernel.propagation;
   const lineBytes = prop?.mountinfoLineBytes.value ?? 0;

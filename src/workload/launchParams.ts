@@ -101,6 +101,14 @@ export const hostActivitySchema = z.strictObject({
    * derives a range (1 = this host, warm; ~5 = every step a cross-socket
    * transfer on r5.metal) and charts where launches cross 30 s across it.
    */
+  /**
+   * Mount namespaces that are slaves of the host's and see the layers' mount:
+   * systemd services with ProtectSystem=/PrivateTmp= (systemd's own
+   * units/systemd-logind, -resolved, -networkd and -timesyncd .service.in all
+   * set ProtectSystem=strict). Range 0 (no sandboxed service) to ~10; the
+   * sensitivity is in docs/validation.md.
+   */
+  slaveNamespaces: z.number().int().min(0).max(1000).default(4).describe("Mount namespaces that are slaves of the host's and see the layers' mount (systemd services with ProtectSystem= or PrivateTmp=: systemd's logind, resolved, networkd and timesyncd units set ProtectSystem=strict). Each holds a slave copy of every attached clone, so a writer's propagation walk visits peers + slaveNamespaces x attached clones."),
   ringStepCostFactor: z.number().positive().max(1000).default(1).describe("Factor on the kernel model's per-peer ring-walk costs (propagate_mnt, propagate_umount), which are this host's measured values (lines warm in its caches). The AWS machines' values are not published: docs/model.md derives a range (1 = this host, warm; ~5 = every step a cross-socket transfer on r5.metal) and charts where launches cross 30 s across it."),
 });
 
