@@ -151,10 +151,6 @@ export function applyAblations(names: readonly AblationName[], models: PointMode
   return out;
 }
 
-export function describeAblation(name: AblationName): string {
-  return ABLATIONS.find((a) => a.name === name)!.description;
-}
-
 /** `--help` text: one line per ablation. */
 export function ablationHelp(): string {
   return ABLATIONS.map((a) => `  ${a.name.padEnd(18)} ${a.description}`).join('\n');
