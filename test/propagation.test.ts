@@ -176,12 +176,12 @@ describe('mountinfo reads', () => {
 
 describe('a small launch storm', () => {
   const params = (host: Record<string, unknown>) => launchSchema.parse({ containers: [4], variant: 'per-layer-idmap', layers: 10, host: { pathLookupsPerSecPerLaunch: 0, runcReadsMountinfo: true, ...host } });
-  const go = (p: ReturnType<typeof params>) => {
+  const go = (p: ReturnType<typeof params>): Record<string, number> => {
     const m = new Machine(spec, { seed: 's', placement: 'spread' });
     const r = simulateLaunch(m, kernel, p, buildLaunchTrace(p, 4, kernel, 's'));
     // On-CPU µs of the writers' ring walks (propagate_mnt, propagate_umount), from the folded stacks.
     const ringWalkUs = r.folded.split('\n').filter((l) => /PerPeerNs /.test(l)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-    return { ...(r.metrics as Record<string, number>), ringWalkUs };
+    return { ...r.metrics, ringWalkUs };
   };
 
   it('builds a peer group as large as the binds in flight, and none with --ablate propagation', () => {
