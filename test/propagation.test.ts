@@ -181,7 +181,8 @@ describe('a small launch storm', () => {
     const r = simulateLaunch(m, kernel, p, buildLaunchTrace(p, 4, kernel, 's'));
     // On-CPU µs of the writers' ring walks (propagate_mnt, propagate_umount), from the folded stacks.
     const ringWalkUs = r.folded.split('\n').filter((l) => /PerPeerNs /.test(l)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-    return { ...r.metrics, ringWalkUs };
+    const out: Record<string, number> = { ...r.metrics, ringWalkUs };
+    return out;
   };
 
   it('builds a peer group as large as the binds in flight, and none with --ablate propagation', () => {

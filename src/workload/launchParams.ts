@@ -95,13 +95,6 @@ export const hostActivitySchema = z.strictObject({
    */
   runcReadsMountinfo: z.boolean().default(false).describe("runc reads /proc/self/mountinfo in the container's new mount namespace, a slave of the host's (prepareRoot: MS_SLAVE|MS_REC, then getParentMount), before pivot_root: a read that pays get_dominating_id per slave line. Part of containerStartMounts when that is on; off by default (docs/model.md section 7b)."),
   /**
-   * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
-   * propagate_umount), which are this host's measured values (lines warm in
-   * its caches). The AWS machines' values are not published: docs/model.md
-   * derives a range (1 = this host, warm; ~5 = every step a cross-socket
-   * transfer on r5.metal) and charts where launches cross 30 s across it.
-   */
-  /**
    * Mount namespaces that are slaves of the host's and see the layers' mount:
    * systemd services with ProtectSystem=/PrivateTmp= (systemd's own
    * units/systemd-logind, -resolved, -networkd and -timesyncd .service.in all
@@ -109,7 +102,17 @@ export const hostActivitySchema = z.strictObject({
    * sensitivity is in docs/validation.md.
    */
   slaveNamespaces: z.number().int().min(0).max(1000).default(4).describe("Mount namespaces that are slaves of the host's and see the layers' mount (systemd services with ProtectSystem= or PrivateTmp=: systemd's logind, resolved, networkd and timesyncd units set ProtectSystem=strict). Each holds a slave copy of every attached clone, so a writer's propagation walk visits peers + slaveNamespaces x attached clones."),
-  ringStepCostFactor: z.number().positive().max(1000).default(1).describe("Factor on the kernel model's per-peer ring-walk costs (propagate_mnt, propagate_umount), which are this host's measured values (lines warm in its caches). The AWS machines' values are not published: docs/model.md derives a range (1 = this host, warm; ~5 = every step a cross-socket transfer on r5.metal) and charts where launches cross 30 s across it."),
+  /**
+   * Factor on the kernel model's per-peer ring-walk costs (propagate_mnt,
+   * propagate_umount, get_dominating_id), which are this host's measured
+   * values (lines warm in its caches). The AWS machines' values are not
+   * published: docs/model.md 7b derives a range, as ns per step on r5.metal
+   * (1 = 3.9 ns, this host warm; 8.5 = ~33 ns, systemd #43318; 23.4 = 90 ns,
+   * a transfer at r5's mean core-to-core latency; 34.7 = 134 ns,
+   * cross-socket), and propagation-ring-step-range.yaml charts where launches
+   * cross 30 s across it.
+   */
+  ringStepCostFactor: z.number().positive().max(1000).default(1).describe("Factor on the kernel model's per-peer ring-walk costs (propagate_mnt, propagate_umount, get_dominating_id), which are this host's measured values (lines warm in its caches). The AWS machines' values are not published: docs/model.md section 7b derives a range as ns per step on r5.metal (1 = 3.9 ns, this host warm; 8.5 = ~33 ns, systemd PR #43318; 23.4 = 90 ns, a transfer at r5's mean core-to-core latency; 34.7 = 134 ns, cross-socket) and scenarios/propagation-ring-step-range.yaml charts where launches cross 30 s across it."),
 });
 
 /** Images drawn per container with relative weights. */
