@@ -17,7 +17,7 @@ function flat(steps: readonly KernelStep[], layers = 1): KernelStep[] {
 const takes = (key: SyscallKey, lock: string, mode: 'read' | 'write', layers = 1, conditions: StepConditions = {}): number =>
   countSteps(model.syscalls[key].steps, layers, (s) => s.kind === 'lock' && s.lock === lock && s.mode === mode, conditions);
 
-describe('linux-6.6 kernel model follows facts.md section 2', () => {
+describe('linux-6.6 kernel model follows docs/sources.md section 2', () => {
   it('describes every syscall a trace can contain and the 4096-byte option limit', () => {
     for (const k of SYSCALL_KEYS) expect(model.syscalls[k]).toBeDefined();
     expect(model.mountOptionLimitBytes.value).toBe(4096);
@@ -89,7 +89,7 @@ describe('linux-6.6 kernel model follows facts.md section 2', () => {
     for (const n of numbers) expect(n.source.length).toBeGreaterThan(10);
   });
 
-  it('costs are of the order facts.md section 6 measured: a few us per layer syscall, ~9 ms per 50-layer per-layer-idmap container with the runtime\'s own work', () => {
+  it('costs are of the order docs/sources.md section 6 measured: a few us per layer syscall, ~9 ms per 50-layer per-layer-idmap container with the runtime\'s own work', () => {
     const ns = (k: SyscallKey): number => idleSyscallNs(model, k, 50, 2);
     for (const k of ['open_tree', 'mount_setattr', 'move_mount'] as const) {
       expect(ns(k)).toBeGreaterThan(500);

@@ -1,5 +1,5 @@
 /**
- * The blog's launch experiments (facts.md section 1), run from the scenario
+ * The blog's launch experiments (docs/sources.md section 1), run from the scenario
  * files and checked against the statements the model reproduces. B2's 30 s
  * failures and B11's 30 s mount-table reads come from mount propagation at a
  * server's ring-step cost: test/propagation.slow.test.ts.

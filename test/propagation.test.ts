@@ -148,7 +148,7 @@ describe('mountinfo reads', () => {
 });
 
 describe('a small launch storm', () => {
-  const params = (host: Record<string, unknown>) => launchSchema.parse({ containers: [4], variant: 'per-layer-idmap', layers: 10, host: { pathLookupsPerSecPerLaunch: 0, ...host } });
+  const params = (host: Record<string, unknown>) => launchSchema.parse({ containers: [4], variant: 'per-layer-idmap', layers: 10, host: { pathLookupsPerSecPerLaunch: 0, runcReadsMountinfo: true, ...host } });
   const go = (p: ReturnType<typeof params>) => {
     const m = new Machine(spec, { seed: 's', placement: 'spread' });
     return simulateLaunch(m, kernel, p, buildLaunchTrace(p, 4, kernel, 's')).metrics;

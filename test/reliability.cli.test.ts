@@ -144,6 +144,16 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
   });
 });
 
+describe('plan', () => {
+  it('a burst of 5,000 containers of 10,000 layers is refused before it runs, naming --max-events', async () => {
+    const plan = readFileSync(resolve('scenarios/plan-blog.yaml'), 'utf8').replace(/layers: 50/, 'layers: 10000').replace(/bursts: \[[^\]]*\]/, 'bursts: [100, 5000]');
+    writeFileSync(join(dir, 'plan.yaml'), plan);
+    const line = expectOneLine(await locksim(['plan', 'plan.yaml', '--json', 'plan.json']), /^plan\.yaml:\d+:\d+: search\.bursts\[1\]: expected at most 5\.0e8 simulated events per point \(--max-events N lifts it\), got about 4\.0e10 events/);
+    expect(line).toContain('for a burst of 5000');
+    expect(existsSync(join(dir, 'plan.json'))).toBe(false);
+  });
+});
+
 describe('calibrate with too few points', () => {
   it('one lockbench file: one line naming the files (was an exception from inside ml-levenberg-marquardt)', async () => {
     const file = readdirSync(resolve('measurements/this-host/lockbench')).filter((f) => f.endsWith('.json')).sort()[0]!;
@@ -196,11 +206,16 @@ describe('undefined metrics', () => {
     writeFileSync(join(dir, 'sliced.yaml'), microbench('  threads: [5000]\n  durationNs: 10000000', 'sliced'));
     const r = await locksim(['run', 'sliced.yaml', '--out', 'sliced', '--no-charts', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout, 'the summary table shows - for an undefined metric').not.toContain('NaN');
     const json = readFileSync(join(dir, 'sliced', 'results.json'), 'utf8');
     expect(json).not.toContain('NaN');
     expect(JSON.parse(json).points[0].metrics.latencyMeanNs).toBeNull();
     const [header, row] = readFileSync(join(dir, 'sliced', 'results.csv'), 'utf8').trim().split('\r\n').map((l) => l.split(','));
     expect(row![header!.indexOf('latencyMeanNs')]).toBe('');
     expect(Number(row![header!.indexOf('acquisitionsPerSec')])).toBeGreaterThan(0);
+    // The report reads null back and shows an empty cell, not NaN.
+    const report = await locksim(['report', 'sliced', '--out', 'sliced.html']);
+    expect(report.code, report.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'sliced.html'), 'utf8')).not.toMatch(/>NaN</);
   });
 });

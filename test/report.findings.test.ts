@@ -91,3 +91,12 @@ describe('human units', () => {
     expect(metricLabel('pathInitSpinS')).toBe('path init spin');
   });
 });
+
+describe('machines failing at the same load', () => {
+  it('share one clause', () => {
+    const run = launchRun({ a: [[20, 1, 1, 1], [150, 60, 62, 0]], b: [[20, 1, 1, 1], [150, 50, 51, 0]], c: [[20, 1, 1, 1], [150, 40, 41, 0.5]] });
+    expect(headlineFindings(run)[0]).toBe('a, b and c start failing at 150 containers (0%, 0% and 50% launched within the 30 s health check).');
+    const zero = launchRun({ a: [[20, 1, 1, 1], [150, 60, 62, 0]], b: [[20, 1, 1, 1], [150, 50, 51, 0]] });
+    expect(headlineFindings(zero)[0]).toBe('a and b start failing at 150 containers (none launched within the 30 s health check).');
+  });
+});

@@ -4,6 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { planJsonSchema } from '../src/plan/planSchema.ts';
+import { scenarioJsonSchema } from '../src/config/scenarioSchema.ts';
 
 type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; anyOf?: Schema[]; oneOf?: Schema[]; items?: Schema; description?: string };
 
@@ -20,10 +21,15 @@ function undescribed(s: Schema, path = '', skip: string[] = []): string[] {
   return out;
 }
 
-describe('plan file schema', () => {
-  it('describes every field the plan schema defines', () => {
-    // The workload's host, image mix and arrival are a scenario's launch fields, shared with scenario files.
-    expect(undescribed(planJsonSchema() as Schema, '', ['.workload.host', '.workload.imageMix', '.workload.arrival'])).toEqual([]);
+describe('scenario and plan file schemas', () => {
+  it('describe every field of a scenario file, of every kind', () => {
+    const schema = scenarioJsonSchema() as Schema;
+    expect(schema.oneOf!.length).toBeGreaterThanOrEqual(3);
+    expect(undescribed(schema)).toEqual([]);
+  });
+
+  it('describe every field of a plan file', () => {
+    expect(undescribed(planJsonSchema() as Schema)).toEqual([]);
     expect((planJsonSchema() as Schema).description).toMatch(/capacity plan/);
   });
 

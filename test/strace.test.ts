@@ -42,7 +42,7 @@ function splitSetup(trace: Trace): { setup: string; containers: string[] } {
 }
 
 describe('importStrace on real strace output of probes/mountstorm', () => {
-  it('per-layer-idmap K=3 L=4: every container thread has the facts.md sequence, layers and passes recovered', () => {
+  it('per-layer-idmap K=3 L=4: every container thread has the sequence of docs/sources.md section 3, layers and passes recovered', () => {
     const { text, file } = load('mountstorm-per-layer-idmap-k3-l4.strace');
     // The fixture must exercise the split-call path, or this test proves little.
     expect(text).toContain('<unfinished ...>');

@@ -75,7 +75,8 @@ export function registerHostCommands(program: Command): void {
     .addOption(new Option('--vendor <vendor>', 'CPU vendor when the input does not say (hwloc synthetic topologies)').choices(['intel', 'amd']))
     .option('--name <name>', 'model name (default: the output file name without .yaml)')
     .requiredOption('-o, --out <file>', 'model file to write, e.g. models/hardware/myhost.yaml')
-    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string }, cmd: Command) => {
+    .option('--json', 'print the model as one JSON document on stdout')
+    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string; json?: boolean }, cmd: Command) => {
       if (file !== undefined && opts.from !== 'hwloc') {
         throw new InputError({ file: '(command line)', line: 1, column: 1, field: '[file]', expected: 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', got: JSON.stringify(file) });
       }
@@ -86,6 +87,7 @@ export function registerHostCommands(program: Command): void {
         ...(opts.pingpong ? { pingpong: pingpongEvidence(opts.pingpong) } : {}),
       });
       await writeModelFile(model, opts.out, { command: shellQuote(invokedAs(cmd)) });
+      if (opts.json) return void process.stdout.write(jsonDocument(model));
       const t = model.topology;
       process.stdout.write(`${model.name}: ${t.sockets} socket(s) x ${t.coresPerSocket} cores x ${t.threadsPerCore} thread(s), ${t.l3GroupsPerSocket} L3 group(s) per socket, ${model.fabric.kind}; wrote ${opts.out}\n`);
     });
@@ -103,9 +105,11 @@ export function registerHostCommands(program: Command): void {
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .option('--duration <ms>', 'run length in ms', wholeNumber('--duration', 1), 1000)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
-    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureLockbench({ lock: opts.lock, threads: opts.threads, ...(opts.cpus ? { cpus: opts.cpus } : {}), csNs: opts.cs, thinkNs: opts.think, durationMs: opts.duration }, ctxOf(opts.out, cmd));
       if (m.kind !== 'lockbench') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
     });
 
@@ -116,9 +120,11 @@ export function registerHostCommands(program: Command): void {
     .option('--samples <n>', 'samples per pair (the median is kept)', wholeNumber('--samples', 1), 300)
     .option('--iterations <n>', 'round trips per sample', wholeNumber('--iterations', 1), 1000)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
-    .action(async (opts: { cpus?: number[]; samples: number; iterations: number; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { cpus?: number[]; samples: number; iterations: number; out: string; json?: boolean }, cmd: Command) => {
       const m = await measurePingpong({ ...(opts.cpus ? { cpus: opts.cpus } : {}), samples: opts.samples, iterations: opts.iterations }, ctxOf(opts.out, cmd));
       if (m.kind !== 'pingpong') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`pingpong: ${m.results.cpus.length} cpus, ${m.results.cpus.length * (m.results.cpus.length - 1)} ordered pairs; wrote ${opts.out}\n`);
     });
 
@@ -136,7 +142,8 @@ export function registerHostCommands(program: Command): void {
     .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -153,6 +160,7 @@ export function registerHostCommands(program: Command): void {
         ctxOf(opts.out, cmd),
       );
       if (m.kind !== 'mountstorm') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       const ms = (ns: number) => (ns / 1e6).toFixed(2);
       const p50 = m.results.spread['p50Ns']!;
       const extra: string[] = [];

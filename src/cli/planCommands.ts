@@ -29,8 +29,9 @@ export function registerPlanCommands(program: Command): void {
     .argument('<plan>', 'plan file (YAML), e.g. scenarios/plan-blog.yaml')
     .option('--json [file]', 'the answers as JSON: on stdout as one document (no table), or written to FILE beside the table', jsonTarget)
     .option('-w, --workers <n>', 'worker threads (results do not depend on it)', wholeNumber('--workers', 1), Math.min(2, availableParallelism()))
-    .action(async (file: string, opts: { json?: string | true; workers: number }) => {
-      const plan = loadPlan(file);
+    .option('--max-events <n>', 'refuse a burst estimated to need more simulated events per point (default 500000000)', wholeNumber('--max-events', 1))
+    .action(async (file: string, opts: { json?: string | true; workers: number; maxEvents?: number }) => {
+      const plan = loadPlan(file, undefined, opts.maxEvents);
       const progress = createProgress(process.stderr);
       try {
         const result = await withInterrupts(progress, (signal) =>

@@ -546,7 +546,7 @@ export function readHwlocXmlFile(file: string): HostTopology {
 
 type Vendor = 'intel' | 'amd';
 
-/** Placeholder numbers per vendor, each from facts.md section 4 with its origin. */
+/** Placeholder numbers per vendor, each from docs/sources.md section 4 with its origin. */
 const PLACEHOLDER_ORIGIN: Record<Vendor, Record<'smtSibling' | 'sameL3' | 'crossL3' | 'crossSocket' | 'pauseCycles', { value: number; origin: string }>> = {
   intel: {
     smtSibling: { value: 7.6, origin: 'Xeon 8275CL SMT-sibling median, nviennot/core-to-core-latency community results' },

@@ -15,7 +15,9 @@ import { loadYamlSource } from '../config/yamlLoad.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { RUNTIME_VARIANTS } from '../workload/generators.ts';
 import { hostActivitySchema, imageMixSchema, openArrivalSchema } from '../workload/launchParams.ts';
-import { listKernelModels } from '../workload/kernelModel.ts';
+import { listKernelModels, loadKernelModel } from '../workload/kernelModel.ts';
+import { DEFAULT_MAX_EVENTS, estimatePointCost, formatBytes, formatCount } from '../config/budget.ts';
+import type { Point } from '../config/points.ts';
 import { ablateListSchema } from '../config/ablations.ts';
 
 const positiveInt = z.number().int().positive();
@@ -137,7 +139,7 @@ export function machineLabel(m: PlanCandidate['machine']): string {
   return parts.join(' ');
 }
 
-export function loadPlan(file: string, modelsDir: string = defaultModelsDir): Plan {
+export function loadPlan(file: string, modelsDir: string = defaultModelsDir, maxEvents: number = DEFAULT_MAX_EVENTS): Plan {
   const source = loadYamlSource(file);
   // zod reports a union with no matching member as a whole ("one of the accepted
   // shapes"); naming the misspelt key is more useful, so the search's keys are checked first.
@@ -173,6 +175,17 @@ export function loadPlan(file: string, modelsDir: string = defaultModelsDir): Pl
   } else {
     kernelRef = resolve(baseDir, kernel);
     if (!existsSync(kernelRef)) throw source.error(['workload', 'kernel'], 'a kernel model name or an existing kernel model file', JSON.stringify(kernel));
+  }
+  // Read now, in the main thread: a broken kernel file is reported at its own line before any point runs.
+  loadKernelModel(kernelRef);
+
+  // The largest burst is the costliest point: refused before anything runs if its estimate is over the limit.
+  const bursts = 'bursts' in parsed.search ? parsed.search.bursts : [parsed.search.bisect.high];
+  const largest = Math.max(...bursts);
+  const cost = estimatePointCost({ kind: 'launch', x: largest, params: parsed.workload as unknown as Record<string, unknown> } as Point, 1);
+  if (cost.events > maxEvents) {
+    const path = 'bursts' in parsed.search ? ['search', 'bursts', bursts.indexOf(largest)] : ['search', 'bisect', 'high'];
+    throw source.error(path, `at most ${formatCount(maxEvents)} simulated events per point (--max-events N lifts it)`, `about ${formatCount(cost.events)} events and ${formatBytes(cost.bytes)} for a burst of ${largest}`);
   }
 
   const seen = new Map<string, number>();

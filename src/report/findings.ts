@@ -81,13 +81,19 @@ function launchFindings(run: Pick<RunResult, 'points' | 'xLabel' | 'scenario'>):
   // 1. Where each machine starts failing.
   const withSuccess = cs.filter((c) => c.points.some((p) => has(p, METRICS.success)));
   if (withSuccess.length > 0) {
-    const failing: string[] = [];
+    // Machines that start failing at the same load share one clause.
+    const byX = new Map<number, { variant: string; success: number }[]>();
     const fine: string[] = [];
     for (const c of withSuccess) {
       const first = c.points.find((p) => has(p, METRICS.success) && p.metrics[METRICS.success] < 1);
-      if (first) failing.push(`${c.variant} starts failing at ${first.x} ${unit} (${formatPercent(first.metrics[METRICS.success])} launched ${within})`);
+      if (first) byX.set(first.x, [...(byX.get(first.x) ?? []), { variant: c.variant, success: first.metrics[METRICS.success] }]);
       else fine.push(c.variant);
     }
+    const failing = [...byX].sort(([a], [b]) => a - b).map(([x, group]) => {
+      const shares = [...new Set(group.map((g) => g.success))];
+      const launched = shares.length === 1 && shares[0] === 0 ? `none launched ${within}` : `${listing(group.map((g) => formatPercent(g.success)))} launched ${within}`;
+      return `${listing(group.map((g) => g.variant))} ${group.length === 1 ? 'starts' : 'start'} failing at ${x} ${unit} (${launched})`;
+    });
     const maxX = Math.max(...withSuccess.flatMap((c) => c.points.map((p) => p.x)));
     if (failing.length === 0) {
       out.push(`Every launch finished ${within} on ${withSuccess.length === 1 ? withSuccess[0].variant : `all ${withSuccess.length} machines`}, up to ${maxX} ${unit}.`);

@@ -300,7 +300,7 @@ function keyMetricsTable(run: RunResult, metrics: string[]): string {
   if (present.length === 0) return '';
   const head = ['variant', run.xLabel, ...present.map(metricLabel)].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const rows = run.points.map((p) => {
-    const cells = present.map((m) => `<td class="num" title="${escapeHtml(m in p.metrics ? formatNumber(p.metrics[m]!) : '')}">${escapeHtml(formatMetric(m, p.metrics[m]))}</td>`);
+    const cells = present.map((m) => `<td class="num" title="${escapeHtml(m in p.metrics && !Number.isNaN(p.metrics[m]) ? formatNumber(p.metrics[m]!) : '')}">${escapeHtml(formatMetric(m, p.metrics[m]))}</td>`);
     return `<tr><td>${escapeHtml(p.variant)}</td><td class="num">${escapeHtml(formatNumber(p.x))}</td>${cells.join('')}</tr>`;
   });
   return `<table id="key-metrics"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
@@ -311,7 +311,8 @@ function resultsTable(run: RunResult, first: string[] = []): string {
   const metrics = [...first.filter((m) => metricNames(run).includes(m)), ...metricNames(run).filter((m) => !first.includes(m))];
   const head = ['variant', run.xLabel, ...metrics, 'seed'].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const rows = run.points.map((p) => {
-    const cells = metrics.map((m) => (m in p.metrics ? `<td class="num" title="${escapeHtml(formatNumber(p.metrics[m]!))}">${escapeHtml(shortNumber(p.metrics[m]!))}</td>` : '<td></td>'));
+    // An undefined metric (null in results.json, NaN here) is an empty cell, like a missing one.
+    const cells = metrics.map((m) => (m in p.metrics && !Number.isNaN(p.metrics[m]) ? `<td class="num" title="${escapeHtml(formatNumber(p.metrics[m]!))}">${escapeHtml(shortNumber(p.metrics[m]!))}</td>` : '<td></td>'));
     return `<tr><td>${escapeHtml(p.variant)}</td><td class="num">${escapeHtml(formatNumber(p.x))}</td>${cells.join('')}<td><code>${escapeHtml(p.seed)}</code></td></tr>`;
   });
   return `<div class="scroll"><table id="results"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;

@@ -14,6 +14,8 @@ export interface SummaryOptions {
  * the machine's locale would make the output differ between hosts).
  */
 export function formatSummaryNumber(value: number): string {
+  // Undefined for the point (null in results.json): shown like a missing metric.
+  if (Number.isNaN(value)) return '-';
   if (!Number.isFinite(value)) return String(value);
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
@@ -90,6 +92,7 @@ function fileKind(name: string): string {
   if (/\.folded$/.test(name)) return 'profiles (folded stacks)';
   if (/\.speedscope\.json$/.test(name)) return 'profiles (speedscope)';
   if (/\.html$/.test(name)) return 'report';
+  if (name === 'manifest.json') return 'manifest';
   return 'other';
 }
 

@@ -72,7 +72,8 @@ export function formatPercent(fraction: number): string {
 
 /** A metric's value in human units. */
 export function formatMetric(metric: string, value: number | undefined): string {
-  if (value === undefined) return '-';
+  // NaN: undefined for the point (null in results.json), shown like a missing metric.
+  if (value === undefined || Number.isNaN(value)) return '-';
   switch (unitOf(metric)) {
     case 'seconds':
       return formatSeconds(value);

@@ -1,6 +1,6 @@
 /**
  * The ticket-lock Markov model of Boyd-Wickizer, Kaashoek, Morris and Zeldovich,
- * "Non-scalable locks are dangerous" (Linux Symposium 2012), facts.md section 5.
+ * "Non-scalable locks are dangerous" (Linux Symposium 2012), docs/sources.md section 5.
  *
  * State k = number of cores holding or waiting for the lock (0..n). A core
  * outside the lock arrives after an exponential think time of mean `a`, so the
