@@ -481,7 +481,10 @@ static void reader_fail(const char *what, int err) {
 
 static void reader_record(char *buf) {
     int i = atomic_load(&rs->count);
-    if (i >= MAX_READS) return;
+    if (i >= MAX_READS) { /* the record is full: stop reading, wait for the storm's end without spinning */
+        usleep(1000);
+        return;
+    }
     if (read_mountinfo_once(buf, &rs->reads[i]) != 0) reader_fail("read /proc/self/mountinfo", errno);
     atomic_store(&rs->count, i + 1);
 }
