@@ -145,6 +145,17 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
   });
 });
 
+describe('anything else', () => {
+  it('an unexpected error (here the OS refusing to create --out under a file) is one line and exit 70', async () => {
+    writeFileSync(join(dir, 'os.yaml'), microbench('  threads: [1]\n  durationNs: 100000', 'os'));
+    const r = await locksim(['run', 'os.yaml', '--out', 'os.yaml/sub', '--no-charts']);
+    expect(r.code, r.stderr).toBe(70);
+    const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe("locksim: unexpected error: Error: ENOTDIR: not a directory, mkdir 'os.yaml/sub' (LOCKSIM_DEBUG=1 prints the stack)");
+  });
+});
+
 describe('plan', () => {
   it('a burst of 5,000 containers of 10,000 layers is refused before it runs, naming --max-events', async () => {
     const plan = readFileSync(resolve('scenarios/plan-blog.yaml'), 'utf8').replace(/layers: 50/, 'layers: 10000').replace(/bursts: \[[^\]]*\]/, 'bursts: [100, 5000]');

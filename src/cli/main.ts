@@ -4,7 +4,7 @@
  * exit code 2; nothing is written (outputs are written atomically at the end).
  */
 import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
-import { InputError, formatForCli } from '../config/errors.ts';
+import { InputError, clip, formatForCli } from '../config/errors.ts';
 import type { SweepValues } from '../config/scenarioSchema.ts';
 import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
@@ -170,7 +170,13 @@ export async function main(argv: string[]): Promise<number> {
       if (err.exitCode === 0) return 0;
       return 2;
     }
-    throw err;
+    // Neither bad input nor a known host limit (an OS error on write, or a
+    // bug): still one line, with the way to the stack; exit 70 is EX_SOFTWARE
+    // (sysexits.h), distinct from bad input (2) and an incapable host (3).
+    if (process.env.LOCKSIM_DEBUG) throw err;
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    process.stderr.write(`locksim: unexpected error: ${clip(what, 200)} (LOCKSIM_DEBUG=1 prints the stack)\n`);
+    return 70;
   }
 }
 
