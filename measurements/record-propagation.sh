@@ -5,7 +5,7 @@
 # full /proc/self/mountinfo read in a slave or private mount namespace, idle and
 # during a storm, with read() sizes 1024 and 4096. Run as root from the
 # repository root:
-#   [REPEAT=n] [ROUNDS=list] sh measurements/record-propagation.sh [OUTDIR]
+#   [REPEAT=n] [ROUNDS=list] [PART=all|slaves] sh measurements/record-propagation.sh [OUTDIR]
 # Every configuration runs once per round, REPEAT rounds (default 5):
 # interleaved, so minutes of drift on this shared machine spread over all
 # configurations alike instead of shifting one. Files: OUTDIR/NAME.rR.json.
@@ -46,6 +46,10 @@ round() { # run
   for N in 0 500 1000 2000 4000; do
     storm shared-N$N-K1-L50 "$r" -K 1 -L 50 --propagation shared --peers "$N"
   done
+  # The same with MNT_DETACH, as containerd unmounts: no busy check.
+  for N in 0 1000 2000 4000; do
+    storm shared-N$N-K1-L50-detach "$r" -K 1 -L 50 --propagation shared --peers "$N" --umount-detach
+  done
   # The storm's syscall rate with and without a large peer group.
   storm private-K8-L50 "$r" -K 8 -L 50 --propagation private
   storm shared-N2000-K8-L50 "$r" -K 8 -L 50 --propagation shared --peers 2000
@@ -59,7 +63,21 @@ round() { # run
     done
   done
 }
-for r in ${ROUNDS:-$(seq 1 "${REPEAT:-5}")}; do round "$r"; done
+# What a slave namespace holding a copy of every peer adds to each op: one
+# container (no contention), a reader that only reads idle (its namespace
+# exists during the storm; --idle-reads 1, and it reads on during the storm).
+slaves() { # run
+  for N in 1000 2000 4000; do
+    for reader in slave private; do
+      storm slaves-$reader-N$N-K1-L50 "$1" -K 1 -L 50 --propagation shared --peers "$N" --reader "$reader" --read-size 4096 --idle-reads 1
+    done
+  done
+}
+# PART=slaves records only that part (it was added after the main recording).
+for r in ${ROUNDS:-$(seq 1 "${REPEAT:-5}")}; do
+  [ "${PART:-all}" = slaves ] || round "$r"
+  slaves "$r"
+done
 # The summaries carry every number used (per-op medians, every read); keep the
 # first run's trace of each per-peer configuration as a sample of the raw data.
-find "$out" -name '*.trace.jsonl' ! -name '*-K1-L50.r1.trace.jsonl' -delete
+find "$out" -name '*.trace.jsonl' ! -name '*-K1-L50*.r1.trace.jsonl' -delete

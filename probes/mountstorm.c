@@ -40,6 +40,7 @@
  *                   [--base DIR] [--check-idmap]
  *                   [--propagation shared|private] [--peers N]
  *                   [--reader slave|private] [--read-size B] [--idle-reads R]
+ *                   [--umount-detach]
  */
 #include "common.h"
 #include <fcntl.h>
@@ -138,6 +139,7 @@ struct op_record {
     uint8_t op, pass;
     int16_t layer; /* -1: the op is not about one layer */
     uint64_t start_ns, dur_ns;
+    uint64_t cpu_ns; /* the thread's CPU time over the op, when op_cpu_time */
     int tid;
     char path[PATH_LEN];
 };
@@ -164,6 +166,10 @@ enum propagation_mode { PROP_LEGACY, PROP_SHARED, PROP_PRIVATE };
 static enum propagation_mode propagation = PROP_LEGACY;
 static const char *propagation_names[] = {"legacy", "shared", "private"};
 static int peers = 0;
+/* 0: umount2 checks the mount is not busy, which walks the parent's
+ * propagation tree once more (propagate_mount_busy) inside mount_lock;
+ * MNT_DETACH (--umount-detach), as containerd unmounts, skips that check. */
+static int umount_flags = 0;
 
 /* The mountinfo reader: a forked child writing its reads into shared memory. */
 enum reader_mode { READER_NONE, READER_SLAVE, READER_PRIVATE };
@@ -173,7 +179,7 @@ static long read_size = 4096;
 static int idle_reads = 5;
 #define MAX_READS 20000
 struct read_record {
-    uint64_t start_ns, dur_ns, bytes;
+    uint64_t start_ns, dur_ns, cpu_ns, bytes;
     uint32_t syscalls, lines;
 };
 struct reader_shared {
@@ -197,14 +203,28 @@ static void xmkdir(const char *path) {
     if (mkdir(path, 0755) != 0 && errno != EEXIST) fail_exit(1, "mkdir %s", path, errno);
 }
 
+/* The calling thread's CPU time: an op's or a read's work without the time it
+ * waited for a cpu (other jobs share this machine), slept on namespace_sem or
+ * waited for an RCU grace period after dropping the locks (umount). Costs a
+ * real syscall (no vDSO for thread clocks), so ops are CPU-timed only with
+ * --propagation, leaving the original storm's timing as it was. */
+static int op_cpu_time = 0;
+static uint64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Runs one syscall and records it; returns the syscall's result. */
 #define TIMED(c, opcode, pass_no, layer_no, path_str, call)                                                  \
     ({                                                                                                       \
+        uint64_t c0_ = op_cpu_time ? thread_cpu_ns() : 0;                                                    \
         uint64_t t0_ = now_ns();                                                                             \
         long r_ = (call);                                                                                    \
         int e_ = errno;                                                                                      \
         uint64_t t1_ = now_ns();                                                                             \
-        record((c), (opcode), (pass_no), (layer_no), (path_str), t0_, t1_);                                  \
+        uint64_t c1_ = op_cpu_time ? thread_cpu_ns() : 0;                                                    \
+        record((c), (opcode), (pass_no), (layer_no), (path_str), t0_, t1_, c1_ - c0_);                       \
         if (r_ < 0) {                                                                                        \
             snprintf((c)->error, sizeof (c)->error, "%s (pass %d, layer %d, %s): %s", op_names[opcode],      \
                      (pass_no), (layer_no), (path_str), strerror(e_));                                       \
@@ -212,7 +232,7 @@ static void xmkdir(const char *path) {
         r_;                                                                                                  \
     })
 
-static void record(struct container *c, int op, int pass, int layer, const char *path, uint64_t t0, uint64_t t1) {
+static void record(struct container *c, int op, int pass, int layer, const char *path, uint64_t t0, uint64_t t1, uint64_t cpu) {
     if (c->nops == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->ops = realloc(c->ops, c->cap * sizeof *c->ops);
@@ -224,6 +244,7 @@ static void record(struct container *c, int op, int pass, int layer, const char 
     r->layer = (int16_t)layer;
     r->start_ns = t0 - release_ns;
     r->dur_ns = t1 - t0;
+    r->cpu_ns = cpu;
     r->tid = (int)syscall(SYS_gettid);
     snprintf(r->path, PATH_LEN, "%s", path ? path : "");
     c->done_ns = t1 - release_ns;
@@ -276,7 +297,7 @@ static int pass_per_layer(struct container *c, int pass) {
     for (int i = 0; i < layers; i++) {
         snprintf(leaf, sizeof leaf, "b/l%d", i);
         pass_dir(dst, c, pass, leaf);
-        if (TIMED(c, OP_UMOUNT, pass, i, dst, umount2(dst, 0)) < 0) return -1;
+        if (TIMED(c, OP_UMOUNT, pass, i, dst, umount2(dst, umount_flags)) < 0) return -1;
     }
     return 0;
 }
@@ -293,7 +314,7 @@ static int pass_common_parent(struct container *c, int pass) {
     overlay_options(opts, sizeof opts, c, pass, "parent/l%d");
     pass_dir(root, c, pass, "root");
     if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
-    if (TIMED(c, OP_UMOUNT, pass, -1, dst, umount2(dst, 0)) < 0) return -1;
+    if (TIMED(c, OP_UMOUNT, pass, -1, dst, umount2(dst, umount_flags)) < 0) return -1;
     return 0;
 }
 
@@ -423,6 +444,7 @@ static int make_userns(void) {
  * read_size bytes: the seq_file takes namespace_sem for read in m_start and
  * drops it in m_stop, so every read() call queues for it again. */
 static int read_mountinfo_once(char *buf, struct read_record *r) {
+    uint64_t c0 = thread_cpu_ns();
     uint64_t t0 = now_ns();
     int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -443,6 +465,7 @@ static int read_mountinfo_once(char *buf, struct read_record *r) {
     close(fd);
     r->start_ns = t0;
     r->dur_ns = now_ns() - t0;
+    r->cpu_ns = thread_cpu_ns() - c0;
     r->bytes = bytes;
     r->syscalls = calls;
     r->lines = lines;
@@ -584,7 +607,7 @@ static void print_usage(void) {
     printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
            "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
            "[--check-idmap] [--propagation shared|private] [--peers N] [--reader slave|private] "
-           "[--read-size BYTES] [--idle-reads R]\n");
+           "[--read-size BYTES] [--idle-reads R] [--umount-detach]\n");
 }
 
 int main(int argc, char **argv) {
@@ -602,7 +625,11 @@ int main(int argc, char **argv) {
             check_only = 1;
             continue;
         }
-        if (!v) die_usage(prog, "options other than --check-idmap take a value; see --help");
+        if (!strcmp(a, "--umount-detach")) {
+            umount_flags = MNT_DETACH;
+            continue;
+        }
+        if (!v) die_usage(prog, "options other than --check-idmap and --umount-detach take a value; see --help");
         if (!strcmp(a, "--variant")) {
             int found = 0;
             for (int j = 0; j < 5; j++)
@@ -653,7 +680,10 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) return 1;
-    if (propagation != PROP_LEGACY) setattr_propagation = 0;
+    if (propagation != PROP_LEGACY) {
+        setattr_propagation = 0;
+        op_cpu_time = 1;
+    }
 
     /* Open the trace before the tmpfs hides whatever directory it lives in. */
     FILE *trace = NULL;
@@ -782,9 +812,27 @@ int main(int argc, char **argv) {
         free(d);
     }
     printf("}");
+    if (op_cpu_time) {
+        printf(",\"opCpuP50Ns\":{");
+        firstop = 1;
+        for (int o = 0; o < OP_COUNT; o++) {
+            if (!counts[o]) continue;
+            uint64_t *d = malloc(counts[o] * sizeof *d);
+            size_t n = 0;
+            for (int k = 0; k < containers; k++)
+                for (size_t i = 0; i < cs[k].nops; i++)
+                    if (cs[k].ops[i].op == o) d[n++] = cs[k].ops[i].cpu_ns;
+            qsort(d, n, sizeof *d, cmp_u64);
+            printf("%s\"%s\":%llu", firstop ? "" : ",", op_names[o], (unsigned long long)percentile_sorted(d, n, 50));
+            firstop = 0;
+            free(d);
+        }
+        printf("}");
+    }
     if (propagation != PROP_LEGACY)
         printf(",\"propagation\":{\"mode\":\"%s\",\"peers\":%d,\"peerGroup\":%d,\"peersSetupNs\":%llu}",
                propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
+    if (umount_flags) printf(",\"umountDetach\":true");
     if (rs) {
         int n = atomic_load(&rs->count);
         printf(",\"reader\":{\"mode\":\"%s\",\"readSize\":%ld,\"reads\":[", reader_names[reader], read_size);
@@ -792,8 +840,8 @@ int main(int argc, char **argv) {
             const struct read_record *r = &rs->reads[i];
             /* Signed: idle reads started before the release. */
             long long start = (long long)r->start_ns - (long long)release_ns;
-            printf("%s{\"startNs\":%lld,\"durNs\":%llu,\"bytes\":%llu,\"syscalls\":%u,\"lines\":%u,\"duringStorm\":%s}",
-                   i ? "," : "", start, (unsigned long long)r->dur_ns, (unsigned long long)r->bytes, r->syscalls,
+            printf("%s{\"startNs\":%lld,\"durNs\":%llu,\"cpuNs\":%llu,\"bytes\":%llu,\"syscalls\":%u,\"lines\":%u,\"duringStorm\":%s}",
+                   i ? "," : "", start, (unsigned long long)r->dur_ns, (unsigned long long)r->cpu_ns, (unsigned long long)r->bytes, r->syscalls,
                    r->lines, start >= 0 && (uint64_t)start < wall ? "true" : "false");
         }
         printf("]}");

@@ -117,6 +117,10 @@ describe('kernel cost groups', () => {
       for (const s of steps) {
         if (s.kind === 'cpu' || s.kind === 'cpuPerMount') used.add(s.cost);
         else if (s.kind === 'forEachLayer' || s.kind === 'forEachMount') visit(s.steps);
+        else if (s.kind === 'if') {
+          visit(s.then);
+          visit(s.else);
+        }
       }
     };
     for (const k of SYSCALL_KEYS) visit(kernel.syscalls[k].steps);

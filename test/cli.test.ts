@@ -151,6 +151,6 @@ describe('locksim: good input', () => {
     writeFileSync(join(dir, 'good.yaml'), good);
     const r = await locksim(['run', 'good.yaml', '--out', 'good-out', '--no-charts', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(join(dir, 'good-out')).sort()).toEqual(['results.csv', 'results.json']);
+    expect(readdirSync(join(dir, 'good-out')).sort()).toEqual(['manifest.json', 'results.csv', 'results.json']);
   });
 });

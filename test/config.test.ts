@@ -46,7 +46,7 @@ describe('hardware model files', () => {
     });
   }
 
-  // vCPU counts and sockets from the AWS instance table (facts.md section 4).
+  // vCPU counts and sockets from the AWS instance table (docs/sources.md section 4).
   const shapes: [string, number, number][] = [
     ['r5.metal', 2, 96], ['m7i.metal-24xl', 1, 96], ['m7i.metal-48xl', 2, 192],
     ['m7a.24xlarge', 1, 96], ['m7a.48xlarge', 2, 192], ['c5.metal', 2, 96],

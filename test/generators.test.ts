@@ -63,7 +63,7 @@ describe('mount operation counts (blog-style: overlay + binds + umounts per pass
   });
 });
 
-describe('op order per container per pass (facts.md section 3)', () => {
+describe('op order per container per pass (docs/sources.md section 3)', () => {
   const L = 4;
   it('per-layer idmap: L x (open_tree, mount_setattr, move_mount), overlay, L umounts, in both passes', () => {
     const t = gen('per-layer-idmap', { containers: 3, layers: L });

@@ -127,7 +127,7 @@ describe('rw-semaphore steal-mode handoff', () => {
 
 describe("runc's mount namespace at container start (host.containerStartMounts)", () => {
   const spec = specOf('m7a.24xlarge');
-  const quiet = { pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, systemd: false, containerStartPathLookups: 0, containerStartNs: 0 };
+  const quiet = { pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, systemd: false, containerStartPathLookups: 0, containerStartNs: 0, runcReadsMountinfo: false };
   /** Time from rootfs to launch, mean over containers: what the start alone took. */
   const startS = (baseMounts: number, on: boolean) => {
     const r = launch(spec, 1, { variant: 'common-parent', layers: 5, host: { ...quiet, baseMounts, containerStartMounts: on } });
@@ -137,6 +137,16 @@ describe("runc's mount namespace at container start (host.containerStartMounts)"
   it('is off by default, and then the start costs nothing in the kernel', () => {
     expect(launchSchema.parse({ containers: [1], variant: 'common-parent', layers: 5 }).host.containerStartMounts).toBe(false);
     expect(startS(1000, false)).toBe(0);
+  });
+
+  it("without it, runc's read of mountinfo in its slave namespace (runcReadsMountinfo, off by default) is the start's only kernel cost", () => {
+    expect(launchSchema.parse({ containers: [1], variant: 'common-parent', layers: 5 }).host.runcReadsMountinfo).toBe(false);
+    const read = (baseMounts: number) => {
+      const r = launch(spec, 1, { variant: 'common-parent', layers: 5, host: { ...quiet, baseMounts, runcReadsMountinfo: true } });
+      return r.metrics.launchMeanS - r.metrics.rootfsMeanS;
+    };
+    expect(read(1000)).toBeGreaterThan(0);
+    expect(read(2000)).toBeGreaterThan(1.5 * read(1000));
   });
 
   it('costs in proportion to the mounts in the host table (copy, rslave walk, mountinfo, detach)', () => {

@@ -50,6 +50,22 @@ describe('locksim plan', () => {
     expect(lines.length).toBe(json.points.length);
   });
 
+  it('--json without a file: stdout is one JSON document with a safe burst for every machine; progress on stderr', () => {
+    const r = locksim('plan', 'plan.yaml', '--json', '--workers', '2');
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.format).toBe('locksim-plan');
+    expect(json.candidates.map((c: { label: string }) => c.label).sort()).toEqual(['m7a.24xlarge', 'm7i.metal-24xl', 'r5.metal']);
+    for (const c of json.candidates) {
+      expect(c.usdPerHour).toBeGreaterThan(0);
+      const s = c.largestSafeBurst;
+      // A number, or "none" only when a single container already misses the objective.
+      if (s.value === null) expect(s.failsAt).toBe(1);
+      else expect(c.containersPerDollarHour).toBeCloseTo(s.value / c.usdPerHour, 2);
+    }
+    expect(r.stderr).toMatch(/^\[1\/\d+\] /m);
+  });
+
   it('Ctrl-C: exit 130, no JSON file', async () => {
     const out = join(dir, 'int.json');
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {

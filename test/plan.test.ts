@@ -157,9 +157,48 @@ candidates:
 
   it('offers only the changes that exist: no HT off on a machine without SMT, one socket only on two', () => {
     const kinds = (label: string) => one.candidates.find((c) => c.label === label)!.alternatives.map((a) => a.kind).sort();
-    expect(kinds('r5.metal')).toEqual(['instance', 'one-socket', 'runtime-fix', 'smt-off']);
-    expect(kinds('amd')).toEqual(['instance', 'runtime-fix']);
+    expect(kinds('r5.metal')).toEqual(['instance', 'one-socket', 'runtime-fix', 'runtime-fix', 'smt-off']);
+    expect(kinds('amd')).toEqual(['instance', 'runtime-fix', 'runtime-fix']);
   });
+
+  it('names each runtime fix by the containerd releases that carry it', () => {
+    const fixes = one.candidates[0]!.alternatives.filter((a) => a.kind === 'runtime-fix').map((a) => a.change).sort();
+    expect(fixes).toEqual(['runtime fix: common-parent (containerd 2.0.7, 2.1.5, 2.2)', 'runtime fix: common-parent-one-pass (containerd 2.3)']);
+  });
+
+  it('gives containers per dollar-hour as the largest safe burst over the hourly price', () => {
+    for (const c of one.candidates) {
+      if (c.largestSafeBurst.value === null) expect(c.containersPerDollarHour).toBeNull();
+      else expect(c.containersPerDollarHour).toBeCloseTo(c.largestSafeBurst.value / c.usdPerHour!, 2);
+    }
+    expect(planTable(one)).toMatch(/\$\/hour/);
+    expect(planTable(one)).toContain(`$${loadHardwareModel('r5.metal').price!.usdPerHour.value.toFixed(3)}`);
+  });
+
+  it('bisects a listed search too: every machine gets a number and the interval it lies in, whatever the list', async () => {
+    // The list [16, 32] says nothing about where r5 and m7a cross a tight objective; the answer must still be a number.
+    const listed = loadPlan(planFile('listed', text.replace('bisect: { low: 4, high: 64, step: 16 }', 'bursts: [16, 32]').replace('p99LaunchS: 0.25', 'p99LaunchS: 0.05').replace('replications: 2', 'replications: 1')));
+    const r = await runPlan({ ...listed, alternatives: { runtimeFix: false, smtOff: false, oneSocket: false, otherCandidates: false } }, { workers: 1 });
+    for (const c of r.candidates) {
+      const s = c.largestSafeBurst;
+      expect(s.method).toBe('list');
+      const at = new Map(s.checked.map((x) => [x.burst, x.holds]));
+      if (s.value === null) {
+        expect(s.failsAt).toBe(1);
+        expect(at.get(1)).toBe(false);
+        continue;
+      }
+      expect(at.get(s.value)).toBe(true);
+      if (s.bound === 'at-least') {
+        expect(s.value).toBe(128);
+        continue;
+      }
+      expect(at.get(s.failsAt!)).toBe(false);
+      expect(s.failsAt! - s.value).toBeLessThanOrEqual(Math.max(1, Math.ceil(s.failsAt! * 0.05)));
+      // Not just a listed burst: the search went between or below them.
+      expect([16, 32]).not.toContain(s.value);
+    }
+  }, 120_000);
 
   it('offers no runtime fix when the workload already mounts the common parent', async () => {
     const fixed = loadPlan(planFile('fixed', text.replace('per-layer-idmap', 'common-parent').replace('bisect: { low: 4, high: 64, step: 16 }', 'bursts: [4]').replace('  - { model: m7a.24xlarge, label: amd }\n', '').replace('replications: 2', 'replications: 1')));

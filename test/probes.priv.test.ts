@@ -47,7 +47,7 @@ function mountIds(mountinfo: string): Set<string> {
 }
 
 describe.skipIf(!cap.ok)('mountstorm on this kernel', () => {
-  it('per-layer-idmap, K=4 L=5: exactly the op counts of facts.md section 3', async () => {
+  it('per-layer-idmap, K=4 L=5: exactly the op counts of docs/sources.md section 3', async () => {
     const tracePath = join(work, 'per-layer.jsonl');
     const K = 4;
     const L = 5;

@@ -12,8 +12,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { InputError } from '../src/config/errors.ts';
-import { breakdownSpec, escapeHtml, jsonForScript, parseFolded, shareLabel, topStacks } from '../src/report/html.ts';
+import { breakdownSpec, escapeHtml, flameTree, jsonForScript, parseFolded, shareLabel, topStacks } from '../src/report/html.ts';
 import type { RunResult } from '../src/report/results.ts';
+import { chartSpecs } from '../src/runner/runScenario.ts';
+import { headlineFindings } from '../src/report/findings.ts';
 
 const bin = resolve('bin/locksim.js');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -27,6 +29,18 @@ describe('escaping', () => {
     expect(json).not.toMatch(/[<>]/);
     expect(json).not.toContain('\u2028');
     expect(JSON.parse(json)).toEqual({ label: '</script><!-- \u2028' });
+  });
+});
+
+describe('flame tree', () => {
+  it('turns folded stacks into a tree whose node values sum the stacks through them', () => {
+    const tree = flameTree(parseFolded('a;b 5\na;c 7\na;b 4\nz 9\n', 'p.folded'), 'p');
+    expect(tree).toEqual({
+      name: 'p', value: 25, children: [
+        { name: 'a', value: 16, children: [{ name: 'b', value: 9, children: [] }, { name: 'c', value: 7, children: [] }] },
+        { name: 'z', value: 9, children: [] },
+      ],
+    });
   });
 });
 
@@ -146,6 +160,11 @@ interface PageInfo {
   tableHasLabel: boolean;
   stacksAll: number;
   profiles: number;
+  findings: string[];
+  firstSection: string | null;
+  flameFrames: number;
+  flameOptions: number;
+  flameLabels: string[];
 }
 
 let dir: string;
@@ -219,6 +238,11 @@ launch:
       })),
       tableHasLabel: [...document.querySelectorAll('#results td')].some((td) => td.textContent === ${JSON.stringify(HOSTILE)}),
       stacksAll: count(document, '#stacks-all tbody tr'),
+      findings: [...document.querySelectorAll('#findings li')].map((li) => li.textContent),
+      firstSection: document.querySelector('section') && document.querySelector('section').id,
+      flameFrames: count(document, '#flame-chart svg g rect'),
+      flameOptions: count(document, '#flame-select option'),
+      flameLabels: [...document.querySelectorAll('#flame-chart svg g')].map((g) => g.textContent).filter(Boolean).slice(0, 50),
       profiles: count(document, 'details.profile'),
     };
   })()`);
@@ -249,9 +273,11 @@ describe('report.html in headless Chromium', () => {
   it.skipIf(noChromium)('loads from disk without console errors and renders every chart', () => {
     expect(problems).toEqual([]);
     expect(page.renderError).toBeNull();
-    // Three line charts of a launch run plus the breakdown.
-    expect(page.rendered).toBe('4');
-    expect(page.charts.map((c) => c.id)).toEqual(['chart-0', 'chart-1', 'chart-2', 'breakdown-0']);
+    // The line charts of a launch run (the success chart only when a launch failed) plus the breakdown.
+    const lineCharts = chartSpecs(results).length;
+    expect(lineCharts).toBeGreaterThanOrEqual(2);
+    expect(page.rendered).toBe(String(lineCharts + 1));
+    expect(page.charts.map((c) => c.id)).toEqual([...Array.from({ length: lineCharts }, (_, i) => `chart-${i}`), 'breakdown-0']);
     for (const c of page.charts) expect(c.svg, c.id).toBe(1);
   });
 
@@ -259,7 +285,8 @@ describe('report.html in headless Chromium', () => {
     const points = results.points.length;
     const variants = new Set(results.points.map((p) => p.variant)).size;
     expect(points).toBe(6);
-    for (const c of page.charts.slice(0, 3)) {
+    const lineCharts = page.charts.filter((c) => c.id.startsWith('chart-'));
+    for (const c of lineCharts) {
       expect(c.lines, c.id).toBe(variants);
       expect(c.symbols, c.id).toBe(points);
     }
@@ -267,7 +294,20 @@ describe('report.html in headless Chromium', () => {
     expect(page.charts[0]!.areas).toBe(variants);
     const shares = Object.keys(results.points[0]!.metrics).filter((m) => /^share[A-Z]/.test(m)).length;
     expect(shares).toBeGreaterThan(1);
-    expect(page.charts[3]!.rects).toBe(points * shares);
+    expect(page.charts.find((c) => c.id === 'breakdown-0')!.rects).toBe(points * shares);
+  });
+
+  it.skipIf(noChromium)('opens with the headline findings computed from the results', () => {
+    expect(page.firstSection).toBe('findings');
+    expect(page.findings).toEqual(headlineFindings(results));
+    expect(page.findings.length).toBeGreaterThanOrEqual(3);
+    expect(page.findings.join(' ')).toMatch(/p99 launch time .* lower than/);
+  });
+
+  it.skipIf(noChromium)('draws a flame graph of a point from its folded stacks', () => {
+    expect(page.flameOptions).toBe(results.points.length);
+    expect(page.flameFrames).toBeGreaterThan(5);
+    expect(page.flameLabels.join(' ')).toMatch(/containerd/);
   });
 
   it.skipIf(noChromium)('keeps hostile text as text', () => {

@@ -117,8 +117,13 @@ describe('toJson', () => {
     expect(toJson(first).endsWith('}\n')).toBe(true);
   });
 
-  it('keeps non-finite metrics distinguishable instead of turning them into null', () => {
+  it('writes a metric undefined for the point (NaN) as null, and keeps infinities distinguishable', () => {
     const parsed = JSON.parse(toJson(run([point('v', 1, { a: NaN, b: Infinity, c: -Infinity })])));
-    expect(parsed.points[0].metrics).toEqual({ a: 'NaN', b: 'Infinity', c: '-Infinity' });
+    expect(parsed.points[0].metrics).toEqual({ a: null, b: 'Infinity', c: '-Infinity' });
+  });
+
+  it('writes an undefined metric (NaN) as an empty CSV field, never "NaN"', () => {
+    const [, row] = parseCsv(toCsv(run([point('v', 1, { a: NaN, b: 2 })])));
+    expect(row.slice(2, 4)).toEqual(['', '2']);
   });
 });

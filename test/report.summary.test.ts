@@ -15,7 +15,7 @@ describe('summaryTable', () => {
     const lines = table.trimEnd().split('\n');
     expect(lines).toHaveLength(2 + 2 * 4);
     for (const v of variants) expect(lines.filter((l) => l.startsWith(v))).toHaveLength(4);
-    expect(lines[0]).toMatch(/^variant\s+threads\s+p50\s+failures$/);
+    expect(lines[0]).toMatch(/^variant\s+threads\s+p50\s+failed$/);
     // Numbers are right-aligned under their header: each column ends at the same offset on every row.
     const p50End = lines[0].indexOf('p50') + 'p50'.length;
     for (const line of lines.slice(2)) expect(line[p50End - 1]).toMatch(/\d/);

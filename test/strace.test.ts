@@ -42,7 +42,7 @@ function splitSetup(trace: Trace): { setup: string; containers: string[] } {
 }
 
 describe('importStrace on real strace output of probes/mountstorm', () => {
-  it('per-layer-idmap K=3 L=4: every container thread has the facts.md sequence, layers and passes recovered', () => {
+  it('per-layer-idmap K=3 L=4: every container thread has the sequence of docs/sources.md section 3, layers and passes recovered', () => {
     const { text, file } = load('mountstorm-per-layer-idmap-k3-l4.strace');
     // The fixture must exercise the split-call path, or this test proves little.
     expect(text).toContain('<unfinished ...>');
@@ -218,5 +218,44 @@ describe('strace argument helpers', () => {
     expect(stringArg('"a\\"b\\\\c\\n\\x41\\101"')).toBe('a"b\\c\nAA');
     expect(stringArg('"lowerdir=/a"...')).toBe('lowerdir=/a');
     expect(stringArg('AT_FDCWD')).toBeUndefined();
+  });
+});
+
+describe('choosing the processes to import (--pid, --comm)', () => {
+  // A runtime (100, "containerd") starts a helper thread (101) and execs a child
+  // (102) into runc; a probe's preflight process (200) mounts too. -Y names
+  // the preflight process on its lines; the others are known from clone,
+  // execve and prctl.
+  const text = [
+    '100 10:00:00.000000 prctl(PR_SET_NAME, "containerd") = 0 <0.000001>',
+    '100 10:00:00.000010 clone(child_stack=NULL, flags=CLONE_VM|CLONE_THREAD) = 101 <0.000010>',
+    // The child's first call can be printed before its parent's clone returns.
+    '102 10:00:00.000020 open_tree(AT_FDCWD, "/l/b0", OPEN_TREE_CLONE) = 4 <0.000010>',
+    '100 10:00:00.000030 clone(child_stack=NULL, flags=SIGCHLD) = 102 <0.000010>',
+    '102 10:00:00.000040 execve("/usr/sbin/runc", ["runc"], 0x0 /* 0 vars */) = 0 <0.000100>',
+    '101 10:00:00.000050 open_tree(AT_FDCWD, "/l/a0", OPEN_TREE_CLONE) = 3 <0.000010>',
+    '101 10:00:00.000060 move_mount(3, "", AT_FDCWD, "/m/a0", MOVE_MOUNT_F_EMPTY_PATH) = 0 <0.000010>',
+    '102 10:00:00.000070 mount("overlay", "/r", "overlay", 0, "lowerdir=/l/b0") = 0 <0.000010>',
+    '200<preflight> 10:00:00.000080 mount("tmpfs", "/t", "tmpfs", 0, NULL) = 0 <0.000010>',
+    '200<preflight> 10:00:00.000090 umount2("/t", 0) = 0 <0.000010>',
+  ].join('\n') + '\n';
+  const threads = (r: ReturnType<typeof importStrace>) => r.trace.header.containers.map((c) => c.id).sort();
+
+  it('imports every thread without a filter', () => {
+    expect(threads(importStrace(text, 'x.strace'))).toEqual(['pid101', 'pid102', 'pid200']);
+  });
+
+  it('--pid keeps the thread and the threads it started, wherever their lines fall', () => {
+    expect(threads(importStrace(text, 'x.strace', { pids: [100] }))).toEqual(['pid101', 'pid102']);
+    expect(threads(importStrace(text, 'x.strace', { pids: [101] }))).toEqual(['pid101']);
+  });
+
+  it('--comm keeps threads by command name: -Y prefixes, execve, prctl and inheritance', () => {
+    expect(threads(importStrace(text, 'x.strace', { comms: ['preflight'] }))).toEqual(['pid200']);
+    // 101 inherits "containerd" from 100; 102's open_tree came before its execve (no name yet), its overlay after.
+    expect(threads(importStrace(text, 'x.strace', { comms: ['containerd'] }))).toEqual(['pid101']);
+    const runc = importStrace(text, 'x.strace', { comms: ['runc'] });
+    expect(threads(runc)).toEqual(['pid102']);
+    expect(runc.trace.ops.count).toBe(1);
   });
 });

@@ -11,7 +11,7 @@ import { InputError } from '../src/config/errors.ts';
 const topo = (name: string, r?: Parameters<typeof buildTopology>[1]): Topology => buildTopology(loadHardwareModel(name), r);
 
 describe('topology counts', () => {
-  // [model, restriction, logical cpus, cores, sockets, l3 groups]; from the instance shapes in facts.md
+  // [model, restriction, logical cpus, cores, sockets, l3 groups]; from the instance shapes in docs/sources.md section 4
   const cases: [string, Parameters<typeof buildTopology>[1], number, number, number, number][] = [
     ['r5.metal', {}, 96, 48, 2, 2],
     ['r5.metal', { sockets: 1 }, 48, 24, 1, 1],

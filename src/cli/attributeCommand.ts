@@ -13,6 +13,7 @@ import type { AblationName } from '../config/ablations.ts';
 import { attributionFiles, attributionJson, attributionTable, defaultMechanisms, defaultMetric, parseGap, runAttribution, variantLabels } from '../attribution/attribute.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { resolvePoints } from '../config/points.ts';
+import { addToManifest, checkOutputDir } from '../report/manifest.ts';
 import { createProgress } from '../runner/progress.ts';
 import { withInterrupts } from '../runner/pool.ts';
 import { loadModels, loadScenarioFile, runIdentity, writeRunOutputs } from '../runner/runScenario.ts';
@@ -50,6 +51,7 @@ export function registerAttributeCommand(program: Command): void {
     .option('--no-charts', 'skip SVG/PNG charts')
     .action(async (file: string, opts: AttributeOptions) => {
       const scenario = loadScenarioFile(file, scenarioEdit(opts));
+      checkOutputDir(opts.out, scenario.name, false);
       const labels = variantLabels(scenario);
       let gap = scenario.attribution?.gap;
       if (opts.gap !== undefined) {
@@ -82,6 +84,7 @@ export function registerAttributeCommand(program: Command): void {
           const run = await writeRunOutputs(identity, scenario, points, outputs, opts.out, opts.charts && scenario.output.charts);
           const files = await attributionFiles(attribution, opts.charts && scenario.output.charts);
           await writeOutputs(opts.out, files);
+          await addToManifest(opts.out, scenario.name, files.map((f) => f.name));
           if (opts.json) process.stdout.write(attributionJson(attribution));
           else {
             process.stdout.write(`${scenario.name}: ${points.length * (mechanisms.length + 1)} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

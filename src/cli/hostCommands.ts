@@ -22,6 +22,7 @@ import { formatValidation, validate, validationOutputs } from '../host/validate.
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
+import { jsonDocument } from './jsonOutput.ts';
 import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
 import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
@@ -54,6 +55,13 @@ function lstopoXml(): HostTopology {
   return parseHwlocXml(r.stdout, 'lstopo --of xml');
 }
 
+/** `--pid 12,15`: thread ids. */
+function pidList(value: string): number[] {
+  const pids = value.split(',').map((v) => v.trim());
+  if (pids.some((p) => !/^[1-9]\d*$/.test(p))) throw new InvalidArgumentError(`expected thread ids separated by commas for --pid (e.g. 1234,1240), got ${JSON.stringify(value)}`);
+  return pids.map(Number);
+}
+
 export function registerHostCommands(program: Command): void {
   const host = program.command('host').description('Commands that read this host');
 
@@ -67,7 +75,8 @@ export function registerHostCommands(program: Command): void {
     .addOption(new Option('--vendor <vendor>', 'CPU vendor when the input does not say (hwloc synthetic topologies)').choices(['intel', 'amd']))
     .option('--name <name>', 'model name (default: the output file name without .yaml)')
     .requiredOption('-o, --out <file>', 'model file to write, e.g. models/hardware/myhost.yaml')
-    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string }, cmd: Command) => {
+    .option('--json', 'print the model as one JSON document on stdout')
+    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string; json?: boolean }, cmd: Command) => {
       if (file !== undefined && opts.from !== 'hwloc') {
         throw new InputError({ file: '(command line)', line: 1, column: 1, field: '[file]', expected: 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', got: JSON.stringify(file) });
       }
@@ -78,6 +87,7 @@ export function registerHostCommands(program: Command): void {
         ...(opts.pingpong ? { pingpong: pingpongEvidence(opts.pingpong) } : {}),
       });
       await writeModelFile(model, opts.out, { command: shellQuote(invokedAs(cmd)) });
+      if (opts.json) return void process.stdout.write(jsonDocument(model));
       const t = model.topology;
       process.stdout.write(`${model.name}: ${t.sockets} socket(s) x ${t.coresPerSocket} cores x ${t.threadsPerCore} thread(s), ${t.l3GroupsPerSocket} L3 group(s) per socket, ${model.fabric.kind}; wrote ${opts.out}\n`);
     });
@@ -95,9 +105,11 @@ export function registerHostCommands(program: Command): void {
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .option('--duration <ms>', 'run length in ms', wholeNumber('--duration', 1), 1000)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
-    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureLockbench({ lock: opts.lock, threads: opts.threads, ...(opts.cpus ? { cpus: opts.cpus } : {}), csNs: opts.cs, thinkNs: opts.think, durationMs: opts.duration }, ctxOf(opts.out, cmd));
       if (m.kind !== 'lockbench') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
     });
 
@@ -108,9 +120,11 @@ export function registerHostCommands(program: Command): void {
     .option('--samples <n>', 'samples per pair (the median is kept)', wholeNumber('--samples', 1), 300)
     .option('--iterations <n>', 'round trips per sample', wholeNumber('--iterations', 1), 1000)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
-    .action(async (opts: { cpus?: number[]; samples: number; iterations: number; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { cpus?: number[]; samples: number; iterations: number; out: string; json?: boolean }, cmd: Command) => {
       const m = await measurePingpong({ ...(opts.cpus ? { cpus: opts.cpus } : {}), samples: opts.samples, iterations: opts.iterations }, ctxOf(opts.out, cmd));
       if (m.kind !== 'pingpong') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`pingpong: ${m.results.cpus.length} cpus, ${m.results.cpus.length * (m.results.cpus.length - 1)} ordered pairs; wrote ${opts.out}\n`);
     });
 
@@ -126,8 +140,10 @@ export function registerHostCommands(program: Command): void {
     .addOption(new Option('--reader <mode>', 'a concurrent /proc/self/mountinfo reader in a slave (MS_SLAVE|MS_REC, as runc) or private mount namespace').choices([...READER_MODES]))
     .option('--read-size <bytes>', 'the reader\'s read() size (libmount 1024, Go bufio 4096; default 4096)', wholeNumber('--read-size', 1))
     .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
+    .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; out: string }, cmd: Command) => {
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -139,10 +155,12 @@ export function registerHostCommands(program: Command): void {
           ...(opts.reader ? { reader: opts.reader } : {}),
           ...(opts.readSize !== undefined ? { readSize: opts.readSize } : {}),
           ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
+          ...(opts.umountDetach ? { umountDetach: true } : {}),
         },
         ctxOf(opts.out, cmd),
       );
       if (m.kind !== 'mountstorm') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
       const ms = (ns: number) => (ns / 1e6).toFixed(2);
       const p50 = m.results.spread['p50Ns']!;
       const extra: string[] = [];
@@ -216,13 +234,15 @@ export function registerHostCommands(program: Command): void {
     .option('--hardware <file>', 'hardware model instead of the calibration\'s')
     .option('--kernel <model>', 'kernel model instead of the calibration\'s (name or path)')
     .requiredOption('-o, --out <dir>', 'directory for validation.json, validation.csv and the charts')
-    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string }, cmd: Command) => {
+    .option('--json', 'print the report (every point, MAPE, run-to-run CV) as one JSON document on stdout instead of the table')
+    .action(async (files: string[], opts: { calibration: string; hardware?: string; kernel?: string; out: string; json?: boolean }, cmd: Command) => {
       const record = loadCalibrationRecord(opts.calibration);
       const notice = otherMachineNotice(record.machine, machineIdentity(), opts.calibration);
       if (notice) process.stderr.write(notice + '\n');
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
-      process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+      if (opts.json) process.stdout.write(jsonDocument(report));
+      else process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
     });
 
   program
@@ -231,9 +251,15 @@ export function registerHostCommands(program: Command): void {
     .argument('<file>', 'strace output file')
     .requiredOption('-o, --out <file>', 'trace file to write (JSON Lines)')
     .option('--variant <name>', 'variant name stored in the trace header', 'strace')
-    .action(async (file: string, opts: { out: string; variant: string }) => {
+    .option('--pid <list>', 'keep only these thread ids and the threads they start (comma-separated), e.g. the runtime\'s pid', pidList)
+    .option('--comm <names>', 'keep only threads with these command names (comma-separated; from strace -Y, execve or prctl), e.g. containerd,runc', (v: string) => v.split(',').map((n) => n.trim()).filter(Boolean))
+    .action(async (file: string, opts: { out: string; variant: string; pid?: number[]; comm?: string[] }) => {
       const text = readInputFile(file, 'a readable strace output file');
-      const imported = importStrace(text, file, { variant: opts.variant });
+      const imported = importStrace(text, file, { variant: opts.variant, ...(opts.pid ? { pids: opts.pid } : {}), ...(opts.comm ? { comms: opts.comm } : {}) });
+      if ((opts.pid || opts.comm) && imported.trace.header.containers.length === 0) {
+        const what = [opts.pid ? `pid ${opts.pid.join(',')}` : '', opts.comm ? `command ${opts.comm.join(',')}` : ''].filter(Boolean).join(' and ');
+        throw new InputError({ file, line: 1, column: 1, field: opts.pid ? '--pid' : '--comm', expected: `mount calls of ${what} (record with -Y or trace execve and clone to give threads names and parents)`, got: 'none' });
+      }
       await atomicWrite(opts.out, writeTrace(imported.trace.header, imported.trace.ops));
       const skipped = imported.failedCalls + imported.unfinishedCalls;
       process.stdout.write(`${imported.trace.ops.count} ops of ${imported.trace.header.containers.length} containers${skipped ? ` (${imported.failedCalls} failed and ${imported.unfinishedCalls} unfinished calls left out)` : ''}; wrote ${opts.out}\n`);

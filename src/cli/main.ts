@@ -3,11 +3,12 @@
  * of the pipeline. Bad input of any kind ends here as one line on stderr and
  * exit code 2; nothing is written (outputs are written atomically at the end).
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError } from 'commander';
 import { InputError, formatForCli } from '../config/errors.ts';
 import type { SweepValues } from '../config/scenarioSchema.ts';
 import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.ts';
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
+import { planJsonSchema } from '../plan/planSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
 import { runScenarioFile, runShardFile } from '../runner/runScenario.ts';
 import { parseShardSpec, type ShardSpec } from '../runner/shard.ts';
@@ -25,6 +26,9 @@ import { availableParallelism } from 'node:os';
 import { ablateList, scenarioEdit, wholeNumber } from './options.ts';
 import { ablationHelp, type AblationName } from '../config/ablations.ts';
 import { registerAttributeCommand } from './attributeCommand.ts';
+import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
+import { runReport } from './runOutput.ts';
+import { jsonDocument, runJson } from './jsonOutput.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -65,10 +69,14 @@ export function buildProgram(): Command {
     .option('--no-charts', 'skip SVG/PNG charts')
     .option('--shard <i/n>', 'simulate only points whose index mod n is i-1 and write shard-i-of-n.json (join with locksim merge)', shardSpec)
     .option('--fresh', 'discard a checkpoint of an interrupted run in the output directory instead of resuming')
+    .option('--max-events <n>', `refuse a point estimated to need more simulated events (default ${DEFAULT_MAX_EVENTS})`, wholeNumber('--max-events', 1))
+    .option('--max-points <n>', `refuse a run of more points (default ${DEFAULT_MAX_POINTS})`, wholeNumber('--max-points', 1))
+    .option('--force', 'write into a non-empty output directory that does not hold an earlier run of this scenario')
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
     .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
+    .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
     .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[] }) => {
+    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = scenarioEdit(opts);
@@ -77,6 +85,8 @@ export function buildProgram(): Command {
         workers: opts.workers,
         charts: opts.charts ? undefined : false,
         fresh: opts.fresh,
+        force: opts.force,
+        limits: { maxEvents: opts.maxEvents, maxPoints: opts.maxPoints },
         onStart: (total: number, resumed: number) => progress.start(total, resumed),
         onPoint: (done: number, _total: number, p: Point) => progress.tick(done, p.key),
       };
@@ -85,15 +95,18 @@ export function buildProgram(): Command {
         if (opts.shard) {
           const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit, opts.sweep);
           progress.stop();
+          if (opts.json) {
+            process.stdout.write(jsonDocument({ shard: `${opts.shard.index}/${opts.shard.count}`, points: shard.points, resumed: shard.resumed, file: `${opts.out}/${shard.file}` }));
+            return;
+          }
           process.stdout.write(`shard ${opts.shard.index}/${opts.shard.count}: ${shard.points} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
           process.stdout.write(`wrote ${opts.out}/${shard.file}\n`);
           return;
         }
         const result = await runScenarioFile(file, { ...runOpts, signal }, edit, opts.sweep);
         progress.stop();
-        process.stdout.write(`${result.run.scenario.name}: ${result.run.points.length} points in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-        process.stdout.write(result.summary + '\n');
-        process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+        const seconds = (Date.now() - started) / 1000;
+        process.stdout.write(opts.json ? runJson(result, opts.out, seconds) : runReport(result, opts.out, seconds));
       });
       } finally {
         progress.stop();
@@ -103,15 +116,21 @@ export function buildProgram(): Command {
   program
     .command('models')
     .description('List the hardware models in models/hardware with their topology')
-    .action(() => {
+    .option('--json', 'print the models as one JSON document on stdout')
+    .action((opts: { json?: boolean }) => {
+      if (opts.json) {
+        process.stdout.write(jsonDocument(listHardwareModels().map((name) => loadHardwareModel(name))));
+        return;
+      }
       for (const name of listHardwareModels()) process.stdout.write(describeTopology(buildTopology(loadHardwareModel(name))) + '\n');
     });
 
   program
     .command('schema')
-    .description('Print the JSON Schema of scenario files (for editors)')
-    .action(() => {
-      process.stdout.write(JSON.stringify(scenarioJsonSchema(), null, 2) + '\n');
+    .description('Print the JSON Schema of scenario files, or of plan files (for editors: hover help and completion)')
+    .addArgument(new Argument('[kind]', 'which files').choices(['scenario', 'plan']).default('scenario'))
+    .action((kind: 'scenario' | 'plan') => {
+      process.stdout.write(JSON.stringify(kind === 'plan' ? planJsonSchema() : scenarioJsonSchema(), null, 2) + '\n');
     });
 
   registerAttributeCommand(program);

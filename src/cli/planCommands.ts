@@ -27,10 +27,11 @@ export function registerPlanCommands(program: Command): void {
     .command('plan')
     .description('For each candidate machine: largest burst meeting a p99/success objective, p99 at your burst with a confidence interval, cost per 1,000 launches, and the change that improves p99 most')
     .argument('<plan>', 'plan file (YAML), e.g. scenarios/plan-blog.yaml')
-    .option('--json <file>', 'also write the answers as JSON to this file', jsonTarget)
+    .option('--json [file]', 'the answers as JSON: on stdout as one document (no table), or written to FILE beside the table', jsonTarget)
     .option('-w, --workers <n>', 'worker threads (results do not depend on it)', wholeNumber('--workers', 1), Math.min(2, availableParallelism()))
-    .action(async (file: string, opts: { json?: string; workers: number }) => {
-      const plan = loadPlan(file);
+    .option('--max-events <n>', 'refuse a burst estimated to need more simulated events per point (default 500000000)', wholeNumber('--max-events', 1))
+    .action(async (file: string, opts: { json?: string | true; workers: number; maxEvents?: number }) => {
+      const plan = loadPlan(file, undefined, opts.maxEvents);
       const progress = createProgress(process.stderr);
       try {
         const result = await withInterrupts(progress, (signal) =>
@@ -43,6 +44,10 @@ export function registerPlanCommands(program: Command): void {
         );
         progress.stop();
         // The JSON first: if it cannot be written, no table claims success.
+        if (opts.json === true) {
+          process.stdout.write(planJson(result));
+          return;
+        }
         if (opts.json) await atomicWrite(opts.json, planJson(result));
         process.stdout.write(planTable(result));
         if (opts.json) process.stdout.write(`wrote ${opts.json}\n`);

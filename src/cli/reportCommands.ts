@@ -6,9 +6,11 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { loadResultsDir, renderHtmlReport } from '../report/html.ts';
-import { chartSpecs } from '../runner/runScenario.ts';
+import { chartSpecs, keyMetricsOf, omittedChartNotes } from '../runner/runScenario.ts';
 import { mergeShards } from '../runner/shard.ts';
 import { wholeNumber } from './options.ts';
+import { runReport } from './runOutput.ts';
+import { runJson } from './jsonOutput.ts';
 
 
 export function registerReportCommands(program: Command): void {
@@ -18,11 +20,16 @@ export function registerReportCommands(program: Command): void {
     .argument('<inputs...>', 'directories holding shard-I-of-N.json files, or the files themselves')
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('--no-charts', 'skip SVG/PNG charts')
-    .action(async (inputs: string[], opts: { out: string; charts: boolean }) => {
-      const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false });
-      process.stdout.write(`${result.run.scenario.name}: merged ${result.shards.length} shards, ${result.run.points.length} points\n`);
-      process.stdout.write(result.summary + '\n');
-      process.stdout.write(`wrote ${result.files.map((f) => `${opts.out}/${f}`).join(', ')}\n`);
+    .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
+    .option('--force', 'write into a non-empty output directory that does not hold shards or a run of this scenario')
+    .action(async (inputs: string[], opts: { out: string; charts: boolean; json?: boolean; force?: boolean }) => {
+      const result = await mergeShards(inputs, { outDir: opts.out, charts: opts.charts ? undefined : false, force: opts.force });
+      if (opts.json) {
+        process.stdout.write(runJson(result, opts.out));
+        return;
+      }
+      process.stdout.write(`merged ${result.shards.length} shards\n`);
+      process.stdout.write(runReport(result, opts.out));
     });
 
   program
@@ -33,7 +40,16 @@ export function registerReportCommands(program: Command): void {
     .option('--top <n>', 'how many of the heaviest folded stacks to list', wholeNumber('--top', 1), 15)
     .action(async (dir: string, opts: { out?: string; top: number }) => {
       const { run, profiles, attribution } = loadResultsDir(dir);
-      const html = renderHtmlReport({ run, charts: chartSpecs(run), profiles, topN: opts.top, source: dir, ...(attribution ? { attribution } : {}) });
+      const html = renderHtmlReport({
+        run,
+        charts: chartSpecs(run),
+        chartNotes: omittedChartNotes(run),
+        keyMetrics: keyMetricsOf(run),
+        profiles,
+        topN: opts.top,
+        source: dir,
+        ...(attribution ? { attribution } : {}),
+      });
       const out = opts.out ?? join(dir, 'report.html');
       await atomicWrite(out, html);
       process.stdout.write(`wrote ${out}\n`);

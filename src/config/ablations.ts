@@ -65,6 +65,10 @@ export const ABLATIONS = [
     description: 'CPU work costs the same on every machine: the kernel model\'s costs are not scaled by its referenceGhz / the machine\'s cpu.ghz',
   },
   {
+    name: 'propagation',
+    description: 'peer groups never grow: every mount private (launch.host.layerParentShared false), so clones join no peer group, no ring walk in move_mount, umount or mountinfo reads',
+  },
+  {
     name: 'work-jitter',
     description: 'every piece of CPU work costs exactly its mean (kernel mechanisms.workJitterCv 0)',
   },
@@ -132,6 +136,7 @@ const EFFECTS: Record<AblationName, Effect> = {
     const { ghz: _ghz, ...machine } = m.machine;
     return { ...m, machine };
   },
+  propagation: (m) => withHost(m, () => ({ layerParentShared: false })),
   'work-jitter': (m) =>
     withKernel(m, (k) => {
       if (!k.mechanisms.workJitterCv) return k;

@@ -19,22 +19,33 @@ export type SourcedNumber = z.infer<typeof sourcedNumber>;
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * Plausible ranges (issue 11: `coresPerSocket: 1e9` aborted V8). Linux on
+ * x86-64 supports at most 8,192 logical cpus (NR_CPUS with MAXSMP,
+ * arch/x86/Kconfig); 32 sockets is the largest glued x86 system; 512 cores
+ * per socket is over twice today's densest parts (192-288).
+ */
+export const MAX_LOGICAL_CPUS = 8192;
+
 const topologySchema = z.strictObject({
-  sockets: positiveInt,
-  coresPerSocket: positiveInt,
+  sockets: positiveInt.max(32),
+  coresPerSocket: positiveInt.max(512),
   threadsPerCore: positiveInt.max(2),
   /** CCX count per socket on AMD; 1 on Intel mesh parts (one L3 per socket). */
-  l3GroupsPerSocket: positiveInt,
-  /** SLIT table as in /sys/devices/system/node/node*\/distance: local 10, remote larger. */
-  numaDistance: z.array(z.array(positiveInt)),
+  l3GroupsPerSocket: positiveInt.max(512),
+  /** SLIT table as in /sys/devices/system/node/node*\/distance: local 10, remote larger; ACPI stores each entry in one byte. */
+  numaDistance: z.array(z.array(positiveInt.max(255))),
   /** logical cpu n = thread (n div cores) of core (n mod cores), as Linux enumerates these machines. */
   cpuNumbering: z.literal('linux'),
+}).refine((t) => t.sockets * t.coresPerSocket * t.threadsPerCore <= MAX_LOGICAL_CPUS, {
+  message: `at most ${MAX_LOGICAL_CPUS} logical cpus in all (sockets x coresPerSocket x threadsPerCore; Linux's NR_CPUS limit)`,
+  path: ['coresPerSocket'],
 });
 
 const fabricSchema = z.strictObject({
   kind: z.enum(['mesh', 'chiplet']),
   /** Tile grid of one socket's mesh; core positions are spread evenly over it. */
-  mesh: z.strictObject({ columns: positiveInt, rows: positiveInt }).optional(),
+  mesh: z.strictObject({ columns: positiveInt.max(64), rows: positiveInt.max(64) }).optional(),
 });
 
 const coreToCoreSchema = z.strictObject({

@@ -32,66 +32,70 @@ import { expandVariants } from './points.ts';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
+/** Threads of a microbenchmark point: Linux's default pid_max (32,768) x 2 is beyond any real benchmark. */
+const MAX_THREADS = 65_536;
 
 export const machineSchema = z.strictObject({
   /** A name in models/hardware or a path to a model file (relative to the scenario file). */
-  model: z.string().min(1),
-  sockets: positiveInt.optional(),
-  smt: z.boolean().optional(),
-  cores: positiveInt.optional(),
+  model: z.string().min(1).describe("A name in models/hardware or a path to a model file (relative to the scenario file)."),
+  sockets: positiveInt.optional().describe("Use only the first N sockets of the machine"),
+  smt: z.boolean().optional().describe("false: one thread per core (hyperthreading off); true: require SMT"),
+  cores: positiveInt.optional().describe("Use only the first N cores, socket-major (after the socket restriction)"),
 });
 
 export const variantSchema = z.strictObject({
-  label: z.string().trim().min(1),
-  machine: machineSchema,
+  label: z.string().trim().min(1).describe("The curve's name in charts, tables and point keys"),
+  machine: machineSchema.describe("The machine: a hardware model and optional restrictions"),
 });
 
 const sweepValue = z.union([z.number(), z.string(), z.boolean()]);
 
 /** Fields every kind of scenario has. */
 const commonShape = {
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a name of letters, digits, dot, dash or underscore (it names output files)'),
-  description: z.string().optional(),
-  seed: nonNegativeInt.default(1),
-  variants: z.array(variantSchema).min(1),
-  sweep: z.record(z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)+$/, 'a dotted parameter path such as microbench.criticalSectionNs'), z.array(sweepValue).min(1)).optional(),
-  output: z.strictObject({ charts: z.boolean().default(true) }).default({ charts: true }),
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a name of letters, digits, dot, dash or underscore (it names output files)').describe("Names the output files: letters, digits, dot, dash or underscore"),
+  description: z.string().optional().describe("Free text"),
+  seed: nonNegativeInt.default(1).describe("Every point's random streams derive from this and the point's key (same seed, same bytes)"),
+  variants: z.array(variantSchema).min(1).describe("The curves of the chart: one machine (with restrictions) each"),
+  sweep: z.record(z.string().regex(/^[A-Za-z]\w*(\.[A-Za-z]\w*)+$/, 'a dotted parameter path such as microbench.criticalSectionNs'), z.array(sweepValue).min(1)).optional().describe("Multiply the variants over parameter values: dotted path (machine.smt, launch.layers, ...) to a list of values"),
+  output: z.strictObject({ charts: z.boolean().default(true).describe('Write SVG/PNG charts and their vega-lite specs (locksim run --no-charts turns them off)') }).default({ charts: true }).describe("What to write besides the results"),
   /** Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them). */
-  ablate: ablateListSchema.optional(),
+  ablate: ablateListSchema.optional().describe("Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them)."),
   /**
    * The headline gap `locksim attribute` explains: metric(gap[0]) /
    * metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion).
    */
-  attribution: z.strictObject({ gap: z.tuple([z.string().min(1), z.string().min(1)]), metric: z.string().min(1).optional() }).optional(),
+  attribution: z.strictObject({ gap: z.tuple([z.string().min(1), z.string().min(1)]).describe('Two variant labels [A, B]: the gap is metric(A) / metric(B) - 1'), metric: z.string().min(1).optional().describe('The metric compared (default: launchP99S for launches)') }).optional().describe("The headline gap `locksim attribute` explains: metric(gap[0]) / metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion)."),
 };
 
 /** The lock microbenchmark of the blog's figure 10: N threads spinning on one global lock. */
 export const microbenchSchema = z.strictObject({
-  lock: z.enum(['ttas', 'tas', 'ticket', 'ticket-split', 'qspinlock']).default('ttas'),
+  lock: z.enum(['ttas', 'tas', 'ticket', 'ticket-split', 'qspinlock']).default('ttas').describe("Lock algorithm: ttas, tas, ticket, ticket-split or qspinlock (Linux's MCS-based spinlock)"),
   /** x axis: number of threads. */
-  threads: z.array(positiveInt).min(1),
-  criticalSectionNs: z.number().nonnegative().default(50),
+  threads: z.array(positiveInt.max(MAX_THREADS)).min(1).describe("x axis: number of threads."),
+  criticalSectionNs: z.number().nonnegative().max(1e9).default(50).describe("Time the lock is held per acquisition, ns"),
   /** Time a thread spends outside the lock between acquisitions. */
-  thinkNs: z.number().nonnegative().default(0),
-  distribution: z.enum(['fixed', 'exponential']).default('fixed'),
-  durationNs: z.number().positive().default(10_000_000),
-  placement: z.enum(['spread', 'compact', 'scatter']).default('scatter'),
+  thinkNs: z.number().nonnegative().max(1e9).default(0).describe("Time a thread spends outside the lock between acquisitions."),
+  distribution: z.enum(['fixed', 'exponential']).default('fixed').describe("fixed: every critical section and think time as given; exponential: drawn with that mean"),
+  /** The run's horizon: simulated time, at most 100 s (the blog's benchmark ran seconds; the event guard refuses most long runs anyway). */
+  durationNs: z.number().positive().max(1e11).default(10_000_000).describe("The run's horizon: simulated time, at most 100 s (the blog's benchmark ran seconds; the event guard refuses most long runs anyway)."),
+  placement: z.enum(['spread', 'compact', 'scatter']).default('scatter').describe("Which idle CPU a thread is put on: spread (a whole idle core first, as the kernel's select_idle_core), compact (the lowest-numbered idle CPU) or scatter (a random idle CPU)"),
 });
 
 /** Core-to-core ping-pong: one cache line bounced between cpu `from` and each cpu in `to`. */
 export const pingpongSchema = z.strictObject({
-  from: nonNegativeInt.default(0),
+  from: nonNegativeInt.default(0).describe("The logical CPU that starts every round trip"),
   /** x axis: the partner logical cpu of each point. */
-  to: z.array(nonNegativeInt).min(1),
-  roundTrips: positiveInt.default(1000),
+  to: z.array(nonNegativeInt).min(1).describe("x axis: the partner logical cpu of each point."),
+  /** The run's horizon: at most ten million round trips (the median settles within thousands). */
+  roundTrips: positiveInt.max(10_000_000).default(1000).describe("The run's horizon: at most ten million round trips (the median settles within thousands)."),
 });
 
 /** Container launches (issue 3): the section's schema lives with the launch simulation. */
 export const launchSchema = launchParamsSchema;
 
-export const lockMicrobenchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('lock-microbench'), microbench: microbenchSchema });
-export const pingpongScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('pingpong'), pingpong: pingpongSchema });
-export const launchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('launch'), launch: launchSchema });
+export const lockMicrobenchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('lock-microbench').describe('A lock microbenchmark (the blog\'s Figure 10): x is threads'), microbench: microbenchSchema.describe('N threads spinning on one global lock') });
+export const pingpongScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('pingpong').describe('Core-to-core ping-pong: x is the partner CPU'), pingpong: pingpongSchema.describe('One cache line bounced between cpu from and each cpu in to') });
+export const launchScenarioSchema = z.strictObject({ ...commonShape, kind: z.literal('launch').describe('Container launch storms: x is containers launched together'), launch: launchSchema.describe('A burst (or stream) of container launches on one machine, replayed through the kernel model') });
 
 export const scenarioSchema = z
   .discriminatedUnion('kind', [lockMicrobenchScenarioSchema, pingpongScenarioSchema, launchScenarioSchema])
@@ -152,9 +156,22 @@ export type SweepValues = Record<string, (string | number | boolean)[]>;
  * reported as that flag rather than as a place in the file.
  */
 export function loadScenario(file: string, modelsDir: string = defaultModelsDir, cliSweep: SweepValues = {}): Scenario {
-  const cliKeys = Object.keys(cliSweep);
-  if (cliKeys.length === 0) return checkScenario(file, loadYamlSource(file), modelsDir);
+  return loadScenarioSource(file, modelsDir, cliSweep).scenario;
+}
+
+/**
+ * loadScenario, also returning the parsed file, so later checks (the run's
+ * preflight: kernel models, output names, resource estimates) can locate what
+ * they refuse in it.
+ */
+export function loadScenarioSource(file: string, modelsDir: string = defaultModelsDir, cliSweep: SweepValues = {}): { scenario: Scenario; source: YamlSource } {
   const source = loadYamlSource(file);
+  return { scenario: checkScenarioWithSweep(file, source, modelsDir, cliSweep), source };
+}
+
+function checkScenarioWithSweep(file: string, source: YamlSource, modelsDir: string, cliSweep: SweepValues): Scenario {
+  const cliKeys = Object.keys(cliSweep);
+  if (cliKeys.length === 0) return checkScenario(file, source, modelsDir);
   const data = source.data as Record<string, unknown> | null;
   if (data && typeof data === 'object' && !Array.isArray(data)) {
     data.sweep = { ...((data.sweep as Record<string, unknown> | undefined) ?? {}), ...cliSweep };

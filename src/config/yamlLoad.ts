@@ -356,8 +356,12 @@ export function describeIssue(issue: z.core.$ZodIssue, value: unknown): { expect
     }
     case 'not_multiple_of':
       return { expected: `a multiple of ${String(issue.divisor)}`, got };
-    case 'invalid_format':
+    case 'invalid_format': {
+      // A refine's own message says what it wants; a bare regex is shown as the pattern.
+      const pattern = (issue as { pattern?: string }).pattern;
+      if (issue.format === 'regex') return { expected: issue.message && !/^Invalid/.test(issue.message) ? issue.message : `a string matching ${pattern ?? 'the expected pattern'}`, got };
       return { expected: `a ${issue.format} string`, got };
+    }
     case 'invalid_key':
       return { expected: 'valid keys', got };
     case 'invalid_element':

@@ -5,16 +5,44 @@
  * mount_lock;spin") so the same numbers give both the breakdown table and the
  * flame-graph input.
  */
+/**
+ * What a moment of a thread's time is, typed where the activity is made (the
+ * kernel model's step kinds, the launch's processes), so that breakdowns
+ * count kinds instead of matching the text of labels.
+ */
+export const ACTIVITY_PHASES = ['work', 'runtime', 'start', 'wait', 'spin', 'pathSpin', 'rcu'] as const;
+export type ActivityPhase = (typeof ACTIVITY_PHASES)[number];
+export interface ActivityKind {
+  /**
+   * work: CPU work (kernel or user); runtime: the container runtime's own
+   * work; start: a container's start after its rootfs; wait: waiting for a
+   * sleeping lock (an rw-semaphore: optimistic spinning on CPU, sleeping
+   * off); spin: spinning on a spinlock or seqlock writer; pathSpin: a path
+   * walk spinning in path_init while mount_lock's sequence is odd; rcu:
+   * waiting for an RCU grace period.
+   */
+  phase: ActivityPhase;
+  /** Some lock is held (the time is a critical section). */
+  inLock: boolean;
+  /** A seqlock (mount_lock) is held for write: every path walk spins meanwhile. */
+  inSeqlock: boolean;
+}
+export const PLAIN_WORK: ActivityKind = Object.freeze({ phase: 'work', inLock: false, inSeqlock: false });
+
 export class ActivityNames {
   private readonly ids = new Map<string, number>();
   readonly names: string[] = [];
-  id(name: string): number {
+  /** The kind of each activity, by id (PLAIN_WORK where none was given). */
+  readonly kinds: ActivityKind[] = [];
+  /** The id of activity `name`; `kind` types it the first time it is given. */
+  id(name: string, kind?: ActivityKind): number {
     let id = this.ids.get(name);
     if (id === undefined) {
       id = this.names.length;
       this.names.push(name);
       this.ids.set(name, id);
-    }
+      this.kinds.push(kind ?? PLAIN_WORK);
+    } else if (kind && this.kinds[id] === PLAIN_WORK) this.kinds[id] = kind;
     return id;
   }
 }
@@ -61,11 +89,11 @@ export class ActivityLedger {
   }
 
   /** Totals by activity name, ns. */
-  totals(): { name: string; onCpuNs: number; offCpuNs: number }[] {
+  totals(): { name: string; kind: ActivityKind; onCpuNs: number; offCpuNs: number }[] {
     const out = [];
     for (let i = 0; i < this.names.names.length; i++) {
       const on = this.onCpu[i] ?? 0, off = this.offCpu[i] ?? 0;
-      if (on > 0 || off > 0) out.push({ name: this.names.names[i], onCpuNs: on, offCpuNs: off });
+      if (on > 0 || off > 0) out.push({ name: this.names.names[i], kind: this.names.kinds[i]!, onCpuNs: on, offCpuNs: off });
     }
     return out;
   }

@@ -2,7 +2,7 @@
  * Chiplet fabric (AMD Zen 4 Genoa): cores are grouped in CCXs that each have
  * their own L3. A CCX serves its own cores' requests for a line it holds; only
  * traffic between CCXs goes through the IO die, and between sockets through
- * the socket link (facts.md section 4; the blog's Figure 8).
+ * the socket link (docs/sources.md section 4; the blog's Figure 8).
  *
  * Modelled as: misses from one CCX are merged (one request per line in flight
  * per CCX, the others wait for its fill and are then served inside the CCX at

@@ -3,7 +3,7 @@
  * line maps (by address hash) to one caching/home agent (CHA), and the home CHA's
  * Table of Requests lets only one request per line out to the system at a
  * time; requests to the same address queue behind it (Intel uncore manuals,
- * SPR UNC_CHA_TOR_* events; facts.md section 4).
+ * SPR UNC_CHA_TOR_* events; docs/sources.md section 4).
  *
  * So every core's miss on a contended line joins one FIFO per line at its home,
  * and each transaction occupies it for its whole duration: the owner is

@@ -126,6 +126,14 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const stormPoints = baseKernelFile ? loadMountstormPoints(kinds.mountstorm) : [];
   const lockPoints = loadLockbenchPoints(kinds.lockbench);
   const machine = calibrationMachine([...kinds.lockbench, ...kinds.mountstorm]);
+  // Checked after every file was read (a bad file is the more useful message).
+  // Levenberg-Marquardt needs two residuals at least; one file of a kind gives
+  // one (the fitting library threw from inside the fit).
+  for (const [kind, files] of Object.entries(kinds)) {
+    if (files.length === 1) {
+      throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, got: `1 (${files[0]})` });
+    }
+  }
   const name = `${baseHw.name}-fitted`;
   const written: string[] = [];
   mkdirSync(opts.outDir, { recursive: true });

@@ -5,6 +5,7 @@
 // carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
 // file per repetition) next to the measurement file.
 
+import { removeStaleTemps } from './staleTemps.ts';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
@@ -101,6 +102,7 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       reader: z.enum(READER_MODES).optional(),
       readSize: z.number().int().positive().optional(),
       idleReads: count.optional(),
+      umountDetach: z.literal(true).optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -274,6 +276,8 @@ export interface MountstormOptions {
   readSize?: number;
   /** Reads before the storm starts (default 5). */
   idleReads?: number;
+  /** umount2 with MNT_DETACH (containerd's), skipping the busy check's walk. */
+  umountDetach?: boolean;
 }
 
 /** The median of a non-empty list. */
@@ -292,10 +296,14 @@ function median(values: number[]): number {
 export function runStatistics(run: MountstormSummary): Record<string, number> {
   const out: Record<string, number> = { wallNs: run.wallNs, meanNs: run.meanNs, p50Ns: run.p50Ns, p99Ns: run.p99Ns, maxNs: run.maxNs };
   for (const [op, ns] of Object.entries(run.opP50Ns ?? {})) out[`op.${op}`] = ns;
+  for (const [op, ns] of Object.entries(run.opCpuP50Ns ?? {})) out[`opCpu.${op}`] = ns;
   if (run.reader) {
     const idle = run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.durNs);
     const storm = run.reader.reads.filter((r) => r.duringStorm).map((r) => r.durNs);
-    if (idle.length) out['read.idleP50Ns'] = median(idle);
+    if (idle.length) {
+      out['read.idleP50Ns'] = median(idle);
+      out['read.idleCpuP50Ns'] = median(run.reader.reads.filter((r) => !r.duringStorm && r.startNs < 0).map((r) => r.cpuNs));
+    }
     if (storm.length) {
       out['read.stormP50Ns'] = median(storm);
       out['read.stormMaxNs'] = Math.max(...storm);
@@ -317,6 +325,10 @@ function spread(values: number[]) {
 }
 
 export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureContext): Promise<Measurement> {
+  // Flags that make no sense together are bad input (exit 2) on any host, so they are checked before privilege.
+  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
+  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
+  if (opts.umountDetach && !opts.propagation) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--umount-detach', expected: 'with --propagation shared|private', got: 'no --propagation' });
   const host = ctx.host ?? readSysfsTopology();
   const repeat = opts.repeat ?? 1;
   if (process.getuid?.() !== 0) throw new HostCapabilityError('measure mountstorm needs root (mount namespaces and idmapped mounts need CAP_SYS_ADMIN)');
@@ -328,11 +340,11 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   }
   const dir = dirname(ctx.out);
   const names = traceFileNames(ctx.out, repeat);
+  // Traces half-written by a run that was killed: their writer is gone.
+  removeStaleTemps(dir, (n) => n.includes('.trace.jsonl.'));
   // The probe writes its trace as it goes; it writes to a hidden name that is
   // renamed only when every run succeeded, like the measurement itself.
   const temps = names.map((n) => join(dir, `.${n}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`));
-  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
-  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
   const config = {
     variant: opts.variant,
     layers: opts.layers,
@@ -340,10 +352,12 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     repeat,
     ...(opts.propagation ? { propagation: opts.propagation, peers: opts.peers ?? 0 } : {}),
     ...(opts.reader ? { reader: opts.reader, readSize: opts.readSize ?? 4096, idleReads: opts.idleReads ?? 5 } : {}),
+    ...(opts.umountDetach ? { umountDetach: true as const } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
   if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
+  if (config.umountDetach) baseArgs.push('--umount-detach');
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {

@@ -91,6 +91,8 @@ export const mountinfoReadSchema = z.strictObject({
   startNs: z.number().int(),
   /** open() to close() of one full read of /proc/self/mountinfo. */
   durNs: nsNumber,
+  /** The reader thread's CPU time over the same span (CLOCK_THREAD_CPUTIME_ID): the read's work without waits. */
+  cpuNs: nsNumber,
   bytes: nsNumber,
   /** read() calls, the last one returning 0. */
   syscalls: z.number().int().positive(),
@@ -123,8 +125,12 @@ export const mountstormSummarySchema = z.object({
   opCounts: z.record(z.string(), nsNumber),
   /** Median duration of each operation kind over all containers (absent in older files). */
   opP50Ns: z.record(z.string(), nsNumber).optional(),
+  /** With --propagation: median CPU time of each operation kind (the thread's own work, without waits). */
+  opCpuP50Ns: z.record(z.string(), nsNumber).optional(),
   /** With --propagation: the layers' mount shared or private, and the pre-built peer group. */
   propagation: mountstormPropagationSchema.optional(),
+  /** With --umount-detach: umount2 with MNT_DETACH (no busy check), as containerd unmounts. */
+  umountDetach: z.literal(true).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
 });

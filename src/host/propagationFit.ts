@@ -10,8 +10,9 @@
 // - per ring step, in a mountinfo read: in a slave mount namespace
 //   show_mountinfo calls get_dominating_id for each slave line, which walks the
 //   master's peer ring, so a full read costs lines x peers steps on top of the
-//   per-line and per-read() cost a private namespace pays:
-//   ns = a + perLine lines + perSyscall read_calls + perRingStep slaveLines peers.
+//   per-line cost a private namespace pays:
+//   ns = a + perLine lines + perRingStep slaveLines peers,
+//   fitted to the reader thread's CPU time per read (see fitReadCost).
 //
 // Both are ordinary least squares with standard errors (sigma^2 (X'X)^-1); the
 // measured points are per run (not per configuration) so the run-to-run noise
@@ -82,35 +83,51 @@ export interface PeerPoint {
   peers: number;
   containers: number;
   layers: number;
+  /** Median wall time of each op in the run. */
   opNs: Partial<Record<PeerOp, number>>;
+  /** Median CPU time of each op in the run (absent in files from before the probe measured it). */
+  opCpuNs: Partial<Record<PeerOp, number>>;
 }
 
 /**
  * The runs that measure per-peer costs: shared propagation, no reader (a
  * slave reader adds a slave copy per peer, which propagate_mnt also visits),
  * and per-op medians present. Only one container count may be mixed in a fit;
- * pass `containers` to choose it (default 1: no lock contention in the op times).
+ * pass `containers` to choose it (default 1: no lock contention in the op times),
+ * and one umount kind (`umountDetach`: MNT_DETACH runs, default the busy-checked ones).
  */
-export function peerPoints(files: LoadedMeasurement[], containers = 1): PeerPoint[] {
+export function peerPoints(files: LoadedMeasurement[], containers = 1, umountDetach = false): PeerPoint[] {
   const out: PeerPoint[] = [];
   for (const { file, m } of files) {
     if (m.kind !== 'mountstorm' || m.config.propagation !== 'shared' || m.config.reader || m.config.containers !== containers) continue;
+    if ((m.config.umountDetach ?? false) !== umountDetach) continue;
     for (const run of m.results.runs) {
       if (!run.opP50Ns || !run.propagation) continue;
       const opNs: Partial<Record<PeerOp, number>> = {};
-      for (const op of PEER_OPS) if (run.opP50Ns[op] !== undefined) opNs[op] = run.opP50Ns[op];
-      out.push({ file, peers: run.propagation.peers, containers: run.containers, layers: run.layers, opNs });
+      const opCpuNs: Partial<Record<PeerOp, number>> = {};
+      for (const op of PEER_OPS) {
+        if (run.opP50Ns[op] !== undefined) opNs[op] = run.opP50Ns[op];
+        if (run.opCpuP50Ns?.[op] !== undefined) opCpuNs[op] = run.opCpuP50Ns[op];
+      }
+      out.push({ file, peers: run.propagation.peers, containers: run.containers, layers: run.layers, opNs, opCpuNs });
     }
   }
   return out;
 }
 
-/** Per op: ns = base + perPeer x N over the given runs. */
-export function fitPerPeer(points: PeerPoint[]): Record<PeerOp, LinearFit> {
+/**
+ * Per op: ns = base + perPeer x N over the given runs, of the ops' CPU time
+ * (default) or wall time. CPU time is the work done, with the locks held or
+ * spinning for them; wall time adds what the op waited: for a cpu on a loaded
+ * machine, and for umount an RCU grace period after it dropped the locks
+ * (namespace_unlock), tens of us to ms here, which would bury the walk.
+ */
+export function fitPerPeer(points: PeerPoint[], clock: 'cpu' | 'wall' = 'cpu'): Record<PeerOp, LinearFit> {
   const out = {} as Record<PeerOp, LinearFit>;
+  const value = (p: PeerPoint, op: PeerOp) => (clock === 'cpu' ? p.opCpuNs[op] : p.opNs[op]);
   for (const op of PEER_OPS) {
-    const pts = points.filter((p) => p.opNs[op] !== undefined);
-    out[op] = leastSquares(['baseNs', 'perPeerNs'], pts.map((p) => [1, p.peers]), pts.map((p) => p.opNs[op]!));
+    const pts = points.filter((p) => value(p, op) !== undefined);
+    out[op] = leastSquares(['baseNs', 'perPeerNs'], pts.map((p) => [1, p.peers]), pts.map((p) => value(p, op)!));
   }
   return out;
 }
@@ -128,8 +145,10 @@ export interface ReadPoint {
   lines: number;
   /** read() calls per full read (median). */
   syscalls: number;
-  /** Median duration of the run's idle full reads. */
+  /** Median duration (wall clock) of the run's idle full reads. */
   idleNs: number;
+  /** Median CPU time of the reader thread per idle full read: the work, without waiting for a cpu. */
+  idleCpuNs: number;
   /** Median and slowest full read during the storm, when a read fell inside it. */
   stormP50Ns?: number;
   stormMaxNs?: number;
@@ -158,6 +177,7 @@ export function readPoints(files: LoadedMeasurement[]): ReadPoint[] {
         lines: median(idle.map((r) => r.lines)),
         syscalls: median(idle.map((r) => r.syscalls)),
         idleNs: median(idle.map((r) => r.durNs)),
+        idleCpuNs: median(idle.map((r) => r.cpuNs)),
         ...(storm.length ? { stormP50Ns: median(storm), stormMaxNs: Math.max(...storm) } : {}),
       });
     }
@@ -174,13 +194,21 @@ export function ringSteps(p: Pick<ReadPoint, 'mode' | 'peers'>): number {
   return p.mode === 'slave' ? (p.peers + 1) * (p.peers + 1) : 0;
 }
 
-export function readDesignRow(p: Pick<ReadPoint, 'mode' | 'peers' | 'lines' | 'syscalls'>): number[] {
-  return [1, p.lines, p.syscalls, ringSteps(p)];
+export function readDesignRow(p: Pick<ReadPoint, 'mode' | 'peers' | 'lines'>): number[] {
+  return [1, p.lines, ringSteps(p)];
 }
 
-/** Idle full-read duration = base + perLine lines + perSyscall read() calls + perRingStep ring steps. */
+/**
+ * CPU time of an idle full read = base + perLine lines + perRingStep ring
+ * steps. CPU time, not wall time: on a shared machine a read of a few ms is
+ * time-sliced with other work, which would add the machine's load to every
+ * coefficient; the work itself does not change. No per-read() term: the
+ * seq_file renders a page at a time whatever the read() size, and on this
+ * host 4x the read() calls (1 KB vs 4 KB) changed a private read's CPU time
+ * by less than its run-to-run spread, so such a term is not identifiable.
+ */
 export function fitReadCost(points: ReadPoint[]): LinearFit {
-  return leastSquares(['baseNs', 'perLineNs', 'perSyscallNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleNs));
+  return leastSquares(['baseNs', 'perLineNs', 'perRingStepNs'], points.map(readDesignRow), points.map((p) => p.idleCpuNs));
 }
 
 // ---------------------------------------------------------------------------

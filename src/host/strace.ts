@@ -7,7 +7,9 @@
 //     -e trace=open_tree,mount_setattr,move_mount,mount,umount2,fsopen,fsconfig,fsmount,close \
 //     -p PID_OF_RUNTIME
 // (`-s 4096` keeps paths whole; without it strace cuts strings at 32 bytes and
-// umounts can no longer be matched to their layer.)
+// umounts can no longer be matched to their layer.) To pick processes later
+// (`locksim import-strace --pid/--comm`), add `-Y` (command names on every
+// line) or `execve,clone,clone3,fork,vfork,prctl` to the traced calls.
 //
 // Which container an operation belongs to: by default one container per
 // thread id strace prints (`[pid N]` or the `N ` prefix of `-o` files), named
@@ -41,7 +43,7 @@
 // gets that layer; a pass with one clone (common parent) has no layers.
 
 import { InputError } from '../config/errors.ts';
-import { OP_CODE, TRACE_FORMAT, TRACE_VERSION, TraceOpsBuilder, type OpName, type Trace, type TraceContainer, type TraceHeader } from '../workload/trace.ts';
+import { OP_CODE, TRACE_FORMAT, TRACE_VERSION, TraceOpsBuilder, opAt, parseTrace, writeTrace, type OpName, type Trace, type TraceContainer, type TraceHeader } from '../workload/trace.ts';
 
 /** One decoded syscall line (or unfinished/resumed pair), as given to `containerOf`. */
 export interface StraceCall {
@@ -58,6 +60,20 @@ export interface StraceCall {
 export interface StraceImportOptions {
   /** Maps a call to its container id, or null to drop it. Default: `pid${pid}`. */
   containerOf?: (call: StraceCall) => string | null;
+  /**
+   * Keep only the calls of these thread ids and of the threads they start
+   * (clone, clone3, fork, vfork in the trace): e.g. the runtime's pid, leaving
+   * out a probe's preflight processes.
+   */
+  pids?: number[];
+  /**
+   * Keep only the calls of threads with one of these command names: from
+   * strace's `-Y` (`--decode-pids=comm`, lines start `PID<comm>`), else from
+   * the thread's execve (the file's base name, cut to 15 characters as the
+   * kernel's comm) or prctl(PR_SET_NAME), else inherited from the thread that
+   * started it.
+   */
+  comms?: string[];
   /** Stored as the trace header's variant (default "strace"). */
   variant?: string;
 }
@@ -91,6 +107,8 @@ interface PendingOp {
   tree?: TreeRef;
   /** lowerdir count from the overlay options, when the option string was not cut. */
   lowerdirs?: number;
+  /** Line of the strace output the call was on (for errors found in the trace it makes). */
+  line: number;
 }
 
 interface Unfinished {
@@ -103,8 +121,49 @@ interface Unfinished {
 const TIME_RE = /^(?:(\d{2}):(\d{2}):(\d{2})|(\d+))\.(\d{6})(?=\s)/;
 const DAY_US = 86_400_000_000;
 
+/** Which thread started which, and each thread's command name, as far as the trace shows them. */
+class ProcessTable {
+  readonly parent = new Map<number, number>();
+  readonly comm = new Map<number, string>();
+
+  /** Updates the table from a completed call of `pid`. */
+  observe(call: StraceCall): void {
+    const ret = Number(call.ret);
+    if (['clone', 'clone3', 'fork', 'vfork'].includes(call.name) && Number.isInteger(ret) && ret > 0) {
+      this.parent.set(ret, call.pid);
+      if (!this.comm.has(ret) && this.comm.has(call.pid)) this.comm.set(ret, this.comm.get(call.pid)!);
+    } else if ((call.name === 'execve' || call.name === 'execveat') && call.ret === '0') {
+      const path = stringArg(call.args[call.name === 'execve' ? 0 : 1] ?? '');
+      if (path) this.comm.set(call.pid, basenameOf(path).slice(0, 15));
+    } else if (call.name === 'prctl' && call.args[0] === 'PR_SET_NAME' && call.ret === '0') {
+      const name = stringArg(call.args[1] ?? '');
+      if (name) this.comm.set(call.pid, name.slice(0, 15));
+    }
+  }
+
+  /** `pid` or one of its ancestors is in `roots`. */
+  descendsFrom(pid: number, roots: Set<number>): boolean {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && hops < 10_000; p = this.parent.get(p), hops++) if (roots.has(p)) return true;
+    return false;
+  }
+}
+
+function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
 export function importStrace(text: string, file: string, options: StraceImportOptions = {}): StraceImport {
-  const containerOf = options.containerOf ?? ((c: StraceCall) => `pid${c.pid}`);
+  const baseContainerOf = options.containerOf ?? ((c: StraceCall) => `pid${c.pid}`);
+  const processes = new ProcessTable();
+  const pidRoots = options.pids ? new Set(options.pids) : null;
+  const comms = options.comms ? new Set(options.comms) : null;
+  // The command name as known at the call (a thread that execs changes it);
+  // the pid filter is applied at the end, since a child's first calls can be
+  // printed before its parent's clone returns.
+  const containerOf = (c: StraceCall): string | null => {
+    if (comms && !comms.has(processes.comm.get(c.pid) ?? '')) return null;
+    return baseContainerOf(c);
+  };
   const lines = text.split('\n');
   const unfinished = new Map<number, Unfinished>();
   /** Per thread: fd -> tree it refers to. */
@@ -140,7 +199,7 @@ export function importStrace(text: string, file: string, options: StraceImportOp
     const emit = (op: OpName, extra: Partial<PendingOp> = {}): void => {
       const c = container();
       if (c === null) return;
-      ops.push({ container: c, op, startUs, durNs, pid: call.pid, ...extra });
+      ops.push({ container: c, op, startUs, durNs, pid: call.pid, line: call.line, ...extra });
     };
     switch (call.name) {
       case 'open_tree': {
@@ -235,9 +294,12 @@ export function importStrace(text: string, file: string, options: StraceImportOp
     // Optional pid prefix: "[pid 123] " on a terminal, "123 " (1+ spaces) with -o.
     let pos = 0;
     let pid = 0;
-    const pidMatch = /^(?:\[pid\s+(\d+)\]|(\d+))\s+/.exec(raw);
+    // With -Y (--decode-pids=comm) the pid carries the command name: "123<runc>".
+    const pidMatch = /^(?:\[pid\s+(\d+)(?:<([^>]*)>)?\]|(\d+)(?:<([^>]*)>)?)\s+/.exec(raw);
     if (pidMatch && TIME_RE.test(raw.slice(pidMatch[0].length))) {
-      pid = Number(pidMatch[1] ?? pidMatch[2]);
+      pid = Number(pidMatch[1] ?? pidMatch[3]);
+      const comm = pidMatch[2] ?? pidMatch[4];
+      if (comm !== undefined) processes.comm.set(pid, comm);
       pos = pidMatch[0].length;
     }
     const tm = TIME_RE.exec(raw.slice(pos));
@@ -324,22 +386,53 @@ export function importStrace(text: string, file: string, options: StraceImportOp
     const ret = result[1]!;
     const dur = result[3];
     const durNs = dur === undefined || dur === 'unavailable' ? undefined : Math.round(Number(dur) * 1e9);
-    handleCall({ pid, name, args: split.args, ret, line: callLine }, startUs, durNs);
+    const decoded = { pid, name, args: split.args, ret, line: callLine };
+    processes.observe(decoded);
+    handleCall(decoded, startUs, durNs);
   }
 
   for (const u of unfinished.values()) if (MOUNT_SYSCALLS.has(u.name)) unfinishedCalls++;
-  return { trace: buildTrace(ops, file, options.variant ?? 'strace'), failedCalls, unfinishedCalls };
+  const kept = pidRoots ? ops.filter((o) => processes.descendsFrom(o.pid, pidRoots)) : ops;
+  const built = buildTrace(kept, file, options.variant ?? 'strace');
+  checkImportedTrace(built.trace, built.lines, file);
+  const trace = built.trace;
+  return { trace, failedCalls, unfinishedCalls };
+}
+
+/**
+ * The trace made must be one the simulator reads (issue 11: import-strace
+ * wrote traces of 10,001 layers, empty paths or pass 0, which `run` then
+ * refused). It is checked by the trace reader itself, and a problem is
+ * reported at the strace line of the call responsible.
+ */
+function checkImportedTrace(trace: Trace, lines: number[], file: string): void {
+  try {
+    parseTrace(writeTrace(trace.header, trace.ops), file);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    // Trace line 1 is the header, op i is on line i + 2; a header field names its container.
+    const container = /containers\[(\d+)\]/.exec(e.field);
+    const opIndex = e.line >= 2 ? e.line - 2 : container ? firstOpOf(trace, Number(container[1])) : 0;
+    throw new InputError({ file, line: lines[opIndex] ?? 1, column: 1, field: `(imported trace) ${e.field}`, expected: e.expected, ...(e.got === undefined ? {} : { got: e.got }) });
+  }
+}
+
+function firstOpOf(trace: Trace, container: number): number {
+  for (let i = 0; i < trace.ops.count; i++) if (opAt(trace.ops, i).container === container) return i;
+  return 0;
 }
 
 /** Groups ops per container, infers passes and layers, and builds the trace. */
-function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
+function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: Trace; lines: number[] } {
   const byContainer = new Map<string, PendingOp[]>();
   for (const o of ops) {
     let list = byContainer.get(o.container);
     if (!list) byContainer.set(o.container, (list = []));
     list.push(o);
   }
-  const originUs = ops.length ? Math.min(...ops.map((o) => o.startUs)) : 0;
+  // A loop, not Math.min(...ops): spreading a million ops overflows the stack.
+  let originUs = ops.length ? Infinity : 0;
+  for (const o of ops) if (o.startUs < originUs) originUs = o.startUs;
   const containers: TraceContainer[] = [];
   const passes: number[][] = [];
   const clonesPerPass: Map<number, number>[] = [];
@@ -381,12 +474,14 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
   }
 
   const builder = new TraceOpsBuilder(ops.length);
+  const lines: number[] = [];
   order.forEach((id, ci) => {
     const list = byContainer.get(id)!;
     list.forEach((o, i) => {
       const t = o.tree;
       const layer = t && !t.fromFsmount && (clonesPerPass[ci]!.get(t.pass) ?? 0) >= 2 ? t.index : -1;
       builder.pushRaw(ci, OP_CODE[o.op], passes[ci]![i]!, layer, (o.startUs - originUs) * 1000, o.durNs ?? NaN, o.pid, o.path);
+      lines.push(o.line);
     });
   });
   const header: TraceHeader = {
@@ -397,7 +492,7 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): Trace {
     description: `imported from strace output ${file}`.slice(0, 2000),
     containers,
   };
-  return { header, ops: builder.finish() };
+  return { trace: { header, ops: builder.finish() }, lines };
 }
 
 /**

@@ -14,7 +14,7 @@
 import { readInputFile } from '../config/yamlLoad.ts';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
 import { Document, isScalar, isSeq, visit } from 'yaml';
 import { InputError } from '../config/errors.ts';
 import { hardwareModelSchema, type HardwareModel, type SourcedNumber } from '../config/hardwareSchema.ts';
@@ -343,7 +343,11 @@ export function readSysfsTopology(root = '/'): HostTopology {
 // hwloc XML
 
 type XmlNode = Record<string, unknown>;
-const META = XMLParser.getMetaDataSymbol() as unknown as string;
+/** fast-xml-parser, loaded on first use (only `host topology --from-xml` needs it; every command would pay for it at start). */
+let xmlParser: typeof import('fast-xml-parser') | undefined;
+function fxp(): typeof import('fast-xml-parser') {
+  return (xmlParser ??= createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser'));
+}
 
 function lineColAt(text: string, offset: number): { line: number; column: number } {
   let line = 1;
@@ -383,6 +387,8 @@ function lowestBit(mask: string | undefined): number | null {
  */
 export function parseHwlocXml(text: string, file: string): HostTopology {
   if (text.trim() === '') throw new InputError({ file, line: 1, column: 1, field: '(xml)', expected: 'an hwloc topology (`lstopo --of xml FILE`)', got: 'an empty file' });
+  const { XMLParser, XMLValidator } = fxp();
+  const META = XMLParser.getMetaDataSymbol() as unknown as string;
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new InputError({ file, line: valid.err.line, column: valid.err.col, field: '(xml)', expected: 'well-formed XML', got: valid.err.msg });
@@ -540,7 +546,7 @@ export function readHwlocXmlFile(file: string): HostTopology {
 
 type Vendor = 'intel' | 'amd';
 
-/** Placeholder numbers per vendor, each from facts.md section 4 with its origin. */
+/** Placeholder numbers per vendor, each from docs/sources.md section 4 with its origin. */
 const PLACEHOLDER_ORIGIN: Record<Vendor, Record<'smtSibling' | 'sameL3' | 'crossL3' | 'crossSocket' | 'pauseCycles', { value: number; origin: string }>> = {
   intel: {
     smtSibling: { value: 7.6, origin: 'Xeon 8275CL SMT-sibling median, nviennot/core-to-core-latency community results' },

@@ -23,10 +23,21 @@ function cost(b: BurstSummary): string {
   return b.costPer1000Usd === null ? '-' : `$${b.costPer1000Usd.mean.toFixed(3)}`;
 }
 
+/** "137 [137, 144)": the largest burst that holds and the interval it lies in (the next one checked fails). */
 function safeBurst(c: CandidateResult): string {
   const s = c.largestSafeBurst;
-  if (s.value === null) return `none (<${s.checked[0]?.burst ?? '?'})`;
-  return `${s.bound === 'at-least' ? '>=' : ''}${s.value} (${s.method})`;
+  if (s.value === null) return s.failsAt === 1 ? 'none (fails at 1)' : `none (<${s.failsAt ?? s.checked[0]?.burst ?? '?'})`;
+  if (s.bound === 'at-least') return `>=${s.value}`;
+  return `${s.value} [${s.value}, ${s.failsAt})`;
+}
+
+function price(c: CandidateResult): string {
+  return c.usdPerHour === null ? '-' : `$${c.usdPerHour.toFixed(3)}`;
+}
+
+function perDollarHour(c: CandidateResult): string {
+  if (c.containersPerDollarHour === null) return '-';
+  return `${c.largestSafeBurst.bound === 'at-least' ? '>=' : ''}${c.containersPerDollarHour.toFixed(1)}`;
 }
 
 function table(rows: string[][]): string {
@@ -45,7 +56,7 @@ export function planTable(result: PlanResult): string {
   );
   lines.push('');
   const ci = `${p.confidence * 100}% CI`;
-  const rows = [['rank', 'candidate', `p99 at ${p.burst} (${ci})`, 'success', '$/1000 launches', 'largest safe burst', 'best change (p99)']];
+  const rows = [['rank', 'candidate', `p99 at ${p.burst} (${ci})`, 'success', 'largest safe burst', '$/hour', 'containers per $/h', '$/1000 launches', 'best change (p99)']];
   const byLabel = new Map(result.candidates.map((c) => [c.label, c]));
   result.ranking.forEach((label, i) => {
     const c = byLabel.get(label)!;
@@ -55,8 +66,10 @@ export function planTable(result: PlanResult): string {
       c.label,
       interval(c.atBurst.p99S),
       pct(c.atBurst.successRate.mean),
-      cost(c.atBurst),
       safeBurst(c),
+      price(c),
+      perDollarHour(c),
+      cost(c.atBurst),
       best ? `${best.change} (${signedPct(best.p99Improvement)})` : '-',
     ]);
   });
@@ -74,6 +87,7 @@ export function planTable(result: PlanResult): string {
     );
   }
   lines.push('');
+  lines.push('largest safe burst: the largest number of containers launched together that meets the objective, [that, the smallest that fails)');
   lines.push(`cost: ${result.costDefinition}`);
   return lines.join('\n') + '\n';
 }

@@ -49,8 +49,13 @@ export interface BurstSummary {
 }
 
 export interface SafeBurst {
-  /** Largest burst known to meet the objective; null when even the smallest one checked fails. */
+  /** Largest burst known to meet the objective; null when even one container fails it. */
   value: number | null;
+  /**
+   * Smallest burst known to fail it, above `value`: the answer lies in
+   * [value, failsAt). null when no burst checked fails (bound at-least).
+   */
+  failsAt: number | null;
   method: 'list' | 'bisect';
   /**
    * exact: the next larger burst checked fails (list) or is within `step` (bisect);
@@ -76,6 +81,8 @@ export interface CandidateResult {
   label: string;
   machine: PlanCandidate['machine'];
   usdPerHour: number | null;
+  /** Largest safe burst per dollar of the hourly price (docs/plan.md); null without a price or a safe burst. */
+  containersPerDollarHour: number | null;
   atBurst: BurstSummary;
   largestSafeBurst: SafeBurst;
   /** Ranked by p99 improvement, best first. */
@@ -95,7 +102,21 @@ export interface PlanResult {
 }
 
 export const COST_DEFINITION =
-  'USD per 1,000 successful launches = usdPerHour x (simulated time until the last launch of the burst completes, s) / 3600 / (burst x successRate) x 1000: the instance-time a burst occupies, charged at the hourly price, shared by the launches that succeeded.';
+  'USD per 1,000 successful launches = usdPerHour x (simulated time until the last launch of the burst completes, s) / 3600 / (burst x successRate) x 1000: the instance-time a burst occupies, charged at the hourly price, shared by the launches that succeeded. Containers per dollar-hour = largest safe burst / usdPerHour: how many containers one dollar of hourly instance price can start at once within the objective.';
+
+/**
+ * The containerd releases that carry each runtime fix: the common-parent
+ * idmapped mount (containerd PR #12092, backported to 2.0.7 and 2.1.5, in
+ * 2.2) and its one-pass form, whose inspection mount is not idmapped
+ * (containerd PR #12433, in 2.3).
+ */
+export const FIX_RELEASES: Partial<Record<RuntimeVariant, { pr: string; releases: string }>> = {
+  'common-parent': { pr: 'containerd PR #12092', releases: 'containerd 2.0.7, 2.1.5, 2.2' },
+  'common-parent-one-pass': { pr: 'containerd PR #12433', releases: 'containerd 2.3' },
+};
+
+/** Bursts larger than this are not searched (simulating them takes minutes each). */
+const SEARCH_CEILING = 5_000;
 
 export interface RunPlanOptions {
   workers: number;
@@ -183,7 +204,8 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions): Promise<PlanRes
     ...base.flatMap((config) => firstSearch.map((burst) => ({ config, burst }))),
   ];
   const round1Points = new Set(round1.flatMap((w) => pointsFor(w.config, w.burst).map((p) => p.key))).size;
-  const bisectRounds = 'bisect' in plan.search ? Math.max(0, Math.ceil(Math.log2((plan.search.bisect.high - plan.search.bisect.low) / plan.search.bisect.step))) : 0;
+  // Lists are refined too: about five halvings to 5% of the failing burst, plus one round below or above the list.
+  const bisectRounds = 'bisect' in plan.search ? Math.max(0, Math.ceil(Math.log2((plan.search.bisect.high - plan.search.bisect.low) / plan.search.bisect.step))) : 6;
   opts.onStart?.(round1Points + bisectRounds * base.length * R);
   await evaluate(round1);
 
@@ -197,7 +219,10 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions): Promise<PlanRes
         return { change: a.change, kind: a.kind, machine: a.config.machine, runtime: a.config.runtime, atBurst: s, p99Improvement: (atBurst.p99S.mean - s.p99S.mean) / atBurst.p99S.mean };
       })
       .sort((x, y) => y.p99Improvement - x.p99Improvement || (x.change < y.change ? -1 : 1));
-    return { label: c.label, machine: c.machine, usdPerHour: priceOf(base[i]!), atBurst, largestSafeBurst: safe[i]!, alternatives };
+    const usdPerHour = priceOf(base[i]!);
+    const safeValue = safe[i]!.value;
+    const containersPerDollarHour = usdPerHour === null || safeValue === null ? null : Number((safeValue / usdPerHour).toFixed(2));
+    return { label: c.label, machine: c.machine, usdPerHour, containersPerDollarHour, atBurst, largestSafeBurst: safe[i]!, alternatives };
   });
 
   const ranking = [...candidates].sort((a, b) => a.atBurst.p99S.mean - b.atBurst.p99S.mean || (a.label < b.label ? -1 : 1)).map((c) => c.label);
@@ -225,7 +250,9 @@ function alternativeConfigurations(plan: Plan, candidate: PlanCandidate, base: C
     }
   };
   if (want.runtimeFix && FIXABLE.includes(base.runtime)) {
-    out.push({ change: 'runtime fix: common-parent', kind: 'runtime-fix', config: { ...base, runtime: 'common-parent' } });
+    for (const runtime of ['common-parent', 'common-parent-one-pass'] as const) {
+      out.push({ change: `runtime fix: ${runtime} (${FIX_RELEASES[runtime]!.releases})`, kind: 'runtime-fix', config: { ...base, runtime } });
+    }
   }
   if (want.smtOff && model.topology.threadsPerCore > 1 && candidate.machine.smt !== false) {
     const machine = { ...candidate.machine, smt: false };
@@ -248,37 +275,68 @@ type Evaluate = (wanted: { config: Configuration; burst: number }[]) => Promise<
 type Summarize = (c: Configuration, burst: number) => BurstSummary;
 
 /**
- * The largest burst meeting the objective, per candidate. A list is checked
- * whole and the answer is the largest burst below the first failure (a burst
- * that passes above a failing one is noise, not capacity). Bisection assumes
- * the objective gets harder with the burst, and halves [low, high] for all
- * candidates together, one pool run per round.
+ * The largest burst meeting the objective, per candidate, as a number with
+ * the interval it lies in. A list is checked whole first; the largest burst
+ * below the first failure is where the bisection starts (a burst that passes
+ * above a failing one is noise, not capacity). Then, whatever the list:
+ * below the smallest listed burst when that fails (down to 1), between the
+ * last passing and the first failing burst, or, when every listed burst
+ * passes, by doubling up to four times the largest one (SEARCH_CEILING at
+ * most) before bisecting. Bisection assumes the objective gets harder with
+ * the burst and halves the interval of all candidates together, one pool run
+ * per round, until it is `step` wide (a list's step: 5% of the failing burst).
  */
 async function searchSafeBursts(plan: Plan, base: Configuration[], evaluate: Evaluate, summarize: Summarize): Promise<SafeBurst[]> {
-  const checkedOf = (c: Configuration, bursts: number[]): SafeBurst['checked'] =>
-    [...bursts].sort((a, b) => a - b).map((burst) => {
-      const s = summarize(c, burst);
-      return { burst, p99MeanS: s.p99S.mean, p99HiS: s.p99S.hi, successRate: s.successRate.mean, holds: s.objectiveHolds };
-    });
+  const holds = (c: Configuration, burst: number) => summarize(c, burst).objectiveHolds;
+  const fromList = 'bursts' in plan.search;
+  const listed = fromList ? [...(plan.search as { bursts: number[] }).bursts].sort((a, b) => a - b) : [];
+  const bis = fromList ? null : (plan.search as { bisect: { low: number; high: number; step: number } }).bisect;
+  const stepFor = (hi: number) => (bis ? bis.step : Math.max(1, Math.ceil(hi * 0.05)));
 
-  if ('bursts' in plan.search) {
-    const list = plan.search.bursts;
-    return base.map((c): SafeBurst => {
-      const checked = checkedOf(c, list);
-      const firstFail = checked.findIndex((x) => !x.holds);
-      if (firstFail === 0) return { value: null, method: 'list', bound: 'below', checked };
-      if (firstFail < 0) return { value: checked[checked.length - 1]!.burst, method: 'list', bound: 'at-least', checked };
-      return { value: checked[firstFail - 1]!.burst, method: 'list', bound: 'exact', checked };
-    });
+  // Each candidate's interval: lo passes (0: nothing passes yet), hi fails (null: none found).
+  const state = base.map((c) => {
+    const visited = fromList ? [...listed] : [bis!.low, bis!.high];
+    if (!fromList) {
+      if (!holds(c, bis!.low)) return { lo: 0, hi: bis!.low as number | null, visited, floor: bis!.low };
+      if (holds(c, bis!.high)) return { lo: bis!.high, hi: null as number | null, visited, floor: bis!.low };
+      return { lo: bis!.low, hi: bis!.high as number | null, visited, floor: bis!.low };
+    }
+    const firstFail = listed.findIndex((b) => !holds(c, b));
+    if (firstFail < 0) return { lo: listed[listed.length - 1]!, hi: null as number | null, visited, floor: 1 };
+    return { lo: firstFail === 0 ? 0 : listed[firstFail - 1]!, hi: listed[firstFail]! as number | null, visited, floor: 1 };
+  });
+
+  // Lists only: when everything listed passes, look above by doubling.
+  if (fromList) {
+    const ceiling = Math.min(SEARCH_CEILING, 4 * listed[listed.length - 1]!);
+    for (;;) {
+      const growing = state.map((s, i) => ({ s, i })).filter(({ s }) => s.hi === null && s.lo < ceiling);
+      if (growing.length === 0) break;
+      const next = growing.map(({ s, i }) => ({ i, burst: Math.min(ceiling, 2 * s.lo) }));
+      await evaluate(next.map(({ i, burst }) => ({ config: base[i]!, burst })));
+      for (const { i, burst } of next) {
+        const s = state[i]!;
+        s.visited.push(burst);
+        if (holds(base[i]!, burst)) s.lo = burst;
+        else s.hi = burst;
+      }
+    }
+    // Nothing listed passes: does a single container? (Below that there is no burst.)
+    const unknownFloor = state.map((s, i) => ({ s, i })).filter(({ s }) => s.lo === 0 && s.hi !== null && s.hi > 1);
+    if (unknownFloor.length > 0) {
+      await evaluate(unknownFloor.map(({ i }) => ({ config: base[i]!, burst: 1 })));
+      for (const { s, i } of unknownFloor) {
+        s.visited.push(1);
+        if (holds(base[i]!, 1)) s.lo = 1;
+        else s.hi = 1;
+      }
+    }
   }
 
-  const { low, high, step } = plan.search.bisect;
-  const holds = (c: Configuration, burst: number) => summarize(c, burst).objectiveHolds;
-  const state = base.map((c) => ({ lo: low, hi: high, visited: [low, high], open: holds(c, low) && !holds(c, high) }));
   for (;;) {
-    const active = state.map((s, i) => ({ s, i })).filter(({ s }) => s.open && s.hi - s.lo > step);
+    const active = state.map((s, i) => ({ s, i })).filter(({ s }) => s.hi !== null && s.lo >= s.floor && s.hi - s.lo > stepFor(s.hi));
     if (active.length === 0) break;
-    const mids = active.map(({ s, i }) => ({ i, burst: Math.round((s.lo + s.hi) / 2) }));
+    const mids = active.map(({ s, i }) => ({ i, burst: Math.round((s.lo + s.hi!) / 2) }));
     await evaluate(mids.map(({ i, burst }) => ({ config: base[i]!, burst })));
     for (const { i, burst } of mids) {
       const s = state[i]!;
@@ -287,11 +345,16 @@ async function searchSafeBursts(plan: Plan, base: Configuration[], evaluate: Eva
       else s.hi = burst;
     }
   }
+
+  const method: SafeBurst['method'] = fromList ? 'list' : 'bisect';
   return base.map((c, i): SafeBurst => {
     const s = state[i]!;
-    const checked = checkedOf(c, s.visited);
-    if (!holds(c, low)) return { value: null, method: 'bisect', bound: 'below', checked };
-    if (holds(c, high)) return { value: high, method: 'bisect', bound: 'at-least', checked };
-    return { value: s.lo, method: 'bisect', bound: 'exact', checked };
+    const checked = [...new Set(s.visited)].sort((a, b) => a - b).map((burst) => {
+      const sum = summarize(c, burst);
+      return { burst, p99MeanS: sum.p99S.mean, p99HiS: sum.p99S.hi, successRate: sum.successRate.mean, holds: sum.objectiveHolds };
+    });
+    if (s.lo === 0 || s.lo < s.floor) return { value: null, failsAt: s.hi, method, bound: 'below', checked };
+    if (s.hi === null) return { value: s.lo, failsAt: null, method, bound: 'at-least', checked };
+    return { value: s.lo, failsAt: s.hi, method, bound: 'exact', checked };
   });
 }

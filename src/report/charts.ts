@@ -3,9 +3,9 @@
 // rasterised to PNG by resvg. No browser and no node-canvas are involved, so
 // the output depends only on the input and the bundled DejaVu fonts.
 
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
-import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
+import type { TopLevelSpec } from 'vega-lite';
+import type { ResvgRenderOptions } from '@resvg/resvg-js';
+import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { canonicalize, type PointResult } from './results.ts';
 import type { OutputFile } from './atomicWrite.ts';
@@ -26,6 +26,22 @@ export interface LineChartOptions {
   band?: { lo: string; hi: string };
   width?: number;
   height?: number;
+  /** A second title line, e.g. what the dashed lines mean. */
+  subtitle?: string;
+  /**
+   * Per variant label: the series it belongs to. Colour is the machine, the
+   * dash the swept parameter (a sweep of 3 machines x 3 layer counts is 3
+   * colours in 3 dash styles, not 9 unrelated colours). Without it, one
+   * colour per variant.
+   */
+  series?: Record<string, { color: string; dash?: string }>;
+  /** Legend titles for the colour and the dash. */
+  colorTitle?: string;
+  dashTitle?: string;
+  /** Horizontal reference lines, e.g. the health-check timeout. */
+  yRules?: { value: number; label: string }[];
+  /** Vertical markers on a variant's curve, in its colour, e.g. where threads exceed its CPUs. */
+  xMarkers?: { x: number; variant: string; label: string }[];
 }
 
 /** Text in the charts is set in DejaVu Sans: it is the one font family we render PNGs with. */
@@ -34,6 +50,9 @@ export const DEFAULT_FONT_DIR = '/usr/share/fonts/truetype/dejavu';
 
 interface ChartRow {
   variant: string;
+  /** Colour group (the machine) and dash group (the sweep values). */
+  color: string;
+  dash: string;
   x: number;
   y: number;
   lo?: number;
@@ -61,7 +80,8 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
   for (const p of points) {
     const y = p.metrics[yMetric];
     if (y === undefined || !Number.isFinite(y)) continue;
-    const row: ChartRow = { variant: p.variant, x: p.x, y };
+    const series = options.series?.[p.variant];
+    const row: ChartRow = { variant: p.variant, color: series?.color ?? p.variant, dash: series?.dash ?? '', x: p.x, y };
     if (band) {
       const lo = p.metrics[band.lo];
       const hi = p.metrics[band.hi];
@@ -76,7 +96,16 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
   checkLogDomain(yScale, rows.flatMap((r) => [r.y, ...(r.lo === undefined ? [] : [r.lo, r.hi as number])]), 'y');
 
   // Legend and colours follow the scenario's variant order, not alphabetical order.
-  const variants = [...new Set(rows.map((r) => r.variant))];
+  const variants = [...new Set(rows.map((r) => r.color))];
+  const dashes = [...new Set(rows.map((r) => r.dash))];
+  const dashed = dashes.length > 1;
+  // Markers at the same x (two variants with 48 CPUs) share one line and one label.
+  const markers: { x: number; label: string }[] = [];
+  for (const m of options.xMarkers ?? []) {
+    const same = markers.find((o) => o.x === m.x);
+    if (same) same.label += `; ${m.label}`;
+    else markers.push({ x: m.x, label: m.label });
+  }
 
   const x = {
     field: 'x',
@@ -91,12 +120,19 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
     scale: yScale === 'log' ? { type: 'log' as const } : { type: 'linear' as const, zero: true },
   };
   const color = {
-    field: 'variant',
+    field: 'color',
     type: 'nominal' as const,
-    title: null,
+    title: options.colorTitle ?? null,
     scale: { domain: variants },
     // symbolOpacity: the band layer's translucency would otherwise fade the legend swatches.
     legend: { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0, symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 },
+  };
+  const strokeDash = {
+    field: 'dash',
+    type: 'nominal' as const,
+    title: options.dashTitle ?? null,
+    scale: { domain: dashes },
+    legend: { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2 },
   };
   const tooltip = [
     { field: 'variant', type: 'nominal' as const, title: 'variant' },
@@ -120,12 +156,35 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
   }
   layers.push({
     mark: { type: 'line', point: true, tooltip: true },
-    encoding: { x, y, color, tooltip },
+    encoding: { x, y, color, ...(dashed ? { strokeDash } : {}), tooltip },
   });
+  for (const rule of options.yRules ?? []) {
+    // A reference value, not data: a grey dashed line with its label above the right end.
+    layers.push({
+      mark: { type: 'rule', color: '#555', strokeDash: [6, 4], strokeWidth: 1.5 },
+      encoding: { y: { datum: rule.value, type: 'quantitative', scale: y.scale } },
+    });
+    layers.push({
+      mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -4, dy: -3, color: '#555', fontSize: 11, text: rule.label },
+      encoding: { x: { value: options.width ?? 640 }, y: { datum: rule.value, type: 'quantitative' } },
+    });
+  }
+  if (markers.length > 0) {
+    layers.push({
+      data: { values: markers },
+      mark: { type: 'rule', color: '#555', strokeDash: [2, 3], strokeWidth: 1.5 },
+      encoding: { x: { field: 'x', type: 'quantitative' } },
+    });
+    layers.push({
+      data: { values: markers },
+      mark: { type: 'text', align: 'right', baseline: 'top', dx: -4, dy: 4, color: '#555', fontSize: 11 },
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+    });
+  }
 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: options.subtitle ? { text: title, subtitle: options.subtitle } : title,
     width: options.width ?? 640,
     height: options.height ?? 360,
     background: 'white',
@@ -140,8 +199,10 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
 // a fixed per-character estimate otherwise. Canvas metrics depend on the fonts
 // of the machine, so the layout (and the SVG bytes) would differ between
 // machines; pin the estimate. `textMetrics` is a runtime export the typings omit.
-const textMetrics = (vega as unknown as { textMetrics?: { canvas(use: boolean): void } }).textMetrics;
-textMetrics?.canvas(false);
+function pinTextMetrics(vega: typeof import('vega')): void {
+  const textMetrics = (vega as unknown as { textMetrics?: { canvas(use: boolean): void } }).textMetrics;
+  textMetrics?.canvas(false);
+}
 
 /**
  * Vega numbers clip paths and gradients from process-wide counters, so the
@@ -164,6 +225,10 @@ export function renumberSvgIds(svg: string): string {
 
 /** Compiles a vega-lite spec and renders it to an SVG document without a browser. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded here, not at the top: vega takes a large part of a second to load
+  // and only commands that draw charts need it.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  pinTextMetrics(vega);
   const { spec: vegaSpec } = compile(spec);
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none' });
   try {
@@ -209,6 +274,8 @@ export function renderPng(svg: string, options: PngOptions = {}): Buffer {
     textRendering: 1,
     logLevel: 'off',
   };
+  // Loaded on first use: its native-binding lookup costs every command tens of ms at start.
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   return new Resvg(svg, renderOptions).render().asPng();
 }
 

@@ -10,7 +10,8 @@
 // "application/json"> with <, > and & escaped, so no input can close a tag or
 // start a script. The one script that runs is the fixed one below.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { runFiles } from './manifest.ts';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
@@ -19,7 +20,9 @@ import { z } from 'zod';
 import { InputError } from '../config/errors.ts';
 import { YamlSource, formatPath, readInputFile } from '../config/yamlLoad.ts';
 import { CHART_FONT } from './charts.ts';
-import { canonicalize, formatNumber, metricNames, type RunResult } from './results.ts';
+import { headlineFindings } from './findings.ts';
+import { formatMetric, metricLabel } from './units.ts';
+import { canonicalize, formatNumber, metricNames, profileFileName, type RunResult } from './results.ts';
 import { ATTRIBUTION_JSON, attributionChartSpec, type Attribution } from '../attribution/attribute.ts';
 
 export interface FoldedStack {
@@ -47,6 +50,10 @@ export interface HtmlReportInput {
   topN: number;
   /** Shown in the title, e.g. the results directory. */
   source: string;
+  /** The kind's key metrics: shown first, in human units. */
+  keyMetrics?: string[];
+  /** Sentences said instead of charts left out for carrying no information. */
+  chartNotes?: string[];
   /** Written by locksim attribute: the share of a gap each mechanism carries. */
   attribution?: Attribution;
 }
@@ -54,6 +61,9 @@ export interface HtmlReportInput {
 export interface VegaLibraries {
   vega: string;
   vegaLite: string;
+  /** d3-flame-graph's browser build (d3 bundled in) and its stylesheet; absent: no flame graph view. */
+  flamegraph?: string;
+  flamegraphCss?: string;
 }
 
 /** The browser builds of vega and vega-lite, read from node_modules. */
@@ -61,7 +71,12 @@ export function loadVegaLibraries(): VegaLibraries {
   const require = createRequire(import.meta.url);
   // The packages export only their module entry; the minified UMD builds sit beside it.
   const build = (pkg: string, file: string) => readFileSync(join(dirname(require.resolve(pkg)), file), 'utf8');
-  return { vega: build('vega', 'vega.min.js'), vegaLite: build('vega-lite', 'vega-lite.min.js') };
+  return {
+    vega: build('vega', 'vega.min.js'),
+    vegaLite: build('vega-lite', 'vega-lite.min.js'),
+    flamegraph: build('d3-selection', 'd3-selection.min.js') + '\n' + build('d3-flame-graph', 'dist/d3-flamegraph.min.js'),
+    flamegraphCss: build('d3-flame-graph', 'dist/d3-flamegraph.css'),
+  };
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -90,7 +105,8 @@ function inlineScript(code: string): string {
 
 // ---------------------------------------------------------------- inputs
 
-const metricValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
+// null: a metric undefined for the point (results.ts); older files wrote "NaN".
+const metricValue = z.union([z.number(), z.null().transform(() => NaN), z.enum(['NaN', 'Infinity', '-Infinity']).transform((n) => Number(n))]);
 
 const resultsSchema = z.object({
   scenario: z.object({ name: z.string(), kind: z.string(), file: z.string().optional(), seed: z.union([z.number(), z.string()]), resolved: z.unknown() }),
@@ -148,9 +164,11 @@ export function loadResultsDir(dir: string): { run: RunResult; profiles: Profile
   const run = readResultsJson(join(dir, 'results.json'));
   const attributionFile = join(dir, ATTRIBUTION_JSON);
   const attribution = existsSync(attributionFile) ? readAttributionJson(attributionFile) : undefined;
-  // Numbers in names sort by value (x=10 before x=100); display order only.
-  const collator = new Intl.Collator('en', { numeric: true });
-  const names = readdirSync(dir).filter((n) => n.endsWith('.folded')).sort(collator.compare);
+  // Only the profiles of this run's points, in the order of its points, and
+  // only those its manifest lists: a .folded file left in the directory by
+  // another run is not this run's.
+  const listed = new Set(runFiles(dir));
+  const names = run.points.map((p) => profileFileName(p.key)).filter((name) => listed.has(name));
   const profiles = names.map((name) => ({ name, stacks: parseFolded(readFileSync(join(dir, name), 'utf8'), join(dir, name)) }));
   return attribution ? { run, profiles, attribution } : { run, profiles };
 }
@@ -163,6 +181,45 @@ export function topStacks(stacks: FoldedStack[], n: number): FoldedStack[] {
     .map(([stack, count]) => ({ stack, count }))
     .sort((a, b) => b.count - a.count || (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0))
     .slice(0, n);
+}
+
+// ---------------------------------------------------------------- flame graph
+
+/** A flame graph node as d3-flame-graph draws it. */
+export interface FlameNode {
+  name: string;
+  value: number;
+  children: FlameNode[];
+}
+
+/** Folded stacks as a tree: each frame a node whose value is the samples of the stacks through it. */
+export function flameTree(stacks: FoldedStack[], rootName = 'all'): FlameNode {
+  const root: FlameNode = { name: rootName, value: 0, children: [] };
+  for (const { stack, count } of stacks) {
+    root.value += count;
+    let node = root;
+    for (const frame of stack.split(';')) {
+      let child = node.children.find((c) => c.name === frame);
+      if (!child) node.children.push((child = { name: frame, value: 0, children: [] }));
+      child.value += count;
+      node = child;
+    }
+  }
+  return root;
+}
+
+function flameSection(profiles: Profile[], hasLibrary: boolean): string {
+  if (profiles.length === 0 || !hasLibrary) return '';
+  const trees = profiles.map((p) => flameTree(p.stacks, p.name.replace(/^profile-/, '').replace(/\.folded$/, '')));
+  // Opens on the heaviest profile (the slowest point, as a rule).
+  const heaviest = trees.reduce((best, t, i) => (t.value > trees[best]!.value ? i : best), 0);
+  const options = profiles.map((p, i) => `<option value="${i}"${i === heaviest ? ' selected' : ''}>${escapeHtml(p.name)}</option>`).join('');
+  return `<section id="flamegraph"><h2>Flame graph</h2>
+<p>Where each point's simulated threads spent their time (microseconds, on and off CPU), from its folded stacks. Click a frame to zoom, click the bottom bar to zoom out. The same <code>*.folded</code> files open in <a href="https://www.speedscope.app">speedscope</a> (drag a file in: it reads the collapsed-stack format) and in <code>flamegraph.pl</code>.</p>
+<p><label>point <select id="flame-select">${options}</select></label></p>
+<div id="flame-chart" class="d3-flame-graph-host"></div>
+<script type="application/json" id="flame-data">${jsonForScript(trees)}</script>
+</section>`;
 }
 
 // ---------------------------------------------------------------- breakdown chart
@@ -217,11 +274,16 @@ export function breakdownSpec(run: RunResult): TopLevelSpec | undefined {
   } as TopLevelSpec;
 }
 
-/** Pan and zoom with the mouse on the line charts (a layered spec: the parameter goes on the last layer). */
+/**
+ * Pan and zoom with the mouse on the line charts (a layered spec: the
+ * parameter goes on the layer of the lines; reference rules and labels have
+ * no x/y fields to project a selection on).
+ */
 function interactive(spec: TopLevelSpec): TopLevelSpec {
   const copy = structuredClone(spec) as unknown as { layer?: Record<string, unknown>[] };
-  const last = copy.layer?.[copy.layer.length - 1];
-  if (last) last.params = [{ name: 'zoom', select: 'interval', bind: 'scales' }];
+  const isLine = (l: Record<string, unknown>) => (l.mark as { type?: string } | string | undefined) === 'line' || (l.mark as { type?: string } | undefined)?.type === 'line';
+  const lines = copy.layer?.find(isLine) ?? copy.layer?.[copy.layer.length - 1];
+  if (lines) lines.params = [{ name: 'zoom', select: 'interval', bind: 'scales' }];
   return copy as unknown as TopLevelSpec;
 }
 
@@ -232,11 +294,25 @@ function shortNumber(v: number): string {
   return Number.isFinite(v) ? String(Number(v.toPrecision(4))) : formatNumber(v);
 }
 
-function resultsTable(run: RunResult): string {
-  const metrics = metricNames(run);
+/** The key metrics of the run in human units, one row per point: the table a reader looks at first. */
+function keyMetricsTable(run: RunResult, metrics: string[]): string {
+  const present = metrics.filter((m) => run.points.some((p) => m in p.metrics));
+  if (present.length === 0) return '';
+  const head = ['variant', run.xLabel, ...present.map(metricLabel)].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const rows = run.points.map((p) => {
+    const cells = present.map((m) => `<td class="num" title="${escapeHtml(m in p.metrics && !Number.isNaN(p.metrics[m]) ? formatNumber(p.metrics[m]!) : '')}">${escapeHtml(formatMetric(m, p.metrics[m]))}</td>`);
+    return `<tr><td>${escapeHtml(p.variant)}</td><td class="num">${escapeHtml(formatNumber(p.x))}</td>${cells.join('')}</tr>`;
+  });
+  return `<table id="key-metrics"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+function resultsTable(run: RunResult, first: string[] = []): string {
+  // The key metrics first, then the rest alphabetically.
+  const metrics = [...first.filter((m) => metricNames(run).includes(m)), ...metricNames(run).filter((m) => !first.includes(m))];
   const head = ['variant', run.xLabel, ...metrics, 'seed'].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const rows = run.points.map((p) => {
-    const cells = metrics.map((m) => (m in p.metrics ? `<td class="num" title="${escapeHtml(formatNumber(p.metrics[m]!))}">${escapeHtml(shortNumber(p.metrics[m]!))}</td>` : '<td></td>'));
+    // An undefined metric (null in results.json, NaN here) is an empty cell, like a missing one.
+    const cells = metrics.map((m) => (m in p.metrics && !Number.isNaN(p.metrics[m]) ? `<td class="num" title="${escapeHtml(formatNumber(p.metrics[m]!))}">${escapeHtml(shortNumber(p.metrics[m]!))}</td>` : '<td></td>'));
     return `<tr><td>${escapeHtml(p.variant)}</td><td class="num">${escapeHtml(formatNumber(p.x))}</td>${cells.join('')}<td><code>${escapeHtml(p.seed)}</code></td></tr>`;
   });
   return `<div class="scroll"><table id="results"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
@@ -285,6 +361,26 @@ function yamlBlock(id: string, value: unknown): string {
 
 // The only script that runs in the page. It reads specs as JSON data and
 // reports its outcome on <body data-rendered / data-render-error> for tests.
+// Draws the selected point's flame graph with d3-flame-graph (a d3 selection
+// from d3-selection is what its chart function is called with).
+const FLAME_SCRIPT = `
+(function () {
+  var data = document.getElementById('flame-data');
+  if (!data) return;
+  var trees = JSON.parse(data.textContent);
+  var select = document.getElementById('flame-select');
+  var host = document.getElementById('flame-chart');
+  function show() {
+    host.textContent = '';
+    var chart = flamegraph().width(Math.max(600, Math.min(1160, host.clientWidth || 1160))).cellHeight(18).transitionDuration(0).minFrameSize(1).sort(true);
+    d3.select(host).datum(trees[Number(select.value)]).call(chart);
+    host.setAttribute('data-frames', String(host.querySelectorAll('svg g rect').length));
+  }
+  select.addEventListener('change', show);
+  show();
+})();
+`;
+
 const PAGE_SCRIPT = `
 (function () {
   var containers = Array.prototype.slice.call(document.querySelectorAll('[data-vl-spec]'));
@@ -322,6 +418,7 @@ export function renderHtmlReport(input: HtmlReportInput, libs: VegaLibraries = l
   const chartDiv = (c: ChartSection, i: number, prefix: string) =>
     `<div class="chart" id="${prefix}-${i}" data-vl-spec="${prefix}-spec-${i}" data-name="${escapeHtml(c.name)}"></div>\n<script type="application/json" id="${prefix}-spec-${i}">${jsonForScript(c.spec)}</script>`;
   const title = `locksim report: ${run.scenario.name}`;
+  const findings = headlineFindings(run);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -332,8 +429,13 @@ export function renderHtmlReport(input: HtmlReportInput, libs: VegaLibraries = l
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
+${findings.length > 0 ? `<section id="findings"><h2>Findings</h2>\n<ul>${findings.map((f) => `<li>${escapeHtml(f)}</li>`).join('\n')}</ul>\n</section>` : ''}
 <p>Scenario <code>${escapeHtml(run.scenario.file ?? run.scenario.name)}</code>, kind ${escapeHtml(run.scenario.kind)}, seed ${escapeHtml(String(run.scenario.seed))}, ${run.points.length} points; from <code>${escapeHtml(input.source)}</code>, ${escapeHtml(run.createdBy)}. Drag to pan, scroll to zoom, hover for values.</p>
+<section id="key"><h2>Key metrics</h2>
+${keyMetricsTable(run, input.keyMetrics ?? [])}
+</section>
 <section id="charts"><h2>Charts</h2>
+${(input.chartNotes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
 ${charts.map((c, i) => chartDiv(c, i, 'chart')).join('\n')}
 </section>
 ${breakdown ? `<section id="breakdown"><h2>Where the time went</h2>\n${chartDiv({ name: 'breakdown', spec: breakdown }, 0, 'breakdown')}\n</section>` : ''}
@@ -342,8 +444,9 @@ ${input.attribution ? `<section id="attribution"><h2>Attribution</h2>
 ${chartDiv({ name: 'attribution', spec: attributionChartSpec(input.attribution) }, 0, 'attribution')}
 ${attributionTable(input.attribution)}
 </section>` : ''}
-<section><h2>Results</h2>
-${resultsTable(run)}
+${flameSection(input.profiles, !!libs.flamegraph)}
+<section><h2>All results</h2>
+${resultsTable(run, input.keyMetrics)}
 </section>
 ${profilesSection(input.profiles, input.topN)}
 <section><h2>Models</h2>
@@ -355,6 +458,7 @@ ${yamlBlock('scenario', run.scenario.resolved)}
 <script>${inlineScript(libs.vega)}</script>
 <script>${inlineScript(libs.vegaLite)}</script>
 <script>${PAGE_SCRIPT}</script>
+${libs.flamegraph && input.profiles.length > 0 ? `<style>${libs.flamegraphCss ?? ''}</style>\n<script>${inlineScript(libs.flamegraph)}</script>\n<script>${FLAME_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;

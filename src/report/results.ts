@@ -62,7 +62,7 @@ const RESERVED_COLUMNS = new Set(['variant', 'x', 'seed']);
 /**
  * results.csv: header `variant,x,<metrics sorted>,seed`, one row per point in
  * the order given (the caller orders points by variant, then x). A metric a
- * point lacks is an empty field. Lines end in CRLF as RFC 4180 specifies.
+ * point lacks, or that is undefined for it (NaN), is an empty field. Lines end in CRLF as RFC 4180 specifies.
  */
 export function toCsv(run: Pick<RunResult, 'points'>): string {
   const metrics = metricNames(run);
@@ -75,7 +75,8 @@ export function toCsv(run: Pick<RunResult, 'points'>): string {
     const fields = [
       csvField(point.variant),
       formatNumber(point.x),
-      ...metrics.map((name) => (name in point.metrics ? formatNumber(point.metrics[name]) : '')),
+      // An undefined metric (NaN) is an empty field, like a missing one.
+      ...metrics.map((name) => (name in point.metrics && !Number.isNaN(point.metrics[name]) ? formatNumber(point.metrics[name]!) : '')),
       csvField(point.seed),
     ];
     lines.push(fields.join(','));
@@ -111,9 +112,15 @@ export function canonicalize(value: unknown): unknown {
   return value;
 }
 
-/** results.json: the whole run with keys sorted at every level, 2-space indent, trailing newline. */
+/**
+ * results.json: the whole run with keys sorted at every level, 2-space indent,
+ * trailing newline. A metric undefined for a point (NaN in the simulation,
+ * e.g. the mean rootfs time when every launch was cut at the horizon) is
+ * null: JSON's "no value", never the string "NaN".
+ */
 export function toJson(run: RunResult): string {
-  return JSON.stringify(canonicalize(run), null, 2) + '\n';
+  const points = run.points.map((p) => ({ ...p, metrics: Object.fromEntries(Object.entries(p.metrics).map(([k, v]) => [k, Number.isNaN(v) ? null : v])) }));
+  return JSON.stringify(canonicalize({ ...run, points }), null, 2) + '\n';
 }
 
 /** results.csv and results.json of a run, ready for writeOutputs. */
@@ -122,4 +129,9 @@ export function resultFiles(run: RunResult): { name: string; content: string }[]
     { name: 'results.csv', content: toCsv(run) },
     { name: 'results.json', content: toJson(run) },
   ];
+}
+
+/** The folded-stack profile file of a point, by its key: `r5.metal|containers=10` -> `profile-r5.metal_containers_10.folded`. */
+export function profileFileName(key: string): string {
+  return `profile-${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.folded`;
 }

@@ -1,7 +1,8 @@
 // A short plain-text table printed to stdout after a run: enough to see the
-// shape of each curve at a glance. The full data is in results.csv.
+// shape of each curve at a glance, in human units. The full data is in results.csv.
 
 import type { PointResult, RunResult } from './results.ts';
+import { formatMetric, metricLabel } from './units.ts';
 
 export interface SummaryOptions {
   /** Upper bound on the lines of the table, header included. */
@@ -13,6 +14,8 @@ export interface SummaryOptions {
  * the machine's locale would make the output differ between hosts).
  */
 export function formatSummaryNumber(value: number): string {
+  // Undefined for the point (null in results.json): shown like a missing metric.
+  if (Number.isNaN(value)) return '-';
   if (!Number.isFinite(value)) return String(value);
   if (value === 0) return '0';
   const magnitude = Math.abs(value);
@@ -57,7 +60,8 @@ export function summaryTable(run: Pick<RunResult, 'points' | 'xLabel'>, metrics:
   // At least 2 rows per variant (first and last x) so every variant appears even when that overruns the budget.
   const perVariant = Math.max(2, Math.floor((rowsAvailable - (elided ? 1 : 0)) / variantCount));
 
-  const header = ['variant', run.xLabel || 'x', ...metrics];
+  // Readable headers and human units (ms, s, %); results.csv keeps the raw numbers.
+  const header = ['variant', run.xLabel || 'x', ...metrics.map(metricLabel)];
   const rows: string[][] = [];
   for (const [variant, list] of byVariant) {
     for (const index of representativeIndices(list.length, perVariant)) {
@@ -65,7 +69,7 @@ export function summaryTable(run: Pick<RunResult, 'points' | 'xLabel'>, metrics:
       rows.push([
         variant,
         formatSummaryNumber(point.x),
-        ...metrics.map((m) => (m in point.metrics ? formatSummaryNumber(point.metrics[m]) : '-')),
+        ...metrics.map((m) => formatMetric(m, point.metrics[m])),
       ]);
     }
   }
@@ -79,4 +83,39 @@ export function summaryTable(run: Pick<RunResult, 'points' | 'xLabel'>, metrics:
   const lines = [align(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(align)];
   if (rows.length < totalPoints) lines.push(`(${rows.length} of ${totalPoints} points shown; all are in results.csv)`);
   return lines.join('\n') + '\n';
+}
+
+/** What kind of output a file is, by its name, for the short listing after a run. */
+function fileKind(name: string): string {
+  if (/^results\.(csv|json)$/.test(name)) return 'results';
+  if (/\.(vl\.json|svg|png)$/.test(name)) return 'charts';
+  if (/\.folded$/.test(name)) return 'profiles (folded stacks)';
+  if (/\.speedscope\.json$/.test(name)) return 'profiles (speedscope)';
+  if (/\.html$/.test(name)) return 'report';
+  if (name === 'manifest.json') return 'manifest';
+  return 'other';
+}
+
+/**
+ * The files a run wrote, one short line per kind: "charts: 3 x (.vl.json .svg
+ * .png), e.g. out/default-p99.svg" instead of thirty names on one line.
+ */
+export function writtenFilesLines(outDir: string, files: string[]): string[] {
+  const byKind = new Map<string, string[]>();
+  for (const f of files) {
+    const kind = fileKind(f);
+    byKind.set(kind, [...(byKind.get(kind) ?? []), f]);
+  }
+  const lines: string[] = [];
+  for (const [kind, names] of byKind) {
+    const at = (n: string) => `${outDir}/${n}`;
+    if (names.length <= 2) {
+      lines.push(`  ${kind}: ${names.map(at).join(', ')}`);
+      continue;
+    }
+    const extensions = [...new Set(names.map((n) => n.match(/(\.[a-z]+)?\.[a-z]+$/)?.[0] ?? ''))];
+    const stems = new Set(names.map((n) => n.slice(0, n.length - (n.match(/(\.[a-z]+)?\.[a-z]+$/)?.[0].length ?? 0))));
+    lines.push(`  ${kind}: ${stems.size} (${extensions.join(' ')}), e.g. ${at(names[0])}`);
+  }
+  return [`wrote ${files.length} files to ${outDir}/`, ...lines];
 }

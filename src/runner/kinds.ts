@@ -11,6 +11,7 @@ import type { MachineSpec } from '../machine.ts';
 import { runLockMicrobench, type MicrobenchParams } from '../bench/lockMicrobench.ts';
 import { runPingpong } from '../bench/pingpong.ts';
 import type { ScaleKind } from '../report/charts.ts';
+import { profileFileName } from '../report/results.ts';
 import { Machine } from '../machine.ts';
 import { loadKernelModel } from '../workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../workload/launch.ts';
@@ -26,6 +27,19 @@ export interface ChartDef {
   xScale?: ScaleKind;
   yScale?: ScaleKind;
   band?: { lo: string; hi: string };
+  /**
+   * Draw the scenario's health-check timeout as a horizontal rule (y in
+   * seconds); on a linear scale only when the curves come within a third of
+   * it (a rule far above would squash them).
+   */
+  timeoutRule?: boolean;
+  /** Mark where the threads (x) exceed each variant's CPUs. */
+  cpuMarkers?: boolean;
+  /**
+   * A chart whose every point has this value carries no information (a flat
+   * line at 100% success): it is left out and this sentence is said instead.
+   */
+  omitWhenAll?: { value: number; sentence: string };
 }
 
 /** What simulating one point yields: its metrics, and files worth keeping (e.g. a profile). */
@@ -53,8 +67,8 @@ export const kinds: Record<ScenarioKind, KindDef> = {
   'lock-microbench': {
     xLabel: 'threads',
     charts: [
-      { name: 'latency', yMetric: 'latencyMeanNs', yLabel: 'mean acquisition latency (ns)', xScale: 'log', yScale: 'log' },
-      { name: 'throughput', yMetric: 'acquisitionsPerSec', yLabel: 'acquisitions per second', xScale: 'log' },
+      { name: 'latency', yMetric: 'latencyMeanNs', yLabel: 'mean acquisition latency (ns)', xScale: 'log', yScale: 'log', cpuMarkers: true },
+      { name: 'throughput', yMetric: 'acquisitionsPerSec', yLabel: 'acquisitions per second', xScale: 'log', cpuMarkers: true },
     ],
     summary: ['acquisitionsPerSec', 'latencyMeanNs', 'latencyP99Ns'],
     simulate(point, { machine: spec }) {
@@ -76,9 +90,15 @@ export const kinds: Record<ScenarioKind, KindDef> = {
   launch: {
     xLabel: 'containers',
     charts: [
-      { name: 'latency', yMetric: 'launchP50S', yLabel: 'launch latency p50 (s), band p50-p99', band: { lo: 'launchP50S', hi: 'launchP99S' } },
-      { name: 'p99', yMetric: 'launchP99S', yLabel: 'launch latency p99 (s)' },
-      { name: 'success', yMetric: 'successRate', yLabel: 'success rate at the health-check timeout' },
+      { name: 'latency', yMetric: 'launchP50S', yLabel: 'launch latency p50 (s), band p50-p99', band: { lo: 'launchP50S', hi: 'launchP99S' }, timeoutRule: true },
+      // Log scale: the curves and the health-check timeout (tens of seconds) in one view.
+      { name: 'p99', yMetric: 'launchP99S', yLabel: 'launch latency p99 (s)', yScale: 'log', timeoutRule: true },
+      {
+        name: 'success',
+        yMetric: 'successRate',
+        yLabel: 'share launched within the health-check timeout',
+        omitWhenAll: { value: 1, sentence: 'All launches succeeded (every container started within the health-check timeout), so there is no success-rate chart.' },
+      },
     ],
     summary: ['launchP50S', 'launchP99S', 'successRate', 'mountOps'],
     models(point) {
@@ -91,8 +111,7 @@ export const kinds: Record<ScenarioKind, KindDef> = {
       const machine = new Machine(spec, { seed: point.seed, placement: 'spread' });
       const trace = buildLaunchTrace(params, point.x, kernel, point.seed);
       const r = simulateLaunch(machine, kernel, params, trace);
-      const slug = point.key.replace(/[^A-Za-z0-9._-]+/g, '_');
-      return { metrics: r.metrics, artifacts: [{ name: `profile-${slug}.folded`, content: r.folded }] };
+      return { metrics: r.metrics, artifacts: [{ name: profileFileName(point.key), content: r.folded }] };
     },
   },
 };

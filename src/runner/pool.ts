@@ -11,7 +11,6 @@
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Piscina } from 'piscina';
 import type { Point } from '../config/points.ts';
 import { simulatePoint, type PointOutput } from './kinds.ts';
 
@@ -40,6 +39,20 @@ export class InterruptedError extends Error {
   }
 }
 
+/**
+ * Whether this module runs from dist/ (compiled by `npm ci`) rather than from
+ * the TypeScript sources through tsx; workers run the same kind of file.
+ */
+const compiled = import.meta.url.endsWith('.js');
+
+function workerExecArgv(): string[] {
+  const inherited = process.execArgv.filter((a) => !a.startsWith('--cpu-prof'));
+  // Compiled workers need nothing more. Source workers load TypeScript through
+  // tsx, like the main thread, by resolved URL: a bare 'tsx' would be looked up
+  // from the current directory, which need not be inside this project.
+  return compiled ? inherited : [...inherited, '--import', import.meta.resolve('tsx')];
+}
+
 export async function simulatePoints(points: Point[], opts: PoolOptions): Promise<PointOutput[]> {
   const results: PointOutput[] = new Array(points.length);
   let done = 0;
@@ -59,14 +72,13 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
     return results;
   }
   if (opts.signal?.aborted) throw new InterruptedError(0, points.length, opts.signal.reason);
+  // Loaded only when a run uses workers (keeps the start of every command short).
+  const { Piscina } = await import('piscina');
   const pool = new Piscina({
-    filename: fileURLToPath(new URL('./worker.ts', import.meta.url)),
+    filename: fileURLToPath(new URL(`./worker${compiled ? '.js' : '.ts'}`, import.meta.url)),
     maxThreads: opts.workers,
     minThreads: opts.workers,
-    // Workers load TypeScript through tsx, like the main thread. By resolved
-    // URL: a bare 'tsx' would be looked up from the current directory, which
-    // need not be inside this project.
-    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--cpu-prof')), '--import', import.meta.resolve('tsx')],
+    execArgv: workerExecArgv(),
   });
   // piscina adds one abort listener per queued point; more than 10 is expected, not a leak.
   if (opts.signal) setMaxListeners(points.length + 10, opts.signal);

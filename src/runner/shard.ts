@@ -17,6 +17,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { checkOutputDir } from '../report/manifest.ts';
 import { InputError } from '../config/errors.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import type { Scenario } from '../config/scenarioSchema.ts';
@@ -150,6 +151,8 @@ export interface MergeOptions {
   outDir: string;
   /** Default: the scenario's output.charts. */
   charts?: boolean;
+  /** Write into outDir even when it holds files that are not a run of this scenario. */
+  force?: boolean;
 }
 
 /**
@@ -198,6 +201,8 @@ export async function mergeShards(inputs: string[], opts: MergeOptions): Promise
       got: `shards ${given}`,
     });
   }
+  // Like run: never over files another run or the user put there (shard files of this scenario are fine).
+  checkOutputDir(opts.outDir, scenario.name, opts.force);
   const result = await writeRunOutputs(identity, scenario, points, outputs as PointOutput[], opts.outDir, opts.charts ?? scenario.output.charts);
   return { ...result, resumed: 0, shards: shards.map((s) => s.file) };
 }

@@ -1,6 +1,6 @@
 /**
  * The ticket-lock Markov model of Boyd-Wickizer, Kaashoek, Morris and Zeldovich,
- * "Non-scalable locks are dangerous" (Linux Symposium 2012), facts.md section 5.
+ * "Non-scalable locks are dangerous" (Linux Symposium 2012), docs/sources.md section 5.
  *
  * State k = number of cores holding or waiting for the lock (0..n). A core
  * outside the lock arrives after an exponential think time of mean `a`, so the
@@ -15,8 +15,18 @@
  * generator matrix with the normalization row), and cross-checked by the product
  * form of the birth-death chain.
  */
-import { lusolve, matrix, zeros, type Matrix } from 'mathjs';
+import { createRequire } from 'node:module';
+import type { Matrix } from 'mathjs';
 import type { MachineSpec } from '../machine.ts';
+
+/**
+ * mathjs is loaded on first use: it takes a large part of a second to load,
+ * and every locksim command (even --help) would otherwise pay for it.
+ */
+let mathjs: typeof import('mathjs') | undefined;
+function math(): typeof import('mathjs') {
+  return (mathjs ??= createRequire(import.meta.url)('mathjs') as typeof import('mathjs'));
+}
 
 export interface BoydWickizerParams {
   /** Cores contending (n). */
@@ -42,6 +52,7 @@ export function stationaryDistribution(p: BoydWickizerParams): number[] {
   const n = p.cores;
   const size = n + 1;
   // A = Q^T with the last balance equation replaced by normalization.
+  const { lusolve, matrix, zeros } = math();
   const A = zeros(size, size) as Matrix;
   for (let k = 0; k <= n; k++) {
     const up = k < n ? arrivalRate(p, k) : 0;

@@ -36,6 +36,8 @@ export function atMachineClock(kernel: KernelModel, launch: LaunchParams, ghz: n
       ...kernel,
       host: host as unknown as KernelModel['host'],
       costs: Object.fromEntries(Object.entries(kernel.costs).map(([k, v]) => [k, scaled(v)])),
+      // The dominating-id search of a slave's mountinfo read is CPU work too (the byte sizes are not).
+      ...(kernel.propagation ? { propagation: { ...kernel.propagation, dominatingIdPerPeerNs: scaled(kernel.propagation.dominatingIdPerPeerNs) } } : {}),
     },
     launch: launch.host.containerStartNs === undefined ? launch : { ...launch, host: { ...launch.host, containerStartNs: launch.host.containerStartNs * f } },
   };

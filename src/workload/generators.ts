@@ -1,5 +1,5 @@
 // Synthetic launch traces: what containerd does per container for each
-// runtime variant of facts.md section 3, so a launch storm can be replayed
+// runtime variant of docs/sources.md section 3, so a launch storm can be replayed
 // without a real node. Each container runs its ops one after another starting
 // at its arrival time (`header.containers[i].start_ns`); the ops carry no
 // times of their own (durations come from the kernel model in the simulation).
@@ -12,7 +12,7 @@
 //                            fsconfig(create, no layer), fsmount, move_mount (attaches the overlay), L x close_tree   2 passes
 //   shifted-untar            mount_overlay                                                                  1 pass
 // Pass 1 is the user-info inspection mount, pass 2 the rootfs. Not generated
-// (neither facts.md's table nor the blog's count has them): the unmount of the
+// (neither the table in docs/sources.md nor the blog's count has them): the unmount of the
 // pass-1 overlay, the close of fds of trees already attached, mkdir/rmdir of
 // the temporary mount points.
 

@@ -48,12 +48,26 @@ export type KernelStep =
   | { kind: 'percpuSum' }
   | { kind: 'rcuGracePeriod'; flavor: 'expedited' }
   | { kind: 'pathLookups'; count: number }
+  | { kind: 'perPeer'; cost: string }
+  | { kind: 'joinPeerGroup' }
+  | { kind: 'leavePeerGroup' }
   | { kind: 'forEachLayer'; steps: KernelStep[] }
-  | { kind: 'forEachMount'; steps: KernelStep[] };
+  | { kind: 'forEachMount'; steps: KernelStep[] }
+  | { kind: 'if'; condition: StepCondition; then: KernelStep[]; else: KernelStep[] };
+
+/**
+ * What an `if` step may ask about the launch (decided once per run, from the
+ * scenario's host settings):
+ *  - setsPropagation: the runtime's mount_setattr sets a propagation type
+ *    (containerd >= 2.3 IDMapMountWithAttrs: MS_PRIVATE; 2.0/2.1 IDMapMount
+ *    passes attr.propagation = 0, which leaves it unchanged).
+ */
+export const STEP_CONDITIONS = ['setsPropagation'] as const;
+export type StepCondition = (typeof STEP_CONDITIONS)[number];
 
 const STEP_SHAPES =
-  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}';
-const LOOP_SHAPES = '{forEachLayer: [steps]}, {forEachMount: [steps]}';
+  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {perPeer: COST}, {joinPeerGroup: true}, {leavePeerGroup: true}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}';
+const LOOP_SHAPES = `{forEachLayer: [steps]}, {forEachMount: [steps]}, {if: ${STEP_CONDITIONS.join('|')}, then: [steps], else?: [steps]}`;
 
 type Ctx = z.core.$RefinementCtx;
 
@@ -101,6 +115,38 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: bool
     if (!only(['cpuPerMount'])) return undefined;
     if (typeof o.cpuPerMount !== 'string' || o.cpuPerMount === '') return stepIssue(ctx, [...path, 'cpuPerMount'], 'the name of a cost in costs (ns per mount in the table)', o.cpuPerMount), undefined;
     return { kind: 'cpuPerMount', cost: o.cpuPerMount };
+  }
+  if ('perPeer' in o) {
+    if (!only(['perPeer'])) return undefined;
+    if (typeof o.perPeer !== 'string' || o.perPeer === '') return stepIssue(ctx, [...path, 'perPeer'], 'the name of a cost in costs (ns per member of the peer group walked)', o.perPeer), undefined;
+    return { kind: 'perPeer', cost: o.perPeer };
+  }
+  for (const flag of ['joinPeerGroup', 'leavePeerGroup'] as const) {
+    if (!(flag in o)) continue;
+    if (!only([flag])) return undefined;
+    if (o[flag] !== true) return stepIssue(ctx, [...path, flag], 'true', o[flag]), undefined;
+    return { kind: flag };
+  }
+  if ('if' in o && !insideLoop) {
+    if (!only(['if', 'then', 'else'])) return undefined;
+    if (!(STEP_CONDITIONS as readonly unknown[]).includes(o.if)) return stepIssue(ctx, [...path, 'if'], `one of ${STEP_CONDITIONS.join(', ')}`, o.if), undefined;
+    const branch = (key: 'then' | 'else'): KernelStep[] | undefined => {
+      const body = o[key];
+      if (key === 'else' && body === undefined) return [];
+      if (!Array.isArray(body) || body.length === 0) return stepIssue(ctx, [...path, key], 'a non-empty list of steps', body), undefined;
+      const inner: KernelStep[] = [];
+      for (let i = 0; i < body.length; i++) {
+        const st = parseStep(body[i], [...path, key, i], ctx, true);
+        if (st === undefined) return undefined;
+        inner.push(st);
+      }
+      return inner;
+    };
+    const thenSteps = branch('then');
+    if (thenSteps === undefined) return undefined;
+    const elseSteps = branch('else');
+    if (elseSteps === undefined) return undefined;
+    return { kind: 'if', condition: o.if as StepCondition, then: thenSteps, else: elseSteps };
   }
   if ('percpuSum' in o) {
     if (!only(['percpuSum'])) return undefined;
@@ -160,8 +206,17 @@ const containerStartStepSchema = z.union([
 ]);
 export type ContainerStartStep = z.infer<typeof containerStartStepSchema>;
 
+/**
+ * The lock kinds a kernel model may declare, each built by KernelMountPath
+ * with its behaviour: an rw-semaphore (sleeping, readers and writers) or a
+ * seqlock (a spinlock for writers, a sequence its readers, the path walks,
+ * retry on).
+ */
+export const LOCK_KINDS = ['rwsem', 'seqlock'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+
 const lockSchema = z.strictObject({
-  kind: z.enum(['rwsem', 'seqlock']),
+  kind: z.enum(LOCK_KINDS),
   source: z.string().trim().min(1),
   /** rwsem only: writers spin on a running owner before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER; absent: true). */
   optimisticSpin: z.boolean().optional(),
@@ -221,6 +276,22 @@ export const kernelModelSchema = z.strictObject({
     containerStartNs: kernelNumberSchema,
   }),
   costs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), kernelNumberSchema),
+  /**
+   * Mount propagation (fs/pnode.c) as the mount-table readers see it; the
+   * ring walks of writers are `perPeer` steps. Absent: reads cost
+   * host.mountinfoReadPerMountNs per line in host.mountinfoLinesPerRead
+   * lines per read(), whatever the reader and the peer groups.
+   */
+  propagation: z
+    .strictObject({
+      /** get_dominating_id() per slave line of a mountinfo read in a slave namespace: ns per member of the master's peer ring. */
+      dominatingIdPerPeerNs: kernelNumberSchema,
+      /** Bytes of a mountinfo line of a bind or base mount. */
+      mountinfoLineBytes: kernelNumberSchema,
+      /** Bytes an overlay's line adds per lower layer (its lowerdir= option). */
+      overlayLineBytesPerLayer: kernelNumberSchema,
+    })
+    .optional(),
   /**
    * One entry per trace op (SYSCALL_KEYS), plus any syscall the container
    * start uses (containerStart below), named freely.
@@ -292,6 +363,27 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
             return;
           case 'pathLookups':
             return;
+          case 'perPeer':
+            if (!(step.cost in model.costs)) throw src.error([...at, 'perPeer'], 'the name of a cost defined in costs', JSON.stringify(step.cost));
+            return;
+          case 'joinPeerGroup':
+          case 'leavePeerGroup':
+            // Peer rings (mnt_share) are changed under namespace_lock() (clone_mnt, umount_tree, change_mnt_propagation).
+            if (!held.some((h) => model.locks[h.lock]!.kind === 'rwsem' && h.mode === 'write')) {
+              throw src.error([...at, step.kind], 'a peer-group change only while an rwsem (namespace_sem) is held for write', 'none held for write');
+            }
+            return;
+          case 'if': {
+            const depth = held.length;
+            for (const branch of ['then', 'else'] as const) {
+              walk(step[branch], [...at, branch]);
+              if (held.length !== depth) {
+                const leak = held[held.length - 1]!;
+                throw src.error(leak.path, `every lock taken inside the ${branch} branch released inside it`, `${leak.lock} still held at its end`);
+              }
+            }
+            return;
+          }
           case 'forEachLayer':
           case 'forEachMount': {
             const depth = held.length;
@@ -390,12 +482,16 @@ function deepFreeze(v: unknown): void {
   for (const child of Object.values(v)) deepFreeze(child);
 }
 
+/** The launch facts `if` steps ask about (all false when not given: containerd 2.0/2.1). */
+export type StepConditions = Partial<Record<StepCondition, boolean>>;
+
 /** Layers-aware count of a syscall's steps of one kind (e.g. how often it writes mount_lock). */
-export function countSteps(steps: readonly KernelStep[], layers: number, match: (s: KernelStep) => boolean): number {
+export function countSteps(steps: readonly KernelStep[], layers: number, match: (s: KernelStep) => boolean, conditions: StepConditions = {}): number {
   let n = 0;
   for (const s of steps) {
-    if (s.kind === 'forEachLayer') n += layers * countSteps(s.steps, layers, match);
+    if (s.kind === 'forEachLayer') n += layers * countSteps(s.steps, layers, match, conditions);
     else if (s.kind === 'forEachMount') continue; // depends on the mount table at run time
+    else if (s.kind === 'if') n += countSteps(conditions[s.condition] ? s.then : s.else, layers, match, conditions);
     else if (match(s)) n++;
   }
   return n;
@@ -406,7 +502,7 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
  * possible/online CPUs (no waiting), with `mounts` in the mount table (the
  * per-mount steps' count).
  */
-export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number, mounts = 0): number {
+export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number, mounts = 0, peers = 0, conditions: StepConditions = {}): number {
   const stepNs = (s: KernelStep): number => {
     switch (s.kind) {
       case 'cpu':
@@ -423,6 +519,10 @@ export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: numbe
         return layers * s.steps.reduce((t, x) => t + stepNs(x), 0);
       case 'forEachMount':
         return mounts * s.steps.reduce((t, x) => t + stepNs(x), 0);
+      case 'perPeer':
+        return model.costs[s.cost]!.value * peers;
+      case 'if':
+        return (conditions[s.condition] ? s.then : s.else).reduce((t, x) => t + stepNs(x), 0);
       default:
         return 0;
     }

@@ -17,14 +17,19 @@ import { SeqLock } from '../locks/seqlock.ts';
 import type { Steps } from '../locks/spinlock.ts';
 import type { KernelModel, KernelStep } from './kernelModel.ts';
 import type { RandomStream } from '../engine/random.ts';
+import type { ActivityKind, ActivityPhase } from '../cpu/activity.ts';
 
 const enum StepKind {
-  NsRead,
-  NsWrite,
-  NsUpRead,
-  NsUpWrite,
-  MountLock,
-  MountUnlock,
+  RwRead,
+  RwWrite,
+  RwUpRead,
+  RwUpWrite,
+  SeqWrite,
+  SeqUnlock,
+  /** CPU work of `value` ns per member of the layers' parent peer group (one hold for the whole ring walk). */
+  PerPeer,
+  JoinPeerGroup,
+  LeavePeerGroup,
   Cpu,
   CpuPerMount,
   Rcu,
@@ -59,7 +64,31 @@ interface FlatStep {
   after: number;
   /** Path lookups: the label of the walk itself (`activity` is the spin in path_init). */
   walk: number;
+  /** Lock steps: the lock of the kernel model the step names. */
+  rw?: RwSemaphore;
+  seq?: SeqLock;
 }
+
+/** How the launch sets up propagation (scenario host settings; see launchParams.ts). */
+export interface PropagationSetup {
+  /** The mount the layers' directories live on is shared (systemd makes / rshared at boot): clones of them join its peer group. */
+  layerParentShared: boolean;
+  /** The runtime's mount_setattr sets a propagation type (MS_PRIVATE, containerd >= 2.3): the `setsPropagation` branch of the kernel model. */
+  setsPropagation: boolean;
+  /** Factor on every per-peer cost (1: this host's measured values; a range in docs/model.md). */
+  ringStepCostFactor: number;
+  /**
+   * Mount namespaces that are slaves of the host's (systemd services with
+   * ProtectSystem=/PrivateTmp=). Each holds a slave copy of every attached
+   * member of the group, and propagate_mnt/propagate_umount visit every slave
+   * group of the destination's propagation tree (next_group/propagation_next
+   * in fs/pnode.c): a writer's ring walk visits peers + slaveNamespaces x
+   * attached members.
+   */
+  slaveNamespaces: number;
+}
+
+export const NO_PROPAGATION: PropagationSetup = { layerParentShared: false, setsPropagation: false, ringStepCostFactor: 1, slaveNamespaces: 0 };
 
 /**
  * synchronize_rcu_expedited(): callers sleep until a grace period that started
@@ -132,8 +161,32 @@ export class ExpeditedRcu {
 }
 
 export class KernelMountPath {
+  /** The rwsem named namespace_sem: mountinfo readers take it for read per read(). */
   readonly namespaceSem: RwSemaphore;
+  /** The seqlock named mount_lock: every path walk reads its sequence. */
   readonly mountLock: SeqLock;
+  /** Every lock of the kernel model, built by its declared kind. */
+  readonly locks = new Map<string, RwSemaphore | SeqLock>();
+  /**
+   * Members of the peer group of the mount the layers live on (that mount
+   * itself included): 0 while it is private, else 1 plus every clone that
+   * joined (clone_mnt of a shared source) and has not left (umount_tree,
+   * a propagation change). Ring walks cost per member.
+   */
+  peers: number;
+  maxPeers: number;
+  /** Each thread's clones now in the peer group (a thread leaves only with its own). */
+  private readonly joined = new Map<SimThread, number>();
+  /**
+   * Members of the group attached to the host's table (listed in mountinfo,
+   * and so copied, as slaves, into a slave namespace made from it), the
+   * group's mount itself included; clones still detached are in the ring but
+   * in no table.
+   */
+  attachedPeers: number;
+  private readonly attached = new Map<SimThread, number>();
+  /** Bytes of /proc/self/mountinfo (with the kernel model's propagation section). */
+  mountTableBytes = 0;
   readonly rcu: ExpeditedRcu;
   /** Mounts in the host's mount table (what /proc/self/mountinfo lists). */
   mountTable: number;
@@ -166,10 +219,24 @@ export class KernelMountPath {
     readonly m: Machine,
     readonly kernel: KernelModel,
     baseMounts: number,
+    readonly propagation: PropagationSetup = NO_PROPAGATION,
   ) {
     this.jitterCv = kernel.mechanisms.workJitterCv?.value ?? 0;
-    this.namespaceSem = new RwSemaphore('namespace_sem', m.coherence, { optimisticSpin: kernel.locks.namespace_sem?.optimisticSpin ?? true });
-    this.mountLock = new SeqLock('mount_lock', m.coherence, 'qspinlock');
+    // In the file's order, so that the fabric's lines are made in a fixed order.
+    for (const [name, def] of Object.entries(kernel.locks)) {
+      this.locks.set(name, def.kind === 'rwsem' ? new RwSemaphore(name, m.coherence, { optimisticSpin: def.optimisticSpin ?? true }) : new SeqLock(name, m.coherence, 'qspinlock'));
+    }
+    const ns = this.locks.get('namespace_sem');
+    const ml = this.locks.get('mount_lock');
+    if (!(ns instanceof RwSemaphore)) throw new Error('kernel model: namespace_sem must be declared, kind rwsem (mountinfo readers take it)');
+    if (!(ml instanceof SeqLock)) throw new Error('kernel model: mount_lock must be declared, kind seqlock (path walks read it)');
+    this.namespaceSem = ns;
+    this.mountLock = ml;
+    this.peers = propagation.layerParentShared ? 1 : 0;
+    this.maxPeers = this.peers;
+    this.attachedPeers = this.peers;
+    const lineBytes = kernel.propagation?.mountinfoLineBytes.value ?? 0;
+    this.mountTableBytes = baseMounts * lineBytes;
     const cpus = m.cpus;
     const mech = kernel.mechanisms;
     // The sum runs over all *possible* CPUs; on these machines that is every logical CPU.
@@ -208,32 +275,60 @@ export class KernelMountPath {
           }
           factor = 1;
           break;
-        case StepKind.NsRead:
-          yield* this.namespaceSem.downRead(t);
+        case StepKind.RwRead:
+          yield* s.rw!.downRead(t);
           break;
-        case StepKind.NsWrite:
-          yield* this.namespaceSem.downWrite(t);
+        case StepKind.RwWrite:
+          yield* s.rw!.downWrite(t);
           break;
-        case StepKind.NsUpRead:
-          yield* this.namespaceSem.upRead(t);
+        case StepKind.RwUpRead:
+          yield* s.rw!.upRead(t);
           break;
-        case StepKind.NsUpWrite:
-          yield* this.namespaceSem.upWrite(t);
+        case StepKind.RwUpWrite:
+          yield* s.rw!.upWrite(t);
           break;
-        case StepKind.MountLock:
-          yield* this.mountLock.writeLock(t);
+        case StepKind.SeqWrite:
+          yield* s.seq!.writeLock(t);
           if (factor > 1) {
             // The other factor-1 write sections this pass stands for: each pulls
             // the line back from the path walks that read it in between, at
             // the price this one just paid (waiting behind other writers is
             // already in the simulation, once).
-            t.work((factor - 1) * 2 * this.mountLock.lastSequenceWriteNs);
+            t.work((factor - 1) * 2 * s.seq!.lastSequenceWriteNs);
             yield;
           }
           break;
-        case StepKind.MountUnlock:
-          yield* this.mountLock.writeUnlock(t);
+        case StepKind.SeqUnlock:
+          yield* s.seq!.writeUnlock(t);
           break;
+        case StepKind.PerPeer:
+          // The whole ring walk as one piece of work: events do not grow with the peers.
+          if (this.peers > 0) {
+            t.work(s.value * this.propagationTreeMembers() * this.propagation.ringStepCostFactor);
+            yield;
+          }
+          break;
+        case StepKind.JoinPeerGroup:
+          if (this.propagation.layerParentShared) {
+            this.peers++;
+            if (this.peers > this.maxPeers) this.maxPeers = this.peers;
+            this.joined.set(t, (this.joined.get(t) ?? 0) + 1);
+          }
+          break;
+        case StepKind.LeavePeerGroup: {
+          const mine = this.joined.get(t) ?? 0;
+          if (mine > 0) {
+            this.peers--;
+            this.joined.set(t, mine - 1);
+            // A detached clone leaves first (a close or MS_PRIVATE before attaching); else an attached one (umount).
+            const on = this.attached.get(t) ?? 0;
+            if (on === mine) {
+              this.attached.set(t, on - 1);
+              this.attachedPeers--;
+            }
+          }
+          break;
+        }
         case StepKind.Cpu:
           t.work(s.value * factor * this.jitter(t));
           yield;
@@ -282,10 +377,58 @@ export class KernelMountPath {
     }
   }
 
+  /**
+   * Lines one read() of `readBytes` shows: seq_read_iter shows records until
+   * the reader's buffer is full (at least one, however long), all under one
+   * m_start/m_stop. Lines are the table's mean length (an overlay's line
+   * carries its lowerdirs).
+   */
+  linesPerRead(readBytes: number): number {
+    if (this.mountTable <= 0 || this.mountTableBytes <= 0) return 1;
+    return Math.max(1, Math.ceil(readBytes / (this.mountTableBytes / this.mountTable)));
+  }
+
+  /**
+   * Kernel time of show_mountinfo for `lines` lines now: the per-line cost,
+   * and in a slave namespace get_dominating_id for each slave line whose
+   * master is the layers' parent group, walking its whole ring (every
+   * member, detached clones included). Those lines are the group's attached
+   * members (each one's copy in the reader's namespace is a slave of it): a
+   * share attachedPeers/table of the lines.
+   */
+  showMountinfoNs(lines: number, slave: boolean): number {
+    let ns = lines * this.kernel.host.mountinfoReadPerMountNs.value;
+    const prop = this.kernel.propagation;
+    if (prop && slave && this.peers > 1 && this.mountTable > 0) {
+      ns += lines * Math.min(1, this.attachedPeers / this.mountTable) * this.peers * prop.dominatingIdPerPeerNs.value * this.propagation.ringStepCostFactor;
+    }
+    return ns;
+  }
+
+  /**
+   * Mounts a writer's propagation walk visits: the group's members, and in
+   * each slave namespace the slave copy of every attached member (measured on
+   * this host: each slave namespace holding copies adds ~30-34 ns per peer to
+   * a move_mount, about the per-peer cost of the group itself; docs/validation.md,
+   * "Mount propagation, measured").
+   */
+  propagationTreeMembers(): number {
+    return this.peers + this.propagation.slaveNamespaces * this.attachedPeers;
+  }
+
+  /** `t` attached a tree to the host's table (move_mount): one of its detached clones in the group, if any, is now listed. */
+  attachClone(t: SimThread): void {
+    const on = this.attached.get(t) ?? 0;
+    if ((this.joined.get(t) ?? 0) > on) {
+      this.attached.set(t, on + 1);
+      this.attachedPeers++;
+    }
+  }
+
   /** Label ids for a path walk outside any syscall (background activity). */
   pathLookupLabels(prefix: string): { spinning: number; walking: number } {
     const a = this.m.activities;
-    return { spinning: a.id(`${prefix};path_init;mount_lock;spin`), walking: a.id(`${prefix};path_walk`) };
+    return { spinning: a.id(`${prefix};path_init;mount_lock;spin`, { phase: 'pathSpin', inLock: false, inSeqlock: false }), walking: a.id(`${prefix};path_walk`) };
   }
 
   private flatten(prefix: string, key: string, layers: number): FlatStep[] {
@@ -295,29 +438,51 @@ export class KernelMountPath {
     flat = [];
     const names = this.m.activities;
     const held: string[] = [];
+    const heldSeq: boolean[] = [];
     const nsModes: ('read' | 'write')[] = [];
-    const label = (leaf: string) => names.id([prefix, key, ...held, leaf].join(';'));
-    const inside = () => names.id([prefix, key, ...held].join(';'));
+    const kind = (phase: ActivityPhase): ActivityKind => ({ phase, inLock: held.length > 0, inSeqlock: heldSeq.includes(true) });
+    const label = (leaf: string, phase: ActivityPhase = 'work') => names.id([prefix, key, ...held, leaf].join(';'), kind(phase));
+    const inside = () => names.id([prefix, key, ...held].join(';'), kind('work'));
     const costs = this.kernel.costs;
     const visit = (steps: readonly KernelStep[]) => {
       for (const s of steps) {
         switch (s.kind) {
           case 'lock': {
-            const isNs = s.lock === 'namespace_sem';
-            const activity = label(isNs ? `${s.lock};wait` : `${s.lock};spin`);
-            held.push(isNs ? `${s.lock}(${s.mode === 'read' ? 'r' : 'w'})` : s.lock);
-            if (isNs) nsModes.push(s.mode);
-            flat!.push({ kind: isNs ? (s.mode === 'read' ? StepKind.NsRead : StepKind.NsWrite) : StepKind.MountLock, value: 0, activity, after: inside(), walk: 0 });
+            // The lock's declared kind gives its behaviour (and its label: a sleeping lock is waited for, a spinlock spun on).
+            const lock = this.locks.get(s.lock)!;
+            const isRw = lock instanceof RwSemaphore;
+            const activity = label(isRw ? `${s.lock};wait` : `${s.lock};spin`, isRw ? 'wait' : 'spin');
+            held.push(isRw ? `${s.lock}(${s.mode === 'read' ? 'r' : 'w'})` : s.lock);
+            heldSeq.push(!isRw);
+            if (isRw) {
+              nsModes.push(s.mode);
+              flat!.push({ kind: s.mode === 'read' ? StepKind.RwRead : StepKind.RwWrite, value: 0, activity, after: inside(), walk: 0, rw: lock });
+            } else flat!.push({ kind: StepKind.SeqWrite, value: 0, activity, after: inside(), walk: 0, seq: lock });
             break;
           }
           case 'unlock': {
-            const isNs = s.lock === 'namespace_sem';
+            const lock = this.locks.get(s.lock)!;
             const activity = label('release');
             held.pop();
-            const mode = isNs ? nsModes.pop() : undefined;
-            flat!.push({ kind: isNs ? (mode === 'read' ? StepKind.NsUpRead : StepKind.NsUpWrite) : StepKind.MountUnlock, value: 0, activity, after: inside(), walk: 0 });
+            heldSeq.pop();
+            if (lock instanceof RwSemaphore) {
+              const mode = nsModes.pop();
+              flat!.push({ kind: mode === 'read' ? StepKind.RwUpRead : StepKind.RwUpWrite, value: 0, activity, after: inside(), walk: 0, rw: lock });
+            } else flat!.push({ kind: StepKind.SeqUnlock, value: 0, activity, after: inside(), walk: 0, seq: lock });
             break;
           }
+          case 'perPeer':
+            flat!.push({ kind: StepKind.PerPeer, value: costs[s.cost]!.value, activity: label(s.cost), after: inside(), walk: 0 });
+            break;
+          case 'joinPeerGroup':
+            flat!.push({ kind: StepKind.JoinPeerGroup, value: 0, activity: inside(), after: inside(), walk: 0 });
+            break;
+          case 'leavePeerGroup':
+            flat!.push({ kind: StepKind.LeavePeerGroup, value: 0, activity: inside(), after: inside(), walk: 0 });
+            break;
+          case 'if':
+            visit(this.propagation[s.condition] ? s.then : s.else);
+            break;
           case 'cpu':
             flat!.push({ kind: StepKind.Cpu, value: costs[s.cost]!.value, activity: label(s.cost), after: inside(), walk: 0 });
             break;
@@ -328,11 +493,11 @@ export class KernelMountPath {
             flat!.push({ kind: StepKind.Cpu, value: this.percpuNs, activity: label('percpu_sum'), after: inside(), walk: 0 });
             break;
           case 'rcuGracePeriod':
-            flat!.push({ kind: StepKind.Rcu, value: 0, activity: label('synchronize_rcu_expedited'), after: inside(), walk: 0 });
+            flat!.push({ kind: StepKind.Rcu, value: 0, activity: label('synchronize_rcu_expedited', 'rcu'), after: inside(), walk: 0 });
             break;
           case 'pathLookups':
             // For path walks, `activity` is the spin phase and `after` the walk itself.
-            flat!.push({ kind: StepKind.PathLookup, value: s.count, activity: label('path_init;mount_lock;spin'), after: inside(), walk: label('path_walk') });
+            flat!.push({ kind: StepKind.PathLookup, value: s.count, activity: label('path_init;mount_lock;spin', 'pathSpin'), after: inside(), walk: label('path_walk') });
             break;
           case 'forEachLayer':
             for (let i = 0; i < layers; i++) visit(s.steps);

@@ -22,7 +22,7 @@ import { syscallKeyForOp, type KernelModel } from './kernelModel.ts';
 import { KernelMountPath } from './kernelPath.ts';
 import { ReaderPressure } from '../hardware/readerPressure.ts';
 import type { LaunchParams } from './launchParams.ts';
-import { OP_NAMES, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
+import { OP_NAMES, TraceOpsBuilder, mountTableDelta, opAt, parseTrace, type Trace } from './trace.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
 
 export interface LaunchResult {
@@ -38,8 +38,6 @@ export interface LaunchOptions {
   recordOpDurations?: boolean;
 }
 
-/** How each op changes the host's mount table (what mountinfo lists). */
-const TABLE_DELTA: Record<string, number> = { move_mount: 1, mount_overlay: 1, mount_plain: 1, umount: -1 };
 
 export function buildLaunchTrace(params: LaunchParams, containers: number, kernel: KernelModel, seed: string): Trace {
   if (params.trace !== undefined) return firstContainers(loadTraceFile(params.trace), containers);
@@ -79,7 +77,15 @@ export function firstContainers(trace: Trace, k: number): Trace {
 export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace, opts: LaunchOptions = {}): LaunchResult {
   const opDurations: Record<string, number[]> | undefined = opts.recordOpDurations ? {} : undefined;
   const host = params.host;
-  const path = new KernelMountPath(m, kernel, host.baseMounts);
+  const path = new KernelMountPath(m, kernel, host.baseMounts, {
+    layerParentShared: host.layerParentShared,
+    setsPropagation: host.idmapPropagation === 'private',
+    ringStepCostFactor: host.ringStepCostFactor,
+    slaveNamespaces: host.slaveNamespaces,
+  });
+  const prop = kernel.propagation;
+  const lineBytes = prop?.mountinfoLineBytes.value ?? 0;
+  const overlayBytesPerLayer = prop?.overlayLineBytesPerLayer.value ?? 0;
   const { containers } = trace.header;
   const ops = trace.ops;
   const names = m.activities;
@@ -99,6 +105,10 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   let systemdThread: SimThread | null = null;
   let systemdWaiting = false;
   const mountinfoReads = new Samples();
+  /** Every full read of the table by any reader (systemd, containerd for kubelet, runc). */
+  const tableReads = new Samples();
+  /** Reads not finished yet, by reader, with their start: one still running at the horizon is the slowest of all. */
+  const readsInFlight = new Map<SimThread, number>();
   const notifyMountWatchers = () => {
     systemdDirty = true;
     if (systemdThread && systemdWaiting) {
@@ -107,19 +117,27 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     }
   };
 
-  /** Read /proc/self/mountinfo: namespace_sem for read per read() buffer of lines, then parse. */
-  function* readMountinfo(t: SimThread, wait: number, kernelRead: number, parse: number, perLineParseNs: number) {
+  /**
+   * Read /proc/self/mountinfo: each read() is one seq_file pass (m_start
+   * takes namespace_sem for read, queueing behind waiting writers; m_stop
+   * drops it) that shows lines until the reader's buffer is full, then the
+   * parse. In a slave namespace each slave line's show_mountinfo calls
+   * get_dominating_id (fs/pnode.c), which walks its master's whole peer ring.
+   */
+  function* readMountinfo(t: SimThread, wait: number, kernelRead: number, parse: number, perLineParseNs: number, reader: { readBytes: number; slave: boolean }) {
     const linesPerRead = kernel.host.mountinfoLinesPerRead.value;
-    const perLineNs = kernel.host.mountinfoReadPerMountNs.value;
+    const began = t.sim.now;
+    readsInFlight.set(t, began);
     let done = 0;
     // The table may change while it is read; seq_file walks what is there at each read().
     while (done < path.mountTable) {
-      const lines = Math.min(linesPerRead, path.mountTable - done);
+      // Without the propagation section, a fixed number of lines per read().
+      const lines = Math.min(path.mountTable - done, prop ? path.linesPerRead(reader.readBytes) : linesPerRead);
       t.enterKernel(); // one read() syscall
       t.doing(wait);
       yield* path.namespaceSem.downRead(t);
       t.doing(kernelRead);
-      t.work(lines * perLineNs);
+      t.work(path.showMountinfoNs(lines, reader.slave));
       yield;
       yield* path.namespaceSem.upRead(t);
       if (t.exitKernel()) {
@@ -134,12 +152,19 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       t.work(done * perLineParseNs);
       yield;
     }
+    readsInFlight.delete(t);
+    tableReads.push(t.sim.now - began);
   }
 
   if (host.systemd) {
     const wait = names.id('systemd;mountinfo;namespace_sem(r);wait');
     const read = names.id('systemd;mountinfo;namespace_sem(r);show_mountinfo');
     const parse = names.id('systemd;mount_load_proc_self_mountinfo');
+    // sd_event's rate limit: at most `burst` dispatches in each interval.
+    const intervalNs = 1e9;
+    const burst = 5;
+    let windowStart = 0;
+    let dispatched = 0;
     systemdThread = m.spawn('systemd', function* (t) {
       for (;;) {
         if (!systemdDirty) {
@@ -147,9 +172,23 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
           t.sleep();
           yield;
         }
+        if (host.systemdRateLimit) {
+          if (t.sim.now >= windowStart + intervalNs) {
+            windowStart = t.sim.now;
+            dispatched = 0;
+          }
+          if (dispatched >= burst) {
+            // The event source is off until the interval ends; events meanwhile are coalesced.
+            t.sleepFor(windowStart + intervalNs - t.sim.now);
+            yield;
+            windowStart = t.sim.now;
+            dispatched = 0;
+          }
+          dispatched++;
+        }
         systemdDirty = false;
         const start = t.sim.now;
-        yield* readMountinfo(t, wait, read, parse, kernel.host.mountinfoProcessPerMountNs.value);
+        yield* readMountinfo(t, wait, read, parse, kernel.host.mountinfoProcessPerMountNs.value, { readBytes: host.systemdReadBytes, slave: false });
         mountinfoReads.push(t.sim.now - start);
       }
     });
@@ -169,7 +208,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         t.sleepFor(host.criIntervalNs);
         yield;
         const start = t.sim.now;
-        yield* readMountinfo(t, wait, read, parse, parseNs);
+        yield* readMountinfo(t, wait, read, parse, parseNs, { readBytes: host.goReadBytes, slave: false });
         criLatencies.push(t.sim.now - start);
       }
     });
@@ -209,8 +248,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   waitBehindOtherWork(m, kernel, host.backgroundRunnable);
 
   // ---- the containers --------------------------------------------------------------
-  const runtimeWork = names.id('containerd;runtime');
-  const startWork = names.id('runc;container_start');
+  const runtimeWork = names.id('containerd;runtime', { phase: 'runtime', inLock: false, inSeqlock: false });
+  const startWork = names.id('runc;container_start', { phase: 'start', inLock: false, inSeqlock: false });
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
   const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
@@ -225,9 +264,20 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     parse: names.id('runc;mountinfo_parse'),
   };
 
+  const runcReads = new Samples();
+  const runcReader = { readBytes: host.goReadBytes, slave: true };
+  function* runcReadMountinfo(t: SimThread, parsePerLineNs: number) {
+    const start = t.sim.now;
+    yield* readMountinfo(t, runcMountinfo.wait, runcMountinfo.read, runcMountinfo.parse, parsePerLineNs, runcReader);
+    runcReads.push(t.sim.now - start);
+  }
+  const runcParseNs = kernel.costs.runcMountinfoParseNs?.value ?? 0;
+
   const spawnContainer = (ci: number) => {
     const c = containers[ci];
     activeLaunches++;
+    // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
+    let overlayPending = false;
     m.spawn(`containerd-${c.id}`, function* (t) {
       if (startLatencyNs > 0) {
         t.sleepFor(startLatencyNs);
@@ -247,11 +297,18 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
         const called = t.sim.now;
         yield* path.syscall(t, 'containerd', key, c.layers);
         if (opDurations) (opDurations[op] ??= []).push(t.sim.now - called);
-        const delta = TABLE_DELTA[op] ?? 0;
+        const delta = mountTableDelta(op);
         if (delta !== 0) {
           path.mountTable += delta;
           if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
+          const overlay = op === 'mount_overlay' || (op === 'move_mount' && overlayPending);
+          path.mountTableBytes += delta * (lineBytes + (overlay ? overlayBytesPerLayer * c.layers : 0));
+          if (op === 'move_mount') {
+            if (!overlayPending) path.attachClone(t);
+            overlayPending = false;
+          }
         }
+        if (op === 'fsmount') overlayPending = true;
         if (kernel.syscalls[key].notifiesMountWatchers) notifyMountWatchers();
       }
       rootfsNs[ci] = t.sim.now - c.start_ns;
@@ -259,9 +316,9 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       if (startSteps) {
         for (const step of startSteps) {
           if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield* path.syscall(t, 'runc', step.syscall, c.layers);
-          else yield* readMountinfo(t, runcMountinfo.wait, runcMountinfo.read, runcMountinfo.parse, kernel.costs[step.readMountinfo.parsePerLine]!.value);
+          else yield* runcReadMountinfo(t, kernel.costs[step.readMountinfo.parsePerLine]!.value);
         }
-      }
+      } else if (host.runcReadsMountinfo && prop) yield* runcReadMountinfo(t, runcParseNs);
       // runc and the first process: CPU work with path walks spread through it.
       const chunk = startNs / (startLookups + 1);
       for (let k = 0; k <= startLookups; k++) {
@@ -322,6 +379,14 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
       mountinfoReads: reads.length,
       mountinfoReadMeanS: (reads.length ? mean(reads) : 0) * s,
       mountinfoReadMaxS: (reads.length ? reads[reads.length - 1] : 0) * s,
+      ...(prop
+        ? {
+            peakPeers: path.maxPeers,
+            runcMountinfoReadMeanS: (runcReads.length ? mean(runcReads.sorted()) : 0) * s,
+            runcMountinfoReadMaxS: (runcReads.length ? runcReads.sorted()[runcReads.length - 1] : 0) * s,
+            mountTableReadMaxS: Math.max(tableReads.length ? tableReads.sorted()[tableReads.length - 1] : 0, ...[...readsInFlight.values()].map((b) => end - b)) * s,
+          }
+        : {}),
       criP99S: (cri.length ? percentile(cri, 99) : 0) * s,
       criMaxS: (cri.length ? cri[cri.length - 1] : 0) * s,
       criTimeouts: cri.filter((x) => x > host.criTimeoutNs).length,
@@ -358,43 +423,46 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     let nsSemWait = 0, mountLockSpin = 0, mountLockHeld = 0, pathSpin = 0;
     for (const a of m.ledger.totals()) {
       const n = a.name;
+      const k = a.kind;
       const on = a.onCpuNs, off = a.offCpuNs;
       machineCpu += on;
-      const isSpin = n.endsWith(';spin');
+      const isSpin = k.phase === 'spin' || k.phase === 'pathSpin';
       if (isSpin) machineSpin += on;
-      if (isSpin && n.includes('path_init')) pathSpin += on;
-      const container = n.startsWith('containerd;') && !n.startsWith('containerd;cri') || n.startsWith('runc;');
-      if (!container) continue;
+      if (k.phase === 'pathSpin') pathSpin += on;
+      // Whose time it is: the first component of the folded stack is the process.
+      const containerd = n.startsWith('containerd;') && !n.startsWith('containerd;cri');
+      const runc = n.startsWith('runc;');
+      if (!containerd && !runc) continue;
       total += on + off;
-      if (n.startsWith('containerd;')) {
+      if (containerd) {
         containerdCpu += on;
-        if (n !== 'containerd;runtime') containerdMountCpu += on;
+        if (k.phase !== 'runtime') containerdMountCpu += on;
       }
-      if (n === 'containerd;runtime') { runtime += on; runqueue += off; continue; }
-      if (n.startsWith('runc;')) {
+      if (k.phase === 'runtime') { runtime += on; runqueue += off; continue; }
+      if (runc) {
         if (isSpin) spin += on; else start += on;
         runqueue += off;
         continue;
       }
-      if (n.endsWith('namespace_sem;wait') || n.endsWith('namespace_sem(r);wait') || /namespace_sem;wait$/.test(n)) {
+      if (k.phase === 'wait') {
         // Spinning on the rwsem (optimistic) is on CPU; sleeping is off CPU.
         spin += on;
         lockWait += off;
         nsSemWait += on + off;
         continue;
       }
-      if (n.endsWith('synchronize_rcu_expedited')) { rcu += on + off; continue; }
+      if (k.phase === 'rcu') { rcu += on + off; continue; }
       if (isSpin) {
         spin += on;
         runqueue += off;
-        if (n.includes('path_init')) continue;
+        if (k.phase === 'pathSpin') continue;
         mountLockSpin += on + off;
         continue;
       }
       // Work inside the syscall: inside a lock it is a critical section.
-      if (n.includes('mount_lock;') || n.includes('namespace_sem(')) {
+      if (k.inLock) {
         cs += on;
-        if (n.includes('mount_lock;')) mountLockHeld += on + off;
+        if (k.inSeqlock) mountLockHeld += on + off;
       } else kernelCpu += on;
       runqueue += off;
     }

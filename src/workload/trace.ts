@@ -29,6 +29,16 @@ export const OP_NAMES = [
   'mount_plain',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
+/**
+ * How each op changes the mount table its caller's namespace lists in
+ * /proc/self/mountinfo: a mount attached (move_mount, an overlay or plain
+ * mount(2)) adds a line, an umount removes one; detached trees (open_tree,
+ * fsmount) are in anonymous namespaces and list nowhere. The one rule the
+ * launch simulation and the calibration both use.
+ */
+export function mountTableDelta(op: OpName): number {
+  return op === 'move_mount' || op === 'mount_overlay' || op === 'mount_plain' ? 1 : op === 'umount' ? -1 : 0;
+}
 export const OP_CODE: Readonly<Record<OpName, number>> = Object.freeze(
   Object.fromEntries(OP_NAMES.map((name, i) => [name, i])) as Record<OpName, number>,
 );

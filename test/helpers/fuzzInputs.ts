@@ -10,12 +10,12 @@
  * location, a message over the limit or spanning lines) is a finding.
  */
 import fc from 'fast-check';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, MAX_MESSAGE_CHARS } from '../../src/config/errors.ts';
 import { loadHardwareModel } from '../../src/config/hardwareSchema.ts';
-import { loadScenario } from '../../src/config/scenarioSchema.ts';
+import { loadScenarioFile } from '../../src/runner/runScenario.ts';
 import { parseMeasurement } from '../../src/host/measure.ts';
 import { importStrace } from '../../src/host/strace.ts';
 import { parseHwlocXml } from '../../src/host/topology.ts';
@@ -69,7 +69,11 @@ function scratchDir(): string {
 }
 let scratch: string | undefined;
 function writeScratch(text: string, name: string): string {
-  scratch ??= scratchDir();
+  if (scratch === undefined) {
+    scratch = scratchDir();
+    const made = scratch;
+    process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+  }
   const path = join(scratch, `${counter++}-${name}`);
   writeFileSync(path, text);
   return path;
@@ -81,7 +85,8 @@ export function inputKinds(): InputKind[] {
       name: 'scenario',
       seeds: readSeeds('scenarios', (f) => f.endsWith('.yaml') && !f.startsWith('plan')),
       tokens: yamlTokens,
-      load: (text, file) => loadScenario(writeScratch(text, file)),
+      // As `run` loads it: validation and every check made before simulating (preflight.ts).
+      load: (text, file) => loadScenarioFile(writeScratch(text, file)),
     },
     {
       name: 'hardware model',

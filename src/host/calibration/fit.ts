@@ -74,8 +74,9 @@ export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' 
     variant: p.variant,
     layers: p.layers,
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
+    // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
     // backgroundRunnable: the other work measured beside the probe on a shared machine.
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, backgroundRunnable: p.otherRunnable ?? 0 },
+    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, layerParentShared: false, runcReadsMountinfo: false, backgroundRunnable: p.otherRunnable ?? 0 },
   });
 }
 
@@ -193,6 +194,10 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
           perMount.add(s.cost);
         } else if (s.kind === 'forEachLayer') visit(s.steps, true);
         else if (s.kind === 'forEachMount') visit(s.steps, loop);
+        else if (s.kind === 'if') {
+          visit(s.then, loop);
+          visit(s.else, loop);
+        }
       }
     };
     visit(sc.steps, false);

@@ -6,7 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
-import { parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
+import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
 
 // ---------------------------------------------------------------------------
@@ -81,7 +81,7 @@ export function readTraceFile(f: string): Trace {
 /**
  * A trace's timed calls by op kind: each call's duration, and how many
  * mounts the trace's own ops had put in the table when it started
- * (move_mount and overlay mounts add one, umount removes one).
+ * (mountTableDelta: attached mounts add one, umount removes one).
  */
 export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: number[] }> {
   const by = new Map<string, { durNs: number[]; tables: number[] }>();
@@ -95,7 +95,7 @@ export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: nu
       calls.durNs.push(d);
       calls.tables.push(table);
     }
-    table += op === 'move_mount' || op === 'mount_overlay' ? 1 : op === 'umount' ? -1 : 0;
+    table += mountTableDelta(op);
   }
   return by;
 }
