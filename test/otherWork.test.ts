@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec, simulateMountstorm, type MountstormPoint } from '../src/host/calibrate.ts';
+import { hostMachineSpec, measuredOtherWorkWake, simulateMountstorm, type MountstormPoint } from '../src/host/calibrate.ts';
 import { otherRunnable, procsRunning } from '../src/host/hostLoad.ts';
 import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.ts';
 
@@ -50,5 +50,36 @@ describe('other runnable work on the machine', () => {
     writeFileSync(stat, 'procs_running 5\n');
     expect(await otherRunnable(3, 1, stat)).toBe(4);
     expect(await otherRunnable(3, 1, join(work, 'missing'))).toBeNull();
+  });
+});
+
+describe('calibrate measures the wait behind other work from lone unmounts', () => {
+  // A single-container trace with 20 umounts of 35 us, `long` of them 2 ms.
+  const trace = (name: string, long: number): string => {
+    const lines = [JSON.stringify({ format: 'locksim-trace', version: 1, source: 'measured', containers: [{ id: 'c1', layers: 20, start_ns: 0 }] })];
+    let t = 0;
+    for (let i = 0; i < 20; i++) {
+      const dur = i < long ? 2_035_000 : 35_000;
+      lines.push(JSON.stringify({ container: 'c1', op: 'umount', pass: 1, layer: i, start_ns: t, dur_ns: dur }));
+      t += dur + 1000;
+    }
+    const f = join(work, name);
+    writeFileSync(f, lines.join('\n') + '\n');
+    return f;
+  };
+  const point = (traces: string[], otherRunnable: number, containers = 1): MountstormPoint => ({ file: 'p', files: ['p'], variant: 'per-layer-idmap', containers, layers: 20, runsMeanNs: traces.map(() => 1), opCounts: {}, traces, otherRunnable });
+
+  it('share = long waits per unmount per other task, wait = their mean excess over the run median', () => {
+    const w = measuredOtherWorkWake([point([trace('a.jsonl', 2), trace('b.jsonl', 0)], 10)])!;
+    expect(w.longWaits).toBe(2);
+    expect(w.umounts).toBe(40);
+    expect(w.share).toBeCloseTo(2 / (40 * 10), 12);
+    expect(w.waitNs).toBeCloseTo(2_000_000, 6);
+  });
+
+  it('nothing without other work, without long waits, or from storms (their waits include the storm\'s own)', () => {
+    expect(measuredOtherWorkWake([point([trace('c.jsonl', 2)], 0)])).toBeNull();
+    expect(measuredOtherWorkWake([point([trace('d.jsonl', 0)], 10)])).toBeNull();
+    expect(measuredOtherWorkWake([point([trace('e.jsonl', 2)], 10, 4)])).toBeNull();
   });
 });

@@ -130,11 +130,18 @@ export function predictMountstorm(record: CalibrationRecord, c: MountstormConfig
 export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec, kernel: KernelModel, p: MountstormPoint, runs: number, fittedKernel: boolean): PredictionInterval {
   const fit = record.mountstorm!;
   const mean = simulateMountstorm(spec, kernel, p);
-  // Sensitivities only where the record says what each parameter scales (records before it: fit part 0).
+  // Sensitivities only where the record says what each parameter scales
+  // (records before it: fit part 0), and without other work: its waits are
+  // random draws whose order a small perturbation reshuffles, so a finite
+  // difference through them measures that reshuffling (it gave relative
+  // sensitivities in the hundreds), not the parameter; they are measured, not
+  // fitted, so the covariance says nothing about them anyway.
+  const quiet = p.otherRunnable ? { ...p, otherRunnable: 0 } : p;
+  const quietMean = quiet === p ? mean : simulateMountstorm(spec, kernel, quiet);
   const sens = fittedKernel && fit.groups && fit.covariance
     ? MOUNT_GROUPS.map((_, j) => {
       const h = fit.steps[j]!;
-      return (simulateMountstorm(spec, perturbedKernel(kernel, fit, j, h), p) / mean - 1) / h;
+      return (simulateMountstorm(spec, perturbedKernel(kernel, fit, j, h), quiet) / quietMean - 1) / h;
     })
     : [];
   return intervalOf(mean, sens, fit, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs);
