@@ -4,23 +4,15 @@
 // names, gaps or metrics are one line with exit code 2 and nothing written.
 // Scenarios are tiny (a few containers of a few layers) to keep this fast.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runLocksim, type Outcome } from './helpers/cli.ts';
 
-const bin = resolve('bin/locksim.js');
 let dir: string;
 
-interface Outcome { code: number | null; stdout: string; stderr: string }
 
-function locksim(args: string[]): Promise<Outcome> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const locksim = (args: string[]): Promise<Outcome> => runLocksim(dir, args);
 
 const pingpong = `name: pp
 kind: pingpong

@@ -1,21 +1,14 @@
 // `--json`: stdout is exactly one JSON document (progress and messages on
 // stderr), and the plain run output opens with the computed findings.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runLocksim, type Outcome } from './helpers/cli.ts';
 
-const bin = resolve('bin/locksim.js');
 let dir: string;
 
-function locksim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const locksim = (args: string[]): Promise<Outcome> => runLocksim(dir, args);
 
 // Two machines, a health check the 2-core machine misses at 6 containers.
 const tiny = `name: tiny

@@ -3,25 +3,16 @@
 // (where a file is involved), with no stack trace, and nothing is written to
 // the output directory. Help of every subcommand exits 0.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runLocksim, type Outcome } from './helpers/cli.ts';
 
-const bin = resolve('bin/locksim.js');
 let dir: string;
 
-interface Outcome { code: number | null; stdout: string; stderr: string }
 
 /** Runs bin/locksim.js in the temporary directory, so file names print as typed. */
-function locksim(args: string[]): Promise<Outcome> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const locksim = (args: string[]): Promise<Outcome> => runLocksim(dir, args, 60_000);
 
 const good = `name: good
 kind: lock-microbench

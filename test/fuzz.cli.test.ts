@@ -4,25 +4,18 @@
  * command that reads such a file. The process must exit 2 with one located
  * line of at most 300 characters on stderr, no stack, and write nothing.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caseArb, caseText, classify, fileNameOf, inputKinds } from './helpers/fuzzInputs.ts';
+import { runLocksim, type Outcome } from './helpers/cli.ts';
 
-const bin = resolve('bin/locksim.js');
 const work = mkdtempSync(join(tmpdir(), 'locksim-fuzz-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function locksim(cwd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 }, (err, _stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr });
-    });
-  });
-}
+const locksim = (cwd: string, args: string[]): Promise<Outcome> => runLocksim(cwd, args);
 
 /** A scenario that makes `run` read the fuzzed file of the given kind. */
 const launchUsing = (line: string) => `name: fuzz-run

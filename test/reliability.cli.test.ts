@@ -5,23 +5,15 @@
 // --out into a folder of other files is refused unless --force; a metric
 // undefined for a point is null in results.json and empty in results.csv.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { runLocksim, type Outcome } from './helpers/cli.ts';
 
-const bin = resolve('bin/locksim.js');
 let dir: string;
 
-interface Outcome { code: number | null; stdout: string; stderr: string }
 
-function locksim(args: string[]): Promise<Outcome> {
-  return new Promise((done) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const locksim = (args: string[]): Promise<Outcome> => runLocksim(dir, args);
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'locksim-reliab-'));
