@@ -613,6 +613,26 @@ static void print_usage(void) {
            "[--read-size BYTES] [--idle-reads R] [--umount-detach]\n");
 }
 
+/* Median duration of each operation kind that ran, over all containers, as
+ * "name":ns pairs: what a per-peer cost is fitted from (an op's own time, not
+ * the launch's queueing). `cpu` picks the thread's CPU time over the op
+ * instead of its wall time. */
+static void print_op_medians(const struct container *cs, const uint64_t *counts, int cpu) {
+    int first = 1;
+    for (int o = 0; o < OP_COUNT; o++) {
+        if (!counts[o]) continue;
+        uint64_t *d = malloc(counts[o] * sizeof *d);
+        size_t n = 0;
+        for (int k = 0; k < containers; k++)
+            for (size_t i = 0; i < cs[k].nops; i++)
+                if (cs[k].ops[i].op == o) d[n++] = cpu ? cs[k].ops[i].cpu_ns : cs[k].ops[i].dur_ns;
+        qsort(d, n, sizeof *d, cmp_u64);
+        printf("%s\"%s\":%llu", first ? "" : ",", op_names[o], (unsigned long long)percentile_sorted(d, n, 50));
+        first = 0;
+        free(d);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *prog = "mountstorm";
     const char *trace_path = NULL;
@@ -801,35 +821,11 @@ int main(int argc, char **argv) {
     /* Median duration of each operation over all containers: what a per-peer
      * cost is fitted from (an op's own time, not the launch's queueing). */
     printf("},\"opP50Ns\":{");
-    int firstop = 1;
-    for (int o = 0; o < OP_COUNT; o++) {
-        if (!counts[o]) continue;
-        uint64_t *d = malloc(counts[o] * sizeof *d);
-        size_t n = 0;
-        for (int k = 0; k < containers; k++)
-            for (size_t i = 0; i < cs[k].nops; i++)
-                if (cs[k].ops[i].op == o) d[n++] = cs[k].ops[i].dur_ns;
-        qsort(d, n, sizeof *d, cmp_u64);
-        printf("%s\"%s\":%llu", firstop ? "" : ",", op_names[o], (unsigned long long)percentile_sorted(d, n, 50));
-        firstop = 0;
-        free(d);
-    }
+    print_op_medians(cs, counts, 0);
     printf("}");
     if (op_cpu_time) {
         printf(",\"opCpuP50Ns\":{");
-        firstop = 1;
-        for (int o = 0; o < OP_COUNT; o++) {
-            if (!counts[o]) continue;
-            uint64_t *d = malloc(counts[o] * sizeof *d);
-            size_t n = 0;
-            for (int k = 0; k < containers; k++)
-                for (size_t i = 0; i < cs[k].nops; i++)
-                    if (cs[k].ops[i].op == o) d[n++] = cs[k].ops[i].cpu_ns;
-            qsort(d, n, sizeof *d, cmp_u64);
-            printf("%s\"%s\":%llu", firstop ? "" : ",", op_names[o], (unsigned long long)percentile_sorted(d, n, 50));
-            firstop = 0;
-            free(d);
-        }
+        print_op_medians(cs, counts, 1);
         printf("}");
     }
     if (propagation != PROP_LEGACY)
