@@ -49,6 +49,12 @@ describe('headline findings of a launch run', () => {
     expect(ok[1]).toBe("At 20 containers, b's p99 launch time (150 ms) is 2.0x lower than a's (300 ms).");
   });
 
+  it('compares the machines at the largest load where no launch was cut at the horizon (cut launches all read as the horizon)', () => {
+    const cut = launchRun({ a: [[100, 40, 47, 0], [200, 120, 120, 0]], b: [[100, 50, 56, 0], [200, 120, 120, 0]] });
+    for (const p of cut.points) p.metrics.unfinished = p.x === 200 ? 200 : 0;
+    expect(headlineFindings(cut)).toContain("At 100 containers, a's p99 launch time (47 s) is 1.2x lower than b's (56 s).");
+  });
+
   it('leaves out a sentence whose metrics the run lacks, and keeps the others', () => {
     const bare = launchRun({ a: [[10, 0.1, 0.2, 1]], b: [[10, 0.1, 0.4, 1]] });
     for (const p of bare.points) delete p.metrics[METRICS.success];

@@ -53,12 +53,19 @@ export function listing(items: string[]): string {
 }
 
 /** The largest x every curve reached, and each curve's point there. */
+/**
+ * The largest x every curve has, preferring one where no launch was cut at
+ * the simulation's horizon: a cut launch's time is the horizon, so two
+ * machines that both ran out of time would compare as equal.
+ */
 function atLargestCommonX(cs: Curve[]): { x: number; points: { variant: string; point: PointResult }[] } | undefined {
   if (cs.length === 0) return undefined;
   const common = cs.map((c) => new Set(c.points.map((p) => p.x))).reduce((a, b) => new Set([...a].filter((x) => b.has(x))));
   if (common.size === 0) return undefined;
-  const x = Math.max(...common);
-  return { x, points: cs.map((c) => ({ variant: c.variant, point: c.points.find((p) => p.x === x)! })) };
+  const at = (x: number) => cs.map((c) => ({ variant: c.variant, point: c.points.find((p) => p.x === x)! }));
+  const uncut = [...common].filter((x) => at(x).every(({ point }) => !(point.metrics.unfinished > 0)));
+  const x = Math.max(...(uncut.length > 0 ? uncut : common));
+  return { x, points: at(x) };
 }
 
 /** "2.6x", "36x", "1.04x" when close to 1. */
