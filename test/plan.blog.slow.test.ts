@@ -67,17 +67,18 @@ describe('plan-blog: 150 containers of a 50-layer image, per-layer idmap', () =>
 
   // "The fix removes the difference": the gap in p99 between the slowest and
   // the fastest machine shrinks to under a quarter of what it is without the
-  // fix, and r5 comes closer to m7i.
-  it('with the fix, the gap between the machines shrinks to under a quarter, and r5/m7i come closer', () => {
+  // fix. (Before mount propagation was modelled this also asserted that r5/m7i
+  // comes closer to 1 with the fix. With propagation the unfixed launches are
+  // bound by the ring walks, CPU work on every machine alike, so the machines
+  // are closer without the fix (r5/m7i 1.05) than with it (1.23, the clocks
+  // and fabrics that remain): the absolute gap is what the fix removes.)
+  it('with the fix, the gap between the machines shrinks to under a quarter', () => {
     const labels = result.ranking;
     const gap = (f: (l: string) => number) => Math.max(...labels.map(f)) - Math.min(...labels.map(f));
     const before = gap(p99);
     const after = gap((l) => fixed(l).atBurst.p99S.mean);
     expect(after, `gap with the fix ${s(after)} s, without ${s(before)} s`).toBeLessThan(before / 4);
-    const ratioBefore = p99('r5.metal') / p99('m7i.metal-24xl');
-    const ratioAfter = fixed('r5.metal').atBurst.p99S.mean / fixed('m7i.metal-24xl').atBurst.p99S.mean;
-    expect(ratioBefore, `r5/m7i without the fix ${s(ratioBefore)}`).toBeGreaterThan(1);
-    expect(Math.abs(ratioAfter - 1), `r5/m7i with the fix ${s(ratioAfter)}, without ${s(ratioBefore)}`).toBeLessThan(Math.abs(ratioBefore - 1));
+    expect(p99('r5.metal') / p99('m7i.metal-24xl'), 'r5 is slower than m7i without the fix').toBeGreaterThan(1);
   });
 
   it('every candidate has a cost per 1,000 launches (all three models carry a price)', () => {
