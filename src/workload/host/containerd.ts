@@ -1,0 +1,116 @@
+/**
+ * containerd's launches: one thread per container, started at its arrival,
+ * that replays the container's ops from the trace (containerd's own CPU work,
+ * then the syscall's steps from the kernel model), keeps the host's mount
+ * table and the peer group's listed members up to date, then runs the
+ * container's start (runc: its optional mount-namespace steps or its read of
+ * mountinfo in a slave namespace, then CPU work with path walks spread
+ * through it).
+ */
+import type { SimThread } from '../../cpu/thread.ts';
+import { syscallKeyForOp } from '../kernelModel.ts';
+import { OP_NAMES, mountTableDelta } from '../trace.ts';
+import type { LaunchState } from './launchState.ts';
+import { readMountinfo, readerLabels } from './mountinfoReader.ts';
+
+export function startContainers(s: LaunchState): void {
+  const { m, kernel, host, path } = s;
+  const { containers } = s.trace.header;
+  const ops = s.trace.ops;
+  const names = m.activities;
+  const prop = kernel.propagation;
+  const lineBytes = prop?.mountinfoLineBytes.value ?? 0;
+  const overlayBytesPerLayer = prop?.overlayLineBytesPerLayer.value ?? 0;
+
+  // Ops of each container, in trace order.
+  const opsOf: number[][] = containers.map(() => []);
+  for (let i = 0; i < ops.count; i++) opsOf[ops.container[i]].push(i);
+
+  const runtimeWork = names.id('containerd;runtime', { phase: 'runtime', inLock: false, inSeqlock: false });
+  const startWork = names.id('runc;container_start', { phase: 'start', inLock: false, inSeqlock: false });
+  const startLabels = path.pathLookupLabels('runc;container_start');
+  const perOpNs = kernel.host.runtimePerOpNs.value;
+  const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
+  const startLatencyNs = kernel.host.runtimeStartLatencyNs?.value ?? 0;
+  const overlayPerLayerNs = kernel.host.runtimeOverlayPerLayerNs?.value ?? 0;
+  const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
+  const startLookups = host.containerStartPathLookups;
+  const startSteps = host.containerStartMounts ? kernel.containerStart?.steps : undefined;
+  const runcLabels = readerLabels(s, 'runc', 'mountinfo_parse');
+  const runcReader = { readBytes: host.goReadBytes, slave: true };
+  function* runcReadMountinfo(t: SimThread, parsePerLineNs: number) {
+    const start = t.sim.now;
+    yield* readMountinfo(s, t, runcLabels, parsePerLineNs, runcReader);
+    s.runcReads.push(t.sim.now - start);
+  }
+  const runcParseNs = kernel.costs.runcMountinfoParseNs?.value ?? 0;
+  const opDurations = s.opDurations;
+
+  const spawnContainer = (ci: number) => {
+    const c = containers[ci];
+    s.activeLaunches++;
+    // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
+    let overlayPending = false;
+    m.spawn(`containerd-${c.id}`, function* (t) {
+      if (startLatencyNs > 0) {
+        t.sleepFor(startLatencyNs);
+        yield;
+      }
+      if (startWorkNs > 0) {
+        t.doing(runtimeWork);
+        t.work(startWorkNs * path.jitter(t));
+        yield;
+      }
+      for (const i of opsOf[ci]) {
+        const op = OP_NAMES[ops.op[i]];
+        t.doing(runtimeWork);
+        t.work((op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs) * path.jitter(t));
+        yield;
+        const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
+        const called = t.sim.now;
+        yield* path.syscall(t, 'containerd', key, c.layers);
+        if (opDurations) (opDurations[op] ??= []).push(t.sim.now - called);
+        const delta = mountTableDelta(op);
+        if (delta !== 0) {
+          path.mountTable += delta;
+          if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
+          const overlay = op === 'mount_overlay' || (op === 'move_mount' && overlayPending);
+          path.mountTableBytes += delta * (lineBytes + (overlay ? overlayBytesPerLayer * c.layers : 0));
+          if (op === 'move_mount') {
+            if (!overlayPending) path.attachClone(t);
+            overlayPending = false;
+          }
+        }
+        if (op === 'fsmount') overlayPending = true;
+        if (kernel.syscalls[key].notifiesMountWatchers) s.onMountEvent();
+      }
+      s.rootfsNs[ci] = t.sim.now - c.start_ns;
+      // runc's mount namespace: each step costs in proportion to the host's table now.
+      if (startSteps) {
+        for (const step of startSteps) {
+          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield* path.syscall(t, 'runc', step.syscall, c.layers);
+          else yield* runcReadMountinfo(t, kernel.costs[step.readMountinfo.parsePerLine]!.value);
+        }
+      } else if (host.runcReadsMountinfo && prop) yield* runcReadMountinfo(t, runcParseNs);
+      // runc and the first process: CPU work with path walks spread through it.
+      const chunk = startNs / (startLookups + 1);
+      for (let k = 0; k <= startLookups; k++) {
+        if (chunk > 0) {
+          t.doing(startWork);
+          t.work(chunk);
+          yield;
+        }
+        if (k < startLookups) yield* path.pathLookup(t, startLabels.spinning, startLabels.walking);
+      }
+      t.doing(names.id('idle'));
+      s.launchNs[ci] = t.sim.now - c.start_ns;
+      s.activeLaunches--;
+      s.launchTimeNs += s.launchNs[ci];
+      if (--s.remaining === 0) t.sim.stop();
+    });
+  };
+  containers.forEach((c, ci) => {
+    if (c.start_ns <= 0) spawnContainer(ci);
+    else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
+  });
+}
