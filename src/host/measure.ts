@@ -38,6 +38,7 @@ import {
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
 import { otherRunnable } from './hostLoad.ts';
 import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence } from './topology.ts';
+import { median } from '../bench/stats.ts';
 
 /**
  * The host cannot do what was asked (no privilege, no C compiler, a kernel
@@ -278,13 +279,6 @@ export interface MountstormOptions {
   idleReads?: number;
   /** umount2 with MNT_DETACH (containerd's), skipping the busy check's walk. */
   umountDetach?: boolean;
-}
-
-/** The median of a non-empty list. */
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**

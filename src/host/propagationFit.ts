@@ -21,6 +21,7 @@
 
 import { inv, multiply, transpose } from 'mathjs';
 import type { Measurement } from './measure.ts';
+import { median } from '../bench/stats.ts';
 
 export interface LinearFit {
   /** One name per coefficient, in the order of the design matrix's columns. */
@@ -152,12 +153,6 @@ export interface ReadPoint {
   /** Median and slowest full read during the storm, when a read fell inside it. */
   stormP50Ns?: number;
   stormMaxNs?: number;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function readPoints(files: LoadedMeasurement[]): ReadPoint[] {

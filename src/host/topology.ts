@@ -19,6 +19,7 @@ import { Document, isScalar, isSeq, visit } from 'yaml';
 import { InputError } from '../config/errors.ts';
 import { hardwareModelSchema, type HardwareModel, type SourcedNumber } from '../config/hardwareSchema.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
+import { median } from '../bench/stats.ts';
 
 /** Where a package, core, L3 group or CPU was read from, for error messages. */
 export interface ElementRef {
@@ -618,12 +619,6 @@ export function pairKind(a: HostCpu, b: HostCpu): PairKind {
   if (a.core === b.core) return 'smtSibling';
   if (a.l3 !== b.l3) return 'crossL3';
   return 'sameL3';
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Medians of a pingpong matrix per pair kind, with the number of ordered pairs behind each. */

@@ -79,6 +79,18 @@ function stepIssue(ctx: Ctx, path: PropertyKey[], expected: string, got: unknown
  * One step. Hand-parsed rather than a zod union so that a wrong step says
  * which shapes a step may have and points at the offending key.
  */
+/** The body of a loop or a branch: a non-empty list of steps, none of them a loop. */
+function parseBody(body: unknown, path: PropertyKey[], ctx: Ctx): KernelStep[] | undefined {
+  if (!Array.isArray(body) || body.length === 0) return stepIssue(ctx, path, 'a non-empty list of steps', body), undefined;
+  const inner: KernelStep[] = [];
+  for (let i = 0; i < body.length; i++) {
+    const st = parseStep(body[i], [...path, i], ctx, true);
+    if (st === undefined) return undefined;
+    inner.push(st);
+  }
+  return inner;
+}
+
 function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: boolean): KernelStep | undefined {
   const shapes = insideLoop ? STEP_SHAPES : `${STEP_SHAPES}, ${LOOP_SHAPES}`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -130,18 +142,7 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: bool
   if ('if' in o && !insideLoop) {
     if (!only(['if', 'then', 'else'])) return undefined;
     if (!(STEP_CONDITIONS as readonly unknown[]).includes(o.if)) return stepIssue(ctx, [...path, 'if'], `one of ${STEP_CONDITIONS.join(', ')}`, o.if), undefined;
-    const branch = (key: 'then' | 'else'): KernelStep[] | undefined => {
-      const body = o[key];
-      if (key === 'else' && body === undefined) return [];
-      if (!Array.isArray(body) || body.length === 0) return stepIssue(ctx, [...path, key], 'a non-empty list of steps', body), undefined;
-      const inner: KernelStep[] = [];
-      for (let i = 0; i < body.length; i++) {
-        const st = parseStep(body[i], [...path, key, i], ctx, true);
-        if (st === undefined) return undefined;
-        inner.push(st);
-      }
-      return inner;
-    };
+    const branch = (key: 'then' | 'else'): KernelStep[] | undefined => (key === 'else' && o[key] === undefined ? [] : parseBody(o[key], [...path, key], ctx));
     const thenSteps = branch('then');
     if (thenSteps === undefined) return undefined;
     const elseSteps = branch('else');
@@ -167,14 +168,8 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: bool
   for (const loop of ['forEachLayer', 'forEachMount'] as const) {
     if (!(loop in o) || insideLoop) continue;
     if (!only([loop])) return undefined;
-    const body = o[loop];
-    if (!Array.isArray(body) || body.length === 0) return stepIssue(ctx, [...path, loop], 'a non-empty list of steps', body), undefined;
-    const inner: KernelStep[] = [];
-    for (let i = 0; i < body.length; i++) {
-      const s = parseStep(body[i], [...path, loop, i], ctx, true);
-      if (s === undefined) return undefined;
-      inner.push(s);
-    }
+    const inner = parseBody(o[loop], [...path, loop], ctx);
+    if (inner === undefined) return undefined;
     return { kind: loop, steps: inner };
   }
   stepIssue(ctx, keys.length > 0 ? [...path, keys[0]!] : path, `a step, one of ${shapes}`, keys.length > 0 ? keys[0] : raw);

@@ -4,6 +4,7 @@
 // Why these parameters: src/host/calibrate.ts.
 
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
+import { median } from '../../bench/stats.ts';
 import { InputError } from '../../config/errors.ts';
 import type { HardwareModel } from '../../config/hardwareSchema.ts';
 import { buildTopology } from '../../hardware/topology.ts';
@@ -24,7 +25,6 @@ import {
   measuredRuntime,
   umountRunMedians,
   type RcuFastPath,
-  median,
   probeJitterRuns,
   probeRuntimeRuns,
   readTraceFile,

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
+import { median } from '../../bench/stats.ts';
 
 // ---------------------------------------------------------------------------
 // Measured points
@@ -222,11 +223,6 @@ export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
   return out;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 export interface LockbenchPoint {
   files: string[];
