@@ -306,44 +306,34 @@ async function searchSafeBursts(plan: Plan, base: Configuration[], evaluate: Eva
     return { lo: firstFail === 0 ? 0 : listed[firstFail - 1]!, hi: listed[firstFail]! as number | null, visited, floor: 1 };
   });
 
+  /** Runs one burst per named candidate in one pool run, and narrows each one's interval by the result. */
+  const tryBursts = async (tries: { i: number; burst: number }[]) => {
+    await evaluate(tries.map(({ i, burst }) => ({ config: base[i]!, burst })));
+    for (const { i, burst } of tries) {
+      const s = state[i]!;
+      s.visited.push(burst);
+      if (holds(base[i]!, burst)) s.lo = burst;
+      else s.hi = burst;
+    }
+  };
+
   // Lists only: when everything listed passes, look above by doubling.
   if (fromList) {
     const ceiling = Math.min(SEARCH_CEILING, 4 * listed[listed.length - 1]!);
     for (;;) {
       const growing = state.map((s, i) => ({ s, i })).filter(({ s }) => s.hi === null && s.lo < ceiling);
       if (growing.length === 0) break;
-      const next = growing.map(({ s, i }) => ({ i, burst: Math.min(ceiling, 2 * s.lo) }));
-      await evaluate(next.map(({ i, burst }) => ({ config: base[i]!, burst })));
-      for (const { i, burst } of next) {
-        const s = state[i]!;
-        s.visited.push(burst);
-        if (holds(base[i]!, burst)) s.lo = burst;
-        else s.hi = burst;
-      }
+      await tryBursts(growing.map(({ s, i }) => ({ i, burst: Math.min(ceiling, 2 * s.lo) })));
     }
     // Nothing listed passes: does a single container? (Below that there is no burst.)
     const unknownFloor = state.map((s, i) => ({ s, i })).filter(({ s }) => s.lo === 0 && s.hi !== null && s.hi > 1);
-    if (unknownFloor.length > 0) {
-      await evaluate(unknownFloor.map(({ i }) => ({ config: base[i]!, burst: 1 })));
-      for (const { s, i } of unknownFloor) {
-        s.visited.push(1);
-        if (holds(base[i]!, 1)) s.lo = 1;
-        else s.hi = 1;
-      }
-    }
+    if (unknownFloor.length > 0) await tryBursts(unknownFloor.map(({ i }) => ({ i, burst: 1 })));
   }
 
   for (;;) {
     const active = state.map((s, i) => ({ s, i })).filter(({ s }) => s.hi !== null && s.lo >= s.floor && s.hi - s.lo > stepFor(s.hi));
     if (active.length === 0) break;
-    const mids = active.map(({ s, i }) => ({ i, burst: Math.round((s.lo + s.hi!) / 2) }));
-    await evaluate(mids.map(({ i, burst }) => ({ config: base[i]!, burst })));
-    for (const { i, burst } of mids) {
-      const s = state[i]!;
-      s.visited.push(burst);
-      if (holds(base[i]!, burst)) s.lo = burst;
-      else s.hi = burst;
-    }
+    await tryBursts(active.map(({ s, i }) => ({ i, burst: Math.round((s.lo + s.hi!) / 2) })));
   }
 
   const method: SafeBurst['method'] = fromList ? 'list' : 'bisect';
