@@ -60,10 +60,6 @@ const commonShape = {
   output: z.strictObject({ charts: z.boolean().default(true).describe('Write SVG/PNG charts and their vega-lite specs (locksim run --no-charts turns them off)') }).default({ charts: true }).describe("What to write besides the results"),
   /** Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them). */
   ablate: ablateListSchema.optional().describe("Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them)."),
-  /**
-   * The headline gap `locksim attribute` explains: metric(gap[0]) /
-   * metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion).
-   */
   attribution: z.strictObject({ gap: z.tuple([z.string().min(1), z.string().min(1)]).describe('Two variant labels [A, B]: the gap is metric(A) / metric(B) - 1'), metric: z.string().min(1).optional().describe('The metric compared (default: launchP99S for launches)') }).optional().describe("The headline gap `locksim attribute` explains: metric(gap[0]) / metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion)."),
 };
 
@@ -73,10 +69,8 @@ export const microbenchSchema = z.strictObject({
   /** x axis: number of threads. */
   threads: z.array(positiveInt.max(MAX_THREADS)).min(1).describe("x axis: number of threads."),
   criticalSectionNs: z.number().nonnegative().max(1e9).default(50).describe("Time the lock is held per acquisition, ns"),
-  /** Time a thread spends outside the lock between acquisitions. */
   thinkNs: z.number().nonnegative().max(1e9).default(0).describe("Time a thread spends outside the lock between acquisitions."),
   distribution: z.enum(['fixed', 'exponential']).default('fixed').describe("fixed: every critical section and think time as given; exponential: drawn with that mean"),
-  /** The run's horizon: simulated time, at most 100 s (the blog's benchmark ran seconds; the event guard refuses most long runs anyway). */
   durationNs: z.number().positive().max(1e11).default(10_000_000).describe("The run's horizon: simulated time, at most 100 s (the blog's benchmark ran seconds; the event guard refuses most long runs anyway)."),
   placement: z.enum(['spread', 'compact', 'scatter']).default('scatter').describe("Which idle CPU a thread is put on: spread (a whole idle core first, as the kernel's select_idle_core), compact (the lowest-numbered idle CPU) or scatter (a random idle CPU)"),
 });
@@ -86,7 +80,6 @@ export const pingpongSchema = z.strictObject({
   from: nonNegativeInt.default(0).describe("The logical CPU that starts every round trip"),
   /** x axis: the partner logical cpu of each point. */
   to: z.array(nonNegativeInt).min(1).describe("x axis: the partner logical cpu of each point."),
-  /** The run's horizon: at most ten million round trips (the median settles within thousands). */
   roundTrips: positiveInt.max(10_000_000).default(1000).describe("The run's horizon: at most ten million round trips (the median settles within thousands)."),
 });
 

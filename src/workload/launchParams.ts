@@ -26,13 +26,9 @@ export const hostActivitySchema = z.strictObject({
    * machine is the launches' alone.
    */
   backgroundRunnable: ns.default(0).describe("Runnable tasks of other work on the machine, not simulated thread by thread (a shared machine's other processes): with the simulated threads they share the CPUs fairly (CFS), so simulated CPU work stretches by (this + simulated demand) / cpus when that exceeds 1. Measured by `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the launches' alone."),
-  /** A systemd-like consumer that re-reads the mount table on every mount event. */
   systemd: z.boolean().default(true).describe("A systemd-like consumer that re-reads the mount table on every mount event."),
-  /** Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...). */
   baseMounts: z.number().int().nonnegative().default(40).describe("Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...)."),
-  /** kubelet's CRI calls to containerd (status polls), one every this many ns. */
   criIntervalNs: z.number().positive().default(1_000_000_000).describe("kubelet's CRI calls to containerd (status polls), one every this many ns."),
-  /** A CRI call slower than this times out at kubelet (runtime-request-timeout; 2 min default). */
   criTimeoutNs: z.number().positive().default(120_000_000_000).describe("A CRI call slower than this times out at kubelet (runtime-request-timeout; 2 min default)."),
   /**
    * Path walks per second that each launching container brings with it until
@@ -43,19 +39,8 @@ export const hostActivitySchema = z.strictObject({
    * moves in docs/validation.md, "Hand-set parameters".
    */
   pathLookupsPerSecPerLaunch: ns.default(200_000).describe("Path walks per second that each launching container brings with it until its launch completes: its shim and runc, containerd's snapshotter (stat, mkdir, rmdir of mount points), kubelet's probes of it. Each is a mount_lock reader, so this load grows with the number of launches."),
-  /** CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone. */
   containerStartNs: ns.optional().describe("CPU of a container's start after its rootfs (runc, the application), ns; default: the kernel model's containerStartNs. 0: the launch is the mount phase alone."),
-  /**
-   * Run the kernel model's containerStart after the rootfs: runc's new mount
-   * namespace (a copy of the host's whole table), its rslave walk, its read of
-   * mountinfo, and the detach of the old root, each O(mounts in the table).
-   * Off by default: with the model's estimated per-mount costs it slows every
-   * machine alike and erases the chiplet's advantage the blog measured (B6);
-   * docs/validation.md has the numbers. false: the start is CPU work and path
-   * walks only (host.containerStartNs).
-   */
   containerStartMounts: z.boolean().default(false).describe("Run the kernel model's containerStart after the rootfs: runc's new mount namespace (a copy of the host's whole table), its rslave walk, its read of mountinfo, and the detach of the old root, each O(mounts in the table). Off by default: with the model's estimated per-mount costs it slows every machine alike and erases the chiplet's advantage the blog measured (B6); docs/validation.md has the numbers. false: the start is CPU work and path walks only (host.containerStartNs)."),
-  /** Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted. */
   containerStartPathLookups: z.number().int().nonnegative().default(100).describe("Path walks a container's start (runc, exec, dynamic loading) makes after its rootfs is mounted."),
   /**
    * The mount the image layers live on (containerd's root under /) is
@@ -65,23 +50,9 @@ export const hostActivitySchema = z.strictObject({
    * private / or containerd root (a what-if fix).
    */
   layerParentShared: z.boolean().default(true).describe("The mount the image layers live on (containerd's root under /) is shared, as systemd makes / at boot (src/shared/mount-setup.c: mount(NULL, \"/\", NULL, MS_REC|MS_SHARED, NULL)): every open_tree clone of a layer joins its peer group (fs/namespace.c clone_mnt). false: a private / or containerd root (a what-if fix)."),
-  /**
-   * What containerd's mount_setattr does to the clone's propagation:
-   * 'unchanged' (2.0/2.1 core/mount IDMapMount: attr.Propagation = 0, the
-   * clone stays in the peer group and no namespace_sem is taken) or
-   * 'private' (IDMapMountWithAttrs, containerd 2.3: MS_PRIVATE, the clone
-   * leaves the group under namespace_sem).
-   */
   idmapPropagation: z.enum(['unchanged', 'private']).default('unchanged').describe("What containerd's mount_setattr does to the clone's propagation: 'unchanged' (2.0/2.1 core/mount IDMapMount: attr.Propagation = 0, the clone stays in the peer group and no namespace_sem is taken) or 'private' (IDMapMountWithAttrs, containerd 2.3: MS_PRIVATE, the clone leaves the group under namespace_sem)."),
-  /**
-   * systemd >= 248 rate-limits its mount event source to 5 dispatches per
-   * second (src/core/mount.c: sd_event_source_set_ratelimit(m->mount_event_source,
-   * 1 * USEC_PER_SEC, 5)); false: an older systemd re-reads the table after every event.
-   */
   systemdRateLimit: z.boolean().default(true).describe("systemd >= 248 rate-limits its mount event source to 5 dispatches per second (src/core/mount.c: sd_event_source_set_ratelimit(m->mount_event_source, 1 * USEC_PER_SEC, 5)); false: an older systemd re-reads the table after every event."),
-  /** read() size of systemd's libmount reads of mountinfo (stdio sized by procfs's st_blksize of 1024). */
   systemdReadBytes: positiveInt.default(1024).describe("read() size of systemd's libmount reads of mountinfo (stdio sized by procfs's st_blksize of 1024)."),
-  /** read() size of Go readers (containerd, runc: moby/sys/mountinfo through bufio, 4096). */
   goReadBytes: positiveInt.default(4096).describe("read() size of Go readers (containerd, runc: moby/sys/mountinfo through bufio, 4096)."),
   /**
    * runc reads /proc/self/mountinfo in the container's new mount namespace,
@@ -133,24 +104,14 @@ export const launchSchema = z
   .strictObject({
     /** x axis: containers launched (with `trace`: the trace's first N containers). */
     containers: z.array(positiveInt.max(MAX_CONTAINERS)).min(1).describe("x axis: containers launched (with `trace`: the trace's first N containers)."),
-    /** Runtime variant whose ops are generated (not needed with `trace`). */
     variant: z.enum(RUNTIME_VARIANTS).optional().describe("Runtime variant whose ops are generated (not needed with `trace`)."),
-    /**
-     * A recorded trace to replay instead of generating one (docs/trace-format.md;
-     * `locksim measure mountstorm` and `locksim import-strace` write them): its
-     * containers' ops and start times. A path relative to the scenario file.
-     */
     trace: z.string().min(1).optional().describe("A recorded trace to replay instead of generating one (docs/trace-format.md; `locksim measure mountstorm` and `locksim import-strace` write them): its containers' ops and start times. A path relative to the scenario file."),
-    /** Layers of every image (give this or imageMix). */
     layers: positiveInt.max(10_000).optional().describe("Layers of every image (give this or imageMix)."),
     imageMix: imageMixSchema.optional().describe("Images drawn per container with relative weights: [{ layers, weight, image? }] (give this or layers)"),
     arrival: arrivalSchema.describe("When containers arrive: { kind: burst } all at once, { kind: rate, perSecond } a Poisson stream, or { kind: schedule, atNs } recorded start times"),
-    /** Kernel model name (models/kernel) or path. */
     kernel: z.string().min(1).default('linux-6.6').describe("Kernel model name (models/kernel) or path."),
-    /** kubelet's health check: a launch slower than this fails. */
     healthCheckTimeoutNs: z.number().positive().max(86_400e9).default(30_000_000_000).describe("kubelet's health check: a launch slower than this fails."),
     host: hostActivitySchema.default(hostActivitySchema.parse({})).describe("Everything on the machine besides the launches: other path walks and runnable tasks, systemd, kubelet's CRI polls, propagation"),
-    /** Simulated time after the last arrival at which still-running launches are cut off (counted as failed). */
     horizonNs: z.number().positive().max(86_400e9).default(120_000_000_000).describe("Simulated time after the last arrival at which still-running launches are cut off (counted as failed)."),
   })
   .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
