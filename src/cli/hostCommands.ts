@@ -142,9 +142,10 @@ export function registerHostCommands(program: Command): void {
     .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
     .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2, as containerd\'s mount.WithTempMount unmounts the inspection mount (default: it stays mounted)')
+    .option('--processes', 'one process per container, forked one after another at the release (as a runtime starts a shim per container), instead of threads already running')
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; processes?: boolean; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -158,6 +159,7 @@ export function registerHostCommands(program: Command): void {
           ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
           ...(opts.umountDetach ? { umountDetach: true } : {}),
           ...(opts.unmountInspection ? { unmountInspection: true } : {}),
+          ...(opts.processes ? { processes: true } : {}),
         },
         ctxOf(opts.out, cmd),
       );

@@ -58,12 +58,13 @@ export function registerPredictCommands(program: Command): void {
     .addOption(levelOption())
     .option('--background <n>', 'runnable tasks of other work on the machine meanwhile (a measurement\'s host.otherRunnable; default 0: the machine is the storm\'s alone)', nonNegative('--background'), 0)
     .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2 (as `measure mountstorm --unmount-inspection`, and containerd)')
+    .option('--processes', 'one process per container, forked one after another (as `measure mountstorm --processes`, a shim per container)')
     .option('--json', 'print {"meanS", "lowS", "highS"}')
-    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; level: number; background: number; unmountInspection?: boolean; json?: boolean }) => {
+    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; level: number; background: number; unmountInspection?: boolean; processes?: boolean; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background, ...(opts.unmountInspection ? { unmountInspection: true } : {}) }, opts.runs, opts.calibration, opts.level);
+      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background, ...(opts.unmountInspection ? { unmountInspection: true } : {}), ...(opts.processes ? { processes: true } : {}) }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanS: p.mean, lowS: p.low, highS: p.high }) + '\n');
-      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}${opts.unmountInspection ? " (inspection unmounted)" : ""}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
+      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}${opts.unmountInspection ? ' (inspection unmounted)' : ''}${opts.processes ? ' (processes)' : ''}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
     });
 
   predict

@@ -105,6 +105,7 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       idleReads: count.optional(),
       umountDetach: z.literal(true).optional(),
       unmountInspection: z.literal(true).optional(),
+      processes: z.literal(true).optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -282,6 +283,8 @@ export interface MountstormOptions {
   umountDetach?: boolean;
   /** Each container unmounts pass 1's overlay (the inspection mount) before pass 2, as containerd's WithTempMount does. */
   unmountInspection?: boolean;
+  /** One process per container, forked one after another at the release, instead of threads already running. */
+  processes?: boolean;
 }
 
 /**
@@ -352,12 +355,14 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     ...(opts.umountDetach ? { umountDetach: true as const } : {}),
     // A one-pass variant has no inspection mount to unmount: the flag changes nothing there, so it is not recorded.
     ...(opts.unmountInspection && opts.variant !== 'shifted-untar' ? { unmountInspection: true as const } : {}),
+    ...(opts.processes ? { processes: true as const } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
   if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
   if (config.umountDetach) baseArgs.push('--umount-detach');
   if (config.unmountInspection) baseArgs.push('--unmount-inspection');
+  if (config.processes) baseArgs.push('--processes');
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {

@@ -158,11 +158,13 @@ export interface MountstormConfig {
   otherRunnable?: number;
   /** Each container unmounts pass 1's overlay before pass 2 (the probe's --unmount-inspection). */
   unmountInspection?: boolean;
+  /** One process per container, forked one after another (the probe's --processes). */
+  processes?: boolean;
 }
 
 function mountPoint(c: MountstormConfig): MountstormPoint {
   // No measured runs, no kept trace: the generator's trace of the variant stands in, unchecked (opCounts empty).
-  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0, ...(c.unmountInspection ? { unmountInspection: true } : {}) };
+  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0, ...(c.unmountInspection ? { unmountInspection: true } : {}), ...(c.processes ? { processes: true } : {}) };
 }
 
 /** The fitted kernel with parameter j moved by `delta` (a factor on its group, or ns for ABSOLUTE_NS_GROUPS). */

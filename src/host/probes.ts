@@ -133,6 +133,10 @@ export const mountstormSummarySchema = z.object({
   umountDetach: z.literal(true).optional(),
   /** With --unmount-inspection: each container unmounted pass 1's overlay before pass 2. */
   unmountInspection: z.literal(true).optional(),
+  /** With --processes: one process per container, forked one after another at the release. */
+  processes: z.literal(true).optional(),
+  /** With --processes: when each container's process started running, ns after the release. */
+  processStartNs: z.array(nsNumber).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
 });

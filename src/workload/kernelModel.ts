@@ -277,6 +277,12 @@ export const kernelModelSchema = z.strictObject({
     runtimeStartNs: kernelNumberSchema.optional(),
     /** Time from a container's release to its first mount op that is not CPU work (a woken thread getting going; absent: 0). */
     runtimeStartLatencyNs: kernelNumberSchema.optional(),
+    /**
+     * With one process per container (launch.processPerContainer): CPU time
+     * of the parent's fork of one container process, from the fork call to
+     * the child running (absent: 0). The parent forks them one after another.
+     */
+    processForkNs: kernelNumberSchema.optional(),
     /** The runtime's work per lower layer before an overlay mount(2): building the lowerdir option (absent: 0). */
     runtimeOverlayPerLayerNs: kernelNumberSchema.optional(),
     /**

@@ -68,12 +68,13 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
  * The launch parameters of a probe run: no systemd, no background path walks,
  * nothing after the rootfs (the probe measures the mount phase only).
  */
-export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number; unmountInspection?: boolean }) {
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number; unmountInspection?: boolean; processes?: boolean }) {
   return launchSchema.parse({
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
     ...(p.unmountInspection ? { unmountInspection: true } : {}),
+    ...(p.processes ? { processPerContainer: true } : {}),
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
     // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
     // backgroundRunnable: the other work measured beside the probe on a shared machine.
@@ -446,6 +447,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
+  // One process per container: the first container's process starts after one fork with nothing else running yet.
+  const firstForks = points.flatMap((p) => p.firstForkNs ?? []);
+  if (firstForks.length > 0) measured.host.processForkNs = { value: median(firstForks), source: `${src}: median over ${firstForks.length} runs of the first container process's start after the release (probes/mountstorm --processes)` };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -491,7 +495,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
   const fitPoints = [
-    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? " (inspection unmounted)" : ""}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
+    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];

@@ -31,6 +31,10 @@ export interface MountstormPoint {
   otherRunnable?: number;
   /** Each container unmounted pass 1's overlay before pass 2 (`measure mountstorm --unmount-inspection`). */
   unmountInspection?: boolean;
+  /** One process per container (`measure mountstorm --processes`). */
+  processes?: boolean;
+  /** With processes: per run, when the first container's process started running after the release (its fork, with nothing else running yet). */
+  firstForkNs?: number[];
 }
 
 /**
@@ -261,6 +265,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
+    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])) } : {}),
   };
 }
 
@@ -274,7 +279,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
   const byKey = new Map<string, MountstormPoint>();
   for (const f of files) {
     const p = loadMountstormPoint(f);
-    const key = `${p.variant}/${p.containers}/${p.layers}${p.unmountInspection ? '/unmount-inspection' : ''}`;
+    const key = `${p.variant}/${p.containers}/${p.layers}${p.unmountInspection ? '/unmount-inspection' : ''}${p.processes ? '/processes' : ''}`;
     const seen = byKey.get(key);
     if (!seen) {
       byKey.set(key, p);
@@ -287,7 +292,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable });
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}) });
   }
   return [...byKey.values()];
 }
