@@ -77,10 +77,11 @@ export function registerPredictCommands(program: Command): void {
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .addOption(runsOption())
     .addOption(levelOption())
+    .addOption(new Option('--data <place>', 'the counter the holder increments: none, same-line (on the lock\'s line) or own-line').choices(['none', 'same-line', 'own-line']).default('none'))
     .option('--json', 'print {"meanPerSec", "lowPerSec", "highPerSec"}')
-    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; level: number; json?: boolean }) => {
+    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; level: number; data: 'none' | 'same-line' | 'own-line'; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think }, opts.runs, opts.calibration, opts.level);
+      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think, data: opts.data }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanPerSec: p.mean, lowPerSec: p.low, highPerSec: p.high }) + '\n');
       else process.stdout.write(`lockbench ${opts.lock} threads=${opts.threads} cs=${opts.cs} think=${opts.think}: predicted ${(p.mean / 1e6).toFixed(3)} M acquisitions/s; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low / 1e6).toFixed(3)}-${(p.high / 1e6).toFixed(3)} M/s (${share(p)})\n`);
     });

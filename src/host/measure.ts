@@ -5,6 +5,7 @@
 // carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
 // file per repetition) next to the measurement file.
 
+import type { LockData } from '../bench/lockMicrobench.ts';
 import { removeStaleTemps } from './staleTemps.ts';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
@@ -87,7 +88,7 @@ const common = {
 };
 
 export const measurementSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive() }), results: lockbenchResultSchema }),
+  z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive(), data: z.enum(['same-line', 'own-line']).optional() }), results: lockbenchResultSchema }),
   z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
   z.strictObject({
     ...common,
@@ -225,14 +226,18 @@ export interface LockbenchOptions {
   csNs?: number;
   thinkNs?: number;
   durationMs?: number;
+  /** The protected counter the holder increments: none, on the lock's line (false sharing) or on its own. */
+  data?: LockData;
 }
 
 export async function measureLockbench(opts: LockbenchOptions, ctx: MeasureContext): Promise<Measurement> {
   const host = ctx.host ?? readSysfsTopology();
   checkCpus(opts.cpus, host, 1);
   ensureProbes();
-  const config = { lock: opts.lock ?? 'ttas', threads: opts.threads ?? 2, cpus: opts.cpus ?? null, csNs: opts.csNs ?? 0, thinkNs: opts.thinkNs ?? 0, durationMs: opts.durationMs ?? 1000 };
+  const data = opts.data && opts.data !== 'none' ? opts.data : undefined;
+  const config = { lock: opts.lock ?? 'ttas', threads: opts.threads ?? 2, cpus: opts.cpus ?? null, csNs: opts.csNs ?? 0, thinkNs: opts.thinkNs ?? 0, durationMs: opts.durationMs ?? 1000, ...(data ? { data } : {}) };
   const args = ['--lock', config.lock, '--threads', String(config.threads), '--cs-ns', String(config.csNs), '--think-ns', String(config.thinkNs), '--duration-ms', String(config.durationMs)];
+  if (data) args.push('--data', data);
   if (config.cpus) args.push('--cpus', config.cpus.join(','));
   const startedAt = new Date().toISOString();
   const results = await run('lockbench', args, ctx.timeoutMs);

@@ -220,6 +220,8 @@ export interface LockbenchConfig {
   threads: number;
   csNs: number;
   thinkNs: number;
+  /** Where the protected counter lives (absent or none: no protected data). */
+  data?: 'none' | 'same-line' | 'own-line';
 }
 
 function withLockParams(m: HardwareModel, sameL3: number, pause: number): HardwareModel {
@@ -232,7 +234,7 @@ function withLockParams(m: HardwareModel, sameL3: number, pause: number): Hardwa
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
 export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
-  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0 };
+  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
   return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true, level);
 }
 

@@ -48,6 +48,8 @@ export const lockbenchResultSchema = z.object({
     sampleEvery: z.number().int().positive(),
     /** Cost of one clock read: the resolution of the busy waits. */
     clockReadNs: z.number().positive(),
+    /** With --data: where the counter the holder increments lives (absent: none). */
+    data: z.enum(['same-line', 'own-line']).optional(),
   }),
   elapsedNs: nsNumber,
   acquisitions: nsNumber,

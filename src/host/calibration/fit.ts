@@ -60,6 +60,7 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
     distribution: 'fixed',
     durationNs,
     placement: 'spread',
+    ...(p.data ? { data: p.data } : {}),
   }, 'calibrate');
   return r.acquisitionsPerSec;
 }

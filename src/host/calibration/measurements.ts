@@ -240,6 +240,8 @@ export interface LockbenchPoint {
   runsPerSec: number[];
   /** Mean cost of one clock read in the probe's runs: the busy wait's overshoot (see effectiveCsNs). */
   clockReadNs: number;
+  /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
+  data?: 'same-line' | 'own-line';
 }
 
 function wrongKind(file: string, want: string, got: string): InputError {
@@ -304,9 +306,9 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     const m = loadMeasurement(file);
     if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
     const c = m.config;
-    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}`;
+    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}/${c.data ?? 'none'}`;
     let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0 }));
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0, ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
     p.clockSum += m.results.config.clockReadNs;
