@@ -425,6 +425,8 @@ export interface MountstormFit extends FitReport {
   rcuFastPath: RcuFastPath | null;
   /** Waiting behind other work after a wake-up, measured from single-container traces recorded beside it (null: none). */
   otherWorkWake: OtherWorkWake | null;
+  /** One process per container: the fork's cost, measured from single-container --processes runs (null: none). */
+  processFork: { ns: number; runs: number[] } | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -448,9 +450,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
-  // One process per container: the first container's process starts after one fork with nothing else running yet.
-  const firstForks = points.flatMap((p) => p.firstForkNs ?? []);
-  if (firstForks.length > 0) measured.host.processForkNs = { value: median(firstForks), source: `${src}: median over ${firstForks.length} runs of the first container process's start after the release (probes/mountstorm --processes)` };
+  // One process per container: in a single-container run the process starts after one fork with nothing else running.
+  // (With more containers the first child starts later: the parent goes on forking; docs/model.md.)
+  const firstForks = points.filter((p) => p.containers === 1).flatMap((p) => p.firstForkNs ?? []);
+  const processFork = firstForks.length > 0 ? { ns: median(firstForks), runs: firstForks } : null;
+  if (processFork) measured.host.processForkNs = { value: processFork.ns, source: src };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -505,6 +509,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     runtime,
     rcuFastPath,
     otherWorkWake,
+    processFork,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,
