@@ -249,6 +249,13 @@ describe('one process per container (processPerContainer)', () => {
     expect(r.metrics.rootfsMeanS - run(8, false, forkNs).metrics.rootfsMeanS).toBeGreaterThan((3 * forkNs) / 1e9);
   });
 
+  it('a kernel model without a fork cost is refused with one line, not run with forks that cost nothing', () => {
+    const old = structuredClone(kernel) as typeof kernel;
+    delete (old.host as Record<string, unknown>).processForkNs;
+    const params: LaunchParams = launchSchema.parse({ containers: [2], variant: 'common-parent', layers: 5, processPerContainer: true });
+    expect(() => simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's' }), old, params, buildLaunchTrace(params, 2, old, 's'))).toThrow(/host\.processForkNs: expected the CPU cost of forking/);
+  });
+
   it('with a fork that costs nothing, processes launch like threads (minus the thread\'s wake-up)', () => {
     const procs = run(4, true, 0), threads = run(4, false, 0);
     expect(Math.abs(procs.metrics.rootfsMeanS - threads.metrics.rootfsMeanS)).toBeLessThan(0.1 * threads.metrics.rootfsMeanS);
