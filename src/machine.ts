@@ -41,6 +41,9 @@ export interface MachineOptions {
   placement?: Placement;
 }
 
+/** A woken thread's delay before it runs on an idle CPU, when the machine does not say. */
+export const DEFAULT_WAKEUP_NS = 5_000;
+
 export class Machine {
   readonly sim = new Simulator();
   readonly random: RandomStreams;
@@ -61,7 +64,7 @@ export class Machine {
         // CFS's minimum granularity is 0.75 ms x (1 + log2 ncpus), capped at 8 CPUs: 3 ms.
         quantumNs: spec.quantumNs ?? 3_000_000,
         contextSwitchNs: spec.contextSwitchNs ?? 2_000,
-        wakeupNs: spec.wakeupNs ?? 5_000,
+        wakeupNs: spec.wakeupNs ?? DEFAULT_WAKEUP_NS,
         placement: opts.placement ?? 'spread',
       },
       this.random.stream('scheduler'),

@@ -41,4 +41,22 @@ describe('expedited RCU idle fast path', () => {
     expect(measuredRcuFastPath([31000, 32000, 45000, 36000])).toBeNull();
     expect(measuredRcuFastPath([7000])).toBeNull();
   });
+
+  it('one mode that is clearly fast (under half the contended unmount): every lone run takes the fast path, and the lone umount comes out at its measured median', () => {
+    // (Lone medians above this model's umount without its grace period and wake-up, ~8.5 us on generic-2core.)
+    const f = measuredRcuFastPath([11800, 12000, 12100, 12200], 47000)!;
+    expect(f.allFast).toBe(true);
+    expect(f.share).toBe(1);
+    expect(f.fastNs).toBe(12050);
+    // Not clearly fast against the contended runs (or no contended runs): nothing to say.
+    expect(measuredRcuFastPath([31000, 32000, 33000], 47000)).toBeNull();
+    expect(measuredRcuFastPath([6800, 7000, 6900])).toBeNull();
+    const cpus = spec.layout.core.length;
+    const k = withRcuFastPath(structuredClone(base) as KernelModel, f, cpus);
+    const lone = simulateMountstormCalls(spec, k, point(1));
+    expect(lone.medianCallS['umount']! * 1e9).toBeGreaterThan(0.9 * 12050);
+    expect(lone.medianCallS['umount']! * 1e9).toBeLessThan(1.1 * 12050);
+    // Without the one-mode case the lone unmount kept the slow grace period.
+    expect(slow.medianCallS['umount']!).toBeGreaterThan(1.3 * lone.medianCallS['umount']!);
+  });
 });

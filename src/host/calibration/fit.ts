@@ -5,6 +5,7 @@
 
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { median } from '../../bench/stats.ts';
+import { DEFAULT_WAKEUP_NS } from '../../machine.ts';
 import { InputError } from '../../config/errors.ts';
 import type { HardwareModel } from '../../config/hardwareSchema.ts';
 import { buildTopology } from '../../hardware/topology.ts';
@@ -249,12 +250,20 @@ export function scaledKernel(base: KernelModel, groups: Record<MountGroup, Model
   return k;
 }
 
-/** `k` (a fresh copy) with the idle fast path of the expedited grace period: its share, and base minus the measured saving. */
-export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null): KernelModel {
+/**
+ * `k` (a fresh copy) with the idle fast path of the expedited grace period:
+ * its share, and base minus the measured saving. When every lone run was
+ * fast there is no slow lone mode to subtract from: the fast grace period is
+ * the lone unmount's median minus the rest of umount's cost in `k` (its idle
+ * cost on `cpus` CPUs without the grace period) and the wake-up after it.
+ */
+export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS): KernelModel {
   if (!fast) return k;
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
-  k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, k.mechanisms.rcuExpeditedBaseNs.value - fast.savingNs), source: src };
+  const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
+  const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - fast.savingNs;
+  k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
   return k;
 }
 
@@ -463,8 +472,10 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   base = measured;
   // The fast path saves a measured amount on the grace period that is being
   // fitted, so its length follows the candidate base (never below 0.5 us).
-  const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunMedians));
-  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath);
+  const contendedUmount = contendedOpPoints(points).filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
+  const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunMedians), contendedUmount.length ? median(contendedUmount) : undefined);
+  const cpus = spec.layout.core.length;
+  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {

@@ -48,8 +48,14 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
   if (fit.rcuFastPath) {
     const r = fit.rcuFastPath;
     const runs = r.runMediansNs.map((x) => (x / 1000).toFixed(1)).join(', ');
-    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`) }));
-    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`) }));
+    const how = r.allFast
+      ? `every single-container run's median umount (${runs} us) is under half the contended runs' median (${(r.slowNs / 1000).toFixed(1)} us): the fast mode in every run`
+      : `the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`;
+    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${how}`) }));
+    const fastHow = r.allFast
+      ? `the lone umount's median (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model`
+      : `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`;
+    doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, fastHow) }));
   }
   if (fit.processFork) {
     const f = fit.processFork;
