@@ -41,6 +41,17 @@ export interface MachineOptions {
   placement?: Placement;
 }
 
+/**
+ * The scheduler's time slice on a machine of `cpus` CPUs: the base slice
+ * (sysctl_sched_base_slice, 0.75 ms; sched_min_granularity before EEVDF)
+ * times 1 + log2 of the CPU count capped at 8 (kernel/sched/fair.c,
+ * get_update_sysctl_factor, SCHED_TUNABLESCALING_LOG): 1.5 ms on 2 CPUs,
+ * 3 ms from 8 CPUs on.
+ */
+export function schedulerSliceNs(cpus: number): number {
+  return 750_000 * (1 + Math.floor(Math.log2(Math.max(1, Math.min(cpus, 8)))));
+}
+
 /** A woken thread's delay before it runs on an idle CPU, when the machine does not say. */
 export const DEFAULT_WAKEUP_NS = 5_000;
 
@@ -61,8 +72,7 @@ export class Machine {
       {
         siblings: spec.siblings,
         smtSlowdown: spec.smtSlowdown,
-        // CFS's minimum granularity is 0.75 ms x (1 + log2 ncpus), capped at 8 CPUs: 3 ms.
-        quantumNs: spec.quantumNs ?? 3_000_000,
+        quantumNs: spec.quantumNs ?? schedulerSliceNs(spec.siblings.length),
         contextSwitchNs: spec.contextSwitchNs ?? 2_000,
         wakeupNs: spec.wakeupNs ?? DEFAULT_WAKEUP_NS,
         placement: opts.placement ?? 'spread',

@@ -260,3 +260,10 @@ describe('a time slice that ends the instant a piece of work completes', () => {
     expect(done).toBe(3);
   });
 });
+
+describe('the scheduler slice follows the CPU count as the kernel scales it', () => {
+  it('0.75 ms x (1 + log2 cpus), capped at 8 cpus', async () => {
+    const { schedulerSliceNs } = await import('../src/machine.ts');
+    expect([1, 2, 4, 8, 96].map(schedulerSliceNs)).toEqual([750_000, 1_500_000, 2_250_000, 3_000_000, 3_000_000]);
+  });
+});
