@@ -63,11 +63,11 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           t.work(think);
           yield;
         }
-        const start = t.sim.now;
+        const start = t.localNow;
         t.doing(acquiring);
         yield* lock.acquire(t);
         if (start >= warmup) {
-          latencies.push(t.sim.now - start);
+          latencies.push(t.localNow - start);
           acquisitions++;
         }
         t.doing(inside);

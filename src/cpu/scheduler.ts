@@ -176,7 +176,7 @@ export class Scheduler implements EventTarget {
       if (!cur) return;
       if (cur.kernelDepth > 0) {
         // Not preemptible now: it yields when it returns to user mode.
-        cur.needResched = true;
+        cur.requestResched();
         return;
       }
       const next = this.dequeueFor(cpu);

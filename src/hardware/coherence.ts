@@ -199,19 +199,26 @@ export abstract class CoherenceFabric implements EventTarget {
     return new CacheLine(this.lineCount++, name, this.layout, homeSocket);
   }
 
-  /** Bring a readable copy to the thread's CPU; wakes the thread when it has it. */
-  load(t: SimThread, line: CacheLine): void {
-    this.access(t, line, false);
+  /**
+   * Bring a readable copy to the thread's CPU. Returns true on a miss: the
+   * thread is woken when it has the line, and the body yields (`if
+   * (coh.load(t, line)) yield;`). Returns false on a hit: the thread goes on
+   * at once and the hit's latency runs on its local clock (`t.lag`, paid by
+   * its next wait), so an L1 hit costs no event.
+   */
+  load(t: SimThread, line: CacheLine): boolean {
+    return this.reissue(t, line, t.cpu, false, this.sim.now, true);
   }
 
-  /** Gain exclusive ownership for an atomic read-modify-write; wakes the thread when done. */
-  rmw(t: SimThread, line: CacheLine): void {
-    this.access(t, line, true);
+  /** Gain exclusive ownership for an atomic read-modify-write; returns true (yield) on a miss, as `load`. */
+  rmw(t: SimThread, line: CacheLine): boolean {
+    return this.reissue(t, line, t.cpu, true, this.sim.now, true);
   }
 
   /**
    * The thread (which owns the line) changed its value: every spinner watching
-   * it notices after the rest of its current `pause` and resumes.
+   * it notices after the rest of its current `pause` and resumes (counted from
+   * the writer's local time, `t.localNow`).
    */
   publish(t: SimThread, line: CacheLine): void {
     line.version++;
@@ -219,14 +226,18 @@ export abstract class CoherenceFabric implements EventTarget {
     if (line.watchers.length === 0) return;
     const w = line.watchers;
     line.watchers = [];
+    // The write happens at the writer's local time (after its hits since its last wait).
+    const at = t.lag;
     for (const s of w) {
       if (s === t) continue;
-      this.sim.schedule(s.rng.uniform() * this.pauseNs, s, 0);
+      this.sim.schedule(at + s.rng.uniform() * this.pauseNs, s, 0);
     }
   }
 
   /** Spin: the thread keeps its CPU and is woken by the next publish of the line. */
   watch(t: SimThread, line: CacheLine): void {
+    // Its local time is spent in the spin: it resumes when the publish is noticed.
+    t.lag = 0;
     line.watchers.push(t);
   }
 
@@ -258,7 +269,7 @@ export abstract class CoherenceFabric implements EventTarget {
       const wex = pool.exclusive[w] === 1;
       const at = pool.issuedAt[w];
       pool.give(w);
-      this.reissue(wt, line, wcpu, wex, at);
+      this.reissue(wt, line, wcpu, wex, at, false);
       w = next;
     }
     t.wake();
@@ -360,11 +371,13 @@ export abstract class CoherenceFabric implements EventTarget {
 
   // ---- shared mechanics ----
 
-  private access(t: SimThread, line: CacheLine, exclusive: boolean): void {
-    this.reissue(t, line, t.cpu, exclusive, this.sim.now);
-  }
-
-  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): void {
+  /**
+   * A request of `t` for `line`. `inline`: the thread itself asks now and goes
+   * on at once after a hit (returns false); otherwise (a request that waited
+   * for its merge group's fill) every outcome wakes it. Returns whether the
+   * thread waits for a wake.
+   */
+  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean): boolean {
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
     // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
@@ -377,12 +390,22 @@ export abstract class CoherenceFabric implements EventTarget {
       }
       const w = line.lastWriterCpu;
       const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
-      this.sim.schedule(Math.max(0, issuedAt - this.sim.now) + (fromSibling ? this.lat.smtSibling : this.lat.hit), t, 0);
-      return;
+      const latency = fromSibling ? this.lat.smtSibling : this.lat.hit;
+      if (inline) {
+        t.lag += latency;
+        return false;
+      }
+      this.sim.schedule(Math.max(0, issuedAt - this.sim.now) + latency, t, 0);
+      return true;
     }
     this.stats.misses++;
     const id = this.pool.take(t, line, cpu, exclusive, issuedAt);
     if (ahead > 0) this.pool.extraNs[id] = this.burstNs(ahead, cpu);
+    // Local time the thread ran ahead (hits since its last wait): the fill comes that much later.
+    if (inline && t.lag > 0) {
+      this.pool.extraNs[id] += t.lag;
+      t.lag = 0;
+    }
     const group = this.mergeGroup(cpu);
     const head = line.mergeHead[group];
     if (head === IDLE) {
@@ -395,6 +418,7 @@ export abstract class CoherenceFabric implements EventTarget {
       this.pool.next[line.mergeTail[group]] = id;
       line.mergeTail[group] = id;
     }
+    return true;
   }
 
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */

@@ -61,22 +61,20 @@ export class SeqLock {
   /** `write_seqlock`: take the spinlock, then make the sequence odd. */
   *writeLock(t: SimThread): Steps {
     yield* this.lock.acquire(t);
-    const since = t.sim.now;
-    this.coh.rmw(t, this.line);
-    yield;
-    this.lastSequenceWriteNs = t.sim.now - since;
+    const since = t.localNow;
+    if (this.coh.rmw(t, this.line)) yield;
+    this.lastSequenceWriteNs = t.localNow - since;
     this.sequence++;
     this.stats.writerAcquisitions++;
-    this.line.pressure?.writerEntered(t.sim.now);
+    this.line.pressure?.writerEntered(t.localNow);
     this.coh.publish(t, this.line);
   }
 
   /** `write_sequnlock`: make the sequence even again, then release the spinlock. */
   *writeUnlock(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.sequence++;
-    this.line.pressure?.writerLeft(t.sim.now);
+    this.line.pressure?.writerLeft(t.localNow);
     this.coh.publish(t, this.line);
     yield* this.lock.release(t);
   }
@@ -84,21 +82,19 @@ export class SeqLock {
   /** `read_seqbegin`: spin (holding the CPU) while a writer is inside; returns the even sequence. */
   *readBegin(t: SimThread): Generator<void, number, void> {
     this.stats.readerBegins++;
-    this.coh.load(t, this.line);
-    yield;
+    if (this.coh.load(t, this.line)) yield;
     if (this.writing) {
       this.stats.readerSpins++;
-      const since = t.sim.now;
+      const since = t.localNow;
       yield* spinWhile(this.coh, t, this.line, () => this.writing);
-      this.stats.readerSpinNs += t.sim.now - since;
+      this.stats.readerSpinNs += t.localNow - since;
     }
     return this.sequence;
   }
 
   /** `read_seqretry`: whether the sequence moved since `seq` (the read section must be redone). */
   *readRetry(t: SimThread, seq: number): Generator<void, boolean, void> {
-    this.coh.load(t, this.line);
-    yield;
+    if (this.coh.load(t, this.line)) yield;
     const moved = this.sequence !== seq;
     if (moved) this.stats.readerRetries++;
     return moved;

@@ -28,8 +28,7 @@ export function* spinWhile(coh: CoherenceFabric, t: SimThread, line: CacheLine, 
   while (busy()) {
     coh.watch(t, line);
     yield;
-    coh.load(t, line);
-    yield;
+    if (coh.load(t, line)) yield;
   }
 }
 
@@ -55,8 +54,7 @@ abstract class ExchangeLock implements SpinLock {
 
   /** A store of 0, which needs the line exclusively like any write. */
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.held = false;
     this.coh.publish(t, this.line);
   }
@@ -69,8 +67,7 @@ abstract class ExchangeLock implements SpinLock {
 export class TasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
       t.work(this.coh.pauseNs);
       yield;
@@ -87,11 +84,9 @@ export class TasLock extends ExchangeLock {
 export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
-      this.coh.load(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
       yield* spinWhile(this.coh, t, this.line, () => this.held);
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
     }
   }
@@ -126,20 +121,17 @@ export class TicketLock implements SpinLock {
   }
 
   *acquire(t: SimThread): Steps {
-    this.coh.rmw(t, this.nextLine);
-    yield;
+    if (this.coh.rmw(t, this.nextLine)) yield;
     const mine = this.next++;
     this.coh.publish(t, this.nextLine);
     if (this.nextLine !== this.line) {
-      this.coh.load(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
     }
     yield* spinWhile(this.coh, t, this.line, () => this.serving !== mine);
   }
 
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.serving++;
     this.coh.publish(t, this.line);
   }
@@ -174,8 +166,7 @@ export class QueuedSpinLock implements SpinLock {
 
   *acquire(t: SimThread): Steps {
     // Fast path: cmpxchg on the lock word.
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     if (!this.held && this.queue.length === this.queueHead) {
       this.held = true;
       this.coh.publish(t, this.line);
@@ -189,19 +180,15 @@ export class QueuedSpinLock implements SpinLock {
     if (!me.head) {
       // Link into the predecessor's node (a write to its line), then spin on our own node.
       const pred = this.node(this.queue[this.queue.length - 2]);
-      this.coh.rmw(t, pred.line);
-      yield;
-      this.coh.load(t, me.line);
-      yield;
+      if (this.coh.rmw(t, pred.line)) yield;
+      if (this.coh.load(t, me.line)) yield;
       yield* spinWhile(this.coh, t, me.line, () => !me.head);
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
-      this.coh.load(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
       yield* spinWhile(this.coh, t, this.line, () => this.held);
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.rmw(t, this.line)) yield;
       if (!this.held) break;
     }
     this.held = true;
@@ -210,8 +197,7 @@ export class QueuedSpinLock implements SpinLock {
     if (this.queueHead < this.queue.length) {
       // Pass queue headship: write the successor's node.
       const succ = this.node(this.queue[this.queueHead]);
-      this.coh.rmw(t, succ.line);
-      yield;
+      if (this.coh.rmw(t, succ.line)) yield;
       succ.head = true;
       this.coh.publish(t, succ.line);
     }
@@ -222,8 +208,7 @@ export class QueuedSpinLock implements SpinLock {
   }
 
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.held = false;
     this.coh.publish(t, this.line);
   }

@@ -40,6 +40,10 @@ const enum StepKind {
   LoopEnd,
 }
 
+function isCpuStep(k: StepKind): boolean {
+  return k === StepKind.Cpu || k === StepKind.CpuPerMount;
+}
+
 /**
  * A forEachMount body runs at most this many times; each pass stands for
  * mounts/passes mounts. Copying a namespace of 5,000 mounts one by one would
@@ -330,13 +334,29 @@ export class KernelMountPath {
           break;
         }
         case StepKind.Cpu:
-          t.work(s.value * factor * this.jitter(t));
+        case StepKind.CpuPerMount: {
+          // Consecutive CPU steps are one piece of work (one event), each
+          // piece keeping its label and its own jitter draw.
+          let last = i;
+          while (last + 1 < steps.length && isCpuStep(steps[last + 1].kind)) last++;
+          if (last === i) {
+            t.work(this.cpuStepNs(t, s, factor));
+            yield;
+            break;
+          }
+          const ns = this.pieceNs, labels = this.pieceLabels;
+          ns.length = 0;
+          labels.length = 0;
+          for (let k = i; k <= last; k++) {
+            ns.push(this.cpuStepNs(t, steps[k], factor));
+            labels.push(steps[k].activity);
+          }
+          t.workPieces(ns, labels);
           yield;
-          break;
-        case StepKind.CpuPerMount:
-          t.work(s.value * this.mountTable);
-          yield;
-          break;
+          i = last;
+          t.doing(steps[last].after);
+          continue;
+        }
         case StepKind.Rcu:
           this.rcu.synchronize(t);
           yield;
@@ -352,6 +372,15 @@ export class KernelMountPath {
       yield;
     }
   }
+
+  /** ns of one Cpu or CpuPerMount step now (`factor`: mounts each forEachMount pass stands for). */
+  private cpuStepNs(t: SimThread, s: FlatStep, factor: number): number {
+    return s.kind === StepKind.Cpu ? s.value * factor * this.jitter(t) : s.value * this.mountTable;
+  }
+
+  /** Scratch arrays for workPieces (read by the thread at once). */
+  private readonly pieceNs: number[] = [];
+  private readonly pieceLabels: number[] = [];
 
   /**
    * One path walk: path_init reads mount_lock's sequence, spinning while a

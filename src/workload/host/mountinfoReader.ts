@@ -28,7 +28,7 @@ export interface Reader {
 export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabels, perLineParseNs: number, reader: Reader) {
   const path = s.path;
   const linesPerRead = s.kernel.host.mountinfoLinesPerRead.value;
-  const began = t.sim.now;
+  const began = t.localNow;
   s.readsInFlight.set(t, began);
   let done = 0;
   // The table may change while it is read; seq_file walks what is there at each read().
@@ -55,7 +55,7 @@ export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabel
     yield;
   }
   s.readsInFlight.delete(t);
-  s.tableReads.push(t.sim.now - began);
+  s.tableReads.push(t.localNow - began);
 }
 
 /** The labels of a reader whose stacks start with `prefix` (`systemd`, `containerd;cri`, `runc`). */
