@@ -4,7 +4,8 @@
  * the traffic the policy generates.
  *
  * Bodies are generator functions: a primitive (`coh.load`, `coh.rmw`,
- * `coh.watch`) arranges the thread's next wake, and the body yields.
+ * `coh.watch`) arranges the thread's next wake, and the body yields
+ * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
 import type { SimThread } from '../cpu/thread.ts';
@@ -19,18 +20,14 @@ export interface SpinLock {
   readonly held: boolean;
 }
 
-/**
- * Spin with pause while `busy()`: the thread keeps its CPU, costs no traffic
- * while its copy of the line is valid, and re-reads the line after each write
- * to it (noticed at the end of its current pause).
+/*
+ * Spinning with pause while the lock is busy is written out where it happens
+ * (`while (busy) { coh.watch(t, line); yield; if (coh.load(t, line)) yield; }`):
+ * the thread keeps its CPU, costs no traffic while its copy of the line is
+ * valid, and re-reads the line after each write to it (noticed at the end of
+ * its current pause). Inline, not a helper generator: a `yield*` level and a
+ * closure cost on every resume of the hottest loops.
  */
-export function* spinWhile(coh: CoherenceFabric, t: SimThread, line: CacheLine, busy: () => boolean): Steps {
-  while (busy()) {
-    coh.watch(t, line);
-    yield;
-    if (coh.load(t, line)) yield;
-  }
-}
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
@@ -85,7 +82,11 @@ export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
-      yield* spinWhile(this.coh, t, this.line, () => this.held);
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        if (this.coh.load(t, this.line)) yield;
+      }
       if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
     }
@@ -127,7 +128,11 @@ export class TicketLock implements SpinLock {
     if (this.nextLine !== this.line) {
       if (this.coh.load(t, this.line)) yield;
     }
-    yield* spinWhile(this.coh, t, this.line, () => this.serving !== mine);
+    while (this.serving !== mine) {
+      this.coh.watch(t, this.line);
+      yield;
+      if (this.coh.load(t, this.line)) yield;
+    }
   }
 
   *release(t: SimThread): Steps {
@@ -182,12 +187,20 @@ export class QueuedSpinLock implements SpinLock {
       const pred = this.node(this.queue[this.queue.length - 2]);
       if (this.coh.rmw(t, pred.line)) yield;
       if (this.coh.load(t, me.line)) yield;
-      yield* spinWhile(this.coh, t, me.line, () => !me.head);
+      while (!me.head) {
+        this.coh.watch(t, me.line);
+        yield;
+        if (this.coh.load(t, me.line)) yield;
+      }
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
-      yield* spinWhile(this.coh, t, this.line, () => this.held);
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        if (this.coh.load(t, this.line)) yield;
+      }
       if (this.coh.rmw(t, this.line)) yield;
       if (!this.held) break;
     }

@@ -362,7 +362,11 @@ export class KernelMountPath {
           yield;
           break;
         case StepKind.PathLookup:
-          for (let n = 0; n < s.value; n++) yield* this.pathLookup(t, s.activity, s.walk);
+          // pathLookup without its kernel entry (the syscall is in the kernel already): a generator level less.
+          for (let n = 0; n < s.value; n++) {
+            this.pathLookups++;
+            this.pathRetries += yield* this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk);
+          }
           break;
       }
       t.doing(s.after);
@@ -390,21 +394,13 @@ export class KernelMountPath {
   *pathLookup(t: SimThread, spinning: number, walking: number): Steps {
     this.pathLookups++;
     t.enterKernel();
-    for (;;) {
-      t.doing(spinning);
-      const seq = yield* this.mountLock.readBegin(t);
-      t.doing(walking);
-      t.work(this.kernel.host.pathLookupNs.value);
-      yield;
-      const moved = yield* this.mountLock.readRetry(t, seq);
-      if (!moved) break;
-      this.pathRetries++;
-    }
+    this.pathRetries += yield* this.mountLock.read(t, this.kernel.host.pathLookupNs.value, spinning, walking);
     if (t.exitKernel()) {
       t.yieldCpu();
       yield;
     }
   }
+
 
   /**
    * Lines one read() of `readBytes` shows: seq_read_iter shows records until
