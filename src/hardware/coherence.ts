@@ -62,6 +62,8 @@ export class CacheLine {
   readonly mergeTail: Int32Array;
   /** Threads spinning on this line until its next publish. */
   watchers: SimThread[] = [];
+  /** The emptied array of the last publish, reused by the next (publish swaps the two). */
+  spareWatchers: SimThread[] = [];
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
   /** Background readers too many to simulate one by one (see readerPressure.ts). */
@@ -223,15 +225,19 @@ export abstract class CoherenceFabric implements EventTarget {
   publish(t: SimThread, line: CacheLine): void {
     line.version++;
     line.lastWriterCpu = t.cpu;
-    if (line.watchers.length === 0) return;
     const w = line.watchers;
-    line.watchers = [];
+    if (w.length === 0) return;
+    // Swap in the line's spare array: no allocation per publish.
+    line.watchers = line.spareWatchers;
+    line.spareWatchers = w;
     // The write happens at the writer's local time (after its hits since its last wait).
     const at = t.lag;
-    for (const s of w) {
+    for (let i = 0; i < w.length; i++) {
+      const s = w[i];
       if (s === t) continue;
       this.sim.schedule(at + s.rng.uniform() * this.pauseNs, s, 0);
     }
+    w.length = 0;
   }
 
   /** Spin: the thread keeps its CPU and is woken by the next publish of the line. */
