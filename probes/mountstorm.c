@@ -40,7 +40,12 @@
  *                   [--base DIR] [--check-idmap]
  *                   [--propagation shared|private] [--peers N]
  *                   [--reader slave|private] [--read-size B] [--idle-reads R]
- *                   [--umount-detach]
+ *                   [--umount-detach] [--unmount-inspection]
+ *
+ * --unmount-inspection: after pass 1 each container unmounts pass 1's overlay
+ * (the rootfs mounted to read the image's users, then unmounted by
+ * containerd's mount.WithTempMount), as a runtime does; without it the pass-1
+ * overlay stays mounted until the probe's namespace goes.
  */
 #include "common.h"
 #include <fcntl.h>
@@ -130,9 +135,10 @@ static const char *variant_names[] = {"per-layer-idmap", "common-parent", "commo
                                       "fsconfig-lowerdir-plus", "shifted-untar"};
 
 enum op { OP_OPEN_TREE, OP_MOUNT_SETATTR, OP_MOVE_MOUNT, OP_MOUNT_OVERLAY, OP_UMOUNT, OP_FSOPEN, OP_FSCONFIG,
-          OP_FSMOUNT, OP_CLOSE_TREE, OP_MOUNT_PLAIN, OP_COUNT };
+          OP_FSMOUNT, OP_CLOSE_TREE, OP_MOUNT_PLAIN, OP_UMOUNT_OVERLAY, OP_COUNT };
 static const char *op_names[] = {"open_tree", "mount_setattr", "move_mount", "mount_overlay", "umount",
-                                 "fsopen",    "fsconfig",      "fsmount",    "close_tree",    "mount_plain"};
+                                 "fsopen",    "fsconfig",      "fsmount",    "close_tree",    "mount_plain",
+                                 "umount_overlay"};
 
 #define PATH_LEN 128
 struct op_record {
@@ -170,6 +176,8 @@ static int peers = 0;
  * propagation tree once more (propagate_mount_busy) inside mount_lock;
  * MNT_DETACH (--umount-detach), as containerd unmounts, skips that check. */
 static int umount_flags = 0;
+static int unmount_inspection = 0;
+
 
 /* The mountinfo reader: a forked child writing its reads into shared memory. */
 enum reader_mode { READER_NONE, READER_SLAVE, READER_PRIVATE };
@@ -369,6 +377,14 @@ static int pass_fsconfig(struct container *c, int pass) {
     return 0;
 }
 
+/* Pass 1's overlay (the inspection mount) unmounted, as WithTempMount does
+ * when its function returns. Variants without a pass-1 overlay skip it. */
+static int unmount_pass1_overlay(struct container *c) {
+    char root[PATH_LEN];
+    pass_dir(root, c, 1, "root");
+    return TIMED(c, OP_UMOUNT_OVERLAY, 1, -1, root, umount2(root, umount_flags)) < 0 ? -1 : 0;
+}
+
 static void *container_main(void *arg) {
     struct container *c = arg;
     pthread_mutex_lock(&gate);
@@ -378,16 +394,16 @@ static void *container_main(void *arg) {
     pthread_mutex_unlock(&gate);
     switch (variant) {
     case V_PER_LAYER:
-        if (pass_per_layer(c, 1) == 0) pass_per_layer(c, 2);
+        if (pass_per_layer(c, 1) == 0 && (!unmount_inspection || unmount_pass1_overlay(c) == 0)) pass_per_layer(c, 2);
         break;
     case V_COMMON_PARENT:
-        if (pass_common_parent(c, 1) == 0) pass_common_parent(c, 2);
+        if (pass_common_parent(c, 1) == 0 && (!unmount_inspection || unmount_pass1_overlay(c) == 0)) pass_common_parent(c, 2);
         break;
     case V_COMMON_PARENT_ONE_PASS:
-        if (pass_plain_overlay(c, 1) == 0) pass_common_parent(c, 2);
+        if (pass_plain_overlay(c, 1) == 0 && (!unmount_inspection || unmount_pass1_overlay(c) == 0)) pass_common_parent(c, 2);
         break;
     case V_FSCONFIG_LOWERDIR_PLUS:
-        if (pass_fsconfig(c, 1) == 0) pass_fsconfig(c, 2);
+        if (pass_fsconfig(c, 1) == 0 && (!unmount_inspection || unmount_pass1_overlay(c) == 0)) pass_fsconfig(c, 2);
         break;
     case V_SHIFTED_UNTAR:
         pass_plain_overlay(c, 1);
@@ -610,7 +626,7 @@ static void print_usage(void) {
     printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
            "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
            "[--check-idmap] [--propagation shared|private] [--peers N] [--reader slave|private] "
-           "[--read-size BYTES] [--idle-reads R] [--umount-detach]\n");
+           "[--read-size BYTES] [--idle-reads R] [--umount-detach] [--unmount-inspection]\n");
 }
 
 /* Median duration of each operation kind that ran, over all containers, as
@@ -652,7 +668,11 @@ int main(int argc, char **argv) {
             umount_flags = MNT_DETACH;
             continue;
         }
-        if (!v) die_usage(prog, "options other than --check-idmap and --umount-detach take a value; see --help");
+        if (!strcmp(a, "--unmount-inspection")) {
+            unmount_inspection = 1;
+            continue;
+        }
+        if (!v) die_usage(prog, "options other than --check-idmap, --umount-detach and --unmount-inspection take a value; see --help");
         if (!strcmp(a, "--variant")) {
             int found = 0;
             for (int j = 0; j < 5; j++)
@@ -832,6 +852,7 @@ int main(int argc, char **argv) {
         printf(",\"propagation\":{\"mode\":\"%s\",\"peers\":%d,\"peerGroup\":%d,\"peersSetupNs\":%llu}",
                propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
     if (umount_flags) printf(",\"umountDetach\":true");
+    if (unmount_inspection && variant != V_SHIFTED_UNTAR) printf(",\"unmountInspection\":true");
     if (rs) {
         int n = atomic_load(&rs->count);
         printf(",\"reader\":{\"mode\":\"%s\",\"readSize\":%ld,\"reads\":[", reader_names[reader], read_size);

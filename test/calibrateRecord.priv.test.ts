@@ -1,7 +1,12 @@
 // `locksim calibrate --record` for real: records a reduced calibration set
 // with the probes, fits, then predicts two configurations it did not record
-// and measures them: each measured mean of 5 runs must fall in its 90%
-// interval. Skipped with the reason where the host cannot run the probes.
+// and measures them: each measured mean of 5 runs must fall in its 98%
+// interval. At 90% each, a perfect model would fail this test one run in
+// five (0.9^2); at 98% one in twenty-five. The 90% intervals' coverage is
+// judged on a whole held-out set in docs/validation.md, not here.
+// The privileged group runs after the others (vitest.config.ts groupOrder),
+// so that the suite's own load cannot fall on the held-out runs and not on
+// the recording (or the reverse). Skipped with the reason where the host cannot run the probes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +42,7 @@ describe.skipIf(reason !== '')('calibrate --record on this host', () => {
     expect(record.mountstorm!.covariance).not.toBeNull();
 
     for (const c of [{ variant: 'per-layer-idmap' as const, containers: 2, layers: 10 }, { variant: 'per-layer-idmap' as const, containers: 6, layers: 20 }]) {
-      const p = predictMountstorm(record, c, 5);
+      const p = predictMountstorm(record, c, 5, '(calibration)', 0.98);
       const m = await measureMountstorm({ ...c, repeat: 5 }, { out: join(work, `held-K${c.containers}-L${c.layers}.json`) });
       if (m.kind !== 'mountstorm') throw new Error('a mountstorm measurement');
       const mean = m.results.runs.reduce((a, x) => a + x.meanNs, 0) / m.results.runs.length / 1e9;

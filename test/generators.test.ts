@@ -84,6 +84,20 @@ describe('op order per container per pass (docs/sources.md section 3)', () => {
     for (const pass of [1, 2]) expect(sequence(t, 1, pass)).toEqual(['open_tree', 'mount_setattr', 'move_mount', 'mount_overlay', 'umount']);
   });
 
+  it('unmountInspection: pass 1 ends with one umount_overlay per container (after its own ops); pass 2 and the blog count unchanged', () => {
+    for (const v of ['per-layer-idmap', 'common-parent', 'common-parent-one-pass', 'fsconfig-lowerdir-plus'] as const) {
+      const plain = gen(v, { containers: 3, layers: L });
+      const t = gen(v, { containers: 3, layers: L, unmountInspection: true });
+      for (const c of [0, 1, 2]) {
+        expect(sequence(t, c, 1), v).toEqual([...sequence(plain, c, 1), 'umount_overlay']);
+        expect(sequence(t, c, 2), v).toEqual(sequence(plain, c, 2));
+      }
+      expect(countMountOps(t), v).toEqual(countMountOps(plain));
+    }
+    // One pass, no inspection mount: nothing to unmount.
+    expect(gen('shifted-untar', { containers: 3, layers: L, unmountInspection: true }).ops.count).toBe(3);
+  });
+
   it('common parent, one pass: the inspection pass mounts the overlay without any idmap', () => {
     const t = gen('common-parent-one-pass', { containers: 2, layers: L });
     expect(sequence(t, 0, 1)).toEqual(['mount_overlay']);

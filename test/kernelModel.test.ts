@@ -15,7 +15,7 @@ function flat(steps: readonly KernelStep[], layers = 1): KernelStep[] {
   return steps.flatMap((s) => (s.kind === 'forEachLayer' ? Array.from({ length: layers }, () => flat(s.steps, layers)).flat() : [s]));
 }
 const takes = (key: SyscallKey, lock: string, mode: 'read' | 'write', layers = 1, conditions: StepConditions = {}): number =>
-  countSteps(model.syscalls[key].steps, layers, (s) => s.kind === 'lock' && s.lock === lock && s.mode === mode, conditions);
+  countSteps(model.syscalls[key]!.steps, layers, (s) => s.kind === 'lock' && s.lock === lock && s.mode === mode, conditions);
 
 describe('linux-6.6 kernel model follows docs/sources.md section 2', () => {
   it('describes every syscall a trace can contain and the 4096-byte option limit', () => {

@@ -195,3 +195,37 @@ describe('work jitter (mechanisms.workJitterCv)', () => {
     expect(one(withJitter(0.2)) / one(kernel)).toBeLessThan(1.07);
   });
 });
+
+describe('the unmount of the inspection overlay (umount_overlay)', () => {
+  const run = (layers: number, unmountInspection: boolean) => {
+    const params: LaunchParams = launchSchema.parse({ containers: [1], variant: 'common-parent', layers, unmountInspection, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+    const m = new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' });
+    return simulateLaunch(m, kernel, params, buildLaunchTrace(params, 1, kernel, 's'), { recordOpDurations: true });
+  };
+
+  it('waits for a second grace period and puts every layer\'s private clone: it grows with layers, the bind umount does not', () => {
+    const small = run(10, true), large = run(50, true);
+    const [ovSmall, ovLarge] = [small.opDurations!.umount_overlay!, large.opDurations!.umount_overlay!];
+    expect(ovSmall).toHaveLength(1);
+    // 40 more layers, each a slow-path mntput under mount_lock and a cleanup_mnt: at least 40 x cleanupMntNs more.
+    expect(ovLarge[0]! - ovSmall[0]!).toBeGreaterThan(40 * kernel.costs.cleanupMntNs!.value * 0.5);
+    const bindSmall = Math.max(...small.opDurations!.umount!), bindLarge = Math.max(...large.opDurations!.umount!);
+    expect(Math.abs(bindLarge - bindSmall)).toBeLessThan(0.2 * bindSmall);
+    // kern_unmount_array's grace period on top of namespace_unlock's: two grace periods, the bind umount one.
+    expect(ovSmall[0]! - bindSmall).toBeGreaterThan(kernel.mechanisms.rcuExpeditedBaseNs.value);
+    expect(small.metrics.rcuGracePeriods - run(10, false).metrics.rcuGracePeriods).toBe(2);
+  });
+
+  it('is one more unmount in the launch, and the overlay leaves the mount table', () => {
+    const plain = run(10, false), unmounted = run(10, true);
+    expect(unmounted.metrics.syscalls - plain.metrics.syscalls).toBe(1);
+    expect(unmounted.metrics.rootfsMeanS).toBeGreaterThan(plain.metrics.rootfsMeanS);
+  });
+
+  it('a kernel model without the entry (a calibration written before it) is refused with one located line', () => {
+    const old = structuredClone(kernel) as typeof kernel;
+    delete (old.syscalls as Record<string, unknown>).umount_overlay;
+    const params: LaunchParams = launchSchema.parse({ containers: [1], variant: 'common-parent', layers: 5, unmountInspection: true });
+    expect(() => simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's' }), old, params, buildLaunchTrace(params, 1, old, 's'))).toThrow(/syscalls\.umount_overlay: expected an entry for umount_overlay/);
+  });
+});

@@ -35,6 +35,20 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     expect(readdirSync(work).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
+  it('--unmount-inspection: each container unmounts pass 1\'s overlay (umount_overlay) after pass 1\'s ops and before pass 2\'s; the measurement says so', async () => {
+    const out = join(work, 'inspect.json');
+    const m = await measureMountstorm({ variant: 'common-parent', containers: 2, layers: 3, unmountInspection: true }, { out });
+    if (m.kind !== 'mountstorm') throw new Error('wrong kind');
+    expect(m.config.unmountInspection).toBe(true);
+    expect(m.results.runs[0]!.opCounts).toMatchObject({ umount: 4, umount_overlay: 2, mount_overlay: 4 });
+    const trace = parseTrace(readFileSync(join(work, 'inspect.trace.jsonl'), 'utf8'), 'inspect.trace.jsonl');
+    for (let c = 0; c < 2; c++) {
+      const seq: string[] = [];
+      for (let i = 0; i < trace.ops.count; i++) if (trace.ops.container[i] === c) seq.push(`${OP_NAMES[trace.ops.op[i]!]}/${trace.ops.pass[i]}`);
+      expect(seq).toEqual(['open_tree/1', 'mount_setattr/1', 'move_mount/1', 'mount_overlay/1', 'umount/1', 'umount_overlay/1', 'open_tree/2', 'mount_setattr/2', 'move_mount/2', 'mount_overlay/2', 'umount/2']);
+    }
+  });
+
   it('--repeat 3: one trace per run and the spread over the runs', async () => {
     const out = join(work, 'repeat.json');
     const m = await measureMountstorm({ variant: 'common-parent', containers: 2, layers: 3, repeat: 3 }, { out });

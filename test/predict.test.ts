@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCalibrationRecord, mountGroupPaths, type CalibrationRecord } from '../src/host/calibrate.ts';
 import { machineDifferences, machineIdentity, otherMachineNotice, type MachineIdentity } from '../src/host/machineIdentity.ts';
-import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, Z90 } from '../src/host/predict.ts';
+import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, windowAndWithin, Z90, zOfLevel } from '../src/host/predict.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -43,7 +43,7 @@ const calibration = fixture(here);
 
 describe('prediction interval', () => {
   it('adds its three parts on the log scale, and narrows with more runs only in the run-to-run part', () => {
-    const noise = { runCv: 0.2, modelRel: 0.1 };
+    const noise = { withinCv: 0.2, windowCv: 0, modelRel: 0.1 };
     const one = intervalOf(2, [1, 0], { covariance: [[0.01, 0], [0, 5]] }, noise, 1);
     const sd = Math.sqrt(0.01 + 0.04 + 0.01);
     expect(one.low).toBeCloseTo(2 * Math.exp(-Z90 * sd), 12);
@@ -54,9 +54,42 @@ describe('prediction interval', () => {
     expect(four.high - four.low).toBeLessThan(one.high - one.low);
   });
 
+  it('separates the window all runs of a pass share from the spread within it (interleaved passes)', () => {
+    // Three configurations x four passes: pass offsets x1, x1.3, x0.8, x1.1 shared by every configuration, plus a small per-run jitter.
+    const offsets = [1, 1.3, 0.8, 1.1];
+    const jitter = [[1.01, 0.99, 1.02, 0.98], [0.99, 1.02, 0.98, 1.01], [1.0, 0.99, 1.0, 1.01]];
+    const points = [1, 5, 20].map((base, i) => ({ label: `p${i}`, files: [], measured: offsets.map((o, j) => base * o * jitter[i]![j]!), predicted: base }));
+    const split = windowAndWithin(points)!;
+    const logOffsets = offsets.map(Math.log);
+    const m = logOffsets.reduce((a, b) => a + b, 0) / 4;
+    const offsetSd = Math.sqrt(logOffsets.reduce((a, x) => a + (x - m) ** 2, 0) / 3);
+    expect(split.windowCv).toBeGreaterThan(0.8 * offsetSd);
+    expect(split.windowCv).toBeLessThan(1.2 * offsetSd);
+    expect(split.withinCv).toBeLessThan(0.03);
+    // The same runs with each configuration's passes shuffled differently: no shared window, the spread is within.
+    const shuffled = points.map((p, i) => ({ ...p, measured: p.measured.map((_, j) => p.measured[(j + i) % 4]!) }));
+    expect(windowAndWithin(shuffled)!.windowCv).toBeLessThan(split.windowCv / 2);
+    // A mean of 5 runs in one window keeps the window's spread: more runs do not shrink it below windowCv.
+    const noise = calibrationNoise(points, 1);
+    const many = intervalOf(1, [], { covariance: null }, { ...noise, modelRel: 0 }, 1000);
+    expect(many.parts.runToRun).toBeGreaterThanOrEqual(split.windowCv);
+    // Unequal run counts: no pass structure, all the spread counted within.
+    expect(windowAndWithin([{ measured: [1, 2, 3] }, { measured: [1, 2] }])).toBeNull();
+  });
+
+  it('a level widens the interval by its normal quantile', () => {
+    expect(zOfLevel(0.9)).toBeCloseTo(Z90, 3);
+    expect(zOfLevel(0.99)).toBeCloseTo(2.5758, 3);
+    const noise = { withinCv: 0.2, windowCv: 0.1, modelRel: 0.1 };
+    const i90 = intervalOf(1, [], { covariance: null }, noise, 5);
+    const i99 = intervalOf(1, [], { covariance: null }, noise, 5, 0.99);
+    expect(Math.log(i99.high) / Math.log(i90.high)).toBeCloseTo(2.5758 / Z90, 3);
+    expect(i99.level).toBe(0.99);
+  });
+
   it('counts as model miss only the error beyond what the runs\' spread explains', () => {
     const exact = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 }];
-    expect(calibrationNoise(exact, 1)).toEqual({ runCv: 0, modelRel: 0 });
+    expect(calibrationNoise(exact, 1)).toEqual({ withinCv: 0, windowCv: 0, modelRel: 0 });
     const off = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1.2 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 / 1.2 }];
     // Two points, one parameter fitted to 4 points: mean log error^2 x 4/3.
     expect(calibrationNoise(off, 1, 4).modelRel).toBeCloseTo(Math.sqrt(Math.log(1.2) ** 2 * (4 / 3)), 12);
@@ -107,6 +140,12 @@ describe('locksim predict (CLI)', () => {
     const lb = cli(['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--json']);
     expect(lb.status).toBe(0);
     expect(Object.keys(JSON.parse(lb.stdout))).toEqual(['meanPerSec', 'lowPerSec', 'highPerSec']);
+    const wide = cli(['predict', 'mountstorm', '--calibration', calibration, '--variant', 'per-layer-idmap', '-K', '2', '-L', '10', '--level', '0.99', '--json']);
+    const w = JSON.parse(wide.stdout) as Record<string, number>;
+    expect(w.meanS).toBeCloseTo(j.meanS!, 12);
+    expect(w.lowS!).toBeLessThan(j.lowS!);
+    expect(w.highS!).toBeGreaterThan(j.highS!);
+    expect(cli(['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '0.99']).stdout).toMatch(/99% interval/);
   });
 
   it('says in one stderr line when the calibration was recorded on another machine', () => {
@@ -128,6 +167,8 @@ describe('locksim predict (CLI)', () => {
       ['predict', 'mountstorm', '--calibration', bad, '--variant', 'per-layer-idmap', '-K', '2', '-L', '10'],
       ['predict', 'lockbench', '--calibration', join(work, 'missing.json'), '--cs', '100'],
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '-5'],
+      ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '1.5'],
+      ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '90%'],
       ['calibrate', '--record', join(work, 'rec'), join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json')],
       ['calibrate'],
     ];

@@ -124,6 +124,23 @@ describe('importStrace line formats', () => {
     ]);
   });
 
+  it('the umount2 of a path the container mounted an overlay on is umount_overlay, in the pass it closes; a bind\'s stays umount', () => {
+    const text = [
+      '5 00:00:00.000000 open_tree(AT_FDCWD, "/img", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = 3 <0.000010>',
+      '5 00:00:00.000020 move_mount(3, "", AT_FDCWD, "/p1/parent", MOVE_MOUNT_F_EMPTY_PATH) = 0 <0.000010>',
+      '5 00:00:00.000040 mount("overlay", "/p1/root", "overlay", 0, "lowerdir=/p1/parent/l0:/p1/parent/l1,upperdir=/u,workdir=/w") = 0 <0.000300>',
+      '5 00:00:00.000400 umount2("/p1/parent", 0) = 0 <0.000050>',
+      '5 00:00:00.000500 umount2("/p1/root", 0) = 0 <0.000140>',
+      '5 00:00:00.000700 open_tree(AT_FDCWD, "/img", OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC) = 3 <0.000010>',
+      '5 00:00:00.000720 move_mount(3, "", AT_FDCWD, "/p2/parent", MOVE_MOUNT_F_EMPTY_PATH) = 0 <0.000010>',
+      '5 00:00:00.000740 mount("overlay", "/p2/root", "overlay", 0, "lowerdir=/p2/parent/l0:/p2/parent/l1,upperdir=/u2,workdir=/w2") = 0 <0.000300>',
+      '5 00:00:00.001100 umount2("/p2/parent", 0) = 0 <0.000050>',
+    ].join('\n');
+    const { ops } = importStrace(text, 'x').trace;
+    const seq = [...Array(ops.count).keys()].map((i) => `${OP_NAMES[ops.op[i]!]}/${ops.pass[i]}`);
+    expect(seq).toEqual(['open_tree/1', 'move_mount/1', 'mount_overlay/1', 'umount/1', 'umount_overlay/1', 'open_tree/2', 'move_mount/2', 'mount_overlay/2', 'umount/2']);
+  });
+
   it('tells FSCONFIG_CMD_CREATE (no layer, no path) from other fsconfig parameters (a path)', () => {
     const text = [
       '1 00:00:00.000000 fsopen("overlay", FSOPEN_CLOEXEC) = 3 <0.000001>',
@@ -165,7 +182,8 @@ describe('importStrace line formats', () => {
     ].join('\n');
     const r = importStrace(text, 'x', { containerOf: (c) => /\/c\/(\w+)\//.exec(c.args.map(stringArg).join(' '))?.[1] ?? null });
     expect(r.trace.header.containers.map((c) => c.id)).toEqual(['aa']);
-    expect(sequences(r.trace).get('aa')).toEqual(['mount_overlay/1/-1', 'umount/1/-1']);
+    // The container unmounts the overlay it mounted: umount_overlay.
+    expect(sequences(r.trace).get('aa')).toEqual(['mount_overlay/1/-1', 'umount_overlay/1/-1']);
   });
 });
 

@@ -141,9 +141,10 @@ export function registerHostCommands(program: Command): void {
     .option('--read-size <bytes>', 'the reader\'s read() size (libmount 1024, Go bufio 4096; default 4096)', wholeNumber('--read-size', 1))
     .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
+    .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2, as containerd\'s mount.WithTempMount unmounts the inspection mount (default: it stays mounted)')
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -156,6 +157,7 @@ export function registerHostCommands(program: Command): void {
           ...(opts.readSize !== undefined ? { readSize: opts.readSize } : {}),
           ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
           ...(opts.umountDetach ? { umountDetach: true } : {}),
+          ...(opts.unmountInspection ? { unmountInspection: true } : {}),
         },
         ctxOf(opts.out, cmd),
       );

@@ -1,6 +1,6 @@
 /**
  * CLI wiring of `locksim predict mountstorm|lockbench`: a calibration's
- * prediction for one configuration with its 90% interval (src/host/predict.ts).
+ * prediction for one configuration with its 90% interval (or --level) (src/host/predict.ts).
  * Only wiring. A calibration used on another machine gets one line on stderr.
  */
 import { Command, Option } from 'commander';
@@ -28,14 +28,24 @@ function loadChecked(file: string): CalibrationRecord {
   return record;
 }
 
+/** A coverage level between 0.5 and 0.999. */
+function level(value: string): number {
+  const n = Number(value);
+  if (!/^0?\.\d+$/.test(value.trim()) || !(n >= 0.5 && n <= 0.999)) throw new InvalidArgumentError(`expected a coverage level between 0.5 and 0.999 for --level, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const pctLevel = (l: number) => `${+(l * 100).toFixed(1)}%`;
+
 function share(p: PredictionInterval): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   return `1 s.d.: fit ${pct(p.parts.parameters)}, run-to-run ${pct(p.parts.runToRun)}, model ${pct(p.parts.model)}`;
 }
 
 export function registerPredictCommands(program: Command): void {
-  const predict = program.command('predict').description('Predict a configuration with a calibration (`locksim calibrate`): the mean and a 90% interval for the mean of R runs');
+  const predict = program.command('predict').description('Predict a configuration with a calibration (`locksim calibrate`): the mean and a 90% interval (--level) for the mean of R runs made one after another');
   const runsOption = () => new Option('--runs <r>', 'runs the predicted mean is the mean of (the interval narrows with more)').argParser(wholeNumber('--runs', 1)).default(5);
+  const levelOption = () => new Option('--level <p>', 'two-sided coverage of the interval, between 0.5 and 0.999').argParser(level).default(0.9);
 
   predict
     .command('mountstorm')
@@ -45,13 +55,15 @@ export function registerPredictCommands(program: Command): void {
     .requiredOption('-K, --containers <k>', 'concurrent container launches', wholeNumber('--containers', 1))
     .requiredOption('-L, --layers <l>', 'image layers per container', wholeNumber('--layers', 1))
     .addOption(runsOption())
+    .addOption(levelOption())
     .option('--background <n>', 'runnable tasks of other work on the machine meanwhile (a measurement\'s host.otherRunnable; default 0: the machine is the storm\'s alone)', nonNegative('--background'), 0)
+    .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2 (as `measure mountstorm --unmount-inspection`, and containerd)')
     .option('--json', 'print {"meanS", "lowS", "highS"}')
-    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; background: number; json?: boolean }) => {
+    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; level: number; background: number; unmountInspection?: boolean; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background }, opts.runs, opts.calibration);
+      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background, ...(opts.unmountInspection ? { unmountInspection: true } : {}) }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanS: p.mean, lowS: p.low, highS: p.high }) + '\n');
-      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; 90% interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
+      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}${opts.unmountInspection ? " (inspection unmounted)" : ""}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
     });
 
   predict
@@ -63,11 +75,12 @@ export function registerPredictCommands(program: Command): void {
     .requiredOption('--cs <ns>', 'critical section length in ns', wholeNumber('--cs', 0))
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .addOption(runsOption())
+    .addOption(levelOption())
     .option('--json', 'print {"meanPerSec", "lowPerSec", "highPerSec"}')
-    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; json?: boolean }) => {
+    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; level: number; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think }, opts.runs, opts.calibration);
+      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanPerSec: p.mean, lowPerSec: p.low, highPerSec: p.high }) + '\n');
-      else process.stdout.write(`lockbench ${opts.lock} threads=${opts.threads} cs=${opts.cs} think=${opts.think}: predicted ${(p.mean / 1e6).toFixed(3)} M acquisitions/s; 90% interval for the mean of ${p.runs} runs ${(p.low / 1e6).toFixed(3)}-${(p.high / 1e6).toFixed(3)} M/s (${share(p)})\n`);
+      else process.stdout.write(`lockbench ${opts.lock} threads=${opts.threads} cs=${opts.cs} think=${opts.think}: predicted ${(p.mean / 1e6).toFixed(3)} M acquisitions/s; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low / 1e6).toFixed(3)}-${(p.high / 1e6).toFixed(3)} M/s (${share(p)})\n`);
     });
 }

@@ -104,6 +104,7 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       readSize: z.number().int().positive().optional(),
       idleReads: count.optional(),
       umountDetach: z.literal(true).optional(),
+      unmountInspection: z.literal(true).optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -279,6 +280,8 @@ export interface MountstormOptions {
   idleReads?: number;
   /** umount2 with MNT_DETACH (containerd's), skipping the busy check's walk. */
   umountDetach?: boolean;
+  /** Each container unmounts pass 1's overlay (the inspection mount) before pass 2, as containerd's WithTempMount does. */
+  unmountInspection?: boolean;
 }
 
 /**
@@ -347,11 +350,14 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     ...(opts.propagation ? { propagation: opts.propagation, peers: opts.peers ?? 0 } : {}),
     ...(opts.reader ? { reader: opts.reader, readSize: opts.readSize ?? 4096, idleReads: opts.idleReads ?? 5 } : {}),
     ...(opts.umountDetach ? { umountDetach: true as const } : {}),
+    // A one-pass variant has no inspection mount to unmount: the flag changes nothing there, so it is not recorded.
+    ...(opts.unmountInspection && opts.variant !== 'shifted-untar' ? { unmountInspection: true as const } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
   if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
   if (config.umountDetach) baseArgs.push('--umount-detach');
+  if (config.unmountInspection) baseArgs.push('--unmount-inspection');
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {

@@ -7,16 +7,27 @@
 //    fit stored ((J^T J)^-1 x SSR/(n-p)) and g the prediction's relative
 //    sensitivity to each parameter (one simulation per parameter, perturbed
 //    by the fit's own finite-difference step);
-//  - the run-to-run spread: the calibration set's pooled coefficient of
-//    variation of its runs, divided by sqrt(R) for a mean of R runs;
+//  - the run-to-run spread of a mean of R runs made one after another, in
+//    two parts: the machine's state in the window the runs share (load,
+//    frequency, other tenants: one offset for all R runs, which R does not
+//    shrink) and the spread within a window (divided by sqrt(R)). A recording
+//    made with `calibrate --record` interleaves its passes (every
+//    configuration once, then all again), so run i of every configuration
+//    shares pass i's window: a two-way analysis of variance on the log of the
+//    runs (configuration x pass) separates the two (windowAndWithin). Sets
+//    whose points do not all have the same number of runs give no pass
+//    structure; their pooled coefficient of variation is taken as within-
+//    window spread alone;
 //  - the model's own miss: the calibration points' relative error of their
 //    means beyond what their run-to-run spread explains, scaled by n/(n-p)
 //    for the parameters fitted to those same points. Without it the interval
 //    would claim the model is right up to noise, which the held-out sets
 //    show it is not (docs/validation.md).
-// Drift between the recording and the run being predicted (the machine
-// changes from one half hour to the next) is not in the interval: it is
+// Drift beyond the windows the recording saw (another hour, another day,
+// another CPU behind the same host name) is not in the interval: it is
 // reported beside the coverage in docs/validation.md instead.
+// The level is 90% unless asked (`--level`): a test that checks two
+// configurations at 90% each fails one run in five with a perfect model.
 
 import { loadHardwareModel, type HardwareModel } from '../config/hardwareSchema.ts';
 import { InputError } from '../config/errors.ts';
@@ -26,9 +37,23 @@ import type { LockbenchPoint, MountstormPoint } from './calibration/measurements
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
+import { erf } from 'mathjs';
 
 /** Two-sided 90%: the normal distribution's 95th percentile. */
 export const Z90 = 1.6449;
+
+/** The normal quantile of a two-sided interval at `level` (0.9 -> 1.645), by bisection on mathjs's erf. */
+export function zOfLevel(level: number): number {
+  if (!(level > 0 && level < 1)) throw new RangeError(`a level in (0, 1), got ${level}`);
+  let lo = 0;
+  let hi = 10;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (erf(mid / Math.SQRT2) < level) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
 
 export interface PredictionInterval {
   /** Predicted mean: seconds (mount storm launch latency) or acquisitions/s (lockbench). */
@@ -38,6 +63,18 @@ export interface PredictionInterval {
   /** The interval's parts as relative standard deviations (see the module comment). */
   parts: { parameters: number; runToRun: number; model: number };
   runs: number;
+  /** Two-sided coverage the interval is for (0.9 unless asked). */
+  level: number;
+}
+
+/** Run-to-run noise as relative standard deviations: the window all R runs share, and the spread within one. */
+export interface RunNoise {
+  /** Spread of one run within a window (log scale). */
+  withinCv: number;
+  /** Spread of a window's offset, shared by the runs made in it (log scale). */
+  windowCv: number;
+  /** The model's miss beyond the runs' spread (log scale). */
+  modelRel: number;
 }
 
 function coefficientOfVariation(xs: number[]): number {
@@ -47,15 +84,39 @@ function coefficientOfVariation(xs: number[]): number {
 }
 
 /**
- * Run-to-run CV (pooled as a root mean square) and the model's miss beyond
- * it, from the calibration points whose measured runs are what is predicted
- * (`fittedPoints`: how many points the fit had in all).
+ * Window and within-window spread from points whose runs were interleaved
+ * passes (run i of every point in pass i): a two-way analysis of variance
+ * without replication on the log of the runs. The residual mean square is
+ * the within-window variance; the pass mean square exceeds it by C x the
+ * window variance (C points). Null when the points do not have that shape
+ * (fewer than 2 points or 2 passes, or unequal run counts).
  */
-export function calibrationNoise(points: FitPoint[], parameters: number, fittedPoints = points.length): { runCv: number; modelRel: number } {
+export function windowAndWithin(points: { measured: number[] }[]): { windowCv: number; withinCv: number } | null {
+  const c = points.length;
+  const r = points[0]?.measured.length ?? 0;
+  if (c < 2 || r < 2 || points.some((p) => p.measured.length !== r || p.measured.some((x) => !(x > 0)))) return null;
+  const y = points.map((p) => p.measured.map(Math.log));
+  const rowMean = y.map((row) => row.reduce((a, b) => a + b, 0) / r);
+  const colMean = Array.from({ length: r }, (_, j) => y.reduce((a, row) => a + row[j]!, 0) / c);
+  const grand = rowMean.reduce((a, b) => a + b, 0) / c;
+  let ssRes = 0;
+  for (let i = 0; i < c; i++) for (let j = 0; j < r; j++) ssRes += (y[i]![j]! - rowMean[i]! - colMean[j]! + grand) ** 2;
+  const msRes = ssRes / ((c - 1) * (r - 1));
+  const msPass = (c * colMean.reduce((a, m) => a + (m - grand) ** 2, 0)) / (r - 1);
+  return { withinCv: Math.sqrt(msRes), windowCv: Math.sqrt(Math.max(0, (msPass - msRes) / c)) };
+}
+
+/**
+ * Run-to-run noise and the model's miss beyond it, from the calibration
+ * points whose measured runs are what is predicted (`fittedPoints`: how many
+ * points the fit had in all).
+ */
+export function calibrationNoise(points: FitPoint[], parameters: number, fittedPoints = points.length): RunNoise {
   const withRuns = points.filter((p) => p.measured.length > 0);
-  if (withRuns.length === 0) return { runCv: 0, modelRel: 0 };
+  if (withRuns.length === 0) return { withinCv: 0, windowCv: 0, modelRel: 0 };
   const cv2 = withRuns.map((p) => coefficientOfVariation(p.measured) ** 2);
-  const runCv = Math.sqrt(cv2.reduce((a, b) => a + b, 0) / cv2.length);
+  const pooled = Math.sqrt(cv2.reduce((a, b) => a + b, 0) / cv2.length);
+  const split = windowAndWithin(withRuns);
   const excess = withRuns.map((p, i) => {
     const m = p.measured.reduce((a, b) => a + b, 0) / p.measured.length;
     return Math.log(p.predicted / m) ** 2 - cv2[i]! / p.measured.length;
@@ -63,18 +124,21 @@ export function calibrationNoise(points: FitPoint[], parameters: number, fittedP
   const n = withRuns.length;
   // The parameters were fitted to all fittedPoints (means and per-call medians), so they take p of those degrees of freedom.
   const dof = fittedPoints > parameters ? fittedPoints / (fittedPoints - parameters) : 1;
-  return { runCv, modelRel: Math.sqrt(Math.max(0, (excess.reduce((a, b) => a + b, 0) / n) * dof)) };
+  const modelRel = Math.sqrt(Math.max(0, (excess.reduce((a, b) => a + b, 0) / n) * dof));
+  return { withinCv: split ? split.withinCv : pooled, windowCv: split ? split.windowCv : 0, modelRel };
 }
 
 /** The interval from a prediction, its relative sensitivities to the parameters, the fit's covariance and the noise. */
-export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitReport, 'covariance'>, noise: { runCv: number; modelRel: number }, runs: number): PredictionInterval {
+export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitReport, 'covariance'>, noise: RunNoise, runs: number, level = 0.9): PredictionInterval {
   let v = 0;
   const c = fit.covariance;
   if (c) for (let a = 0; a < sensitivity.length; a++) for (let b = 0; b < sensitivity.length; b++) v += sensitivity[a]! * c[a]![b]! * sensitivity[b]!;
   const parameters = Math.sqrt(Math.max(0, v));
-  const runToRun = noise.runCv / Math.sqrt(runs);
+  // R runs in a row share one window: its offset does not average out.
+  const runToRun = Math.sqrt(noise.windowCv ** 2 + noise.withinCv ** 2 / runs);
   const sd = Math.sqrt(parameters ** 2 + runToRun ** 2 + noise.modelRel ** 2);
-  return { mean, low: mean * Math.exp(-Z90 * sd), high: mean * Math.exp(Z90 * sd), parts: { parameters, runToRun, model: noise.modelRel }, runs };
+  const z = level === 0.9 ? Z90 : zOfLevel(level);
+  return { mean, low: mean * Math.exp(-z * sd), high: mean * Math.exp(z * sd), parts: { parameters, runToRun, model: noise.modelRel }, runs, level };
 }
 
 function noCalibrated(what: string, file: string): InputError {
@@ -92,11 +156,13 @@ export interface MountstormConfig {
   layers: number;
   /** Runnable tasks of other work expected beside the storm (0: the machine is the storm's alone). */
   otherRunnable?: number;
+  /** Each container unmounts pass 1's overlay before pass 2 (the probe's --unmount-inspection). */
+  unmountInspection?: boolean;
 }
 
 function mountPoint(c: MountstormConfig): MountstormPoint {
   // No measured runs, no kept trace: the generator's trace of the variant stands in, unchecked (opCounts empty).
-  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0 };
+  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0, ...(c.unmountInspection ? { unmountInspection: true } : {}) };
 }
 
 /** The fitted kernel with parameter j moved by `delta` (a factor on its group, or ns for ABSOLUTE_NS_GROUPS). */
@@ -117,9 +183,9 @@ function perturbedKernel(fitted: KernelModel, record: NonNullable<CalibrationRec
 }
 
 /** Predicted mean launch latency (s) of a mount storm with its 90% interval for the mean of `runs` runs. */
-export function predictMountstorm(record: CalibrationRecord, c: MountstormConfig, runs = 5, file = '(calibration)'): PredictionInterval {
+export function predictMountstorm(record: CalibrationRecord, c: MountstormConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.mountstorm || !record.kernelModel) throw noCalibrated('mountstorm', file);
-  return mountstormInterval(record, hostMachineSpec(loadHardwareModel(record.hardwareModel)), loadKernelModel(record.kernelModel), mountPoint(c), runs, true);
+  return mountstormInterval(record, hostMachineSpec(loadHardwareModel(record.hardwareModel)), loadKernelModel(record.kernelModel), mountPoint(c), runs, true, level);
 }
 
 /**
@@ -127,7 +193,7 @@ export function predictMountstorm(record: CalibrationRecord, c: MountstormConfig
  * kept traces are replayed). `fittedKernel`: the kernel is the record's own,
  * so its parameters can be perturbed; with another kernel the fit part is 0.
  */
-export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec, kernel: KernelModel, p: MountstormPoint, runs: number, fittedKernel: boolean): PredictionInterval {
+export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec, kernel: KernelModel, p: MountstormPoint, runs: number, fittedKernel: boolean, level = 0.9): PredictionInterval {
   const fit = record.mountstorm!;
   const mean = simulateMountstorm(spec, kernel, p);
   // Sensitivities only where the record says what each parameter scales
@@ -144,7 +210,7 @@ export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec,
       return (simulateMountstorm(spec, perturbedKernel(kernel, fit, j, h), quiet) / quietMean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, fit, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs);
+  return intervalOf(mean, sens, fit, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs, level);
 }
 
 export interface LockbenchConfig {
@@ -162,14 +228,14 @@ function withLockParams(m: HardwareModel, sameL3: number, pause: number): Hardwa
 }
 
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
-export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)'): PredictionInterval {
+export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
   const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0 };
-  return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true);
+  return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true, level);
 }
 
 /** The interval of a lockbench point; `fittedHardware`: the model is the record's own, so its two parameters can be perturbed. */
-export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, p: LockbenchPoint, runs: number, fittedHardware: boolean): PredictionInterval {
+export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, p: LockbenchPoint, runs: number, fittedHardware: boolean, level = 0.9): PredictionInterval {
   const fit = record.lockbench!;
   const mean = simulateLockbench(hostMachineSpec(hw), p);
   const base = [hw.coreToCore.sameL3.value, hw.pause.cycles.value];
@@ -180,5 +246,5 @@ export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, 
       return (simulateLockbench(hostMachineSpec(withLockParams(hw, moved[0]!, moved[1]!)), p) / mean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, fit, calibrationNoise(fit.points, fit.parameters.length), runs);
+  return intervalOf(mean, sens, fit, calibrationNoise(fit.points, fit.parameters.length), runs, level);
 }

@@ -131,6 +131,8 @@ export const mountstormSummarySchema = z.object({
   propagation: mountstormPropagationSchema.optional(),
   /** With --umount-detach: umount2 with MNT_DETACH (no busy check), as containerd unmounts. */
   umountDetach: z.literal(true).optional(),
+  /** With --unmount-inspection: each container unmounted pass 1's overlay before pass 2. */
+  unmountInspection: z.literal(true).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
 });

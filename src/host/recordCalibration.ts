@@ -78,14 +78,15 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
       progress(`mountstorm ${s.variant} K=${s.containers} L=${s.layers} run ${r}/${set.repeat}`);
     }
   }
-  for (const cs of set.lockbench.csNs) {
-    for (let r = 1; r <= set.lockbench.runs; r++) {
+  // Interleaved as the storms are, so that run r of every section shares pass r's window (predict separates the window's offset from the spread within it).
+  for (let r = 1; r <= set.lockbench.runs; r++) {
+    for (const cs of set.lockbench.csNs) {
       const out = join(mdir, `ttas-t2-cs${cs}-run${r}.json`);
       load(`lockbench cs=${cs} run ${r}`);
       await measureLockbench({ lock: 'ttas', threads: 2, csNs: cs, durationMs: set.lockbench.durationMs }, { out });
       files.push(out);
     }
-    progress(`lockbench cs=${cs} ns x${set.lockbench.runs}`);
+    progress(`lockbench pass ${r}/${set.lockbench.runs} (cs ${set.lockbench.csNs.join(', ')} ns)`);
   }
   // Large storms' traces are MBs and calibrate does not read them (it regenerates their ops).
   for (const f of readdirSync(mdir)) {

@@ -170,6 +170,14 @@ export function importStrace(text: string, file: string, options: StraceImportOp
   const fds = new Map<number, Map<number, TreeRef>>();
   /** Per container: mount point -> tree attached there (for umount's layer). */
   const mountPoints = new Map<string, Map<string, TreeRef>>();
+  /** Per container: mount points an overlay was mounted on (mount(2), or move_mount of an fsmount'ed tree), so that their umount is umount_overlay. */
+  const overlayTargets = new Map<string, Set<string>>();
+  const addOverlayTarget = (c: string | null, target: string | undefined): void => {
+    if (c === null || target === undefined) return;
+    let set = overlayTargets.get(c);
+    if (!set) overlayTargets.set(c, (set = new Set()));
+    set.add(target);
+  };
   const ops: PendingOp[] = [];
   let failedCalls = 0;
   let unfinishedCalls = 0;
@@ -220,6 +228,7 @@ export function importStrace(text: string, file: string, options: StraceImportOp
         const to = stringArg(call.args[3]);
         if (tree) tree.attached = true;
         const c = container();
+        if (tree?.fromFsmount) addOverlayTarget(c, to);
         if (tree && to !== undefined && c !== null) {
           let m = mountPoints.get(c);
           if (!m) mountPoints.set(c, (m = new Map()));
@@ -241,6 +250,7 @@ export function importStrace(text: string, file: string, options: StraceImportOp
             const lower = /(?:^|,)lowerdir=([^,]*)/.exec(stringArg(data) ?? '');
             if (lower) extra.lowerdirs = lower[1]!.split(':').length;
           }
+          addOverlayTarget(container(), target);
           return emit('mount_overlay', extra);
         }
         return emit('mount_plain', { path: target });
@@ -249,6 +259,8 @@ export function importStrace(text: string, file: string, options: StraceImportOp
       case 'umount': {
         const target = stringArg(call.args[0]);
         const c = container();
+        // The unmount of an overlay this container mounted tears the overlay down too (kernel model umount_overlay).
+        if (c !== null && target !== undefined && overlayTargets.get(c)?.delete(target)) return emit('umount_overlay', { path: target });
         const tree = target === undefined || c === null ? undefined : mountPoints.get(c)?.get(target);
         if (tree && target !== undefined) mountPoints.get(c!)!.delete(target);
         return emit('umount', { path: target, tree });
@@ -448,7 +460,7 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: T
     let overlayDone = false;
     let layers = 1;
     for (const o of list) {
-      const tailOp = o.op === 'umount' || o.op === 'close_tree' || o.op === 'move_mount';
+      const tailOp = o.op === 'umount' || o.op === 'umount_overlay' || o.op === 'close_tree' || o.op === 'move_mount';
       if (overlayDone && !tailOp) {
         pass++;
         overlayDone = false;

@@ -61,7 +61,7 @@ export interface ValidationReport {
   coveragePct: { mountstorm: number; lockbench: number };
 }
 
-const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers'>) => `${p.variant} K=${p.containers} L=${p.layers}`;
+const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers' | 'unmountInspection'>) => `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}`;
 const lockKey = (p: Pick<LockbenchPoint, 'lock' | 'threads' | 'csNs' | 'thinkNs'>) => `${p.lock} threads=${p.threads} cs=${p.csNs} think=${p.thinkNs}`;
 
 /**

@@ -23,7 +23,7 @@ import { resolvePoints, type Point } from '../config/points.ts';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, estimatePointCost, formatBytes, formatCount, heapLimitBytes } from '../config/budget.ts';
-import { loadKernelModel } from '../workload/kernelModel.ts';
+import { loadKernelModel, missingSyscallError } from '../workload/kernelModel.ts';
 import { kinds } from './kinds.ts';
 import { profileFileName } from '../report/results.ts';
 
@@ -75,15 +75,20 @@ function checkKernels(scenario: Scenario, source: YamlSource, points: Point[]): 
   const seen = new Set<string>();
   for (const p of points) {
     const name = String(p.params.kernel);
-    if (seen.has(name)) continue;
-    seen.add(name);
+    const key = `${name}\n${p.params.unmountInspection === true}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const path = paramPath(scenario, p, 'kernel');
     const bare = !name.includes('/') && !name.includes('\\') && !name.endsWith('.yaml');
     if (!bare && !existsSync(isAbsolute(name) ? name : resolve(name))) {
       throw source.error(path, 'a kernel model name (models/kernel) or an existing kernel model file', JSON.stringify(name));
     }
     try {
-      loadKernelModel(name);
+      const kernel = loadKernelModel(name);
+      if (p.params.unmountInspection === true) {
+        const missing = missingSyscallError(kernel, 'umount_overlay', 'launch.unmountInspection unmounts each inspection overlay');
+        if (missing) throw source.error(paramPath(scenario, p, 'unmountInspection'), missing.expected, missing.got);
+      }
     } catch (e) {
       // An unknown name is the scenario's mistake; an error inside an existing
       // kernel file is located in that file, which the user wrote too.

@@ -27,7 +27,26 @@ export const SYSCALL_KEYS = [
   'open_tree', 'mount_setattr', 'move_mount', 'mount_overlay', 'umount',
   'fsopen', 'fsconfig', 'fsconfig_create', 'fsmount', 'close_tree', 'mount_plain',
 ] as const;
-export type SyscallKey = (typeof SYSCALL_KEYS)[number];
+/**
+ * Trace ops a kernel model may leave out (models written before the op
+ * existed, e.g. calibrations in measurements/): a launch whose trace makes
+ * one is refused with one line when its kernel model lacks the entry.
+ */
+export const OPTIONAL_SYSCALL_KEYS = ['umount_overlay'] as const;
+export type SyscallKey = (typeof SYSCALL_KEYS)[number] | (typeof OPTIONAL_SYSCALL_KEYS)[number];
+/**
+ * An error when `model` lacks the entry of an optional trace op that a launch
+ * makes (null when it has every one): a model written before the op existed.
+ */
+export function missingSyscallError(model: KernelModel, key: (typeof OPTIONAL_SYSCALL_KEYS)[number], why: string): InputError | null {
+  if (model.syscalls[key] !== undefined) return null;
+  return new InputError({ file: `kernel model ${model.name}`, line: 1, column: 1, field: `syscalls.${key}`, expected: `an entry for ${key} (${why}; models/kernel/linux-6.6.yaml has one, a calibration written before it does not)`, got: 'none' });
+}
+
+/** The trace-op syscalls a model describes: every required one, and the optional ones it has. */
+export function traceSyscallKeys(model: Pick<KernelModel, 'syscalls'>): SyscallKey[] {
+  return [...SYSCALL_KEYS, ...OPTIONAL_SYSCALL_KEYS.filter((k) => model.syscalls[k] !== undefined)];
+}
 
 /**
  * The kernel-model entry a trace op runs. An `fsconfig` with neither `layer`
@@ -292,7 +311,10 @@ export const kernelModelSchema = z.strictObject({
    * start uses (containerStart below), named freely.
    */
   syscalls: z
-    .object(Object.fromEntries(SYSCALL_KEYS.map((k) => [k, syscallSchema])) as Record<SyscallKey, typeof syscallSchema>)
+    .object({
+      ...(Object.fromEntries(SYSCALL_KEYS.map((k) => [k, syscallSchema])) as Record<(typeof SYSCALL_KEYS)[number], typeof syscallSchema>),
+      umount_overlay: syscallSchema.optional(),
+    })
     .catchall(syscallSchema),
   /**
    * What the OCI runtime (runc) does in the kernel to start a container once
@@ -406,8 +428,8 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
   // A syscall outside the trace ops only exists for the container start: any other is a misspelling.
   const started = new Set((model.containerStart?.steps ?? []).flatMap((s) => ('syscall' in s ? [s.syscall] : [])));
   for (const key of Object.keys(model.syscalls)) {
-    if (!(SYSCALL_KEYS as readonly string[]).includes(key) && !started.has(key)) {
-      throw src.error(['syscalls', key], `a trace op's syscall (${SYSCALL_KEYS.join(', ')}) or one that containerStart names`, JSON.stringify(key));
+    if (!([...SYSCALL_KEYS, ...OPTIONAL_SYSCALL_KEYS] as readonly string[]).includes(key) && !started.has(key)) {
+      throw src.error(['syscalls', key], `a trace op's syscall (${[...SYSCALL_KEYS, ...OPTIONAL_SYSCALL_KEYS].join(', ')}) or one that containerStart names`, JSON.stringify(key));
     }
   }
   model.containerStart?.steps.forEach((step, i) => {

@@ -19,9 +19,9 @@
  */
 import type { Machine } from '../machine.ts';
 import { generateTrace } from './generators.ts';
-import type { KernelModel } from './kernelModel.ts';
+import { missingSyscallError, type KernelModel } from './kernelModel.ts';
 import type { LaunchParams } from './launchParams.ts';
-import { TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
+import { OP_CODE, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
 import { LaunchState } from './host/launchState.ts';
 import { startSystemd } from './host/systemd.ts';
@@ -56,6 +56,7 @@ export function buildLaunchTrace(params: LaunchParams, containers: number, kerne
     arrival,
     seed,
     mountOptionLimitBytes: kernel.mountOptionLimitBytes.value,
+    unmountInspection: params.unmountInspection ?? false,
   });
 }
 
@@ -81,6 +82,10 @@ export function firstContainers(trace: Trace, k: number): Trace {
 }
 
 export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace, opts: LaunchOptions = {}): LaunchResult {
+  if (trace.ops.op.includes(OP_CODE.umount_overlay)) {
+    const missing = missingSyscallError(kernel, 'umount_overlay', 'the trace unmounts an overlay');
+    if (missing) throw missing;
+  }
   const s = new LaunchState(m, kernel, params, trace, opts.recordOpDurations === true);
   // The host's actors, in this order (their activity labels and random
   // streams are made in it): systemd, kubelet, the background walkers, other

@@ -108,6 +108,7 @@ export const launchSchema = z
     trace: z.string().min(1).optional().describe("A recorded trace to replay instead of generating one (docs/trace-format.md; `locksim measure mountstorm` and `locksim import-strace` write them): its containers' ops and start times. A path relative to the scenario file."),
     layers: positiveInt.max(10_000).optional().describe("Layers of every image (give this or imageMix)."),
     imageMix: imageMixSchema.optional().describe("Images drawn per container with relative weights: [{ layers, weight, image? }] (give this or layers)"),
+    unmountInspection: z.boolean().optional().describe("Each container unmounts pass 1's overlay (the inspection mount, unmounted by containerd's mount.WithTempMount) before pass 2: one umount more per container. Default false: the blog's count of mount operations does not have it."),
     arrival: arrivalSchema.describe("When containers arrive: { kind: burst } all at once, { kind: rate, perSecond } a Poisson stream, or { kind: schedule, atNs } recorded start times"),
     kernel: z.string().min(1).default('linux-6.6').describe("Kernel model name (models/kernel) or path."),
     healthCheckTimeoutNs: z.number().positive().max(86_400e9).default(30_000_000_000).describe("kubelet's health check: a launch slower than this fails."),
@@ -116,7 +117,7 @@ export const launchSchema = z
   })
   .refine((l) => l.trace !== undefined || (l.layers === undefined) !== (l.imageMix === undefined), { message: 'exactly one of layers or imageMix', path: ['layers'] })
   .refine((l) => l.trace !== undefined || l.variant !== undefined, { message: 'a runtime variant (or a trace to replay)', path: ['variant'] })
-  .refine((l) => l.trace === undefined || (l.layers === undefined && l.imageMix === undefined && l.variant === undefined), { message: 'no variant, layers or imageMix with a trace (the trace has them)', path: ['trace'] })
+  .refine((l) => l.trace === undefined || (l.layers === undefined && l.imageMix === undefined && l.variant === undefined && l.unmountInspection === undefined), { message: 'no variant, layers, imageMix or unmountInspection with a trace (the trace has them)', path: ['trace'] })
   .refine((l) => l.arrival.kind !== 'schedule' || l.containers.every((k) => k <= (l.arrival as { atNs: number[] }).atNs.length), {
     message: 'a start time in arrival.atNs for every container of the largest point',
     path: ['arrival', 'atNs'],

@@ -27,6 +27,9 @@ export const OP_NAMES = [
   'fsmount',
   'close_tree',
   'mount_plain',
+  // Appended (op codes are indices): the unmount of an overlay, which tears
+  // its superblock down and puts each lower layer's private clone.
+  'umount_overlay',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 /**
@@ -37,7 +40,7 @@ export type OpName = (typeof OP_NAMES)[number];
  * launch simulation and the calibration both use.
  */
 export function mountTableDelta(op: OpName): number {
-  return op === 'move_mount' || op === 'mount_overlay' || op === 'mount_plain' ? 1 : op === 'umount' ? -1 : 0;
+  return op === 'move_mount' || op === 'mount_overlay' || op === 'mount_plain' ? 1 : op === 'umount' || op === 'umount_overlay' ? -1 : 0;
 }
 export const OP_CODE: Readonly<Record<OpName, number>> = Object.freeze(
   Object.fromEntries(OP_NAMES.map((name, i) => [name, i])) as Record<OpName, number>,

@@ -15,7 +15,7 @@ import { generateTrace } from '../../workload/generators.ts';
 import { simulateLaunch } from '../../workload/launch.ts';
 import { launchSchema } from '../../workload/launchParams.ts';
 import { OP_NAMES, type Trace } from '../../workload/trace.ts';
-import { idleSyscallNs, SYSCALL_KEYS, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
+import { idleSyscallNs, traceSyscallKeys, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
 import {
   contendedOpPoints,
   idleOpPoints,
@@ -68,11 +68,12 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
  * The launch parameters of a probe run: no systemd, no background path walks,
  * nothing after the rootfs (the probe measures the mount phase only).
  */
-export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number }) {
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number; unmountInspection?: boolean }) {
   return launchSchema.parse({
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
+    ...(p.unmountInspection ? { unmountInspection: true } : {}),
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
     // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
     // backgroundRunnable: the other work measured beside the probe on a shared machine.
@@ -89,18 +90,18 @@ const traceCache = new Map<string, Trace>();
  * caught instead of silently compared.
  */
 export function traceOf(p: MountstormPoint): Trace {
-  const key = p.traces[0] ?? `${p.variant}/${p.containers}/${p.layers}`;
+  const key = p.traces[0] ?? `${p.variant}/${p.containers}/${p.layers}/${p.unmountInspection ? 'unmount-inspection' : ''}`;
   const hit = traceCache.get(key);
   if (hit) return hit;
   let trace: Trace;
   if (p.traces[0]) trace = readTraceFile(p.traces[0]);
   else {
-    trace = generateTrace({ variant: p.variant, containers: p.containers, layers: p.layers, arrival: { kind: 'burst' }, seed: 1, mountOptionLimitBytes: Number.MAX_SAFE_INTEGER });
+    trace = generateTrace({ variant: p.variant, containers: p.containers, layers: p.layers, arrival: { kind: 'burst' }, seed: 1, mountOptionLimitBytes: Number.MAX_SAFE_INTEGER, unmountInspection: p.unmountInspection ?? false });
     const counts = new Map<string, number>();
     for (let i = 0; i < trace.ops.count; i++) counts.set(OP_NAMES[trace.ops.op[i]]!, (counts.get(OP_NAMES[trace.ops.op[i]]!) ?? 0) + 1);
     for (const [op, n] of Object.entries(p.opCounts)) {
       if ((counts.get(op) ?? 0) !== n) {
-        throw new InputError({ file: p.file, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${counts.get(op) ?? 0} ops as the ${p.variant} generator makes for K=${p.containers} L=${p.layers} (its trace file is gone, so the generated trace stands in)`, got: String(n) });
+        throw new InputError({ file: p.file, line: 1, column: 1, field: `results.runs[0].opCounts.${op}`, expected: `${counts.get(op) ?? 0} ops as the ${p.variant} generator makes for K=${p.containers} L=${p.layers}${p.unmountInspection ? ' with the inspection overlay unmounted' : ''} (its trace file is gone, so the generated trace stands in)`, got: String(n) });
       }
     }
   }
@@ -169,13 +170,15 @@ export type ModelPath = (string | number)[];
 export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPath[]> {
   const underWrite = new Set<string>();
   const inLayerLoop = new Set<string>();
+  // A cost that also runs outside any layer loop is not per-layer work (umount_overlay puts each layer's clone with the bind umount's own mntputCsNs and cleanupMntNs).
+  const outsideLayerLoop = new Set<string>();
   const perMount = new Set<string>();
   // namespace_sem may be held for read (overlay layers) or write; a stack of modes tells which.
   // Only the syscalls the probe makes (the trace ops): the container start's
   // (runc's) costs are not measured by it, so they keep the base file's values.
   const probed = new Set<string>();
-  for (const key of SYSCALL_KEYS) {
-    const sc = kernel.syscalls[key];
+  for (const key of traceSyscallKeys(kernel)) {
+    const sc = kernel.syscalls[key]!;
     let depth = 0;
     const modes: boolean[] = [];
     const visit = (steps: readonly KernelStep[], loop: boolean) => {
@@ -189,6 +192,7 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
           probed.add(s.cost);
           if (depth > 0) underWrite.add(s.cost);
           if (loop) inLayerLoop.add(s.cost);
+          else outsideLayerLoop.add(s.cost);
         } else if (s.kind === 'cpuPerMount') {
           probed.add(s.cost);
           perMount.add(s.cost);
@@ -218,7 +222,7 @@ export function mountGroupPaths(kernel: KernelModel): Record<MountGroup, ModelPa
     // part (~90 us on this host) is far larger than a model file's ratio to
     // the per-layer part predicts, so it gets its own factor.
     // A cost used per mount and also as a plain step would get two meanings; per mount wins (its scale is what the table's growth shows).
-    const g: MountGroup = perMount.has(cost) ? 'mountTableWalk' : underWrite.has(cost) ? 'namespaceSemWrite' : inLayerLoop.has(cost) ? 'overlayPerLayer' : cost.startsWith('ovl') ? 'overlayPerMount' : 'unlockedPerOp';
+    const g: MountGroup = perMount.has(cost) ? 'mountTableWalk' : underWrite.has(cost) ? 'namespaceSemWrite' : inLayerLoop.has(cost) && !outsideLayerLoop.has(cost) ? 'overlayPerLayer' : cost.startsWith('ovl') ? 'overlayPerMount' : 'unlockedPerOp';
     groups[g].push(['costs', cost]);
   }
   return groups;
@@ -487,7 +491,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
   const fitPoints = [
-    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
+    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? " (inspection unmounted)" : ""}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];

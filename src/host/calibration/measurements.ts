@@ -29,6 +29,8 @@ export interface MountstormPoint {
   traces: string[];
   /** Runnable tasks of other work when it was measured (mean over its files; 0 for files that do not say). */
   otherRunnable?: number;
+  /** Each container unmounted pass 1's overlay before pass 2 (`measure mountstorm --unmount-inspection`). */
+  unmountInspection?: boolean;
 }
 
 /**
@@ -258,6 +260,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     opCounts: m.results.runs[0]!.opCounts,
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
+    ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
   };
 }
 
@@ -271,7 +274,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
   const byKey = new Map<string, MountstormPoint>();
   for (const f of files) {
     const p = loadMountstormPoint(f);
-    const key = `${p.variant}/${p.containers}/${p.layers}`;
+    const key = `${p.variant}/${p.containers}/${p.layers}${p.unmountInspection ? '/unmount-inspection' : ''}`;
     const seen = byKey.get(key);
     if (!seen) {
       byKey.set(key, p);

@@ -74,7 +74,7 @@ export function startContainers(s: LaunchState): void {
         if (delta !== 0) {
           path.mountTable += delta;
           if (path.mountTable > path.maxMountTable) path.maxMountTable = path.mountTable;
-          const overlay = op === 'mount_overlay' || (op === 'move_mount' && overlayPending);
+          const overlay = op === 'mount_overlay' || op === 'umount_overlay' || (op === 'move_mount' && overlayPending);
           path.mountTableBytes += delta * (lineBytes + (overlay ? overlayBytesPerLayer * c.layers : 0));
           if (op === 'move_mount') {
             if (!overlayPending) path.attachClone(t);
@@ -82,7 +82,7 @@ export function startContainers(s: LaunchState): void {
           }
         }
         if (op === 'fsmount') overlayPending = true;
-        if (kernel.syscalls[key].notifiesMountWatchers) s.onMountEvent();
+        if (kernel.syscalls[key]!.notifiesMountWatchers) s.onMountEvent();
       }
       s.rootfsNs[ci] = t.localNow - c.start_ns;
       // runc's mount namespace: each step costs in proportion to the host's table now.
