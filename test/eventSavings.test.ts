@@ -2,14 +2,18 @@
  * Work the engine does without events (issue 14), each against the result it
  * must keep: an L1 hit runs on the thread's own clock, consecutive CPU pieces
  * are one event with each piece's time still in the ledger (also across a
- * preemption), and a spinner learns that its lock's owner left the CPU from
- * the owner, not by polling.
+ * preemption), a spinner learns that its lock's owner left the CPU from
+ * the owner, not by polling, and a call the thread runs (`yield callee`)
+ * returns like a `yield*`.
  */
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.ts';
 import { handMadeSpec } from './helpers/machines.ts';
 import { callback } from '../src/engine/simulator.ts';
 import { RwSemaphore } from '../src/locks/rwsem.ts';
+import type { SimThread, Steps } from '../src/cpu/thread.ts';
+import { KernelMountPath } from '../src/workload/kernelPath.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const MESH4 = handMadeSpec('mesh', 1, 4, 1);
 
@@ -163,5 +167,48 @@ describe('optimistic spinning on a writer', () => {
     const transfers = 2 * MESH4.latencies.sameL3;
     expect(sem.stats.spinNs).toBeGreaterThan(slept - 500 - transfers);
     expect(sem.stats.spinNs).toBeLessThan(slept - 500 + MESH4.pauseNs);
+  });
+});
+
+describe('calls run by the thread (yield callee instead of yield*)', () => {
+  it('return their value to the caller, however deep', () => {
+    const m = new Machine(MESH4, { seed: 'calls' });
+    const seen: number[] = [];
+    function* leaf(t: SimThread, x: number): Steps<number> {
+      t.work(10);
+      yield;
+      return x * 2;
+    }
+    function* middle(t: SimThread, x: number): Steps<number> {
+      const a = (yield leaf(t, x)) as number;
+      const b = yield* leaf(t, a); // both styles mix
+      return a + b;
+    }
+    m.spawn('t', function* (t) {
+      seen.push((yield middle(t, 1)) as number);
+      seen.push((yield middle(t, 5)) as number);
+    });
+    m.sim.run();
+    expect(seen).toEqual([2 + 4, 10 + 20]);
+    expect(m.sim.now).toBe(40);
+  });
+
+  it('keep the totals their callers add after them (path walks retried while other threads wrote)', () => {
+    // Eight threads mounting at once: path walks retry because writers move
+    // mount_lock's sequence; each retry is counted once by the mount path.
+    const m = new Machine(handMadeSpec('mesh', 1, 8, 1), { seed: 'retries' });
+    const path = new KernelMountPath(m, loadKernelModel('linux-6.6'), 40);
+    for (let i = 0; i < 8; i++) {
+      m.spawn(`c${i}`, function* (t) {
+        for (let n = 0; n < 20; n++) {
+          yield path.syscall(t, 'containerd', 'open_tree', 1);
+          yield path.syscall(t, 'containerd', 'move_mount', 1);
+        }
+      });
+    }
+    m.sim.run();
+    expect(path.mountLock.stats.readerRetries).toBeGreaterThan(0);
+    expect(path.pathRetries).toBe(path.mountLock.stats.readerRetries);
+    expect(path.pathLookups).toBe(path.mountLock.stats.readerBegins - path.mountLock.stats.readerRetries);
   });
 });

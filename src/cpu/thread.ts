@@ -24,7 +24,18 @@ export interface SpinInterrupt {
   interrupt(): void;
 }
 
-export type ThreadBody = (t: SimThread) => Generator<void, void, void>;
+/**
+ * A generator a body runs as a call: `yield callee` (instead of `yield*
+ * callee`) hands it to the thread, which runs it and resumes the caller with
+ * its return value (`const r = (yield callee) as R`). Every resume then
+ * enters one generator, the innermost, whatever the depth of calls: with
+ * `yield*` each level re-enters every generator between the thread and the
+ * innermost one, on every event.
+ */
+export type Call = Generator<Call | void, unknown, unknown>;
+/** A body or a callee: yields `undefined` to wait for its wake, or a Call. */
+export type Steps<R = void> = Generator<Call | void, R, unknown>;
+export type ThreadBody = (t: SimThread) => Steps;
 
 export const enum ThreadState {
   New,
@@ -86,7 +97,9 @@ export class SimThread implements EventTarget {
   private workStart = 0;
   private workFactor = 1;
   private working = false;
-  private readonly gen: Generator<void, void, void>;
+  /** The innermost generator running, and the callers waiting for it to return (`Call`). */
+  private gen: Call;
+  private readonly callers: Call[] = [];
 
   constructor(
     readonly id: number,
@@ -282,16 +295,30 @@ export class SimThread implements EventTarget {
   }
 
   private step(): void {
-    const r = this.gen.next();
-    if (r.done) {
-      this.lag = 0;
-      this.state = ThreadState.Done;
-      this.ledger.finish(this.id, this.sim.now);
-      const cpu = this.cpu;
-      this.cpu = -1;
-      this.scheduler.release(cpu);
-      this.leftCpu();
-      this.scheduler.threadDone(this);
+    let gen = this.gen;
+    let r = gen.next();
+    for (;;) {
+      if (r.done) {
+        const caller = this.callers.pop();
+        if (caller === undefined) break;
+        // A call returned: resume its caller with the value.
+        this.gen = gen = caller;
+        r = gen.next(r.value);
+        continue;
+      }
+      const callee = r.value;
+      if (callee === undefined) return; // waits for its wake
+      this.callers.push(gen);
+      this.gen = gen = callee;
+      r = gen.next();
     }
+    this.lag = 0;
+    this.state = ThreadState.Done;
+    this.ledger.finish(this.id, this.sim.now);
+    const cpu = this.cpu;
+    this.cpu = -1;
+    this.scheduler.release(cpu);
+    this.leftCpu();
+    this.scheduler.threadDone(this);
   }
 }

@@ -253,7 +253,7 @@ export class RwSemaphore {
       this.acquired(t, 'read', start);
       return;
     }
-    yield* this.queueAndSleep(t, 'read', start);
+    yield this.queueAndSleep(t, 'read', start);
   }
 
   *upRead(t: SimThread): Steps {
@@ -262,12 +262,12 @@ export class RwSemaphore {
     this.readers--;
     if (this.params.handoff === 'steal') {
       this.coh.publish(t, this.countLine);
-      if (this.readers === 0 && this.waiting > 0) yield* this.wakeLater(t);
+      if (this.readers === 0 && this.waiting > 0) yield this.wakeLater(t);
       return;
     }
     const woken = this.readers === 0 ? this.grant() : [];
     this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield* this.wakeUp(t, woken);
+    if (woken.length > 0) yield this.wakeUp(t, woken);
   }
 
   // ---- writers ----
@@ -284,13 +284,13 @@ export class RwSemaphore {
       return;
     }
     if (this.params.optimisticSpin && this.canSpin()) {
-      if (yield* this.optimisticSpin(t)) {
+      if ((yield this.optimisticSpin(t)) as boolean) {
         this.stats.spinAcquisitions++;
         this.acquired(t, 'write', start);
         return;
       }
     }
-    yield* this.queueAndSleep(t, 'write', start);
+    yield this.queueAndSleep(t, 'write', start);
   }
 
   *upWrite(t: SimThread): Steps {
@@ -299,12 +299,12 @@ export class RwSemaphore {
     this.writer = null;
     if (this.params.handoff === 'steal') {
       this.coh.publish(t, this.countLine);
-      if (this.waiting > 0) yield* this.wakeLater(t);
+      if (this.waiting > 0) yield this.wakeLater(t);
       return;
     }
     const woken = this.grant();
     this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield* this.wakeUp(t, woken);
+    if (woken.length > 0) yield this.wakeUp(t, woken);
   }
 
   /**
@@ -315,7 +315,7 @@ export class RwSemaphore {
    * the flag, and from then on is granted directly.
    */
   private *wakeLater(t: SimThread): Steps {
-    yield* this.waitLock.acquire(t);
+    yield this.waitLock.acquire(t);
     // rwsem_mark_wake sets the handoff flag for a reader at the head that has
     // waited too long; a writer sets it itself when its own try fails.
     const head = this.waiting > 0 ? this.waitList[this.waitHead] : null;
@@ -325,8 +325,8 @@ export class RwSemaphore {
       if (this.coh.rmw(t, this.countLine)) yield;
       this.coh.publish(t, this.countLine);
     }
-    yield* this.waitLock.release(t);
-    if (woken.length > 0) yield* this.wakeUp(t, woken, false);
+    yield this.waitLock.release(t);
+    if (woken.length > 0) yield this.wakeUp(t, woken, false);
   }
 
   // ---- mechanics ----
@@ -372,7 +372,7 @@ export class RwSemaphore {
    * `rwsem_optimistic_spin`: queue in the osq, then spin on the count line
    * while the owner is spinnable; true if the lock was taken.
    */
-  private *optimisticSpin(t: SimThread): Generator<void, boolean, void> {
+  private *optimisticSpin(t: SimThread): Steps<boolean> {
     this.stats.spins++;
     const since = t.localNow;
     const giveUpAt = since + this.params.spinLimitNs;
@@ -427,7 +427,7 @@ export class RwSemaphore {
       yield;
       dl.disarm();
     }
-    yield* this.osqLeave(t, node);
+    yield this.osqLeave(t, node);
     this.stats.spinNs += t.localNow - since;
     return taken;
   }
@@ -473,7 +473,7 @@ export class RwSemaphore {
    * release hands the lock over.
    */
   private *queueAndSleep(t: SimThread, mode: RwMode, start: number): Steps {
-    yield* this.waitLock.acquire(t);
+    yield this.waitLock.acquire(t);
     // Setting RWSEM_FLAG_WAITERS (and, for a reader, undoing its bias): one atomic.
     if (this.coh.rmw(t, this.countLine)) yield;
     const canTake = mode === 'read' ? this.writer === null : this.free();
@@ -481,7 +481,7 @@ export class RwSemaphore {
       if (mode === 'read') this.readers++;
       else this.writer = t;
       this.coh.publish(t, this.countLine);
-      yield* this.waitLock.release(t);
+      yield this.waitLock.release(t);
       this.acquired(t, mode, start);
       return;
     }
@@ -493,7 +493,7 @@ export class RwSemaphore {
     const me: Waiter = { t, mode, granted: false, wokenToTry: false, sleeping: false, line, since: start };
     this.waitList.push(me);
     this.coh.publish(t, this.countLine);
-    yield* this.waitLock.release(t);
+    yield this.waitLock.release(t);
     this.stats.sleeps[mode]++;
     for (;;) {
       while (!me.granted && !me.wokenToTry) {
@@ -573,12 +573,12 @@ export class RwSemaphore {
 
   /** The waker's share: write the woken waiters' nodes under wait_lock, then wake them. */
   private *wakeUp(t: SimThread, woken: Waiter[], takeWaitLock = true): Steps {
-    if (takeWaitLock) yield* this.waitLock.acquire(t);
+    if (takeWaitLock) yield this.waitLock.acquire(t);
     for (const w of woken) {
       if (this.coh.rmw(t, w.line)) yield;
       this.coh.publish(t, w.line);
     }
-    if (takeWaitLock) yield* this.waitLock.release(t);
+    if (takeWaitLock) yield this.waitLock.release(t);
     for (const w of woken) {
       if (this.params.wakeWorkNs > 0) {
         t.work(this.params.wakeWorkNs);

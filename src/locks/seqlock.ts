@@ -60,7 +60,7 @@ export class SeqLock {
 
   /** `write_seqlock`: take the spinlock, then make the sequence odd. */
   *writeLock(t: SimThread): Steps {
-    yield* this.lock.acquire(t);
+    yield this.lock.acquire(t);
     const since = t.localNow;
     if (this.coh.rmw(t, this.line)) yield;
     this.lastSequenceWriteNs = t.localNow - since;
@@ -76,11 +76,11 @@ export class SeqLock {
     this.sequence++;
     this.line.pressure?.writerLeft(t.localNow);
     this.coh.publish(t, this.line);
-    yield* this.lock.release(t);
+    yield this.lock.release(t);
   }
 
   /** `read_seqbegin`: spin (holding the CPU) while a writer is inside; returns the even sequence. */
-  *readBegin(t: SimThread): Generator<void, number, void> {
+  *readBegin(t: SimThread): Steps<number> {
     this.stats.readerBegins++;
     if (this.coh.load(t, this.line)) yield;
     if (this.writing) yield* this.spinWhileWriting(t);
@@ -88,7 +88,7 @@ export class SeqLock {
   }
 
   /** `read_seqretry`: whether the sequence moved since `seq` (the read section must be redone). */
-  *readRetry(t: SimThread, seq: number): Generator<void, boolean, void> {
+  *readRetry(t: SimThread, seq: number): Steps<boolean> {
     if (this.coh.load(t, this.line)) yield;
     const moved = this.sequence !== seq;
     if (moved) this.stats.readerRetries++;
@@ -102,7 +102,7 @@ export class SeqLock {
    * One flat loop, not readBegin + readRetry: every path walk is one, and each
    * generator level costs on every resume.
    */
-  *read(t: SimThread, workNs: number, spinning = -1, reading = -1): Generator<void, number, void> {
+  *read(t: SimThread, workNs: number, spinning = -1, reading = -1): Steps<number> {
     const coh = this.coh, line = this.line, stats = this.stats;
     for (let retries = 0; ; retries++) {
       if (spinning >= 0) t.doing(spinning);

@@ -8,9 +8,9 @@
  * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
-import type { SimThread } from '../cpu/thread.ts';
+import type { SimThread, Steps } from '../cpu/thread.ts';
 
-export type Steps = Generator<void, void, void>;
+export type { Steps };
 
 export interface SpinLock {
   readonly name: string;

@@ -280,19 +280,19 @@ export class KernelMountPath {
           factor = 1;
           break;
         case StepKind.RwRead:
-          yield* s.rw!.downRead(t);
+          yield s.rw!.downRead(t);
           break;
         case StepKind.RwWrite:
-          yield* s.rw!.downWrite(t);
+          yield s.rw!.downWrite(t);
           break;
         case StepKind.RwUpRead:
-          yield* s.rw!.upRead(t);
+          yield s.rw!.upRead(t);
           break;
         case StepKind.RwUpWrite:
-          yield* s.rw!.upWrite(t);
+          yield s.rw!.upWrite(t);
           break;
         case StepKind.SeqWrite:
-          yield* s.seq!.writeLock(t);
+          yield s.seq!.writeLock(t);
           if (factor > 1) {
             // The other factor-1 write sections this pass stands for: each pulls
             // the line back from the path walks that read it in between, at
@@ -303,7 +303,7 @@ export class KernelMountPath {
           }
           break;
         case StepKind.SeqUnlock:
-          yield* s.seq!.writeUnlock(t);
+          yield s.seq!.writeUnlock(t);
           break;
         case StepKind.PerPeer:
           // The whole ring walk as one piece of work: events do not grow with the peers.
@@ -365,7 +365,9 @@ export class KernelMountPath {
           // pathLookup without its kernel entry (the syscall is in the kernel already): a generator level less.
           for (let n = 0; n < s.value; n++) {
             this.pathLookups++;
-            this.pathRetries += yield* this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk);
+            // The retries counted after the read: `+=` would read the total before the read yields.
+            const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk)) as number;
+            this.pathRetries += retries;
           }
           break;
       }
@@ -394,7 +396,8 @@ export class KernelMountPath {
   *pathLookup(t: SimThread, spinning: number, walking: number): Steps {
     this.pathLookups++;
     t.enterKernel();
-    this.pathRetries += yield* this.mountLock.read(t, this.kernel.host.pathLookupNs.value, spinning, walking);
+    const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, spinning, walking)) as number;
+    this.pathRetries += retries;
     if (t.exitKernel()) {
       t.yieldCpu();
       yield;

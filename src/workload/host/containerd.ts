@@ -68,7 +68,7 @@ export function startContainers(s: LaunchState): void {
         yield;
         const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
         const called = t.localNow;
-        yield* path.syscall(t, 'containerd', key, c.layers);
+        yield path.syscall(t, 'containerd', key, c.layers);
         if (opDurations) (opDurations[op] ??= []).push(t.localNow - called);
         const delta = mountTableDelta(op);
         if (delta !== 0) {
@@ -88,7 +88,7 @@ export function startContainers(s: LaunchState): void {
       // runc's mount namespace: each step costs in proportion to the host's table now.
       if (startSteps) {
         for (const step of startSteps) {
-          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield* path.syscall(t, 'runc', step.syscall, c.layers);
+          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield path.syscall(t, 'runc', step.syscall, c.layers);
           else yield* runcReadMountinfo(t, kernel.costs[step.readMountinfo.parsePerLine]!.value);
         }
       } else if (host.runcReadsMountinfo && prop) yield* runcReadMountinfo(t, runcParseNs);
@@ -100,7 +100,7 @@ export function startContainers(s: LaunchState): void {
           t.work(chunk);
           yield;
         }
-        if (k < startLookups) yield* path.pathLookup(t, startLabels.spinning, startLabels.walking);
+        if (k < startLookups) yield path.pathLookup(t, startLabels.spinning, startLabels.walking);
       }
       t.doing(names.id('idle'));
       s.launchNs[ci] = t.localNow - c.start_ns;

@@ -37,11 +37,11 @@ export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabel
     const lines = Math.min(path.mountTable - done, s.kernel.propagation ? path.linesPerRead(reader.readBytes) : linesPerRead);
     t.enterKernel(); // one read() syscall
     t.doing(labels.wait);
-    yield* path.namespaceSem.downRead(t);
+    yield path.namespaceSem.downRead(t);
     t.doing(labels.read);
     t.work(path.showMountinfoNs(lines, reader.slave));
     yield;
-    yield* path.namespaceSem.upRead(t);
+    yield path.namespaceSem.upRead(t);
     if (t.exitKernel()) {
       t.yieldCpu();
       yield;
