@@ -22,9 +22,22 @@ while [ $r -le "${REPEAT:-5}" ]; do
     load "mountstorm common-parent K=$K L=50 run $r"
     "$ls" measure mountstorm --variant common-parent -K $K -L 50 -o "$out/common-parent-K$K-L50.r$r.json" > /dev/null
   done
+  # The runtime's shape (one process per container, the inspection overlay
+  # unmounted): none of the calibration set's (which has common-parent K=1, 4).
+  for K in 8 32; do
+    load "mountstorm common-parent K=$K L=50 processes unmount-inspection run $r"
+    "$ls" measure mountstorm --variant common-parent -K $K -L 50 --processes --unmount-inspection -o "$out/common-parent-K$K-L50-unmount-processes.r$r.json" > /dev/null
+  done
+  load "mountstorm per-layer-idmap K=8 L=25 processes unmount-inspection run $r"
+  "$ls" measure mountstorm --variant per-layer-idmap -K 8 -L 25 --processes --unmount-inspection -o "$out/per-layer-idmap-K8-L25-unmount-processes.r$r.json" > /dev/null
   for cs in 10 100 400; do
     load "lockbench cs=$cs run $r"
     "$ls" measure lockbench --lock ttas --threads 2 --cs $cs --duration 500 -o "$out/ttas-t2-cs$cs-run$r.json" > /dev/null
+  done
+  # The protected counter on the lock's line (false sharing).
+  for cs in 0 100; do
+    load "lockbench cs=$cs same-line run $r"
+    "$ls" measure lockbench --lock ttas --threads 2 --cs $cs --duration 500 --data same-line -o "$out/ttas-t2-cs$cs-same-line-run$r.json" > /dev/null
   done
   r=$((r + 1))
 done

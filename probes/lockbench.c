@@ -7,6 +7,14 @@
  *
  * usage: lockbench [--lock ttas|ticket] [--threads N] [--cpus LIST]
  *                  [--cs-ns NS] [--think-ns NS] [--duration-ms MS] [--sample-every N]
+ *                  [--data none|same-line|own-line]
+ *
+ * --data: the data the lock protects, a counter the holder increments at the
+ * start of each critical section: none (default), on the lock word's own
+ * cache line (same-line: false sharing, as a struct with the lock and its
+ * data together has), or on a line of its own (own-line). With same-line the
+ * holder's write takes the line back from the spinners polling it, and the
+ * release has to take it back again.
  */
 #include "common.h"
 #include <stdatomic.h>
@@ -20,9 +28,15 @@ enum lock_kind { LOCK_TTAS, LOCK_TICKET };
  * contention being measured, not false sharing with the counters. */
 static struct {
     _Alignas(64) atomic_uint word;      /* TTAS: 0 free, 1 held */
+    volatile unsigned long same_line;   /* --data same-line: on word's line */
     _Alignas(64) atomic_uint next;      /* ticket: next ticket to hand out */
     atomic_uint serving;                /* ticket: ticket now allowed in */
+    _Alignas(64) volatile unsigned long own_line; /* --data own-line */
 } lock;
+
+enum data_place { DATA_NONE, DATA_SAME_LINE, DATA_OWN_LINE };
+static enum data_place data_place = DATA_NONE;
+static const char *data_names[] = {"none", "same-line", "own-line"};
 
 static enum lock_kind kind = LOCK_TTAS;
 static atomic_int start_flag, stop_flag;
@@ -91,6 +105,8 @@ static void *worker_main(void *arg) {
         uint64_t t0 = sample ? now_ns() : 0;
         lock_acquire();
         if (sample) w->samples[w->nsamples++] = now_ns() - t0;
+        if (data_place == DATA_SAME_LINE) lock.same_line++;
+        else if (data_place == DATA_OWN_LINE) lock.own_line++;
         busy_ns(cs_ns);
         lock_release();
         n++;
@@ -112,7 +128,7 @@ int main(int argc, char **argv) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
             printf("usage: lockbench [--lock ttas|ticket] [--threads N] [--cpus LIST] [--cs-ns NS] "
-                   "[--think-ns NS] [--duration-ms MS] [--sample-every N]\n");
+                   "[--think-ns NS] [--duration-ms MS] [--sample-every N] [--data none|same-line|own-line]\n");
             return 0;
         }
         if (!v) die_usage(prog, "every option takes a value; see --help");
@@ -126,6 +142,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--think-ns")) think_ns = (uint64_t)parse_long_arg(prog, a, v, 0);
         else if (!strcmp(a, "--duration-ms")) duration_ms = parse_long_arg(prog, a, v, 1);
         else if (!strcmp(a, "--sample-every")) sample_every = (unsigned)parse_long_arg(prog, a, v, 1);
+        else if (!strcmp(a, "--data")) {
+            if (!strcmp(v, "none")) data_place = DATA_NONE;
+            else if (!strcmp(v, "same-line")) data_place = DATA_SAME_LINE;
+            else if (!strcmp(v, "own-line")) data_place = DATA_OWN_LINE;
+            else die_usage(prog, "--data: expected none, same-line or own-line");
+        }
         else {
             fprintf(stderr, "%s: unknown option %s; see --help\n", prog, a);
             return 2;
@@ -184,9 +206,12 @@ int main(int argc, char **argv) {
            kind == LOCK_TTAS ? "ttas" : "ticket", threads);
     for (int t = 0; t < threads; t++) printf("%s%d", t ? "," : "", ws[t].cpu);
     printf("],\"csNs\":%llu,\"thinkNs\":%llu,\"durationMs\":%ld,\"sampleEvery\":%u,"
-           "\"clockReadNs\":%.1f},",
+           "\"clockReadNs\":%.1f",
            (unsigned long long)cs_ns, (unsigned long long)think_ns, duration_ms, sample_every,
            clock_cost_ns);
+    /* Only when asked, so files of runs without it stay as they were. */
+    if (data_place != DATA_NONE) printf(",\"data\":\"%s\"", data_names[data_place]);
+    printf("},");
     printf("\"elapsedNs\":%llu,\"acquisitions\":%llu,\"acquisitionsPerSec\":%.1f,",
            (unsigned long long)elapsed, (unsigned long long)total, (double)total * 1e9 / (double)elapsed);
     printf("\"perThreadAcquisitions\":[");

@@ -40,7 +40,13 @@
  *                   [--base DIR] [--check-idmap]
  *                   [--propagation shared|private] [--peers N]
  *                   [--reader slave|private] [--read-size B] [--idle-reads R]
- *                   [--umount-detach] [--unmount-inspection]
+ *                   [--umount-detach] [--unmount-inspection] [--processes]
+ *
+ * --processes: one process per container, forked by this process one after
+ * another at the release (as a runtime starts one shim per container),
+ * instead of threads created before it. Each container's latency still counts
+ * from the release, so it includes waiting for its fork; each child records
+ * when it started running (forkedNs, and forked_ns in the trace).
  *
  * --unmount-inspection: after pass 1 each container unmounts pass 1's overlay
  * (the rootfs mounted to read the image's users, then unmounted by
@@ -156,6 +162,7 @@ struct container {
     struct op_record *ops;
     size_t nops, cap;
     uint64_t done_ns; /* end of the last operation, relative to the release */
+    uint64_t forked_ns; /* --processes: when the container's process started running, relative to the release */
     char error[256];
 };
 
@@ -177,6 +184,7 @@ static int peers = 0;
  * MNT_DETACH (--umount-detach), as containerd unmounts, skips that check. */
 static int umount_flags = 0;
 static int unmount_inspection = 0;
+static int process_mode = 0;
 
 
 /* The mountinfo reader: a forked child writing its reads into shared memory. */
@@ -241,6 +249,8 @@ static uint64_t thread_cpu_ns(void) {
     })
 
 static void record(struct container *c, int op, int pass, int layer, const char *path, uint64_t t0, uint64_t t1, uint64_t cpu) {
+    /* A child process cannot grow memory its parent reads: its records were sized before the fork. */
+    if (c->nops == c->cap && process_mode) fail_exit(1, "%s", "more ops than a container was given room for", 0);
     if (c->nops == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->ops = realloc(c->ops, c->cap * sizeof *c->ops);
@@ -385,13 +395,8 @@ static int unmount_pass1_overlay(struct container *c) {
     return TIMED(c, OP_UMOUNT_OVERLAY, 1, -1, root, umount2(root, umount_flags)) < 0 ? -1 : 0;
 }
 
-static void *container_main(void *arg) {
-    struct container *c = arg;
-    pthread_mutex_lock(&gate);
-    ready_count++;
-    pthread_cond_broadcast(&gate_cond);
-    while (!released) pthread_cond_wait(&gate_cond, &gate);
-    pthread_mutex_unlock(&gate);
+/* One container's launch: the variant's passes. */
+static void run_container(struct container *c) {
     switch (variant) {
     case V_PER_LAYER:
         if (pass_per_layer(c, 1) == 0 && (!unmount_inspection || unmount_pass1_overlay(c) == 0)) pass_per_layer(c, 2);
@@ -409,7 +414,24 @@ static void *container_main(void *arg) {
         pass_plain_overlay(c, 1);
         break;
     }
+}
+
+static void *container_main(void *arg) {
+    struct container *c = arg;
+    pthread_mutex_lock(&gate);
+    ready_count++;
+    pthread_cond_broadcast(&gate_cond);
+    while (!released) pthread_cond_wait(&gate_cond, &gate);
+    pthread_mutex_unlock(&gate);
+    run_container(c);
     return NULL;
+}
+
+/* Memory the container processes write and this process reads. */
+static void *shared_alloc(size_t bytes) {
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail_exit(1, "%s", "mmap shared memory for the containers", errno);
+    return p;
 }
 
 static int passes_of(enum variant v) { return v == V_SHIFTED_UNTAR ? 1 : 2; }
@@ -626,7 +648,7 @@ static void print_usage(void) {
     printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
            "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
            "[--check-idmap] [--propagation shared|private] [--peers N] [--reader slave|private] "
-           "[--read-size BYTES] [--idle-reads R] [--umount-detach] [--unmount-inspection]\n");
+           "[--read-size BYTES] [--idle-reads R] [--umount-detach] [--unmount-inspection] [--processes]\n");
 }
 
 /* Median duration of each operation kind that ran, over all containers, as
@@ -672,7 +694,11 @@ int main(int argc, char **argv) {
             unmount_inspection = 1;
             continue;
         }
-        if (!v) die_usage(prog, "options other than --check-idmap, --umount-detach and --unmount-inspection take a value; see --help");
+        if (!strcmp(a, "--processes")) {
+            process_mode = 1;
+            continue;
+        }
+        if (!v) die_usage(prog, "options other than --check-idmap, --umount-detach, --unmount-inspection and --processes take a value; see --help");
         if (!strcmp(a, "--variant")) {
             int found = 0;
             for (int j = 0; j < 5; j++)
@@ -765,19 +791,50 @@ int main(int argc, char **argv) {
         if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
     }
 
-    struct container *cs = calloc((size_t)containers, sizeof *cs);
-    for (int k = 0; k < containers; k++) {
-        cs[k].index = k + 1;
-        if (pthread_create(&cs[k].thread, NULL, container_main, &cs[k]) != 0) fail_exit(1, "%s", "pthread_create", errno);
+    struct container *cs;
+    if (process_mode) {
+        /* Every variant makes at most 2 x (4L + 4) ops, plus the inspection unmount. */
+        size_t room = 2 * (4 * (size_t)layers + 4) + 2;
+        cs = shared_alloc((size_t)containers * sizeof *cs);
+        for (int k = 0; k < containers; k++) {
+            cs[k].index = k + 1;
+            cs[k].ops = shared_alloc(room * sizeof *cs[k].ops);
+            cs[k].cap = room;
+        }
+        pid_t *pids = calloc((size_t)containers, sizeof *pids);
+        release_ns = now_ns();
+        if (rs) atomic_store(&rs->state, 2);
+        for (int k = 0; k < containers; k++) {
+            pids[k] = fork();
+            if (pids[k] < 0) fail_exit(1, "%s", "fork a container process", errno);
+            if (pids[k] == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                cs[k].forked_ns = now_ns() - release_ns;
+                run_container(&cs[k]);
+                _exit(0);
+            }
+        }
+        for (int k = 0; k < containers; k++) {
+            int st;
+            if (waitpid(pids[k], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                snprintf(cs[k].error, sizeof cs[k].error, "%s", "the container process did not exit cleanly");
+        }
+        free(pids);
+    } else {
+        cs = calloc((size_t)containers, sizeof *cs);
+        for (int k = 0; k < containers; k++) {
+            cs[k].index = k + 1;
+            if (pthread_create(&cs[k].thread, NULL, container_main, &cs[k]) != 0) fail_exit(1, "%s", "pthread_create", errno);
+        }
+        pthread_mutex_lock(&gate);
+        while (ready_count < containers) pthread_cond_wait(&gate_cond, &gate);
+        release_ns = now_ns();
+        if (rs) atomic_store(&rs->state, 2);
+        released = 1;
+        pthread_cond_broadcast(&gate_cond);
+        pthread_mutex_unlock(&gate);
+        for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
     }
-    pthread_mutex_lock(&gate);
-    while (ready_count < containers) pthread_cond_wait(&gate_cond, &gate);
-    release_ns = now_ns();
-    if (rs) atomic_store(&rs->state, 2);
-    released = 1;
-    pthread_cond_broadcast(&gate_cond);
-    pthread_mutex_unlock(&gate);
-    for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
     uint64_t wall = now_ns() - release_ns;
     if (rs) {
         atomic_store(&rs->state, 3);
@@ -800,7 +857,11 @@ int main(int argc, char **argv) {
                 "kernel %s\",\"containers\":[",
                 variant_names[variant], containers, layers, passes_of(variant), uts.release);
         for (int k = 0; k < containers; k++)
-            fprintf(trace, "%s{\"id\":\"c%04d\",\"layers\":%d,\"start_ns\":0}", k ? "," : "", cs[k].index, layers);
+        {
+            fprintf(trace, "%s{\"id\":\"c%04d\",\"layers\":%d,\"start_ns\":0", k ? "," : "", cs[k].index, layers);
+            if (process_mode) fprintf(trace, ",\"process_start_ns\":%llu", (unsigned long long)cs[k].forked_ns);
+            fprintf(trace, "}");
+        }
         fprintf(trace, "]}\n");
         /* JSON-escaping is unnecessary: every path is built by this program
          * from --base, which must be a plain path (checked in main). */
@@ -853,6 +914,11 @@ int main(int argc, char **argv) {
                propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
     if (umount_flags) printf(",\"umountDetach\":true");
     if (unmount_inspection && variant != V_SHIFTED_UNTAR) printf(",\"unmountInspection\":true");
+    if (process_mode) {
+        printf(",\"processes\":true,\"processStartNs\":[");
+        for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)cs[k].forked_ns);
+        printf("]");
+    }
     if (rs) {
         int n = atomic_load(&rs->count);
         printf(",\"reader\":{\"mode\":\"%s\",\"readSize\":%ld,\"reads\":[", reader_names[reader], read_size);

@@ -19,6 +19,7 @@ import { measureMountstorm } from '../src/host/measure.ts';
 import { predictMountstorm } from '../src/host/predict.ts';
 import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
 import { readSysfsTopology } from '../src/host/topology.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const built = buildProbes();
@@ -40,6 +41,10 @@ describe.skipIf(reason !== '')('calibrate --record on this host', () => {
     const record = loadCalibrationRecord(join(dir, 'calibration.json'));
     expect(record.machine).toEqual(machineIdentity());
     expect(record.mountstorm!.covariance).not.toBeNull();
+    // The runtime-shaped storm (one process per container) measured the fork: set, not fitted.
+    const kernel = loadKernelModel(join(dir, 'kernel.yaml'));
+    expect(kernel.host.processForkNs?.source).toMatch(/--processes runs/);
+    expect(kernel.host.processForkNs!.value).toBeGreaterThan(1000);
 
     for (const c of [{ variant: 'per-layer-idmap' as const, containers: 2, layers: 10 }, { variant: 'per-layer-idmap' as const, containers: 6, layers: 20 }]) {
       const p = predictMountstorm(record, c, 5, '(calibration)', 0.98);

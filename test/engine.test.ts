@@ -236,3 +236,27 @@ describe('RandomStreams', () => {
     expect([...seen].sort()).toEqual([0, 1, 2]);
   });
 });
+
+describe('a time slice that ends the instant a piece of work completes', () => {
+  it('does not strand the thread: it resumes its body at its next dispatch', async () => {
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    const quantum = m.scheduler.params.quantumNs;
+    let done = 0;
+    // Three threads on one CPU: whole slices of work, so every slice ends exactly when a piece of work does.
+    for (let i = 0; i < 3; i++) {
+      m.spawn(`t${i}`, function* (t) {
+        for (let k = 0; k < 4; k++) {
+          t.work(quantum);
+          yield;
+        }
+        done++;
+      }, [0]);
+    }
+    m.sim.run(1e12);
+    expect(done).toBe(3);
+  });
+});

@@ -229,3 +229,35 @@ describe('the unmount of the inspection overlay (umount_overlay)', () => {
     expect(() => simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's' }), old, params, buildLaunchTrace(params, 1, old, 's'))).toThrow(/syscalls\.umount_overlay: expected an entry for umount_overlay/);
   });
 });
+
+describe('one process per container (processPerContainer)', () => {
+  const run = (k: number, processPerContainer: boolean, forkNs: number) => {
+    const kern = structuredClone(kernel) as typeof kernel;
+    kern.host.processForkNs = { value: forkNs, source: 'test' };
+    const params: LaunchParams = launchSchema.parse({ containers: [k], variant: 'common-parent', layers: 5, processPerContainer, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+    const m = new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' });
+    return simulateLaunch(m, kern, params, buildLaunchTrace(params, k, kern, 's'));
+  };
+
+  it('forks the containers one after another: the last waits for every fork before it, and the mean grows with the fork cost', () => {
+    const forkNs = 500_000;
+    const r = run(8, true, forkNs);
+    expect(r.metrics.unfinished).toBe(0);
+    // The 8th container cannot start before 8 forks of 0.5 ms on the forking thread.
+    expect(r.metrics.launchMaxS - (kernel.host.containerStartNs.value / 1e9)).toBeGreaterThanOrEqual((8 * forkNs) / 1e9);
+    // Serial forks put on average (K+1)/2 forks before a launch.
+    expect(r.metrics.rootfsMeanS - run(8, false, forkNs).metrics.rootfsMeanS).toBeGreaterThan((3 * forkNs) / 1e9);
+  });
+
+  it('a kernel model without a fork cost is refused with one line, not run with forks that cost nothing', () => {
+    const old = structuredClone(kernel) as typeof kernel;
+    delete (old.host as Record<string, unknown>).processForkNs;
+    const params: LaunchParams = launchSchema.parse({ containers: [2], variant: 'common-parent', layers: 5, processPerContainer: true });
+    expect(() => simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's' }), old, params, buildLaunchTrace(params, 2, old, 's'))).toThrow(/host\.processForkNs: expected the CPU cost of forking/);
+  });
+
+  it('with a fork that costs nothing, processes launch like threads (minus the thread\'s wake-up)', () => {
+    const procs = run(4, true, 0), threads = run(4, false, 0);
+    expect(Math.abs(procs.metrics.rootfsMeanS - threads.metrics.rootfsMeanS)).toBeLessThan(0.1 * threads.metrics.rootfsMeanS);
+  });
+});

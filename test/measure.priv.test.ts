@@ -49,6 +49,30 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     }
   });
 
+  it('--processes: one process per container (distinct thread ids), each started after the release, recorded in the measurement and the trace', async () => {
+    const out = join(work, 'procs.json');
+    const m = await measureMountstorm({ variant: 'common-parent', containers: 3, layers: 3, processes: true }, { out });
+    if (m.kind !== 'mountstorm') throw new Error('wrong kind');
+    expect(m.config.processes).toBe(true);
+    const run = m.results.runs[0]!;
+    expect(run.failedContainers).toBe(0);
+    expect(run.processStartNs).toHaveLength(3);
+    for (const ns of run.processStartNs!) expect(ns).toBeGreaterThan(0);
+    const trace = parseTrace(readFileSync(join(work, 'procs.trace.jsonl'), 'utf8'), 'procs.trace.jsonl');
+    expect(trace.header.containers.map((c) => c.process_start_ns)).toEqual(run.processStartNs);
+    const tids = new Set<number>();
+    for (let c = 0; c < 3; c++) {
+      const own = new Set<number>();
+      for (let i = 0; i < trace.ops.count; i++) if (trace.ops.container[i] === c) own.add(trace.ops.tid[i]!);
+      expect(own.size).toBe(1);
+      tids.add([...own][0]!);
+      // Its first op comes after its process started.
+      const first = Math.min(...[...Array(trace.ops.count).keys()].filter((i) => trace.ops.container[i] === c).map((i) => trace.ops.startNs[i]!));
+      expect(first).toBeGreaterThanOrEqual(trace.header.containers[c]!.process_start_ns!);
+    }
+    expect(tids.size).toBe(3);
+  });
+
   it('--repeat 3: one trace per run and the spread over the runs', async () => {
     const out = join(work, 'repeat.json');
     const m = await measureMountstorm({ variant: 'common-parent', containers: 2, layers: 3, repeat: 3 }, { out });

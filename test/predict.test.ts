@@ -168,6 +168,9 @@ describe('locksim predict (CLI)', () => {
       ['predict', 'lockbench', '--calibration', join(work, 'missing.json'), '--cs', '100'],
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '-5'],
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '1.5'],
+      // A calibration written before these mechanisms: its kernel model has no fork cost and no umount_overlay.
+      ['predict', 'mountstorm', '--calibration', calibration, '--variant', 'common-parent', '-K', '2', '-L', '10', '--processes'],
+      ['predict', 'mountstorm', '--calibration', calibration, '--variant', 'common-parent', '-K', '2', '-L', '10', '--unmount-inspection'],
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '90%'],
       ['calibrate', '--record', join(work, 'rec'), join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json')],
       ['calibrate'],

@@ -56,6 +56,18 @@ describe.skipIf(!hasCompiler)('lockbench', () => {
     expect(short.acquisitionsPerSec).toBeGreaterThan(long.acquisitionsPerSec * 3);
   });
 
+  it('--data same-line|own-line: the holder increments a counter on the lock\'s line or its own, and the output says where', async () => {
+    for (const data of ['same-line', 'own-line'] as const) {
+      const r = await runProbe('lockbench', ['--threads', '2', '--cs-ns', '0', '--duration-ms', '100', '--data', data]);
+      expect(r.config.data).toBe(data);
+      expect(r.acquisitions).toBeGreaterThan(0);
+    }
+    const plain = await runProbe('lockbench', ['--threads', '2', '--cs-ns', '0', '--duration-ms', '100']);
+    expect(plain.config.data).toBeUndefined();
+    const e = await runProbe('lockbench', ['--data', 'elsewhere']).catch((x: unknown) => x);
+    expect((e as ProbeError).message).toContain('--data: expected none, same-line or own-line');
+  });
+
   it('rejects a bad option with a ProbeError carrying exit code 2 and the probe message', async () => {
     const e = await runProbe('lockbench', ['--lock', 'mcs']).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ProbeError);

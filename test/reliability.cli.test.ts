@@ -82,6 +82,12 @@ const badRuns: BadRun[] = [
     at: /^sweep\.yaml:10:3: sweep: expected at most 10000 points \(--max-points N lifts it\), got 1000000/,
   },
   {
+    what: 'one process per container with a kernel model that has no fork cost (a calibration written before it)',
+    file: 'fork.yaml',
+    text: launch('  kernel: ./old-kernel.yaml\n  processPerContainer: true\n'),
+    at: /^fork\.yaml:11:\d+: launch\.processPerContainer: expected the CPU cost of forking one container process/,
+  },
+  {
     what: 'a model with a billion cores per socket (aborted V8)',
     file: 'cores.yaml',
     text: microbench('  threads: [1]').replace('model: generic-2core', 'model: ./huge-model.yaml'),
@@ -93,6 +99,10 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
   beforeAll(() => {
     const model = readFileSync(resolve('models/hardware/generic-2core.yaml'), 'utf8').replace(/coresPerSocket: \d+/, 'coresPerSocket: 1000000000');
     writeFileSync(join(dir, 'huge-model.yaml'), model);
+    // The kernel model without host.processForkNs (its value and source lines).
+    const kernel = readFileSync(resolve('models/kernel/linux-6.6.yaml'), 'utf8').replace(/\n  processForkNs:\n    value: \d+\n    source: "[^"]*"/, '');
+    expect(kernel).not.toMatch(/processForkNs/);
+    writeFileSync(join(dir, 'old-kernel.yaml'), kernel);
   });
   for (const c of badRuns) {
     it(c.what, async () => {

@@ -141,6 +141,24 @@ describe('importStrace line formats', () => {
     expect(seq).toEqual(['open_tree/1', 'move_mount/1', 'mount_overlay/1', 'umount/1', 'umount_overlay/1', 'open_tree/2', 'move_mount/2', 'mount_overlay/2', 'umount/2']);
   });
 
+  it('one process per container: a container forked in the trace keeps when its fork returned (process_start_ns); a thread (CLONE_THREAD) does not', () => {
+    const text = [
+      '1 00:00:00.000000 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 20 <0.000100>',
+      '1 00:00:00.000200 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 21 <0.000100>',
+      '1 00:00:00.000400 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, parent_tid=[22]) = 22 <0.000050>',
+      '20 00:00:00.000500 mount("overlay", "/a/root", "overlay", 0, "lowerdir=/l0:/l1") = 0 <0.000100>',
+      '21 00:00:00.000700 mount("overlay", "/b/root", "overlay", 0, "lowerdir=/l0:/l1") = 0 <0.000100>',
+      '22 00:00:00.000900 mount("overlay", "/c/root", "overlay", 0, "lowerdir=/l0:/l1") = 0 <0.000100>',
+    ].join('\n');
+    const { header } = importStrace(text, 'x').trace;
+    // The time origin moves back to the first fork's return (0.1 ms).
+    expect(header.containers.map((c) => [c.id, c.start_ns, c.process_start_ns])).toEqual([
+      ['pid20', 400_000, 0],
+      ['pid21', 600_000, 200_000],
+      ['pid22', 800_000, undefined],
+    ]);
+  });
+
   it('tells FSCONFIG_CMD_CREATE (no layer, no path) from other fsconfig parameters (a path)', () => {
     const text = [
       '1 00:00:00.000000 fsopen("overlay", FSOPEN_CLOEXEC) = 3 <0.000001>',

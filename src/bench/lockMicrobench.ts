@@ -20,7 +20,17 @@ export interface MicrobenchParams {
   placement: Placement;
   /** Share of the run discarded before measuring (start-up transient). */
   warmupFraction?: number;
+  /**
+   * The data the lock protects, written by the holder at the start of each
+   * critical section: none (default), on the lock's own cache line
+   * (`same-line`: false sharing; the write takes the line back from the
+   * spinners polling it, who re-read it, and the release takes it back again),
+   * or on a line of its own (`own-line`: it moves from holder to holder).
+   */
+  data?: LockData;
 }
+
+export type LockData = 'none' | 'same-line' | 'own-line';
 
 export interface MicrobenchResult {
   acquisitionsPerSec: number;
@@ -47,6 +57,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
   const acquiring = m.activities.id('microbench;lock;spin');
   const inside = m.activities.id('microbench;lock;critical_section');
   const thinking = m.activities.id('microbench;think');
+  const dataLine = p.data === 'same-line' ? lock.line : p.data === 'own-line' ? m.coherence.newLine('protected_data') : null;
 
   // Threads that got a CPU at least once. With more threads than cpus a short
   // run may never schedule some of them: their waits are not in the samples,
@@ -71,6 +82,12 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           acquisitions++;
         }
         t.doing(inside);
+        if (dataLine) {
+          // The increment of the protected counter: a write, so the line exclusively; spinners watching it see a change and re-read.
+          m.coherence.rmw(t, dataLine);
+          yield;
+          m.coherence.publish(t, dataLine);
+        }
         const cs = draw(t, p.criticalSectionNs);
         if (cs > 0) {
           t.work(cs);

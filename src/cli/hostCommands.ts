@@ -4,6 +4,7 @@
  * the work is in src/host. Bad input throws InputError (exit 2); a host that
  * cannot do what was asked throws HostCapabilityError (exit 3).
  */
+import type { LockData } from '../bench/lockMicrobench.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
@@ -104,10 +105,11 @@ export function registerHostCommands(program: Command): void {
     .option('--cs <ns>', 'critical section length in ns', wholeNumber('--cs', 0), 0)
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .option('--duration <ms>', 'run length in ms', wholeNumber('--duration', 1), 1000)
+    .addOption(new Option('--data <place>', 'the counter the holder increments at the start of each critical section: none, on the lock\'s cache line (same-line: false sharing) or on a line of its own').choices(['none', 'same-line', 'own-line']).default('none'))
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; out: string; json?: boolean }, cmd: Command) => {
-      const m = await measureLockbench({ lock: opts.lock, threads: opts.threads, ...(opts.cpus ? { cpus: opts.cpus } : {}), csNs: opts.cs, thinkNs: opts.think, durationMs: opts.duration }, ctxOf(opts.out, cmd));
+    .action(async (opts: { lock: 'ttas' | 'ticket'; threads: number; cpus?: number[]; cs: number; think: number; duration: number; data: LockData; out: string; json?: boolean }, cmd: Command) => {
+      const m = await measureLockbench({ lock: opts.lock, threads: opts.threads, ...(opts.cpus ? { cpus: opts.cpus } : {}), csNs: opts.cs, thinkNs: opts.think, durationMs: opts.duration, data: opts.data }, ctxOf(opts.out, cmd));
       if (m.kind !== 'lockbench') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
@@ -142,9 +144,10 @@ export function registerHostCommands(program: Command): void {
     .option('--idle-reads <r>', 'reader: full reads before the storm starts (default 5)', wholeNumber('--idle-reads', 0))
     .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
     .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2, as containerd\'s mount.WithTempMount unmounts the inspection mount (default: it stays mounted)')
+    .option('--processes', 'one process per container, forked one after another at the release (as a runtime starts a shim per container), instead of threads already running')
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; processes?: boolean; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -158,6 +161,7 @@ export function registerHostCommands(program: Command): void {
           ...(opts.idleReads !== undefined ? { idleReads: opts.idleReads } : {}),
           ...(opts.umountDetach ? { umountDetach: true } : {}),
           ...(opts.unmountInspection ? { unmountInspection: true } : {}),
+          ...(opts.processes ? { processes: true } : {}),
         },
         ctxOf(opts.out, cmd),
       );

@@ -58,12 +58,13 @@ export function registerPredictCommands(program: Command): void {
     .addOption(levelOption())
     .option('--background <n>', 'runnable tasks of other work on the machine meanwhile (a measurement\'s host.otherRunnable; default 0: the machine is the storm\'s alone)', nonNegative('--background'), 0)
     .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2 (as `measure mountstorm --unmount-inspection`, and containerd)')
+    .option('--processes', 'one process per container, forked one after another (as `measure mountstorm --processes`, a shim per container)')
     .option('--json', 'print {"meanS", "lowS", "highS"}')
-    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; level: number; background: number; unmountInspection?: boolean; json?: boolean }) => {
+    .action((opts: { calibration: string; variant: MountstormVariant; containers: number; layers: number; runs: number; level: number; background: number; unmountInspection?: boolean; processes?: boolean; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background, ...(opts.unmountInspection ? { unmountInspection: true } : {}) }, opts.runs, opts.calibration, opts.level);
+      const p = predictMountstorm(record, { variant: opts.variant, containers: opts.containers, layers: opts.layers, otherRunnable: opts.background, ...(opts.unmountInspection ? { unmountInspection: true } : {}), ...(opts.processes ? { processes: true } : {}) }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanS: p.mean, lowS: p.low, highS: p.high }) + '\n');
-      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}${opts.unmountInspection ? " (inspection unmounted)" : ""}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
+      else process.stdout.write(`mountstorm ${opts.variant} K=${opts.containers} L=${opts.layers}${opts.unmountInspection ? ' (inspection unmounted)' : ''}${opts.processes ? ' (processes)' : ''}: predicted mean launch ${(p.mean * 1e3).toFixed(3)} ms; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low * 1e3).toFixed(3)}-${(p.high * 1e3).toFixed(3)} ms (${share(p)})\n`);
     });
 
   predict
@@ -76,10 +77,11 @@ export function registerPredictCommands(program: Command): void {
     .option('--think <ns>', 'time outside the lock in ns', wholeNumber('--think', 0), 0)
     .addOption(runsOption())
     .addOption(levelOption())
+    .addOption(new Option('--data <place>', 'the counter the holder increments: none, same-line (on the lock\'s line) or own-line').choices(['none', 'same-line', 'own-line']).default('none'))
     .option('--json', 'print {"meanPerSec", "lowPerSec", "highPerSec"}')
-    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; level: number; json?: boolean }) => {
+    .action((opts: { calibration: string; lock: 'ttas' | 'ticket'; threads: number; cs: number; think: number; runs: number; level: number; data: 'none' | 'same-line' | 'own-line'; json?: boolean }) => {
       const record = loadChecked(opts.calibration);
-      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think }, opts.runs, opts.calibration, opts.level);
+      const p = predictLockbench(record, { lock: opts.lock, threads: opts.threads, csNs: opts.cs, thinkNs: opts.think, data: opts.data }, opts.runs, opts.calibration, opts.level);
       if (opts.json) process.stdout.write(JSON.stringify({ meanPerSec: p.mean, lowPerSec: p.low, highPerSec: p.high }) + '\n');
       else process.stdout.write(`lockbench ${opts.lock} threads=${opts.threads} cs=${opts.cs} think=${opts.think}: predicted ${(p.mean / 1e6).toFixed(3)} M acquisitions/s; ${pctLevel(p.level)} interval for the mean of ${p.runs} runs ${(p.low / 1e6).toFixed(3)}-${(p.high / 1e6).toFixed(3)} M/s (${share(p)})\n`);
     });

@@ -159,6 +159,11 @@ export class SimThread implements EventTarget {
       this.remainingWork = Math.max(0, this.remainingWork - done);
       this.working = false;
       this.workEpoch++;
+      // The slice ended at the instant the work completed, before its
+      // completion event ran (which the epoch now voids): the wake that event
+      // owed is owed at the next dispatch. Without this the thread came back
+      // Running with nothing left to resume it, and stayed on its CPU forever.
+      if (this.remainingWork === 0) this.pendingWake = true;
     }
     this.ledger.suspend(this.id, this.sim.now);
     this.state = ThreadState.Runnable;

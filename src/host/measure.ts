@@ -5,6 +5,7 @@
 // carries a timestamp. The mount storm also keeps its trace (JSON Lines, one
 // file per repetition) next to the measurement file.
 
+import type { LockData } from '../bench/lockMicrobench.ts';
 import { removeStaleTemps } from './staleTemps.ts';
 import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
@@ -87,7 +88,7 @@ const common = {
 };
 
 export const measurementSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive() }), results: lockbenchResultSchema }),
+  z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive(), data: z.enum(['same-line', 'own-line']).optional() }), results: lockbenchResultSchema }),
   z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
   z.strictObject({
     ...common,
@@ -105,6 +106,7 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       idleReads: count.optional(),
       umountDetach: z.literal(true).optional(),
       unmountInspection: z.literal(true).optional(),
+      processes: z.literal(true).optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -224,14 +226,18 @@ export interface LockbenchOptions {
   csNs?: number;
   thinkNs?: number;
   durationMs?: number;
+  /** The protected counter the holder increments: none, on the lock's line (false sharing) or on its own. */
+  data?: LockData;
 }
 
 export async function measureLockbench(opts: LockbenchOptions, ctx: MeasureContext): Promise<Measurement> {
   const host = ctx.host ?? readSysfsTopology();
   checkCpus(opts.cpus, host, 1);
   ensureProbes();
-  const config = { lock: opts.lock ?? 'ttas', threads: opts.threads ?? 2, cpus: opts.cpus ?? null, csNs: opts.csNs ?? 0, thinkNs: opts.thinkNs ?? 0, durationMs: opts.durationMs ?? 1000 };
+  const data = opts.data && opts.data !== 'none' ? opts.data : undefined;
+  const config = { lock: opts.lock ?? 'ttas', threads: opts.threads ?? 2, cpus: opts.cpus ?? null, csNs: opts.csNs ?? 0, thinkNs: opts.thinkNs ?? 0, durationMs: opts.durationMs ?? 1000, ...(data ? { data } : {}) };
   const args = ['--lock', config.lock, '--threads', String(config.threads), '--cs-ns', String(config.csNs), '--think-ns', String(config.thinkNs), '--duration-ms', String(config.durationMs)];
+  if (data) args.push('--data', data);
   if (config.cpus) args.push('--cpus', config.cpus.join(','));
   const startedAt = new Date().toISOString();
   const results = await run('lockbench', args, ctx.timeoutMs);
@@ -282,6 +288,8 @@ export interface MountstormOptions {
   umountDetach?: boolean;
   /** Each container unmounts pass 1's overlay (the inspection mount) before pass 2, as containerd's WithTempMount does. */
   unmountInspection?: boolean;
+  /** One process per container, forked one after another at the release, instead of threads already running. */
+  processes?: boolean;
 }
 
 /**
@@ -352,12 +360,14 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     ...(opts.umountDetach ? { umountDetach: true as const } : {}),
     // A one-pass variant has no inspection mount to unmount: the flag changes nothing there, so it is not recorded.
     ...(opts.unmountInspection && opts.variant !== 'shifted-untar' ? { unmountInspection: true as const } : {}),
+    ...(opts.processes ? { processes: true as const } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
   if (config.reader) baseArgs.push('--reader', config.reader, '--read-size', String(config.readSize), '--idle-reads', String(config.idleReads));
   if (config.umountDetach) baseArgs.push('--umount-detach');
   if (config.unmountInspection) baseArgs.push('--unmount-inspection');
+  if (config.processes) baseArgs.push('--processes');
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {

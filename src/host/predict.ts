@@ -158,11 +158,13 @@ export interface MountstormConfig {
   otherRunnable?: number;
   /** Each container unmounts pass 1's overlay before pass 2 (the probe's --unmount-inspection). */
   unmountInspection?: boolean;
+  /** One process per container, forked one after another (the probe's --processes). */
+  processes?: boolean;
 }
 
 function mountPoint(c: MountstormConfig): MountstormPoint {
   // No measured runs, no kept trace: the generator's trace of the variant stands in, unchecked (opCounts empty).
-  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0, ...(c.unmountInspection ? { unmountInspection: true } : {}) };
+  return { file: '(prediction)', files: [], variant: c.variant, layers: c.layers, containers: c.containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: c.otherRunnable ?? 0, ...(c.unmountInspection ? { unmountInspection: true } : {}), ...(c.processes ? { processes: true } : {}) };
 }
 
 /** The fitted kernel with parameter j moved by `delta` (a factor on its group, or ns for ABSOLUTE_NS_GROUPS). */
@@ -218,6 +220,8 @@ export interface LockbenchConfig {
   threads: number;
   csNs: number;
   thinkNs: number;
+  /** Where the protected counter lives (absent or none: no protected data). */
+  data?: 'none' | 'same-line' | 'own-line';
 }
 
 function withLockParams(m: HardwareModel, sameL3: number, pause: number): HardwareModel {
@@ -230,7 +234,7 @@ function withLockParams(m: HardwareModel, sameL3: number, pause: number): Hardwa
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
 export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
-  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0 };
+  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
   return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true, level);
 }
 

@@ -48,6 +48,8 @@ export const lockbenchResultSchema = z.object({
     sampleEvery: z.number().int().positive(),
     /** Cost of one clock read: the resolution of the busy waits. */
     clockReadNs: z.number().positive(),
+    /** With --data: where the counter the holder increments lives (absent: none). */
+    data: z.enum(['same-line', 'own-line']).optional(),
   }),
   elapsedNs: nsNumber,
   acquisitions: nsNumber,
@@ -133,6 +135,10 @@ export const mountstormSummarySchema = z.object({
   umountDetach: z.literal(true).optional(),
   /** With --unmount-inspection: each container unmounted pass 1's overlay before pass 2. */
   unmountInspection: z.literal(true).optional(),
+  /** With --processes: one process per container, forked one after another at the release. */
+  processes: z.literal(true).optional(),
+  /** With --processes: when each container's process started running, ns after the release. */
+  processStartNs: z.array(nsNumber).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
 });

@@ -14,6 +14,11 @@
 //    the per-mount cost is not identifiable). The K=1 and K=4 traces are kept
 //    (calibrate reads per-call medians from them, alone and contended); the
 //    others are deleted (calibrate regenerates their ops, checking the counts).
+//  - a runtime's shape, common parent with L=50, K in {1, 4}: one process per
+//    container forked at the release and the inspection overlay unmounted
+//    (`--processes --unmount-inspection`), as containerd with a shim per
+//    container does; their first fork sets processForkNs, and the storms
+//    check the fork's serialisation and the overlay's teardown.
 // Repeats are interleaved: every configuration once, then all again, so the
 // machine's drift over minutes spreads over every configuration alike
 // instead of moving one configuration's runs together.
@@ -26,9 +31,17 @@ import { join } from 'node:path';
 import { HostCapabilityError, measureLockbench, measureMountstorm } from './measure.ts';
 import type { MountstormVariant } from './probes.ts';
 
+export interface CalibrationStorm {
+  variant: MountstormVariant;
+  containers: number;
+  layers: number;
+  unmountInspection?: boolean;
+  processes?: boolean;
+}
+
 export interface CalibrationSet {
   lockbench: { csNs: number[]; runs: number; durationMs: number };
-  mountstorm: { variant: MountstormVariant; containers: number; layers: number }[];
+  mountstorm: CalibrationStorm[];
   /** Interleaved passes over the mount storms (runs per configuration). */
   repeat: number;
   /** Keep the traces of storms with at most this many containers. */
@@ -36,17 +49,20 @@ export interface CalibrationSet {
 }
 
 const storms = (ks: number[], ls: number[]) => ks.flatMap((containers) => ls.map((layers) => ({ variant: 'per-layer-idmap' as const, containers, layers })));
+// A runtime's shape: one process per container, the inspection overlay unmounted (what containerd does, and a probe that starts a process per container).
+const runtimeShaped = (containers: number): CalibrationStorm => ({ variant: 'common-parent', containers, layers: 50, unmountInspection: true, processes: true });
+const stormName = (s: CalibrationStorm) => `${s.variant}-K${s.containers}-L${s.layers}${s.unmountInspection ? '-unmount' : ''}${s.processes ? '-processes' : ''}`;
 
 export const CALIBRATION_SETS: Record<'full' | 'reduced', CalibrationSet> = {
   full: {
     lockbench: { csNs: [0, 25, 50, 200, 800], runs: 3, durationMs: 500 },
-    mountstorm: [...storms([1, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }],
+    mountstorm: [...storms([1, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }, runtimeShaped(1), runtimeShaped(4)],
     repeat: 5,
     keepTracesUpToK: 4,
   },
   reduced: {
     lockbench: { csNs: [50, 200], runs: 2, durationMs: 200 },
-    mountstorm: [...storms([1, 4], [5, 20]), { variant: 'per-layer-idmap', containers: 8, layers: 20 }],
+    mountstorm: [...storms([1, 4], [5, 20]), { variant: 'per-layer-idmap', containers: 8, layers: 20 }, runtimeShaped(1)],
     repeat: 3,
     keepTracesUpToK: 4,
   },
@@ -71,11 +87,11 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   const files: string[] = [];
   for (let r = 1; r <= set.repeat; r++) {
     for (const s of set.mountstorm) {
-      const out = join(mdir, `${s.variant}-K${s.containers}-L${s.layers}.r${r}.json`);
-      load(`mountstorm ${s.variant} K=${s.containers} L=${s.layers} run ${r}`);
+      const out = join(mdir, `${stormName(s)}.r${r}.json`);
+      load(`mountstorm ${stormName(s)} run ${r}`);
       await measureMountstorm({ ...s, repeat: 1 }, { out });
       files.push(out);
-      progress(`mountstorm ${s.variant} K=${s.containers} L=${s.layers} run ${r}/${set.repeat}`);
+      progress(`mountstorm ${stormName(s)} run ${r}/${set.repeat}`);
     }
   }
   // Interleaved as the storms are, so that run r of every section shares pass r's window (predict separates the window's offset from the spread within it).
@@ -90,7 +106,7 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   }
   // Large storms' traces are MBs and calibrate does not read them (it regenerates their ops).
   for (const f of readdirSync(mdir)) {
-    const k = /-K(\d+)-L\d+\.r\d+\.trace\.jsonl$/.exec(f);
+    const k = /-K(\d+)-L\d+(?:-[a-z]+)*\.r\d+\.trace\.jsonl$/.exec(f);
     if (k && Number(k[1]) > set.keepTracesUpToK) rmSync(join(mdir, f));
   }
   return files;

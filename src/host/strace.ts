@@ -125,12 +125,15 @@ const DAY_US = 86_400_000_000;
 class ProcessTable {
   readonly parent = new Map<number, number>();
   readonly comm = new Map<number, string>();
+  /** Processes (not threads: no CLONE_THREAD) started in the trace: when the fork returned in the parent, µs. */
+  readonly forkedAtUs = new Map<number, number>();
 
-  /** Updates the table from a completed call of `pid`. */
-  observe(call: StraceCall): void {
+  /** Updates the table from a completed call of `pid` that returned at `endUs`. */
+  observe(call: StraceCall, endUs = NaN): void {
     const ret = Number(call.ret);
     if (['clone', 'clone3', 'fork', 'vfork'].includes(call.name) && Number.isInteger(ret) && ret > 0) {
       this.parent.set(ret, call.pid);
+      if (!call.args.some((a) => /\bCLONE_THREAD\b/.test(a)) && Number.isFinite(endUs)) this.forkedAtUs.set(ret, endUs);
       if (!this.comm.has(ret) && this.comm.has(call.pid)) this.comm.set(ret, this.comm.get(call.pid)!);
     } else if ((call.name === 'execve' || call.name === 'execveat') && call.ret === '0') {
       const path = stringArg(call.args[call.name === 'execve' ? 0 : 1] ?? '');
@@ -399,13 +402,13 @@ export function importStrace(text: string, file: string, options: StraceImportOp
     const dur = result[3];
     const durNs = dur === undefined || dur === 'unavailable' ? undefined : Math.round(Number(dur) * 1e9);
     const decoded = { pid, name, args: split.args, ret, line: callLine };
-    processes.observe(decoded);
+    processes.observe(decoded, startUs + (durNs ?? 0) / 1000);
     handleCall(decoded, startUs, durNs);
   }
 
   for (const u of unfinished.values()) if (MOUNT_SYSCALLS.has(u.name)) unfinishedCalls++;
   const kept = pidRoots ? ops.filter((o) => processes.descendsFrom(o.pid, pidRoots)) : ops;
-  const built = buildTrace(kept, file, options.variant ?? 'strace');
+  const built = buildTrace(kept, file, options.variant ?? 'strace', processes.forkedAtUs);
   checkImportedTrace(built.trace, built.lines, file);
   const trace = built.trace;
   return { trace, failedCalls, unfinishedCalls };
@@ -435,7 +438,7 @@ function firstOpOf(trace: Trace, container: number): number {
 }
 
 /** Groups ops per container, infers passes and layers, and builds the trace. */
-function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: Trace; lines: number[] } {
+function buildTrace(ops: PendingOp[], file: string, variant: string, forkedAtUs: ReadonlyMap<number, number> = new Map()): { trace: Trace; lines: number[] } {
   const byContainer = new Map<string, PendingOp[]>();
   for (const o of ops) {
     let list = byContainer.get(o.container);
@@ -445,6 +448,12 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: T
   // A loop, not Math.min(...ops): spreading a million ops overflows the stack.
   let originUs = ops.length ? Infinity : 0;
   for (const o of ops) if (o.startUs < originUs) originUs = o.startUs;
+  // A container whose ops run in a process forked inside the trace (one process per container) keeps when that process started; the origin moves back to the earliest such fork.
+  const forkOf = (list: PendingOp[]): number | undefined => forkedAtUs.get(list[0]!.pid);
+  for (const list of byContainer.values()) {
+    const f = forkOf(list);
+    if (f !== undefined && f < originUs) originUs = f;
+  }
   const containers: TraceContainer[] = [];
   const passes: number[][] = [];
   const clonesPerPass: Map<number, number>[] = [];
@@ -478,7 +487,8 @@ function buildTrace(ops: PendingOp[], file: string, variant: string): { trace: T
     for (const n of clonesInPass.values()) if (n >= 2) layers = Math.max(layers, n);
     passes.push(passOf);
     clonesPerPass.push(clonesInPass);
-    containers.push({ id, layers, start_ns: (list[0]!.startUs - originUs) * 1000 });
+    const forked = forkOf(list);
+    containers.push({ id, layers, start_ns: (list[0]!.startUs - originUs) * 1000, ...(forked !== undefined ? { process_start_ns: (forked - originUs) * 1000 } : {}) });
   }
   if (containers.some((c) => !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(c.id))) {
     const bad = containers.find((c) => !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(c.id))!;

@@ -61,8 +61,8 @@ export interface ValidationReport {
   coveragePct: { mountstorm: number; lockbench: number };
 }
 
-const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers' | 'unmountInspection'>) => `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}`;
-const lockKey = (p: Pick<LockbenchPoint, 'lock' | 'threads' | 'csNs' | 'thinkNs'>) => `${p.lock} threads=${p.threads} cs=${p.csNs} think=${p.thinkNs}`;
+const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers' | 'unmountInspection' | 'processes'>) => `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}`;
+const lockKey = (p: Pick<LockbenchPoint, 'lock' | 'threads' | 'csNs' | 'thinkNs' | 'data'>) => `${p.lock} threads=${p.threads} cs=${p.csNs} think=${p.thinkNs}${p.data ? ` data=${p.data}` : ''}`;
 
 /**
  * Throws InputError when a held-out file, or its configuration, was part of

@@ -18,6 +18,8 @@ export interface SpinLock {
   release(t: SimThread): Steps;
   /** Whether some thread holds it (for invariants in tests). */
   readonly held: boolean;
+  /** The cache line waiters poll (data placed on it is falsely shared with the lock). */
+  readonly line: CacheLine;
 }
 
 /*

@@ -23,7 +23,7 @@ import { resolvePoints, type Point } from '../config/points.ts';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS, estimatePointCost, formatBytes, formatCount, heapLimitBytes } from '../config/budget.ts';
-import { loadKernelModel, missingSyscallError } from '../workload/kernelModel.ts';
+import { loadKernelModel, missingForkCostError, missingSyscallError } from '../workload/kernelModel.ts';
 import { kinds } from './kinds.ts';
 import { profileFileName } from '../report/results.ts';
 
@@ -75,7 +75,7 @@ function checkKernels(scenario: Scenario, source: YamlSource, points: Point[]): 
   const seen = new Set<string>();
   for (const p of points) {
     const name = String(p.params.kernel);
-    const key = `${name}\n${p.params.unmountInspection === true}`;
+    const key = `${name}\n${p.params.unmountInspection === true}\n${p.params.processPerContainer === true}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const path = paramPath(scenario, p, 'kernel');
@@ -85,6 +85,10 @@ function checkKernels(scenario: Scenario, source: YamlSource, points: Point[]): 
     }
     try {
       const kernel = loadKernelModel(name);
+      if (p.params.processPerContainer === true) {
+        const missing = missingForkCostError(kernel);
+        if (missing) throw source.error(paramPath(scenario, p, 'processPerContainer'), missing.expected, missing.got);
+      }
       if (p.params.unmountInspection === true) {
         const missing = missingSyscallError(kernel, 'umount_overlay', 'launch.unmountInspection unmounts each inspection overlay');
         if (missing) throw source.error(paramPath(scenario, p, 'unmountInspection'), missing.expected, missing.got);

@@ -43,6 +43,12 @@ export function missingSyscallError(model: KernelModel, key: (typeof OPTIONAL_SY
   return new InputError({ file: `kernel model ${model.name}`, line: 1, column: 1, field: `syscalls.${key}`, expected: `an entry for ${key} (${why}; models/kernel/linux-6.6.yaml has one, a calibration written before it does not)`, got: 'none' });
 }
 
+/** An error when a launch forks a process per container and `model` has no fork cost (null when it has one). */
+export function missingForkCostError(model: KernelModel): InputError | null {
+  if (model.host.processForkNs !== undefined) return null;
+  return new InputError({ file: `kernel model ${model.name}`, line: 1, column: 1, field: 'host.processForkNs', expected: 'the CPU cost of forking one container process (one process per container was asked for; models/kernel/linux-6.6.yaml has it, a calibration written before it does not)', got: 'none' });
+}
+
 /** The trace-op syscalls a model describes: every required one, and the optional ones it has. */
 export function traceSyscallKeys(model: Pick<KernelModel, 'syscalls'>): SyscallKey[] {
   return [...SYSCALL_KEYS, ...OPTIONAL_SYSCALL_KEYS.filter((k) => model.syscalls[k] !== undefined)];
@@ -277,6 +283,12 @@ export const kernelModelSchema = z.strictObject({
     runtimeStartNs: kernelNumberSchema.optional(),
     /** Time from a container's release to its first mount op that is not CPU work (a woken thread getting going; absent: 0). */
     runtimeStartLatencyNs: kernelNumberSchema.optional(),
+    /**
+     * With one process per container (launch.processPerContainer): CPU time
+     * of the parent's fork of one container process, from the fork call to
+     * the child running (absent: 0). The parent forks them one after another.
+     */
+    processForkNs: kernelNumberSchema.optional(),
     /** The runtime's work per lower layer before an overlay mount(2): building the lowerdir option (absent: 0). */
     runtimeOverlayPerLayerNs: kernelNumberSchema.optional(),
     /**

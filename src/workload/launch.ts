@@ -19,7 +19,7 @@
  */
 import type { Machine } from '../machine.ts';
 import { generateTrace } from './generators.ts';
-import { missingSyscallError, type KernelModel } from './kernelModel.ts';
+import { missingForkCostError, missingSyscallError, type KernelModel } from './kernelModel.ts';
 import type { LaunchParams } from './launchParams.ts';
 import { OP_CODE, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
@@ -82,6 +82,10 @@ export function firstContainers(trace: Trace, k: number): Trace {
 }
 
 export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchParams, trace: Trace, opts: LaunchOptions = {}): LaunchResult {
+  if (params.processPerContainer) {
+    const missing = missingForkCostError(kernel);
+    if (missing) throw missing;
+  }
   if (trace.ops.op.includes(OP_CODE.umount_overlay)) {
     const missing = missingSyscallError(kernel, 'umount_overlay', 'the trace unmounts an overlay');
     if (missing) throw missing;

@@ -60,6 +60,8 @@ export const traceContainerSchema = z.strictObject({
   start_ns: nonNegativeNs,
   /** Optional label of the image, for reports. */
   image: z.string().min(1).max(200).optional(),
+  /** Measured traces of one process per container: when its process started running, ns after the trace's time origin (the fork's wait and cost). */
+  process_start_ns: nonNegativeNs.optional(),
 });
 export type TraceContainer = z.infer<typeof traceContainerSchema>;
 
@@ -94,7 +96,7 @@ type OpLine = z.infer<typeof opLineSchema>;
 /** Field order of an op line as written by `writeTrace` (and documented). */
 const OP_FIELDS = ['container', 'op', 'pass', 'layer', 'path', 'start_ns', 'dur_ns', 'tid'] as const;
 const HEADER_FIELDS = ['format', 'version', 'variant', 'source', 'seed', 'description', 'containers', 'warnings'] as const;
-const CONTAINER_FIELDS = ['id', 'layers', 'start_ns', 'image'] as const;
+const CONTAINER_FIELDS = ['id', 'layers', 'start_ns', 'image', 'process_start_ns'] as const;
 
 /**
  * All ops of a trace, column-wise. Op i is (container[i], op[i], pass[i], ...).

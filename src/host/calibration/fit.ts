@@ -60,6 +60,7 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
     distribution: 'fixed',
     durationNs,
     placement: 'spread',
+    ...(p.data ? { data: p.data } : {}),
   }, 'calibrate');
   return r.acquisitionsPerSec;
 }
@@ -68,12 +69,13 @@ export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, duration
  * The launch parameters of a probe run: no systemd, no background path walks,
  * nothing after the rootfs (the probe measures the mount phase only).
  */
-export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number; unmountInspection?: boolean }) {
+export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' | 'containers'> & { otherRunnable?: number; unmountInspection?: boolean; processes?: boolean }) {
   return launchSchema.parse({
     containers: [p.containers],
     variant: p.variant,
     layers: p.layers,
     ...(p.unmountInspection ? { unmountInspection: true } : {}),
+    ...(p.processes ? { processPerContainer: true } : {}),
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
     // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
     // backgroundRunnable: the other work measured beside the probe on a shared machine.
@@ -423,6 +425,8 @@ export interface MountstormFit extends FitReport {
   rcuFastPath: RcuFastPath | null;
   /** Waiting behind other work after a wake-up, measured from single-container traces recorded beside it (null: none). */
   otherWorkWake: OtherWorkWake | null;
+  /** One process per container: the fork's cost, measured from single-container --processes runs (null: none). */
+  processFork: { ns: number; runs: number[] } | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -446,6 +450,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
+  // One process per container: in a single-container run the process starts after one fork with nothing else running.
+  // (With more containers the first child starts later: the parent goes on forking; docs/model.md.)
+  const firstForks = points.filter((p) => p.containers === 1).flatMap((p) => p.firstForkNs ?? []);
+  const processFork = firstForks.length > 0 ? { ns: median(firstForks), runs: firstForks } : null;
+  if (processFork) measured.host.processForkNs = { value: processFork.ns, source: src };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -491,7 +500,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
   const fitPoints = [
-    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? " (inspection unmounted)" : ""}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
+    ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];
@@ -500,6 +509,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     runtime,
     rcuFastPath,
     otherWorkWake,
+    processFork,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,

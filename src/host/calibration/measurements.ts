@@ -31,6 +31,10 @@ export interface MountstormPoint {
   otherRunnable?: number;
   /** Each container unmounted pass 1's overlay before pass 2 (`measure mountstorm --unmount-inspection`). */
   unmountInspection?: boolean;
+  /** One process per container (`measure mountstorm --processes`). */
+  processes?: boolean;
+  /** With processes: per run, when the first container's process started running after the release (its fork, with nothing else running yet). */
+  firstForkNs?: number[];
 }
 
 /**
@@ -236,6 +240,8 @@ export interface LockbenchPoint {
   runsPerSec: number[];
   /** Mean cost of one clock read in the probe's runs: the busy wait's overshoot (see effectiveCsNs). */
   clockReadNs: number;
+  /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
+  data?: 'same-line' | 'own-line';
 }
 
 function wrongKind(file: string, want: string, got: string): InputError {
@@ -261,6 +267,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
+    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])) } : {}),
   };
 }
 
@@ -274,7 +281,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
   const byKey = new Map<string, MountstormPoint>();
   for (const f of files) {
     const p = loadMountstormPoint(f);
-    const key = `${p.variant}/${p.containers}/${p.layers}${p.unmountInspection ? '/unmount-inspection' : ''}`;
+    const key = `${p.variant}/${p.containers}/${p.layers}${p.unmountInspection ? '/unmount-inspection' : ''}${p.processes ? '/processes' : ''}`;
     const seen = byKey.get(key);
     if (!seen) {
       byKey.set(key, p);
@@ -287,7 +294,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable });
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}) });
   }
   return [...byKey.values()];
 }
@@ -299,9 +306,9 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     const m = loadMeasurement(file);
     if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
     const c = m.config;
-    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}`;
+    const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}/${c.data ?? 'none'}`;
     let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0 }));
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0, ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
     p.clockSum += m.results.config.clockReadNs;

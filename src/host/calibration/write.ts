@@ -51,6 +51,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`) }));
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`) }));
   }
+  if (fit.processFork) {
+    const f = fit.processFork;
+    doc.setIn(['host', 'processForkNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container --processes runs of the container process's start after the release (${f.runs.map((x) => (x / 1000).toFixed(0)).join(', ')} us)`) }));
+  }
   if (fit.otherWorkWake) {
     const w = fit.otherWorkWake;
     const what = `${w.longWaits} of ${w.umounts} single-container unmounts returned > 4x their run's median and > 50 us over it, with ${w.meanOtherRunnable.toFixed(1)} other runnable tasks on average`;

@@ -31,7 +31,8 @@ export function startContainers(s: LaunchState): void {
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
   const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
-  const startLatencyNs = kernel.host.runtimeStartLatencyNs?.value ?? 0;
+  // A thread woken at the release takes this long to get going; a forked process is already running when its fork returns (processForkNs covers its start).
+  const startLatencyNs = s.params.processPerContainer ? 0 : kernel.host.runtimeStartLatencyNs?.value ?? 0;
   const overlayPerLayerNs = kernel.host.runtimeOverlayPerLayerNs?.value ?? 0;
   const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
   const startLookups = host.containerStartPathLookups;
@@ -46,12 +47,21 @@ export function startContainers(s: LaunchState): void {
   const runcParseNs = kernel.costs.runcMountinfoParseNs?.value ?? 0;
   const opDurations = s.opDurations;
 
+  // With one process per container: which containers' processes have been forked, and who waits for its fork.
+  const forked = new Uint8Array(containers.length);
+  const awaitingFork: (SimThread | null)[] = containers.map(() => null);
   const spawnContainer = (ci: number) => {
     const c = containers[ci];
     s.activeLaunches++;
     // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
     let overlayPending = false;
     m.spawn(`containerd-${c.id}`, function* (t) {
+      if (s.params.processPerContainer && !forked[ci]) {
+        t.doing(names.id('idle'));
+        awaitingFork[ci] = t;
+        t.sleep();
+        yield;
+      }
       if (startLatencyNs > 0) {
         t.sleepFor(startLatencyNs);
         yield;
@@ -109,6 +119,43 @@ export function startContainers(s: LaunchState): void {
       if (--s.remaining === 0) t.sim.stop();
     });
   };
+  if (s.params.processPerContainer) {
+    // One process per container: the runtime forks them one after another, in
+    // arrival order, each fork costing CPU on the forking thread (which
+    // competes for the CPUs with the containers already running); a launch
+    // whose fork waits behind others starts late but counts from its arrival.
+    const forkNs = kernel.host.processForkNs?.value ?? 0;
+    const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
+    const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
+    // Each container's thread exists from its arrival, asleep until its process is forked.
+    containers.forEach((c, ci) => {
+      if (c.start_ns <= 0) spawnContainer(ci);
+      else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
+    });
+    m.spawn('runtime-forker', function* (t) {
+      for (const ci of order) {
+        const at = containers[ci]!.start_ns;
+        if (at > t.sim.now) {
+          t.doing(names.id('idle'));
+          t.sleepFor(at - t.sim.now);
+          yield;
+        }
+        if (forkNs > 0) {
+          t.doing(forkWork);
+          t.work(forkNs * path.jitter(t));
+          yield;
+        }
+        forked[ci] = 1;
+        const waiting = awaitingFork[ci];
+        if (waiting) {
+          awaitingFork[ci] = null;
+          waiting.wake();
+        }
+      }
+      t.doing(names.id('idle'));
+    });
+    return;
+  }
   containers.forEach((c, ci) => {
     if (c.start_ns <= 0) spawnContainer(ci);
     else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
