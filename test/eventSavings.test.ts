@@ -18,8 +18,9 @@ import { loadKernelModel } from '../src/workload/kernelModel.ts';
 const MESH4 = handMadeSpec('mesh', 1, 4, 1);
 
 describe('L1 hits', () => {
-  it('cost no event: the hit latency runs on the thread clock and delays its next wait', () => {
+  it('with inline hits on, cost no event: the hit latency runs on the thread clock and delays its next wait', () => {
     const m = new Machine(MESH4, { seed: 'hits' });
+    m.coherence.maxInlineHits = 16; // off by default (coherence.ts)
     const line = m.coherence.newLine('x');
     const waited: boolean[] = [];
     let afterHits = 0;
@@ -45,8 +46,28 @@ describe('L1 hits', () => {
     expect(m.coherence.stats.hits).toBe(10);
   });
 
+  it('are bounded: a loop of hits alone still lets time pass (and by default every hit is an event)', () => {
+    for (const inline of [16, 0]) {
+      const m = new Machine(MESH4, { seed: 'hit-loop' });
+      m.coherence.maxInlineHits = inline;
+      const line = m.coherence.newLine('x');
+      let n = 0;
+      m.spawn('t', function* (t) {
+        for (;;) {
+          if (m.coherence.rmw(t, line)) yield;
+          n++;
+        }
+      });
+      m.sim.run(1_000);
+      // ~1 ns a hit: about a thousand hits in 1 us, however many run inline.
+      expect(n).toBeGreaterThan(900);
+      expect(n).toBeLessThan(1_100);
+    }
+  });
+
   it('a publish is seen from the writer clock (hits before it count)', () => {
     const m = new Machine(MESH4, { seed: 'publish-lag' });
+    m.coherence.maxInlineHits = 16;
     const line = m.coherence.newLine('flag');
     let flag = 0;
     let seenAt = -1;

@@ -84,8 +84,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
         t.doing(inside);
         if (dataLine) {
           // The increment of the protected counter: a write, so the line exclusively; spinners watching it see a change and re-read.
-          m.coherence.rmw(t, dataLine);
-          yield;
+          if (m.coherence.rmw(t, dataLine)) yield;
           m.coherence.publish(t, dataLine);
         }
         const cs = draw(t, p.criticalSectionNs);

@@ -73,6 +73,8 @@ export class SimThread implements EventTarget {
    * much later (work, a timer, a miss); a spin or a sleep absorbs it.
    */
   lag = 0;
+  /** L1 hits taken without an event since the thread last resumed (bounded in CoherenceFabric). */
+  inlineHits = 0;
 
   /** The thread's own time: the simulator's clock plus what it ran ahead (what a timestamp it takes reads). */
   get localNow(): number {
@@ -300,6 +302,7 @@ export class SimThread implements EventTarget {
   }
 
   private step(): void {
+    this.inlineHits = 0;
     let gen = this.gen;
     let r = gen.next();
     for (;;) {
