@@ -33,8 +33,10 @@
  *    Here the wait list is strictly FIFO among sleepers and stealing never
  *    happens while anyone sleeps; spinners only win against the fast paths.
  *  - A spinner notices its owner leaving the CPU, or need_resched on its
- *    own, within one `pause` (an event when it happens, src/cpu/thread.ts
- *    `watchLeaveCpu`/`requestResched`); it also gives up after
+ *    own, at its next owner check (`ownerCheckNs`), not within one `pause`;
+ *    the checks cost no event: the owner's thread and the scheduler tell the
+ *    spinner (src/cpu/thread.ts `watchLeaveCpu`/`requestResched`), which
+ *    acts at the check that follows; it also gives up after
  *    `spinLimitNs` in total (6.x spins on a running writer until need_resched).
  *    Would-be spinners waiting in the osq count that time too and leave the
  *    queue when it runs out (osq_lock's unqueue).
@@ -60,6 +62,13 @@ export interface RwSemParams {
   waitLockKind: SpinLockKind;
   /** Put `wait_lock` in the count line, as the kernel's struct layout does. */
   waitLockOnCountLine: boolean;
+  /**
+   * How often a spinning writer re-checks whether the owner still runs (and
+   * need_resched), ns. A modelling choice kept from before issue 14: the
+   * kernel re-checks every iteration; the checks cost no event (the owner and
+   * the scheduler tell the spinner, which acts at its next check).
+   */
+  ownerCheckNs: number;
   /** CPU work the waker does per task it wakes (try_to_wake_up), ns; from the kernel model. */
   wakeWorkNs: number;
   /**
@@ -77,6 +86,7 @@ export const defaultRwSemParams: RwSemParams = {
   optimisticSpin: true,
   // The 6.x cap on spinning over reader owners (rwsem_rspin_threshold: 25 us).
   spinLimitNs: 25_000,
+  ownerCheckNs: 1_000,
   waitLockKind: 'qspinlock',
   waitLockOnCountLine: false,
   wakeWorkNs: 0,
@@ -141,15 +151,17 @@ class SpinDeadline implements EventTarget, SpinInterrupt {
   private deadlineAt = 0;
   /** Time of the last timer scheduled and not yet fired (-1: none): a re-arm at the same deadline reuses it. */
   private timerAt = -1;
-  private pauseNs = 0;
+  private checkNs = 1;
+  private armedAt = 0;
   constructor(private readonly t: SimThread) {}
 
-  /** Watch `line` until `at`; with `owner`, also until the owner leaves its CPU. */
-  arm(coh: CoherenceFabric, line: CacheLine, at: number, owner: SimThread | null): void {
+  /** Watch `line` until `at`; with `owner`, also until the owner leaves its CPU (noticed at the next check, every `checkNs`). */
+  arm(coh: CoherenceFabric, line: CacheLine, at: number, owner: SimThread | null, checkNs: number): void {
     this.epoch++;
     this.line = line;
-    this.pauseNs = coh.pauseNs;
+    this.checkNs = checkNs;
     const sim = this.t.sim;
+    this.armedAt = sim.now;
     this.deadlineAt = Math.max(at, sim.now);
     coh.watch(this.t, line);
     this.t.spinInterrupt = this;
@@ -166,10 +178,16 @@ class SpinDeadline implements EventTarget, SpinInterrupt {
     this.t.spinInterrupt = null;
   }
 
-  /** The owner left its CPU, or need_resched was set: end the wait at the end of the current pause. */
+  /**
+   * The owner left its CPU, or need_resched was set: the spinner notices at
+   * its next owner check, `checkNs` after the wait began and every `checkNs`
+   * since (what a timer per check gave, without the timers).
+   */
   interrupt(): void {
     if (!this.line) return;
-    this.t.sim.schedule(this.t.rng.uniform() * this.pauseNs, this, this.epoch);
+    const now = this.t.sim.now;
+    const checks = Math.max(1, Math.ceil((now - this.armedAt) / this.checkNs));
+    this.t.sim.scheduleAt(Math.min(this.armedAt + checks * this.checkNs, Math.max(this.deadlineAt, now)), this, this.epoch);
   }
 
   /** arg 0: a deadline timer (valid once the current deadline is reached, whichever wait set it); else an interrupt of wait `arg`. */
@@ -384,7 +402,7 @@ export class RwSemaphore {
       if (this.coh.load(t, node.line)) yield;
       // osq_lock gives up on need_resched(): someone waits for this CPU.
       while (!node.head && t.localNow < giveUpAt && !t.needResched) {
-        dl.arm(this.coh, node.line, giveUpAt, null);
+        dl.arm(this.coh, node.line, giveUpAt, null, this.params.ownerCheckNs);
         yield;
         dl.disarm();
         if (this.coh.load(t, node.line)) yield;
@@ -423,7 +441,7 @@ export class RwSemaphore {
       }
       // A new owner, or the readers leaving, is a write to the count line; the
       // owner leaving its CPU is told by the owner's thread.
-      dl.arm(this.coh, this.countLine, until, owner);
+      dl.arm(this.coh, this.countLine, until, owner, this.params.ownerCheckNs);
       yield;
       dl.disarm();
     }
