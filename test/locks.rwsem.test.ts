@@ -235,7 +235,7 @@ describe('RwSemaphore', () => {
 
   it('stops spinning soon after the owning writer leaves its CPU', () => {
     const m = new Machine(MESH4, { seed: 'owner-sleeps' });
-    const sem = new RwSemaphore('namespace_sem', m.coherence, { ownerCheckNs: 1_000 });
+    const sem = new RwSemaphore('namespace_sem', m.coherence);
     const holder = m.spawn('holder', function* (t) {
       yield* sem.downWrite(t);
       t.work(3_000);

@@ -74,18 +74,17 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           t.work(think);
           yield;
         }
-        const start = t.sim.now;
+        const start = t.localNow;
         t.doing(acquiring);
         yield* lock.acquire(t);
         if (start >= warmup) {
-          latencies.push(t.sim.now - start);
+          latencies.push(t.localNow - start);
           acquisitions++;
         }
         t.doing(inside);
         if (dataLine) {
           // The increment of the protected counter: a write, so the line exclusively; spinners watching it see a change and re-read.
-          m.coherence.rmw(t, dataLine);
-          yield;
+          if (m.coherence.rmw(t, dataLine)) yield;
           m.coherence.publish(t, dataLine);
         }
         const cs = draw(t, p.criticalSectionNs);

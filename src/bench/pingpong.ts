@@ -39,14 +39,13 @@ export function runPingpong(spec: MachineSpec, p: PingpongParams, seed: string):
           coh.watch(t, line);
           yield;
         }
-        coh.rmw(t, line);
-        yield;
+        if (coh.rmw(t, line)) yield;
         flag = theirs;
         coh.publish(t, line);
         if (measure) {
           // Skip the first round, which starts from a cold line.
-          if (i > 0) rtts.push(t.sim.now - lastPing);
-          lastPing = t.sim.now;
+          if (i > 0) rtts.push(t.localNow - lastPing);
+          lastPing = t.localNow;
         }
       }
     };

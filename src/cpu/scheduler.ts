@@ -176,7 +176,7 @@ export class Scheduler implements EventTarget {
       if (!cur) return;
       if (cur.kernelDepth > 0) {
         // Not preemptible now: it yields when it returns to user mode.
-        cur.needResched = true;
+        cur.requestResched();
         return;
       }
       const next = this.dequeueFor(cpu);
@@ -212,26 +212,35 @@ export class Scheduler implements EventTarget {
   }
 
   private pickCpu(t: SimThread): number {
-    const candidates: number[] = [];
     const pool = t.affinity.length > 0 ? t.affinity : null;
     const n = pool ? pool.length : this.cpuCount;
+    const placement = this.params.placement;
+    if (placement === 'scatter') {
+      const candidates: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = pool ? pool[i] : i;
+        if (this.isFree(c)) candidates.push(c);
+      }
+      return candidates.length === 0 ? -1 : candidates[this.rng.int(candidates.length)];
+    }
+    // compact: the first free CPU. spread: the first free CPU whose siblings
+    // are all idle (a whole free core, like the kernel's select_idle_core),
+    // else the first free CPU. One pass, no candidate list.
+    let first = -1;
     for (let i = 0; i < n; i++) {
       const c = pool ? pool[i] : i;
-      if (this.isFree(c)) candidates.push(c);
+      if (!this.isFree(c)) continue;
+      if (placement === 'compact') return c;
+      if (first < 0) first = c;
+      if (this.wholeCoreFree(c)) return c;
     }
-    if (candidates.length === 0) return -1;
-    switch (this.params.placement) {
-      case 'compact':
-        return candidates[0];
-      case 'scatter':
-        return candidates[this.rng.int(candidates.length)];
-      case 'spread': {
-        // Prefer a CPU whose siblings are all idle (a whole free core), like
-        // the kernel's select_idle_core.
-        for (const c of candidates) if (this.params.siblings[c].every((s) => this.isFree(s))) return c;
-        return candidates[0];
-      }
-    }
+    return first;
+  }
+
+  private wholeCoreFree(cpu: number): boolean {
+    const sib = this.params.siblings[cpu];
+    for (let i = 0; i < sib.length; i++) if (!this.isFree(sib[i])) return false;
+    return true;
   }
 
   private enqueue(t: SimThread): void {

@@ -19,7 +19,23 @@ import type { RandomStream } from '../engine/random.ts';
 import type { Scheduler } from './scheduler.ts';
 import { ActivityLedger } from './activity.ts';
 
-export type ThreadBody = (t: SimThread) => Generator<void, void, void>;
+/** A spinner's wait that an event elsewhere (its owner leaving the CPU, need_resched) cuts short. */
+export interface SpinInterrupt {
+  interrupt(): void;
+}
+
+/**
+ * A generator a body runs as a call: `yield callee` (instead of `yield*
+ * callee`) hands it to the thread, which runs it and resumes the caller with
+ * its return value (`const r = (yield callee) as R`). Every resume then
+ * enters one generator, the innermost, whatever the depth of calls: with
+ * `yield*` each level re-enters every generator between the thread and the
+ * innermost one, on every event.
+ */
+export type Call = Generator<Call | void, unknown, unknown>;
+/** A body or a callee: yields `undefined` to wait for its wake, or a Call. */
+export type Steps<R = void> = Generator<Call | void, R, unknown>;
+export type ThreadBody = (t: SimThread) => Steps;
 
 export const enum ThreadState {
   New,
@@ -41,17 +57,51 @@ export class SimThread implements EventTarget {
    * need_resched, honoured when the thread returns to user mode.
    */
   kernelDepth = 0;
-  /** The slice ended while the thread could not be preempted. */
+  /** The slice ended while the thread could not be preempted (set through `requestResched`). */
   needResched = false;
+  /**
+   * Who waits for this thread to leave its CPU (sleep, preemption, yield, end):
+   * optimistic spinners on a lock it owns (rwsem_spin_on_owner's
+   * owner_on_cpu check). Each is told once, then forgotten.
+   */
+  private leaveCpuWatchers: SpinInterrupt[] = [];
+  /** The spin this thread is in, told when need_resched is set (osq_lock and rwsem_spin_on_owner give up on it). */
+  spinInterrupt: SpinInterrupt | null = null;
+  /**
+   * Local clock: ns the thread has run ahead of the simulator's clock without
+   * an event (L1 hits, see CoherenceFabric.load). Its next wait starts that
+   * much later (work, a timer, a miss); a spin or a sleep absorbs it.
+   */
+  lag = 0;
+  /** L1 hits taken without an event since the thread last resumed (bounded in CoherenceFabric). */
+  inlineHits = 0;
+
+  /** The thread's own time: the simulator's clock plus what it ran ahead (what a timestamp it takes reads). */
+  get localNow(): number {
+    return this.sim.now + this.lag;
+  }
   /** A wake arrived while the thread was off its CPU (preempted). */
   private pendingWake = false;
   /** Remaining work (ns of unslowed work) when preempted in the middle of `work`. */
   private remainingWork = 0;
   private workEpoch = 0;
+  /**
+   * A work made of consecutive labelled pieces (`workPieces`): the labels of
+   * the pieces after the first, and the unslowed work done (since the whole
+   * work began) when each starts; they are entered in the ledger when the
+   * work completes or is preempted, at the times the pieces began.
+   */
+  private pieceLabels: number[] = [];
+  private pieceAt: number[] = [];
+  private pieceNext = 0;
+  /** Unslowed work of the current pieces done before the current run on a CPU. */
+  private pieceBase = 0;
   private workStart = 0;
   private workFactor = 1;
   private working = false;
-  private readonly gen: Generator<void, void, void>;
+  /** The innermost generator running, and the callers waiting for it to return (`Call`). */
+  private gen: Call;
+  private readonly callers: Call[] = [];
 
   constructor(
     readonly id: number,
@@ -101,8 +151,13 @@ export class SimThread implements EventTarget {
 
   /** Called by the scheduler when the time slice ends and another thread wants this CPU. */
   preempted(): void {
+    this.lag = 0;
     if (this.working) {
-      const done = (this.sim.now - this.workStart) / this.workFactor;
+      const done = Math.max(0, (this.sim.now - this.workStart) / this.workFactor);
+      if (this.pieceNext < this.pieceLabels.length) {
+        this.labelPieces(this.pieceBase + done);
+        this.pieceBase += done;
+      }
       this.remainingWork = Math.max(0, this.remainingWork - done);
       this.working = false;
       this.workEpoch++;
@@ -115,6 +170,25 @@ export class SimThread implements EventTarget {
     this.ledger.suspend(this.id, this.sim.now);
     this.state = ThreadState.Runnable;
     this.cpu = -1;
+    this.leftCpu();
+  }
+
+  /** Tell `w` (once) when this thread leaves its CPU. */
+  watchLeaveCpu(w: SpinInterrupt): void {
+    if (!this.leaveCpuWatchers.includes(w)) this.leaveCpuWatchers.push(w);
+  }
+
+  /** The scheduler wants this CPU back while the thread is in kernel mode. */
+  requestResched(): void {
+    this.needResched = true;
+    this.spinInterrupt?.interrupt();
+  }
+
+  private leftCpu(): void {
+    if (this.leaveCpuWatchers.length === 0) return;
+    const w = this.leaveCpuWatchers;
+    this.leaveCpuWatchers = [];
+    for (const s of w) s.interrupt();
   }
 
   // ---- primitives: each arranges one later wake(); the body yields right after ----
@@ -125,13 +199,44 @@ export class SimThread implements EventTarget {
     this.startWork(ns);
   }
 
+  /**
+   * Consecutive CPU work of `ns[i]` ns labelled `labels[i]`, as one piece of
+   * work and one event: the same time and the same ledger as one `doing` +
+   * `work` per piece, without an event between pieces.
+   */
+  workPieces(ns: readonly number[], labels: readonly number[]): void {
+    this.doing(labels[0]);
+    let total = ns[0];
+    this.pieceLabels.length = 0;
+    this.pieceAt.length = 0;
+    for (let i = 1; i < ns.length; i++) {
+      this.pieceLabels.push(labels[i]);
+      this.pieceAt.push(total);
+      total += ns[i];
+    }
+    this.pieceNext = 0;
+    this.pieceBase = 0;
+    this.work(total);
+  }
+
+  /** Enter the labels of the pieces begun once `done` ns of the work (unslowed) are done. */
+  private labelPieces(done: number): void {
+    while (this.pieceNext < this.pieceLabels.length && this.pieceAt[this.pieceNext] <= done) {
+      const at = this.workStart + (this.pieceAt[this.pieceNext] - this.pieceBase) * this.workFactor;
+      this.ledger.set(this.id, this.pieceLabels[this.pieceNext], at);
+      this.pieceNext++;
+    }
+  }
+
   /** Block: release the CPU until someone calls wake(). */
   sleep(): void {
+    this.lag = 0;
     this.ledger.suspend(this.id, this.sim.now);
     this.state = ThreadState.Asleep;
     const cpu = this.cpu;
     this.cpu = -1;
     this.scheduler.release(cpu);
+    this.leftCpu();
   }
 
   enterKernel(): void {
@@ -153,7 +258,7 @@ export class SimThread implements EventTarget {
 
   /** Sleep for `ns` (a timer): release the CPU, become runnable again afterwards. */
   sleepFor(ns: number): void {
-    this.sim.schedule(ns, this, 0);
+    this.sim.schedule(ns + this.lag, this, 0);
     this.sleep();
   }
 
@@ -163,7 +268,8 @@ export class SimThread implements EventTarget {
     this.scheduler.yieldCpu(this);
     if (this.state === ThreadState.Running) {
       this.pendingWake = false;
-      this.sim.schedule(0, this, 0);
+      this.sim.schedule(this.lag, this, 0);
+      this.lag = 0;
     }
   }
 
@@ -176,6 +282,7 @@ export class SimThread implements EventTarget {
     if (arg < 0) {
       // Work completion; stale if the work was preempted meanwhile.
       if (-arg !== this.workEpoch || !this.working) return;
+      if (this.pieceNext < this.pieceLabels.length) this.labelPieces(Infinity);
       this.working = false;
       this.remainingWork = 0;
       this.step();
@@ -185,22 +292,41 @@ export class SimThread implements EventTarget {
   }
 
   private startWork(ns: number): void {
+    const lag = this.lag;
+    this.lag = 0;
     this.working = true;
-    this.workStart = this.sim.now;
+    this.workStart = this.sim.now + lag;
     this.workFactor = this.scheduler.slowdown(this.cpu);
     this.workEpoch++;
-    this.sim.schedule(ns * this.workFactor, this, -this.workEpoch);
+    this.sim.schedule(lag + ns * this.workFactor, this, -this.workEpoch);
   }
 
   private step(): void {
-    const r = this.gen.next();
-    if (r.done) {
-      this.state = ThreadState.Done;
-      this.ledger.finish(this.id, this.sim.now);
-      const cpu = this.cpu;
-      this.cpu = -1;
-      this.scheduler.release(cpu);
-      this.scheduler.threadDone(this);
+    this.inlineHits = 0;
+    let gen = this.gen;
+    let r = gen.next();
+    for (;;) {
+      if (r.done) {
+        const caller = this.callers.pop();
+        if (caller === undefined) break;
+        // A call returned: resume its caller with the value.
+        this.gen = gen = caller;
+        r = gen.next(r.value);
+        continue;
+      }
+      const callee = r.value;
+      if (callee === undefined) return; // waits for its wake
+      this.callers.push(gen);
+      this.gen = gen = callee;
+      r = gen.next();
     }
+    this.lag = 0;
+    this.state = ThreadState.Done;
+    this.ledger.finish(this.id, this.sim.now);
+    const cpu = this.cpu;
+    this.cpu = -1;
+    this.scheduler.release(cpu);
+    this.leftCpu();
+    this.scheduler.threadDone(this);
   }
 }

@@ -62,6 +62,8 @@ export class CacheLine {
   readonly mergeTail: Int32Array;
   /** Threads spinning on this line until its next publish. */
   watchers: SimThread[] = [];
+  /** The emptied array of the last publish, reused by the next (publish swaps the two). */
+  spareWatchers: SimThread[] = [];
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
   /** Background readers too many to simulate one by one (see readerPressure.ts). */
@@ -135,6 +137,9 @@ class RequestPool {
   }
 }
 
+/** Hits a thread may take without an event in one resume (see reissue). */
+const MAX_INLINE_HITS = 4;
+
 /** Merge-group state of a line: no fill in flight. */
 const IDLE = -2;
 /** Merge-group state of a line: a fill in flight, nobody waiting behind it. */
@@ -173,6 +178,17 @@ export interface CoherenceStats {
 
 export abstract class CoherenceFabric implements EventTarget {
   readonly stats: CoherenceStats = { hits: 0, misses: 0, missWaitNs: 0, queueWaitNs: 0 };
+  /**
+   * L1 hits a thread may take in one resume without an event (its local
+   * clock runs ahead instead, SimThread.lag). 0 (the default): every hit is
+   * an event, as before issue 14. Inline hits are exact enough for the
+   * launches but change the lock microbenchmark with no critical section and
+   * no think time (a holder re-taking its own lock in a tight loop: r5.metal
+   * TTAS x 8 went from 183 to 45-365 M acquisitions/s with 1-16 inline hits,
+   * test/microbench.data.test.ts fails), so they stay off until that regime
+   * is understood (docs/model.md 2b).
+   */
+  maxInlineHits = 0;
   protected readonly pool = new RequestPool();
   private lineCount = 0;
   /** Per core: its L3 group and socket. */
@@ -199,34 +215,49 @@ export abstract class CoherenceFabric implements EventTarget {
     return new CacheLine(this.lineCount++, name, this.layout, homeSocket);
   }
 
-  /** Bring a readable copy to the thread's CPU; wakes the thread when it has it. */
-  load(t: SimThread, line: CacheLine): void {
-    this.access(t, line, false);
+  /**
+   * Bring a readable copy to the thread's CPU. Returns true on a miss: the
+   * thread is woken when it has the line, and the body yields (`if
+   * (coh.load(t, line)) yield;`). Returns false on a hit: the thread goes on
+   * at once and the hit's latency runs on its local clock (`t.lag`, paid by
+   * its next wait), so an L1 hit costs no event.
+   */
+  load(t: SimThread, line: CacheLine): boolean {
+    return this.reissue(t, line, t.cpu, false, this.sim.now, true);
   }
 
-  /** Gain exclusive ownership for an atomic read-modify-write; wakes the thread when done. */
-  rmw(t: SimThread, line: CacheLine): void {
-    this.access(t, line, true);
+  /** Gain exclusive ownership for an atomic read-modify-write; returns true (yield) on a miss, as `load`. */
+  rmw(t: SimThread, line: CacheLine): boolean {
+    return this.reissue(t, line, t.cpu, true, this.sim.now, true);
   }
 
   /**
    * The thread (which owns the line) changed its value: every spinner watching
-   * it notices after the rest of its current `pause` and resumes.
+   * it notices after the rest of its current `pause` and resumes (counted from
+   * the writer's local time, `t.localNow`).
    */
   publish(t: SimThread, line: CacheLine): void {
     line.version++;
     line.lastWriterCpu = t.cpu;
-    if (line.watchers.length === 0) return;
     const w = line.watchers;
-    line.watchers = [];
-    for (const s of w) {
+    if (w.length === 0) return;
+    // Swap in the line's spare array: no allocation per publish.
+    line.watchers = line.spareWatchers;
+    line.spareWatchers = w;
+    // The write happens at the writer's local time (after its hits since its last wait).
+    const at = t.lag;
+    for (let i = 0; i < w.length; i++) {
+      const s = w[i];
       if (s === t) continue;
-      this.sim.schedule(s.rng.uniform() * this.pauseNs, s, 0);
+      this.sim.schedule(at + s.rng.uniform() * this.pauseNs, s, 0);
     }
+    w.length = 0;
   }
 
   /** Spin: the thread keeps its CPU and is woken by the next publish of the line. */
   watch(t: SimThread, line: CacheLine): void {
+    // Its local time is spent in the spin: it resumes when the publish is noticed.
+    t.lag = 0;
     line.watchers.push(t);
   }
 
@@ -258,7 +289,7 @@ export abstract class CoherenceFabric implements EventTarget {
       const wex = pool.exclusive[w] === 1;
       const at = pool.issuedAt[w];
       pool.give(w);
-      this.reissue(wt, line, wcpu, wex, at);
+      this.reissue(wt, line, wcpu, wex, at, false);
       w = next;
     }
     t.wake();
@@ -360,11 +391,13 @@ export abstract class CoherenceFabric implements EventTarget {
 
   // ---- shared mechanics ----
 
-  private access(t: SimThread, line: CacheLine, exclusive: boolean): void {
-    this.reissue(t, line, t.cpu, exclusive, this.sim.now);
-  }
-
-  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): void {
+  /**
+   * A request of `t` for `line`. `inline`: the thread itself asks now and goes
+   * on at once after a hit (returns false); otherwise (a request that waited
+   * for its merge group's fill) every outcome wakes it. Returns whether the
+   * thread waits for a wake.
+   */
+  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean): boolean {
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
     // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
@@ -377,12 +410,32 @@ export abstract class CoherenceFabric implements EventTarget {
       }
       const w = line.lastWriterCpu;
       const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
-      this.sim.schedule(Math.max(0, issuedAt - this.sim.now) + (fromSibling ? this.lat.smtSibling : this.lat.hit), t, 0);
-      return;
+      const latency = fromSibling ? this.lat.smtSibling : this.lat.hit;
+      // Inline unless the thread has run far enough ahead: at most
+      // maxInlineHits hits per resume and a lag under one pause, so its clock
+      // stays close to everyone else's, and a loop of hits alone (a lock taken
+      // and released with nothing between) still lets time pass.
+      if (inline && t.inlineHits < this.maxInlineHits && t.lag + latency < this.pauseNs) {
+        t.inlineHits++;
+        t.lag += latency;
+        return false;
+      }
+      if (inline) {
+        this.sim.schedule(t.lag + latency, t, 0);
+        t.lag = 0;
+        return true;
+      }
+      this.sim.schedule(Math.max(0, issuedAt - this.sim.now) + latency, t, 0);
+      return true;
     }
     this.stats.misses++;
     const id = this.pool.take(t, line, cpu, exclusive, issuedAt);
     if (ahead > 0) this.pool.extraNs[id] = this.burstNs(ahead, cpu);
+    // Local time the thread ran ahead (hits since its last wait): the fill comes that much later.
+    if (inline && t.lag > 0) {
+      this.pool.extraNs[id] += t.lag;
+      t.lag = 0;
+    }
     const group = this.mergeGroup(cpu);
     const head = line.mergeHead[group];
     if (head === IDLE) {
@@ -395,6 +448,7 @@ export abstract class CoherenceFabric implements EventTarget {
       this.pool.next[line.mergeTail[group]] = id;
       line.mergeTail[group] = id;
     }
+    return true;
   }
 
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */

@@ -32,8 +32,11 @@
  *    stealing the lock, until RWSEM_FLAG_HANDOFF is set after 4 ms of waiting.
  *    Here the wait list is strictly FIFO among sleepers and stealing never
  *    happens while anyone sleeps; spinners only win against the fast paths.
- *  - A spinner notices its owner leaving the CPU at the next owner check
- *    (`ownerCheckNs`), not within one `pause`; it also gives up after
+ *  - A spinner notices its owner leaving the CPU, or need_resched on its
+ *    own, at its next owner check (`ownerCheckNs`), not within one `pause`;
+ *    the checks cost no event: the owner's thread and the scheduler tell the
+ *    spinner (src/cpu/thread.ts `watchLeaveCpu`/`requestResched`), which
+ *    acts at the check that follows; it also gives up after
  *    `spinLimitNs` in total (6.x spins on a running writer until need_resched).
  *    Would-be spinners waiting in the osq count that time too and leave the
  *    queue when it runs out (osq_lock's unqueue).
@@ -45,7 +48,7 @@
  */
 import type { EventTarget } from '../engine/simulator.ts';
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
-import type { SimThread } from '../cpu/thread.ts';
+import type { SimThread, SpinInterrupt } from '../cpu/thread.ts';
 import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
 export type RwMode = 'read' | 'write';
@@ -55,12 +58,17 @@ export interface RwSemParams {
   optimisticSpin: boolean;
   /** Longest a writer spins (in the osq queue and on the count line together), ns. */
   spinLimitNs: number;
-  /** How often a spinning writer re-checks whether the owner still runs, ns. */
-  ownerCheckNs: number;
   /** The kind of spinlock `wait_lock` is (a raw_spinlock_t: qspinlock in Linux). */
   waitLockKind: SpinLockKind;
   /** Put `wait_lock` in the count line, as the kernel's struct layout does. */
   waitLockOnCountLine: boolean;
+  /**
+   * How often a spinning writer re-checks whether the owner still runs (and
+   * need_resched), ns. A modelling choice kept from before issue 14: the
+   * kernel re-checks every iteration; the checks cost no event (the owner and
+   * the scheduler tell the spinner, which acts at its next check).
+   */
+  ownerCheckNs: number;
   /** CPU work the waker does per task it wakes (try_to_wake_up), ns; from the kernel model. */
   wakeWorkNs: number;
   /**
@@ -130,29 +138,71 @@ interface OsqNode {
 }
 
 /**
- * Wakes a spinner at a deadline unless the line it watches changed first.
+ * Wakes a spinner at a deadline, or when the line it watches changes, or when
+ * something else it watches happens first: the lock's owner leaving its CPU,
+ * or need_resched on its own CPU. Those two are noticed within one `pause`,
+ * like the kernel's loops that re-check them on every iteration, and cost an
+ * event only when they happen (not a timer per check).
  * One per thread; `epoch` voids timers set for an earlier wait.
  */
-class SpinDeadline implements EventTarget {
+class SpinDeadline implements EventTarget, SpinInterrupt {
   epoch = 0;
   private line: CacheLine | null = null;
+  private deadlineAt = 0;
+  /** Time of the last timer scheduled and not yet fired (-1: none): a re-arm at the same deadline reuses it. */
+  private timerAt = -1;
+  private checkNs = 1;
+  private armedAt = 0;
   constructor(private readonly t: SimThread) {}
 
-  arm(coh: CoherenceFabric, line: CacheLine, at: number): void {
+  /** Watch `line` until `at`; with `owner`, also until the owner leaves its CPU (noticed at the next check, every `checkNs`). */
+  arm(coh: CoherenceFabric, line: CacheLine, at: number, owner: SimThread | null, checkNs: number): void {
     this.epoch++;
     this.line = line;
+    this.checkNs = checkNs;
+    const sim = this.t.sim;
+    this.armedAt = sim.now;
+    this.deadlineAt = Math.max(at, sim.now);
     coh.watch(this.t, line);
-    this.t.sim.scheduleAt(Math.max(at, this.t.sim.now), this, this.epoch);
+    this.t.spinInterrupt = this;
+    owner?.watchLeaveCpu(this);
+    if (this.timerAt !== this.deadlineAt) {
+      this.timerAt = this.deadlineAt;
+      sim.scheduleAt(this.deadlineAt, this, 0);
+    }
   }
 
-  fire(epoch: number): void {
-    if (epoch !== this.epoch || !this.line) return;
+  /** The wait ended (the thread runs again): later interrupts and timers are void. */
+  disarm(): void {
+    this.line = null;
+    this.t.spinInterrupt = null;
+  }
+
+  /**
+   * The owner left its CPU, or need_resched was set: the spinner notices at
+   * its next owner check, `checkNs` after the wait began and every `checkNs`
+   * since (what a timer per check gave, without the timers).
+   */
+  interrupt(): void {
+    if (!this.line) return;
+    const now = this.t.sim.now;
+    const checks = Math.max(1, Math.ceil((now - this.armedAt) / this.checkNs));
+    this.t.sim.scheduleAt(Math.min(this.armedAt + checks * this.checkNs, Math.max(this.deadlineAt, now)), this, this.epoch);
+  }
+
+  /** arg 0: a deadline timer (valid once the current deadline is reached, whichever wait set it); else an interrupt of wait `arg`. */
+  fire(arg: number): void {
+    const now = this.t.sim.now;
+    if (arg === 0) {
+      if (now === this.timerAt) this.timerAt = -1;
+      if (!this.line || now < this.deadlineAt) return;
+    } else if (arg !== this.epoch || !this.line) return;
     const w = this.line.watchers;
     const i = w.indexOf(this.t);
+    this.disarm();
     // Not watching any more: a publish already removed it and scheduled its wake.
     if (i < 0) return;
     w.splice(i, 1);
-    this.line = null;
     this.t.wake();
   }
 }
@@ -211,10 +261,9 @@ export class RwSemaphore {
   // ---- readers ----
 
   *downRead(t: SimThread): Steps {
-    const start = t.sim.now;
+    const start = t.localNow;
     // Fast path: one atomic add of a reader bias; it fails on a writer or waiters.
-    this.coh.rmw(t, this.countLine);
-    yield;
+    if (this.coh.rmw(t, this.countLine)) yield;
     if (this.writer === null && this.waiting === 0) {
       this.readers++;
       this.coh.publish(t, this.countLine);
@@ -222,31 +271,29 @@ export class RwSemaphore {
       this.acquired(t, 'read', start);
       return;
     }
-    yield* this.queueAndSleep(t, 'read', start);
+    yield this.queueAndSleep(t, 'read', start);
   }
 
   *upRead(t: SimThread): Steps {
-    this.coh.rmw(t, this.countLine);
-    yield;
+    if (this.coh.rmw(t, this.countLine)) yield;
     if (this.readers <= 0) throw new Error(`${this.name}: up_read by ${t.name} without readers`);
     this.readers--;
     if (this.params.handoff === 'steal') {
       this.coh.publish(t, this.countLine);
-      if (this.readers === 0 && this.waiting > 0) yield* this.wakeLater(t);
+      if (this.readers === 0 && this.waiting > 0) yield this.wakeLater(t);
       return;
     }
     const woken = this.readers === 0 ? this.grant() : [];
     this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield* this.wakeUp(t, woken);
+    if (woken.length > 0) yield this.wakeUp(t, woken);
   }
 
   // ---- writers ----
 
   *downWrite(t: SimThread): Steps {
-    const start = t.sim.now;
+    const start = t.localNow;
     // Fast path: cmpxchg(count, 0, WRITER_LOCKED).
-    this.coh.rmw(t, this.countLine);
-    yield;
+    if (this.coh.rmw(t, this.countLine)) yield;
     if (this.free() && this.waiting === 0) {
       this.writer = t;
       this.coh.publish(t, this.countLine);
@@ -255,28 +302,27 @@ export class RwSemaphore {
       return;
     }
     if (this.params.optimisticSpin && this.canSpin()) {
-      if (yield* this.optimisticSpin(t)) {
+      if ((yield this.optimisticSpin(t)) as boolean) {
         this.stats.spinAcquisitions++;
         this.acquired(t, 'write', start);
         return;
       }
     }
-    yield* this.queueAndSleep(t, 'write', start);
+    yield this.queueAndSleep(t, 'write', start);
   }
 
   *upWrite(t: SimThread): Steps {
-    this.coh.rmw(t, this.countLine);
-    yield;
+    if (this.coh.rmw(t, this.countLine)) yield;
     if (this.writer !== t) throw new Error(`${this.name}: up_write by ${t.name}, owner ${this.writer?.name ?? 'none'}`);
     this.writer = null;
     if (this.params.handoff === 'steal') {
       this.coh.publish(t, this.countLine);
-      if (this.waiting > 0) yield* this.wakeLater(t);
+      if (this.waiting > 0) yield this.wakeLater(t);
       return;
     }
     const woken = this.grant();
     this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield* this.wakeUp(t, woken);
+    if (woken.length > 0) yield this.wakeUp(t, woken);
   }
 
   /**
@@ -287,19 +333,18 @@ export class RwSemaphore {
    * the flag, and from then on is granted directly.
    */
   private *wakeLater(t: SimThread): Steps {
-    yield* this.waitLock.acquire(t);
+    yield this.waitLock.acquire(t);
     // rwsem_mark_wake sets the handoff flag for a reader at the head that has
     // waited too long; a writer sets it itself when its own try fails.
     const head = this.waiting > 0 ? this.waitList[this.waitHead] : null;
-    if (head && head.mode === 'read' && this.handoffTo === null && t.sim.now - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
+    if (head && head.mode === 'read' && this.handoffTo === null && t.localNow - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
     const woken = this.grant();
     if (woken.length > 0) {
-      this.coh.rmw(t, this.countLine);
-      yield;
+      if (this.coh.rmw(t, this.countLine)) yield;
       this.coh.publish(t, this.countLine);
     }
-    yield* this.waitLock.release(t);
-    if (woken.length > 0) yield* this.wakeUp(t, woken, false);
+    yield this.waitLock.release(t);
+    if (woken.length > 0) yield this.wakeUp(t, woken, false);
   }
 
   // ---- mechanics ----
@@ -319,7 +364,7 @@ export class RwSemaphore {
 
   private acquired(t: SimThread, mode: RwMode, start: number): void {
     this.stats.acquisitions[mode]++;
-    this.stats.waitNs[mode] += t.sim.now - start;
+    this.stats.waitNs[mode] += t.localNow - start;
   }
 
   /** Whether the owner lets a writer spin: a writer on a CPU, readers, or nobody. */
@@ -345,38 +390,35 @@ export class RwSemaphore {
    * `rwsem_optimistic_spin`: queue in the osq, then spin on the count line
    * while the owner is spinnable; true if the lock was taken.
    */
-  private *optimisticSpin(t: SimThread): Generator<void, boolean, void> {
+  private *optimisticSpin(t: SimThread): Steps<boolean> {
     this.stats.spins++;
-    const since = t.sim.now;
+    const since = t.localNow;
     const giveUpAt = since + this.params.spinLimitNs;
     const dl = this.deadline(t);
     const node = this.osqJoin(t);
     let taken = false;
     if (!node.head) {
       // Spin on our own node line until the predecessor makes us head.
-      this.coh.load(t, node.line);
-      yield;
+      if (this.coh.load(t, node.line)) yield;
       // osq_lock gives up on need_resched(): someone waits for this CPU.
-      while (!node.head && t.sim.now < giveUpAt && !t.needResched) {
-        dl.arm(this.coh, node.line, giveUpAt);
+      while (!node.head && t.localNow < giveUpAt && !t.needResched) {
+        dl.arm(this.coh, node.line, giveUpAt, null, this.params.ownerCheckNs);
         yield;
-        this.coh.load(t, node.line);
-        yield;
+        dl.disarm();
+        if (this.coh.load(t, node.line)) yield;
       }
       if (!node.head) {
         node.left = true;
-        this.stats.spinNs += t.sim.now - since;
+        this.stats.spinNs += t.localNow - since;
         return false;
       }
     }
     let readerPhaseEnd = -1;
     for (;;) {
-      this.coh.load(t, this.countLine);
-      yield;
+      if (this.coh.load(t, this.countLine)) yield;
       if (this.free() && this.spinnerMayTake()) {
         // rwsem_try_write_lock_unqueued: cmpxchg, which may lose a race.
-        this.coh.rmw(t, this.countLine);
-        yield;
+        if (this.coh.rmw(t, this.countLine)) yield;
         if (this.free() && this.spinnerMayTake()) {
           this.writer = t;
           this.coh.publish(t, this.countLine);
@@ -385,22 +427,26 @@ export class RwSemaphore {
         }
         continue;
       }
-      const now = t.sim.now;
+      const now = t.localNow;
       if (now >= giveUpAt || t.needResched) break;
-      let until = Math.min(giveUpAt, now + this.params.ownerCheckNs);
-      if (this.writer !== null) {
-        if (!this.onCpu(this.writer)) break;
+      let until = giveUpAt;
+      const owner = this.writer;
+      if (owner !== null) {
+        if (!this.onCpu(owner)) break;
         readerPhaseEnd = -1;
       } else if (this.readers > 0) {
         if (readerPhaseEnd < 0) readerPhaseEnd = now + ((20 + Math.min(this.readers, 30)) * 1000) / 2;
         if (now >= readerPhaseEnd) break;
         until = Math.min(until, readerPhaseEnd);
       }
-      dl.arm(this.coh, this.countLine, until);
+      // A new owner, or the readers leaving, is a write to the count line; the
+      // owner leaving its CPU is told by the owner's thread.
+      dl.arm(this.coh, this.countLine, until, owner, this.params.ownerCheckNs);
       yield;
+      dl.disarm();
     }
-    yield* this.osqLeave(t, node);
-    this.stats.spinNs += t.sim.now - since;
+    yield this.osqLeave(t, node);
+    this.stats.spinNs += t.localNow - since;
     return taken;
   }
 
@@ -426,8 +472,7 @@ export class RwSemaphore {
       while (this.osqHead < this.osq.length && this.osq[this.osqHead].left) this.osqHead++;
       if (this.osqHead === this.osq.length) break;
       const next = this.osq[this.osqHead];
-      this.coh.rmw(t, next.line);
-      yield;
+      if (this.coh.rmw(t, next.line)) yield;
       // It may have left while its line was on the way.
       if (next.left) continue;
       next.head = true;
@@ -446,16 +491,15 @@ export class RwSemaphore {
    * release hands the lock over.
    */
   private *queueAndSleep(t: SimThread, mode: RwMode, start: number): Steps {
-    yield* this.waitLock.acquire(t);
+    yield this.waitLock.acquire(t);
     // Setting RWSEM_FLAG_WAITERS (and, for a reader, undoing its bias): one atomic.
-    this.coh.rmw(t, this.countLine);
-    yield;
+    if (this.coh.rmw(t, this.countLine)) yield;
     const canTake = mode === 'read' ? this.writer === null : this.free();
     if (canTake && this.waiting === 0) {
       if (mode === 'read') this.readers++;
       else this.writer = t;
       this.coh.publish(t, this.countLine);
-      yield* this.waitLock.release(t);
+      yield this.waitLock.release(t);
       this.acquired(t, mode, start);
       return;
     }
@@ -467,7 +511,7 @@ export class RwSemaphore {
     const me: Waiter = { t, mode, granted: false, wokenToTry: false, sleeping: false, line, since: start };
     this.waitList.push(me);
     this.coh.publish(t, this.countLine);
-    yield* this.waitLock.release(t);
+    yield this.waitLock.release(t);
     this.stats.sleeps[mode]++;
     for (;;) {
       while (!me.granted && !me.wokenToTry) {
@@ -478,8 +522,7 @@ export class RwSemaphore {
       if (me.granted) break;
       // Woken to try ('steal' handoff): rwsem_try_write_lock on the count.
       me.wokenToTry = false;
-      this.coh.rmw(t, this.countLine);
-      yield;
+      if (this.coh.rmw(t, this.countLine)) yield;
       // A release may have granted it meanwhile (the handoff flag was set for it).
       if (me.granted) break;
       if (this.free() && (this.handoffTo === null || this.handoffTo === me)) {
@@ -492,15 +535,13 @@ export class RwSemaphore {
         return;
       }
       // Lost it to a spinner: after waiting long enough, claim the next handoff.
-      if (this.handoffTo === null && t.sim.now - start >= this.params.handoffAfterNs) this.handoffTo = me;
+      if (this.handoffTo === null && t.localNow - start >= this.params.handoffAfterNs) this.handoffTo = me;
       this.coh.publish(t, this.countLine);
     }
     // Woken: see the grant in our waiter node; a writer also sets the owner field.
-    this.coh.load(t, me.line);
-    yield;
+    if (this.coh.load(t, me.line)) yield;
     if (mode === 'write') {
-      this.coh.rmw(t, this.countLine);
-      yield;
+      if (this.coh.rmw(t, this.countLine)) yield;
       this.coh.publish(t, this.countLine);
     }
     this.acquired(t, mode, start);
@@ -550,13 +591,12 @@ export class RwSemaphore {
 
   /** The waker's share: write the woken waiters' nodes under wait_lock, then wake them. */
   private *wakeUp(t: SimThread, woken: Waiter[], takeWaitLock = true): Steps {
-    if (takeWaitLock) yield* this.waitLock.acquire(t);
+    if (takeWaitLock) yield this.waitLock.acquire(t);
     for (const w of woken) {
-      this.coh.rmw(t, w.line);
-      yield;
+      if (this.coh.rmw(t, w.line)) yield;
       this.coh.publish(t, w.line);
     }
-    if (takeWaitLock) yield* this.waitLock.release(t);
+    if (takeWaitLock) yield this.waitLock.release(t);
     for (const w of woken) {
       if (this.params.wakeWorkNs > 0) {
         t.work(this.params.wakeWorkNs);

@@ -16,7 +16,7 @@
  */
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
 import type { SimThread } from '../cpu/thread.ts';
-import { makeSpinLock, spinWhile, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
+import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
 export interface SeqLockStats {
   /** Write sections entered. */
@@ -60,45 +60,36 @@ export class SeqLock {
 
   /** `write_seqlock`: take the spinlock, then make the sequence odd. */
   *writeLock(t: SimThread): Steps {
-    yield* this.lock.acquire(t);
-    const since = t.sim.now;
-    this.coh.rmw(t, this.line);
-    yield;
-    this.lastSequenceWriteNs = t.sim.now - since;
+    yield this.lock.acquire(t);
+    const since = t.localNow;
+    if (this.coh.rmw(t, this.line)) yield;
+    this.lastSequenceWriteNs = t.localNow - since;
     this.sequence++;
     this.stats.writerAcquisitions++;
-    this.line.pressure?.writerEntered(t.sim.now);
+    this.line.pressure?.writerEntered(t.localNow);
     this.coh.publish(t, this.line);
   }
 
   /** `write_sequnlock`: make the sequence even again, then release the spinlock. */
   *writeUnlock(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.sequence++;
-    this.line.pressure?.writerLeft(t.sim.now);
+    this.line.pressure?.writerLeft(t.localNow);
     this.coh.publish(t, this.line);
-    yield* this.lock.release(t);
+    yield this.lock.release(t);
   }
 
   /** `read_seqbegin`: spin (holding the CPU) while a writer is inside; returns the even sequence. */
-  *readBegin(t: SimThread): Generator<void, number, void> {
+  *readBegin(t: SimThread): Steps<number> {
     this.stats.readerBegins++;
-    this.coh.load(t, this.line);
-    yield;
-    if (this.writing) {
-      this.stats.readerSpins++;
-      const since = t.sim.now;
-      yield* spinWhile(this.coh, t, this.line, () => this.writing);
-      this.stats.readerSpinNs += t.sim.now - since;
-    }
+    if (this.coh.load(t, this.line)) yield;
+    if (this.writing) yield* this.spinWhileWriting(t);
     return this.sequence;
   }
 
   /** `read_seqretry`: whether the sequence moved since `seq` (the read section must be redone). */
-  *readRetry(t: SimThread, seq: number): Generator<void, boolean, void> {
-    this.coh.load(t, this.line);
-    yield;
+  *readRetry(t: SimThread, seq: number): Steps<boolean> {
+    if (this.coh.load(t, this.line)) yield;
     const moved = this.sequence !== seq;
     if (moved) this.stats.readerRetries++;
     return moved;
@@ -106,16 +97,48 @@ export class SeqLock {
 
   /**
    * A whole read: begin, `workNs` of reading, retry until consistent.
-   * Returns how many times the section had to be redone.
+   * Returns how many times the section had to be redone. `spinning` and
+   * `reading` label the two phases (-1: leave the thread's label alone).
+   * One flat loop, not readBegin + readRetry: every path walk is one, and each
+   * generator level costs on every resume.
    */
-  *read(t: SimThread, workNs: number): Generator<void, number, void> {
+  *read(t: SimThread, workNs: number, spinning = -1, reading = -1): Steps<number> {
+    const coh = this.coh, line = this.line, stats = this.stats;
     for (let retries = 0; ; retries++) {
-      const seq = yield* this.readBegin(t);
+      if (spinning >= 0) t.doing(spinning);
+      stats.readerBegins++;
+      if (coh.load(t, line)) yield;
+      if (this.writing) {
+        stats.readerSpins++;
+        const since = t.localNow;
+        while (this.writing) {
+          coh.watch(t, line);
+          yield;
+          if (coh.load(t, line)) yield;
+        }
+        stats.readerSpinNs += t.localNow - since;
+      }
+      const seq = this.sequence;
+      if (reading >= 0) t.doing(reading);
       if (workNs > 0) {
         t.work(workNs);
         yield;
       }
-      if (!(yield* this.readRetry(t, seq))) return retries;
+      if (coh.load(t, line)) yield;
+      if (this.sequence === seq) return retries;
+      stats.readerRetries++;
     }
+  }
+
+  /** Spin on the line until the sequence is even (the rest of read_seqbegin). */
+  private *spinWhileWriting(t: SimThread): Steps {
+    this.stats.readerSpins++;
+    const since = t.localNow;
+    while (this.writing) {
+      this.coh.watch(t, this.line);
+      yield;
+      if (this.coh.load(t, this.line)) yield;
+    }
+    this.stats.readerSpinNs += t.localNow - since;
   }
 }

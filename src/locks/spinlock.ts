@@ -4,12 +4,13 @@
  * the traffic the policy generates.
  *
  * Bodies are generator functions: a primitive (`coh.load`, `coh.rmw`,
- * `coh.watch`) arranges the thread's next wake, and the body yields.
+ * `coh.watch`) arranges the thread's next wake, and the body yields
+ * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
-import type { SimThread } from '../cpu/thread.ts';
+import type { SimThread, Steps } from '../cpu/thread.ts';
 
-export type Steps = Generator<void, void, void>;
+export type { Steps };
 
 export interface SpinLock {
   readonly name: string;
@@ -21,19 +22,14 @@ export interface SpinLock {
   readonly line: CacheLine;
 }
 
-/**
- * Spin with pause while `busy()`: the thread keeps its CPU, costs no traffic
- * while its copy of the line is valid, and re-reads the line after each write
- * to it (noticed at the end of its current pause).
+/*
+ * Spinning with pause while the lock is busy is written out where it happens
+ * (`while (busy) { coh.watch(t, line); yield; if (coh.load(t, line)) yield; }`):
+ * the thread keeps its CPU, costs no traffic while its copy of the line is
+ * valid, and re-reads the line after each write to it (noticed at the end of
+ * its current pause). Inline, not a helper generator: a `yield*` level and a
+ * closure cost on every resume of the hottest loops.
  */
-export function* spinWhile(coh: CoherenceFabric, t: SimThread, line: CacheLine, busy: () => boolean): Steps {
-  while (busy()) {
-    coh.watch(t, line);
-    yield;
-    coh.load(t, line);
-    yield;
-  }
-}
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
@@ -57,8 +53,7 @@ abstract class ExchangeLock implements SpinLock {
 
   /** A store of 0, which needs the line exclusively like any write. */
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.held = false;
     this.coh.publish(t, this.line);
   }
@@ -71,8 +66,7 @@ abstract class ExchangeLock implements SpinLock {
 export class TasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
       t.work(this.coh.pauseNs);
       yield;
@@ -89,11 +83,13 @@ export class TasLock extends ExchangeLock {
 export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
-      this.coh.load(t, this.line);
-      yield;
-      yield* spinWhile(this.coh, t, this.line, () => this.held);
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        if (this.coh.load(t, this.line)) yield;
+      }
+      if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
     }
   }
@@ -128,20 +124,21 @@ export class TicketLock implements SpinLock {
   }
 
   *acquire(t: SimThread): Steps {
-    this.coh.rmw(t, this.nextLine);
-    yield;
+    if (this.coh.rmw(t, this.nextLine)) yield;
     const mine = this.next++;
     this.coh.publish(t, this.nextLine);
     if (this.nextLine !== this.line) {
-      this.coh.load(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
     }
-    yield* spinWhile(this.coh, t, this.line, () => this.serving !== mine);
+    while (this.serving !== mine) {
+      this.coh.watch(t, this.line);
+      yield;
+      if (this.coh.load(t, this.line)) yield;
+    }
   }
 
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.serving++;
     this.coh.publish(t, this.line);
   }
@@ -176,8 +173,7 @@ export class QueuedSpinLock implements SpinLock {
 
   *acquire(t: SimThread): Steps {
     // Fast path: cmpxchg on the lock word.
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     if (!this.held && this.queue.length === this.queueHead) {
       this.held = true;
       this.coh.publish(t, this.line);
@@ -191,19 +187,23 @@ export class QueuedSpinLock implements SpinLock {
     if (!me.head) {
       // Link into the predecessor's node (a write to its line), then spin on our own node.
       const pred = this.node(this.queue[this.queue.length - 2]);
-      this.coh.rmw(t, pred.line);
-      yield;
-      this.coh.load(t, me.line);
-      yield;
-      yield* spinWhile(this.coh, t, me.line, () => !me.head);
+      if (this.coh.rmw(t, pred.line)) yield;
+      if (this.coh.load(t, me.line)) yield;
+      while (!me.head) {
+        this.coh.watch(t, me.line);
+        yield;
+        if (this.coh.load(t, me.line)) yield;
+      }
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
-      this.coh.load(t, this.line);
-      yield;
-      yield* spinWhile(this.coh, t, this.line, () => this.held);
-      this.coh.rmw(t, this.line);
-      yield;
+      if (this.coh.load(t, this.line)) yield;
+      while (this.held) {
+        this.coh.watch(t, this.line);
+        yield;
+        if (this.coh.load(t, this.line)) yield;
+      }
+      if (this.coh.rmw(t, this.line)) yield;
       if (!this.held) break;
     }
     this.held = true;
@@ -212,8 +212,7 @@ export class QueuedSpinLock implements SpinLock {
     if (this.queueHead < this.queue.length) {
       // Pass queue headship: write the successor's node.
       const succ = this.node(this.queue[this.queueHead]);
-      this.coh.rmw(t, succ.line);
-      yield;
+      if (this.coh.rmw(t, succ.line)) yield;
       succ.head = true;
       this.coh.publish(t, succ.line);
     }
@@ -224,8 +223,7 @@ export class QueuedSpinLock implements SpinLock {
   }
 
   *release(t: SimThread): Steps {
-    this.coh.rmw(t, this.line);
-    yield;
+    if (this.coh.rmw(t, this.line)) yield;
     this.held = false;
     this.coh.publish(t, this.line);
   }

@@ -40,6 +40,10 @@ const enum StepKind {
   LoopEnd,
 }
 
+function isCpuStep(k: StepKind): boolean {
+  return k === StepKind.Cpu || k === StepKind.CpuPerMount;
+}
+
 /**
  * A forEachMount body runs at most this many times; each pass stands for
  * mounts/passes mounts. Copying a namespace of 5,000 mounts one by one would
@@ -276,19 +280,19 @@ export class KernelMountPath {
           factor = 1;
           break;
         case StepKind.RwRead:
-          yield* s.rw!.downRead(t);
+          yield s.rw!.downRead(t);
           break;
         case StepKind.RwWrite:
-          yield* s.rw!.downWrite(t);
+          yield s.rw!.downWrite(t);
           break;
         case StepKind.RwUpRead:
-          yield* s.rw!.upRead(t);
+          yield s.rw!.upRead(t);
           break;
         case StepKind.RwUpWrite:
-          yield* s.rw!.upWrite(t);
+          yield s.rw!.upWrite(t);
           break;
         case StepKind.SeqWrite:
-          yield* s.seq!.writeLock(t);
+          yield s.seq!.writeLock(t);
           if (factor > 1) {
             // The other factor-1 write sections this pass stands for: each pulls
             // the line back from the path walks that read it in between, at
@@ -299,7 +303,7 @@ export class KernelMountPath {
           }
           break;
         case StepKind.SeqUnlock:
-          yield* s.seq!.writeUnlock(t);
+          yield s.seq!.writeUnlock(t);
           break;
         case StepKind.PerPeer:
           // The whole ring walk as one piece of work: events do not grow with the peers.
@@ -330,19 +334,41 @@ export class KernelMountPath {
           break;
         }
         case StepKind.Cpu:
-          t.work(s.value * factor * this.jitter(t));
+        case StepKind.CpuPerMount: {
+          // Consecutive CPU steps are one piece of work (one event), each
+          // piece keeping its label and its own jitter draw.
+          let last = i;
+          while (last + 1 < steps.length && isCpuStep(steps[last + 1].kind)) last++;
+          if (last === i) {
+            t.work(this.cpuStepNs(t, s, factor));
+            yield;
+            break;
+          }
+          const ns = this.pieceNs, labels = this.pieceLabels;
+          ns.length = 0;
+          labels.length = 0;
+          for (let k = i; k <= last; k++) {
+            ns.push(this.cpuStepNs(t, steps[k], factor));
+            labels.push(steps[k].activity);
+          }
+          t.workPieces(ns, labels);
           yield;
-          break;
-        case StepKind.CpuPerMount:
-          t.work(s.value * this.mountTable);
-          yield;
-          break;
+          i = last;
+          t.doing(steps[last].after);
+          continue;
+        }
         case StepKind.Rcu:
           this.rcu.synchronize(t);
           yield;
           break;
         case StepKind.PathLookup:
-          for (let n = 0; n < s.value; n++) yield* this.pathLookup(t, s.activity, s.walk);
+          // pathLookup without its kernel entry (the syscall is in the kernel already): a generator level less.
+          for (let n = 0; n < s.value; n++) {
+            this.pathLookups++;
+            // The retries counted after the read: `+=` would read the total before the read yields.
+            const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk)) as number;
+            this.pathRetries += retries;
+          }
           break;
       }
       t.doing(s.after);
@@ -353,6 +379,15 @@ export class KernelMountPath {
     }
   }
 
+  /** ns of one Cpu or CpuPerMount step now (`factor`: mounts each forEachMount pass stands for). */
+  private cpuStepNs(t: SimThread, s: FlatStep, factor: number): number {
+    return s.kind === StepKind.Cpu ? s.value * factor * this.jitter(t) : s.value * this.mountTable;
+  }
+
+  /** Scratch arrays for workPieces (read by the thread at once). */
+  private readonly pieceNs: number[] = [];
+  private readonly pieceLabels: number[] = [];
+
   /**
    * One path walk: path_init reads mount_lock's sequence, spinning while a
    * writer holds it; the walk itself; then a retry if the sequence moved.
@@ -361,21 +396,14 @@ export class KernelMountPath {
   *pathLookup(t: SimThread, spinning: number, walking: number): Steps {
     this.pathLookups++;
     t.enterKernel();
-    for (;;) {
-      t.doing(spinning);
-      const seq = yield* this.mountLock.readBegin(t);
-      t.doing(walking);
-      t.work(this.kernel.host.pathLookupNs.value);
-      yield;
-      const moved = yield* this.mountLock.readRetry(t, seq);
-      if (!moved) break;
-      this.pathRetries++;
-    }
+    const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, spinning, walking)) as number;
+    this.pathRetries += retries;
     if (t.exitKernel()) {
       t.yieldCpu();
       yield;
     }
   }
+
 
   /**
    * Lines one read() of `readBytes` shows: seq_read_iter shows records until

@@ -40,9 +40,9 @@ export function startContainers(s: LaunchState): void {
   const runcLabels = readerLabels(s, 'runc', 'mountinfo_parse');
   const runcReader = { readBytes: host.goReadBytes, slave: true };
   function* runcReadMountinfo(t: SimThread, parsePerLineNs: number) {
-    const start = t.sim.now;
+    const start = t.localNow;
     yield* readMountinfo(s, t, runcLabels, parsePerLineNs, runcReader);
-    s.runcReads.push(t.sim.now - start);
+    s.runcReads.push(t.localNow - start);
   }
   const runcParseNs = kernel.costs.runcMountinfoParseNs?.value ?? 0;
   const opDurations = s.opDurations;
@@ -77,9 +77,9 @@ export function startContainers(s: LaunchState): void {
         t.work((op === 'mount_overlay' ? perOpNs + overlayPerLayerNs * c.layers : perOpNs) * path.jitter(t));
         yield;
         const key = syscallKeyForOp(op, ops.layer[i] >= 0, ops.path.has(i));
-        const called = t.sim.now;
-        yield* path.syscall(t, 'containerd', key, c.layers);
-        if (opDurations) (opDurations[op] ??= []).push(t.sim.now - called);
+        const called = t.localNow;
+        yield path.syscall(t, 'containerd', key, c.layers);
+        if (opDurations) (opDurations[op] ??= []).push(t.localNow - called);
         const delta = mountTableDelta(op);
         if (delta !== 0) {
           path.mountTable += delta;
@@ -94,11 +94,11 @@ export function startContainers(s: LaunchState): void {
         if (op === 'fsmount') overlayPending = true;
         if (kernel.syscalls[key]!.notifiesMountWatchers) s.onMountEvent();
       }
-      s.rootfsNs[ci] = t.sim.now - c.start_ns;
+      s.rootfsNs[ci] = t.localNow - c.start_ns;
       // runc's mount namespace: each step costs in proportion to the host's table now.
       if (startSteps) {
         for (const step of startSteps) {
-          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield* path.syscall(t, 'runc', step.syscall, c.layers);
+          if ('syscall' in step) for (let n = 0; n < (step.count ?? 1); n++) yield path.syscall(t, 'runc', step.syscall, c.layers);
           else yield* runcReadMountinfo(t, kernel.costs[step.readMountinfo.parsePerLine]!.value);
         }
       } else if (host.runcReadsMountinfo && prop) yield* runcReadMountinfo(t, runcParseNs);
@@ -110,10 +110,10 @@ export function startContainers(s: LaunchState): void {
           t.work(chunk);
           yield;
         }
-        if (k < startLookups) yield* path.pathLookup(t, startLabels.spinning, startLabels.walking);
+        if (k < startLookups) yield path.pathLookup(t, startLabels.spinning, startLabels.walking);
       }
       t.doing(names.id('idle'));
-      s.launchNs[ci] = t.sim.now - c.start_ns;
+      s.launchNs[ci] = t.localNow - c.start_ns;
       s.activeLaunches--;
       s.launchTimeNs += s.launchNs[ci];
       if (--s.remaining === 0) t.sim.stop();

@@ -17,9 +17,9 @@ export function startKubelet(s: LaunchState): void {
     for (;;) {
       t.sleepFor(host.criIntervalNs);
       yield;
-      const start = t.sim.now;
+      const start = t.localNow;
       yield* readMountinfo(s, t, labels, parseNs, { readBytes: host.goReadBytes, slave: false });
-      s.criLatencies.push(t.sim.now - start);
+      s.criLatencies.push(t.localNow - start);
     }
   });
 }

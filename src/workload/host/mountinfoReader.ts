@@ -28,7 +28,7 @@ export interface Reader {
 export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabels, perLineParseNs: number, reader: Reader) {
   const path = s.path;
   const linesPerRead = s.kernel.host.mountinfoLinesPerRead.value;
-  const began = t.sim.now;
+  const began = t.localNow;
   s.readsInFlight.set(t, began);
   let done = 0;
   // The table may change while it is read; seq_file walks what is there at each read().
@@ -37,11 +37,11 @@ export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabel
     const lines = Math.min(path.mountTable - done, s.kernel.propagation ? path.linesPerRead(reader.readBytes) : linesPerRead);
     t.enterKernel(); // one read() syscall
     t.doing(labels.wait);
-    yield* path.namespaceSem.downRead(t);
+    yield path.namespaceSem.downRead(t);
     t.doing(labels.read);
     t.work(path.showMountinfoNs(lines, reader.slave));
     yield;
-    yield* path.namespaceSem.upRead(t);
+    yield path.namespaceSem.upRead(t);
     if (t.exitKernel()) {
       t.yieldCpu();
       yield;
@@ -55,7 +55,7 @@ export function* readMountinfo(s: LaunchState, t: SimThread, labels: ReaderLabel
     yield;
   }
   s.readsInFlight.delete(t);
-  s.tableReads.push(t.sim.now - began);
+  s.tableReads.push(t.localNow - began);
 }
 
 /** The labels of a reader whose stacks start with `prefix` (`systemd`, `containerd;cri`, `runc`). */

@@ -37,23 +37,23 @@ export function startSystemd(s: LaunchState): void {
         yield;
       }
       if (host.systemdRateLimit) {
-        if (t.sim.now >= windowStart + intervalNs) {
-          windowStart = t.sim.now;
+        if (t.localNow >= windowStart + intervalNs) {
+          windowStart = t.localNow;
           dispatched = 0;
         }
         if (dispatched >= burst) {
           // The event source is off until the interval ends; events meanwhile are coalesced.
-          t.sleepFor(windowStart + intervalNs - t.sim.now);
+          t.sleepFor(windowStart + intervalNs - t.localNow);
           yield;
-          windowStart = t.sim.now;
+          windowStart = t.localNow;
           dispatched = 0;
         }
         dispatched++;
       }
       dirty = false;
-      const start = t.sim.now;
+      const start = t.localNow;
       yield* readMountinfo(s, t, labels, parseNs, { readBytes: host.systemdReadBytes, slave: false });
-      s.systemdReads.push(t.sim.now - start);
+      s.systemdReads.push(t.localNow - start);
     }
   });
 }
