@@ -37,14 +37,20 @@ import type { LockbenchPoint, MountstormPoint } from './calibration/measurements
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
-import { erf } from 'mathjs';
+import { createRequire } from 'node:module';
 
 /** Two-sided 90%: the normal distribution's 95th percentile. */
 export const Z90 = 1.6449;
 
-/** The normal quantile of a two-sided interval at `level` (0.9 -> 1.645), by bisection on mathjs's erf. */
+/**
+ * The normal quantile of a two-sided interval at `level` (0.9 -> 1.645), by
+ * bisection on mathjs's erf. mathjs is loaded on first use only: importing it
+ * at the top put ~0.6 s on every locksim command's start (the CLI loads this
+ * module), for a function only `--level` needs.
+ */
 export function zOfLevel(level: number): number {
   if (!(level > 0 && level < 1)) throw new RangeError(`a level in (0, 1), got ${level}`);
+  const { erf } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
   let lo = 0;
   let hi = 10;
   for (let i = 0; i < 80; i++) {
