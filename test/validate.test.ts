@@ -74,6 +74,15 @@ describe('validate', () => {
     expect(spec).toContain('"measured"');
     expect(spec).toContain('"predicted"');
   });
+
+  it('a lockbench series with a 0 ns critical section is charted on a linear axis (a log axis has no 0)', async () => {
+    const lock = report.points.find((p) => p.probe === 'lockbench')!;
+    const withZero = { ...report, points: [...report.points, { ...lock, x: 0, label: `${lock.label} (cs 0)` }] };
+    const files = await validationOutputs(withZero, { command: 'test', calibration: calibrationFile });
+    // It used to throw "x axis uses a log scale but has the value 0" and write nothing.
+    expect(files.map((f) => f.name)).toContain('lockbench-ttas-t2.png');
+    expect(files.find((f) => f.name === 'lockbench-ttas-t2.vl.json')!.content as string).not.toContain('"log"');
+  });
 });
 
 describe('locksim validate (CLI)', () => {
