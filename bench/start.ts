@@ -79,5 +79,12 @@ The compiled start is ${(median(compiled.wall) - median(floor.wall)).toFixed(3)}
 const docPath = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(docPath, 'utf8');
 const marker = '\n## Start time (issue 12)\n';
-writeFileSync(docPath, (doc.includes(marker) ? doc.slice(0, doc.indexOf(marker)) : doc.trimEnd() + '\n') + section);
+// Replace this section only: the sections after it (written by hand or by other benches) stay.
+if (doc.includes(marker)) {
+  const at = doc.indexOf(marker);
+  const next = doc.indexOf('\n## ', at + marker.length);
+  writeFileSync(docPath, doc.slice(0, at) + section + (next >= 0 ? doc.slice(next) : ''));
+} else {
+  writeFileSync(docPath, doc.trimEnd() + '\n' + section);
+}
 process.stdout.write(section);
