@@ -472,7 +472,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   base = measured;
   // The fast path saves a measured amount on the grace period that is being
   // fitted, so its length follows the candidate base (never below 0.5 us).
-  const contendedUmount = contendedOpPoints(points).filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
+  // Per-op medians of the kept multi-container traces: the fit's contended points, and the slow grace period's reference.
+  const contended = contendedOpPoints(points);
+  const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
   const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunMedians), contendedUmount.length ? median(contendedUmount) : undefined);
   const cpus = spec.layout.core.length;
   const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS);
@@ -493,7 +495,6 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
   const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100 }).params : initial;
-  const contended = contendedOpPoints(points);
   const fitFrom = (from: number[]) => fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
