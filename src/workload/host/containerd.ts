@@ -119,45 +119,39 @@ export function startContainers(s: LaunchState): void {
       if (--s.remaining === 0) t.sim.stop();
     });
   };
-  if (s.params.processPerContainer) {
-    // One process per container: the runtime forks them one after another, in
-    // arrival order, each fork costing CPU on the forking thread (which
-    // competes for the CPUs with the containers already running); a launch
-    // whose fork waits behind others starts late but counts from its arrival.
-    const forkNs = kernel.host.processForkNs?.value ?? 0;
-    const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
-    const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
-    // Each container's thread exists from its arrival, asleep until its process is forked.
-    containers.forEach((c, ci) => {
-      if (c.start_ns <= 0) spawnContainer(ci);
-      else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
-    });
-    m.spawn('runtime-forker', function* (t) {
-      for (const ci of order) {
-        const at = containers[ci]!.start_ns;
-        if (at > t.sim.now) {
-          t.doing(names.id('idle'));
-          t.sleepFor(at - t.sim.now);
-          yield;
-        }
-        if (forkNs > 0) {
-          t.doing(forkWork);
-          t.work(forkNs * path.jitter(t));
-          yield;
-        }
-        forked[ci] = 1;
-        const waiting = awaitingFork[ci];
-        if (waiting) {
-          awaitingFork[ci] = null;
-          waiting.wake();
-        }
-      }
-      t.doing(names.id('idle'));
-    });
-    return;
-  }
+  // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
   containers.forEach((c, ci) => {
     if (c.start_ns <= 0) spawnContainer(ci);
     else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
+  });
+  if (!s.params.processPerContainer) return;
+  // One process per container: the runtime forks them one after another, in
+  // arrival order, each fork costing CPU on the forking thread (which
+  // competes for the CPUs with the containers already running); a launch
+  // whose fork waits behind others starts late but counts from its arrival.
+  const forkNs = kernel.host.processForkNs?.value ?? 0;
+  const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
+  const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
+  m.spawn('runtime-forker', function* (t) {
+    for (const ci of order) {
+      const at = containers[ci]!.start_ns;
+      if (at > t.sim.now) {
+        t.doing(names.id('idle'));
+        t.sleepFor(at - t.sim.now);
+        yield;
+      }
+      if (forkNs > 0) {
+        t.doing(forkWork);
+        t.work(forkNs * path.jitter(t));
+        yield;
+      }
+      forked[ci] = 1;
+      const waiting = awaitingFork[ci];
+      if (waiting) {
+        awaitingFork[ci] = null;
+        waiting.wake();
+      }
+    }
+    t.doing(names.id('idle'));
   });
 }
