@@ -30,6 +30,12 @@ export interface MachineSpec {
    * (absent: true). false serves them in parallel (the tor-queue ablation).
    */
   torQueue?: boolean;
+  /**
+   * Every spinner of a herd simulated on its own (`locksim run --detailed`,
+   * `simulation.detailed`); absent or false: herds in aggregate
+   * (CoherenceFabric.detailed, docs/model.md 2b).
+   */
+  detailedSpinners?: boolean;
   /** Scheduler constants (from the kernel model; defaults below). */
   quantumNs?: number;
   contextSwitchNs?: number;
@@ -82,6 +88,7 @@ export class Machine {
     const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
     if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;
+    this.coherence.detailed = spec.detailedSpinners ?? false;
     this.coherence.smtFactor = (cpu) => this.scheduler.slowdown(cpu);
     const cpusOfCore: number[][] = Array.from({ length: spec.layout.cores }, () => []);
     spec.layout.core.forEach((core, cpu) => cpusOfCore[core].push(cpu));

@@ -8,7 +8,8 @@
  *
  * Compiled into dist/ like the rest of src/, so the bench can time a whole
  * process the way `locksim` runs (`node dist/bench/launchPoint.js ...`).
- * Usage: launchPoint MODEL CONTAINERS LAYERS [VARIANT] [private] [--warm N]
+ * Usage: launchPoint MODEL CONTAINERS LAYERS [VARIANT] [private] [--warm N] [--detailed]
+ * (--detailed: every spinner of a herd simulated on its own, CoherenceFabric.detailed).
  * With `private` the layers' mount is private (no peer group, as --ablate
  * propagation): a burst that would collapse and be cut at the horizon runs
  * every one of its operations instead.
@@ -39,13 +40,14 @@ export interface LaunchPointResult {
   maxRssMb: number;
 }
 
-export function runLaunchPoint(model: string, containers: number, layers: number, variant = 'per-layer-idmap', layerParentShared = true, warm = 0): LaunchPointResult {
+export function runLaunchPoint(model: string, containers: number, layers: number, variant = 'per-layer-idmap', layerParentShared = true, warm = 0, detailed = false): LaunchPointResult {
   const spec = machineSpecFromTopology(buildTopology(loadHardwareModel(model)));
   const kernel = loadKernelModel('linux-6.6');
   const params = launchSchema.parse({ containers: [containers], variant, layers, host: { layerParentShared } });
   const once = () => {
     const trace = buildLaunchTrace(params, containers, kernel, 'bench');
     const machine = new Machine(spec, { seed: 'bench', placement: 'spread' });
+    machine.coherence.detailed = detailed;
     return simulateLaunch(machine, kernel, params, trace);
   };
   for (let i = 0; i < warm; i++) once();
@@ -64,6 +66,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2);
   const w = args.indexOf('--warm');
   const warm = w >= 0 ? Number(args.splice(w, 2)[1]) : 0;
+  const d = args.indexOf('--detailed');
+  const detailed = d >= 0 && args.splice(d, 1).length > 0;
   const [model, k, l, variant] = [args[0], Number(args[1]), Number(args[2]), args[3] ?? 'per-layer-idmap'];
-  process.stdout.write(JSON.stringify(runLaunchPoint(model, k, l, variant, args[4] !== 'private', warm)) + '\n');
+  process.stdout.write(JSON.stringify(runLaunchPoint(model, k, l, variant, args[4] !== 'private', warm, detailed)) + '\n');
 }

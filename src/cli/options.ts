@@ -29,10 +29,11 @@ export function ablateList(flag: string) {
 }
 
 /** The scenario with the command line's seed and ablations (added to the file's). */
-export function scenarioEdit(opts: { seed?: number; ablate?: AblationName[] }): ((s: Scenario) => Scenario) | undefined {
-  if (opts.seed === undefined && !opts.ablate?.length) return undefined;
+export function scenarioEdit(opts: { seed?: number; ablate?: AblationName[]; detailed?: boolean }): ((s: Scenario) => Scenario) | undefined {
+  if (opts.seed === undefined && !opts.ablate?.length && !opts.detailed) return undefined;
   return (s: Scenario) => ({
     ...s,
+    ...(opts.detailed ? { simulation: { ...s.simulation, detailed: true } } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.ablate?.length ? { ablate: [...new Set([...(s.ablate ?? []), ...opts.ablate])] } : {}),
   });

@@ -32,6 +32,8 @@ export interface Point {
   sweep: Record<string, string | number | boolean>;
   /** Mechanisms switched off (src/config/ablations.ts); not part of the key or seed, so an ablated point draws the plain one's random numbers. */
   ablate?: AblationName[];
+  /** Every spinner simulated on its own (`simulation.detailed`); not part of the key or seed, so both modes draw the same streams. */
+  detailed?: boolean;
 }
 
 /** Cartesian product of the sweep values, keys in file order; one empty combination without sweep. */
@@ -84,7 +86,7 @@ export function resolvePoints(scenario: Scenario): Point[] {
   return expandVariants(scenario).flatMap((v) =>
     xValues(scenario.kind, v.params).map((x) => {
       const key = `${v.label}|${xField}=${x}`;
-      return { key, seed: pointSeed(scenario.seed, key), kind: scenario.kind, variant: v.label, xName: xField, x, machine: v.machine, params: v.params, sweep: v.sweep, ablate: scenario.ablate ?? [] };
+      return { key, seed: pointSeed(scenario.seed, key), kind: scenario.kind, variant: v.label, xName: xField, x, machine: v.machine, params: v.params, sweep: v.sweep, ablate: scenario.ablate ?? [], ...(scenario.simulation?.detailed ? { detailed: true } : {}) };
     }),
   );
 }

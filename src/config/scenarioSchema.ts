@@ -60,6 +60,9 @@ const commonShape = {
   output: z.strictObject({ charts: z.boolean().default(true).describe('Write SVG/PNG charts and their vega-lite specs (locksim run --no-charts turns them off)') }).default({ charts: true }).describe("What to write besides the results"),
   /** Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them). */
   ablate: ablateListSchema.optional().describe("Mechanisms switched off in every variant (src/config/ablations.ts; `locksim run --help` lists them)."),
+  simulation: z.strictObject({
+    detailed: z.boolean().default(false).describe('true: simulate every spinner of a herd on its own (each woken by every write to the line it spins on, re-reading it itself); false: herds in aggregate, re-read by the fabric at their own arrival times (docs/model.md 2b). `locksim run --detailed` sets it.'),
+  }).optional().describe("How the simulation is carried out, not what it models: results agree within 2% between the two (test/herd.slow.test.ts)."),
   attribution: z.strictObject({ gap: z.tuple([z.string().min(1), z.string().min(1)]).describe('Two variant labels [A, B]: the gap is metric(A) / metric(B) - 1'), metric: z.string().min(1).optional().describe('The metric compared (default: launchP99S for launches)') }).optional().describe("The headline gap `locksim attribute` explains: metric(gap[0]) / metric(gap[1]) - 1 at each x, two variant labels (after sweep expansion)."),
 };
 

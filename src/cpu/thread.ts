@@ -75,6 +75,16 @@ export class SimThread implements EventTarget {
   lag = 0;
   /** L1 hits taken without an event since the thread last resumed (bounded in CoherenceFabric). */
   inlineHits = 0;
+  /**
+   * Set by the fabric when it resumes a herd spinner that must re-read the
+   * line itself (CoherenceFabric.spinUntil); the spin loop clears it.
+   */
+  reread = false;
+
+  /** On a CPU (computing or spinning), not preempted, asleep or done. */
+  get running(): boolean {
+    return this.state === ThreadState.Running;
+  }
 
   /** The thread's own time: the simulator's clock plus what it ran ahead (what a timestamp it takes reads). */
   get localNow(): number {

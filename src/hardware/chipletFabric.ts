@@ -30,18 +30,35 @@ export class ChipletFabric extends CoherenceFabric {
   }
 
   private home(line: CacheLine): ServiceQueue {
-    return (line.fabricState ??= new ServiceQueue()) as ServiceQueue;
+    let q = line.fabricState as ServiceQueue | null;
+    if (q === null) {
+      const home = (q = new ServiceQueue());
+      q.onWake = () => {
+        if (home.busy) return;
+        this.next(home, line);
+      };
+      line.fabricState = q;
+    }
+    return q;
   }
 
   protected enqueue(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
     const exclusive = this.pool.exclusive[id] === 1;
+    const wait = this.pool.arrival[id] - this.sim.now;
     if (!this.outsideL3(line, cpu, exclusive)) {
       // Served by the CCX's own L3 (or a sibling core in it): no IO die trip.
+      // A herd member's re-read (a follower that waited for its CCX's fill) starts at its arrival.
+      if (wait > 0) this.pool.extraNs[id] += wait;
       this.startService(id, this.sourceLatency(line, cpu, exclusive) * this.transferFactor(line, cpu));
       return;
     }
     const q = this.home(line);
+    if (wait > 0) {
+      q.addFuture(id, this.pool.arrival[id]);
+      if (!q.busy) this.wakeAt(q, this.pool.arrival[id]);
+      return;
+    }
     if (q.busy) {
       q.push(id);
       return;
@@ -50,17 +67,39 @@ export class ChipletFabric extends CoherenceFabric {
     this.begin(id, line);
   }
 
+  /** A read miss goes to the home when no core of the CCX has the line. */
+  protected queuesAtHome(line: CacheLine, cpu: number): boolean {
+    return this.outsideL3(line, cpu, false);
+  }
+
+  protected withdraw(id: number, line: CacheLine): boolean {
+    return this.home(line).removeFuture(id);
+  }
+
   protected served(id: number, line: CacheLine): void {
     // Only a request that went through the home frees it. A request served inside
     // its CCX never took the home, so it must not start the home's next request.
     if (this.homeRequest.get(line.id) !== id) return;
     this.homeRequest.delete(line.id);
-    const q = this.home(line);
-    if (q.length === 0) {
-      q.busy = false;
+    this.next(this.home(line), line);
+  }
+
+  /** The home is free: serve the earliest arrived request, or wait for the next herd arrival. */
+  private next(q: ServiceQueue, line: CacheLine): void {
+    const id = q.takeNext(this.sim.now, this.pool.arrival);
+    if (id >= 0) {
+      q.busy = true;
+      this.begin(id, line);
       return;
     }
-    this.begin(q.shift(), line);
+    q.busy = false;
+    if (q.future.length > 0) this.wakeAt(q, q.futureAt[0]);
+  }
+
+  private wakeAt(q: ServiceQueue, at: number): void {
+    if (at >= q.wakeAt) return;
+    q.wakeAt = at;
+    this.sim.scheduleAt(at, q, 0);
   }
 
   /** Per line: the request the home is serving now. */

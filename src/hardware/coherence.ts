@@ -31,6 +31,15 @@ export interface FabricLayout {
   sockets: number;
 }
 
+/**
+ * What a herd member waits for (issue 14 item 4): true while the spinner
+ * must go on spinning (a seqlock's sequence is odd). Read when the member's
+ * re-read of the line completes; it changes only with a publish of the line.
+ */
+export interface SpinCondition {
+  waiting(): boolean;
+}
+
 /** One-way transfer latencies, ns (medians of CAS round trip / 2, as cited by the model file). */
 export interface TransferLatencies {
   smtSibling: number;
@@ -64,6 +73,19 @@ export class CacheLine {
   watchers: SimThread[] = [];
   /** The emptied array of the last publish, reused by the next (publish swaps the two). */
   spareWatchers: SimThread[] = [];
+  /**
+   * Spinners handled in aggregate (`spinUntil`): re-read after each publish by
+   * the fabric itself, resumed only when their condition is over.
+   */
+  herd: SimThread[] = [];
+  herdCond: SpinCondition[] = [];
+  spareHerd: SimThread[] = [];
+  spareHerdCond: SpinCondition[] = [];
+  /**
+   * Per merge group: the herd request (not yet arrived) that holds the group's
+   * fill, or -1. A request of the group that arrives before it goes first.
+   */
+  readonly mergeClaim: Int32Array;
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
   /** Background readers too many to simulate one by one (see readerPressure.ts). */
@@ -82,6 +104,7 @@ export class CacheLine {
     const groups = Math.max(layout.cores, layout.l3Groups);
     this.mergeHead = new Int32Array(groups).fill(IDLE);
     this.mergeTail = new Int32Array(groups).fill(IDLE);
+    this.mergeClaim = new Int32Array(groups).fill(-1);
   }
 }
 
@@ -95,13 +118,17 @@ class RequestPool {
   cpu = new Int32Array(256);
   exclusive = new Uint8Array(256);
   issuedAt = new Float64Array(256);
+  /** When the request reaches the fabric: now, or later for a herd member's re-read (its spinner's pause). */
+  arrival = new Float64Array(256);
+  /** A herd member's condition (its fill re-watches instead of resuming while it holds), else null. */
+  cond: (SpinCondition | null)[] = [];
   serviceStart = new Float64Array(256);
   /** Occupancy of background requests met ahead of this one, ns (reader pressure). */
   extraNs = new Float64Array(256);
   next = new Int32Array(256);
   private free: number[] = [];
 
-  take(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number): number {
+  take(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, now: number): number {
     let id: number;
     if (this.free.length > 0) id = this.free.pop()!;
     else {
@@ -113,6 +140,8 @@ class RequestPool {
     this.cpu[id] = cpu;
     this.exclusive[id] = exclusive ? 1 : 0;
     this.issuedAt[id] = issuedAt;
+    this.arrival[id] = Math.max(issuedAt, now);
+    this.cond[id] = null;
     this.extraNs[id] = 0;
     this.next[id] = -1;
     return id;
@@ -121,6 +150,7 @@ class RequestPool {
   give(id: number): void {
     this.thread[id] = null;
     this.line[id] = null;
+    this.cond[id] = null;
     this.free.push(id);
   }
 
@@ -132,6 +162,7 @@ class RequestPool {
     this.next = i32(this.next);
     const ex = new Uint8Array(n); ex.set(this.exclusive); this.exclusive = ex;
     this.issuedAt = f64(this.issuedAt);
+    this.arrival = f64(this.arrival);
     this.serviceStart = f64(this.serviceStart);
     this.extraNs = f64(this.extraNs);
   }
@@ -145,13 +176,52 @@ const IDLE = -2;
 /** Merge-group state of a line: a fill in flight, nobody waiting behind it. */
 const IN_FLIGHT = -1;
 
-/** A FIFO of request ids served one at a time (a TOR entry, a CCX's L3 port). */
-export class ServiceQueue {
+/**
+ * A FIFO of request ids served one at a time (a TOR entry, a CCX's L3 port).
+ * Besides the requests that have arrived, it holds herd members' re-reads
+ * that arrive later (`future`, by arrival time): the next request served is
+ * the earliest arrived, so a herd member takes its place by its own arrival
+ * time among everyone else's requests, without an event of its own to arrive.
+ */
+export class ServiceQueue implements EventTarget {
   busy = false;
   items: number[] = [];
   head = 0;
+  /** Herd re-reads not arrived yet, and their arrival times, sorted by arrival. */
+  future: number[] = [];
+  futureAt: number[] = [];
+  /** Time of the earliest wake scheduled for the queue (Infinity: none). */
+  wakeAt = Infinity;
+  /** Start the next request when the queue is idle (set by the fabric that owns the queue). */
+  onWake: () => void = () => {};
   get length(): number {
     return this.items.length - this.head;
+  }
+  fire(): void {
+    this.wakeAt = Infinity;
+    this.onWake();
+  }
+  addFuture(id: number, at: number): void {
+    let i = this.future.length;
+    while (i > 0 && this.futureAt[i - 1] > at) i--;
+    this.future.splice(i, 0, id);
+    this.futureAt.splice(i, 0, at);
+  }
+  /** Take `id` out of the future arrivals (a request of its merge group came first); false if absent. */
+  removeFuture(id: number): boolean {
+    const i = this.future.indexOf(id);
+    if (i < 0) return false;
+    this.future.splice(i, 1);
+    this.futureAt.splice(i, 1);
+    return true;
+  }
+  /** The next request to serve at `now`, earliest arrival first (arrived requests win ties), or -1. */
+  takeNext(now: number, arrival: Float64Array): number {
+    const f = this.future.length > 0 && this.futureAt[0] <= now;
+    if (this.length > 0 && !(f && this.futureAt[0] < arrival[this.items[this.head]])) return this.shift();
+    if (!f) return -1;
+    this.futureAt.shift();
+    return this.future.shift()!;
   }
   push(id: number): void {
     this.items.push(id);
@@ -189,6 +259,14 @@ export abstract class CoherenceFabric implements EventTarget {
    * is understood (docs/model.md 2b).
    */
   maxInlineHits = 0;
+  /**
+   * Simulate every spinner of a herd on its own (`locksim run --detailed`,
+   * `simulation.detailed`): each publish wakes each spinner, which re-reads
+   * the line itself. false (the default): `spinUntil` spinners are re-read by
+   * the fabric at their own arrival times and resumed only when their wait
+   * is over (docs/model.md 2b, "Spinner herds").
+   */
+  detailed = false;
   protected readonly pool = new RequestPool();
   private lineCount = 0;
   /** Per core: its L3 group and socket. */
@@ -239,6 +317,7 @@ export abstract class CoherenceFabric implements EventTarget {
   publish(t: SimThread, line: CacheLine): void {
     line.version++;
     line.lastWriterCpu = t.cpu;
+    if (line.herd.length > 0) this.releaseHerd(t, line);
     const w = line.watchers;
     if (w.length === 0) return;
     // Swap in the line's spare array: no allocation per publish.
@@ -261,6 +340,86 @@ export abstract class CoherenceFabric implements EventTarget {
     line.watchers.push(t);
   }
 
+  /**
+   * Spin in a herd until `cond` is over: the thread keeps its CPU; after each
+   * publish of the line the fabric re-reads the line for it (its request
+   * arrives after the rest of its `pause`, as a woken spinner's would) and
+   * resumes the thread only when, with the line read, `cond.waiting()` is
+   * false, or when it must re-read the line itself (`t.reread`: it was off
+   * its CPU). The caller loops: `while (c.waiting()) { coh.spinUntil(t, line,
+   * c); yield; if (t.reread) { t.reread = false; if (coh.load(t, line)) yield; } }`.
+   */
+  spinUntil(t: SimThread, line: CacheLine, cond: SpinCondition): void {
+    t.lag = 0;
+    line.herd.push(t);
+    line.herdCond.push(cond);
+  }
+
+  /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */
+  private herdAt: number[] = [];
+  private herdOrder: number[] = [];
+
+  /**
+   * A publish of a line with a herd: each member's re-read arrives after the
+   * rest of its pause (the same draw as a woken spinner's) and is queued at
+   * once with that arrival time; no member is woken. Members that would hit
+   * or be served inside their group without the fabric's queue (on the
+   * writer's core or, on the chiplet fabric, in its CCX) and members off
+   * their CPU are woken to re-read themselves, as in the detailed mode.
+   */
+  private releaseHerd(t: SimThread, line: CacheLine): void {
+    const members = line.herd, conds = line.herdCond;
+    line.herd = line.spareHerd;
+    line.herdCond = line.spareHerdCond;
+    line.spareHerd = members;
+    line.spareHerdCond = conds;
+    const now = this.sim.now, at = t.lag, n = members.length;
+    const times = this.herdAt, order = this.herdOrder;
+    times.length = 0;
+    order.length = 0;
+    for (let i = 0; i < n; i++) {
+      order.push(i);
+      times.push(members[i] === t ? -1 : now + at + members[i].rng.uniform() * this.pauseNs);
+    }
+    // By arrival (ties: the order they began spinning): merge groups are claimed by their first arrival.
+    order.sort((a, b) => times[a] - times[b] || a - b);
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const s = members[i], cond = conds[i], a = times[i];
+      if (a < 0) continue;
+      const cpu = s.cpu;
+      if (!s.running || line.holders[this.layout.core[cpu]] === 1 || !this.queuesAtHome(line, cpu)) {
+        s.reread = true;
+        this.sim.scheduleAt(a, s, 0);
+        continue;
+      }
+      this.stats.misses++;
+      const id = this.pool.take(s, line, cpu, false, a, now);
+      this.pool.cond[id] = cond;
+      const group = this.mergeGroup(cpu);
+      const head = line.mergeHead[group];
+      if (head === IDLE) {
+        line.mergeHead[group] = IN_FLIGHT;
+        line.mergeClaim[group] = id;
+        this.enqueue(id, line);
+      } else if (head === IN_FLIGHT) {
+        line.mergeHead[group] = id;
+        line.mergeTail[group] = id;
+      } else {
+        this.pool.next[line.mergeTail[group]] = id;
+        line.mergeTail[group] = id;
+      }
+    }
+    members.length = 0;
+    conds.length = 0;
+  }
+
+  /** Whether a read miss of `cpu` now would wait its turn at the line's serialization point (TOR, home). */
+  protected abstract queuesAtHome(line: CacheLine, cpu: number): boolean;
+
+  /** Herd member `id` has not arrived and a request of its group came first: take it out of the fabric's queue. */
+  protected abstract withdraw(id: number, line: CacheLine): boolean;
+
   /** Whether the thread's core holds a valid copy (a spin re-read would hit). */
   holds(t: SimThread, line: CacheLine): boolean {
     return line.holders[this.layout.core[t.cpu]] === 1;
@@ -271,6 +430,7 @@ export abstract class CoherenceFabric implements EventTarget {
     const line = pool.line[id]!;
     const t = pool.thread[id]!;
     const cpu = pool.cpu[id];
+    const cond = pool.cond[id];
     this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
     this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
     this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
@@ -282,15 +442,23 @@ export abstract class CoherenceFabric implements EventTarget {
     let w = line.mergeHead[group];
     line.mergeHead[group] = IDLE;
     line.mergeTail[group] = IDLE;
+    line.mergeClaim[group] = -1;
     while (w >= 0) {
       const next = pool.next[w];
       const wt = pool.thread[w]!;
       const wcpu = pool.cpu[w];
       const wex = pool.exclusive[w] === 1;
       const at = pool.issuedAt[w];
+      const wcond = pool.cond[w];
       pool.give(w);
-      this.reissue(wt, line, wcpu, wex, at, false);
+      this.reissue(wt, line, wcpu, wex, at, false, wcond);
       w = next;
+    }
+    // A herd member that read the line and must go on spinning waits for the next publish without resuming.
+    if (cond !== null && t.running && cond.waiting()) {
+      line.herd.push(t);
+      line.herdCond.push(cond);
+      return;
     }
     t.wake();
   }
@@ -397,7 +565,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * for its merge group's fill) every outcome wakes it. Returns whether the
    * thread waits for a wake.
    */
-  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean): boolean {
+  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean, cond: SpinCondition | null = null): boolean {
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
     // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
@@ -429,7 +597,8 @@ export abstract class CoherenceFabric implements EventTarget {
       return true;
     }
     this.stats.misses++;
-    const id = this.pool.take(t, line, cpu, exclusive, issuedAt);
+    const id = this.pool.take(t, line, cpu, exclusive, issuedAt, this.sim.now);
+    this.pool.cond[id] = cond;
     if (ahead > 0) this.pool.extraNs[id] = this.burstNs(ahead, cpu);
     // Local time the thread ran ahead (hits since its last wait): the fill comes that much later.
     if (inline && t.lag > 0) {
@@ -438,8 +607,17 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     const group = this.mergeGroup(cpu);
     const head = line.mergeHead[group];
+    const claim = line.mergeClaim[group];
     if (head === IDLE) {
       line.mergeHead[group] = IN_FLIGHT;
+      this.enqueue(id, line);
+    } else if (claim >= 0 && this.pool.arrival[claim] > this.pool.arrival[id] && this.withdraw(claim, line)) {
+      // The group's fill was claimed by a herd member that has not arrived yet:
+      // this request came first, so it takes the group and the member waits behind it.
+      line.mergeClaim[group] = -1;
+      this.pool.next[claim] = head === IN_FLIGHT ? -1 : head;
+      if (head === IN_FLIGHT) line.mergeTail[group] = claim;
+      line.mergeHead[group] = claim;
       this.enqueue(id, line);
     } else if (head === IN_FLIGHT) {
       line.mergeHead[group] = id;

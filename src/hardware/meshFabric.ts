@@ -34,21 +34,65 @@ export class MeshFabric extends CoherenceFabric {
   }
 
   private tor(line: CacheLine): ServiceQueue {
-    return (line.fabricState ??= new ServiceQueue()) as ServiceQueue;
+    let q = line.fabricState as ServiceQueue | null;
+    if (q === null) {
+      const tor = (q = new ServiceQueue());
+      q.onWake = () => {
+        if (tor.busy) return;
+        this.next(tor, line);
+      };
+      line.fabricState = q;
+    }
+    return q;
   }
 
   protected enqueue(id: number, line: CacheLine): void {
+    const wait = this.pool.arrival[id] - this.sim.now;
     if (!this.torQueue) {
+      // No queue: a herd member's re-read is served from its arrival.
+      if (wait > 0) this.pool.extraNs[id] += wait;
       this.begin(id, line);
       return;
     }
     const q = this.tor(line);
+    if (wait > 0) {
+      q.addFuture(id, this.pool.arrival[id]);
+      if (!q.busy) this.wakeAt(q, this.pool.arrival[id]);
+      return;
+    }
     if (q.busy) {
       q.push(id);
       return;
     }
     q.busy = true;
     this.begin(id, line);
+  }
+
+  /** Every read miss takes a TOR turn (unless the tor-queue ablation serves them all at once). */
+  protected queuesAtHome(): boolean {
+    return this.torQueue;
+  }
+
+  protected withdraw(id: number, line: CacheLine): boolean {
+    return this.torQueue && this.tor(line).removeFuture(id);
+  }
+
+  /** The TOR is free: serve the earliest arrived request, or wait for the next herd arrival. */
+  private next(q: ServiceQueue, line: CacheLine): void {
+    const id = q.takeNext(this.sim.now, this.pool.arrival);
+    if (id >= 0) {
+      q.busy = true;
+      this.begin(id, line);
+      return;
+    }
+    q.busy = false;
+    if (q.future.length > 0) this.wakeAt(q, q.futureAt[0]);
+  }
+
+  private wakeAt(q: ServiceQueue, at: number): void {
+    if (at >= q.wakeAt) return;
+    q.wakeAt = at;
+    this.sim.scheduleAt(at, q, 0);
   }
 
   /** Every core's re-read takes its own TOR turn (per-core merging only), each a pair transfer. */
@@ -60,12 +104,7 @@ export class MeshFabric extends CoherenceFabric {
   /** The transaction is over when the requester has the line: the next one may start. */
   protected served(_id: number, line: CacheLine): void {
     if (!this.torQueue) return;
-    const q = this.tor(line);
-    if (q.length === 0) {
-      q.busy = false;
-      return;
-    }
-    this.begin(q.shift(), line);
+    this.next(this.tor(line), line);
   }
 
   private begin(id: number, line: CacheLine): void {

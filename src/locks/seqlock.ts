@@ -14,7 +14,7 @@
  * sequence that moved means a writer ran during the read section and the
  * reader must start again (`__legitimize_mnt` failing under path walk).
  */
-import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
+import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
 import type { SimThread } from '../cpu/thread.ts';
 import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
@@ -31,7 +31,7 @@ export interface SeqLockStats {
   readerRetries: number;
 }
 
-export class SeqLock {
+export class SeqLock implements SpinCondition {
   /** The one line holding the spinlock word and the sequence counter. */
   readonly line: CacheLine;
   /** Serialises writers; its lock word is in `line`. */
@@ -48,6 +48,11 @@ export class SeqLock {
 
   /** Whether a writer is inside (the sequence is odd). */
   get writing(): boolean {
+    return (this.sequence & 1) === 1;
+  }
+
+  /** A reader spinning in a herd (CoherenceFabric.spinUntil) waits while a writer is inside. */
+  waiting(): boolean {
     return (this.sequence & 1) === 1;
   }
 
@@ -111,10 +116,23 @@ export class SeqLock {
       if (this.writing) {
         stats.readerSpins++;
         const since = t.localNow;
-        while (this.writing) {
-          coh.watch(t, line);
-          yield;
-          if (coh.load(t, line)) yield;
+        if (coh.detailed) {
+          while (this.writing) {
+            coh.watch(t, line);
+            yield;
+            if (coh.load(t, line)) yield;
+          }
+        } else {
+          // In the line's herd: the fabric re-reads the line for this reader
+          // after each write and resumes it when the sequence is even.
+          while (this.writing) {
+            coh.spinUntil(t, line, this);
+            yield;
+            if (t.reread) {
+              t.reread = false;
+              if (coh.load(t, line)) yield;
+            }
+          }
         }
         stats.readerSpinNs += t.localNow - since;
       }
@@ -135,9 +153,18 @@ export class SeqLock {
     this.stats.readerSpins++;
     const since = t.localNow;
     while (this.writing) {
-      this.coh.watch(t, this.line);
+      if (this.coh.detailed) {
+        this.coh.watch(t, this.line);
+        yield;
+        if (this.coh.load(t, this.line)) yield;
+        continue;
+      }
+      this.coh.spinUntil(t, this.line, this);
       yield;
-      if (this.coh.load(t, this.line)) yield;
+      if (t.reread) {
+        t.reread = false;
+        if (this.coh.load(t, this.line)) yield;
+      }
     }
     this.stats.readerSpinNs += t.localNow - since;
   }

@@ -60,7 +60,8 @@ export interface KindDef {
 export function machineSpecForPoint(point: Point): MachineSpec {
   const model = loadHardwareModel(point.machine.model);
   const { model: _m, ...restriction } = point.machine;
-  return machineSpecFromTopology(buildTopology(model, restriction));
+  const spec = machineSpecFromTopology(buildTopology(model, restriction));
+  return point.detailed ? { ...spec, detailedSpinners: true } : spec;
 }
 
 export const kinds: Record<ScenarioKind, KindDef> = {
