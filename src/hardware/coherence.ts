@@ -203,6 +203,11 @@ export class ServiceQueue implements EventTarget {
   }
   addFuture(id: number, at: number): void {
     let i = this.future.length;
+    if (i === 0 || this.futureAt[i - 1] <= at) {
+      this.future.push(id);
+      this.futureAt.push(at);
+      return;
+    }
     while (i > 0 && this.futureAt[i - 1] > at) i--;
     this.future.splice(i, 0, id);
     this.futureAt.splice(i, 0, at);
@@ -356,8 +361,8 @@ export abstract class CoherenceFabric implements EventTarget {
   }
 
   /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */
-  private herdAt: number[] = [];
-  private herdOrder: number[] = [];
+  private herdAt = new Float64Array(64);
+  private herdOrder = new Int32Array(64);
 
   /**
    * A publish of a line with a herd: each member's re-read arrives after the
@@ -374,15 +379,23 @@ export abstract class CoherenceFabric implements EventTarget {
     line.spareHerd = members;
     line.spareHerdCond = conds;
     const now = this.sim.now, at = t.lag, n = members.length;
-    const times = this.herdAt, order = this.herdOrder;
-    times.length = 0;
-    order.length = 0;
-    for (let i = 0; i < n; i++) {
-      order.push(i);
-      times.push(members[i] === t ? -1 : now + at + members[i].rng.uniform() * this.pauseNs);
+    if (n > this.herdAt.length) {
+      this.herdAt = new Float64Array(2 * n);
+      this.herdOrder = new Int32Array(2 * n);
     }
-    // By arrival (ties: the order they began spinning): merge groups are claimed by their first arrival.
-    order.sort((a, b) => times[a] - times[b] || a - b);
+    const times = this.herdAt, order = this.herdOrder;
+    // By arrival (ties: the order they began spinning), an insertion sort (herds are tens):
+    // merge groups are claimed by their first arrival.
+    for (let i = 0; i < n; i++) {
+      const a = members[i] === t ? -1 : now + at + members[i].rng.uniform() * this.pauseNs;
+      times[i] = a;
+      let k = i;
+      while (k > 0 && times[order[k - 1]] > a) {
+        order[k] = order[k - 1];
+        k--;
+      }
+      order[k] = i;
+    }
     for (let k = 0; k < n; k++) {
       const i = order[k];
       const s = members[i], cond = conds[i], a = times[i];
