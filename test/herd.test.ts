@@ -1,0 +1,144 @@
+/**
+ * Spinner herds in aggregate (issue 14 item 4; docs/model.md 2b, "Spinner
+ * herds"): seqlock readers spinning on an odd sequence are re-read by the
+ * fabric at their own arrival times and resumed only when the sequence is
+ * even. Each test runs the same storm in aggregate and in detailed mode
+ * (every spinner woken by every write and re-reading the line itself).
+ */
+import { describe, expect, it } from 'vitest';
+import { Machine, type MachineSpec } from '../src/machine.ts';
+import { handMadeSpec } from './helpers/machines.ts';
+import { SeqLock } from '../src/locks/seqlock.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadScenario } from '../src/config/scenarioSchema.ts';
+import { InputError } from '../src/config/errors.ts';
+import { resolvePoints } from '../src/config/points.ts';
+import { scenarioEdit } from '../src/cli/options.ts';
+import { modelsForPoint } from '../src/runner/kinds.ts';
+
+interface StormResult {
+  /** Per reader: when its read returned, and how many times it redid its section. */
+  readerDone: number[];
+  retries: number[];
+  /** When each of the writer's write sections began (after its writeLock) and ended. */
+  writerTimes: number[];
+  events: number;
+  readerSpins: number;
+}
+
+/**
+ * One writer holds `mount_lock` odd while `readers` readers begin a path walk
+ * and spin; it leaves, works 20 ns (less than a pause: its next writeLock's
+ * atomic arrives among the readers' re-reads) and writes twice more.
+ */
+function storm(spec: MachineSpec, readers: number, detailed: boolean, placement: 'spread' | 'compact' = 'compact'): StormResult {
+  const m = new Machine({ ...spec, detailedSpinners: detailed }, { seed: 'herd', placement });
+  const sl = new SeqLock('mount_lock', m.coherence);
+  const r: StormResult = { readerDone: [], retries: [], writerTimes: [], events: 0, readerSpins: 0 };
+  m.spawn('writer', function* (t) {
+    for (let i = 0; i < 3; i++) {
+      yield* sl.writeLock(t);
+      r.writerTimes.push(t.sim.now);
+      t.work(i === 0 ? 5_000 : 300);
+      yield;
+      yield* sl.writeUnlock(t);
+      r.writerTimes.push(t.sim.now);
+      t.work(20);
+      yield;
+    }
+  });
+  for (let i = 0; i < readers; i++) {
+    m.spawn(`reader${i}`, function* (t) {
+      // Arrive while the writer is inside (it entered within the first microsecond).
+      t.work(1_000 + 37 * i);
+      yield;
+      const retries = (yield sl.read(t, 200)) as number;
+      r.readerDone[i] = t.sim.now;
+      r.retries[i] = retries;
+    });
+  }
+  m.sim.run();
+  r.events = m.sim.eventsFired;
+  r.readerSpins = sl.stats.readerSpins;
+  return r;
+}
+
+describe('spinner herds in aggregate', () => {
+  it('on the mesh: the same times as every spinner on its own, without a wake per spinner per write', () => {
+    const spec = handMadeSpec('mesh', 1, 16, 1);
+    const agg = storm(spec, 12, false);
+    const det = storm(spec, 12, true);
+    // Everyone spun: the comparison is about the herd.
+    expect(det.readerSpins).toBe(12);
+    expect(agg.readerSpins).toBe(12);
+    // Members keep their arrival times in the TOR: the writer's next atomic,
+    // arriving among their re-reads, is served in the same place, so every
+    // time is the same to the nanosecond.
+    expect(agg.writerTimes).toEqual(det.writerTimes);
+    expect(agg.readerDone).toEqual(det.readerDone);
+    expect(agg.retries).toEqual(det.retries);
+    // Detailed: each write wakes each spinner (an event) before its re-read.
+    // Aggregate: no wake; at most one event per write for the queue's start.
+    expect(det.events - agg.events).toBeGreaterThanOrEqual(12 - 3);
+  });
+
+  it('a spinner on the writer\'s own core (its SMT sibling) re-reads by itself, as in detailed mode', () => {
+    // 4 cores x 2 threads, compact placement: a reader sits on the writer's sibling.
+    const spec = handMadeSpec('mesh', 1, 4, 1, 2);
+    const agg = storm(spec, 7, false);
+    const det = storm(spec, 7, true);
+    expect(agg.readerDone).toEqual(det.readerDone);
+    expect(agg.writerTimes).toEqual(det.writerTimes);
+    expect(agg.events).toBeLessThan(det.events);
+  });
+
+  it('on the chiplet fabric: one home request per CCX, the rest inside it; times within 2% of detailed mode', () => {
+    const spec = handMadeSpec('chiplet', 1, 16, 4);
+    const agg = storm(spec, 12, false, 'spread');
+    const det = storm(spec, 12, true, 'spread');
+    expect(agg.readerSpins).toBe(det.readerSpins);
+    for (let i = 0; i < 12; i++) expect(Math.abs(agg.readerDone[i] / det.readerDone[i] - 1), `reader ${i}`).toBeLessThan(0.02);
+    for (let i = 0; i < det.writerTimes.length; i++) expect(Math.abs(agg.writerTimes[i] / det.writerTimes[i] - 1)).toBeLessThan(0.02);
+    expect(agg.events).toBeLessThan(det.events);
+  });
+
+  it('the same seed gives the same run (aggregate mode)', () => {
+    const spec = handMadeSpec('chiplet', 1, 16, 4);
+    expect(storm(spec, 12, false, 'spread')).toEqual(storm(spec, 12, false, 'spread'));
+  });
+});
+
+describe('simulation.detailed and --detailed', () => {
+  const text = (extra: string) =>
+    `name: t\nkind: launch\nvariants:\n  - label: a\n    machine: { model: r5.metal }\nlaunch:\n  containers: [10]\n  layers: 5\n  variant: per-layer-idmap\n${extra}`;
+  const write = (extra: string) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'locksim-herd-')), 's.yaml');
+    writeFileSync(f, text(extra));
+    return f;
+  };
+
+  it('reach the machine: aggregate by default, detailed from the file or the flag', () => {
+    const plain = loadScenario(write(''));
+    expect(modelsForPoint(resolvePoints(plain)[0]).machine.detailedSpinners).toBeUndefined();
+    const fromFile = loadScenario(write('simulation: { detailed: true }\n'));
+    expect(modelsForPoint(resolvePoints(fromFile)[0]).machine.detailedSpinners).toBe(true);
+    const fromFlag = scenarioEdit({ detailed: true })!(plain);
+    const p = resolvePoints(fromFlag)[0];
+    expect(modelsForPoint(p).machine.detailedSpinners).toBe(true);
+    // Not part of the point's key or seed: both modes draw the same streams.
+    expect(p.seed).toBe(resolvePoints(plain)[0].seed);
+  });
+
+  it('a bad value is one error at its place in the file', () => {
+    let err: unknown;
+    try {
+      loadScenario(write('simulation: { detailed: yes-please }\n'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(/:10:25: simulation\.detailed: expected true or false, got "yes-please"$/);
+  });
+});
