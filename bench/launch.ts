@@ -4,6 +4,8 @@
  *      wall time (median of 3 fresh processes, compiled dist/ as `locksim`
  *      runs) vs 0.6 s, its simulate-only time cold (same processes) and warm
  *      (after one in-process warm-up run), and events per mount operation vs 50;
+ *      the same in detailed mode (`--detailed`: every spinner of a herd on its
+ *      own, the mode before issue 14 item 4), for a before/after at the same load;
  *  (e) the whole Fig 3 sweep with 1 and 2 workers: wall times vs 30 s, and
  *      whether the result files are byte-identical;
  *  (f) 1,000 containers x 100 layers (~400,000 mount operations): peak RSS vs 2 GB;
@@ -11,7 +13,8 @@
  *      (50 containers, 10 to 100 layers): the exponent of time ~ ops^b fitted
  *      on warm simulate-only times (whole-process times too, for comparison);
  *  (h) the blog suite (the Fig 3, 5, 6, 9, 10 and 11 scenarios) through
- *      `node bin/locksim.js run FILE --workers 2 --no-charts`, one run each: total wall time vs 30 s.
+ *      `node bin/locksim.js run FILE --workers 2 --no-charts`, one run each: total wall time vs 30 s
+ *      (and once more with `--detailed`).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -69,11 +72,11 @@ async function sweep(workers: number): Promise<{ seconds: number; csv: string; j
 }
 
 /** One blog scenario as a user runs it: a fresh `locksim run` process, 2 workers, no charts. */
-function blogScenario(file: string): { file: string; seconds: number; events: number } {
+function blogScenario(file: string, detailed = false): { file: string; seconds: number; events: number } {
   const out = mkdtempSync(join(tmpdir(), 'locksim-bench-blog-'));
   try {
     const start = process.hrtime.bigint();
-    execFileSync(process.execPath, [join(root, 'bin/locksim.js'), 'run', join(root, 'scenarios', file), '--out', out, '--workers', '2', '--no-charts', '--force'], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] });
+    execFileSync(process.execPath, [join(root, 'bin/locksim.js'), 'run', join(root, 'scenarios', file), '--out', out, '--workers', '2', '--no-charts', '--force', ...(detailed ? ['--detailed'] : [])], { cwd: root, stdio: ['ignore', 'ignore', 'ignore'] });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const rows = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).points as { metrics: Record<string, number> }[];
     return { file, seconds, events: rows.reduce((a, p) => a + (p.metrics.events ?? 0), 0) };
@@ -89,6 +92,13 @@ const dWarm = [0, 1, 2].map(() => point('r5.metal', 100, 50, '--warm', '1'));
 const dWarmSim = median(dWarm.map((x) => x.simSeconds));
 const perOp = d[0].eventsPerMountOp;
 process.stderr.write(`fig3 point: whole ${d.map((x) => x.seconds.toFixed(2)).join(', ')} s; simulate ${d.map((x) => x.simSeconds.toFixed(2)).join(', ')} s; warm ${dWarm.map((x) => x.simSeconds.toFixed(2)).join(', ')} s; ${perOp.toFixed(0)} events per mount op\n`);
+// The same point in detailed mode (every spinner on its own), interleaved in time with nothing else.
+const dd = [0, 1, 2].map(() => point('r5.metal', 100, 50, '--detailed'));
+const ddWarm = [0, 1, 2].map(() => point('r5.metal', 100, 50, '--warm', '1', '--detailed'));
+const ddSeconds = median(dd.map((x) => x.seconds));
+const ddSim = median(dd.map((x) => x.simSeconds));
+const ddWarmSim = median(ddWarm.map((x) => x.simSeconds));
+process.stderr.write(`fig3 point, detailed: whole ${dd.map((x) => x.seconds.toFixed(2)).join(', ')} s; warm ${ddWarm.map((x) => x.simSeconds.toFixed(2)).join(', ')} s; ${dd[0].eventsPerMountOp.toFixed(0)} events per mount op\n`);
 
 const one = await sweep(1);
 const two = await sweep(2);
@@ -109,9 +119,12 @@ const slopeEvents = exponent(g.map((r) => r.syscalls), g.map((r) => r.events));
 process.stderr.write(`exponent: warm simulate ~ ops^${slope.toFixed(2)}, whole process ~ ops^${slopeWhole.toFixed(2)}, events ~ ops^${slopeEvents.toFixed(2)}\n`);
 
 const blogFiles = ['fig3-instance-types.yaml', 'fig5-numa.yaml', 'fig6-hyperthreading.yaml', 'fig9-architecture.yaml', 'fig10-pause-bench.yaml', 'fig11-common-parent-fix.yaml'];
-const blog = blogFiles.map(blogScenario);
+const blog = blogFiles.map((f) => blogScenario(f));
 const blogSeconds = blog.reduce((a, b) => a + b.seconds, 0);
 process.stderr.write(`blog suite: ${blog.map((b) => `${b.file} ${b.seconds.toFixed(1)} s`).join(', ')}; total ${blogSeconds.toFixed(1)} s\n`);
+const blogDetailed = blogFiles.map((f) => blogScenario(f, true));
+const blogDetailedSeconds = blogDetailed.reduce((a, b) => a + b.seconds, 0);
+process.stderr.write(`blog suite, detailed: total ${blogDetailedSeconds.toFixed(1)} s\n`);
 const identity = (() => {
   try {
     return describeMachine(machineIdentity());
@@ -132,11 +145,13 @@ Each point runs in a fresh process (\`node dist/bench/launchPoint.js MODEL K L\`
 | (d) Fig 3 point, 100 containers x 50 layers, r5.metal: whole process | ${dSeconds.toFixed(2)} s (${spread(d.map((x) => x.seconds))}) | 0.6 s | ${verdict(dSeconds <= 0.6)} |
 | (d) same point, simulate only: cold (first run in the process) / warm (after one run) | ${dSim.toFixed(2)} s (${spread(d.map((x) => x.simSeconds))}) / ${dWarmSim.toFixed(2)} s (${spread(dWarm.map((x) => x.simSeconds))}) | | |
 | (d) events per mount operation | ${perOp.toFixed(0)} (${(d[0].events / 1e6).toFixed(2)}M events, ${d[0].mountOps} mount ops) | 50 | ${verdict(perOp <= 50)} |
+| (d) same point in detailed mode (\`--detailed\`: every spinner of a herd on its own): whole process / simulate only, warm / events per mount op | ${ddSeconds.toFixed(2)} s (${spread(dd.map((x) => x.seconds))}) / ${ddWarmSim.toFixed(2)} s (${spread(ddWarm.map((x) => x.simSeconds))}) / ${dd[0].eventsPerMountOp.toFixed(0)} (cold simulate only ${ddSim.toFixed(2)} s) | | |
 | (e) Fig 3 sweep (18 points), 2 workers | ${two.seconds.toFixed(1)} s (1 worker: ${one.seconds.toFixed(1)} s, speed-up ${(one.seconds / two.seconds).toFixed(2)}x) | 30 s | ${verdict(two.seconds <= 30)} |
 | (e) same results with 1 and 2 workers | ${identical ? 'byte-identical results.csv and results.json' : 'DIFFERENT'} | identical | ${verdict(identical)} |
 | (f) 1,000 containers x 100 layers (${big.mountOps} mount ops, ${big.syscalls} syscalls), r5.metal, layers' mount private (no propagation: every launch runs to its end; ${big.unfinished} unfinished) | peak RSS ${big.maxRssMb.toFixed(0)} MB, ${big.seconds.toFixed(1)} s | 2 GB | ${verdict(big.maxRssMb <= 2048)} |
 | (g) cost vs operations at 50 containers (layers ${layers.join(', ')}), warm simulate-only | time ~ ops^${slope.toFixed(2)} (whole process ~ ops^${slopeWhole.toFixed(2)}), events ~ ops^${slopeEvents.toFixed(2)} | about linear | ${verdict(slope < 1.25)} |
 | (h) blog suite: Figs 3, 5, 6, 9, 10, 11 scenarios, \`locksim run --workers 2 --no-charts\`, one run each | ${blogSeconds.toFixed(1)} s (${(blog.reduce((a, b) => a + b.events, 0) / 1e6).toFixed(0)}M events) | 30 s | ${verdict(blogSeconds <= 30)} |
+| (h) the same with \`--detailed\` | ${blogDetailedSeconds.toFixed(1)} s (${(blogDetailed.reduce((a, b) => a + b.events, 0) / 1e6).toFixed(0)}M events) | | |
 
 (g) is fitted on warm simulate-only times, so neither the process start nor the JIT's warm-up flattens it; the whole-process exponent beside it includes both.
 
