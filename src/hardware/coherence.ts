@@ -415,13 +415,7 @@ export abstract class CoherenceFabric implements EventTarget {
         line.mergeHead[group] = IN_FLIGHT;
         line.mergeClaim[group] = id;
         this.enqueue(id, line);
-      } else if (head === IN_FLIGHT) {
-        line.mergeHead[group] = id;
-        line.mergeTail[group] = id;
-      } else {
-        this.pool.next[line.mergeTail[group]] = id;
-        line.mergeTail[group] = id;
-      }
+      } else this.waitForGroup(line, group, id);
     }
     members.length = 0;
     conds.length = 0;
@@ -464,7 +458,13 @@ export abstract class CoherenceFabric implements EventTarget {
       const at = pool.issuedAt[w];
       const wcond = pool.cond[w];
       pool.give(w);
-      this.reissue(wt, line, wcpu, wex, at, false, wcond);
+      if (wcond !== null && at > this.sim.now) {
+        // A herd member that arrives after this fill: what it finds then (the
+        // group's copy, or none if a write came between) decides where it is
+        // served, so it re-reads by itself at its arrival, as a woken spinner.
+        wt.reread = true;
+        this.sim.scheduleAt(at, wt, 0);
+      } else this.reissue(wt, line, wcpu, wex, at, false, wcond);
       w = next;
     }
     // A herd member that read the line and must go on spinning waits for the next publish without resuming.
@@ -632,14 +632,41 @@ export abstract class CoherenceFabric implements EventTarget {
       if (head === IN_FLIGHT) line.mergeTail[group] = claim;
       line.mergeHead[group] = claim;
       this.enqueue(id, line);
-    } else if (head === IN_FLIGHT) {
+    } else this.waitForGroup(line, group, id);
+    return true;
+  }
+
+  /**
+   * Request `id` waits for its merge group's fill in flight: in the group's
+   * chain by arrival (a herd member queued at a publish arrives later than a
+   * request made now), so the group's requests are retried in the order
+   * they reached the group. Requests made now arrive last: appended.
+   */
+  private waitForGroup(line: CacheLine, group: number, id: number): void {
+    const pool = this.pool;
+    const head = line.mergeHead[group];
+    pool.next[id] = -1;
+    if (head === IN_FLIGHT) {
       line.mergeHead[group] = id;
       line.mergeTail[group] = id;
-    } else {
-      this.pool.next[line.mergeTail[group]] = id;
-      line.mergeTail[group] = id;
+      return;
     }
-    return true;
+    const at = pool.arrival[id];
+    const tail = line.mergeTail[group];
+    if (pool.arrival[tail] <= at) {
+      pool.next[tail] = id;
+      line.mergeTail[group] = id;
+      return;
+    }
+    if (pool.arrival[head] > at) {
+      pool.next[id] = head;
+      line.mergeHead[group] = id;
+      return;
+    }
+    let prev = head;
+    while (pool.next[prev] >= 0 && pool.arrival[pool.next[prev]] <= at) prev = pool.next[prev];
+    pool.next[id] = pool.next[prev];
+    pool.next[prev] = id;
   }
 
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */
