@@ -98,7 +98,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
   }
   m.sim.run(p.durationNs);
   const sorted = latencies.sorted();
-  const st = m.coherence.stats;
+  const st = m.coherence.settledStats();
   const allRan = ran === p.threads;
   return {
     acquisitionsPerSec: acquisitions / ((p.durationNs - warmup) / 1e9),

@@ -80,6 +80,13 @@ export class SimThread implements EventTarget {
    * line itself (CoherenceFabric.spinUntil); the spin loop clears it.
    */
   reread = false;
+  /**
+   * The herd re-read the fabric queued for this thread at a publish (a pool
+   * id, or -1), and what the fabric is told if the thread leaves its CPU
+   * before that re-read arrives (CoherenceFabric.releaseHerd).
+   */
+  herdRequest = -1;
+  herdLeave: SpinInterrupt | null = null;
 
   /** On a CPU (computing or spinning), not preempted, asleep or done. */
   get running(): boolean {

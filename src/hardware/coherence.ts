@@ -293,6 +293,20 @@ export abstract class CoherenceFabric implements EventTarget {
     }
   }
 
+  /**
+   * The counters as of now: a herd re-read is counted when the fabric queues
+   * it at the publish, a woken spinner's when it arrives; those queued but
+   * not arrived yet (at the end of a run) are left out, so both modes count alike.
+   */
+  settledStats(): CoherenceStats {
+    const pool = this.pool, now = this.sim.now;
+    let pending = 0;
+    for (let id = 0; id < pool.thread.length; id++) {
+      if (pool.thread[id] !== null && pool.cond[id] !== null && pool.arrival[id] > now) pending++;
+    }
+    return { ...this.stats, misses: this.stats.misses - pending };
+  }
+
   /** Allocate a line homed on `homeSocket`, initially held by nobody (in memory). */
   newLine(name: string, homeSocket = 0): CacheLine {
     return new CacheLine(this.lineCount++, name, this.layout, homeSocket);
@@ -409,6 +423,10 @@ export abstract class CoherenceFabric implements EventTarget {
       this.stats.misses++;
       const id = this.pool.take(s, line, cpu, false, a, now);
       this.pool.cond[id] = cond;
+      // Preempted before its re-read arrives, a woken spinner would re-read
+      // only once it runs again (and from the CPU it then has): leftHerd.
+      s.herdRequest = id;
+      s.watchLeaveCpu(s.herdLeave ??= { interrupt: () => this.leftHerd(s) });
       const group = this.mergeGroup(cpu);
       const head = line.mergeHead[group];
       if (head === IDLE) {
@@ -419,6 +437,59 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     members.length = 0;
     conds.length = 0;
+  }
+
+  /**
+   * Thread `t` left its CPU (preempted) while a herd re-read queued for it
+   * had not arrived yet: take the request back (the group's fill passes to
+   * the next member waiting for it) and wake the thread at the arrival time
+   * to re-read by itself, as a woken spinner would: detailed mode exactly.
+   */
+  private leftHerd(t: SimThread): void {
+    const id = t.herdRequest;
+    t.herdRequest = -1;
+    const pool = this.pool, now = this.sim.now;
+    if (id < 0 || pool.thread[id] !== t || pool.cond[id] === null || pool.arrival[id] <= now) return;
+    const line = pool.line[id]!;
+    const group = this.mergeGroup(pool.cpu[id]);
+    const at = pool.arrival[id];
+    if (line.mergeClaim[group] === id) {
+      // It holds the group's fill and nobody of the group has arrived yet
+      // (an earlier arrival would have taken the fill): the next waiting member gets it.
+      this.withdraw(id, line);
+      const next = line.mergeHead[group];
+      line.mergeClaim[group] = -1;
+      if (next === IN_FLIGHT) {
+        line.mergeHead[group] = IDLE;
+        line.mergeTail[group] = IDLE;
+      } else {
+        const after = pool.next[next];
+        line.mergeHead[group] = after >= 0 ? after : IN_FLIGHT;
+        if (after < 0) line.mergeTail[group] = IDLE;
+        if (pool.cond[next] !== null && pool.arrival[next] > now) line.mergeClaim[group] = next;
+        this.enqueue(next, line);
+      }
+    } else if (!this.unchain(line, group, id)) this.withdraw(id, line);
+    pool.give(id);
+    this.stats.misses--;
+    t.reread = true;
+    this.sim.scheduleAt(at, t, 0);
+  }
+
+  /** Take request `id` out of its group's waiting chain; false if it is not there. */
+  private unchain(line: CacheLine, group: number, id: number): boolean {
+    const pool = this.pool;
+    let prev = -1, cur = line.mergeHead[group];
+    while (cur >= 0 && cur !== id) {
+      prev = cur;
+      cur = pool.next[cur];
+    }
+    if (cur !== id) return false;
+    const after = pool.next[id];
+    if (prev < 0) line.mergeHead[group] = after >= 0 ? after : IN_FLIGHT;
+    else pool.next[prev] = after;
+    if (line.mergeTail[group] === id) line.mergeTail[group] = prev >= 0 ? prev : IDLE;
+    return true;
   }
 
   /** Whether a read miss of `cpu` now would wait its turn at the line's serialization point (TOR, home). */
@@ -462,6 +533,8 @@ export abstract class CoherenceFabric implements EventTarget {
         // A herd member that arrives after this fill: what it finds then (the
         // group's copy, or none if a write came between) decides where it is
         // served, so it re-reads by itself at its arrival, as a woken spinner.
+        // (Its own load counts the miss: this request never reached the fabric.)
+        this.stats.misses--;
         wt.reread = true;
         this.sim.scheduleAt(at, wt, 0);
       } else this.reissue(wt, line, wcpu, wex, at, false, wcond);

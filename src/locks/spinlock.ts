@@ -7,7 +7,7 @@
  * `coh.watch`) arranges the thread's next wake, and the body yields
  * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
-import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
+import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
 import type { SimThread, Steps } from '../cpu/thread.ts';
 
 export type { Steps };
@@ -28,14 +28,22 @@ export interface SpinLock {
  * the thread keeps its CPU, costs no traffic while its copy of the line is
  * valid, and re-reads the line after each write to it (noticed at the end of
  * its current pause). Inline, not a helper generator: a `yield*` level and a
- * closure cost on every resume of the hottest loops.
+ * closure cost on every resume of the hottest loops. Unless the fabric is
+ * `detailed`, a spinner whose wait is a condition on the line (TTAS and the
+ * qspinlock's head: the lock word is taken; an MCS waiter: its node is not
+ * head yet) spins in the line's herd instead (`coh.spinUntil`, docs/model.md
+ * 2b): re-read by the fabric after each write, resumed when the wait is over.
  */
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
-abstract class ExchangeLock implements SpinLock {
+abstract class ExchangeLock implements SpinLock, SpinCondition {
   held = false;
+  /** A spinner in the line's herd waits while the lock is taken. */
+  waiting(): boolean {
+    return this.held;
+  }
   readonly line: CacheLine;
   constructor(readonly name: string, protected readonly coh: CoherenceFabric, line?: CacheLine) {
     this.line = line ?? coh.newLine(name);
@@ -85,9 +93,18 @@ export class TtasLock extends ExchangeLock {
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
       while (this.held) {
-        this.coh.watch(t, this.line);
+        if (this.coh.detailed) {
+          this.coh.watch(t, this.line);
+          yield;
+          if (this.coh.load(t, this.line)) yield;
+          continue;
+        }
+        this.coh.spinUntil(t, this.line, this);
         yield;
-        if (this.coh.load(t, this.line)) yield;
+        if (t.reread) {
+          t.reread = false;
+          if (this.coh.load(t, this.line)) yield;
+        }
       }
       if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
@@ -151,13 +168,22 @@ export class TicketLock implements SpinLock {
  * waiter and one node line to the next in queue: constant traffic, whatever
  * the number of waiters.
  */
-export class QueuedSpinLock implements SpinLock {
+/** A qspinlock waiter's MCS node: its own line, and whether it has been made queue head (what the waiter spins on). */
+class McsNode implements SpinCondition {
+  head = false;
+  constructor(readonly line: CacheLine) {}
+  waiting(): boolean {
+    return !this.head;
+  }
+}
+
+export class QueuedSpinLock implements SpinLock, SpinCondition {
   held = false;
   readonly line: CacheLine;
   private readonly queue: SimThread[] = [];
   private queueHead = 0;
   /** Per waiting thread: its MCS node line and whether it has been made queue head. */
-  private readonly nodes = new Map<SimThread, { line: CacheLine; head: boolean }>();
+  private readonly nodes = new Map<SimThread, McsNode>();
   constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
     this.line = line ?? coh.newLine(name);
   }
@@ -165,7 +191,7 @@ export class QueuedSpinLock implements SpinLock {
   private node(t: SimThread) {
     let n = this.nodes.get(t);
     if (!n) {
-      n = { line: this.coh.newLine(`${this.name}.mcs.${t.name}`), head: false };
+      n = new McsNode(this.coh.newLine(`${this.name}.mcs.${t.name}`));
       this.nodes.set(t, n);
     }
     return n;
@@ -190,18 +216,36 @@ export class QueuedSpinLock implements SpinLock {
       if (this.coh.rmw(t, pred.line)) yield;
       if (this.coh.load(t, me.line)) yield;
       while (!me.head) {
-        this.coh.watch(t, me.line);
+        if (this.coh.detailed) {
+          this.coh.watch(t, me.line);
+          yield;
+          if (this.coh.load(t, me.line)) yield;
+          continue;
+        }
+        this.coh.spinUntil(t, me.line, me);
         yield;
-        if (this.coh.load(t, me.line)) yield;
+        if (t.reread) {
+          t.reread = false;
+          if (this.coh.load(t, me.line)) yield;
+        }
       }
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
       while (this.held) {
-        this.coh.watch(t, this.line);
+        if (this.coh.detailed) {
+          this.coh.watch(t, this.line);
+          yield;
+          if (this.coh.load(t, this.line)) yield;
+          continue;
+        }
+        this.coh.spinUntil(t, this.line, this);
         yield;
-        if (this.coh.load(t, this.line)) yield;
+        if (t.reread) {
+          t.reread = false;
+          if (this.coh.load(t, this.line)) yield;
+        }
       }
       if (this.coh.rmw(t, this.line)) yield;
       if (!this.held) break;
@@ -226,6 +270,11 @@ export class QueuedSpinLock implements SpinLock {
     if (this.coh.rmw(t, this.line)) yield;
     this.held = false;
     this.coh.publish(t, this.line);
+  }
+
+  /** The queue head in the line's herd waits while the lock word is taken. */
+  waiting(): boolean {
+    return this.held;
   }
 }
 
