@@ -23,6 +23,7 @@ import { machineSpecFromTopology } from '../src/hardware/machineSpec.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../src/workload/launch.ts';
 import { launchSchema } from '../src/workload/launchParams.ts';
+import { runLockMicrobench } from '../src/bench/lockMicrobench.ts';
 
 interface StormResult {
   /** Per reader: when its read returned, and how many times it redid its section. */
@@ -132,6 +133,26 @@ function launch(model: string, restriction: { cores?: number }, containers: numb
   const m = new Machine({ ...spec, detailedSpinners: detailed }, { seed, placement: 'spread' });
   return simulateLaunch(m, kernel, params, buildLaunchTrace(params, containers, kernel, seed)).metrics as unknown as Record<string, number>;
 }
+
+describe('lock microbenchmark in both modes', () => {
+  // More threads than CPUs: spinners are preempted at the end of their slice,
+  // some while the fabric holds a re-read queued for them (it must give it
+  // back: a preempted spinner re-reads only once it runs again).
+  for (const lock of ['ttas', 'qspinlock'] as const) {
+    it(`${lock}, 80 threads on m7i.metal-24xl with HT off (48 CPUs), 6 on 4 CPUs, 6 on 8: the same acquisitions and latencies, fewer events`, () => {
+      const m7iHtOff = machineSpecFromTopology(buildTopology(loadHardwareModel('m7i.metal-24xl'), { smt: false }));
+      for (const [spec, threads, durationNs, thinkNs] of [[m7iHtOff, 80, 10_000_000, 2_000], [handMadeSpec('mesh', 1, 4, 1), 6, 10_000_000, 500], [handMadeSpec('chiplet', 1, 8, 2), 6, 4_000_000, 500]] as const) {
+        const p = { lock, threads, criticalSectionNs: 200, thinkNs, distribution: 'exponential' as const, durationNs, placement: 'scatter' as const };
+        const agg = runLockMicrobench({ ...spec, detailedSpinners: false }, p, 'herd');
+        const det = runLockMicrobench({ ...spec, detailedSpinners: true }, p, 'herd');
+        expect(agg.acquisitions).toBeGreaterThan(100);
+        expect(agg.latencyP99Ns).toBeGreaterThan(0);
+        expect({ ...agg, events: 0 }).toEqual({ ...det, events: 0 });
+        expect(agg.events).toBeLessThan(det.events);
+      }
+    });
+  }
+});
 
 describe('launch points in both modes', () => {
   // m7a.24xlarge restricted to 48 cores (6 CCXs): herds meet the qspinlock's
