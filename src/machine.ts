@@ -113,4 +113,17 @@ export class Machine {
     this.scheduler.start(t);
     return t;
   }
+
+  /**
+   * Create a kernel thread that waits to be woken (a kworker): it takes a CPU
+   * only when something wakes it, and the run ends without waiting for it.
+   */
+  spawnDaemon(name: string, body: ThreadBody): SimThread {
+    const id = this.threads.length;
+    const t = new SimThread(id, name, this.sim, this.scheduler, this.random.stream(`thread/${name}`), this.ledger, body);
+    t.daemon = true;
+    this.ledger.register(id, this.sim.now);
+    this.threads.push(t);
+    return t;
+  }
 }

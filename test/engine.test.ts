@@ -267,3 +267,61 @@ describe('the scheduler slice follows the CPU count as the kernel scales it', ()
     expect([1, 2, 4, 8, 96].map(schedulerSliceNs)).toEqual([750_000, 1_500_000, 2_250_000, 3_000_000, 3_000_000]);
   });
 });
+
+describe('per-CPU run queues', () => {
+  /**
+   * 2 CPUs: `hog` holds CPU 0 for 1 ms of kernel work, `sleeper` on CPU 1
+   * alternates 10 us of work with 10 us sleeps, and `late` is released while
+   * both run. Returns when `late` first ran.
+   */
+  async function lateStart(perCpu: boolean, sleeperRounds = 40): Promise<number> {
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    if (perCpu) m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+    m.spawn('hog', function* (t) {
+      t.enterKernel();
+      t.work(1_000_000);
+      yield;
+      t.exitKernel();
+    });
+    m.spawn('sleeper', function* (t) {
+      for (let i = 0; i < sleeperRounds; i++) {
+        t.work(10_000);
+        yield;
+        t.sleepFor(10_000);
+        yield;
+      }
+    });
+    let started = -1;
+    m.sim.schedule(1_000, { fire: () => m.spawn('late', function* (t) { started = t.sim.now; t.work(1_000); yield; }) });
+    m.sim.run(1e12);
+    return started;
+  }
+
+  it('a released thread waits on its CPU behind a busy thread while the other CPU idles between sleeps; with one queue it runs in the first gap', async () => {
+    expect(await lateStart(false)).toBeLessThan(100_000);
+    const perCpu = await lateStart(true);
+    expect(perCpu).toBeGreaterThanOrEqual(1_000_000);
+    expect(perCpu).toBeLessThan(1_100_000);
+  });
+
+  it('the periodic balance moves a thread waiting behind a busy CPU to an idle one', async () => {
+    // The hog holds CPU 0 for 1 ms; with a 10 ms hog the balance (every 4 ms) must move it first.
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+    m.spawn('hog', function* (t) { t.enterKernel(); t.work(10_000_000); yield; t.exitKernel(); });
+    m.spawn('brief', function* (t) { t.work(10_000); yield; });
+    let started = -1;
+    m.sim.schedule(1_000, { fire: () => m.spawn('late', function* (t) { started = t.sim.now; t.work(1_000); yield; }) });
+    m.sim.run(1e12);
+    expect(started).toBeGreaterThanOrEqual(4_000_000);
+    expect(started).toBeLessThan(4_100_000);
+  });
+});

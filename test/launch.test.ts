@@ -68,26 +68,82 @@ describe('a launch on a small machine', () => {
 });
 
 describe('expedited RCU', () => {
-  it('callers during a grace period share the next one', () => {
+  for (const worker of [false, true]) {
+    it(`callers during a grace period share the next one (${worker ? 'normal-priority worker' : 'timer'})`, () => {
+      const m = new Machine(specOf('generic-2core'), { seed: 'r' });
+      const rcu = new ExpeditedRcu(m, 10_000, 0, null, worker);
+      const done: number[] = [];
+      for (const [i, at] of [0, 1_000, 2_000, 3_000].entries()) {
+        m.sim.schedule(at, {
+          fire: () =>
+            m.spawn(`c${i}`, function* (t) {
+              yield rcu.synchronize(t);
+              done.push(t.sim.now);
+            }),
+        });
+      }
+      m.sim.run();
+      // The first caller starts one; the three arriving during it share a second.
+      expect(rcu.gracePeriods).toBe(2);
+      expect(done).toHaveLength(4);
+      expect(Math.min(...done)).toBeGreaterThanOrEqual(10_000);
+      expect(Math.max(...done)).toBeGreaterThanOrEqual(20_000);
+    });
+  }
+
+  /**
+   * Two threads keep both CPUs in kernel work for 300 us while a third asks
+   * for a 100 us grace period: the timer ends it at 100 us (its caller then
+   * waits for a CPU until 300 us); a normal-priority worker needs a CPU to
+   * start it, so it ends 100 us after a CPU frees.
+   */
+  function busyGracePeriod(worker: boolean): number {
     const m = new Machine(specOf('generic-2core'), { seed: 'r' });
-    const rcu = new ExpeditedRcu(m, 10_000, 0);
-    const done: number[] = [];
-    for (const [i, at] of [0, 1_000, 2_000, 3_000].entries()) {
-      m.sim.schedule(at, {
-        fire: () =>
-          m.spawn(`c${i}`, function* (t) {
-            rcu.synchronize(t);
-            yield;
-            done.push(t.sim.now);
-          }),
+    const rcu = new ExpeditedRcu(m, 100_000, 0, null, worker);
+    let doneAt = -1;
+    m.spawn('caller', function* (t) {
+      yield rcu.synchronize(t);
+      doneAt = t.sim.now;
+    });
+    for (const name of ['hog1', 'hog2']) {
+      m.spawn(name, function* (t) {
+        t.enterKernel();
+        t.work(300_000);
+        yield;
+        t.exitKernel();
       });
     }
     m.sim.run();
-    // The first caller starts one; the three arriving during it share a second.
-    expect(rcu.gracePeriods).toBe(2);
-    expect(done).toHaveLength(4);
-    expect(Math.min(...done)).toBeGreaterThanOrEqual(10_000);
-    expect(Math.max(...done)).toBeGreaterThanOrEqual(20_000);
+    return doneAt;
+  }
+
+  it('a normal-priority worker waits for a CPU before the grace period can start; a timer does not', () => {
+    const timer = busyGracePeriod(false);
+    const worker = busyGracePeriod(true);
+    expect(timer).toBeGreaterThanOrEqual(300_000);
+    expect(timer).toBeLessThan(400_000);
+    expect(worker).toBeGreaterThanOrEqual(400_000);
+  });
+
+  it('with a normal-priority worker the next grace period starts only when the previous owner runs again (exp_mutex)', () => {
+    // One CPU: the owner, woken at the end, must get the CPU back to hand exp_mutex on.
+    const gap = (worker: boolean) => {
+      const m = new Machine(specOf('generic-2core', { cores: 1 }), { seed: 'r' });
+      const rcu = new ExpeditedRcu(m, 10_000, 0, null, worker);
+      const done = new Map<string, number>();
+      for (const [name, at] of [['owner', 0], ['next', 1_000]] as const) {
+        m.sim.schedule(at, { fire: () => m.spawn(name, function* (t) { yield rcu.synchronize(t); done.set(name, t.sim.now); }) });
+      }
+      m.sim.run();
+      expect(rcu.gracePeriods).toBe(2);
+      return done.get('next')! - done.get('owner')!;
+    };
+    // Timer: the second grace period starts the instant the first ends, so
+    // the two callers finish one grace period (10 us) apart. Worker: it
+    // starts after the owner has run (a context switch, 2 us) and handed the
+    // mutex on, so they finish further apart.
+    expect(gap(false)).toBeLessThan(12_000);
+    expect(gap(true)).toBeGreaterThanOrEqual(12_000);
   });
 });
 

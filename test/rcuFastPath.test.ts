@@ -1,7 +1,8 @@
 // The expedited grace period's idle fast path: a lone unmount waits either
-// the fast or the slow length, with a measured share (mechanisms
-// rcuExpeditedIdleFast*), and calibrate measures the two modes from the
-// single-container runs' umount medians.
+// the fast or the slow length, a state of the run after a slow warm-up, with
+// a measured share of runs (mechanisms rcuExpeditedIdleFast*,
+// rcuExpeditedIdleWarmupGps), and calibrate measures the two modes from the
+// single-container runs' umount calls.
 import { describe, expect, it } from 'vitest';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { hostMachineSpec, measuredRcuFastPath, simulateMountstormCalls, withRcuFastPath, type MountstormPoint } from '../src/host/calibrate.ts';
@@ -10,7 +11,9 @@ import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.t
 const spec = hostMachineSpec(loadHardwareModel('generic-2core'));
 const base = loadKernelModel('linux-6.6');
 const point = (containers: number): MountstormPoint => ({ file: 't', files: [], variant: 'per-layer-idmap', containers, layers: 10, runsMeanNs: [], opCounts: {}, traces: [] });
-const withFast = (share: number, savingNs: number): KernelModel => withRcuFastPath(structuredClone(base) as KernelModel, { share, savingNs, fastNs: 0, slowNs: 0, runMediansNs: [] });
+const withFast = (share: number, savingNs: number, warmupGps = 0): KernelModel => withRcuFastPath(structuredClone(base) as KernelModel, { share, savingNs, fastNs: 0, slowNs: 0, runMediansNs: [], warmupGps });
+/** A run of `n` umount calls: `warm` slow ones, then `ns` each. */
+const run = (ns: number, n = 20, warm = 0, warmNs = 60_000): number[] => [...Array(warm).fill(warmNs), ...Array(n - warm).fill(ns)];
 
 describe('expedited RCU idle fast path', () => {
   const slow = simulateMountstormCalls(spec, base, point(1));
@@ -23,34 +26,58 @@ describe('expedited RCU idle fast path', () => {
     expect(fast.meanS).toBeLessThan(slow.meanS);
   });
 
-  it('a share of 0.5 lands between the two, and share 0 changes nothing', () => {
+  it('a share of 0.5 predicts the mean of a run settled fast and one settled slow, and share 0 changes nothing', () => {
     const saving = baseNs - 1000;
     const all = simulateMountstormCalls(spec, withFast(1, saving), point(1)).meanS;
     const half = simulateMountstormCalls(spec, withFast(0.5, saving), point(1)).meanS;
-    expect(half).toBeGreaterThan(all);
-    expect(half).toBeLessThan(slow.meanS);
+    expect(half).toBeCloseTo((all + slow.meanS) / 2, 12);
     expect(simulateMountstormCalls(spec, withFast(0, saving), point(1)).meanS).toBe(slow.meanS);
   });
 
-  it('calibrate finds the two modes of the run medians, and none when there is one', () => {
-    const f = measuredRcuFastPath([7100, 35000, 6900, 36000, 34000])!;
+  it('the mode is a state of the run: after the warm-up, every lone grace period of a run takes the same length', async () => {
+    const { Machine } = await import('../src/machine.ts');
+    const { simulateLaunch } = await import('../src/workload/launch.ts');
+    const { probeLaunchParams, traceOf } = await import('../src/host/calibrate.ts');
+    const saving = baseNs - 1000;
+    const k = withFast(0.5, saving, 2);
+    const p = point(1);
+    const kinds = new Set<string>();
+    for (const seed of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) {
+      const r = simulateLaunch(new Machine(spec, { seed }), k, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+      const u = r.opDurations!['umount']!;
+      const rest = u.slice(2);
+      // The warm-up: the first two are slow in every run (at least as long as the settled ones, fast or slow).
+      expect(Math.min(u[0]!, u[1]!)).toBeGreaterThan(Math.max(...rest) - saving / 2);
+      const spread = Math.max(...rest) - Math.min(...rest);
+      expect(spread).toBeLessThan(saving / 2);
+      kinds.add(Math.min(...rest) < u[0]! - saving / 2 ? 'fast' : 'slow');
+    }
+    // Eight runs at share 0.5: both kinds of run occur.
+    expect([...kinds].sort()).toEqual(['fast', 'slow']);
+  });
+
+  it('calibrate finds the two modes of the settled runs, the share of runs in each and the warm-up; none when there is one', () => {
+    const f = measuredRcuFastPath([run(7100, 20, 2), run(35000), run(6900, 100, 3), run(36000, 20, 1), run(34000, 100, 1)])!;
     expect(f.share).toBeCloseTo(0.4, 12);
     expect(f.fastNs).toBe(7000);
     expect(f.slowNs).toBe(35000);
     expect(f.savingNs).toBe(28000);
-    expect(measuredRcuFastPath([31000, 32000, 45000, 36000])).toBeNull();
-    expect(measuredRcuFastPath([7000])).toBeNull();
+    expect(f.warmupGps).toBe(3); // median of 2 and 3, rounded
+    // Runs too short to settle (a handful of calls, all warm-up) say nothing about the share.
+    expect(measuredRcuFastPath([run(7100, 20, 2), run(35000), run(36000, 4), run(37000, 4)])!.share).toBe(0.5);
+    expect(measuredRcuFastPath([run(31000), run(32000), run(45000), run(36000)])).toBeNull();
+    expect(measuredRcuFastPath([run(7000)])).toBeNull();
   });
 
   it('one mode that is clearly fast (under half the contended unmount): every lone run takes the fast path, and the lone umount comes out at its measured median', () => {
     // (Lone medians above this model's umount without its grace period and wake-up, ~8.5 us on generic-2core.)
-    const f = measuredRcuFastPath([11800, 12000, 12100, 12200], 47000)!;
+    const f = measuredRcuFastPath([run(11800), run(12000), run(12100), run(12200)], 47000)!;
     expect(f.allFast).toBe(true);
     expect(f.share).toBe(1);
     expect(f.fastNs).toBe(12050);
     // Not clearly fast against the contended runs (or no contended runs): nothing to say.
-    expect(measuredRcuFastPath([31000, 32000, 33000], 47000)).toBeNull();
-    expect(measuredRcuFastPath([6800, 7000, 6900])).toBeNull();
+    expect(measuredRcuFastPath([run(31000), run(32000), run(33000)], 47000)).toBeNull();
+    expect(measuredRcuFastPath([run(6800), run(7000), run(6900)])).toBeNull();
     const cpus = spec.layout.core.length;
     const k = withRcuFastPath(structuredClone(base) as KernelModel, f, cpus);
     const lone = simulateMountstormCalls(spec, k, point(1));

@@ -10,6 +10,15 @@
  *
  * SMT: a thread's work runs `smtSlowdown` times slower while a thread runs on a
  * sibling of its CPU (the siblings share the core's pipeline).
+ *
+ * Run queues: one for the machine (the default: any CPU that frees takes the
+ * longest-waiting thread), or one per CPU (`perCpuQueues`, as Linux has): a
+ * woken thread takes an idle CPU if there is one (its previous CPU first, as
+ * select_idle_sibling does), else it queues on its previous CPU; a CPU that
+ * frees takes only its own queue's threads, and an idle CPU takes a thread
+ * waiting on another CPU only at the periodic load balance (every
+ * `balanceIntervalNs`). A thread can so wait behind a CPU-bound thread while
+ * another CPU idles in short gaps between sleeps.
  */
 import type { EventTarget, Simulator } from '../engine/simulator.ts';
 import type { RandomStream } from '../engine/random.ts';
@@ -44,6 +53,17 @@ export class Scheduler implements EventTarget {
   private readonly pendingDispatch: (SimThread | null)[];
   private readonly runQueue: SimThread[] = [];
   private queueHead = 0;
+  /** Per-CPU run queues (perCpuQueues), oldest first. */
+  private cpuQueues: SimThread[][] = [];
+  private waitingOnCpus = 0;
+  private balanceArmed = false;
+  private readonly balancer = { fire: () => this.balance() };
+  /**
+   * One run queue per CPU (see the file comment), with a periodic balance
+   * every `balanceIntervalNs`; null: one queue for the machine. Set before
+   * any thread starts (the kernel model says which, src/workload/launch.ts).
+   */
+  perCpuQueues: { balanceIntervalNs: number } | null = null;
   private live = 0;
   private readonly cpuCount: number;
   onAllDone: (() => void) | null = null;
@@ -59,6 +79,7 @@ export class Scheduler implements EventTarget {
     this.sliceEpoch = new Array(this.cpuCount).fill(0);
     this.sliceArmed = new Array(this.cpuCount).fill(false);
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
+    this.cpuQueues = Array.from({ length: this.cpuCount }, () => []);
   }
 
   get cpus(): number {
@@ -105,13 +126,15 @@ export class Scheduler implements EventTarget {
   /**
    * Other work on the machine (not simulated): a thread waking from a sleep
    * waits, with `probability`, an exponential time of mean `meanNs` before it
-   * can run (src/workload/launch.ts sets it; null: never).
+   * can run (src/workload/launch.ts sets it; null: never). Kernel daemons
+   * (the grace-period worker) are left out: the probability is measured per
+   * unmount call, whose wait already includes the worker's turns.
    */
   wakeWait: { probability: number; meanNs: number; draws: RandomStream } | null = null;
 
   makeRunnable(t: SimThread, delay = this.params.wakeupNs): void {
     const prev = t.state;
-    if (prev === ThreadState.Asleep && this.wakeWait && this.wakeWait.draws.uniform() < this.wakeWait.probability) {
+    if (prev === ThreadState.Asleep && this.wakeWait && !t.daemon && this.wakeWait.draws.uniform() < this.wakeWait.probability) {
       // The wait is behind work that is not simulated, so the thread takes no
       // CPU and no place in the run queue meanwhile; then it wakes as usual.
       const wait = this.wakeWait.draws.exponential(this.wakeWait.meanNs);
@@ -124,7 +147,9 @@ export class Scheduler implements EventTarget {
   }
 
   private place(t: SimThread, delay: number): void {
-    const cpu = this.pickCpu(t);
+    // A woken thread's previous CPU when it is idle (select_idle_sibling's first choice).
+    const prev = this.perCpuQueues && t.lastCpu >= 0 && this.isFree(t.lastCpu) && this.allowed(t, t.lastCpu) ? t.lastCpu : -1;
+    const cpu = prev >= 0 ? prev : this.pickCpu(t);
     if (cpu >= 0) {
       this.reserve(cpu, t, delay);
     } else {
@@ -147,7 +172,7 @@ export class Scheduler implements EventTarget {
     const cpu = t.cpu;
     t.preempted();
     this.onCpu[cpu] = null;
-    this.enqueue(t);
+    this.enqueue(t, cpu);
     this.reserve(cpu, next, this.params.contextSwitchNs);
   }
 
@@ -183,7 +208,7 @@ export class Scheduler implements EventTarget {
       if (!next) return;
       cur.preempted();
       this.onCpu[cpu] = null;
-      this.enqueue(cur);
+      this.enqueue(cur, cpu);
       this.reserve(cpu, next, this.params.contextSwitchNs);
     }
   }
@@ -243,7 +268,21 @@ export class Scheduler implements EventTarget {
     return true;
   }
 
-  private enqueue(t: SimThread): void {
+  /** Queue `t` (per-CPU queues: on `onCpu`, else its previous CPU, else its waker's). */
+  private enqueue(t: SimThread, onCpu = -1): void {
+    if (this.perCpuQueues) {
+      let c = onCpu >= 0 ? onCpu : t.lastCpu >= 0 && this.allowed(t, t.lastCpu) ? t.lastCpu : -1;
+      // Never ran: the CPU of whoever woke it. A burst is released by one
+      // thread (the runtime's, the probe's), so its threads queue together,
+      // on the first CPU they may use, and wait there for that CPU or the
+      // balance (measured: docs/validation.md, "Per-CPU run queues").
+      if (c < 0) c = t.affinity.length > 0 ? t.affinity[0]! : 0;
+      this.cpuQueues[c].push(t);
+      this.waitingOnCpus++;
+      if (this.onCpu[c] !== null) this.armSlice(c);
+      this.armBalance();
+      return;
+    }
     this.runQueue.push(t);
     // Someone waits: every busy CPU that could run it gets a slice timer.
     for (let c = 0; c < this.cpuCount; c++) {
@@ -252,10 +291,47 @@ export class Scheduler implements EventTarget {
   }
 
   private queueLength(): number {
-    return this.runQueue.length - this.queueHead;
+    return this.perCpuQueues ? this.waitingOnCpus : this.runQueue.length - this.queueHead;
+  }
+
+  /**
+   * The periodic load balance (per-CPU queues): at the next multiple of the
+   * interval, every idle CPU takes the oldest thread of the longest queue it
+   * may run (the kernel's idle balance, from the scheduler tick).
+   */
+  private armBalance(): void {
+    if (this.balanceArmed || !this.perCpuQueues) return;
+    this.balanceArmed = true;
+    const every = this.perCpuQueues.balanceIntervalNs;
+    const at = (Math.floor(this.sim.now / every) + 1) * every;
+    this.sim.schedule(at - this.sim.now, this.balancer, 0);
+  }
+
+  private balance(): void {
+    this.balanceArmed = false;
+    for (let c = 0; c < this.cpuCount; c++) {
+      if (!this.isFree(c)) continue;
+      let from = -1;
+      for (let q = 0; q < this.cpuCount; q++) {
+        const qu = this.cpuQueues[q];
+        if (q === c || qu.length === 0 || !this.allowed(qu[0], c)) continue;
+        if (from < 0 || qu.length > this.cpuQueues[from].length) from = q;
+      }
+      if (from < 0) continue;
+      const t = this.cpuQueues[from].shift()!;
+      this.waitingOnCpus--;
+      this.reserve(c, t, this.params.contextSwitchNs);
+    }
+    if (this.waitingOnCpus > 0) this.armBalance();
   }
 
   private dequeueFor(cpu: number): SimThread | null {
+    if (this.perCpuQueues) {
+      const qu = this.cpuQueues[cpu];
+      if (qu.length === 0) return null;
+      this.waitingOnCpus--;
+      return qu.shift()!;
+    }
     for (let i = this.queueHead; i < this.runQueue.length; i++) {
       const t = this.runQueue[i];
       if (this.allowed(t, cpu)) {

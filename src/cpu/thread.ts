@@ -49,6 +49,10 @@ export class SimThread implements EventTarget {
   state = ThreadState.New;
   /** Logical CPU it runs on, or -1. */
   cpu = -1;
+  /** The CPU it last ran on, or -1 (per-CPU run queues wake it there). */
+  lastCpu = -1;
+  /** A kernel thread woken on demand (Machine.spawnDaemon): the run ends without it. */
+  daemon = false;
   /** CPUs it may run on (affinity); empty = any. */
   affinity: number[] = [];
   /**
@@ -132,8 +136,12 @@ export class SimThread implements EventTarget {
     this.gen = body(this);
   }
 
-  /** Resume the body now if it is on a CPU; otherwise remember (or queue for a CPU). */
-  wake(): void {
+  /**
+   * Resume the body now if it is on a CPU; otherwise remember (or queue for a
+   * CPU). `delay`: the wake-up's delay before it runs on an idle CPU (default:
+   * the machine's wake-up latency).
+   */
+  wake(delay?: number): void {
     switch (this.state) {
       case ThreadState.Running:
         this.step();
@@ -143,7 +151,11 @@ export class SimThread implements EventTarget {
         return;
       case ThreadState.Asleep:
         this.pendingWake = true;
-        this.scheduler.makeRunnable(this);
+        this.scheduler.makeRunnable(this, delay);
+        return;
+      case ThreadState.New:
+        // A daemon's first wake (Machine.spawnDaemon): its body starts when it gets a CPU.
+        this.scheduler.makeRunnable(this, delay);
         return;
       default:
         throw new Error(`wake of thread ${this.name} in state ${this.state}`);
@@ -153,6 +165,7 @@ export class SimThread implements EventTarget {
   /** Called by the scheduler when the thread gets a CPU. */
   dispatched(cpu: number): void {
     this.cpu = cpu;
+    this.lastCpu = cpu;
     const first = this.state === ThreadState.New;
     this.state = ThreadState.Running;
     this.ledger.resume(this.id, this.sim.now);

@@ -247,18 +247,44 @@ export const kernelModelSchema = z.strictObject({
   description: z.string().min(1),
   mountOptionLimitBytes: kernelNumberSchema,
   locks: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), lockSchema),
+  /**
+   * Who drives an expedited RCU grace period (src/workload/kernelPath.ts,
+   * ExpeditedRcu): `normal`, a kernel thread of normal priority that must get
+   * a CPU like any other (rcu_exp_gp_kthread_worker without
+   * CONFIG_RCU_EXP_KTHREAD; a workqueue before 5.19); `realtime`, a SCHED_FIFO
+   * thread that takes a CPU at once (CONFIG_RCU_EXP_KTHREAD). Absent: realtime.
+   */
+  rcuExpeditedWorker: z.strictObject({
+    priority: z.enum(['normal', 'realtime']),
+    source: z.string().trim().min(1),
+  }).optional(),
+  /**
+   * The scheduler's run queues (src/cpu/scheduler.ts): `per-cpu`, Linux's
+   * (a woken thread queues on its previous CPU when none is idle; an idle CPU
+   * takes another CPU's waiting thread only at the periodic balance, every
+   * balanceIntervalNs), or `global`, one queue any free CPU takes from.
+   * Absent: global.
+   */
+  scheduler: z.strictObject({
+    runQueues: z.enum(['per-cpu', 'global']),
+    balanceIntervalNs: kernelNumberSchema,
+    source: z.string().trim().min(1),
+  }).optional(),
   mechanisms: z.strictObject({
     percpuSumPerCpuNs: kernelNumberSchema,
     rcuExpeditedBaseNs: kernelNumberSchema,
     rcuExpeditedPerCpuNs: kernelNumberSchema,
     /**
      * The expedited grace period's fast path when no other CPU is busy: its
-     * length, and the share of such grace periods that take it (absent: every
-     * grace period is rcuExpeditedBaseNs + per busy CPU). Measured by calibrate
-     * from single-container unmounts, whose waits are bimodal on some hosts.
+     * length, and the share of runs that settle in it (absent: every grace
+     * period is rcuExpeditedBaseNs + per busy CPU). Measured by calibrate from
+     * single-container unmounts, whose waits are bimodal, run by run, on some
+     * hosts.
      */
     rcuExpeditedIdleFastNs: kernelNumberSchema.optional(),
     rcuExpeditedIdleFastShare: kernelNumberSchema.optional(),
+    /** Lone grace periods at the start of every run that take the slow length before the run settles in its mode (absent: 0). */
+    rcuExpeditedIdleWarmupGps: kernelNumberSchema.optional(),
     /**
      * Run-to-run variation of each piece of CPU work (coefficient of
      * variation of a log-normal factor of mean 1; absent or 0: every run of

@@ -99,6 +99,28 @@ export const NO_PROPAGATION: PropagationSetup = { layerParentShared: false, sets
  * after their call has ended. Concurrent callers share grace periods, as the
  * kernel's expedited sequence counter lets them: those arriving while one runs
  * wait for the next, which then serves them all.
+ *
+ * Who drives the grace period. Without a worker (the kernel model's
+ * `rcuExpeditedWorker` absent or `realtime`) it is a timer, and the next one
+ * starts the instant one ends. With `normal` the kernel's own sequence is
+ * followed (kernel/rcu/tree_exp.h, synchronize_rcu_expedited), and every step
+ * of it needs a CPU:
+ *  - the caller that finds exp_mutex free takes it (exp_funnel_lock), starts
+ *    the grace period, queues the work on the worker and sleeps; callers
+ *    after it wait for the next grace period, the first of them on the mutex;
+ *  - the worker is a kernel thread of normal priority, as
+ *    rcu_exp_gp_kthread_worker is unless CONFIG_RCU_EXP_KTHREAD (which needs
+ *    CONFIG_RCU_BOOST) makes it SCHED_FIFO (kernel/rcu/tree.c,
+ *    rcu_start_exp_gp_kworker; before 5.19 a workqueue item, also normal
+ *    priority). It must get a CPU to IPI the busy CPUs
+ *    (sync_rcu_exp_select_cpus), sleeps until they report
+ *    (synchronize_rcu_expedited_wait), and must get a CPU again to end the
+ *    grace period and wake its callers (rcu_exp_wait_wake);
+ *  - the mutex's owner, once it runs again, releases exp_mutex to the first
+ *    caller waiting on it, which must run to start the next grace period.
+ * On a machine whose CPUs are all taken by launches each of those turns waits
+ * in the run queue behind them, so a grace period lengthens with the load,
+ * which a timer cannot show.
  */
 export class ExpeditedRcu {
   private running = false;
@@ -106,6 +128,12 @@ export class ExpeditedRcu {
   private next: SimThread[] = [];
   gracePeriods = 0;
   private readonly ender = { fire: () => this.end() };
+  /** Worker mode: the grace-period worker thread, made at the first grace period. */
+  private worker: SimThread | null = null;
+  /** Worker mode: exp_mutex is held (by the caller that started the grace period in progress, until it runs after its end). */
+  private mutexHeld = false;
+  /** Worker mode: the caller the mutex was handed to, which starts the next grace period when it runs. */
+  private handedTo: SimThread | null = null;
 
   /**
    * A grace period takes `baseNs` plus `perBusyCpuNs` for every other CPU
@@ -114,44 +142,99 @@ export class ExpeditedRcu {
    * ~50 us with it busy: docs/validation.md).
    */
   private fastDraws: RandomStream | null = null;
+  /** Lone grace periods so far, and the mode this run settled in (drawn once, after the warm-up). */
+  private loneGps = 0;
+  private settledFast: boolean | null = null;
+  /** Lone grace periods after the warm-up: the ones the settled mode decided. */
+  idleModeUses = 0;
 
   constructor(
     private readonly m: Machine,
     readonly baseNs: number,
     readonly perBusyCpuNs: number,
     /**
-     * The fast path when no other CPU is busy (mechanisms.rcuExpeditedIdleFast*):
-     * with probability `share` the grace period takes `ns` instead of baseNs.
-     * On this 2-vCPU guest a lone unmount's wait is bimodal, ~7 or ~35 us
-     * (docs/validation.md): the idle vCPU sometimes needs no IPI round trip
-     * through the host and sometimes does. Null: one length.
+     * The fast path when no other CPU is busy (mechanisms.rcuExpeditedIdleFast*
+     * and rcuExpeditedIdleWarmupGps). On this 2-vCPU guest a lone unmount's
+     * wait is ~7 or ~35 us, and which is a state of the run
+     * (docs/validation.md): every run's first `warmup` lone grace periods are
+     * slow (baseNs), then the run settles, with probability `share`, in the
+     * fast path (`ns`) for good, else in the slow one. Null: one length.
      */
-    readonly idleFast: { ns: number; share: number } | null = null,
+    readonly idleFast: { ns: number; share: number; warmup: number } | null = null,
+    /** The grace period runs in a normal-priority kernel thread, behind exp_mutex (see the class comment). */
+    readonly normalPriorityWorker = false,
   ) {}
 
-  synchronize(t: SimThread): void {
-    if (!this.running) {
-      this.current.push(t);
-      this.start();
-    } else this.next.push(t);
+  /** The caller's whole wait: `yield rcu.synchronize(t)`. */
+  *synchronize(t: SimThread): Steps {
+    if (!this.normalPriorityWorker) {
+      if (!this.running) {
+        this.current.push(t);
+        this.start();
+      } else this.next.push(t);
+      t.sleep();
+      yield;
+      return;
+    }
+    if (this.mutexHeld) {
+      // A grace period is in progress: this caller needs the next one. The
+      // first to come waits on exp_mutex, the others for that grace period.
+      this.next.push(t);
+      t.sleep();
+      yield;
+      if (this.handedTo !== t) return; // its grace period ended
+      this.handedTo = null;
+    } else {
+      this.mutexHeld = true;
+      this.next.push(t);
+    }
+    // t holds exp_mutex: a grace period for everyone waiting so far.
+    this.current = this.next;
+    this.next = [];
+    this.gracePeriods++;
     t.sleep();
+    // The worker's wake-up onto a free CPU is inside the grace period's
+    // measured length (baseNs), so it adds no delay of its own; with no CPU
+    // free it queues.
+    this.wakeWorker();
+    yield;
+    // Woken by the worker at the end, back on a CPU: mutex_unlock(exp_mutex),
+    // to the first caller waiting on it.
+    if (this.next.length > 0) {
+      this.handedTo = this.next[0]!;
+      this.handedTo.wake();
+    } else this.mutexHeld = false;
+  }
+
+  /** The grace period's length, from the CPUs busy now (other than `self`'s). */
+  private lengthNs(self: SimThread | null): number {
+    // CPUs running a thread, other than the one that asks: the kernel IPIs
+    // the others and does not wait on its own CPU.
+    let busy = 0;
+    for (let c = 0; c < this.m.cpus; c++) {
+      const on = this.m.scheduler.threadOn(c);
+      if (on !== null && on !== self) busy++;
+    }
+    if (self === null && busy > 0) busy--;
+    let ns = this.baseNs + busy * this.perBusyCpuNs;
+    if (busy === 0 && this.idleFast) {
+      if (this.loneGps++ >= this.idleFast.warmup) {
+        this.idleModeUses++;
+        // Its own stream, one draw per run: drawing here changes no other mechanism's draws.
+        if (this.settledFast === null) {
+          this.fastDraws ??= this.m.random.stream('rcu-expedited-idle-fast-path');
+          this.settledFast = this.fastDraws.uniform() < this.idleFast.share;
+        }
+        if (this.settledFast) ns = this.idleFast.ns;
+      }
+    }
+    return ns;
   }
 
   private start(): void {
     this.running = true;
     this.gracePeriods++;
-    // CPUs running a thread, other than the caller's: the kernel IPIs the
-    // others and does not wait on the CPU that asked.
-    let busy = 0;
-    for (let c = 0; c < this.m.cpus; c++) if (this.m.scheduler.threadOn(c) !== null) busy++;
-    if (busy > 0) busy--;
-    let ns = this.baseNs + busy * this.perBusyCpuNs;
-    if (busy === 0 && this.idleFast && this.idleFast.share > 0) {
-      // Its own stream: drawing here changes no other mechanism's draws.
-      this.fastDraws ??= this.m.random.stream('rcu-expedited-idle-fast-path');
-      if (this.fastDraws.uniform() < this.idleFast.share) ns = this.idleFast.ns;
-    }
-    this.m.sim.schedule(ns, this.ender, 0);
+    this.m.sim.schedule(this.lengthNs(null), this.ender, 0);
   }
 
   private end(): void {
@@ -161,6 +244,33 @@ export class ExpeditedRcu {
     this.running = false;
     if (this.current.length > 0) this.start();
     for (const t of done) t.wake();
+  }
+
+  private wakeWorker(): void {
+    if (this.worker === null) {
+      const self = this;
+      const label = this.m.activities.id('rcu_exp_gp_kthread_worker;synchronize_rcu_expedited');
+      const idle = this.m.activities.id('rcu_exp_gp_kthread_worker;idle');
+      this.worker = this.m.spawnDaemon('rcu_exp_gp_kthread_worker', function* (w) {
+        for (;;) {
+          // On a CPU: IPI the busy CPUs, then sleep until they report (its
+          // wake-up back is inside the length, so no delay of its own).
+          w.doing(label);
+          const ns = self.lengthNs(w);
+          w.sleep();
+          self.m.sim.schedule(ns, { fire: () => w.wake(0) }, 0);
+          yield;
+          // On a CPU again: end the grace period and wake its callers.
+          const done = self.current;
+          self.current = [];
+          for (const t of done) t.wake();
+          w.doing(idle);
+          w.sleep();
+          yield;
+        }
+      });
+    }
+    this.worker.wake(0);
   }
 }
 
@@ -245,8 +355,8 @@ export class KernelMountPath {
     const mech = kernel.mechanisms;
     // The sum runs over all *possible* CPUs; on these machines that is every logical CPU.
     this.percpuNs = cpus * mech.percpuSumPerCpuNs.value;
-    const fast = mech.rcuExpeditedIdleFastNs && mech.rcuExpeditedIdleFastShare ? { ns: mech.rcuExpeditedIdleFastNs.value, share: mech.rcuExpeditedIdleFastShare.value } : null;
-    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value, fast);
+    const fast = mech.rcuExpeditedIdleFastNs && mech.rcuExpeditedIdleFastShare ? { ns: mech.rcuExpeditedIdleFastNs.value, share: mech.rcuExpeditedIdleFastShare.value, warmup: mech.rcuExpeditedIdleWarmupGps?.value ?? 0 } : null;
+    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value, fast, kernel.rcuExpeditedWorker?.priority === 'normal');
     this.mountTable = baseMounts;
     this.maxMountTable = baseMounts;
   }
@@ -358,8 +468,7 @@ export class KernelMountPath {
           continue;
         }
         case StepKind.Rcu:
-          this.rcu.synchronize(t);
-          yield;
+          yield this.rcu.synchronize(t);
           break;
         case StepKind.PathLookup:
           // pathLookup without its kernel entry (the syscall is in the kernel already): a generator level less.

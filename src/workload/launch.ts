@@ -37,6 +37,8 @@ export interface LaunchResult {
   folded: string;
   /** With `recordOpDurations`: each op kind's call durations (ns, syscall entry to return), as a traced probe run records them. */
   opDurations?: Record<string, number[]>;
+  /** Lone grace periods that took the run's settled mode (kernelPath.ts, ExpeditedRcu): 0 when the mode did not matter. */
+  rcuIdleModeUses?: number;
 }
 
 export interface LaunchOptions {
@@ -90,6 +92,8 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
     const missing = missingSyscallError(kernel, 'umount_overlay', 'the trace unmounts an overlay');
     if (missing) throw missing;
   }
+  const rq = kernel.scheduler;
+  if (rq?.runQueues === 'per-cpu') m.scheduler.perCpuQueues = { balanceIntervalNs: rq.balanceIntervalNs.value };
   const s = new LaunchState(m, kernel, params, trace, opts.recordOpDurations === true);
   // The host's actors, in this order (their activity labels and random
   // streams are made in it): systemd, kubelet, the background walkers, other
@@ -103,5 +107,5 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   m.sim.run(s.horizon);
   s.end = m.sim.now;
   m.ledger.flush(s.end);
-  return { metrics: launchMetrics(s, pressure), folded: foldedStacks(m), ...(s.opDurations ? { opDurations: s.opDurations } : {}) };
+  return { metrics: launchMetrics(s, pressure), folded: foldedStacks(m), rcuIdleModeUses: s.path.rcu.idleModeUses, ...(s.opDurations ? { opDurations: s.opDurations } : {}) };
 }

@@ -24,7 +24,7 @@ import {
   measuredRcuFastPath,
   type OtherWorkWake,
   measuredRuntime,
-  umountRunMedians,
+  umountRunSequences,
   type RcuFastPath,
   probeJitterRuns,
   probeRuntimeRuns,
@@ -117,14 +117,33 @@ export function simulateMountstorm(spec: MachineSpec, kernel: KernelModel, p: Mo
   return simulateMountstormCalls(spec, kernel, p).meanS;
 }
 
-/** The simulated storm's mean launch latency (s) and each op kind's median call (s), as the probe's trace gives them. */
+/**
+ * The simulated storm's mean launch latency (s) and each op kind's median call
+ * (s), as the probe's trace gives them. With a lone grace period whose mode is
+ * a state of the run (mechanisms.rcuExpeditedIdleFastShare strictly between 0
+ * and 1), one simulation would be one draw of that state; the expected mean
+ * of runs is the mix of a run settled fast and one settled slow, weighted by
+ * the share (the second is skipped when the first never used the mode).
+ */
 export function simulateMountstormCalls(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): { meanS: number; medianCallS: Record<string, number> } {
+  const share = kernel.mechanisms.rcuExpeditedIdleFastShare?.value;
+  if (share === undefined || share <= 0 || share >= 1 || !kernel.mechanisms.rcuExpeditedIdleFastNs) return simulateOnce(spec, kernel, p).calls;
+  const settled = (v: number): KernelModel => ({ ...kernel, mechanisms: { ...kernel.mechanisms, rcuExpeditedIdleFastShare: { value: v, source: 'one run settled in one mode' } } });
+  const fast = simulateOnce(spec, settled(1), p);
+  if (fast.modeUses === 0) return fast.calls;
+  const slow = simulateOnce(spec, settled(0), p).calls;
+  const medianCallS: Record<string, number> = {};
+  for (const op of Object.keys(fast.calls.medianCallS)) medianCallS[op] = share * fast.calls.medianCallS[op]! + (1 - share) * (slow.medianCallS[op] ?? fast.calls.medianCallS[op]!);
+  return { meanS: share * fast.calls.meanS + (1 - share) * slow.meanS, medianCallS };
+}
+
+function simulateOnce(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): { calls: { meanS: number; medianCallS: Record<string, number> }; modeUses: number } {
   const m = new Machine(spec, { seed: 'calibrate' });
   const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
   const medianCallS: Record<string, number> = {};
   for (const [op, ds] of Object.entries(r.opDurations ?? {})) medianCallS[op] = median(ds) * 1e-9;
   // rootfsMeanS: release to the end of the last mount op, what the probe times.
-  return { meanS: r.metrics.rootfsMeanS!, medianCallS };
+  return { calls: { meanS: r.metrics.rootfsMeanS!, medianCallS }, modeUses: r.rcuIdleModeUses ?? 0 };
 }
 
 // ---------------------------------------------------------------------------
@@ -261,6 +280,7 @@ export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus =
   if (!fast) return k;
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
+  k.mechanisms.rcuExpeditedIdleWarmupGps = { value: fast.warmupGps, source: src };
   const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
   const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - fast.savingNs;
   k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
@@ -475,7 +495,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // Per-op medians of the kept multi-container traces: the fit's contended points, and the slow grace period's reference.
   const contended = contendedOpPoints(points);
   const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
-  const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunMedians), contendedUmount.length ? median(contendedUmount) : undefined);
+  const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunSequences), contendedUmount.length ? median(contendedUmount) : undefined);
   const cpus = spec.layout.core.length;
   const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;

@@ -372,24 +372,30 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
 }
 
 /**
- * The bimodal wait of a lone unmount: in each single-container run the
- * median umount call, split into a fast and a slow mode at the largest gap
- * between the sorted run medians (log scale) when that gap is at least 2x
- * (on this 2-vCPU guest the modes are ~7 and ~35 us, run by run: the
- * expedited grace period's fast path when the idle vCPU needs no IPI round
- * trip, and its slow path). `savingNs` is the slow mode's median minus the
- * fast mode's: the rest of umount's work is in both, so this is what the
- * fast path saves on the grace period.
+ * The bimodal wait of a lone unmount. On this 2-vCPU guest a single
+ * container's umount calls take ~7 or ~35 us, and which one is a state of the
+ * run, not of the call (traces of windows w3 and w5, docs/validation.md): the
+ * first one or two calls of every run are slow (55-160 us, then ~30), after
+ * which most runs settle at ~7 us for good and some stay at ~35 us for the
+ * whole run. So the modes are measured on runs long enough to settle
+ * (`MIN_SETTLED_UMOUNTS` calls or more): each run's median umount, split
+ * into a fast and a slow mode at the largest gap between the sorted run
+ * medians when that gap is at least 2x; `share` is the share of those runs
+ * in the fast mode, and `warmupGps` the median count, over the fast runs, of
+ * leading calls above the modes' geometric midpoint (the slow start every
+ * run has). Runs with fewer calls (a common-parent storm unmounts a handful
+ * of mounts) are all warm-up: they count for `warmupGps` only through the
+ * simulation, which charges a run's first `warmupGps` lone grace periods the
+ * slow length. `savingNs` is the slow mode's median minus the fast mode's:
+ * the rest of umount's work is in both, so this is what the fast path saves
+ * on the grace period.
  *
- * One mode only: when every run's median is under half the median unmount
- * of the contended runs (K > 1, where the other vCPU is busy and the grace
- * period takes its slow path), every lone run took the fast path (`allFast`:
+ * One mode only: when every settled run's median is under half the median
+ * unmount of the contended runs (K > 1, where the other vCPU is busy and the
+ * grace period takes its slow path), every run settled fast (`allFast`:
  * share 1, and the fast grace period is the lone call's median minus the
- * rest of umount's cost in the model, see withRcuFastPath). On a quiet
- * machine (window w3, 2026-11-29) all ten single-container runs were fast
- * (6.8 us against 47 us contended); without this the lone unmount was
- * charged the slow grace period and K=1 L=50 came out 25% slow.
- * Null with fewer than 2 runs, or one mode that is not clearly fast.
+ * rest of umount's cost in the model, see withRcuFastPath).
+ * Null with fewer than 2 settled runs, or one mode that is not clearly fast.
  */
 export interface RcuFastPath {
   share: number;
@@ -397,17 +403,25 @@ export interface RcuFastPath {
   fastNs: number;
   slowNs: number;
   runMediansNs: number[];
+  /** Lone grace periods at the start of every run that take the slow length, fast runs included. */
+  warmupGps: number;
   /** Every lone run was fast (no slow mode among them): slowNs is then the contended runs' median unmount. */
   allFast?: boolean;
 }
 
-export function umountRunMedians(p: MountstormPoint): number[] {
+/** Runs with fewer lone umount calls than this are all warm-up: they do not say which mode a run settles in. */
+export const MIN_SETTLED_UMOUNTS = 8;
+
+/** Each single-container traced run's umount call durations (ns), in call order. */
+export function umountRunSequences(p: MountstormPoint): number[][] {
   if (p.containers !== 1 || p.traces.length === 0) return [];
-  return runMedians(p.traces.map((f) => tracedCalls(readTraceFile(f))), 'umount') ?? [];
+  return p.traces.map((f) => tracedCalls(readTraceFile(f)).get('umount')?.durNs ?? []).filter((d) => d.length > 0);
 }
 
-export function measuredRcuFastPath(runMediansNs: number[], contendedUmountNs?: number): RcuFastPath | null {
-  if (runMediansNs.length < 2) return null;
+export function measuredRcuFastPath(runs: number[][], contendedUmountNs?: number): RcuFastPath | null {
+  const settled = runs.filter((r) => r.length >= MIN_SETTLED_UMOUNTS);
+  if (settled.length < 2) return null;
+  const runMediansNs = settled.map(median);
   const s = [...runMediansNs].sort((a, b) => a - b);
   let at = -1;
   let gap = 0;
@@ -415,14 +429,24 @@ export function measuredRcuFastPath(runMediansNs: number[], contendedUmountNs?: 
     const g = s[i]! / Math.max(1, s[i - 1]!);
     if (g > gap) [gap, at] = [g, i];
   }
+  // Leading calls above the midpoint in each run that settled fast: the warm-up.
+  const warmup = (fastNs: number, slowNs: number) => {
+    const mid = Math.sqrt(fastNs * slowNs);
+    const counts = settled.filter((r) => median(r) < mid).map((r) => {
+      let n = 0;
+      while (n < r.length && r[n]! > mid) n++;
+      return n;
+    });
+    return counts.length ? Math.round(median(counts)) : 0;
+  };
   if (gap < 2) {
-    // One mode: fast when even the slowest lone run is under half the contended unmount.
+    // One mode: fast when even the slowest settled run is under half the contended unmount.
     if (contendedUmountNs === undefined || !(s[s.length - 1]! < contendedUmountNs / 2)) return null;
     const fastNs = median(s);
-    return { share: 1, savingNs: contendedUmountNs - fastNs, fastNs, slowNs: contendedUmountNs, runMediansNs, allFast: true };
+    return { share: 1, savingNs: contendedUmountNs - fastNs, fastNs, slowNs: contendedUmountNs, runMediansNs, warmupGps: warmup(fastNs, contendedUmountNs), allFast: true };
   }
   const fastNs = median(s.slice(0, at)), slowNs = median(s.slice(at));
-  return { share: at / s.length, savingNs: slowNs - fastNs, fastNs, slowNs, runMediansNs };
+  return { share: at / s.length, savingNs: slowNs - fastNs, fastNs, slowNs, runMediansNs, warmupGps: warmup(fastNs, slowNs) };
 }
 
 /**

@@ -10,6 +10,7 @@ import { InputError } from '../../config/errors.ts';
 import { YamlSource, readInputFile } from '../../config/yamlLoad.ts';
 import { ABSOLUTE_NS_GROUPS, formatMountParameter, getIn, MOUNT_GROUPS, type FitReport, type LockbenchFit, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
 import { machineIdentitySchema, type MachineIdentity } from '../machineIdentity.ts';
+import { MIN_SETTLED_UMOUNTS } from './measurements.ts';
 
 // ---------------------------------------------------------------------------
 // Model files
@@ -50,8 +51,9 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     const runs = r.runMediansNs.map((x) => (x / 1000).toFixed(1)).join(', ');
     const how = r.allFast
       ? `every single-container run's median umount (${runs} us) is under half the contended runs' median (${(r.slowNs / 1000).toFixed(1)} us): the fast mode in every run`
-      : `the share of single-container runs whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`;
+      : `the share of single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`;
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${how}`) }));
+    doc.setIn(['mechanisms', 'rcuExpeditedIdleWarmupGps'], doc.createNode({ value: r.warmupGps, source: fittedSource(opts.files, opts.date, `measured, not fitted: over the single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls that settled fast, the median count of leading calls above the modes' geometric midpoint (${Math.round(Math.sqrt(r.fastNs * r.slowNs) / 100) / 10} us)`) }));
     const fastHow = r.allFast
       ? `the lone umount's median (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model`
       : `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`;
