@@ -159,7 +159,17 @@ What each line measures:
 - **(c)** \`process.resourceUsage().maxRSS\` at the end of the run. Piscina
   workers are threads of this process, so their memory is included.
 `;
-  writeFileSync(join(root, 'docs/benchmarks.md'), doc);
+  // Replace only this head: the sections after it (other benches', hand-written ones) stay.
+  const docPath = join(root, 'docs/benchmarks.md');
+  let rest = '';
+  try {
+    const old = readFileSync(docPath, 'utf8');
+    const firstSection = old.indexOf('\n## ');
+    if (firstSection >= 0) rest = old.slice(firstSection);
+  } catch {
+    // no file yet
+  }
+  writeFileSync(docPath, doc + rest);
   process.stderr.write('wrote docs/benchmarks.md\n');
 }
 
