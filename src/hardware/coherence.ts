@@ -425,8 +425,9 @@ export abstract class CoherenceFabric implements EventTarget {
       this.pool.cond[id] = cond;
       // Preempted before its re-read arrives, a woken spinner would re-read
       // only once it runs again (and from the CPU it then has): leftHerd.
+      // In kernel mode it cannot be preempted (Scheduler: need_resched only).
       s.herdRequest = id;
-      s.watchLeaveCpu(s.herdLeave ??= { interrupt: () => this.leftHerd(s) });
+      if (s.kernelDepth === 0) s.watchLeaveCpu(s.herdLeave ??= { interrupt: () => this.leftHerd(s) });
       const group = this.mergeGroup(cpu);
       const head = line.mergeHead[group];
       if (head === IDLE) {
