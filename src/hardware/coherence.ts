@@ -79,8 +79,8 @@ export class CacheLine {
    */
   herd: SimThread[] = [];
   herdCond: SpinCondition[] = [];
-  spareHerd: SimThread[] = [];
-  spareHerdCond: SpinCondition[] = [];
+  /** Members in `herd` (entries past it are stale: the arrays are reused, never shrunk). */
+  herdSize = 0;
   /**
    * Per merge group: the herd request (not yet arrived) that holds the group's
    * fill, or -1. A request of the group that arrives before it goes first.
@@ -187,9 +187,10 @@ export class ServiceQueue implements EventTarget {
   busy = false;
   items: number[] = [];
   head = 0;
-  /** Herd re-reads not arrived yet, and their arrival times, sorted by arrival. */
+  /** Herd re-reads not arrived yet, and their arrival times, sorted by arrival, from `futureHead` on. */
   future: number[] = [];
   futureAt: number[] = [];
+  futureHead = 0;
   /** Time of the earliest wake scheduled for the queue (Infinity: none). */
   wakeAt = Infinity;
   /** Start the next request when the queue is idle (set by the fabric that owns the queue). */
@@ -201,20 +202,35 @@ export class ServiceQueue implements EventTarget {
     this.wakeAt = Infinity;
     this.onWake();
   }
+  /** Herd re-reads waiting to arrive. */
+  get futureLength(): number {
+    return this.future.length - this.futureHead;
+  }
+  /** Arrival time of the next one (only when futureLength > 0). */
+  get nextArrival(): number {
+    return this.futureAt[this.futureHead];
+  }
   addFuture(id: number, at: number): void {
     let i = this.future.length;
-    if (i === 0 || this.futureAt[i - 1] <= at) {
+    if (i === this.futureHead) {
+      // Empty: start over at the front (no garbage kept).
+      this.future.length = 0;
+      this.futureAt.length = 0;
+      this.futureHead = 0;
+      i = 0;
+    }
+    if (i === this.futureHead || this.futureAt[i - 1] <= at) {
       this.future.push(id);
       this.futureAt.push(at);
       return;
     }
-    while (i > 0 && this.futureAt[i - 1] > at) i--;
+    while (i > this.futureHead && this.futureAt[i - 1] > at) i--;
     this.future.splice(i, 0, id);
     this.futureAt.splice(i, 0, at);
   }
   /** Take `id` out of the future arrivals (a request of its merge group came first); false if absent. */
   removeFuture(id: number): boolean {
-    const i = this.future.indexOf(id);
+    const i = this.future.indexOf(id, this.futureHead);
     if (i < 0) return false;
     this.future.splice(i, 1);
     this.futureAt.splice(i, 1);
@@ -222,11 +238,18 @@ export class ServiceQueue implements EventTarget {
   }
   /** The next request to serve at `now`, earliest arrival first (arrived requests win ties), or -1. */
   takeNext(now: number, arrival: Float64Array): number {
-    const f = this.future.length > 0 && this.futureAt[0] <= now;
-    if (this.length > 0 && !(f && this.futureAt[0] < arrival[this.items[this.head]])) return this.shift();
+    const h = this.futureHead;
+    const f = h < this.future.length && this.futureAt[h] <= now;
+    if (this.length > 0 && !(f && this.futureAt[h] < arrival[this.items[this.head]])) return this.shift();
     if (!f) return -1;
-    this.futureAt.shift();
-    return this.future.shift()!;
+    const id = this.future[h];
+    this.futureHead = h + 1;
+    if (this.futureHead > 64 && this.futureHead * 2 > this.future.length) {
+      this.future = this.future.slice(this.futureHead);
+      this.futureAt = this.futureAt.slice(this.futureHead);
+      this.futureHead = 0;
+    }
+    return id;
   }
   push(id: number): void {
     this.items.push(id);
@@ -336,7 +359,7 @@ export abstract class CoherenceFabric implements EventTarget {
   publish(t: SimThread, line: CacheLine): void {
     line.version++;
     line.lastWriterCpu = t.cpu;
-    if (line.herd.length > 0) this.releaseHerd(t, line);
+    if (line.herdSize > 0) this.releaseHerd(t, line);
     const w = line.watchers;
     if (w.length === 0) return;
     // Swap in the line's spare array: no allocation per publish.
@@ -370,8 +393,8 @@ export abstract class CoherenceFabric implements EventTarget {
    */
   spinUntil(t: SimThread, line: CacheLine, cond: SpinCondition): void {
     t.lag = 0;
-    line.herd.push(t);
-    line.herdCond.push(cond);
+    line.herd[line.herdSize] = t;
+    line.herdCond[line.herdSize++] = cond;
   }
 
   /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */
@@ -387,12 +410,9 @@ export abstract class CoherenceFabric implements EventTarget {
    * their CPU are woken to re-read themselves, as in the detailed mode.
    */
   private releaseHerd(t: SimThread, line: CacheLine): void {
+    // Nothing below adds to the herd (no event runs), so it is read in place and emptied at the end.
     const members = line.herd, conds = line.herdCond;
-    line.herd = line.spareHerd;
-    line.herdCond = line.spareHerdCond;
-    line.spareHerd = members;
-    line.spareHerdCond = conds;
-    const now = this.sim.now, at = t.lag, n = members.length;
+    const now = this.sim.now, at = t.lag, n = line.herdSize;
     if (n > this.herdAt.length) {
       this.herdAt = new Float64Array(2 * n);
       this.herdOrder = new Int32Array(2 * n);
@@ -436,8 +456,7 @@ export abstract class CoherenceFabric implements EventTarget {
         this.enqueue(id, line);
       } else this.waitForGroup(line, group, id);
     }
-    members.length = 0;
-    conds.length = 0;
+    line.herdSize = 0;
   }
 
   /**
@@ -543,8 +562,7 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     // A herd member that read the line and must go on spinning waits for the next publish without resuming.
     if (cond !== null && t.running && cond.waiting()) {
-      line.herd.push(t);
-      line.herdCond.push(cond);
+      this.spinUntil(t, line, cond);
       return;
     }
     t.wake();

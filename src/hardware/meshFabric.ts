@@ -86,7 +86,7 @@ export class MeshFabric extends CoherenceFabric {
       return;
     }
     q.busy = false;
-    if (q.future.length > 0) this.wakeAt(q, q.futureAt[0]);
+    if (q.futureLength > 0) this.wakeAt(q, q.nextArrival);
   }
 
   private wakeAt(q: ServiceQueue, at: number): void {
