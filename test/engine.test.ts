@@ -324,4 +324,24 @@ describe('per-CPU run queues', () => {
     expect(started).toBeGreaterThanOrEqual(4_000_000);
     expect(started).toBeLessThan(4_100_000);
   });
+
+  it('the balance evens out: an idle CPU takes half of the busiest CPU\'s runnable threads', async () => {
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+    // The hog keeps CPU 0 (kernel mode: no slice ends it) for 10 ms; six threads released behind it queue there.
+    m.spawn('hog', function* (t) { t.enterKernel(); t.work(10_000_000); yield; t.exitKernel(); });
+    m.spawn('brief', function* (t) { t.work(10_000); yield; });
+    const starts: number[] = [];
+    m.sim.schedule(1_000, { fire: () => { for (let i = 0; i < 6; i++) m.spawn(`q${i}`, function* (t) { starts.push(t.sim.now); t.work(1_000_000); yield; }); } });
+    m.sim.run(1e12);
+    // At 4 ms CPU 0 has 7 runnable (the hog and six waiting), CPU 1 none: 3
+    // move and run one after another on CPU 1 (4-7 ms); at 8 ms CPU 0 has 4:
+    // 2 move (8-10 ms); the last waits for the hog.
+    const ms = starts.map((x) => Math.floor(x / 1e6));
+    expect(ms).toEqual([4, 5, 6, 8, 9, 10]);
+  });
 });

@@ -296,8 +296,12 @@ export class Scheduler implements EventTarget {
 
   /**
    * The periodic load balance (per-CPU queues): at the next multiple of the
-   * interval, every idle CPU takes the oldest thread of the longest queue it
-   * may run (the kernel's idle balance, from the scheduler tick).
+   * interval, every idle CPU evens out with the busiest CPU it may take
+   * threads from: half the difference of their runnable counts moves
+   * (calculate_imbalance's migrate_task between single-CPU groups,
+   * (busiest - local) / 2, at most sysctl_sched_nr_migrate = 32 a pass;
+   * kernel/sched/fair.c), the oldest waiting first. The first runs; the rest
+   * queue on the idle CPU.
    */
   private armBalance(): void {
     if (this.balanceArmed || !this.perCpuQueues) return;
@@ -318,9 +322,20 @@ export class Scheduler implements EventTarget {
         if (from < 0 || qu.length > this.cpuQueues[from].length) from = q;
       }
       if (from < 0) continue;
-      const t = this.cpuQueues[from].shift()!;
-      this.waitingOnCpus--;
-      this.reserve(c, t, this.params.contextSwitchNs);
+      const src = this.cpuQueues[from];
+      // Runnable on the busiest CPU: its waiting threads and the one it runs.
+      const runnable = src.length + (this.onCpu[from] !== null || this.reserved[from] ? 1 : 0);
+      let move = Math.min(32, Math.max(1, Math.floor(runnable / 2)));
+      for (let i = 0; i < src.length && move > 0; ) {
+        const t = src[i]!;
+        if (!this.allowed(t, c)) { i++; continue; }
+        src.splice(i, 1);
+        move--;
+        if (this.isFree(c)) {
+          this.waitingOnCpus--;
+          this.reserve(c, t, this.params.contextSwitchNs);
+        } else this.cpuQueues[c].push(t);
+      }
     }
     if (this.waitingOnCpus > 0) this.armBalance();
   }

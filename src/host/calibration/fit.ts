@@ -508,7 +508,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // grace period per busy CPU); mountTableWalk is ns per mount, 0-200, starting
   // from ~4 x the 9 ns fitted when every write section walked the table: only
   // open_tree carries it now (docs/validation.md).
-  const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.2] };
+  const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.5] };
   const initial = MOUNT_GROUPS.map((g) => (ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
   const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
   // Start from the single-call costs alone (analytic, instant): the full fit
