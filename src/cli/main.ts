@@ -75,7 +75,7 @@ export function buildProgram(): Command {
     .option('--sweep <path=values>', 'sweep a parameter over comma-separated values, as the file\'s sweep: does (repeatable), e.g. --sweep launch.layers=10,50,100', collectSweep, {})
     .option('--ablate <names>', 'switch mechanisms off in every variant, comma-separated (added to the file\'s ablate:); the names are listed below', ablateList('--ablate'))
     .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
-    .option('--detailed', 'simulate every spinner of a herd on its own instead of in aggregate (slower; the scenario field simulation.detailed does the same)')
+    .option('--detailed', 'simulate every spinner of a herd on its own instead of in aggregate (more events, the same results; the scenario field simulation.detailed does the same)')
     .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
     .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean; detailed?: boolean }) => {
       const started = Date.now();
