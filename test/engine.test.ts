@@ -269,24 +269,26 @@ describe('the scheduler slice follows the CPU count as the kernel scales it', ()
 });
 
 describe('per-CPU run queues', () => {
-  /**
-   * 2 CPUs: `hog` holds CPU 0 for 1 ms of kernel work, `sleeper` on CPU 1
-   * alternates 10 us of work with 10 us sleeps, and `late` is released while
-   * both run. Returns when `late` first ran.
-   */
-  async function lateStart(perCpu: boolean, sleeperRounds = 40): Promise<number> {
+  /** A 2-CPU machine (generic-2core), per-CPU queues if asked, balance every 4 ms. */
+  async function twoCpus(perCpu = true) {
     const { Machine } = await import('../src/machine.ts');
     const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
     const { buildTopology } = await import('../src/hardware/topology.ts');
     const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
     const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
     if (perCpu) m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
-    m.spawn('hog', function* (t) {
-      t.enterKernel();
-      t.work(1_000_000);
-      yield;
-      t.exitKernel();
-    });
+    return m;
+  }
+  /** A thread holding its CPU in kernel mode (no slice ends it) for `ns`. */
+  const hog = (ns: number) => function* (t: import('../src/cpu/thread.ts').SimThread) { t.enterKernel(); t.work(ns); yield; t.exitKernel(); };
+  /**
+   * 2 CPUs: `hog` holds CPU 0 for 1 ms of kernel work, `sleeper` on CPU 1
+   * alternates 10 us of work with 10 us sleeps, and `late` is released while
+   * both run. Returns when `late` first ran.
+   */
+  async function lateStart(perCpu: boolean, sleeperRounds = 40): Promise<number> {
+    const m = await twoCpus(perCpu);
+    m.spawn('hog', hog(1_000_000));
     m.spawn('sleeper', function* (t) {
       for (let i = 0; i < sleeperRounds; i++) {
         t.work(10_000);
@@ -310,13 +312,8 @@ describe('per-CPU run queues', () => {
 
   it('the periodic balance moves a thread waiting behind a busy CPU to an idle one', async () => {
     // The hog holds CPU 0 for 1 ms; with a 10 ms hog the balance (every 4 ms) must move it first.
-    const { Machine } = await import('../src/machine.ts');
-    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
-    const { buildTopology } = await import('../src/hardware/topology.ts');
-    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
-    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
-    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
-    m.spawn('hog', function* (t) { t.enterKernel(); t.work(10_000_000); yield; t.exitKernel(); });
+    const m = await twoCpus();
+    m.spawn('hog', hog(10_000_000));
     m.spawn('brief', function* (t) { t.work(10_000); yield; });
     let started = -1;
     m.sim.schedule(1_000, { fire: () => m.spawn('late', function* (t) { started = t.sim.now; t.work(1_000); yield; }) });
@@ -326,14 +323,9 @@ describe('per-CPU run queues', () => {
   });
 
   it('the balance evens out: an idle CPU takes half of the busiest CPU\'s runnable threads', async () => {
-    const { Machine } = await import('../src/machine.ts');
-    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
-    const { buildTopology } = await import('../src/hardware/topology.ts');
-    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
-    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
-    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
-    // The hog keeps CPU 0 (kernel mode: no slice ends it) for 10 ms; six threads released behind it queue there.
-    m.spawn('hog', function* (t) { t.enterKernel(); t.work(10_000_000); yield; t.exitKernel(); });
+    const m = await twoCpus();
+    // The hog keeps CPU 0 for 10 ms; six threads released behind it queue there.
+    m.spawn('hog', hog(10_000_000));
     m.spawn('brief', function* (t) { t.work(10_000); yield; });
     const starts: number[] = [];
     m.sim.schedule(1_000, { fire: () => { for (let i = 0; i < 6; i++) m.spawn(`q${i}`, function* (t) { starts.push(t.sim.now); t.work(1_000_000); yield; }); } });

@@ -10,7 +10,7 @@
  * home on the IO die, one at a time per line. Under contention the IO die sees
  * one request per CCX instead of one per core.
  */
-import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
+import { CoherenceFabric, type CacheLine } from './coherence.ts';
 
 export class ChipletFabric extends CoherenceFabric {
   /**
@@ -29,19 +29,6 @@ export class ChipletFabric extends CoherenceFabric {
     return this.layout.l3[cpu];
   }
 
-  private home(line: CacheLine): ServiceQueue {
-    let q = line.fabricState as ServiceQueue | null;
-    if (q === null) {
-      const home = (q = new ServiceQueue());
-      q.onWake = () => {
-        if (home.busy) return;
-        this.next(home, line);
-      };
-      line.fabricState = q;
-    }
-    return q;
-  }
-
   protected enqueue(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
     const exclusive = this.pool.exclusive[id] === 1;
@@ -53,10 +40,10 @@ export class ChipletFabric extends CoherenceFabric {
       this.startService(id, this.sourceLatency(line, cpu, exclusive) * this.transferFactor(line, cpu));
       return;
     }
-    const q = this.home(line);
+    const q = this.lineQueue(line);
     if (wait > 0) {
       q.addFuture(id, this.pool.arrival[id]);
-      if (!q.busy) this.wakeAt(q, this.pool.arrival[id]);
+      if (!q.busy) this.wakeQueueAt(q, this.pool.arrival[id]);
       return;
     }
     if (q.busy) {
@@ -73,7 +60,7 @@ export class ChipletFabric extends CoherenceFabric {
   }
 
   protected withdraw(id: number, line: CacheLine): boolean {
-    return this.home(line).removeFuture(id);
+    return this.lineQueue(line).removeFuture(id);
   }
 
   protected served(id: number, line: CacheLine): void {
@@ -81,31 +68,13 @@ export class ChipletFabric extends CoherenceFabric {
     // its CCX never took the home, so it must not start the home's next request.
     if (this.homeRequest.get(line.id) !== id) return;
     this.homeRequest.delete(line.id);
-    this.next(this.home(line), line);
-  }
-
-  /** The home is free: serve the earliest arrived request, or wait for the next herd arrival. */
-  private next(q: ServiceQueue, line: CacheLine): void {
-    const id = q.takeNext(this.sim.now, this.pool.arrival);
-    if (id >= 0) {
-      q.busy = true;
-      this.begin(id, line);
-      return;
-    }
-    q.busy = false;
-    if (q.futureLength > 0) this.wakeAt(q, q.nextArrival);
-  }
-
-  private wakeAt(q: ServiceQueue, at: number): void {
-    if (at >= q.wakeAt) return;
-    q.wakeAt = at;
-    this.sim.scheduleAt(at, q, 0);
+    this.serveNext(this.lineQueue(line), line);
   }
 
   /** Per line: the request the home is serving now. */
   private readonly homeRequest = new Map<number, number>();
 
-  private begin(id: number, line: CacheLine): void {
+  protected begin(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
     this.homeRequest.set(line.id, id);
     this.startService(id, this.sourceLatency(line, cpu, this.pool.exclusive[id] === 1) * this.transferFactor(line, cpu));

@@ -579,6 +579,44 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Request `id` finished (its line state is updated): start the next one of its queue. */
   protected abstract served(id: number, line: CacheLine): void;
 
+  /** Request `id`'s turn in its line's queue has come: the transaction starts. */
+  protected abstract begin(id: number, line: CacheLine): void;
+
+  /**
+   * The line's queue of requests served one at a time (the mesh's TOR entry,
+   * the chiplet's home agent), made at its first use.
+   */
+  protected lineQueue(line: CacheLine): ServiceQueue {
+    let q = line.fabricState as ServiceQueue | null;
+    if (q === null) {
+      const made = (q = new ServiceQueue());
+      q.onWake = () => {
+        if (made.busy) return;
+        this.serveNext(made, line);
+      };
+      line.fabricState = q;
+    }
+    return q;
+  }
+
+  /** The line's queue is free: serve the earliest arrived request, or wait for the next herd arrival. */
+  protected serveNext(q: ServiceQueue, line: CacheLine): void {
+    const id = q.takeNext(this.sim.now, this.pool.arrival);
+    if (id >= 0) {
+      q.busy = true;
+      this.begin(id, line);
+      return;
+    }
+    q.busy = false;
+    if (q.futureLength > 0) this.wakeQueueAt(q, q.nextArrival);
+  }
+
+  protected wakeQueueAt(q: ServiceQueue, at: number): void {
+    if (at >= q.wakeAt) return;
+    q.wakeAt = at;
+    this.sim.scheduleAt(at, q, 0);
+  }
+
   /**
    * Factor on a transfer's latency when `cpu`'s SMT sibling is busy: the core's
    * miss handling and snoop responses share the pipeline with the sibling, like

@@ -18,7 +18,7 @@
  * Transaction latency is the model's cited one-way core-to-core latency for the
  * pair. Mesh hop distances inside a socket are not modelled (a known limit).
  */
-import { CoherenceFabric, ServiceQueue, type CacheLine } from './coherence.ts';
+import { CoherenceFabric, type CacheLine } from './coherence.ts';
 
 export class MeshFabric extends CoherenceFabric {
   /**
@@ -33,19 +33,6 @@ export class MeshFabric extends CoherenceFabric {
     return this.layout.core[cpu];
   }
 
-  private tor(line: CacheLine): ServiceQueue {
-    let q = line.fabricState as ServiceQueue | null;
-    if (q === null) {
-      const tor = (q = new ServiceQueue());
-      q.onWake = () => {
-        if (tor.busy) return;
-        this.next(tor, line);
-      };
-      line.fabricState = q;
-    }
-    return q;
-  }
-
   protected enqueue(id: number, line: CacheLine): void {
     const wait = this.pool.arrival[id] - this.sim.now;
     if (!this.torQueue) {
@@ -54,10 +41,10 @@ export class MeshFabric extends CoherenceFabric {
       this.begin(id, line);
       return;
     }
-    const q = this.tor(line);
+    const q = this.lineQueue(line);
     if (wait > 0) {
       q.addFuture(id, this.pool.arrival[id]);
-      if (!q.busy) this.wakeAt(q, this.pool.arrival[id]);
+      if (!q.busy) this.wakeQueueAt(q, this.pool.arrival[id]);
       return;
     }
     if (q.busy) {
@@ -74,25 +61,7 @@ export class MeshFabric extends CoherenceFabric {
   }
 
   protected withdraw(id: number, line: CacheLine): boolean {
-    return this.torQueue && this.tor(line).removeFuture(id);
-  }
-
-  /** The TOR is free: serve the earliest arrived request, or wait for the next herd arrival. */
-  private next(q: ServiceQueue, line: CacheLine): void {
-    const id = q.takeNext(this.sim.now, this.pool.arrival);
-    if (id >= 0) {
-      q.busy = true;
-      this.begin(id, line);
-      return;
-    }
-    q.busy = false;
-    if (q.futureLength > 0) this.wakeAt(q, q.nextArrival);
-  }
-
-  private wakeAt(q: ServiceQueue, at: number): void {
-    if (at >= q.wakeAt) return;
-    q.wakeAt = at;
-    this.sim.scheduleAt(at, q, 0);
+    return this.torQueue && this.lineQueue(line).removeFuture(id);
   }
 
   /** Every core's re-read takes its own TOR turn (per-core merging only), each a pair transfer. */
@@ -104,10 +73,10 @@ export class MeshFabric extends CoherenceFabric {
   /** The transaction is over when the requester has the line: the next one may start. */
   protected served(_id: number, line: CacheLine): void {
     if (!this.torQueue) return;
-    this.next(this.tor(line), line);
+    this.serveNext(this.lineQueue(line), line);
   }
 
-  private begin(id: number, line: CacheLine): void {
+  protected begin(id: number, line: CacheLine): void {
     const cpu = this.pool.cpu[id];
     // The entry is held for the whole transaction, whose length is the cited
     // latency of the pair that exchanges the line: a cross-socket pair pays the
