@@ -49,7 +49,7 @@ const scenarioCases: [string, number, number, string, string][] = [
   ['pingpong-cpu-out-of-range', 8, 11, 'pingpong.to[1]', 'a logical cpu below 2'],
   ['duplicate-threads', 7, 19, 'microbench.threads[2]', 'each x value once'],
   // the misspelt key is the cause of the "missing" microbench section, so it is the one reported
-  ['misspelt-section', 6, 1, 'microbenchmark', 'one of the fields name, description, seed, variants, sweep, output, ablate, attribution, kind, microbench'],
+  ['misspelt-section', 6, 1, 'microbenchmark', 'one of the fields name, description, seed, variants, sweep, output, ablate, simulation, attribution, kind, microbench'],
 ];
 
 describe('bad scenario files', () => {
