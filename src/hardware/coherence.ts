@@ -18,7 +18,7 @@
  * requests from the same group wait for that fill instead of sending their own.
  */
 import type { EventTarget, Simulator } from '../engine/simulator.ts';
-import type { SimThread } from '../cpu/thread.ts';
+import type { SimThread, Steps } from '../cpu/thread.ts';
 import type { ReaderPressure } from './readerPressure.ts';
 
 /** Where each logical CPU sits. Indexed by logical CPU id. */
@@ -395,6 +395,30 @@ export abstract class CoherenceFabric implements EventTarget {
     t.lag = 0;
     line.herd[line.herdSize] = t;
     line.herdCond[line.herdSize++] = cond;
+  }
+
+  /**
+   * The whole spin-wait on `line` while `cond.waiting()`: in the line's herd
+   * (spinUntil), or in detailed mode as a watcher that re-reads the line
+   * itself after each publish. Every lock's spinners wait this way; call it
+   * as `yield coh.spinWhile(t, line, cond)` (one generator per wait, and only
+   * the innermost generator resumes).
+   */
+  *spinWhile(t: SimThread, line: CacheLine, cond: SpinCondition): Steps {
+    while (cond.waiting()) {
+      if (this.detailed) {
+        this.watch(t, line);
+        yield;
+        if (this.load(t, line)) yield;
+        continue;
+      }
+      this.spinUntil(t, line, cond);
+      yield;
+      if (t.reread) {
+        t.reread = false;
+        if (this.load(t, line)) yield;
+      }
+    }
   }
 
   /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */

@@ -116,24 +116,9 @@ export class SeqLock implements SpinCondition {
       if (this.writing) {
         stats.readerSpins++;
         const since = t.localNow;
-        if (coh.detailed) {
-          while (this.writing) {
-            coh.watch(t, line);
-            yield;
-            if (coh.load(t, line)) yield;
-          }
-        } else {
-          // In the line's herd: the fabric re-reads the line for this reader
-          // after each write and resumes it when the sequence is even.
-          while (this.writing) {
-            coh.spinUntil(t, line, this);
-            yield;
-            if (t.reread) {
-              t.reread = false;
-              if (coh.load(t, line)) yield;
-            }
-          }
-        }
+        // In the line's herd: the fabric re-reads the line for this reader
+        // after each write and resumes it when the sequence is even.
+        yield coh.spinWhile(t, line, this);
         stats.readerSpinNs += t.localNow - since;
       }
       const seq = this.sequence;
@@ -152,20 +137,7 @@ export class SeqLock implements SpinCondition {
   private *spinWhileWriting(t: SimThread): Steps {
     this.stats.readerSpins++;
     const since = t.localNow;
-    while (this.writing) {
-      if (this.coh.detailed) {
-        this.coh.watch(t, this.line);
-        yield;
-        if (this.coh.load(t, this.line)) yield;
-        continue;
-      }
-      this.coh.spinUntil(t, this.line, this);
-      yield;
-      if (t.reread) {
-        t.reread = false;
-        if (this.coh.load(t, this.line)) yield;
-      }
-    }
+    yield this.coh.spinWhile(t, this.line, this);
     this.stats.readerSpinNs += t.localNow - since;
   }
 }

@@ -92,20 +92,7 @@ export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
-      while (this.held) {
-        if (this.coh.detailed) {
-          this.coh.watch(t, this.line);
-          yield;
-          if (this.coh.load(t, this.line)) yield;
-          continue;
-        }
-        this.coh.spinUntil(t, this.line, this);
-        yield;
-        if (t.reread) {
-          t.reread = false;
-          if (this.coh.load(t, this.line)) yield;
-        }
-      }
+      yield this.coh.spinWhile(t, this.line, this);
       if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
     }
@@ -215,38 +202,12 @@ export class QueuedSpinLock implements SpinLock, SpinCondition {
       const pred = this.node(this.queue[this.queue.length - 2]);
       if (this.coh.rmw(t, pred.line)) yield;
       if (this.coh.load(t, me.line)) yield;
-      while (!me.head) {
-        if (this.coh.detailed) {
-          this.coh.watch(t, me.line);
-          yield;
-          if (this.coh.load(t, me.line)) yield;
-          continue;
-        }
-        this.coh.spinUntil(t, me.line, me);
-        yield;
-        if (t.reread) {
-          t.reread = false;
-          if (this.coh.load(t, me.line)) yield;
-        }
-      }
+      yield this.coh.spinWhile(t, me.line, me);
     }
     // Queue head: spin on the lock word until the owner releases, then take it.
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
-      while (this.held) {
-        if (this.coh.detailed) {
-          this.coh.watch(t, this.line);
-          yield;
-          if (this.coh.load(t, this.line)) yield;
-          continue;
-        }
-        this.coh.spinUntil(t, this.line, this);
-        yield;
-        if (t.reread) {
-          t.reread = false;
-          if (this.coh.load(t, this.line)) yield;
-        }
-      }
+      yield this.coh.spinWhile(t, this.line, this);
       if (this.coh.rmw(t, this.line)) yield;
       if (!this.held) break;
     }
