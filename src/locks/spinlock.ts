@@ -23,16 +23,14 @@ export interface SpinLock {
 }
 
 /*
- * Spinning with pause while the lock is busy is written out where it happens
- * (`while (busy) { coh.watch(t, line); yield; if (coh.load(t, line)) yield; }`):
- * the thread keeps its CPU, costs no traffic while its copy of the line is
- * valid, and re-reads the line after each write to it (noticed at the end of
- * its current pause). Inline, not a helper generator: a `yield*` level and a
- * closure cost on every resume of the hottest loops. Unless the fabric is
- * `detailed`, a spinner whose wait is a condition on the line (TTAS and the
- * qspinlock's head: the lock word is taken; an MCS waiter: its node is not
- * head yet) spins in the line's herd instead (`coh.spinUntil`, docs/model.md
- * 2b): re-read by the fabric after each write, resumed when the wait is over.
+ * Spinning with pause while the lock is busy (`yield coh.spinWhile(t, line,
+ * cond)`): the thread keeps its CPU, costs no traffic while its copy of the
+ * line is valid, and re-reads the line after each write to it (noticed at the
+ * end of its current pause). Each wait is a condition on the line (TTAS and
+ * the qspinlock's head: the lock word is taken; an MCS waiter: its node is
+ * not head yet); unless the fabric is `detailed` the spinner waits in the
+ * line's herd (docs/model.md 2b): re-read by the fabric after each write,
+ * resumed when the wait is over.
  */
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
