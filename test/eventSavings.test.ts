@@ -138,6 +138,14 @@ describe('consecutive CPU pieces', () => {
 });
 
 describe('optimistic spinning on a writer', () => {
+  /** A writer that arrives 0.5 us in, while the holder owns the semaphore: it spins on the owner. */
+  const writerAfter500ns = (sem: RwSemaphore) =>
+    function* (t: SimThread) {
+      t.work(500);
+      yield;
+      yield* sem.downWrite(t);
+      yield* sem.upWrite(t);
+    };
   it('costs no timer per owner check: events stay few however long the owner runs', () => {
     const eventsFor = (holdNs: number) => {
       const m = new Machine(MESH4, { seed: 'owner-runs' });
@@ -148,12 +156,7 @@ describe('optimistic spinning on a writer', () => {
         yield;
         yield* sem.upWrite(t);
       });
-      m.spawn('spinner', function* (t) {
-        t.work(500);
-        yield;
-        yield* sem.downWrite(t);
-        yield* sem.upWrite(t);
-      });
+      m.spawn('spinner', writerAfter500ns(sem));
       m.sim.run();
       expect(sem.stats.spinAcquisitions).toBe(1);
       return m.sim.eventsFired;
@@ -176,12 +179,7 @@ describe('optimistic spinning on a writer', () => {
       yield;
       yield* sem.upWrite(t);
     });
-    m.spawn('spinner', function* (t) {
-      t.work(500);
-      yield;
-      yield* sem.downWrite(t);
-      yield* sem.upWrite(t);
-    });
+    m.spawn('spinner', writerAfter500ns(sem));
     m.sim.run();
     expect(sem.stats.sleeps.write).toBe(1);
     // Spinning began after 0.5 us of work and a line transfer or two; it ends

@@ -252,13 +252,15 @@ export class ExpeditedRcu {
       const label = this.m.activities.id('rcu_exp_gp_kthread_worker;synchronize_rcu_expedited');
       const idle = this.m.activities.id('rcu_exp_gp_kthread_worker;idle');
       this.worker = this.m.spawnDaemon('rcu_exp_gp_kthread_worker', function* (w) {
+        // The event that wakes it when the CPUs have reported (one for the run, not one per grace period).
+        const reported = { fire: () => w.wake(0) };
         for (;;) {
           // On a CPU: IPI the busy CPUs, then sleep until they report (its
           // wake-up back is inside the length, so no delay of its own).
           w.doing(label);
           const ns = self.lengthNs(w);
           w.sleep();
-          self.m.sim.schedule(ns, { fire: () => w.wake(0) }, 0);
+          self.m.sim.schedule(ns, reported, 0);
           yield;
           // On a CPU again: end the grace period and wake its callers.
           const done = self.current;
