@@ -111,3 +111,16 @@ describe('the lone grace period\'s two modes when wake-ups know their waker (har
     expect(d * 1e9).toBeCloseTo(saving, -1);
   });
 });
+
+describe('calibrate splits a measured slow-fast saving when wake-ups know their waker', () => {
+  it('the wake-ups across CPUs take their part of the saving; the fast grace period keeps the rest, and never goes below none of it', () => {
+    const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
+    const fast = (saving: number, across: number) =>
+      withRcuFastPath(structuredClone(base) as KernelModel, { share: 0.5, savingNs: saving, fastNs: 0, slowNs: 0, runMediansNs: [], warmupGps: 0, allFast: false }, 2, 3_000, across).mechanisms.rcuExpeditedIdleFastNs!.value;
+    const saving = baseNs - 2_000;
+    expect(fast(saving, 0)).toBe(baseNs - saving);
+    expect(fast(saving, saving / 2)).toBe(baseNs - saving / 2);
+    // Wake-ups costing more than the whole saving: the fast grace period is the base.
+    expect(fast(saving, saving + 5_000)).toBe(baseNs);
+  });
+});
