@@ -156,7 +156,7 @@ describe('CLI wiring', () => {
     return { cmd, out };
   }
 
-  for (const args of [['host', 'topology'], ['measure', 'lockbench'], ['measure', 'pingpong'], ['measure', 'mountstorm'], ['import-strace']]) {
+  for (const args of [['host', 'topology'], ['measure', 'lockbench'], ['measure', 'pingpong'], ['measure', 'wakeup'], ['measure', 'mountstorm'], ['import-strace']]) {
     it(`${args.join(' ')} --help`, async () => {
       const { cmd, out } = program();
       // Commander reports help as an "error" with exit code 0.
@@ -189,6 +189,17 @@ describe('CLI wiring', () => {
     // (tmpfs, the idmap check) strace sees too (test/fixtures/strace/README.md).
     expect(trace.header.containers).toHaveLength(4);
     expect(trace.ops.count).toBeGreaterThan(3 * 2 * 4 * 3);
+  });
+
+  it('measure wakeup: bad --cpus, --gaps-us, --samples or --repeat are refused before the probe runs, and nothing is written', async () => {
+    const out = join(work, 'wakeup-never.json');
+    for (const bad of [['--cpus', '0'], ['--gaps-us', '0'], ['--gaps-us', Array.from({ length: 17 }, (_, i) => i + 1).join(',')], ['--samples', '100001'], ['--repeat', '101']]) {
+      const { cmd } = program();
+      const err = await cmd.parseAsync(['measure', 'wakeup', ...bad, '-o', out], { from: 'user' }).catch((e: unknown) => e);
+      // commander's own argument errors (exit 2 in the CLI) or one InputError line
+      expect(err instanceof InputError || (err instanceof CommanderError && err.exitCode !== 0), `${bad.join(' ')}: ${String(err)}`).toBe(true);
+    }
+    expect(() => readFileSync(out)).toThrow();
   });
 
   it('import-strace of a missing file is an InputError', async () => {

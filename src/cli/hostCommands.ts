@@ -150,6 +150,9 @@ export function registerHostCommands(program: Command): void {
     .action(async (opts: { cpus?: number[]; samples: number; gapsUs?: number[]; repeat: number; out: string; json?: boolean }, cmd: Command) => {
       if (opts.cpus && opts.cpus.length !== 2) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: 'two different cpus, e.g. 0,1', got: opts.cpus.join(',') });
       if (opts.gapsUs && opts.gapsUs.length > 16) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--gaps-us', expected: 'at most 16 gaps', got: String(opts.gapsUs.length) });
+      // A sample takes tens of microseconds plus its gap: these bounds keep a run under minutes.
+      if (opts.samples > 100_000) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--samples', expected: 'at most 100000', got: String(opts.samples) });
+      if (opts.repeat > 100) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--repeat', expected: 'at most 100', got: String(opts.repeat) });
       const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, repeat: opts.repeat, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
