@@ -589,6 +589,8 @@ export abstract class CoherenceFabric implements EventTarget {
       this.spinUntil(t, line, cond);
       return;
     }
+    // Nothing of this event follows the thread's step.
+    this.sim.tail = t;
     t.wake();
   }
 
@@ -746,6 +748,8 @@ export abstract class CoherenceFabric implements EventTarget {
       const w = line.lastWriterCpu;
       const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
       const latency = fromSibling ? this.lat.smtSibling : this.lat.hit;
+      // The hit's wake would be the next event: the clock moves instead (exact, SimThread.advanceFor).
+      if (inline && t.advanceFor(latency)) return false;
       // Inline unless the thread has run far enough ahead: at most
       // maxInlineHits hits per resume and a lag under one pause, so its clock
       // stays close to everyone else's, and a loop of hits alone (a lock taken
