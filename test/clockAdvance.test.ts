@@ -99,6 +99,36 @@ describe('threads skip the events of waits nobody can interleave with', () => {
     expect(on.events).toBeLessThan(10);
   });
 
+  it('an uncontended miss served at once is filled without an event when its fill would be the next one', () => {
+    const run = () => {
+      const m = new Machine(handMadeSpec('mesh', 1, 4, 1), { seed: 's', placement: 'spread' });
+      const line = m.coherence.newLine('x');
+      const log: string[] = [];
+      for (const [name, offset] of [['a', 0], ['b', 500]] as const) {
+        m.spawn(name, function* (t) {
+          t.work(offset);
+          yield;
+          for (let i = 0; i < 20; i++) {
+            if (m.coherence.rmw(t, line)) yield; // the other one wrote it last: a miss
+            m.coherence.publish(t, line);
+            log.push(`${name}${i}@${t.sim.now}`);
+            t.work(1_000);
+            yield;
+          }
+        });
+      }
+      m.sim.run();
+      return { log, events: m.sim.eventsFired, misses: m.coherence.stats.misses, missWaitNs: m.coherence.stats.missWaitNs };
+    };
+    const { on, off } = bothWays(run);
+    expect(on.log).toEqual(off.log);
+    expect(on.misses).toBe(off.misses);
+    expect(on.missWaitNs).toBe(off.missWaitNs);
+    expect(on.misses).toBeGreaterThanOrEqual(39);
+    // Each thread's works meet the other's events (they alternate), but no fill is one.
+    expect(off.events - on.events).toBeGreaterThanOrEqual(39);
+  });
+
   it('only the thread whose step ends the event moves the clock: a handler that goes on after waking a thread sees its own time', () => {
     const m = new Machine(handMadeSpec('mesh', 1, 2, 1), { seed: 's', placement: 'spread' });
     const seen: number[] = [];

@@ -548,11 +548,34 @@ export abstract class CoherenceFabric implements EventTarget {
   }
 
   fire(id: number): void {
+    const t = this.pool.thread[id]!;
+    const line = this.pool.line[id]!;
+    const cond = this.pool.cond[id];
+    this.complete(id);
+    // A herd member that read the line and must go on spinning waits for the next publish without resuming.
+    if (cond !== null && t.running && cond.waiting()) {
+      this.spinUntil(t, line, cond);
+      return;
+    }
+    // Nothing of this event follows the thread's step.
+    this.sim.tail = t;
+    t.wake();
+  }
+
+  /**
+   * The miss of the request being issued by its thread now (`reissue`,
+   * inline), or -1: if its service starts at once and its fill would be the
+   * next event, the clock moves to the fill instead (`startService`).
+   */
+  private inlineId = -1;
+  /** Set when that request was filled at once (the thread goes on: `reissue` returns false). */
+  private inlineFilled = false;
+
+  /** Request `id`'s fill: the line's state, the next request of its queue, the merge group's waiters. Not its thread's wake. */
+  private complete(id: number): void {
     const pool = this.pool;
     const line = pool.line[id]!;
-    const t = pool.thread[id]!;
     const cpu = pool.cpu[id];
-    const cond = pool.cond[id];
     this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
     this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
     this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
@@ -584,14 +607,6 @@ export abstract class CoherenceFabric implements EventTarget {
       } else this.reissue(wt, line, wcpu, wex, at, false, wcond);
       w = next;
     }
-    // A herd member that read the line and must go on spinning waits for the next publish without resuming.
-    if (cond !== null && t.running && cond.waiting()) {
-      this.spinUntil(t, line, cond);
-      return;
-    }
-    // Nothing of this event follows the thread's step.
-    this.sim.tail = t;
-    t.wake();
   }
 
   // ---- for subclasses ----
@@ -662,7 +677,17 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
-    this.sim.schedule(latency + this.pool.extraNs[id], this, id);
+    const d = latency + this.pool.extraNs[id];
+    if (id === this.inlineId && this.pool.thread[id]!.advanceFor(d)) {
+      // The thread asking now is served at once and its fill would be the
+      // next event: the clock moves there and the fill happens now (exact,
+      // as SimThread.advanceFor); its thread goes on without a wake.
+      this.inlineId = -1;
+      this.inlineFilled = true;
+      this.complete(id);
+      return;
+    }
+    this.sim.schedule(d, this, id);
   }
 
   /**
@@ -781,7 +806,16 @@ export abstract class CoherenceFabric implements EventTarget {
     const claim = line.mergeClaim[group];
     if (head === IDLE) {
       line.mergeHead[group] = IN_FLIGHT;
+      if (!inline) {
+        this.enqueue(id, line);
+        return true;
+      }
+      // Served at once with nothing else due before its fill: filled now (startService).
+      this.inlineId = id;
+      this.inlineFilled = false;
       this.enqueue(id, line);
+      this.inlineId = -1;
+      return !this.inlineFilled;
     } else if (claim >= 0 && this.pool.arrival[claim] > this.pool.arrival[id] && this.withdraw(claim, line)) {
       // The group's fill was claimed by a herd member that has not arrived yet:
       // this request came first, so it takes the group and the member waits behind it.
