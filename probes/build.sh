@@ -17,7 +17,7 @@ if ! command -v "$cc_bin" >/dev/null 2>&1; then
 fi
 mkdir -p "$out"
 status=0
-for probe in lockbench pingpong mountstorm; do
+for probe in lockbench pingpong mountstorm wakeup; do
   src="$here/$probe.c"
   bin="$out/$probe"
   # Rebuild only when the source or the shared header is newer than the binary.

@@ -40,6 +40,8 @@ export interface MachineSpec {
   quantumNs?: number;
   contextSwitchNs?: number;
   wakeupNs?: number;
+  /** Wake-ups that know their waker (the hardware model's `wakeup`; see SchedulerParams.wakeAware). */
+  wakeAware?: { remoteNs: number; waitOnPreviousShare: number };
 }
 
 export interface MachineOptions {
@@ -81,10 +83,13 @@ export class Machine {
         quantumNs: spec.quantumNs ?? schedulerSliceNs(spec.siblings.length),
         contextSwitchNs: spec.contextSwitchNs ?? 2_000,
         wakeupNs: spec.wakeupNs ?? DEFAULT_WAKEUP_NS,
+        ...(spec.wakeAware ? { wakeAware: spec.wakeAware } : {}),
         placement: opts.placement ?? 'spread',
       },
       this.random.stream('scheduler'),
     );
+    const share = spec.wakeAware?.waitOnPreviousShare ?? 0;
+    if (share > 0 && share < 1) this.scheduler.waitDraws = this.random.stream('wakeup placement');
     const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
     if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;

@@ -337,3 +337,93 @@ describe('per-CPU run queues', () => {
     expect(ms).toEqual([4, 5, 6, 8, 9, 10]);
   });
 });
+
+describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, waitOnPreviousShare)', () => {
+  const LOCAL = 3_000;
+  const REMOTE = 12_000;
+  /** generic-2core with per-CPU queues, and with the measured-style wakeup section unless `aware` is false. */
+  async function machine(aware: boolean, waitShare = 1, seed = 's') {
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const hw = structuredClone(loadHardwareModel('generic-2core'));
+    const src = 'test';
+    if (aware) hw.wakeup = { localNs: { value: LOCAL, source: src }, remoteNs: { value: REMOTE, source: src }, waitOnPreviousShare: { value: waitShare, source: src } };
+    const m = new Machine(machineSpecFromTopology(buildTopology(hw, {})), { seed });
+    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+    return m;
+  }
+
+  /**
+   * W and S start on CPUs 0 and 1 (spread placement, spawn order). If
+   * `sameCpu`, S first moves to CPU 0 (its affinity, then both CPUs again)
+   * while W sleeps 20 us, so its previous CPU is W's. S sleeps; W wakes it
+   * later, works 50 us more and ends. Returns S's CPU and how long after the
+   * wake it ran.
+   */
+  async function wakeOnce(m: Awaited<ReturnType<typeof machine>>, sameCpu: boolean): Promise<{ cpu: number; afterNs: number }> {
+    let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
+    let woke = -1;
+    let ran = -1;
+    let cpu = -1;
+    m.spawn('W', function* (t) {
+      t.work(10_000);
+      yield;
+      t.sleepFor(20_000);
+      yield;
+      t.work(70_000);
+      yield;
+      woke = t.sim.now;
+      sleeper!.wake();
+      t.work(50_000);
+      yield;
+    });
+    sleeper = m.spawn('S', function* (t) {
+      t.work(1_000);
+      yield;
+      if (sameCpu) {
+        // Off CPU 1 onto CPU 0, which it gets while W sleeps.
+        t.affinity = [0];
+        t.sleepFor(1);
+        yield;
+        t.affinity = [];
+      }
+      t.sleep();
+      yield;
+      ran = t.sim.now;
+      cpu = t.cpu;
+    });
+    m.sim.run(1e12);
+    return { cpu, afterNs: ran - woke };
+  }
+
+  it('onto another, idle CPU a wake-up costs remoteNs; without the section, the one wake-up latency', async () => {
+    expect(await wakeOnce(await machine(true), false)).toEqual({ cpu: 1, afterNs: REMOTE });
+    const { DEFAULT_WAKEUP_NS } = await import('../src/machine.ts');
+    expect(await wakeOnce(await machine(false), false)).toEqual({ cpu: 1, afterNs: DEFAULT_WAKEUP_NS });
+  });
+
+  it('a wakee whose previous CPU is the busy waker\'s waits there (share 1) until the waker sleeps; with share 0 or no section it takes the idle CPU', async () => {
+    const stay = await wakeOnce(await machine(true, 1), true);
+    expect(stay.cpu).toBe(0);
+    // W works 50 us after the wake, then its CPU switches to S.
+    expect(stay.afterNs).toBeGreaterThanOrEqual(50_000);
+    expect(stay.afterNs).toBeLessThan(60_000);
+    expect(await wakeOnce(await machine(true, 0), true)).toEqual({ cpu: 1, afterNs: REMOTE });
+    const { DEFAULT_WAKEUP_NS } = await import('../src/machine.ts');
+    expect(await wakeOnce(await machine(false), true)).toEqual({ cpu: 1, afterNs: DEFAULT_WAKEUP_NS });
+  });
+
+  it('a share between 0 and 1 is drawn per wake-up: about that share waits, and the same seed gives the same CPU', async () => {
+    let waited = 0;
+    const n = 200;
+    for (let i = 0; i < n; i++) if ((await wakeOnce(await machine(true, 0.3, `seed${i}`), true)).cpu === 0) waited++;
+    // Binomial(200, 0.3): mean 60, sd 6.5.
+    expect(waited).toBeGreaterThan(40);
+    expect(waited).toBeLessThan(80);
+    const a = await wakeOnce(await machine(true, 0.3, 'same'), true);
+    const b = await wakeOnce(await machine(true, 0.3, 'same'), true);
+    expect(a).toEqual(b);
+  });
+});

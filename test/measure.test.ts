@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../src/config/errors.ts';
 import { hardwareModelSchema } from '../src/config/hardwareSchema.ts';
-import { loadMeasurement, measureLockbench, measurePingpong, parseMeasurement, pingpongEvidence } from '../src/host/measure.ts';
+import { loadMeasurement, measureLockbench, measurePingpong, measureWakeup, parseMeasurement, pingpongEvidence, wakeupEvidence } from '../src/host/measure.ts';
 import { buildProbes } from '../src/host/probes.ts';
 import { hostToModel, readSysfsTopology } from '../src/host/topology.ts';
 import { registerHostCommands } from '../src/cli/hostCommands.ts';
@@ -66,6 +66,25 @@ describe.skipIf(!canRun)('measure on this host', () => {
     // Model values are rounded to 0.01 ns.
     expect(Math.abs(entry.value - (ab + ba) / 2)).toBeLessThanOrEqual(0.005 + 1e-9);
     expect(entry.source.startsWith(`${out}: median of 2 `)).toBe(true);
+  });
+
+  it('wakeup on cpus 0,1: the file loads, and a model built from it takes the local median, the remote median at the shortest gap and the share that waited', async () => {
+    const out = join(work, 'wakeup.json');
+    await measureWakeup({ cpus: [0, 1], samples: 30, gapsUs: [200, 20] }, { out });
+    const m = loadMeasurement(out);
+    if (m.kind !== 'wakeup') throw new Error('wrong kind');
+    const host = readSysfsTopology('/');
+    const model = hostToModel(host, { wakeup: wakeupEvidence(out) });
+    expect(hardwareModelSchema.safeParse(model).success).toBe(true);
+    const r = m.results;
+    expect(model.wakeup!.localNs.value).toBe(r.local.p50Ns);
+    expect(model.wakeup!.remoteNs.value).toBe(r.remote.find((x) => x.gapNs === 20_000)!.latency.p50Ns);
+    expect(model.wakeup!.waitOnPreviousShare.value).toBeCloseTo(r.placementSame.onWaker / 30, 3);
+    expect(model.wakeup!.remoteNs.source).toContain(out);
+    // A pingpong file is not a wakeup file.
+    const pp = join(work, 'pp-for-wakeup.json');
+    await measurePingpong({ cpus: [0, 1], samples: 5, iterations: 50 }, { out: pp });
+    expect(inputError(() => wakeupEvidence(pp)).message).toContain('kind: expected a wakeup measurement');
   });
 
   it('a --cpus list naming a cpu this host lacks is an InputError before anything runs', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProbes, PROBES_DIR, ProbeError, runProbe, type BuildResult } from '../src/host/probes.ts';
+import { buildProbes, PROBES_DIR, ProbeError, probePath, runProbe, type BuildResult } from '../src/host/probes.ts';
 
 let build: BuildResult = { ok: false, message: 'not built yet' };
 const hasCompiler = spawnSync('/bin/sh', ['-c', 'command -v cc'], { encoding: 'utf8' }).status === 0;
@@ -90,6 +90,37 @@ describe.skipIf(!hasCompiler)('pingpong', () => {
       // A one-way cache-line transfer is tens to a few hundred ns on any real
       // machine; a microsecond would mean the threads were not both running.
       expect(v).toBeLessThan(5000);
+    }
+  });
+});
+
+describe.skipIf(!hasCompiler)('wakeup', () => {
+  const enoughCpus = availableParallelism() >= 2;
+  if (!enoughCpus) console.warn('skipped: wakeup needs 2 CPUs');
+  it.skipIf(!enoughCpus)('wake-to-run latencies are positive and ordered p10 <= p50 <= p90; each placement accounts for every sample; the wakee ran where it was allowed', async () => {
+    const r = await runProbe('wakeup', ['--cpus', '0,1', '--samples', '40', '--gaps-us', '20,200']);
+    expect(r.cpus).toEqual([0, 1]);
+    const stats = [r.local, ...r.remote.map((x) => x.latency)];
+    expect(r.remote.map((x) => x.gapNs)).toEqual([20_000, 200_000]);
+    for (const s of stats) {
+      expect(s.samples).toBe(40);
+      expect(s.p10Ns).toBeGreaterThan(0);
+      expect(s.p10Ns).toBeLessThanOrEqual(s.p50Ns);
+      expect(s.p50Ns).toBeLessThanOrEqual(s.p90Ns);
+      // A futex wake-up runs within milliseconds on any machine that is not
+      // overloaded for seconds; more would mean the probe's hand-off is broken.
+      expect(s.p50Ns).toBeLessThan(50_000_000);
+    }
+    for (const p of [r.placement, r.placementSame]) expect(p.onWaker + p.onOther).toBe(40);
+    expect(r.placement.lastCpu).toBe('other');
+    expect(r.placementSame.lastCpu).toBe('waker');
+  });
+
+  it('refuses bad options with exit 2 and one line', () => {
+    for (const args of [['--cpus', '0'], ['--cpus', '1,1'], ['--samples', '0'], ['--gaps-us', 'x']]) {
+      const r = spawnSync(probePath('wakeup'), args, { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
 });

@@ -87,3 +87,27 @@ describe('expedited RCU idle fast path', () => {
     expect(slow.medianCallS['umount']!).toBeGreaterThan(1.3 * lone.medianCallS['umount']!);
   });
 });
+
+describe('the lone grace period\'s two modes when wake-ups know their waker (hardware wakeup)', () => {
+  const LOCAL = 3_000;
+  const REMOTE = 12_000;
+  const hw = structuredClone(loadHardwareModel('generic-2core'));
+  hw.wakeup = { localNs: { value: LOCAL, source: 't' }, remoteNs: { value: REMOTE, source: 't' }, waitOnPreviousShare: { value: 1, source: 't' } };
+  const aware = hostMachineSpec(hw);
+  const umount = (k: KernelModel) => simulateMountstormCalls(aware, k, point(1)).medianCallS['umount']!;
+
+  it('a run settled fast has its worker on the caller\'s CPU, a slow one on the other: they differ by the wake-ups across CPUs, whatever the fitted saving', () => {
+    const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
+    for (const saving of [baseNs / 2, baseNs - 1000]) {
+      const diff = (umount(withFast(0, saving)) - umount(withFast(1, saving))) * 1e9;
+      // Slow: caller -> worker and worker -> caller both onto the other, idle CPU (2 x REMOTE).
+      // Fast: the worker is woken on the caller's CPU (LOCAL) and the caller runs after the worker sleeps (a context switch).
+      const ctx = 2_000;
+      expect(diff).toBeCloseTo(2 * REMOTE - LOCAL - ctx, -2);
+    }
+    // Without the hardware's wakeup section the modes are two grace-period lengths: the difference is the saving.
+    const saving = baseNs / 2;
+    const d = simulateMountstormCalls(spec, withFast(0, saving), point(1)).medianCallS['umount']! - simulateMountstormCalls(spec, withFast(1, saving), point(1)).medianCallS['umount']!;
+    expect(d * 1e9).toBeCloseTo(saving, -1);
+  });
+});

@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../config/errors.ts';
 import { readFileSync } from 'node:fs';
-import { HostCapabilityError, measureLockbench, measureMountstorm, measurePingpong, pingpongEvidence, type MeasureContext } from '../host/measure.ts';
+import { HostCapabilityError, loadMeasurement, measureLockbench, measureMountstorm, measurePingpong, measureWakeup, pingpongEvidence, wakeupEvidence, type MeasureContext } from '../host/measure.ts';
 import { MOUNTSTORM_VARIANTS, PROPAGATION_MODES, READER_MODES, type MountstormVariant, type PropagationMode, type ReaderMode } from '../host/probes.ts';
 import { importStrace } from '../host/strace.ts';
 import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
@@ -32,6 +32,12 @@ function cpuList(value: string): number[] {
   const list = parseCpuList(value);
   if (list === null || list.length === 0) throw new InvalidArgumentError(`expected a cpu list like 0,1,4-7 for --cpus, got ${JSON.stringify(value)}`);
   return list;
+}
+
+function gapList(value: string): number[] {
+  const parts = value.split(',').map((v) => v.trim());
+  if (parts.some((p) => !/^[1-9]\d{0,6}$/.test(p))) throw new InvalidArgumentError(`expected whole microseconds from 1 to 9999999 separated by commas for --gaps-us (e.g. 20,100,1000), got ${JSON.stringify(value)}`);
+  return parts.map(Number);
 }
 
 /** The locksim argv as typed, for the records written (commander keeps what parse() was given). */
@@ -73,11 +79,12 @@ export function registerHostCommands(program: Command): void {
     .addOption(new Option('--from <source>', 'where the topology comes from').choices(['sysfs', 'hwloc']).default('sysfs'))
     .option('--root <dir>', 'with --from sysfs: the directory holding sys/ and proc/', '/')
     .option('--pingpong <file>', 'a `locksim measure pingpong` file of this host: core-to-core latencies from its medians')
+    .option('--wakeup <file>', 'a `locksim measure wakeup` file of this host: wake-up latencies (on the waker\'s cpu, onto another idle cpu) and where woken threads run')
     .addOption(new Option('--vendor <vendor>', 'CPU vendor when the input does not say (hwloc synthetic topologies)').choices(['intel', 'amd']))
     .option('--name <name>', 'model name (default: the output file name without .yaml)')
     .requiredOption('-o, --out <file>', 'model file to write, e.g. models/hardware/myhost.yaml')
     .option('--json', 'print the model as one JSON document on stdout')
-    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; vendor?: 'intel' | 'amd'; name?: string; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; wakeup?: string; vendor?: 'intel' | 'amd'; name?: string; out: string; json?: boolean }, cmd: Command) => {
       if (file !== undefined && opts.from !== 'hwloc') {
         throw new InputError({ file: '(command line)', line: 1, column: 1, field: '[file]', expected: 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', got: JSON.stringify(file) });
       }
@@ -86,6 +93,7 @@ export function registerHostCommands(program: Command): void {
         name: opts.name ?? basename(opts.out).replace(/\.ya?ml$/i, ''),
         ...(opts.vendor ? { vendor: opts.vendor } : {}),
         ...(opts.pingpong ? { pingpong: pingpongEvidence(opts.pingpong) } : {}),
+        ...(opts.wakeup ? { wakeup: wakeupEvidence(opts.wakeup) } : {}),
       });
       await writeModelFile(model, opts.out, { command: shellQuote(invokedAs(cmd)) });
       if (opts.json) return void process.stdout.write(jsonDocument(model));
@@ -128,6 +136,29 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'pingpong') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`pingpong: ${m.results.cpus.length} cpus, ${m.results.cpus.length * (m.results.cpus.length - 1)} ordered pairs; wrote ${opts.out}\n`);
+    });
+
+  measure
+    .command('wakeup')
+    .description('How long a woken thread takes to run (probes/wakeup, futex wake to run): on the waker\'s cpu, onto another idle cpu after several idle gaps, and where a wakee free to run on both goes')
+    .option('--cpus <list>', 'the two cpus, e.g. 0,1 (default: the first two this process may use)', cpuList)
+    .option('--samples <n>', 'wake-ups per measurement', wholeNumber('--samples', 1), 400)
+    .option('--gaps-us <list>', 'idle gaps of the wakee\'s cpu before remote wake-ups, in us, e.g. 20,100,1000 (at most 16)', gapList)
+    .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
+    .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
+    .action(async (opts: { cpus?: number[]; samples: number; gapsUs?: number[]; out: string; json?: boolean }, cmd: Command) => {
+      if (opts.cpus && opts.cpus.length !== 2) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: 'two different cpus, e.g. 0,1', got: opts.cpus.join(',') });
+      if (opts.gapsUs && opts.gapsUs.length > 16) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--gaps-us', expected: 'at most 16 gaps', got: String(opts.gapsUs.length) });
+      const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
+      if (m.kind !== 'wakeup') return;
+      if (opts.json) return void process.stdout.write(jsonDocument(m));
+      const r = m.results;
+      const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
+      const same = r.placementSame;
+      process.stdout.write(
+        `wakeup cpus ${r.cpus.join(',')}: on the waker's cpu ${us(r.local.p50Ns)}; onto the other, idle cpu ${r.remote.map((x) => `${us(x.latency.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')} (medians); ` +
+          `a wakee whose last cpu is the waker's, busy, waited there ${same.onWaker} of ${same.onWaker + same.onOther} times; wrote ${opts.out}\n`,
+      );
     });
 
   measure
@@ -185,8 +216,8 @@ export function registerHostCommands(program: Command): void {
   program
     .command('calibrate')
     .description('Fit this host\'s models to probe measurements (Levenberg-Marquardt): same-L3 transfer and pause from lockbench files, six kernel cost scale factors and the per-mount cost in ns (mountTableWalkNs) from mountstorm files; writes hardware.yaml, kernel.yaml and calibration.json')
-    .argument('[files...]', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set); none with --record')
-    .option('--record <dir>', 'record the calibration set on this machine first (root; probes: lockbench, mount storms with traces), then fit; writes DIR/measurements, DIR/calibration.json, hardware.yaml and kernel.yaml')
+    .argument('[files...]', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set; a `measure wakeup` file among them goes into the base hardware model); none with --record')
+    .option('--record <dir>', 'record the calibration set on this machine first (root; probes: wakeup, lockbench, mount storms with traces), then fit; writes DIR/measurements, DIR/calibration.json, hardware.yaml and kernel.yaml')
     .addOption(new Option('--set <set>', 'with --record: which calibration set (reduced: the same shapes, smaller, ~1 min)').choices(['full', 'reduced']).default('full'))
     .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
     .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
@@ -199,9 +230,19 @@ export function registerHostCommands(program: Command): void {
       if (opts.record === undefined && files.length === 0) throw cl('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
       if (opts.record === undefined && opts.out === undefined) throw cl('--out', 'an output directory (-o DIR)', 'none');
       const outDir = opts.record ?? opts.out!;
+      let wakeupFile: string | null = null;
       if (opts.record !== undefined) {
         const t0 = Date.now();
-        files = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`));
+        const rec = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`));
+        files = rec.files;
+        if (!opts.hardware) wakeupFile = rec.wakeupFile;
+      } else {
+        // A wake-up measurement among the files (a recorded set's measurements/*.json) feeds the base hardware model, as with --record.
+        const wakeups = files.filter((f) => loadMeasurement(f).kind === 'wakeup');
+        if (wakeups.length > 1) throw cl('[files...]', 'at most one wakeup measurement', `${wakeups.length} (${wakeups.join(', ')})`);
+        if (wakeups.length === 1 && opts.hardware) throw cl('[files...]', 'no wakeup measurement with --hardware (the hardware model says what wake-ups cost; make it with `host topology --wakeup`)', JSON.stringify(wakeups[0]));
+        wakeupFile = wakeups[0] ?? null;
+        files = files.filter((f) => !wakeups.includes(f));
       }
       let hardwareText: string;
       let hardwareShownAs: string;
@@ -214,7 +255,7 @@ export function registerHostCommands(program: Command): void {
         }
         hardwareShownAs = opts.hardware;
       } else {
-        hardwareText = modelFileText(hostToModel(readSysfsTopology(), { name: 'host' }), { command });
+        hardwareText = modelFileText(hostToModel(readSysfsTopology(), { name: 'host', ...(wakeupFile ? { wakeup: wakeupEvidence(wakeupFile) } : {}) }), { command });
         hardwareShownAs = 'this host read from /sys';
       }
       const run = await runCalibration({ files, hardwareText, hardwareShownAs, kernel: opts.kernel, outDir, command });

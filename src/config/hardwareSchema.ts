@@ -17,6 +17,12 @@ export const sourcedNumber = z.strictObject({
 });
 export type SourcedNumber = z.infer<typeof sourcedNumber>;
 
+/** A measured share (0 to 1) together with where it comes from. */
+export const sourcedShare = z.strictObject({
+  value: z.number().min(0).max(1),
+  source: z.string().trim().min(1, 'a non-empty source'),
+});
+
 const positiveInt = z.number().int().positive();
 
 /**
@@ -71,6 +77,17 @@ export const hardwareModelSchema = z
     pause: z.strictObject({ cycles: sourcedNumber }),
     /** Factor on a thread's work while its SMT sibling is busy; needed only with threadsPerCore > 1. */
     smt: z.strictObject({ siblingSlowdown: sourcedNumber }).optional(),
+    /**
+     * How wake-ups cost and where they land, measured by probes/wakeup
+     * (`locksim measure wakeup`, then `host topology --wakeup`): a wake-up
+     * onto the waker's own CPU (`localNs`), one onto another, idle CPU
+     * (`remoteNs`: an IPI, and on a virtual machine the vCPU's wake through
+     * the hypervisor), and the share of wake-ups whose previous CPU is busy
+     * that wait there although another CPU idles (`waitOnPreviousShare`;
+     * mainline's select_idle_sibling() takes the idle CPU: 0). Absent: one
+     * latency for every wake-up, and an idle CPU is always taken.
+     */
+    wakeup: z.strictObject({ localNs: sourcedNumber, remoteNs: sourcedNumber, waitOnPreviousShare: sourcedShare }).optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),
   })
   .superRefine((m, ctx) => {

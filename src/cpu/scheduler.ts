@@ -35,8 +35,17 @@ export interface SchedulerParams {
   quantumNs: number;
   /** Cost of switching a CPU to another thread, ns. */
   contextSwitchNs: number;
-  /** Delay from waking a sleeping thread to it running on an idle CPU, ns. */
+  /** Delay from waking a sleeping thread to it running on an idle CPU, ns (with `wakeAware`: onto the waker's own CPU). */
   wakeupNs: number;
+  /**
+   * Wake-ups that know their waker (the hardware model's measured `wakeup`;
+   * per-CPU queues only): one onto another, idle CPU costs `remoteNs` (an
+   * IPI, and on a virtual machine the vCPU's wake), and a wakee whose
+   * previous CPU is busy waits there with probability `waitOnPreviousShare`
+   * instead of taking an idle CPU (see `placeWoken`). Absent: every wake-up
+   * costs wakeupNs and an idle CPU is always taken.
+   */
+  wakeAware?: { remoteNs: number; waitOnPreviousShare: number };
   placement: Placement;
 }
 
@@ -132,7 +141,14 @@ export class Scheduler implements EventTarget {
    */
   wakeWait: { probability: number; meanNs: number; draws: RandomStream } | null = null;
 
-  makeRunnable(t: SimThread, delay = this.params.wakeupNs): void {
+  /** The CPU of the thread whose body runs now (its wake-ups come from there), or -1 (an event's). Set by SimThread. */
+  wakerCpu = -1;
+
+  /** Draws for `wakeAware.waitOnPreviousShare` strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
+  waitDraws: RandomStream | null = null;
+
+  /** Makes `t` runnable; `delay` (ns before it runs on an idle CPU) replaces the wake-up latency, e.g. 0 for a new thread. */
+  makeRunnable(t: SimThread, delay?: number): void {
     const prev = t.state;
     if (prev === ThreadState.Asleep && this.wakeWait && !t.daemon && this.wakeWait.draws.uniform() < this.wakeWait.probability) {
       // The wait is behind work that is not simulated, so the thread takes no
@@ -146,7 +162,12 @@ export class Scheduler implements EventTarget {
     this.place(t, delay);
   }
 
-  private place(t: SimThread, delay: number): void {
+  private place(t: SimThread, delay: number | undefined): void {
+    if (this.params.wakeAware && this.perCpuQueues && t.lastCpu >= 0) {
+      this.placeWoken(t, this.params.wakeAware, delay);
+      return;
+    }
+    delay ??= this.params.wakeupNs;
     // A woken thread's previous CPU when it is idle (select_idle_sibling's first choice).
     const prev = this.perCpuQueues && t.lastCpu >= 0 && this.isFree(t.lastCpu) && this.allowed(t, t.lastCpu) ? t.lastCpu : -1;
     const cpu = prev >= 0 ? prev : this.pickCpu(t);
@@ -155,6 +176,32 @@ export class Scheduler implements EventTarget {
     } else {
       this.enqueue(t);
     }
+  }
+
+  /**
+   * Where a woken thread that has run before goes when wake-ups know their
+   * waker, as the wakeup probe measures them (probes/wakeup.c): its previous
+   * CPU if that is free; if it is busy, it waits there with probability
+   * waitOnPreviousShare (it runs when that CPU's thread sleeps, as the probe
+   * saw on a guest whose wake-ups stay on the waker's vCPU), else it takes an
+   * idle CPU (select_idle_sibling()), else it queues on its previous CPU.
+   * Onto the waker's CPU (an event wakes from the sleeper's CPU) it costs
+   * wakeupNs; onto another, idle CPU remoteNs. An explicit delay replaces both.
+   */
+  private placeWoken(t: SimThread, aware: { remoteNs: number; waitOnPreviousShare: number }, delay: number | undefined): void {
+    const prev = t.lastCpu;
+    const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
+    const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
+    const prevAllowed = this.allowed(t, prev);
+    if (prevAllowed && this.isFree(prev)) {
+      this.reserve(prev, t, cost(prev));
+      return;
+    }
+    const share = aware.waitOnPreviousShare;
+    const waits = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
+    const cpu = prevAllowed && waits ? -1 : this.pickCpu(t);
+    if (cpu >= 0) this.reserve(cpu, t, cost(cpu));
+    else this.enqueue(t, prevAllowed ? prev : -1);
   }
 
   /** `cpu` has no thread any more: give it to the next runnable thread. */

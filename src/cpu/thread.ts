@@ -359,6 +359,15 @@ export class SimThread implements EventTarget {
   }
 
   private step(): void {
+    // Wake-ups made by this body come from its CPU (Scheduler.wakerCpu); steps nest (a body may wake a thread that runs at once).
+    const sched = this.scheduler;
+    const outer = sched.wakerCpu;
+    sched.wakerCpu = this.cpu;
+    this.run();
+    sched.wakerCpu = outer;
+  }
+
+  private run(): void {
     this.inlineHits = 0;
     this.stepping = true;
     let gen = this.gen;

@@ -23,6 +23,7 @@ import {
   MOUNTSTORM_VARIANTS,
   mountstormSummarySchema,
   pingpongResultSchema,
+  wakeupResultSchema,
   PROBE_EXIT,
   PROPAGATION_MODES,
   ProbeError,
@@ -38,7 +39,7 @@ import {
 } from './probes.ts';
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
 import { otherRunnable } from './hostLoad.ts';
-import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence } from './topology.ts';
+import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence, type WakeupEvidence } from './topology.ts';
 import { median } from '../bench/stats.ts';
 
 /**
@@ -90,6 +91,7 @@ const common = {
 export const measurementSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive(), data: z.enum(['same-line', 'own-line']).optional() }), results: lockbenchResultSchema }),
   z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
+  z.strictObject({ ...common, kind: z.literal('wakeup'), config: z.strictObject({ cpus: z.tuple([count, count]).nullable(), samples: z.number().int().positive(), gapsUs: z.array(z.number().int().positive()).min(1) }), results: wakeupResultSchema }),
   z.strictObject({
     ...common,
     kind: z.literal('mountstorm'),
@@ -159,6 +161,33 @@ export function pingpongEvidence(file: string): PingpongEvidence {
     cpus: m.results.cpus,
     matrixNs: m.results.matrixNs,
     hostRef: { file, line, column, name: 'host.topology' },
+  };
+}
+
+/**
+ * What a model file takes from a wakeup measurement (the hardware model's
+ * `wakeup`, src/host/topology.ts): the local and remote wake-to-run medians,
+ * the remote one at the shortest idle gap measured (the regime of storms, where
+ * a CPU idles tens of microseconds between hand-offs), and the share of
+ * wake-ups that waited on their busy previous CPU while the other idled.
+ */
+export function wakeupEvidence(file: string): WakeupEvidence {
+  const m = loadMeasurement(file);
+  if (m.kind !== 'wakeup') {
+    throw new InputError({ file, line: 1, column: 1, field: 'kind', expected: 'a wakeup measurement (`locksim measure wakeup`)', got: JSON.stringify(m.kind) });
+  }
+  const r = m.results;
+  const shortest = [...r.remote].sort((a, b) => a.gapNs - b.gapNs)[0]!;
+  const same = r.placementSame;
+  return {
+    file,
+    startedAt: m.startedAt,
+    cpus: m.host.topology.cpus,
+    localNs: r.local.p50Ns,
+    remoteNs: shortest.latency.p50Ns,
+    remoteGapNs: shortest.gapNs,
+    remoteByGap: r.remote.map((x) => ({ gapNs: x.gapNs, p50Ns: x.latency.p50Ns })),
+    waitOnPrevious: { share: same.onWaker / (same.onWaker + same.onOther), samples: same.onWaker + same.onOther },
   };
 }
 
@@ -264,6 +293,30 @@ export async function measurePingpong(opts: PingpongOptions, ctx: MeasureContext
   const startedAt = new Date().toISOString();
   const results = await run('pingpong', args, ctx.timeoutMs);
   const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'pingpong', host: hostRecord(host), command: probeArgv('pingpong', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
+  await writeMeasurement(m, ctx.out);
+  return m;
+}
+
+export interface WakeupOptions {
+  /** The two cpus (default: the first two this process may run on). */
+  cpus?: [number, number];
+  samples?: number;
+  /** How long the wakee's CPU idles before each remote wake-up, in us. */
+  gapsUs?: number[];
+}
+
+/** probes/wakeup: wake-to-run latency on the waker's CPU and onto another idle one, and where a free wakee runs. */
+export async function measureWakeup(opts: WakeupOptions, ctx: MeasureContext): Promise<Measurement> {
+  const host = ctx.host ?? readSysfsTopology();
+  checkCpus(opts.cpus, host, 2);
+  if (!opts.cpus && host.cpus.length < 2) throw new HostCapabilityError('wakeup needs at least 2 cpus; this host has 1');
+  ensureProbes();
+  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 400, gapsUs: opts.gapsUs ?? [20, 100, 1000] };
+  const args = ['--samples', String(config.samples), '--gaps-us', config.gapsUs.join(',')];
+  if (config.cpus) args.push('--cpus', config.cpus.join(','));
+  const startedAt = new Date().toISOString();
+  const results = await run('wakeup', args, ctx.timeoutMs);
+  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostRecord(host), command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
   await writeMeasurement(m, ctx.out);
   return m;
 }

@@ -1,5 +1,6 @@
 // Building and running the C probes in probes/ that measure this host: the
-// lock microbenchmark, the core-to-core ping-pong matrix and the mount storm.
+// lock microbenchmark, the core-to-core ping-pong matrix, the mount storm and
+// the wake-up latency probe.
 // Probes print one JSON object on stdout; we validate it here so a changed or
 // broken probe fails with a clear message instead of NaNs further down.
 
@@ -9,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-export const PROBE_NAMES = ['lockbench', 'pingpong', 'mountstorm'] as const;
+export const PROBE_NAMES = ['lockbench', 'pingpong', 'mountstorm', 'wakeup'] as const;
 export type ProbeName = (typeof PROBE_NAMES)[number];
 
 /** Exit codes shared by the probes (see the header comment of each .c file). */
@@ -69,6 +70,32 @@ export const pingpongResultSchema = z.object({
   matrixNs: z.array(z.array(nsNumber.nullable())),
 });
 export type PingpongResult = z.infer<typeof pingpongResultSchema>;
+
+const wakeupStatsSchema = z.object({ samples: z.number().int().positive(), p10Ns: nsNumber, p50Ns: nsNumber, p90Ns: nsNumber });
+const wakeupPlacementSchema = z.object({
+  /** The wakee's CPU before it slept: the other CPU, or the waker's own. */
+  lastCpu: z.enum(['other', 'waker']),
+  onWaker: z.number().int().nonnegative(),
+  onOther: z.number().int().nonnegative(),
+  onWakerLatency: wakeupStatsSchema.optional(),
+  onOtherLatency: wakeupStatsSchema.optional(),
+});
+/** probes/wakeup.c: futex wake to first instruction of the woken thread (see the probe's header). */
+export const wakeupResultSchema = z.object({
+  probe: z.literal('wakeup'),
+  method: z.literal('futex-wake-to-run'),
+  cpus: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+  samples: z.number().int().positive(),
+  /** Both threads on one CPU; the waker sleeps right after the wake. */
+  local: wakeupStatsSchema,
+  /** The wakee on the other CPU, idle for gapNs before the wake. */
+  remote: z.array(z.object({ gapNs: nsNumber, latency: wakeupStatsSchema })).min(1),
+  /** A wakee free to run on either CPU that last ran on the other one. */
+  placement: wakeupPlacementSchema,
+  /** The same, having last run on the waker's CPU (the other CPU idle). */
+  placementSame: wakeupPlacementSchema,
+});
+export type WakeupResult = z.infer<typeof wakeupResultSchema>;
 
 export const MOUNTSTORM_VARIANTS = ['per-layer-idmap', 'common-parent', 'common-parent-one-pass', 'fsconfig-lowerdir-plus', 'shifted-untar'] as const;
 export type MountstormVariant = (typeof MOUNTSTORM_VARIANTS)[number];
@@ -144,11 +171,12 @@ export const mountstormSummarySchema = z.object({
 });
 export type MountstormSummary = z.infer<typeof mountstormSummarySchema>;
 
-const schemas = { lockbench: lockbenchResultSchema, pingpong: pingpongResultSchema, mountstorm: mountstormSummarySchema };
+const schemas = { lockbench: lockbenchResultSchema, pingpong: pingpongResultSchema, mountstorm: mountstormSummarySchema, wakeup: wakeupResultSchema };
 export interface ProbeResults {
   lockbench: LockbenchResult;
   pingpong: PingpongResult;
   mountstorm: MountstormSummary;
+  wakeup: WakeupResult;
 }
 
 export interface BuildResult {

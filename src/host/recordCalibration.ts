@@ -24,6 +24,11 @@
 //    (`--processes --unmount-inspection`), as containerd with a shim per
 //    container does; their first fork sets processForkNs, and the storms
 //    check the fork's serialisation and the overlay's teardown.
+//  - the wake-up probe, once, first: the base hardware model takes from it
+//    what wake-ups cost on the waker's cpu and onto the other, idle one, and
+//    whether a woken thread waits on its busy previous cpu (on a 2-vCPU guest
+//    the cross-vCPU wake-up is what makes two containers three times slower
+//    than one: docs/validation.md, "Wake-ups across vCPUs").
 // Repeats are interleaved: every configuration once, then all again, so the
 // machine's drift over minutes spreads over every configuration alike
 // instead of moving one configuration's runs together.
@@ -33,7 +38,7 @@
 
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostCapabilityError, measureLockbench, measureMountstorm } from './measure.ts';
+import { HostCapabilityError, measureLockbench, measureMountstorm, measureWakeup } from './measure.ts';
 import type { MountstormVariant } from './probes.ts';
 
 export interface CalibrationStorm {
@@ -77,12 +82,15 @@ export interface RecordProgress {
   (line: string): void;
 }
 
+export const WAKEUP_FILE = 'wakeup.json';
+
 /**
  * Runs the probes for `set` into DIR/measurements and returns the
- * measurement files (one per run for storms: NAME.rR.json). Needs root
- * (exit 3 without), checked before anything runs.
+ * measurement files (one per run for storms: NAME.rR.json) and the wake-up
+ * measurement (DIR/measurements/wakeup.json, for the base hardware model).
+ * Needs root (exit 3 without), checked before anything runs.
  */
-export async function recordCalibrationSet(dir: string, set: CalibrationSet, progress: RecordProgress = () => {}): Promise<string[]> {
+export async function recordCalibrationSet(dir: string, set: CalibrationSet, progress: RecordProgress = () => {}): Promise<{ files: string[]; wakeupFile: string }> {
   if (process.getuid?.() !== 0) throw new HostCapabilityError('calibrate --record needs root (the mount storm probe makes idmapped mounts in a private mount namespace)');
   const mdir = join(dir, 'measurements');
   mkdirSync(mdir, { recursive: true });
@@ -90,6 +98,10 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   const loadLog = join(dir, 'load.log');
   const load = (what: string) => appendFileSync(loadLog, `${new Date().toISOString()} ${what} ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
   const files: string[] = [];
+  const wakeupFile = join(mdir, WAKEUP_FILE);
+  load('wakeup');
+  await measureWakeup({}, { out: wakeupFile });
+  progress('wakeup (wake-up latency by where the woken thread runs)');
   for (let r = 1; r <= set.repeat; r++) {
     for (const s of set.mountstorm) {
       const out = join(mdir, `${stormName(s)}.r${r}.json`);
@@ -114,5 +126,5 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
     const k = /-K(\d+)-L\d+(?:-[a-z]+)*\.r\d+\.trace\.jsonl$/.exec(f);
     if (k && Number(k[1]) > set.keepTracesUpToK) rmSync(join(mdir, f));
   }
-  return files;
+  return { files, wakeupFile };
 }

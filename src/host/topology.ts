@@ -596,6 +596,21 @@ export interface ModelOptions {
   vendor?: Vendor;
   /** A pingpong measurement of this host: its medians per pair kind replace the latency placeholders. */
   pingpong?: PingpongEvidence;
+  /** A wakeup measurement of this host: the model's `wakeup` (wake-up latency by where the wakee runs). */
+  wakeup?: WakeupEvidence;
+}
+
+/** What the model needs from a wakeup measurement file (src/host/measure.ts loads and validates it). */
+export interface WakeupEvidence {
+  file: string;
+  startedAt: string;
+  /** The measured host's cpu count (a model of another host must not take it). */
+  cpus: number;
+  localNs: number;
+  remoteNs: number;
+  remoteGapNs: number;
+  remoteByGap: { gapNs: number; p50Ns: number }[];
+  waitOnPrevious: { share: number; samples: number };
 }
 
 /** What the model needs from a pingpong measurement file (src/host/measure.ts loads and validates it). */
@@ -701,11 +716,28 @@ export function hostToModel(host: HostTopology, options: ModelOptions = {}): Har
     coreToCore,
     pause: { cycles: placeholder(vendor, 'pauseCycles') },
   };
+  if (options.wakeup) model.wakeup = wakeupModel(options.wakeup, host);
   if (shape.threadsPerCore > 1) {
     model.smt = { siblingSlowdown: { value: 1.3, source: `${PLACEHOLDER_NOTE}: Netflix mount-lock blog, HT off improved launch latency 20-30% on m7i.metal-24xl` } };
   }
   // The reading is ours, so a model failing the schema is a bug here, not bad input.
   return hardwareModelSchema.parse(model);
+}
+
+function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<HardwareModel['wakeup']> {
+  if (ev.cpus !== host.cpus.length) {
+    throw new InputError({ file: ev.file, line: 1, column: 1, field: 'host.topology.cpus', expected: `a wakeup measurement of a host like this one (${host.cpus.length} cpus)`, got: String(ev.cpus) });
+  }
+  const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
+  const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt})`;
+  return {
+    localNs: { value: ev.localNs, source: `${at}: median futex wake to run with both threads on one cpu, the waker sleeping right after the wake` },
+    remoteNs: {
+      value: ev.remoteNs,
+      source: `${at}: median futex wake to run onto the other cpu after it idled ${us(ev.remoteGapNs)} (by idle gap: ${ev.remoteByGap.map((g) => `${us(g.gapNs)} -> ${us(g.p50Ns)}`).join(', ')})`,
+    },
+    waitOnPreviousShare: { value: round(ev.waitOnPrevious.share, 3), source: `${at}: share of ${ev.waitOnPrevious.samples} wake-ups that ran on their previous cpu, busy with the waker, while the other cpu idled (mainline select_idle_sibling() would take the idle one)` },
+  };
 }
 
 function checkedMedians(ev: PingpongEvidence, host: HostTopology) {

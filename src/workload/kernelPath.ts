@@ -147,6 +147,10 @@ export class ExpeditedRcu {
   private settledFast: boolean | null = null;
   /** Lone grace periods after the warm-up: the ones the settled mode decided. */
   idleModeUses = 0;
+  /** The machine knows wake-ups by where they land (hardware `wakeup`; worker mode only): see lengthNs. */
+  private get wakeAware(): boolean {
+    return this.normalPriorityWorker && this.m.scheduler.params.wakeAware !== undefined;
+  }
 
   constructor(
     private readonly m: Machine,
@@ -159,6 +163,10 @@ export class ExpeditedRcu {
      * (docs/validation.md): every run's first `warmup` lone grace periods are
      * slow (baseNs), then the run settles, with probability `share`, in the
      * fast path (`ns`) for good, else in the slow one. Null: one length.
+     * When the machine knows wake-ups by where they land (hardware `wakeup`)
+     * and the worker is a thread, the two modes are where the worker runs:
+     * it starts on another CPU than its caller, and a run settled fast moves
+     * it to the caller's; `ns` is then unused (docs/model.md, section 6).
      */
     readonly idleFast: { ns: number; share: number; warmup: number } | null = null,
     /** The grace period runs in a normal-priority kernel thread, behind exp_mutex (see the class comment). */
@@ -224,8 +232,14 @@ export class ExpeditedRcu {
         if (this.settledFast === null) {
           this.fastDraws ??= this.m.random.stream('rcu-expedited-idle-fast-path');
           this.settledFast = this.fastDraws.uniform() < this.idleFast.share;
+          // With wake-ups that know their waker, the fast mode is the worker
+          // on its caller's CPU (every hand-off local), the slow one the
+          // worker on another CPU (two wake-ups across CPUs per grace
+          // period): the worker joins the caller's CPU for its next wake-up.
+          const caller = this.current[0];
+          if (this.settledFast && this.wakeAware && self !== null && caller) self.lastCpu = caller.lastCpu;
         }
-        if (this.settledFast) ns = this.idleFast.ns;
+        if (this.settledFast && !this.wakeAware) ns = this.idleFast.ns;
       }
     }
     return ns;
@@ -272,7 +286,16 @@ export class ExpeditedRcu {
         }
       });
     }
-    this.worker.wake(0);
+    // The caller's wake-up of the worker: inside the fitted base (0), unless
+    // the machine knows wake-ups by where they land (hardware `wakeup`): then
+    // it costs what any wake-up does, which on a guest whose other vCPU idles
+    // is the IPI and the vCPU's wake (docs/model.md, section 6).
+    if (this.wakeAware && this.worker.lastCpu < 0 && this.idleFast) {
+      // A run starts slow (the measured warm-up): the worker last ran on another CPU than its first caller.
+      const caller = this.current[0]?.lastCpu ?? 0;
+      this.worker.lastCpu = (caller + 1) % this.m.cpus;
+    }
+    this.worker.wake(this.m.scheduler.params.wakeAware ? undefined : 0);
   }
 }
 
