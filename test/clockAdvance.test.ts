@@ -194,6 +194,22 @@ describe('whole simulations: every metric the same but the event count', () => {
     }
   });
 
+  it('a launch on a host model whose wake-ups know their waker (generic-2core with a wakeup section)', () => {
+    const hw = structuredClone(loadHardwareModel('generic-2core'));
+    hw.wakeup = { localNs: { value: 3_000, source: 't' }, remoteNs: { value: 12_000, source: 't' }, waitOnPreviousShare: { value: 0.5, source: 't' } };
+    const spec = machineSpecFromTopology(buildTopology(hw));
+    expect(spec.wakeAware).toBeDefined();
+    const kernel = loadKernelModel('linux-6.6');
+    const params = launchSchema.parse({ containers: [4], variant: 'per-layer-idmap', layers: 10 });
+    const { on, off } = bothWays(() => {
+      const m = new Machine(spec, { seed: 'adv', placement: 'spread' });
+      return simulateLaunch(m, kernel, params, buildLaunchTrace(params, 4, kernel, 'adv')).metrics as unknown as Record<string, number>;
+    });
+    expect(on.mountOps).toBeGreaterThan(0);
+    expect({ ...on, events: 0 }).toEqual({ ...off, events: 0 });
+    expect(on.events).toBeLessThan(off.events);
+  });
+
   it('lock microbenchmarks (ttas, qspinlock, ticket; critical section with and without think time)', () => {
     const spec = handMadeSpec('chiplet', 1, 8, 2, 2);
     for (const lock of ['ttas', 'qspinlock', 'ticket'] as const) {
