@@ -60,6 +60,8 @@ export class CacheLine {
   /** Per-core valid copy. */
   readonly holders: Uint8Array;
   holderCount = 0;
+  /** The cores holding a copy, in `holderList[0..holderCount)`: a write invalidates just those (no clear of every core's entry). */
+  readonly holderList: Int32Array;
   /** Holders per L3 group and per socket, kept with `holders` so distances are O(1). */
   readonly holdersInL3: Int32Array;
   readonly holdersInSocket: Int32Array;
@@ -99,6 +101,7 @@ export class CacheLine {
     readonly homeSocket: number,
   ) {
     this.holders = new Uint8Array(layout.cores);
+    this.holderList = new Int32Array(layout.cores);
     this.holdersInL3 = new Int32Array(layout.l3Groups);
     this.holdersInSocket = new Int32Array(layout.sockets);
     const groups = Math.max(layout.cores, layout.l3Groups);
@@ -864,10 +867,13 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */
   private fill(line: CacheLine, core: number, exclusive: boolean): void {
     if (exclusive) {
-      if (line.holderCount > 0) {
-        line.holders.fill(0);
-        line.holdersInL3.fill(0);
-        line.holdersInSocket.fill(0);
+      // Invalidate every other copy: only the holders' entries are non-zero.
+      const list = line.holderList;
+      for (let i = 0; i < line.holderCount; i++) {
+        const c = list[i];
+        line.holders[c] = 0;
+        line.holdersInL3[this.coreL3[c]] = 0;
+        line.holdersInSocket[this.coreSocket[c]] = 0;
       }
       line.holderCount = 0;
       line.exclusiveCore = core;
@@ -876,7 +882,7 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     if (!line.holders[core]) {
       line.holders[core] = 1;
-      line.holderCount++;
+      line.holderList[line.holderCount++] = core;
       line.holdersInL3[this.coreL3[core]]++;
       line.holdersInSocket[this.coreSocket[core]]++;
     }
