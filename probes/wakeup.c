@@ -20,6 +20,10 @@
  *             select_task_rq_fair() -> select_idle_sibling() takes the idle
  *             previous CPU (B); some kernels keep wake-ups on the waker's CPU.
  *             Reports the share that ran on A and the latency of each.
+ *             Then the same with the wakee's previous CPU the waker's
+ *             (placementSame), and with it B again but busy with a third
+ *             thread spinning in user mode (placementBusy, at most 100
+ *             samples: the wakee shares B with it to get there).
  *
  * usage: wakeup [--cpus A,B] [--samples N] [--gaps-us LIST]
  * Prints one JSON object. Exit 0 ok, 1 failed, 2 usage.
@@ -52,12 +56,13 @@ static void spin_ns(uint64_t ns) {
     while (now_ns() < end) cpu_relax();
 }
 
-enum mode { LOCAL, REMOTE, PLACEMENT, PLACEMENT_SAME, QUIT };
+enum mode { LOCAL, REMOTE, PLACEMENT, PLACEMENT_SAME, PLACEMENT_BUSY, QUIT };
 
 static struct {
     turn_t waker, wakee;
     _Alignas(64) atomic_int asleep; /* the wakee is about to sleep (set before take) */
     _Alignas(64) atomic_uint_fast64_t t0;
+    _Alignas(64) atomic_int hog_run; /* placementBusy: a third thread keeps cpu B busy in user mode */
     int cpu_a, cpu_b;
     enum mode mode;
     uint64_t *lat;
@@ -83,7 +88,7 @@ static void *wakee_main(void *arg) {
         int cpu = m == LOCAL || m == PLACEMENT_SAME ? g.cpu_a : g.cpu_b;
         if (pin_self(cpu) != 0) g.pin_error = errno;
         /* placement: last ran on B (or on A, the waker's CPU), now free to run on A or B */
-        if ((m == PLACEMENT || m == PLACEMENT_SAME) && pin_both(g.cpu_a, g.cpu_b) != 0) g.pin_error = errno;
+        if ((m == PLACEMENT || m == PLACEMENT_SAME || m == PLACEMENT_BUSY) && pin_both(g.cpu_a, g.cpu_b) != 0) g.pin_error = errno;
         atomic_store_explicit(&g.asleep, 1, memory_order_release);
         take(&g.wakee);
         uint64_t t1 = now_ns();
@@ -93,6 +98,14 @@ static void *wakee_main(void *arg) {
         }
         give(&g.waker);
     }
+}
+
+/* placementBusy: spins on cpu B in user mode until told to stop. */
+static void *hog_main(void *arg) {
+    (void)arg;
+    if (pin_self(g.cpu_b) != 0) g.pin_error = errno;
+    while (atomic_load_explicit(&g.hog_run, memory_order_relaxed)) cpu_relax();
+    return NULL;
 }
 
 /* One sample as the waker: wait for the wakee to be asleep, idle its CPU `gap`, wake it, then sleep until it answers. */
@@ -134,12 +147,16 @@ static void print_stats(const char *name, uint64_t *v, int n) {
 static void print_placement(const char *name, enum mode m, long gap_us, int samples, uint64_t *lat, int *ran_on) {
     run(m, m == PLACEMENT_SAME ? 0 : (uint64_t)gap_us * 1000, samples, lat, ran_on);
     uint64_t *on_a = calloc((size_t)samples, sizeof *on_a), *on_b = calloc((size_t)samples, sizeof *on_b);
-    int na = 0, nb = 0;
+    int na = 0, nb = 0, nb_fast = 0;
     for (int k = 0; k < samples; k++) {
         if (ran_on[k] == g.cpu_a) on_a[na++] = lat[k];
-        else on_b[nb++] = lat[k];
+        else {
+            on_b[nb++] = lat[k];
+            /* Within 1 ms: it did not wait for a time slice to end (0.75-3 ms) */
+            if (lat[k] < 1000000) nb_fast++;
+        }
     }
-    printf("\"%s\":{\"lastCpu\":\"%s\",\"onWaker\":%d,\"onOther\":%d", name, m == PLACEMENT_SAME ? "waker" : "other", na, nb);
+    printf("\"%s\":{\"lastCpu\":\"%s\",\"onWaker\":%d,\"onOther\":%d,\"onOtherWithin1ms\":%d", name, m == PLACEMENT_SAME ? "waker" : m == PLACEMENT_BUSY ? "other-busy" : "other", na, nb, nb_fast);
     if (na > 0) {
         printf(",");
         print_stats("onWakerLatency", on_a, na);
@@ -219,6 +236,15 @@ int main(int argc, char **argv) {
     print_placement("placement", PLACEMENT, gaps[0], samples, lat, ran_on);
     printf(",");
     print_placement("placementSame", PLACEMENT_SAME, gaps[0], samples, lat, ran_on);
+    /* placementBusy: the wakee's previous cpu B runs another thread that does not sleep. */
+    atomic_store(&g.hog_run, 1);
+    pthread_t hog;
+    if (pthread_create(&hog, NULL, hog_main, NULL) != 0) return 1;
+    int busy_samples = samples < 100 ? samples : 100;
+    printf(",");
+    print_placement("placementBusy", PLACEMENT_BUSY, gaps[0], busy_samples, lat, ran_on);
+    atomic_store(&g.hog_run, 0);
+    pthread_join(hog, NULL);
     printf("}\n");
     g.mode = QUIT;
     give(&g.wakee);

@@ -6,7 +6,7 @@
  */
 import { Simulator } from './engine/simulator.ts';
 import { RandomStreams } from './engine/random.ts';
-import { Scheduler, type Placement } from './cpu/scheduler.ts';
+import { Scheduler, type Placement, type WakeAware } from './cpu/scheduler.ts';
 import { SimThread, type ThreadBody } from './cpu/thread.ts';
 import { ActivityLedger, ActivityNames } from './cpu/activity.ts';
 import type { CoherenceFabric, FabricLayout, TransferLatencies } from './hardware/coherence.ts';
@@ -41,7 +41,7 @@ export interface MachineSpec {
   contextSwitchNs?: number;
   wakeupNs?: number;
   /** Wake-ups that know their waker (the hardware model's `wakeup`; see SchedulerParams.wakeAware). */
-  wakeAware?: { remoteNs: number; waitOnPreviousShare: number };
+  wakeAware?: WakeAware;
 }
 
 export interface MachineOptions {
@@ -88,8 +88,8 @@ export class Machine {
       },
       this.random.stream('scheduler'),
     );
-    const share = spec.wakeAware?.waitOnPreviousShare ?? 0;
-    if (share > 0 && share < 1) this.scheduler.waitDraws = this.random.stream('wakeup placement');
+    const shares = [spec.wakeAware?.waitOnPreviousShare ?? 0, spec.wakeAware?.preemptShare ?? 0];
+    if (shares.some((x) => x > 0 && x < 1)) this.scheduler.waitDraws = this.random.stream('wakeup placement');
     const Fabric = spec.fabric === 'mesh' ? MeshFabric : ChipletFabric;
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
     if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;

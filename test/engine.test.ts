@@ -338,18 +338,18 @@ describe('per-CPU run queues', () => {
   });
 });
 
-describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, waitOnPreviousShare)', () => {
+describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, waitOnPreviousShare, preemptShare)', () => {
   const LOCAL = 3_000;
   const REMOTE = 12_000;
   /** generic-2core with per-CPU queues, and with the measured-style wakeup section unless `aware` is false. */
-  async function machine(aware: boolean, waitShare = 1, seed = 's') {
+  async function machine(aware: boolean, waitShare = 1, seed = 's', preemptShare = 1) {
     const { Machine } = await import('../src/machine.ts');
     const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
     const { buildTopology } = await import('../src/hardware/topology.ts');
     const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
     const hw = structuredClone(loadHardwareModel('generic-2core'));
     const src = 'test';
-    if (aware) hw.wakeup = { localNs: { value: LOCAL, source: src }, remoteNs: { value: REMOTE, source: src }, waitOnPreviousShare: { value: waitShare, source: src } };
+    if (aware) hw.wakeup = { localNs: { value: LOCAL, source: src }, remoteNs: { value: REMOTE, source: src }, waitOnPreviousShare: { value: waitShare, source: src }, preemptShare: { value: preemptShare, source: src } };
     const m = new Machine(machineSpecFromTopology(buildTopology(hw, {})), { seed });
     m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
     return m;
@@ -425,5 +425,57 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     const a = await wakeOnce(await machine(true, 0.3, 'same'), true);
     const b = await wakeOnce(await machine(true, 0.3, 'same'), true);
     expect(a).toEqual(b);
+  });
+
+  /**
+   * S last ran on CPU 1 and sleeps; H then runs 2 ms of work on CPU 1 (in
+   * user mode, or in the kernel); W on CPU 0 wakes S at 100 us and works
+   * 500 us more. Returns how long after the wake S ran.
+   */
+  async function wakeOntoBusy(m: Awaited<ReturnType<typeof machine>>, kernel: boolean): Promise<number> {
+    let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
+    let woke = -1;
+    let ran = -1;
+    m.spawn('W', function* (t) {
+      t.work(100_000);
+      yield;
+      woke = t.sim.now;
+      sleeper!.wake();
+      t.work(500_000);
+      yield;
+    });
+    sleeper = m.spawn('S', function* (t) {
+      t.work(1_000);
+      yield;
+      t.sleep();
+      yield;
+      ran = t.sim.now;
+    });
+    m.sim.schedule(10_000, {
+      fire: () => {
+        const h = m.spawn('H', function* (t) {
+          if (kernel) t.enterKernel();
+          t.work(2_000_000);
+          yield;
+          if (kernel) t.exitKernel();
+        });
+        h.affinity = [1];
+      },
+    });
+    m.sim.run(1e12);
+    return ran - woke;
+  }
+
+  it('a wakee whose previous CPU runs another thread preempts it (preemptShare 1): after the IPI in user mode, at its kernel exit in the kernel; share 0: it waits on its waker\'s CPU', async () => {
+    const ctx = 2_000;
+    expect(await wakeOntoBusy(await machine(true, 1, 's', 1), false)).toBe(REMOTE + ctx);
+    // H leaves the kernel at 10 us + 2 ms (2.01 ms), 1.91 ms after the wake.
+    const inKernel = await wakeOntoBusy(await machine(true, 1, 's', 1), true);
+    expect(inKernel).toBeGreaterThanOrEqual(1_910_000);
+    expect(inKernel).toBeLessThan(1_930_000);
+    // Without preemption it queues on its waker's CPU and runs when W ends (500 us after the wake), not after H's slice.
+    const queued = await wakeOntoBusy(await machine(true, 1, 's', 0), false);
+    expect(queued).toBeGreaterThanOrEqual(500_000);
+    expect(queued).toBeLessThan(510_000);
   });
 });

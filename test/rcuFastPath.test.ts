@@ -92,22 +92,35 @@ describe('the lone grace period\'s two modes when wake-ups know their waker (har
   const LOCAL = 3_000;
   const REMOTE = 12_000;
   const hw = structuredClone(loadHardwareModel('generic-2core'));
-  hw.wakeup = { localNs: { value: LOCAL, source: 't' }, remoteNs: { value: REMOTE, source: 't' }, waitOnPreviousShare: { value: 1, source: 't' } };
+  hw.wakeup = { localNs: { value: LOCAL, source: 't' }, remoteNs: { value: REMOTE, source: 't' }, waitOnPreviousShare: { value: 1, source: 't' }, preemptShare: { value: 1, source: 't' } };
   const aware = hostMachineSpec(hw);
   const umount = (k: KernelModel) => simulateMountstormCalls(aware, k, point(1)).medianCallS['umount']!;
 
-  it('a run settled fast has its worker on the caller\'s CPU, a slow one on the other: they differ by the wake-ups across CPUs, whatever the fitted saving', () => {
+  it('a run settled fast has its worker on the caller\'s CPU, a slow one on the other: they differ by the saving and the wake-ups across CPUs', () => {
     const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
     for (const saving of [baseNs / 2, baseNs - 1000]) {
       const diff = (umount(withFast(0, saving)) - umount(withFast(1, saving))) * 1e9;
       // Slow: caller -> worker and worker -> caller both onto the other, idle CPU (2 x REMOTE).
       // Fast: the worker is woken on the caller's CPU (LOCAL) and the caller runs after the worker sleeps (a context switch).
       const ctx = 2_000;
-      expect(diff).toBeCloseTo(2 * REMOTE - LOCAL - ctx, -2);
+      expect(diff).toBeCloseTo(saving + 2 * REMOTE - LOCAL - ctx, -2);
     }
     // Without the hardware's wakeup section the modes are two grace-period lengths: the difference is the saving.
     const saving = baseNs / 2;
     const d = simulateMountstormCalls(spec, withFast(0, saving), point(1)).medianCallS['umount']! - simulateMountstormCalls(spec, withFast(1, saving), point(1)).medianCallS['umount']!;
     expect(d * 1e9).toBeCloseTo(saving, -1);
+  });
+});
+
+describe('calibrate splits a measured slow-fast saving when wake-ups know their waker', () => {
+  it('the wake-ups across CPUs take their part of the saving; the fast grace period keeps the rest, and never goes below none of it', () => {
+    const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
+    const fast = (saving: number, across: number) =>
+      withRcuFastPath(structuredClone(base) as KernelModel, { share: 0.5, savingNs: saving, fastNs: 0, slowNs: 0, runMediansNs: [], warmupGps: 0, allFast: false }, 2, 3_000, across).mechanisms.rcuExpeditedIdleFastNs!.value;
+    const saving = baseNs - 2_000;
+    expect(fast(saving, 0)).toBe(baseNs - saving);
+    expect(fast(saving, saving / 2)).toBe(baseNs - saving / 2);
+    // Wake-ups costing more than the whole saving: the fast grace period is the base.
+    expect(fast(saving, saving + 5_000)).toBe(baseNs);
   });
 });

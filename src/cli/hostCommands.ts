@@ -144,20 +144,21 @@ export function registerHostCommands(program: Command): void {
     .option('--cpus <list>', 'the two cpus, e.g. 0,1 (default: the first two this process may use)', cpuList)
     .option('--samples <n>', 'wake-ups per measurement', wholeNumber('--samples', 1), 400)
     .option('--gaps-us <list>', 'idle gaps of the wakee\'s cpu before remote wake-ups, in us, e.g. 20,100,1000 (at most 16)', gapList)
+    .option('--repeat <n>', 'probe runs (the model takes the median of each number over them)', wholeNumber('--repeat', 1), 5)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { cpus?: number[]; samples: number; gapsUs?: number[]; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { cpus?: number[]; samples: number; gapsUs?: number[]; repeat: number; out: string; json?: boolean }, cmd: Command) => {
       if (opts.cpus && opts.cpus.length !== 2) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: 'two different cpus, e.g. 0,1', got: opts.cpus.join(',') });
       if (opts.gapsUs && opts.gapsUs.length > 16) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--gaps-us', expected: 'at most 16 gaps', got: String(opts.gapsUs.length) });
-      const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
+      const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, repeat: opts.repeat, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
-      const r = m.results;
+      const e = wakeupEvidence(opts.out);
       const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
-      const same = r.placementSame;
+      const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
-        `wakeup cpus ${r.cpus.join(',')}: on the waker's cpu ${us(r.local.p50Ns)}; onto the other, idle cpu ${r.remote.map((x) => `${us(x.latency.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')} (medians); ` +
-          `a wakee whose last cpu is the waker's, busy, waited there ${same.onWaker} of ${same.onWaker + same.onOther} times; wrote ${opts.out}\n`,
+        `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
+          `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; wrote ${opts.out}\n`,
       );
     });
 

@@ -84,10 +84,13 @@ export const hardwareModelSchema = z
      * (`remoteNs`: an IPI, and on a virtual machine the vCPU's wake through
      * the hypervisor), and the share of wake-ups whose previous CPU is busy
      * that wait there although another CPU idles (`waitOnPreviousShare`;
-     * mainline's select_idle_sibling() takes the idle CPU: 0). Absent: one
-     * latency for every wake-up, and an idle CPU is always taken.
+     * mainline's select_idle_sibling() takes the idle CPU: 0), and the share
+     * of wake-ups onto a previous CPU busy with another thread that preempt
+     * it (`preemptShare`: at once in user mode, at its return to user mode
+     * in the kernel). Absent: one latency for every wake-up, an idle CPU is
+     * always taken, and a woken thread never preempts.
      */
-    wakeup: z.strictObject({ localNs: sourcedNumber, remoteNs: sourcedNumber, waitOnPreviousShare: sourcedShare }).optional(),
+    wakeup: z.strictObject({ localNs: sourcedNumber, remoteNs: sourcedNumber, waitOnPreviousShare: sourcedShare, preemptShare: sourcedShare }).optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),
   })
   .superRefine((m, ctx) => {

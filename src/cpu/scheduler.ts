@@ -39,14 +39,21 @@ export interface SchedulerParams {
   wakeupNs: number;
   /**
    * Wake-ups that know their waker (the hardware model's measured `wakeup`;
-   * per-CPU queues only): one onto another, idle CPU costs `remoteNs` (an
-   * IPI, and on a virtual machine the vCPU's wake), and a wakee whose
-   * previous CPU is busy waits there with probability `waitOnPreviousShare`
-   * instead of taking an idle CPU (see `placeWoken`). Absent: every wake-up
-   * costs wakeupNs and an idle CPU is always taken.
+   * per-CPU queues only): see `placeWoken`. Absent: every wake-up costs
+   * wakeupNs, an idle CPU is always taken, and a woken thread never preempts.
    */
-  wakeAware?: { remoteNs: number; waitOnPreviousShare: number };
+  wakeAware?: WakeAware;
   placement: Placement;
+}
+
+/** How wake-ups cost and where they land (hardware model `wakeup`, measured by probes/wakeup.c). */
+export interface WakeAware {
+  /** A wake-up onto another, idle CPU than the waker's: an IPI, and on a virtual machine the vCPU's wake. */
+  remoteNs: number;
+  /** A wakee whose previous CPU is busy with its waker waits there with this probability (else it takes an idle CPU). */
+  waitOnPreviousShare: number;
+  /** A wakee whose previous CPU is busy with another thread queues there and preempts it with this probability. */
+  preemptShare: number;
 }
 
 const DISPATCH = 0;
@@ -180,28 +187,59 @@ export class Scheduler implements EventTarget {
 
   /**
    * Where a woken thread that has run before goes when wake-ups know their
-   * waker, as the wakeup probe measures them (probes/wakeup.c): its previous
-   * CPU if that is free; if it is busy, it waits there with probability
-   * waitOnPreviousShare (it runs when that CPU's thread sleeps, as the probe
-   * saw on a guest whose wake-ups stay on the waker's vCPU), else it takes an
-   * idle CPU (select_idle_sibling()), else it queues on its previous CPU.
+   * waker, as the wakeup probe measures them (probes/wakeup.c):
+   *  - its previous CPU if that is free;
+   *  - if its waker runs there: it waits there (it runs when the waker
+   *    sleeps) with probability waitOnPreviousShare, else it takes an idle
+   *    CPU (select_idle_sibling());
+   *  - if another thread runs there: with probability preemptShare it queues
+   *    there and preempts that thread (wakeup_preempt_fair(): at once in user
+   *    mode, at its return to user mode in the kernel, which is not
+   *    preemptible here), else it takes an idle CPU, else it queues on its
+   *    waker's CPU (it runs there when the waker sleeps);
+   *  - otherwise, with no idle CPU, it queues on its previous CPU.
    * Onto the waker's CPU (an event wakes from the sleeper's CPU) it costs
-   * wakeupNs; onto another, idle CPU remoteNs. An explicit delay replaces both.
+   * wakeupNs; onto another CPU remoteNs. An explicit delay replaces both.
    */
-  private placeWoken(t: SimThread, aware: { remoteNs: number; waitOnPreviousShare: number }, delay: number | undefined): void {
+  private placeWoken(t: SimThread, aware: WakeAware, delay: number | undefined): void {
     const prev = t.lastCpu;
     const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
     const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
-    const prevAllowed = this.allowed(t, prev);
-    if (prevAllowed && this.isFree(prev)) {
+    if (!this.allowed(t, prev)) {
+      const cpu = this.pickCpu(t);
+      if (cpu >= 0) this.reserve(cpu, t, cost(cpu));
+      else this.enqueue(t);
+      return;
+    }
+    if (this.isFree(prev)) {
       this.reserve(prev, t, cost(prev));
       return;
     }
-    const share = aware.waitOnPreviousShare;
-    const waits = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
-    const cpu = prevAllowed && waits ? -1 : this.pickCpu(t);
-    if (cpu >= 0) this.reserve(cpu, t, cost(cpu));
-    else this.enqueue(t, prevAllowed ? prev : -1);
+    const byWaker = prev === waker;
+    const share = byWaker ? aware.waitOnPreviousShare : aware.preemptShare;
+    const stays = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
+    const cpu = stays ? -1 : this.pickCpu(t);
+    if (cpu >= 0) {
+      this.reserve(cpu, t, cost(cpu));
+      return;
+    }
+    if (stays || byWaker || this.wakerCpu < 0 || !this.allowed(t, this.wakerCpu)) {
+      this.enqueue(t, prev);
+      if (stays && !byWaker) this.preemptSoon(prev, cost(prev));
+      return;
+    }
+    // Not preempting the thread on its previous CPU, with no CPU idle: it
+    // queues on its waker's CPU (the wakeup probe's wakees ran there when
+    // the waker slept, rather than waiting for the other thread's slice).
+    this.enqueue(t, this.wakerCpu);
+  }
+
+  /**
+   * The thread on `cpu` is asked to give it up to a woken thread queued
+   * there: after `delay` (the IPI), as a time slice's end would.
+   */
+  private preemptSoon(cpu: number, delay: number): void {
+    this.sim.schedule(delay, this, SLICE + 2 * (cpu + this.cpuCount * this.sliceEpoch[cpu]));
   }
 
   /** `cpu` has no thread any more: give it to the next runnable thread. */

@@ -91,7 +91,13 @@ const common = {
 export const measurementSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('lockbench'), config: z.strictObject({ lock: z.enum(['ttas', 'ticket']), threads: z.number().int().positive(), cpus: z.array(count).nullable(), csNs: count, thinkNs: count, durationMs: z.number().int().positive(), data: z.enum(['same-line', 'own-line']).optional() }), results: lockbenchResultSchema }),
   z.strictObject({ ...common, kind: z.literal('pingpong'), config: z.strictObject({ cpus: z.array(count).nullable(), samples: z.number().int().positive(), iterations: z.number().int().positive() }), results: pingpongResultSchema }),
-  z.strictObject({ ...common, kind: z.literal('wakeup'), config: z.strictObject({ cpus: z.tuple([count, count]).nullable(), samples: z.number().int().positive(), gapsUs: z.array(z.number().int().positive()).min(1) }), results: wakeupResultSchema }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('wakeup'),
+    config: z.strictObject({ cpus: z.tuple([count, count]).nullable(), samples: z.number().int().positive(), gapsUs: z.array(z.number().int().positive()).min(1), repeat: z.number().int().positive() }),
+    /** One probe run each; the model takes the median over runs of each number (one run disturbed by other work does not decide). */
+    results: z.strictObject({ runs: z.array(wakeupResultSchema).min(1) }),
+  }),
   z.strictObject({
     ...common,
     kind: z.literal('mountstorm'),
@@ -169,25 +175,32 @@ export function pingpongEvidence(file: string): PingpongEvidence {
  * `wakeup`, src/host/topology.ts): the local and remote wake-to-run medians,
  * the remote one at the shortest idle gap measured (the regime of storms, where
  * a CPU idles tens of microseconds between hand-offs), and the share of
- * wake-ups that waited on their busy previous CPU while the other idled.
+ * wake-ups that waited on their previous CPU, busy with the waker, while the
+ * other idled, and the share that ran on their previous CPU within 1 ms
+ * while another thread spun there in user mode (wake-up preemption).
  */
 export function wakeupEvidence(file: string): WakeupEvidence {
   const m = loadMeasurement(file);
   if (m.kind !== 'wakeup') {
     throw new InputError({ file, line: 1, column: 1, field: 'kind', expected: 'a wakeup measurement (`locksim measure wakeup`)', got: JSON.stringify(m.kind) });
   }
-  const r = m.results;
-  const shortest = [...r.remote].sort((a, b) => a.gapNs - b.gapNs)[0]!;
-  const same = r.placementSame;
+  const runs = m.results.runs;
+  const mid = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
+  const gaps = runs[0]!.remote.map((x) => x.gapNs);
+  const shortest = Math.min(...gaps);
+  const p50At = (gap: number) => mid((r) => r.remote.find((x) => x.gapNs === gap)?.latency.p50Ns ?? NaN);
+  const share = (p: (r: (typeof runs)[number]) => { onWaker: number; onOther: number }, n: (r: (typeof runs)[number]) => number) => mid((r) => n(r) / (p(r).onWaker + p(r).onOther));
   return {
     file,
     startedAt: m.startedAt,
     cpus: m.host.topology.cpus,
-    localNs: r.local.p50Ns,
-    remoteNs: shortest.latency.p50Ns,
-    remoteGapNs: shortest.gapNs,
-    remoteByGap: r.remote.map((x) => ({ gapNs: x.gapNs, p50Ns: x.latency.p50Ns })),
-    waitOnPrevious: { share: same.onWaker / (same.onWaker + same.onOther), samples: same.onWaker + same.onOther },
+    runs: runs.length,
+    localNs: mid((r) => r.local.p50Ns),
+    remoteNs: p50At(shortest),
+    remoteGapNs: shortest,
+    remoteByGap: gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) })),
+    waitOnPrevious: { share: share((r) => r.placementSame, (r) => r.placementSame.onWaker), samples: runs[0]!.placementSame.onWaker + runs[0]!.placementSame.onOther },
+    preemptOnPrevious: { share: share((r) => r.placementBusy, (r) => r.placementBusy.onOtherWithin1ms), samples: runs[0]!.placementBusy.onWaker + runs[0]!.placementBusy.onOther },
   };
 }
 
@@ -303,6 +316,8 @@ export interface WakeupOptions {
   samples?: number;
   /** How long the wakee's CPU idles before each remote wake-up, in us. */
   gapsUs?: number[];
+  /** Probe runs (default 5): the model takes each number's median over them. */
+  repeat?: number;
 }
 
 /** probes/wakeup: wake-to-run latency on the waker's CPU and onto another idle one, and where a free wakee runs. */
@@ -311,11 +326,13 @@ export async function measureWakeup(opts: WakeupOptions, ctx: MeasureContext): P
   checkCpus(opts.cpus, host, 2);
   if (!opts.cpus && host.cpus.length < 2) throw new HostCapabilityError('wakeup needs at least 2 cpus; this host has 1');
   ensureProbes();
-  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 400, gapsUs: opts.gapsUs ?? [20, 100, 1000] };
+  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 400, gapsUs: opts.gapsUs ?? [20, 100, 1000], repeat: opts.repeat ?? 5 };
   const args = ['--samples', String(config.samples), '--gaps-us', config.gapsUs.join(',')];
   if (config.cpus) args.push('--cpus', config.cpus.join(','));
   const startedAt = new Date().toISOString();
-  const results = await run('wakeup', args, ctx.timeoutMs);
+  const runs = [];
+  for (let i = 0; i < config.repeat; i++) runs.push(await run('wakeup', args, ctx.timeoutMs));
+  const results = { runs };
   const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostRecord(host), command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
   await writeMeasurement(m, ctx.out);
   return m;

@@ -73,10 +73,12 @@ export type PingpongResult = z.infer<typeof pingpongResultSchema>;
 
 const wakeupStatsSchema = z.object({ samples: z.number().int().positive(), p10Ns: nsNumber, p50Ns: nsNumber, p90Ns: nsNumber });
 const wakeupPlacementSchema = z.object({
-  /** The wakee's CPU before it slept: the other CPU, or the waker's own. */
-  lastCpu: z.enum(['other', 'waker']),
+  /** The wakee's CPU before it slept: the other CPU (idle, or busy with a thread spinning in user mode), or the waker's own. */
+  lastCpu: z.enum(['other', 'waker', 'other-busy']),
   onWaker: z.number().int().nonnegative(),
   onOther: z.number().int().nonnegative(),
+  /** Of onOther, those that ran within 1 ms (no time slice had to end first). */
+  onOtherWithin1ms: z.number().int().nonnegative(),
   onWakerLatency: wakeupStatsSchema.optional(),
   onOtherLatency: wakeupStatsSchema.optional(),
 });
@@ -94,6 +96,8 @@ export const wakeupResultSchema = z.object({
   placement: wakeupPlacementSchema,
   /** The same, having last run on the waker's CPU (the other CPU idle). */
   placementSame: wakeupPlacementSchema,
+  /** The same, having last run on the other CPU while a third thread spins there in user mode. */
+  placementBusy: wakeupPlacementSchema,
 });
 export type WakeupResult = z.infer<typeof wakeupResultSchema>;
 

@@ -606,11 +606,14 @@ export interface WakeupEvidence {
   startedAt: string;
   /** The measured host's cpu count (a model of another host must not take it). */
   cpus: number;
+  /** Probe runs behind each median. */
+  runs: number;
   localNs: number;
   remoteNs: number;
   remoteGapNs: number;
   remoteByGap: { gapNs: number; p50Ns: number }[];
   waitOnPrevious: { share: number; samples: number };
+  preemptOnPrevious: { share: number; samples: number };
 }
 
 /** What the model needs from a pingpong measurement file (src/host/measure.ts loads and validates it). */
@@ -729,7 +732,7 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
     throw new InputError({ file: ev.file, line: 1, column: 1, field: 'host.topology.cpus', expected: `a wakeup measurement of a host like this one (${host.cpus.length} cpus)`, got: String(ev.cpus) });
   }
   const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
-  const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt})`;
+  const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt}; medians of ${ev.runs} runs)`;
   return {
     localNs: { value: ev.localNs, source: `${at}: median futex wake to run with both threads on one cpu, the waker sleeping right after the wake` },
     remoteNs: {
@@ -737,6 +740,7 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
       source: `${at}: median futex wake to run onto the other cpu after it idled ${us(ev.remoteGapNs)} (by idle gap: ${ev.remoteByGap.map((g) => `${us(g.gapNs)} -> ${us(g.p50Ns)}`).join(', ')})`,
     },
     waitOnPreviousShare: { value: round(ev.waitOnPrevious.share, 3), source: `${at}: share of ${ev.waitOnPrevious.samples} wake-ups that ran on their previous cpu, busy with the waker, while the other cpu idled (mainline select_idle_sibling() would take the idle one)` },
+    preemptShare: { value: round(ev.preemptOnPrevious.share, 3), source: `${at}: share of ${ev.preemptOnPrevious.samples} wake-ups onto their previous cpu, busy with another thread spinning in user mode, that ran there within 1 ms (wake-up preemption, wakeup_preempt_fair(); a time slice is 0.75-3 ms)` },
   };
 }
 

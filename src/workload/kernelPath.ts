@@ -164,9 +164,9 @@ export class ExpeditedRcu {
      * slow (baseNs), then the run settles, with probability `share`, in the
      * fast path (`ns`) for good, else in the slow one. Null: one length.
      * When the machine knows wake-ups by where they land (hardware `wakeup`)
-     * and the worker is a thread, the two modes are where the worker runs:
+     * and the worker is a thread, the modes are also where the worker runs:
      * it starts on another CPU than its caller, and a run settled fast moves
-     * it to the caller's; `ns` is then unused (docs/model.md, section 6).
+     * it to the caller's (docs/model.md, section 6).
      */
     readonly idleFast: { ns: number; share: number; warmup: number } | null = null,
     /** The grace period runs in a normal-priority kernel thread, behind exp_mutex (see the class comment). */
@@ -239,7 +239,7 @@ export class ExpeditedRcu {
           const caller = this.current[0];
           if (this.settledFast && this.wakeAware && self !== null && caller) self.lastCpu = caller.lastCpu;
         }
-        if (this.settledFast && !this.wakeAware) ns = this.idleFast.ns;
+        if (this.settledFast) ns = this.idleFast.ns;
       }
     }
     return ns;

@@ -276,13 +276,16 @@ export function scaledKernel(base: KernelModel, groups: Record<MountGroup, Model
  * the lone unmount's median minus the rest of umount's cost in `k` (its idle
  * cost on `cpus` CPUs without the grace period) and the wake-up after it.
  */
-export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS): KernelModel {
+export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS, acrossCpusNs = 0): KernelModel {
   if (!fast) return k;
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
   k.mechanisms.rcuExpeditedIdleWarmupGps = { value: fast.warmupGps, source: src };
   const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
-  const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - fast.savingNs;
+  // acrossCpusNs: what a slow run's wake-ups across CPUs add over a fast run's
+  // local ones (machines whose wake-ups know their waker); the rest of the
+  // measured saving is the grace period's own.
+  const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - Math.max(0, fast.savingNs - acrossCpusNs);
   k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
   return k;
 }
@@ -497,7 +500,10 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
   const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunSequences), contendedUmount.length ? median(contendedUmount) : undefined);
   const cpus = spec.layout.core.length;
-  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS);
+  // With wake-ups that know their waker, a slow lone run pays two wake-ups across CPUs where a fast one pays a local wake-up and a switch (docs/model.md, section 6).
+  const aware = spec.wakeAware;
+  const acrossCpusNs = aware ? Math.max(0, 2 * aware.remoteNs - (spec.wakeupNs ?? DEFAULT_WAKEUP_NS) - (spec.contextSwitchNs ?? 2_000)) : 0;
+  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, acrossCpusNs);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
