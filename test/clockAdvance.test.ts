@@ -196,7 +196,7 @@ describe('whole simulations: every metric the same but the event count', () => {
 
   it('a launch on a host model whose wake-ups know their waker (generic-2core with a wakeup section)', () => {
     const hw = structuredClone(loadHardwareModel('generic-2core'));
-    hw.wakeup = { localNs: { value: 3_000, source: 't' }, remoteNs: { value: 12_000, source: 't' }, waitOnPreviousShare: { value: 0.5, source: 't' } };
+    hw.wakeup = { localNs: { value: 3_000, source: 't' }, remoteNs: { value: 12_000, source: 't' }, waitOnPreviousShare: { value: 0.5, source: 't' }, preemptShare: { value: 0.5, source: 't' } };
     const spec = machineSpecFromTopology(buildTopology(hw));
     expect(spec.wakeAware).toBeDefined();
     const kernel = loadKernelModel('linux-6.6');
