@@ -278,6 +278,8 @@ export class Scheduler implements EventTarget {
       this.reserved[cpu] = false;
       this.onCpu[cpu] = t;
       if (this.queueLength() > 0) this.armSlice(cpu);
+      // Nothing of this event follows the thread's step (Simulator.tail).
+      this.sim.tail = t;
       t.dispatched(cpu);
     } else {
       if (epoch !== this.sliceEpoch[cpu]) return;

@@ -120,6 +120,10 @@ export class SimThread implements EventTarget {
   private workStart = 0;
   private workFactor = 1;
   private working = false;
+  /** Inside `step` (the body is running): only then may a wait be skipped (`canAdvance`). */
+  private stepping = false;
+  /** The wait the body is about to yield for is over already (the clock moved, `Simulator.advance`): resume it at once. */
+  private continueNow = false;
   /** The innermost generator running, and the callers waiting for it to return (`Call`). */
   private gen: Call;
   private readonly callers: Call[] = [];
@@ -160,6 +164,18 @@ export class SimThread implements EventTarget {
       default:
         throw new Error(`wake of thread ${this.name} in state ${this.state}`);
     }
+  }
+
+  /**
+   * Instead of scheduling its wake `delay` ns from now, the thread may move
+   * the clock there and go on (Simulator.advance): when its step ends the
+   * current event (`sim.tail`), it runs on its CPU with no local lag, and
+   * that wake would be the next event. Exact: everything happens at the
+   * same time and in the same order, without the event. Returns whether the
+   * clock moved; the wait is then over.
+   */
+  advanceFor(delay: number): boolean {
+    return this.stepping && this.lag === 0 && this.sim.tail === this && this.state === ThreadState.Running && this.sim.advance(delay);
   }
 
   /** Called by the scheduler when the thread gets a CPU. */
@@ -309,6 +325,8 @@ export class SimThread implements EventTarget {
   }
 
   fire(arg: number): void {
+    // Whatever this event does ends with this thread's step.
+    this.sim.tail = this;
     if (arg < 0) {
       // Work completion; stale if the work was preempted meanwhile.
       if (-arg !== this.workEpoch || !this.working) return;
@@ -328,7 +346,16 @@ export class SimThread implements EventTarget {
     this.workStart = this.sim.now + lag;
     this.workFactor = this.scheduler.slowdown(this.cpu);
     this.workEpoch++;
-    this.sim.schedule(lag + ns * this.workFactor, this, -this.workEpoch);
+    const d = lag + ns * this.workFactor;
+    if (this.advanceFor(d)) {
+      // Completed with nothing else happening meanwhile: what fire() would do, then go on.
+      if (this.pieceNext < this.pieceLabels.length) this.labelPieces(Infinity);
+      this.working = false;
+      this.remainingWork = 0;
+      this.continueNow = true;
+      return;
+    }
+    this.sim.schedule(d, this, -this.workEpoch);
   }
 
   private step(): void {
@@ -342,6 +369,7 @@ export class SimThread implements EventTarget {
 
   private run(): void {
     this.inlineHits = 0;
+    this.stepping = true;
     let gen = this.gen;
     let r = gen.next();
     for (;;) {
@@ -354,11 +382,21 @@ export class SimThread implements EventTarget {
         continue;
       }
       const callee = r.value;
-      if (callee === undefined) return; // waits for its wake
+      if (callee === undefined) {
+        // Waits for its wake, unless the wait is over already (advanceFor).
+        if (!this.continueNow) {
+          this.stepping = false;
+          return;
+        }
+        this.continueNow = false;
+        r = gen.next();
+        continue;
+      }
       this.callers.push(gen);
       this.gen = gen = callee;
       r = gen.next();
     }
+    this.stepping = false;
     this.lag = 0;
     this.state = ThreadState.Done;
     this.ledger.finish(this.id, this.sim.now);

@@ -17,6 +17,8 @@ export interface EventTarget {
   fire(arg: number): void;
 }
 
+const advanceDefault = { on: true };
+
 export class Simulator {
   /** Current simulated time, ns. */
   now = 0;
@@ -35,6 +37,29 @@ export class Simulator {
   private freeSlots: Int32Array;
   private freeCount: number;
   private stopped = false;
+  /** The `until` of the run in progress (-Infinity outside a run: no advance). */
+  private until = -Infinity;
+  /**
+   * Whose step ends the event being delivered (null: nobody's, or unknown).
+   * An event handler sets it just before its last action, resuming that
+   * thread (SimThread.fire, CoherenceFabric.fire); the run loop clears it
+   * before every event. Only that thread may `advance` the clock: nothing of
+   * the handler runs after it.
+   */
+  tail: unknown = null;
+  /**
+   * Whether `advance` may move the clock. false: every wait is an event, as
+   * before the clock advance; the results are the same, only the event count
+   * differs (test/clockAdvance.test.ts compares the two).
+   */
+  advancing: boolean = advanceDefault.on;
+  /** `advancing` of simulators made from now on (tests switch it off to compare). */
+  static get advanceByDefault(): boolean {
+    return advanceDefault.on;
+  }
+  static set advanceByDefault(on: boolean) {
+    advanceDefault.on = on;
+  }
 
   constructor(initialCapacity = 1024) {
     this.heap = new Int32Array(initialCapacity);
@@ -80,9 +105,39 @@ export class Simulator {
     heap[i] = slot;
   }
 
+  /**
+   * Move the clock `delay` ns ahead inside the current event, instead of
+   * scheduling an event after `delay` and delivering it, when that event
+   * would be the next one delivered: the heap's earliest event is later
+   * than now + delay (an event at the same time was scheduled first, so it
+   * would go first: no advance), the run is not stopped and now + delay is
+   * within its `until`. The caller (the tail thread, see `tail`) then goes
+   * on as that event would have made it go on: same time, same order of
+   * everything, one event fewer. Returns false (the caller schedules the
+   * event) otherwise.
+   */
+  advance(delay: number): boolean {
+    const at = this.now + delay;
+    if (!this.advancing || this.stopped || at > this.until) return false;
+    if (this.size > 0 && !(this.times[this.heap[0]] > at)) return false;
+    this.now = at;
+    return true;
+  }
+
   /** Run until no event is left, `until` ns is reached, or `stop()` is called. */
   run(until = Infinity): void {
     this.stopped = false;
+    this.until = until;
+    try {
+      this.loop(until);
+    } finally {
+      this.until = -Infinity;
+      this.tail = null;
+    }
+    if (until !== Infinity && !this.stopped && this.now < until) this.now = until;
+  }
+
+  private loop(until: number): void {
     while (this.size > 0 && !this.stopped) {
       const slot = this.heap[0];
       const t = this.times[slot];
@@ -94,9 +149,9 @@ export class Simulator {
       this.popRoot();
       this.now = t;
       this.eventsFired++;
+      this.tail = null;
       target.fire(arg);
     }
-    if (until !== Infinity && !this.stopped && this.now < until) this.now = until;
   }
 
   /** Stop the run loop after the current event. */

@@ -60,6 +60,8 @@ export class CacheLine {
   /** Per-core valid copy. */
   readonly holders: Uint8Array;
   holderCount = 0;
+  /** The cores holding a copy, in `holderList[0..holderCount)`: a write invalidates just those (no clear of every core's entry). */
+  readonly holderList: Int32Array;
   /** Holders per L3 group and per socket, kept with `holders` so distances are O(1). */
   readonly holdersInL3: Int32Array;
   readonly holdersInSocket: Int32Array;
@@ -99,6 +101,7 @@ export class CacheLine {
     readonly homeSocket: number,
   ) {
     this.holders = new Uint8Array(layout.cores);
+    this.holderList = new Int32Array(layout.cores);
     this.holdersInL3 = new Int32Array(layout.l3Groups);
     this.holdersInSocket = new Int32Array(layout.sockets);
     const groups = Math.max(layout.cores, layout.l3Groups);
@@ -548,11 +551,34 @@ export abstract class CoherenceFabric implements EventTarget {
   }
 
   fire(id: number): void {
+    const t = this.pool.thread[id]!;
+    const line = this.pool.line[id]!;
+    const cond = this.pool.cond[id];
+    this.complete(id);
+    // A herd member that read the line and must go on spinning waits for the next publish without resuming.
+    if (cond !== null && t.running && cond.waiting()) {
+      this.spinUntil(t, line, cond);
+      return;
+    }
+    // Nothing of this event follows the thread's step.
+    this.sim.tail = t;
+    t.wake();
+  }
+
+  /**
+   * The miss of the request being issued by its thread now (`reissue`,
+   * inline), or -1: if its service starts at once and its fill would be the
+   * next event, the clock moves to the fill instead (`startService`).
+   */
+  private inlineId = -1;
+  /** Set when that request was filled at once (the thread goes on: `reissue` returns false). */
+  private inlineFilled = false;
+
+  /** Request `id`'s fill: the line's state, the next request of its queue, the merge group's waiters. Not its thread's wake. */
+  private complete(id: number): void {
     const pool = this.pool;
     const line = pool.line[id]!;
-    const t = pool.thread[id]!;
     const cpu = pool.cpu[id];
-    const cond = pool.cond[id];
     this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
     this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
     this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
@@ -584,12 +610,6 @@ export abstract class CoherenceFabric implements EventTarget {
       } else this.reissue(wt, line, wcpu, wex, at, false, wcond);
       w = next;
     }
-    // A herd member that read the line and must go on spinning waits for the next publish without resuming.
-    if (cond !== null && t.running && cond.waiting()) {
-      this.spinUntil(t, line, cond);
-      return;
-    }
-    t.wake();
   }
 
   // ---- for subclasses ----
@@ -660,7 +680,17 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
-    this.sim.schedule(latency + this.pool.extraNs[id], this, id);
+    const d = latency + this.pool.extraNs[id];
+    if (id === this.inlineId && this.pool.thread[id]!.advanceFor(d)) {
+      // The thread asking now is served at once and its fill would be the
+      // next event: the clock moves there and the fill happens now (exact,
+      // as SimThread.advanceFor); its thread goes on without a wake.
+      this.inlineId = -1;
+      this.inlineFilled = true;
+      this.complete(id);
+      return;
+    }
+    this.sim.schedule(d, this, id);
   }
 
   /**
@@ -746,6 +776,8 @@ export abstract class CoherenceFabric implements EventTarget {
       const w = line.lastWriterCpu;
       const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
       const latency = fromSibling ? this.lat.smtSibling : this.lat.hit;
+      // The hit's wake would be the next event: the clock moves instead (exact, SimThread.advanceFor).
+      if (inline && t.advanceFor(latency)) return false;
       // Inline unless the thread has run far enough ahead: at most
       // maxInlineHits hits per resume and a lag under one pause, so its clock
       // stays close to everyone else's, and a loop of hits alone (a lock taken
@@ -777,7 +809,16 @@ export abstract class CoherenceFabric implements EventTarget {
     const claim = line.mergeClaim[group];
     if (head === IDLE) {
       line.mergeHead[group] = IN_FLIGHT;
+      if (!inline) {
+        this.enqueue(id, line);
+        return true;
+      }
+      // Served at once with nothing else due before its fill: filled now (startService).
+      this.inlineId = id;
+      this.inlineFilled = false;
       this.enqueue(id, line);
+      this.inlineId = -1;
+      return !this.inlineFilled;
     } else if (claim >= 0 && this.pool.arrival[claim] > this.pool.arrival[id] && this.withdraw(claim, line)) {
       // The group's fill was claimed by a herd member that has not arrived yet:
       // this request came first, so it takes the group and the member waits behind it.
@@ -826,10 +867,13 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */
   private fill(line: CacheLine, core: number, exclusive: boolean): void {
     if (exclusive) {
-      if (line.holderCount > 0) {
-        line.holders.fill(0);
-        line.holdersInL3.fill(0);
-        line.holdersInSocket.fill(0);
+      // Invalidate every other copy: only the holders' entries are non-zero.
+      const list = line.holderList;
+      for (let i = 0; i < line.holderCount; i++) {
+        const c = list[i];
+        line.holders[c] = 0;
+        line.holdersInL3[this.coreL3[c]] = 0;
+        line.holdersInSocket[this.coreSocket[c]] = 0;
       }
       line.holderCount = 0;
       line.exclusiveCore = core;
@@ -838,7 +882,7 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     if (!line.holders[core]) {
       line.holders[core] = 1;
-      line.holderCount++;
+      line.holderList[line.holderCount++] = core;
       line.holdersInL3[this.coreL3[core]]++;
       line.holdersInSocket[this.coreSocket[core]]++;
     }

@@ -203,6 +203,8 @@ class SpinDeadline implements EventTarget, SpinInterrupt {
     // Not watching any more: a publish already removed it and scheduled its wake.
     if (i < 0) return;
     w.splice(i, 1);
+    // Nothing of this event follows the thread's step (Simulator.tail).
+    this.t.sim.tail = this.t;
     this.t.wake();
   }
 }
