@@ -91,22 +91,30 @@ describe('expedited RCU idle fast path', () => {
 describe('the lone grace period\'s two modes when wake-ups know their waker (hardware wakeup)', () => {
   const LOCAL = 3_000;
   const REMOTE = 12_000;
-  const hw = structuredClone(loadHardwareModel('generic-2core'));
-  hw.wakeup = { localNs: { value: LOCAL, source: 't' }, remoteNs: { value: REMOTE, source: 't' }, waitOnPreviousShare: { value: 1, source: 't' }, preemptShare: { value: 1, source: 't' } };
-  const aware = hostMachineSpec(hw);
-  const umount = (k: KernelModel) => simulateMountstormCalls(aware, k, point(1)).medianCallS['umount']!;
+  /** A 2-CPU machine whose futex wake-ups stay on a busy waker's CPU with `waitShare` (the fast mode must not depend on it). */
+  const awareSpec = (waitShare: number) => {
+    const hw = structuredClone(loadHardwareModel('generic-2core'));
+    hw.wakeup = { localNs: { value: LOCAL, source: 't' }, remoteNs: { value: REMOTE, source: 't' }, waitOnPreviousShare: { value: waitShare, source: 't' }, preemptShare: { value: 1, source: 't' } };
+    return hostMachineSpec(hw);
+  };
 
-  it('a run settled fast has its worker on the caller\'s CPU, a slow one on the other: they differ by the saving and the wake-ups across CPUs', () => {
-    const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
-    for (const saving of [baseNs / 2, baseNs - 1000]) {
-      const diff = (umount(withFast(0, saving)) - umount(withFast(1, saving))) * 1e9;
-      // Slow: caller -> worker and worker -> caller both onto the other, idle CPU (2 x REMOTE).
-      // Fast: the worker is woken on the caller's CPU (LOCAL) and the caller runs after the worker sleeps (a context switch).
-      const ctx = 2_000;
-      expect(diff).toBeCloseTo(saving + 2 * REMOTE - LOCAL - ctx, -2);
-    }
-    // Without the hardware's wakeup section the modes are two grace-period lengths: the difference is the saving.
-    const saving = baseNs / 2;
+  for (const waitShare of [1, 0]) {
+    it(`a run settled fast has its worker on the caller's CPU, a slow one on the other: they differ by the saving and the wake-ups across CPUs (futex wait share ${waitShare})`, () => {
+      const aware = awareSpec(waitShare);
+      const umount = (k: KernelModel) => simulateMountstormCalls(aware, k, point(1)).medianCallS['umount']!;
+      const baseNs = base.mechanisms.rcuExpeditedBaseNs.value;
+      for (const saving of [baseNs / 2, baseNs - 1000]) {
+        const diff = (umount(withFast(0, saving)) - umount(withFast(1, saving))) * 1e9;
+        // Slow: caller -> worker and worker -> caller both onto the other, idle CPU (2 x REMOTE).
+        // Fast: the worker is woken on the caller's CPU (LOCAL) and the caller runs after the worker sleeps (a context switch).
+        const ctx = 2_000;
+        expect(diff).toBeCloseTo(saving + 2 * REMOTE - LOCAL - ctx, -2);
+      }
+    });
+  }
+
+  it('without the hardware\'s wakeup section the modes are two grace-period lengths: the difference is the saving', () => {
+    const saving = base.mechanisms.rcuExpeditedBaseNs.value / 2;
     const d = simulateMountstormCalls(spec, withFast(0, saving), point(1)).medianCallS['umount']! - simulateMountstormCalls(spec, withFast(1, saving), point(1)).medianCallS['umount']!;
     expect(d * 1e9).toBeCloseTo(saving, -1);
   });

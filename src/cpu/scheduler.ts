@@ -151,6 +151,13 @@ export class Scheduler implements EventTarget {
   /** The CPU of the thread whose body runs now (its wake-ups come from there), or -1 (an event's). Set by SimThread. */
   wakerCpu = -1;
 
+  /**
+   * Set by a waker whose wake-ups are known to stay on its CPU (the RCU
+   * worker of a run settled fast, src/workload/kernelPath.ts): a wakee whose
+   * previous CPU is the waker's waits there whatever waitOnPreviousShare says.
+   */
+  waitOnPreviousNow = false;
+
   /** Draws for `wakeAware.waitOnPreviousShare` strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
   waitDraws: RandomStream | null = null;
 
@@ -216,7 +223,7 @@ export class Scheduler implements EventTarget {
       return;
     }
     const byWaker = prev === waker;
-    const share = byWaker ? aware.waitOnPreviousShare : aware.preemptShare;
+    const share = byWaker ? (this.waitOnPreviousNow ? 1 : aware.waitOnPreviousShare) : aware.preemptShare;
     const stays = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
     const cpu = stays ? -1 : this.pickCpu(t);
     if (cpu >= 0) {

@@ -145,6 +145,8 @@ export class ExpeditedRcu {
   /** Lone grace periods so far, and the mode this run settled in (drawn once, after the warm-up). */
   private loneGps = 0;
   private settledFast: boolean | null = null;
+  /** The grace period in progress is a lone one of a run settled fast (its callers stay on the worker's CPU). */
+  private loneFast = false;
   /** Lone grace periods after the warm-up: the ones the settled mode decided. */
   idleModeUses = 0;
   /** The machine knows wake-ups by where they land (hardware `wakeup`; worker mode only): see lengthNs. */
@@ -225,6 +227,7 @@ export class ExpeditedRcu {
     }
     if (self === null && busy > 0) busy--;
     let ns = this.baseNs + busy * this.perBusyCpuNs;
+    this.loneFast = false;
     if (busy === 0 && this.idleFast) {
       if (this.loneGps++ >= this.idleFast.warmup) {
         this.idleModeUses++;
@@ -240,6 +243,7 @@ export class ExpeditedRcu {
           if (this.settledFast && this.wakeAware && self !== null && caller) self.lastCpu = caller.lastCpu;
         }
         if (this.settledFast) ns = this.idleFast.ns;
+        this.loneFast = this.settledFast;
       }
     }
     return ns;
@@ -279,7 +283,15 @@ export class ExpeditedRcu {
           // On a CPU again: end the grace period and wake its callers.
           const done = self.current;
           self.current = [];
+          // A run settled fast is one whose caller and worker share a CPU
+          // (the measured share of fast runs, not the wakeup probe's
+          // placement, which measures futex wake-ups): its callers wait for
+          // the worker's CPU rather than take another.
+          const sched = self.m.scheduler;
+          const stay = self.wakeAware && self.loneFast;
+          if (stay) sched.waitOnPreviousNow = true;
           for (const t of done) t.wake();
+          if (stay) sched.waitOnPreviousNow = false;
           w.doing(idle);
           w.sleep();
           yield;
