@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCalibrationRecord } from '../src/host/calibrate.ts';
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { machineIdentity } from '../src/host/machineIdentity.ts';
 import { measureMountstorm } from '../src/host/measure.ts';
 import { predictMountstorm } from '../src/host/predict.ts';
@@ -38,6 +39,9 @@ describe.skipIf(reason !== '')('calibrate --record on this host', () => {
     for (const f of ['calibration.json', 'hardware.yaml', 'kernel.yaml']) expect(existsSync(join(dir, f))).toBe(true);
     // Only the small storms' traces are kept (K <= 4).
     expect(readdirSync(join(dir, 'measurements')).filter((f) => f.endsWith('.trace.jsonl')).every((f) => /-K[124]-/.test(f))).toBe(true);
+    // The wake-up probe ran first and its medians are the base hardware model's `wakeup`.
+    const hw = loadHardwareModel(join(dir, 'hardware.yaml'));
+    expect(hw.wakeup?.remoteNs.source).toContain(join(dir, 'measurements', 'wakeup.json'));
     const record = loadCalibrationRecord(join(dir, 'calibration.json'));
     expect(record.machine).toEqual(machineIdentity());
     expect(record.mountstorm!.covariance).not.toBeNull();

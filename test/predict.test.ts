@@ -158,6 +158,7 @@ describe('locksim predict (CLI)', () => {
   });
 
   it('bad input: one line, exit 2', () => {
+    const wakeupFile = join(repo, 'measurements/this-host-w9/measurements/wakeup.json');
     const bad = join(work, 'not-json.json');
     writeFileSync(bad, '{"format": ');
     const cases = [
@@ -174,6 +175,9 @@ describe('locksim predict (CLI)', () => {
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '90%'],
       ['calibrate', '--record', join(work, 'rec'), join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json')],
       ['calibrate'],
+      // Two wake-up measurements, or one beside --hardware (which already says what wake-ups cost).
+      ['calibrate', wakeupFile, wakeupFile, join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json'), '-o', join(work, 'never')],
+      ['calibrate', wakeupFile, join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json'), '--hardware', 'models/hardware/generic-2core.yaml', '-o', join(work, 'never')],
     ];
     for (const args of cases) {
       const r = cli(args);
@@ -182,6 +186,7 @@ describe('locksim predict (CLI)', () => {
       expect(r.stdout).toBe('');
     }
     expect(existsSync(join(work, 'rec'))).toBe(false);
+    expect(existsSync(join(work, 'never'))).toBe(false);
   });
 
   const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
