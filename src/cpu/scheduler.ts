@@ -231,11 +231,8 @@ export class Scheduler implements EventTarget {
       return;
     }
     if (stays || byWaker || this.wakerCpu < 0 || !this.allowed(t, this.wakerCpu)) {
-      // A wakee that preempts is the one that runs next there (the probe's ran
-      // within ~15 us), ahead of threads already queued on that CPU.
-      const preempts = stays && !byWaker;
-      this.enqueue(t, prev, preempts);
-      if (preempts) this.preemptSoon(prev, cost(prev));
+      this.enqueue(t, prev);
+      if (stays && !byWaker) this.preemptSoon(prev, cost(prev));
       return;
     }
     // Not preempting the thread on its previous CPU, with no CPU idle: it
@@ -366,7 +363,7 @@ export class Scheduler implements EventTarget {
   }
 
   /** Queue `t` (per-CPU queues: on `onCpu`, else its previous CPU, else its waker's). */
-  private enqueue(t: SimThread, onCpu = -1, first = false): void {
+  private enqueue(t: SimThread, onCpu = -1): void {
     if (this.perCpuQueues) {
       let c = onCpu >= 0 ? onCpu : t.lastCpu >= 0 && this.allowed(t, t.lastCpu) ? t.lastCpu : -1;
       // Never ran: the CPU of whoever woke it. A burst is released by one
@@ -374,8 +371,7 @@ export class Scheduler implements EventTarget {
       // on the first CPU they may use, and wait there for that CPU or the
       // balance (measured: docs/validation.md, "Per-CPU run queues").
       if (c < 0) c = t.affinity.length > 0 ? t.affinity[0]! : 0;
-      if (first) this.cpuQueues[c].unshift(t);
-      else this.cpuQueues[c].push(t);
+      this.cpuQueues[c].push(t);
       this.waitingOnCpus++;
       if (this.onCpu[c] !== null) this.armSlice(c);
       this.armBalance();
