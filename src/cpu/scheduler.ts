@@ -158,7 +158,7 @@ export class Scheduler implements EventTarget {
    */
   waitOnPreviousNow = false;
 
-  /** Draws for `wakeAware.waitOnPreviousShare` strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
+  /** Draws for `wakeAware`'s shares when one is strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
   waitDraws: RandomStream | null = null;
 
   /** Makes `t` runnable; `delay` (ns before it runs on an idle CPU) replaces the wake-up latency, e.g. 0 for a new thread. */

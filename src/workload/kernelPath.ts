@@ -298,16 +298,16 @@ export class ExpeditedRcu {
         }
       });
     }
-    // The caller's wake-up of the worker: inside the fitted base (0), unless
-    // the machine knows wake-ups by where they land (hardware `wakeup`): then
-    // it costs what any wake-up does, which on a guest whose other vCPU idles
-    // is the IPI and the vCPU's wake (docs/model.md, section 6).
     if (this.wakeAware && this.worker.lastCpu < 0 && this.idleFast) {
       // A run starts slow (the measured warm-up): the worker last ran on another CPU than its first caller.
       const caller = this.current[0]?.lastCpu ?? 0;
       this.worker.lastCpu = (caller + 1) % this.m.cpus;
     }
-    this.worker.wake(this.m.scheduler.params.wakeAware ? undefined : 0);
+    // The caller's wake-up of the worker: inside the fitted base (0), unless
+    // the machine knows wake-ups by where they land (hardware `wakeup`): then
+    // it costs what any wake-up does, which on a guest whose other vCPU idles
+    // is the IPI and the vCPU's wake (docs/model.md, section 6).
+    this.worker.wake(this.wakeAware ? undefined : 0);
   }
 }
 
