@@ -78,6 +78,9 @@ describe.skipIf(!canRun)('measure on this host', () => {
     expect(hardwareModelSchema.safeParse(model).success).toBe(true);
     const runs = m.results.runs;
     expect(runs).toHaveLength(3);
+    // The load before the runs is kept (placements depend on it) and named in the model's sources.
+    expect(m.host.otherRunnable).toBeGreaterThanOrEqual(0);
+    expect(model.wakeup!.waitOnPreviousShare.source).toContain(`${m.host.otherRunnable} other runnable tasks on average`);
     const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
     expect(model.wakeup!.localNs.value).toBe(mid(runs.map((r) => r.local.p50Ns)));
     expect(model.wakeup!.remoteNs.value).toBe(mid(runs.map((r) => r.remote.find((x) => x.gapNs === 20_000)!.latency.p50Ns)));

@@ -195,6 +195,7 @@ export function wakeupEvidence(file: string): WakeupEvidence {
     startedAt: m.startedAt,
     cpus: m.host.topology.cpus,
     runs: runs.length,
+    ...(m.host.otherRunnable !== undefined ? { otherRunnable: m.host.otherRunnable } : {}),
     localNs: mid((r) => r.local.p50Ns),
     remoteNs: p50At(shortest),
     remoteGapNs: shortest,
@@ -331,9 +332,17 @@ export async function measureWakeup(opts: WakeupOptions, ctx: MeasureContext): P
   if (config.cpus) args.push('--cpus', config.cpus.join(','));
   const startedAt = new Date().toISOString();
   const runs = [];
-  for (let i = 0; i < config.repeat; i++) runs.push(await run('wakeup', args, ctx.timeoutMs));
+  // Other work decides where wake-ups land (an "idle" CPU that runs someone
+  // else is not idle), so the load before each run is kept with the file.
+  const load: number[] = [];
+  for (let i = 0; i < config.repeat; i++) {
+    const others = await otherRunnable();
+    if (others !== null) load.push(others);
+    runs.push(await run('wakeup', args, ctx.timeoutMs));
+  }
   const results = { runs };
-  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostRecord(host), command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
+  const hostWithLoad = { ...hostRecord(host), ...(load.length > 0 ? { otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : {}) };
+  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostWithLoad, command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
   await writeMeasurement(m, ctx.out);
   return m;
 }

@@ -608,6 +608,8 @@ export interface WakeupEvidence {
   cpus: number;
   /** Probe runs behind each median. */
   runs: number;
+  /** Runnable tasks of other work before the runs (mean), when the file says: the placements depend on it. */
+  otherRunnable?: number;
   localNs: number;
   remoteNs: number;
   remoteGapNs: number;
@@ -732,7 +734,8 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
     throw new InputError({ file: ev.file, line: 1, column: 1, field: 'host.topology.cpus', expected: `a wakeup measurement of a host like this one (${host.cpus.length} cpus)`, got: String(ev.cpus) });
   }
   const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
-  const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt}; medians of ${ev.runs} runs)`;
+  const load = ev.otherRunnable !== undefined ? `, ${ev.otherRunnable} other runnable tasks on average` : '';
+  const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt}; medians of ${ev.runs} runs${load})`;
   return {
     localNs: { value: ev.localNs, source: `${at}: median futex wake to run with both threads on one cpu, the waker sleeping right after the wake` },
     remoteNs: {
