@@ -156,7 +156,7 @@ export function registerHostCommands(program: Command): void {
       const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, repeat: opts.repeat, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
-      const e = wakeupEvidence(opts.out);
+      const e = wakeupEvidence(opts.out, m);
       const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(

@@ -179,8 +179,7 @@ export function pingpongEvidence(file: string): PingpongEvidence {
  * other idled, and the share that ran on their previous CPU within 1 ms
  * while another thread spun there in user mode (wake-up preemption).
  */
-export function wakeupEvidence(file: string): WakeupEvidence {
-  const m = loadMeasurement(file);
+export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(file)): WakeupEvidence {
   if (m.kind !== 'wakeup') {
     throw new InputError({ file, line: 1, column: 1, field: 'kind', expected: 'a wakeup measurement (`locksim measure wakeup`)', got: JSON.stringify(m.kind) });
   }
@@ -219,9 +218,11 @@ export interface MeasureContext {
   timeoutMs?: number;
 }
 
-function hostRecord(host: HostTopology): Measurement['host'] {
+/** The host part of a measurement; `load`: otherRunnable samples taken before the runs (their mean is kept, when there are any). */
+function hostRecord(host: HostTopology, load: number[] = []): Measurement['host'] {
   const { cpuMap, ...counts } = topologySummary(host);
-  return { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host) };
+  const record = { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host) };
+  return load.length > 0 ? { ...record, otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : record;
 }
 
 function ensureProbes(): void {
@@ -341,8 +342,7 @@ export async function measureWakeup(opts: WakeupOptions, ctx: MeasureContext): P
     runs.push(await run('wakeup', args, ctx.timeoutMs));
   }
   const results = { runs };
-  const hostWithLoad = { ...hostRecord(host), ...(load.length > 0 ? { otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : {}) };
-  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostWithLoad, command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
+  const m: Measurement = { format: MEASUREMENT_FORMAT, version: 1, kind: 'wakeup', host: hostRecord(host, load), command: probeArgv('wakeup', args), ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}), config, results, startedAt };
   await writeMeasurement(m, ctx.out);
   return m;
 }
@@ -466,7 +466,7 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
       format: MEASUREMENT_FORMAT,
       version: 1,
       kind: 'mountstorm',
-      host: { ...hostRecord(host), ...(load.length > 0 ? { otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : {}) },
+      host: hostRecord(host, load),
       command: probeArgv('mountstorm', [...baseArgs, '--trace', names[0]!]),
       ...(ctx.invokedAs ? { invokedAs: ctx.invokedAs } : {}),
       config,
