@@ -261,6 +261,44 @@ describe('a time slice that ends the instant a piece of work completes', () => {
   });
 });
 
+describe('event arguments are 32-bit integers', () => {
+  it('delivers the whole 32-bit range exactly and refuses anything else', () => {
+    const sim = new Simulator();
+    const { log, target } = recorder(sim);
+    for (const a of [-(2 ** 31), -1, 0, 1, 2 ** 31 - 1]) sim.schedule(1, target, a);
+    sim.run();
+    expect(log.map((e) => e.arg)).toEqual([-(2 ** 31), -1, 0, 1, 2 ** 31 - 1]);
+    // Kept in an Int32Array (docs/architecture.md, "Cold runs"): anything else would come back changed.
+    for (const bad of [2 ** 31, -(2 ** 31) - 1, 0.5, NaN]) expect(() => sim.schedule(1, target, bad)).toThrow(RangeError);
+  });
+
+  it('a CPU that changed hands more than 2^30 times still time-slices (the slice timer carries its epoch modulo 2^17)', async () => {
+    const { Machine } = await import('../src/machine.ts');
+    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+    const { buildTopology } = await import('../src/hardware/topology.ts');
+    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    const quantum = m.scheduler.params.quantumNs;
+    // As after a very long run: the epoch times the CPU count is past 2^31.
+    (m.scheduler as unknown as { sliceEpoch: number[] }).sliceEpoch.fill(2 ** 30 + 5);
+    const finished: number[] = [];
+    // Three threads on one CPU, each 4 slices of work in pieces of a third of a slice: round robin ends them all late.
+    for (let i = 0; i < 3; i++) {
+      m.spawn(`t${i}`, function* (t) {
+        for (let k = 0; k < 12; k++) {
+          t.work(quantum / 3 + 1);
+          yield;
+        }
+        finished.push(m.sim.now);
+      }, [0]);
+    }
+    m.sim.run(1e12);
+    expect(finished).toHaveLength(3);
+    // Without slices the first would end after 4 slices of work; with them, after more than 10 of the 12.
+    expect(Math.min(...finished)).toBeGreaterThan(10 * quantum);
+  });
+});
+
 describe('the scheduler slice follows the CPU count as the kernel scales it', () => {
   it('0.75 ms x (1 + log2 cpus), capped at 8 cpus', async () => {
     const { schedulerSliceNs } = await import('../src/machine.ts');

@@ -58,6 +58,13 @@ export interface WakeAware {
 
 const DISPATCH = 0;
 const SLICE = 1;
+/**
+ * A slice timer's argument carries its CPU's epoch modulo 2^17, so that it
+ * stays a 32-bit integer (Simulator) on machines of up to 4096 CPUs however
+ * long the run: a timer is void once its CPU changed hands, and 2^17 changes
+ * of one CPU within one slice cannot happen.
+ */
+const EPOCH_MASK = (1 << 17) - 1;
 
 export class Scheduler implements EventTarget {
   private readonly onCpu: (SimThread | null)[];
@@ -96,6 +103,10 @@ export class Scheduler implements EventTarget {
     this.sliceArmed = new Array(this.cpuCount).fill(false);
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
     this.cpuQueues = Array.from({ length: this.cpuCount }, () => []);
+    // A fraction once, before any code runs on it, so V8 keeps the field a
+    // double from the start (thread.ts's constructor says why).
+    this.sharedCpuFactor = 0.5;
+    this.sharedCpuFactor = 1;
   }
 
   get cpus(): number {
@@ -246,7 +257,7 @@ export class Scheduler implements EventTarget {
    * there: after `delay` (the IPI), as a time slice's end would.
    */
   private preemptSoon(cpu: number, delay: number): void {
-    this.sim.schedule(delay, this, SLICE + 2 * (cpu + this.cpuCount * this.sliceEpoch[cpu]));
+    this.sim.schedule(delay, this, SLICE + 2 * (cpu + this.cpuCount * (this.sliceEpoch[cpu] & EPOCH_MASK)));
   }
 
   /** `cpu` has no thread any more: give it to the next runnable thread. */
@@ -273,7 +284,7 @@ export class Scheduler implements EventTarget {
     if (this.live === 0 && this.onAllDone) this.onAllDone();
   }
 
-  // Event argument: kind + 2 * (cpu + cpus * epoch); the epoch only matters for slice timers.
+  // Event argument: kind + 2 * (cpu + cpus * (epoch & EPOCH_MASK)); the epoch only matters for slice timers.
   fire(arg: number): void {
     const kind = arg % 2;
     const rest = (arg - kind) / 2;
@@ -289,7 +300,7 @@ export class Scheduler implements EventTarget {
       this.sim.tail = t;
       t.dispatched(cpu);
     } else {
-      if (epoch !== this.sliceEpoch[cpu]) return;
+      if (epoch !== (this.sliceEpoch[cpu] & EPOCH_MASK)) return;
       this.sliceArmed[cpu] = false;
       const cur = this.onCpu[cpu];
       if (!cur) return;
@@ -310,7 +321,7 @@ export class Scheduler implements EventTarget {
   private armSlice(cpu: number): void {
     if (this.sliceArmed[cpu]) return;
     this.sliceArmed[cpu] = true;
-    this.sim.schedule(this.params.quantumNs, this, SLICE + 2 * (cpu + this.cpuCount * this.sliceEpoch[cpu]));
+    this.sim.schedule(this.params.quantumNs, this, SLICE + 2 * (cpu + this.cpuCount * (this.sliceEpoch[cpu] & EPOCH_MASK)));
   }
 
   private reserve(cpu: number, t: SimThread, delay: number): void {

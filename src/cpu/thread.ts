@@ -137,6 +137,14 @@ export class SimThread implements EventTarget {
     readonly ledger: ActivityLedger,
     body: ThreadBody,
   ) {
+    // These fields hold fractional ns. Stored once as a fraction before any
+    // code runs on them, V8 keeps them as doubles from the start: a field
+    // first seen holding a small integer and later a fraction changes the
+    // class's hidden map mid-run and throws away every function optimized
+    // for the old one (a cold run's deoptimizations; docs/architecture.md).
+    this.lag = this.remainingWork = this.pieceBase = this.workStart = this.workFactor = 0.5;
+    this.lag = this.remainingWork = this.pieceBase = this.workStart = 0;
+    this.workFactor = 1;
     this.gen = body(this);
   }
 

@@ -32,7 +32,15 @@ export class Simulator {
   private heap: Int32Array;
   private times: Float64Array;
   private order: Float64Array;
-  private args: Float64Array;
+  /**
+   * 32-bit integers (request ids, CPUs, epochs): read back from an
+   * Int32Array they are small integers to V8, so a handler that stores one
+   * in a field keeps that field an integer one. From a Float64Array they
+   * came back as heap numbers, turned such fields (and arrays of ids) into
+   * doubles mid-run and deoptimized the code built for them (about half of
+   * a cold launch's deoptimizations, docs/architecture.md).
+   */
+  private args: Int32Array;
   private targets: (EventTarget | null)[];
   private freeSlots: Int32Array;
   private freeCount: number;
@@ -65,7 +73,7 @@ export class Simulator {
     this.heap = new Int32Array(initialCapacity);
     this.times = new Float64Array(initialCapacity);
     this.order = new Float64Array(initialCapacity);
-    this.args = new Float64Array(initialCapacity);
+    this.args = new Int32Array(initialCapacity);
     this.targets = new Array(initialCapacity).fill(null);
     this.freeSlots = new Int32Array(initialCapacity);
     for (let i = 0; i < initialCapacity; i++) this.freeSlots[i] = initialCapacity - 1 - i;
@@ -83,7 +91,9 @@ export class Simulator {
     this.scheduleAt(this.now + delay, target, arg);
   }
 
+  /** `arg` must be a 32-bit integer (see `args`). */
   scheduleAt(time: number, target: EventTarget, arg = 0): void {
+    if ((arg | 0) !== arg) throw new RangeError(`event argument ${arg} is not a 32-bit integer`);
     if (this.freeCount === 0) this.grow();
     const slot = this.freeSlots[--this.freeCount];
     const seq = this.counter++;
@@ -193,7 +203,7 @@ export class Simulator {
     const h = new Int32Array(n); h.set(this.heap); this.heap = h;
     const t = new Float64Array(n); t.set(this.times); this.times = t;
     const o = new Float64Array(n); o.set(this.order); this.order = o;
-    const a = new Float64Array(n); a.set(this.args); this.args = a;
+    const a = new Int32Array(n); a.set(this.args); this.args = a;
     for (let i = old; i < n; i++) this.targets.push(null);
     const f = new Int32Array(n);
     for (let i = 0; i < n - old; i++) f[i] = n - 1 - i;
