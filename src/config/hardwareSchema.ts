@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { InputError } from './errors.ts';
 import { loadYamlSource, type YamlSource } from './yamlLoad.ts';
+import { cachedValidation } from './modelCache.ts';
 
 /** A measured or published number together with where it comes from. */
 export const sourcedNumber = z.strictObject({
@@ -190,7 +191,7 @@ export function loadHardwareModel(nameOrPath: string, modelsDir: string = defaul
   // Messages name the file as the user would type it from here.
   const rel = relative(process.cwd(), file);
   const shownAs = rel.startsWith('..') || isAbsolute(rel) ? file : rel;
-  const model = loadYamlSource(file, shownAs).validate(hardwareModelSchema);
+  const model = cachedValidation('hardware', file, import.meta.url, () => loadYamlSource(file, shownAs).validate(hardwareModelSchema));
   deepFreeze(model);
   cache.set(file, model);
   return model;

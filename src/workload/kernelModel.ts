@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeValue, InputError } from '../config/errors.ts';
 import { loadYamlSource, YamlSource } from '../config/yamlLoad.ts';
+import { cachedValidation } from '../config/modelCache.ts';
 import type { OpName } from './trace.ts';
 
 /** A cost or limit with where it comes from; `calibrate: true` marks an estimate that calibration may refit. */
@@ -525,7 +526,7 @@ export function loadKernelModel(nameOrPath: string, dir: string = defaultKernelM
   }
   const cached = cache.get(file);
   if (cached) return cached;
-  const model = kernelModelFromSource(loadYamlSource(file));
+  const model = cachedValidation('kernel', file, import.meta.url, () => kernelModelFromSource(loadYamlSource(file)));
   deepFreeze(model);
   cache.set(file, model);
   return model;

@@ -1,0 +1,138 @@
+/**
+ * Validated model files kept between processes (issue 14). Parsing and
+ * validating models/kernel/linux-6.6.yaml took ~40 ms and a hardware model
+ * ~10 ms at every start of a process (a launch point, `locksim run` and each
+ * of its worker threads), for a file that had not changed since the last run.
+ *
+ * An entry is the validated model as JSON, named by the SHA-256 of what the
+ * result depends on: the model file's bytes, the kind of model, and the
+ * validating code, that is the text of the module that validates and of
+ * every module it imports from this package (found by reading their
+ * `import ... from './...'` lines), with the versions of zod and yaml. An
+ * edit of the file or of the validator therefore misses the cache; a file
+ * that changes while it is being validated is not stored. Only a model that
+ * comes back from JSON unchanged is stored (no Infinity, no undefined
+ * values), and a file that fails validation stores nothing, so its error is
+ * reported as before on every run.
+ *
+ * Where: `$LOCKSIM_CACHE_DIR` if set (`off` turns the cache off), else
+ * `node_modules/.cache/locksim` of this checkout (the usual place for a
+ * package's cache, removed by `npm ci`). A cache that cannot be read or
+ * written is skipped without a word: it only saves time.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const defaultDir = resolve(here, '../../node_modules/.cache/locksim');
+
+/** The cache folder, or null when the cache is off. Read at each call, so tests can point it elsewhere. */
+export function modelCacheDir(): string | null {
+  const env = process.env.LOCKSIM_CACHE_DIR;
+  if (env === 'off') return null;
+  return env !== undefined && env !== '' ? resolve(env) : defaultDir;
+}
+
+const fingerprints = new Map<string, string>();
+
+/** Matches a module's imports and re-exports of this package's modules (not `import type`, erased at run time). */
+const LOCAL_IMPORT = /^\s*(?:import|export)\s+(?!type\b)[^'";]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
+
+/**
+ * A hash of the validating code: the module at `moduleUrl`, every module of
+ * this package it imports (transitively), and the versions of the libraries
+ * that parse and validate.
+ */
+export function validatorFingerprint(moduleUrl: string): string {
+  const known = fingerprints.get(moduleUrl);
+  if (known !== undefined) return known;
+  const hash = createHash('sha256');
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    hash.update(file).update('\0').update(text).update('\0');
+    for (const m of text.matchAll(LOCAL_IMPORT)) visit(resolve(dirname(file), m[1]));
+  };
+  visit(fileURLToPath(moduleUrl));
+  const require = createRequire(import.meta.url);
+  for (const lib of ['zod', 'yaml']) hash.update(`${lib}@${(require(`${lib}/package.json`) as { version: string }).version}\0`);
+  const digest = hash.digest('hex');
+  fingerprints.set(moduleUrl, digest);
+  return digest;
+}
+
+function contentKey(kind: string, fingerprint: string, bytes: Buffer): string {
+  return createHash('sha256').update(kind).update('\0').update(fingerprint).update('\0').update(bytes).digest('hex');
+}
+
+function readBytes(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The validated model of `file`: from the cache when an entry for these
+ * bytes and this validator exists, else `validate()` (which reads and
+ * validates the file itself, and throws its usual error), stored for the
+ * next process. `moduleUrl`: `import.meta.url` of the validating module.
+ */
+export function cachedValidation<T>(kind: string, file: string, moduleUrl: string, validate: () => T): T {
+  const dir = modelCacheDir();
+  const bytes = dir === null ? null : readBytes(file);
+  if (dir === null || bytes === null) return validate();
+  let fingerprint: string;
+  try {
+    fingerprint = validatorFingerprint(moduleUrl);
+  } catch {
+    return validate();
+  }
+  const key = contentKey(kind, fingerprint, bytes);
+  const entry = join(dir, `${kind}-${key}.json`);
+  const stored = readBytes(entry);
+  if (stored !== null) {
+    try {
+      return JSON.parse(stored.toString('utf8')) as T;
+    } catch {
+      // A damaged entry: validated again and replaced below.
+    }
+  }
+  const model = validate();
+  store(dir, entry, model, () => {
+    const now = readBytes(file);
+    return now !== null && contentKey(kind, fingerprint, now) === key;
+  });
+  return model;
+}
+
+/** Writes the entry atomically (a temporary file renamed), if the model survives JSON and the file did not change meanwhile. */
+function store(dir: string, entry: string, model: unknown, unchanged: () => boolean): void {
+  let tmp: string | null = null;
+  try {
+    const json = JSON.stringify(model);
+    if (json === undefined || !isDeepStrictEqual(JSON.parse(json), model) || !unchanged()) return;
+    mkdirSync(dir, { recursive: true });
+    tmp = `${entry}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(tmp, json);
+    renameSync(tmp, entry);
+    tmp = null;
+  } catch {
+    // Read-only or full disk: no cache, same results.
+  } finally {
+    if (tmp !== null) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // Never written.
+      }
+    }
+  }
+}
