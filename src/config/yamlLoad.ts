@@ -5,10 +5,24 @@
 // refused below, so nothing in an input file can construct objects or run code.
 
 import { readFileSync } from 'node:fs';
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlLib from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { describeValue, InputError } from './errors.ts';
+
+const requireHere = createRequire(import.meta.url);
+let yamlLib: typeof YamlLib | null = null;
+/**
+ * The yaml package, loaded at the first parse (~20 ms at start): a process
+ * whose models come from the cache of validated models (modelCache.ts), a
+ * launch point's or a worker thread's, never parses YAML. Node resolves
+ * `yaml` to its CommonJS build for `import` as for `require`, so this is the
+ * same instance other modules import.
+ */
+function yaml(): typeof YamlLib {
+  return (yamlLib ??= requireHere('yaml') as typeof YamlLib);
+}
 
 export type PathSegment = string | number;
 
@@ -34,11 +48,11 @@ export class YamlSource {
   readonly file: string;
   readonly doc: Document.Parsed;
   readonly data: unknown;
-  private readonly lineCounter: LineCounter;
+  private readonly lineCounter: YamlLib.LineCounter;
 
   constructor(text: string, file: string) {
     this.file = file;
-    this.lineCounter = new LineCounter();
+    this.lineCounter = new (yaml().LineCounter)();
     const deep = nestingBeyond(text, MAX_YAML_DEPTH);
     if (deep !== undefined) {
       // Checked before parsing: thousands of nested `[` make the yaml package
@@ -49,7 +63,7 @@ export class YamlSource {
       throw new InputError({ file, line, column: deep - before.lastIndexOf('\n'), field: '(syntax)', expected: `lists and mappings nested at most ${MAX_YAML_DEPTH} deep`, got: 'deeper nesting' });
     }
     // uniqueKeys: a repeated key would otherwise silently override the first.
-    this.doc = parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
+    this.doc = yaml().parseDocument(text, { lineCounter: this.lineCounter, uniqueKeys: true, prettyErrors: false });
     const first = this.doc.errors[0];
     if (first) {
       const pos = this.lineCounter.linePos(first.pos[0]);
@@ -90,12 +104,12 @@ export class YamlSource {
   private checkStructure(): void {
     const anchors = new Set<string>();
     let problem: { offset: number; expected: string; got: string } | undefined;
-    visit(this.doc, {
+    yaml().visit(this.doc, {
       Alias: (_key, node) => {
         this.firstAliasOffset ??= node.range?.[0];
         if (!anchors.has(node.source)) {
           problem = { offset: node.range?.[0] ?? 0, expected: 'an alias to an anchor defined above it (&name before *name)', got: `*${node.source}` };
-          return visit.BREAK;
+          return yaml().visit.BREAK;
         }
         return undefined;
       },
@@ -105,14 +119,14 @@ export class YamlSource {
         // !!binary makes a byte array, which is not plain data.
         if (node.tag) {
           problem = { offset: node.range?.[0] ?? 0, expected: 'plain YAML data without tags', got: `a tag (${node.tag.replace('tag:yaml.org,2002:', '!!')})` };
-          return visit.BREAK;
+          return yaml().visit.BREAK;
         }
         return undefined;
       },
       Pair: (_key, pair) => {
-        if (pair.key !== null && isNode(pair.key) && !isScalar(pair.key)) {
-          problem = { offset: pair.key.range?.[0] ?? 0, expected: 'a plain key (a word or a quoted string)', got: isAlias(pair.key) ? 'an alias as a key' : isMap(pair.key) ? 'a mapping as a key' : 'a list as a key' };
-          return visit.BREAK;
+        if (pair.key !== null && yaml().isNode(pair.key) && !yaml().isScalar(pair.key)) {
+          problem = { offset: pair.key.range?.[0] ?? 0, expected: 'a plain key (a word or a quoted string)', got: yaml().isAlias(pair.key) ? 'an alias as a key' : yaml().isMap(pair.key) ? 'a mapping as a key' : 'a list as a key' };
+          return yaml().visit.BREAK;
         }
         return undefined;
       },
@@ -127,12 +141,12 @@ export class YamlSource {
   locate(path: readonly PropertyKey[]): { line: number; column: number } {
     let node: unknown = this.doc.contents;
     let offset = 0;
-    if (isNode(node) && node.range) offset = node.range[0];
+    if (yaml().isNode(node) && node.range) offset = node.range[0];
     for (const seg of path) {
       const child = childNode(node, seg);
       if (child === undefined) break;
       node = child;
-      if (isNode(child) && child.range) offset = child.range[0];
+      if (yaml().isNode(child) && child.range) offset = child.range[0];
     }
     const pos = this.lineCounter.linePos(offset);
     return { line: pos.line, column: pos.col };
@@ -145,9 +159,9 @@ export class YamlSource {
       node = childNode(node, seg);
       if (node === undefined) return this.locate(path);
     }
-    if (isMap(node)) {
+    if (yaml().isMap(node)) {
       for (const item of node.items) {
-        if (isScalar(item.key) && String(item.key.value) === key && item.key.range) {
+        if (yaml().isScalar(item.key) && String(item.key.value) === key && item.key.range) {
           const pos = this.lineCounter.linePos(item.key.range[0]);
           return { line: pos.line, column: pos.col };
         }
@@ -203,18 +217,18 @@ export class YamlSource {
     let node: unknown = this.doc.contents;
     for (;;) {
       let next: { seg: PathSegment; node: unknown } | undefined;
-      if (isMap(node)) {
+      if (yaml().isMap(node)) {
         for (const item of node.items) {
-          const k = isScalar(item.key) ? String(item.key.value) : undefined;
-          const kr = isNode(item.key) ? item.key.range : undefined;
-          const vr = isNode(item.value) ? item.value.range : undefined;
+          const k = yaml().isScalar(item.key) ? String(item.key.value) : undefined;
+          const kr = yaml().isNode(item.key) ? item.key.range : undefined;
+          const vr = yaml().isNode(item.value) ? item.value.range : undefined;
           const start = kr ? kr[0] : vr ? vr[0] : -1;
           const end = vr ? vr[2] : kr ? kr[2] : -1;
           if (k !== undefined && offset >= start && offset <= end) next = { seg: k, node: item.value };
         }
-      } else if (isSeq(node)) {
+      } else if (yaml().isSeq(node)) {
         node.items.forEach((item, i) => {
-          if (isNode(item) && item.range && offset >= item.range[0] && offset <= item.range[2]) next = { seg: i, node: item };
+          if (yaml().isNode(item) && item.range && offset >= item.range[0] && offset <= item.range[2]) next = { seg: i, node: item };
         });
       }
       if (!next) break;
@@ -275,17 +289,17 @@ export function nestingBeyond(text: string, max: number): number | undefined {
 }
 
 function childNode(node: unknown, seg: PropertyKey): YamlNode | undefined {
-  if (isMap(node)) {
+  if (yaml().isMap(node)) {
     for (const item of node.items) {
-      if (isPair(item) && isScalar(item.key) && String(item.key.value) === String(seg)) {
-        return isNode(item.value) ? item.value : undefined;
+      if (yaml().isPair(item) && yaml().isScalar(item.key) && String(item.key.value) === String(seg)) {
+        return yaml().isNode(item.value) ? item.value : undefined;
       }
     }
     return undefined;
   }
-  if (isSeq(node) && typeof seg === 'number') {
+  if (yaml().isSeq(node) && typeof seg === 'number') {
     const item = node.items[seg];
-    return isNode(item) ? item : undefined;
+    return yaml().isNode(item) ? item : undefined;
   }
   return undefined;
 }
