@@ -345,7 +345,8 @@ export class KernelMountPath {
   /** Path walks that had to retry because a writer moved the sequence. */
   pathRetries = 0;
   pathLookups = 0;
-  private readonly flat = new Map<string, FlatStep[]>();
+  /** Flattened steps by prefix, syscall key and layers. */
+  private readonly flat = new Map<string, Map<string, Map<number, FlatStep[]>>>();
   private readonly percpuNs: number;
 
   private readonly jitterCv: number;
@@ -606,8 +607,12 @@ export class KernelMountPath {
   }
 
   private flatten(prefix: string, key: string, layers: number): FlatStep[] {
-    const cacheKey = `${prefix}\0${key}\0${layers}`;
-    let flat = this.flat.get(cacheKey);
+    // Looked up by the caller's strings as they are (no key built per syscall: building and hashing it was ~1% of a launch).
+    let byKey = this.flat.get(prefix);
+    if (!byKey) this.flat.set(prefix, (byKey = new Map()));
+    let byLayers = byKey.get(key);
+    if (!byLayers) byKey.set(key, (byLayers = new Map()));
+    let flat = byLayers.get(layers);
     if (flat) return flat;
     flat = [];
     const names = this.m.activities;
@@ -688,7 +693,7 @@ export class KernelMountPath {
       }
     };
     visit(this.kernel.syscalls[key]!.steps);
-    this.flat.set(cacheKey, flat);
+    byLayers.set(layers, flat);
     return flat;
   }
 }
