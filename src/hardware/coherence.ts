@@ -188,81 +188,111 @@ const IN_FLIGHT = -1;
  */
 export class ServiceQueue implements EventTarget {
   busy = false;
-  items: number[] = [];
-  head = 0;
-  /** Herd re-reads not arrived yet, and their arrival times, sorted by arrival, from `futureHead` on. */
-  future: number[] = [];
-  futureAt: number[] = [];
-  futureHead = 0;
+  /**
+   * Arrived requests, FIFO, in a ring (`items[(head + i) & mask]`, i <
+   * `length`) that doubles when full. Typed and reused: the queue allocates
+   * nothing per request (the arrays it used to re-slice were ~80 bytes of
+   * garbage per miss).
+   */
+  private items = new Int32Array(16);
+  private head = 0;
+  length = 0;
+  /**
+   * Herd re-reads not arrived yet and their arrival times, sorted by
+   * arrival, in `future[futureHead..futureTail)` (`futureAt` alike):
+   * inserted in place, taken from the front; the arrays are compacted or
+   * doubled when the end is reached.
+   */
+  private future = new Int32Array(16);
+  private futureAt = new Float64Array(16);
+  private futureHead = 0;
+  private futureTail = 0;
   /** Time of the earliest wake scheduled for the queue (Infinity: none). */
   wakeAt = Infinity;
   /** Start the next request when the queue is idle (set by the fabric that owns the queue). */
   onWake: () => void = () => {};
-  get length(): number {
-    return this.items.length - this.head;
-  }
   fire(): void {
     this.wakeAt = Infinity;
     this.onWake();
   }
   /** Herd re-reads waiting to arrive. */
   get futureLength(): number {
-    return this.future.length - this.futureHead;
+    return this.futureTail - this.futureHead;
   }
   /** Arrival time of the next one (only when futureLength > 0). */
   get nextArrival(): number {
     return this.futureAt[this.futureHead];
   }
   addFuture(id: number, at: number): void {
-    let i = this.future.length;
-    if (i === this.futureHead) {
-      // Empty: start over at the front (no garbage kept).
-      this.future.length = 0;
-      this.futureAt.length = 0;
-      this.futureHead = 0;
-      i = 0;
+    if (this.futureTail === this.futureHead) {
+      // Empty: start over at the front.
+      this.futureHead = this.futureTail = 0;
     }
-    if (i === this.futureHead || this.futureAt[i - 1] <= at) {
-      this.future.push(id);
-      this.futureAt.push(at);
-      return;
+    if (this.futureTail === this.future.length) this.makeRoom();
+    const head = this.futureHead, future = this.future, futureAt = this.futureAt;
+    let i = this.futureTail++;
+    // After every arrival at or before `at` (ties keep the order they were added).
+    while (i > head && futureAt[i - 1] > at) {
+      future[i] = future[i - 1];
+      futureAt[i] = futureAt[i - 1];
+      i--;
     }
-    while (i > this.futureHead && this.futureAt[i - 1] > at) i--;
-    this.future.splice(i, 0, id);
-    this.futureAt.splice(i, 0, at);
+    future[i] = id;
+    futureAt[i] = at;
+  }
+  /** Room for one more at the end: the live part moved to the front, or the arrays doubled. */
+  private makeRoom(): void {
+    const n = this.futureTail - this.futureHead;
+    if (this.futureHead > 0 && n * 2 <= this.future.length) {
+      this.future.copyWithin(0, this.futureHead, this.futureTail);
+      this.futureAt.copyWithin(0, this.futureHead, this.futureTail);
+    } else {
+      const f = new Int32Array(this.future.length * 2);
+      f.set(this.future.subarray(this.futureHead, this.futureTail));
+      const a = new Float64Array(this.future.length * 2);
+      a.set(this.futureAt.subarray(this.futureHead, this.futureTail));
+      this.future = f;
+      this.futureAt = a;
+    }
+    this.futureHead = 0;
+    this.futureTail = n;
   }
   /** Take `id` out of the future arrivals (a request of its merge group came first); false if absent. */
   removeFuture(id: number): boolean {
-    const i = this.future.indexOf(id, this.futureHead);
-    if (i < 0) return false;
-    this.future.splice(i, 1);
-    this.futureAt.splice(i, 1);
+    const future = this.future, futureAt = this.futureAt, tail = this.futureTail;
+    let i = this.futureHead;
+    while (i < tail && future[i] !== id) i++;
+    if (i === tail) return false;
+    future.copyWithin(i, i + 1, tail);
+    futureAt.copyWithin(i, i + 1, tail);
+    this.futureTail = tail - 1;
     return true;
   }
   /** The next request to serve at `now`, earliest arrival first (arrived requests win ties), or -1. */
   takeNext(now: number, arrival: Float64Array): number {
     const h = this.futureHead;
-    const f = h < this.future.length && this.futureAt[h] <= now;
+    const f = h < this.futureTail && this.futureAt[h] <= now;
     if (this.length > 0 && !(f && this.futureAt[h] < arrival[this.items[this.head]])) return this.shift();
     if (!f) return -1;
-    const id = this.future[h];
     this.futureHead = h + 1;
-    if (this.futureHead > 64 && this.futureHead * 2 > this.future.length) {
-      this.future = this.future.slice(this.futureHead);
-      this.futureAt = this.futureAt.slice(this.futureHead);
-      this.futureHead = 0;
-    }
-    return id;
+    return this.future[h];
   }
   push(id: number): void {
-    this.items.push(id);
-  }
-  shift(): number {
-    const id = this.items[this.head++];
-    if (this.head > 64 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+    const cap = this.items.length;
+    if (this.length === cap) {
+      // Full: unroll the ring into one twice as large.
+      const grown = new Int32Array(cap * 2);
+      for (let i = 0; i < cap; i++) grown[i] = this.items[(this.head + i) & (cap - 1)];
+      this.items = grown;
       this.head = 0;
     }
+    this.items[(this.head + this.length) & (this.items.length - 1)] = id;
+    this.length++;
+  }
+  shift(): number {
+    const id = this.items[this.head];
+    this.head = (this.head + 1) & (this.items.length - 1);
+    this.length--;
     return id;
   }
 }
