@@ -114,6 +114,8 @@ export class SimThread implements EventTarget {
    */
   private pieceLabels: number[] = [];
   private pieceAt: number[] = [];
+  /** Entries of `pieceLabels` and `pieceAt` in use (the arrays are reused: setting `length = 0` dropped their storage each time). */
+  private pieceCount = 0;
   private pieceNext = 0;
   /** Unslowed work of the current pieces done before the current run on a CPU. */
   private pieceBase = 0;
@@ -208,7 +210,7 @@ export class SimThread implements EventTarget {
     this.lag = 0;
     if (this.working) {
       const done = Math.max(0, (this.sim.now - this.workStart) / this.workFactor);
-      if (this.pieceNext < this.pieceLabels.length) {
+      if (this.pieceNext < this.pieceCount) {
         this.labelPieces(this.pieceBase + done);
         this.pieceBase += done;
       }
@@ -256,18 +258,18 @@ export class SimThread implements EventTarget {
   /**
    * Consecutive CPU work of `ns[i]` ns labelled `labels[i]`, as one piece of
    * work and one event: the same time and the same ledger as one `doing` +
-   * `work` per piece, without an event between pieces.
+   * `work` per piece, without an event between pieces. Only the first
+   * `count` entries of `ns` and `labels` are read (callers reuse scratch arrays).
    */
-  workPieces(ns: readonly number[], labels: readonly number[]): void {
+  workPieces(ns: readonly number[], labels: readonly number[], count = ns.length): void {
     this.doing(labels[0]);
     let total = ns[0];
-    this.pieceLabels.length = 0;
-    this.pieceAt.length = 0;
-    for (let i = 1; i < ns.length; i++) {
-      this.pieceLabels.push(labels[i]);
-      this.pieceAt.push(total);
+    for (let i = 1; i < count; i++) {
+      this.pieceLabels[i - 1] = labels[i];
+      this.pieceAt[i - 1] = total;
       total += ns[i];
     }
+    this.pieceCount = count - 1;
     this.pieceNext = 0;
     this.pieceBase = 0;
     this.work(total);
@@ -275,7 +277,7 @@ export class SimThread implements EventTarget {
 
   /** Enter the labels of the pieces begun once `done` ns of the work (unslowed) are done. */
   private labelPieces(done: number): void {
-    while (this.pieceNext < this.pieceLabels.length && this.pieceAt[this.pieceNext] <= done) {
+    while (this.pieceNext < this.pieceCount && this.pieceAt[this.pieceNext] <= done) {
       const at = this.workStart + (this.pieceAt[this.pieceNext] - this.pieceBase) * this.workFactor;
       this.ledger.set(this.id, this.pieceLabels[this.pieceNext], at);
       this.pieceNext++;
@@ -338,7 +340,7 @@ export class SimThread implements EventTarget {
     if (arg < 0) {
       // Work completion; stale if the work was preempted meanwhile.
       if (-arg !== this.workEpoch || !this.working) return;
-      if (this.pieceNext < this.pieceLabels.length) this.labelPieces(Infinity);
+      if (this.pieceNext < this.pieceCount) this.labelPieces(Infinity);
       this.working = false;
       this.remainingWork = 0;
       this.step();
@@ -357,7 +359,7 @@ export class SimThread implements EventTarget {
     const d = lag + ns * this.workFactor;
     if (this.advanceFor(d)) {
       // Completed with nothing else happening meanwhile: what fire() would do, then go on.
-      if (this.pieceNext < this.pieceLabels.length) this.labelPieces(Infinity);
+      if (this.pieceNext < this.pieceCount) this.labelPieces(Infinity);
       this.working = false;
       this.remainingWork = 0;
       this.continueNow = true;

@@ -492,14 +492,13 @@ export class KernelMountPath {
             yield;
             break;
           }
+          // Scratch arrays reused as they are (no `length = 0`, which drops their storage).
           const ns = this.pieceNs, labels = this.pieceLabels;
-          ns.length = 0;
-          labels.length = 0;
           for (let k = i; k <= last; k++) {
-            ns.push(this.cpuStepNs(t, steps[k], factor));
-            labels.push(steps[k].activity);
+            ns[k - i] = this.cpuStepNs(t, steps[k], factor);
+            labels[k - i] = steps[k].activity;
           }
-          t.workPieces(ns, labels);
+          t.workPieces(ns, labels, last - i + 1);
           yield;
           i = last;
           t.doing(steps[last].after);
