@@ -3,7 +3,7 @@
 // validating the file again, and nothing stale is ever used: a changed file,
 // a changed validator, a damaged entry or a file that fails validation all
 // go through validation again.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -113,6 +113,21 @@ describe('validated models kept between runs', () => {
     cachedValidation('test', file, import.meta.url, validate);
     expect(cachedValidation('test', file, import.meta.url, validate)).toEqual({ a: Infinity, b: undefined });
     expect(runs).toBe(2);
+  });
+
+  it('is skipped when it cannot be written: a folder under a file, a folder under /proc (where a recursive mkdir never returns)', () => {
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, 'a: 1\n');
+    const v = counting(file);
+    process.env.LOCKSIM_CACHE_DIR = join(file, 'cache');
+    expect(cachedValidation('test', file, import.meta.url, v.validate)).toEqual({ a: 1 });
+    if (existsSync('/proc/self')) {
+      process.env.LOCKSIM_CACHE_DIR = '/proc/locksim-model-cache-test/x';
+      expect(cachedValidation('test', file, import.meta.url, v.validate)).toEqual({ a: 1 });
+      expect(v.runs()).toBe(2);
+    } else {
+      console.log('skipped: /proc part (no /proc on this host)');
+    }
   });
 
   it('is off with LOCKSIM_CACHE_DIR=off', () => {

@@ -21,7 +21,7 @@
  * written is skipped without a word: it only saves time.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,13 +113,31 @@ export function cachedValidation<T>(kind: string, file: string, moduleUrl: strin
   return model;
 }
 
+/**
+ * Creates `dir` and its missing parents (at most 8), one `mkdir` each.
+ * Not `mkdirSync(dir, { recursive: true })`: where mkdir fails with ENOENT
+ * under a parent that exists (a path under /proc, for one), Node 20's
+ * recursive mkdir retries forever.
+ */
+function makeDir(dir: string): boolean {
+  const missing: string[] = [];
+  let d = dir;
+  while (!existsSync(d)) {
+    if (missing.length === 8 || dirname(d) === d) return false;
+    missing.push(d);
+    d = dirname(d);
+  }
+  for (let i = missing.length - 1; i >= 0; i--) mkdirSync(missing[i]);
+  return true;
+}
+
 /** Writes the entry atomically (a temporary file renamed), if the model survives JSON and the file did not change meanwhile. */
 function store(dir: string, entry: string, model: unknown, unchanged: () => boolean): void {
   let tmp: string | null = null;
   try {
     const json = JSON.stringify(model);
     if (json === undefined || !isDeepStrictEqual(JSON.parse(json), model) || !unchanged()) return;
-    mkdirSync(dir, { recursive: true });
+    if (!makeDir(dir)) return;
     tmp = `${entry}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     writeFileSync(tmp, json);
     renameSync(tmp, entry);
