@@ -237,13 +237,18 @@ describe('RandomStreams', () => {
   });
 });
 
+/** A generic-2core machine (one queue for the machine, no wake-up section), seed 's'. */
+async function generic2core() {
+  const { Machine } = await import('../src/machine.ts');
+  const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
+  const { buildTopology } = await import('../src/hardware/topology.ts');
+  const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
+  return new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+}
+
 describe('a time slice that ends the instant a piece of work completes', () => {
   it('does not strand the thread: it resumes its body at its next dispatch', async () => {
-    const { Machine } = await import('../src/machine.ts');
-    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
-    const { buildTopology } = await import('../src/hardware/topology.ts');
-    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
-    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    const m = await generic2core();
     const quantum = m.scheduler.params.quantumNs;
     let done = 0;
     // Three threads on one CPU: whole slices of work, so every slice ends exactly when a piece of work does.
@@ -273,11 +278,7 @@ describe('event arguments are 32-bit integers', () => {
   });
 
   it('a CPU that changed hands more than 2^30 times still time-slices (the slice timer carries its epoch modulo 2^17)', async () => {
-    const { Machine } = await import('../src/machine.ts');
-    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
-    const { buildTopology } = await import('../src/hardware/topology.ts');
-    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
-    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    const m = await generic2core();
     const quantum = m.scheduler.params.quantumNs;
     // As after a very long run: the epoch times the CPU count is past 2^31.
     (m.scheduler as unknown as { sliceEpoch: number[] }).sliceEpoch.fill(2 ** 30 + 5);
@@ -309,11 +310,7 @@ describe('the scheduler slice follows the CPU count as the kernel scales it', ()
 describe('per-CPU run queues', () => {
   /** A 2-CPU machine (generic-2core), per-CPU queues if asked, balance every 4 ms. */
   async function twoCpus(perCpu = true) {
-    const { Machine } = await import('../src/machine.ts');
-    const { machineSpecFromTopology } = await import('../src/hardware/machineSpec.ts');
-    const { buildTopology } = await import('../src/hardware/topology.ts');
-    const { loadHardwareModel } = await import('../src/config/hardwareSchema.ts');
-    const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'), {})), { seed: 's' });
+    const m = await generic2core();
     if (perCpu) m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
     return m;
   }
