@@ -1,0 +1,42 @@
+/**
+ * What single-container traces measure of the mount table walk directly:
+ * open_tree's call duration against the number of mounts in the probe's
+ * table when it was called (binds and overlays attached minus those
+ * unmounted so far in the run), as a least-squares line through the median
+ * duration at each table size. Its slope is the walk's ns per mount
+ * (open_tree -> __do_loopback -> has_locked_children, fs/namespace.c), what
+ * `locksim calibrate` fits as mountTableWalkNs together with six other
+ * parameters (docs/validation.md, "Fifth session").
+ * Usage: npx tsx scripts/open-tree-slope.ts TRACE.jsonl...
+ */
+import { readFileSync } from 'node:fs';
+
+const files = process.argv.slice(2);
+if (files.length === 0) throw new Error('usage: open-tree-slope.ts TRACE.jsonl...');
+const bySize = new Map<number, number[]>();
+let calls = 0;
+for (const file of files) {
+  let table = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+    if (!line.trim()) continue;
+    const op = JSON.parse(line) as { op: string; dur_ns: number };
+    if (op.op === 'open_tree') {
+      const at = bySize.get(table) ?? [];
+      at.push(op.dur_ns);
+      bySize.set(table, at);
+      calls++;
+    }
+    if (op.op === 'move_mount' || op.op === 'mount_overlay') table++;
+    if (op.op === 'umount' || op.op === 'umount_overlay') table--;
+  }
+}
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const xs = [...bySize.keys()].sort((a, b) => a - b);
+const ys = xs.map((x) => median(bySize.get(x)!));
+const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+console.log(`open_tree: ${slope.toFixed(1)} ns per mount in the table, ${(my - slope * mx).toFixed(0)} ns at an empty table (table sizes ${xs[0]}-${xs[xs.length - 1]}, ${calls} calls in ${files.length} traces)`);
