@@ -1,0 +1,29 @@
+/**
+ * Where a storm's time goes, op by op: each op's median call and its total
+ * time per container, simulated with a calibration beside the probe's
+ * traces of the same configuration (docs/validation.md, "Fifth session").
+ * Usage: npx tsx scripts/op-totals.ts CALIBRATION.json KxL TRACE.jsonl...
+ */
+import { readFileSync } from 'node:fs';
+import { loadCalibrationRecord } from '../src/host/calibrate.ts';
+import { hostMachineSpec, probeLaunchParams, traceOf } from '../src/host/calibration/fit.ts';
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { Machine } from '../src/machine.ts';
+import { simulateLaunch } from '../src/workload/launch.ts';
+const [cal, cfg, ...traces] = process.argv.slice(2);
+const [K, L] = cfg!.split('x').map(Number);
+const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s[s.length >> 1]!; };
+const meas: Record<string, number[]> = {};
+for (const f of traces) for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) { if (!line.trim()) continue; const o = JSON.parse(line); (meas[o.op] ??= []).push(o.dur_ns); }
+const rec = loadCalibrationRecord(cal!);
+const spec = hostMachineSpec(loadHardwareModel(rec.hardwareModel));
+const kernel = loadKernelModel(rec.kernelModel!);
+const p = { file: 'x', files: [], variant: 'per-layer-idmap' as const, layers: L!, containers: K!, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
+const r = simulateLaunch(new Machine(spec, { seed: 'calibrate' }), kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+console.log(`K=${K} L=${L}: model mean launch ${(r.metrics.rootfsMeanS! * 1e3).toFixed(1)} ms`);
+for (const op of Object.keys(meas)) {
+  const m = meas[op]!, s = r.opDurations![op] ?? [];
+  const perC = (v: number[], runs: number) => v.reduce((a, b) => a + b, 0) / runs / K! / 1e3;
+  console.log(`  ${op.padEnd(14)} median meas ${(med(m) / 1e3).toFixed(1).padStart(8)} us model ${(s.length ? med(s) / 1e3 : NaN).toFixed(1).padStart(8)} us | per container total meas ${perC(m, traces.length).toFixed(0).padStart(6)} us model ${perC(s, 1).toFixed(0).padStart(6)} us`);
+}
