@@ -9,7 +9,7 @@ import { readInputFile } from '../config/yamlLoad.ts';
 import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { InputError } from '../config/errors.ts';
+import { commandLineError, InputError } from '../config/errors.ts';
 import { readFileSync } from 'node:fs';
 import { HostCapabilityError, loadMeasurement, measureLockbench, measureMountstorm, measurePingpong, measureWakeup, pingpongEvidence, wakeupEvidence, type MeasureContext } from '../host/measure.ts';
 import { MOUNTSTORM_VARIANTS, PROPAGATION_MODES, READER_MODES, type MountstormVariant, type PropagationMode, type ReaderMode } from '../host/probes.ts';
@@ -86,7 +86,7 @@ export function registerHostCommands(program: Command): void {
     .option('--json', 'print the model as one JSON document on stdout')
     .action(async (file: string | undefined, opts: { from: 'sysfs' | 'hwloc'; root: string; pingpong?: string; wakeup?: string; vendor?: 'intel' | 'amd'; name?: string; out: string; json?: boolean }, cmd: Command) => {
       if (file !== undefined && opts.from !== 'hwloc') {
-        throw new InputError({ file: '(command line)', line: 1, column: 1, field: '[file]', expected: 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', got: JSON.stringify(file) });
+        throw commandLineError('[file]', 'no file with --from sysfs (use --root for a sysfs tree, --from hwloc for an XML file)', JSON.stringify(file));
       }
       const reading = opts.from === 'sysfs' ? readSysfsTopology(opts.root) : file !== undefined ? readHwlocXmlFile(file) : lstopoXml();
       const model = hostToModel(reading, {
@@ -148,11 +148,11 @@ export function registerHostCommands(program: Command): void {
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
     .action(async (opts: { cpus?: number[]; samples: number; gapsUs?: number[]; repeat: number; out: string; json?: boolean }, cmd: Command) => {
-      if (opts.cpus && opts.cpus.length !== 2) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: 'two different cpus, e.g. 0,1', got: opts.cpus.join(',') });
-      if (opts.gapsUs && opts.gapsUs.length > 16) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--gaps-us', expected: 'at most 16 gaps', got: String(opts.gapsUs.length) });
+      if (opts.cpus && opts.cpus.length !== 2) throw commandLineError('--cpus', 'two different cpus, e.g. 0,1', opts.cpus.join(','));
+      if (opts.gapsUs && opts.gapsUs.length > 16) throw commandLineError('--gaps-us', 'at most 16 gaps', String(opts.gapsUs.length));
       // A sample takes tens of microseconds plus its gap: these bounds keep a run under minutes.
-      if (opts.samples > 100_000) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--samples', expected: 'at most 100000', got: String(opts.samples) });
-      if (opts.repeat > 100) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--repeat', expected: 'at most 100', got: String(opts.repeat) });
+      if (opts.samples > 100_000) throw commandLineError('--samples', 'at most 100000', String(opts.samples));
+      if (opts.repeat > 100) throw commandLineError('--repeat', 'at most 100', String(opts.repeat));
       const m = await measureWakeup({ ...(opts.cpus ? { cpus: [opts.cpus[0]!, opts.cpus[1]!] } : {}), samples: opts.samples, repeat: opts.repeat, ...(opts.gapsUs ? { gapsUs: opts.gapsUs } : {}) }, ctxOf(opts.out, cmd));
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
@@ -228,11 +228,10 @@ export function registerHostCommands(program: Command): void {
     .option('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json (with --record: the same directory)')
     .action(async (files: string[], opts: { hardware?: string; kernel: string; out?: string; record?: string; set: 'full' | 'reduced' }, cmd: Command) => {
       const command = shellQuote(invokedAs(cmd));
-      const cl = (field: string, expected: string, got: string) => new InputError({ file: '(command line)', line: 1, column: 1, field, expected, got });
-      if (opts.record !== undefined && files.length > 0) throw cl('[files...]', 'no measurement files with --record (it records its own)', JSON.stringify(files[0]));
-      if (opts.record !== undefined && opts.out !== undefined && opts.out !== opts.record) throw cl('--out', `no --out with --record, or the same directory (${opts.record})`, JSON.stringify(opts.out));
-      if (opts.record === undefined && files.length === 0) throw cl('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
-      if (opts.record === undefined && opts.out === undefined) throw cl('--out', 'an output directory (-o DIR)', 'none');
+      if (opts.record !== undefined && files.length > 0) throw commandLineError('[files...]', 'no measurement files with --record (it records its own)', JSON.stringify(files[0]));
+      if (opts.record !== undefined && opts.out !== undefined && opts.out !== opts.record) throw commandLineError('--out', `no --out with --record, or the same directory (${opts.record})`, JSON.stringify(opts.out));
+      if (opts.record === undefined && files.length === 0) throw commandLineError('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
+      if (opts.record === undefined && opts.out === undefined) throw commandLineError('--out', 'an output directory (-o DIR)', 'none');
       const outDir = opts.record ?? opts.out!;
       let wakeupFile: string | null = null;
       if (opts.record !== undefined) {
@@ -243,8 +242,8 @@ export function registerHostCommands(program: Command): void {
       } else {
         // A wake-up measurement among the files (a recorded set's measurements/*.json) feeds the base hardware model, as with --record.
         const wakeups = files.filter((f) => loadMeasurement(f).kind === 'wakeup');
-        if (wakeups.length > 1) throw cl('[files...]', 'at most one wakeup measurement', `${wakeups.length} (${wakeups.join(', ')})`);
-        if (wakeups.length === 1 && opts.hardware) throw cl('[files...]', 'no wakeup measurement with --hardware (the hardware model says what wake-ups cost; make it with `host topology --wakeup`)', JSON.stringify(wakeups[0]));
+        if (wakeups.length > 1) throw commandLineError('[files...]', 'at most one wakeup measurement', `${wakeups.length} (${wakeups.join(', ')})`);
+        if (wakeups.length === 1 && opts.hardware) throw commandLineError('[files...]', 'no wakeup measurement with --hardware (the hardware model says what wake-ups cost; make it with `host topology --wakeup`)', JSON.stringify(wakeups[0]));
         wakeupFile = wakeups[0] ?? null;
         files = files.filter((f) => !wakeups.includes(f));
       }

@@ -32,6 +32,11 @@ export class InputError extends Error {
   }
 }
 
+/** A bad flag or argument: the command line is the "file", at line 1, column 1. */
+export function commandLineError(field: string, expected: string, got: string): InputError {
+  return new InputError({ file: '(command line)', line: 1, column: 1, field, expected, got });
+}
+
 /** No message is longer than this: a terminal's worth of text, never a whole input echoed back. */
 export const MAX_MESSAGE_CHARS = 300;
 /** An echoed value (a field path, what was found) is cut to about this many characters. */

@@ -43,7 +43,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import { InputError } from '../config/errors.ts';
+import { commandLineError, InputError } from '../config/errors.ts';
 import { hardwareModelSchema } from '../config/hardwareSchema.ts';
 import { YamlSource } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
@@ -116,7 +116,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const date = (opts.date ?? new Date()).toISOString();
   const kinds = measurementKinds(opts.files);
   if (kinds.lockbench.length + kinds.mountstorm.length === 0) {
-    throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: 'at least one lockbench or mountstorm measurement file', got: 'none' });
+    throw commandLineError('<files>', 'at least one lockbench or mountstorm measurement file', 'none');
   }
   const baseHw = new YamlSource(opts.hardwareText, opts.hardwareShownAs).validate(hardwareModelSchema);
   // Every input is read and checked before anything is written: a bad kernel
@@ -131,7 +131,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   // one (the fitting library threw from inside the fit).
   for (const [kind, files] of Object.entries(kinds)) {
     if (files.length === 1) {
-      throw new InputError({ file: '(command line)', line: 1, column: 1, field: '<files>', expected: `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, got: `1 (${files[0]})` });
+      throw commandLineError('<files>', `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, `1 (${files[0]})`);
     }
   }
   const name = `${baseHw.name}-fitted`;

@@ -12,7 +12,7 @@ import { release } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { InputError } from '../config/errors.ts';
+import { commandLineError, InputError } from '../config/errors.ts';
 import { YamlSource, readInputFile } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { parseTrace } from '../workload/trace.ts';
@@ -253,8 +253,8 @@ function checkCpus(cpus: number[] | undefined, host: HostTopology, min: number):
   const online = new Set(host.cpus.map((c) => c.cpu));
   const bad = cpus.find((c) => !online.has(c));
   const onlineText = `${[...online].sort((a, b) => a - b).join(',')}`;
-  if (bad !== undefined) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: `online cpus of this host (${onlineText})`, got: String(bad) });
-  if (new Set(cpus).size < min) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--cpus', expected: `at least ${min} different cpus`, got: cpus.join(',') });
+  if (bad !== undefined) throw commandLineError('--cpus', `online cpus of this host (${onlineText})`, String(bad));
+  if (new Set(cpus).size < min) throw commandLineError('--cpus', `at least ${min} different cpus`, cpus.join(','));
 }
 
 async function writeMeasurement(m: Measurement, out: string): Promise<void> {
@@ -410,9 +410,9 @@ function spread(values: number[]) {
 
 export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureContext): Promise<Measurement> {
   // Flags that make no sense together are bad input (exit 2) on any host, so they are checked before privilege.
-  if (opts.peers && opts.propagation !== 'shared') throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--peers', expected: 'with --propagation shared (only a shared mount has peers)', got: String(opts.peers) });
-  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw new InputError({ file: '(command line)', line: 1, column: 1, field: opts.readSize !== undefined ? '--read-size' : '--idle-reads', expected: 'with --reader slave|private', got: 'no --reader' });
-  if (opts.umountDetach && !opts.propagation) throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--umount-detach', expected: 'with --propagation shared|private', got: 'no --propagation' });
+  if (opts.peers && opts.propagation !== 'shared') throw commandLineError('--peers', 'with --propagation shared (only a shared mount has peers)', String(opts.peers));
+  if ((opts.readSize !== undefined || opts.idleReads !== undefined) && !opts.reader) throw commandLineError(opts.readSize !== undefined ? '--read-size' : '--idle-reads', 'with --reader slave|private', 'no --reader');
+  if (opts.umountDetach && !opts.propagation) throw commandLineError('--umount-detach', 'with --propagation shared|private', 'no --propagation');
   const host = ctx.host ?? readSysfsTopology();
   const repeat = opts.repeat ?? 1;
   if (process.getuid?.() !== 0) throw new HostCapabilityError('measure mountstorm needs root (mount namespaces and idmapped mounts need CAP_SYS_ADMIN)');

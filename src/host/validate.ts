@@ -9,7 +9,7 @@
 // or lock, threads, cs) that calibration fitted, even from another run.
 
 import { resolve } from 'node:path';
-import { InputError } from '../config/errors.ts';
+import { commandLineError, InputError } from '../config/errors.ts';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { lineChartSpec, chartFiles } from '../report/charts.ts';
 import type { OutputFile } from '../report/atomicWrite.ts';
@@ -108,7 +108,7 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
   if (mount.length > 0) {
     const kernelFile = opts.kernelModel ?? record.kernelModel;
     if (!kernelFile) {
-      throw new InputError({ file: '(command line)', line: 1, column: 1, field: '--kernel', expected: 'a kernel model (the calibration had no mount storm files, so it fitted none)', got: 'none' });
+      throw commandLineError('--kernel', 'a kernel model (the calibration had no mount storm files, so it fitted none)', 'none');
     }
     const kernel = loadKernelModel(kernelFile);
     // The probe runs nothing after the rootfs; a fitted model already says so, a hand-made one may not.
