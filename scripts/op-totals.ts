@@ -4,18 +4,18 @@
  * traces of the same configuration (docs/validation.md, "Fifth session").
  * Usage: npx tsx scripts/op-totals.ts CALIBRATION.json KxL TRACE.jsonl...
  */
-import { readFileSync } from 'node:fs';
 import { loadCalibrationRecord } from '../src/host/calibrate.ts';
 import { hostMachineSpec, probeLaunchParams, traceOf } from '../src/host/calibration/fit.ts';
+import { readTraceFile, tracedCalls } from '../src/host/calibration/measurements.ts';
+import { median as med } from '../src/bench/stats.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { Machine } from '../src/machine.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
 const [cal, cfg, ...traces] = process.argv.slice(2);
 const [K, L] = cfg!.split('x').map(Number);
-const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s[s.length >> 1]!; };
 const meas: Record<string, number[]> = {};
-for (const f of traces) for (const line of readFileSync(f, 'utf8').split('\n').slice(1)) { if (!line.trim()) continue; const o = JSON.parse(line); (meas[o.op] ??= []).push(o.dur_ns); }
+for (const f of traces) for (const [op, c] of tracedCalls(readTraceFile(f))) (meas[op] ??= []).push(...c.durNs);
 const rec = loadCalibrationRecord(cal!);
 const spec = hostMachineSpec(loadHardwareModel(rec.hardwareModel));
 const kernel = loadKernelModel(rec.kernelModel!);

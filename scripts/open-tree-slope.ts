@@ -9,31 +9,23 @@
  * parameters (docs/validation.md, "Fifth session").
  * Usage: npx tsx scripts/open-tree-slope.ts TRACE.jsonl...
  */
-import { readFileSync } from 'node:fs';
+import { median } from '../src/bench/stats.ts';
+import { readTraceFile, tracedCalls } from '../src/host/calibration/measurements.ts';
 
 const files = process.argv.slice(2);
 if (files.length === 0) throw new Error('usage: open-tree-slope.ts TRACE.jsonl...');
+// open_tree's calls by the table size at each (tracedCalls counts the table as the model does: mountTableDelta).
 const bySize = new Map<number, number[]>();
 let calls = 0;
 for (const file of files) {
-  let table = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-    if (!line.trim()) continue;
-    const op = JSON.parse(line) as { op: string; dur_ns: number };
-    if (op.op === 'open_tree') {
-      const at = bySize.get(table) ?? [];
-      at.push(op.dur_ns);
-      bySize.set(table, at);
-      calls++;
-    }
-    if (op.op === 'move_mount' || op.op === 'mount_overlay') table++;
-    if (op.op === 'umount' || op.op === 'umount_overlay') table--;
-  }
+  const c = tracedCalls(readTraceFile(file)).get('open_tree');
+  c?.durNs.forEach((d, i) => {
+    const at = bySize.get(c.tables[i]!) ?? [];
+    at.push(d);
+    bySize.set(c.tables[i]!, at);
+    calls++;
+  });
 }
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const xs = [...bySize.keys()].sort((a, b) => a - b);
 const ys = xs.map((x) => median(bySize.get(x)!));
 const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
