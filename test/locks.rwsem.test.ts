@@ -146,6 +146,32 @@ describe('RwSemaphore', () => {
     expect(sem.stats.sleeps).toEqual({ read: 1, write: 1 });
   });
 
+  it('lets a reader steal the lock between a release and the woken writer taking it (reader optimistic lock stealing, 5.11+)', () => {
+    const m = new Machine(MESH4, { seed: 'steal' });
+    const sem = new RwSemaphore('namespace_sem', m.coherence, { optimisticSpin: false });
+    const order: string[] = [];
+    const section = (name: string, mode: 'read' | 'write', delay: number, hold: number) =>
+      m.spawn(name, function* (t) {
+        t.work(delay);
+        yield;
+        if (mode === 'read') yield* sem.downRead(t);
+        else yield* sem.downWrite(t);
+        order.push(name);
+        t.work(hold);
+        yield;
+        if (mode === 'read') yield* sem.upRead(t);
+        else yield* sem.upWrite(t);
+      });
+    // writer1 releases at ~10 us; writer2, asleep since 2 us, is woken and
+    // needs a wake-up latency to run; the reader arrives 1 us after the release.
+    section('writer1', 'write', 0, 10_000);
+    section('writer2', 'write', 2_000, 5_000);
+    section('reader', 'read', 11_000, 1_000);
+    m.sim.run();
+    expect(order).toEqual(['writer1', 'reader', 'writer2']);
+    expect(sem.stats.sleeps.read).toBe(0);
+  });
+
   it('frees the CPU of a waiter that sleeps, so another thread runs on a 1-CPU machine', () => {
     const m = new Machine(ONE_CPU, { seed: 'sleep' });
     const sem = new RwSemaphore('namespace_sem', m.coherence);
