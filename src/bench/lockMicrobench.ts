@@ -76,7 +76,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
         }
         const start = t.localNow;
         t.doing(acquiring);
-        yield* lock.acquire(t);
+        yield lock.acquire(t);
         if (start >= warmup) {
           latencies.push(t.localNow - start);
           acquisitions++;
@@ -92,7 +92,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           t.work(cs);
           yield;
         }
-        yield* lock.release(t);
+        yield lock.release(t);
       }
     });
   }

@@ -32,7 +32,29 @@ export interface SpinInterrupt {
  * `yield*` each level re-enters every generator between the thread and the
  * innermost one, on every event.
  */
-export type Call = Generator<Call | void, unknown, unknown>;
+export type Call<R = unknown> = Iterator<Call | void, R, unknown> & { [Symbol.iterator](): Call<R> };
+/**
+ * A call written as an explicit state machine instead of a generator
+ * (issue 14 item 3): the thread drives it through `next` like a generator,
+ * but it is an ordinary object, reused for every call (one per thread that
+ * makes the call, kept by its owner), and `next` is a plain method call.
+ * A generator allocates its object and a `{value, done}` per resume, and a
+ * resume costs several times a call. `next` returns `WAIT` to wait for the
+ * thread's wake, or `DONE`/`done(value)` when the call returns; the thread
+ * reads the result before it calls `next` again, so results are shared.
+ * Only for leaf calls on hot paths, where a state or two hold everything.
+ */
+export abstract class CallMachine<R = unknown> implements Iterator<Call | void, R, unknown> {
+  abstract next(value?: unknown): IteratorResult<Call | void, R>;
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+/** What a CallMachine's `next` returns to wait for its thread's wake. */
+export const WAIT: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+/** What it returns when the call is over (no value). */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /** A body or a callee: yields `undefined` to wait for its wake, or a Call. */
 export type Steps<R = void> = Generator<Call | void, R, unknown>;
 export type ThreadBody = (t: SimThread) => Steps;

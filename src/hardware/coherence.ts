@@ -18,7 +18,7 @@
  * requests from the same group wait for that fill instead of sending their own.
  */
 import type { EventTarget, Simulator } from '../engine/simulator.ts';
-import type { SimThread, Steps } from '../cpu/thread.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread } from '../cpu/thread.ts';
 import type { ReaderPressure } from './readerPressure.ts';
 
 /** Where each logical CPU sits. Indexed by logical CPU id. */
@@ -434,25 +434,16 @@ export abstract class CoherenceFabric implements EventTarget {
    * The whole spin-wait on `line` while `cond.waiting()`: in the line's herd
    * (spinUntil), or in detailed mode as a watcher that re-reads the line
    * itself after each publish. Every lock's spinners wait this way; call it
-   * as `yield coh.spinWhile(t, line, cond)` (one generator per wait, and only
-   * the innermost generator resumes).
+   * as `yield coh.spinWhile(t, line, cond)`. A state machine (`SpinWait`),
+   * one per thread, reused by its every wait: no generator per wait.
    */
-  *spinWhile(t: SimThread, line: CacheLine, cond: SpinCondition): Steps {
-    while (cond.waiting()) {
-      if (this.detailed) {
-        this.watch(t, line);
-        yield;
-        if (this.load(t, line)) yield;
-        continue;
-      }
-      this.spinUntil(t, line, cond);
-      yield;
-      if (t.reread) {
-        t.reread = false;
-        if (this.load(t, line)) yield;
-      }
-    }
+  spinWhile(t: SimThread, line: CacheLine, cond: SpinCondition): Call {
+    let w = this.spinWaits[t.id];
+    if (w === undefined) w = this.spinWaits[t.id] = new SpinWait(this);
+    return w.start(t, line, cond);
   }
+  /** Per thread id: its spin-wait machine. */
+  private readonly spinWaits: SpinWait[] = [];
 
   /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */
   private herdAt = new Float64Array(64);
@@ -917,5 +908,77 @@ export abstract class CoherenceFabric implements EventTarget {
       line.holdersInSocket[this.coreSocket[core]]++;
     }
     if (line.holderCount === 1) line.exclusiveCore = core;
+  }
+}
+
+/** States of a SpinWait. */
+const enum Spin {
+  /** The top of the loop: wait while the condition holds, else return. */
+  Check,
+  /** Woken by a publish (detailed mode): re-read the line. */
+  Watched,
+  /** Resumed by the herd (its wait is over, or it must re-read the line itself). */
+  Herded,
+}
+
+/**
+ * `CoherenceFabric.spinWhile` as a state machine; the same steps as the
+ * generator it replaced:
+ *
+ *     while (cond.waiting()) {
+ *       if (detailed) { watch(t, line); yield; if (load(t, line)) yield; continue; }
+ *       spinUntil(t, line, cond); yield;
+ *       if (t.reread) { t.reread = false; if (load(t, line)) yield; }
+ *     }
+ */
+class SpinWait extends CallMachine {
+  private state = Spin.Check;
+  private t: SimThread | null = null;
+  private line: CacheLine | null = null;
+  private cond: SpinCondition | null = null;
+  constructor(private readonly coh: CoherenceFabric) {
+    super();
+  }
+
+  start(t: SimThread, line: CacheLine, cond: SpinCondition): this {
+    this.t = t;
+    this.line = line;
+    this.cond = cond;
+    this.state = Spin.Check;
+    return this;
+  }
+
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!, line = this.line!, coh = this.coh;
+    for (;;) {
+      switch (this.state) {
+        case Spin.Watched:
+          this.state = Spin.Check;
+          if (coh.load(t, line)) return WAIT;
+          break;
+        case Spin.Herded:
+          this.state = Spin.Check;
+          if (t.reread) {
+            t.reread = false;
+            if (coh.load(t, line)) return WAIT;
+          }
+          break;
+        default: {
+          const cond = this.cond!;
+          if (!cond.waiting()) {
+            this.t = this.line = this.cond = null;
+            return DONE;
+          }
+          if (coh.detailed) {
+            coh.watch(t, line);
+            this.state = Spin.Watched;
+          } else {
+            coh.spinUntil(t, line, cond);
+            this.state = Spin.Herded;
+          }
+          return WAIT;
+        }
+      }
+    }
   }
 }

@@ -15,7 +15,7 @@
  * reader must start again (`__legitimize_mnt` failing under path walk).
  */
 import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
-import type { SimThread } from '../cpu/thread.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread } from '../cpu/thread.ts';
 import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
 export interface SeqLockStats {
@@ -63,11 +63,16 @@ export class SeqLock implements SpinCondition {
    */
   lastSequenceWriteNs = 0;
 
-  /** `write_seqlock`: take the spinlock, then make the sequence odd. */
-  *writeLock(t: SimThread): Steps {
-    yield this.lock.acquire(t);
-    const since = t.localNow;
-    if (this.coh.rmw(t, this.line)) yield;
+  /** `write_seqlock`: take the spinlock, then make the sequence odd (a WriteLockCall). */
+  writeLock(t: SimThread): Call {
+    let c = this.writeLocks[t.id];
+    if (c === undefined) c = this.writeLocks[t.id] = new WriteLockCall(this, this.coh);
+    return c.start(t);
+  }
+  private readonly writeLocks: WriteLockCall[] = [];
+
+  /** The sequence made odd, the line held exclusively (`since`: when the atomic was issued). */
+  sequenceOdd(t: SimThread, since: number): void {
     this.lastSequenceWriteNs = t.localNow - since;
     this.sequence++;
     this.stats.writerAcquisitions++;
@@ -75,13 +80,19 @@ export class SeqLock implements SpinCondition {
     this.coh.publish(t, this.line);
   }
 
-  /** `write_sequnlock`: make the sequence even again, then release the spinlock. */
-  *writeUnlock(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.line)) yield;
+  /** `write_sequnlock`: make the sequence even again, then release the spinlock (a WriteUnlockCall). */
+  writeUnlock(t: SimThread): Call {
+    let c = this.writeUnlocks[t.id];
+    if (c === undefined) c = this.writeUnlocks[t.id] = new WriteUnlockCall(this, this.coh);
+    return c.start(t);
+  }
+  private readonly writeUnlocks: WriteUnlockCall[] = [];
+
+  /** The sequence made even, the line held exclusively. */
+  sequenceEven(t: SimThread): void {
     this.sequence++;
     this.line.pressure?.writerLeft(t.localNow);
     this.coh.publish(t, this.line);
-    yield this.lock.release(t);
   }
 
   /** `read_seqbegin`: spin (holding the CPU) while a writer is inside; returns the even sequence. */
@@ -104,34 +115,15 @@ export class SeqLock implements SpinCondition {
    * A whole read: begin, `workNs` of reading, retry until consistent.
    * Returns how many times the section had to be redone. `spinning` and
    * `reading` label the two phases (-1: leave the thread's label alone).
-   * One flat loop, not readBegin + readRetry: every path walk is one, and each
-   * generator level costs on every resume.
+   * One flat loop, not readBegin + readRetry: every path walk is one; and a
+   * state machine (`ReadCall`, one per thread, reused), not a generator.
    */
-  *read(t: SimThread, workNs: number, spinning = -1, reading = -1): Steps<number> {
-    const coh = this.coh, line = this.line, stats = this.stats;
-    for (let retries = 0; ; retries++) {
-      if (spinning >= 0) t.doing(spinning);
-      stats.readerBegins++;
-      if (coh.load(t, line)) yield;
-      if (this.writing) {
-        stats.readerSpins++;
-        const since = t.localNow;
-        // In the line's herd: the fabric re-reads the line for this reader
-        // after each write and resumes it when the sequence is even.
-        yield coh.spinWhile(t, line, this);
-        stats.readerSpinNs += t.localNow - since;
-      }
-      const seq = this.sequence;
-      if (reading >= 0) t.doing(reading);
-      if (workNs > 0) {
-        t.work(workNs);
-        yield;
-      }
-      if (coh.load(t, line)) yield;
-      if (this.sequence === seq) return retries;
-      stats.readerRetries++;
-    }
+  read(t: SimThread, workNs: number, spinning = -1, reading = -1): Call<number> {
+    let c = this.reads[t.id];
+    if (c === undefined) c = this.reads[t.id] = new ReadCall(this, this.coh);
+    return c.start(t, workNs, spinning, reading);
   }
+  private readonly reads: ReadCall[] = [];
 
   /** Spin on the line until the sequence is even (the rest of read_seqbegin). */
   private *spinWhileWriting(t: SimThread): Steps {
@@ -139,5 +131,184 @@ export class SeqLock implements SpinCondition {
     const since = t.localNow;
     yield this.coh.spinWhile(t, this.line, this);
     this.stats.readerSpinNs += t.localNow - since;
+  }
+}
+
+/** `SeqLock.writeLock` as a state machine: `yield lock.acquire(t); since = t.localNow; if (coh.rmw(t, line)) yield; seq.sequenceOdd(t, since);`. */
+class WriteLockCall extends CallMachine {
+  private t: SimThread | null = null;
+  /** 0: call the spinlock's acquire; 1: it returned, issue the atomic; 2: the atomic done. */
+  private state = 0;
+  private since = 0.5;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
+    super();
+    this.since = 0;
+  }
+  start(t: SimThread): this {
+    this.t = t;
+    this.state = 0;
+    return this;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!;
+    switch (this.state) {
+      case 0:
+        this.state = 1;
+        this.call.value = this.seq.lock.acquire(t);
+        return this.call;
+      case 1:
+        this.call.value = undefined;
+        this.since = t.localNow;
+        this.state = 2;
+        if (this.coh.rmw(t, this.seq.line)) return WAIT;
+      // falls through: a hit goes on at once
+      default:
+        this.t = null;
+        this.seq.sequenceOdd(t, this.since);
+        return DONE;
+    }
+  }
+}
+
+/** `SeqLock.writeUnlock` as a state machine: `if (coh.rmw(t, line)) yield; seq.sequenceEven(t); yield lock.release(t);`. */
+class WriteUnlockCall extends CallMachine {
+  private t: SimThread | null = null;
+  /** 0: issue the atomic; 1: the atomic done; 2: the spinlock's release returned. */
+  private state = 0;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
+    super();
+  }
+  start(t: SimThread): this {
+    this.t = t;
+    this.state = 0;
+    return this;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!;
+    switch (this.state) {
+      case 0:
+        this.state = 1;
+        if (this.coh.rmw(t, this.seq.line)) return WAIT;
+      // falls through: a hit goes on at once
+      case 1:
+        this.seq.sequenceEven(t);
+        this.state = 2;
+        this.call.value = this.seq.lock.release(t);
+        return this.call;
+      default:
+        this.call.value = undefined;
+        this.t = null;
+        return DONE;
+    }
+  }
+}
+
+/** States of a ReadCall, named by what has just happened. */
+const enum Read {
+  /** A pass begins (read_seqbegin). */
+  Begin,
+  /** The sequence's line was read. */
+  Loaded,
+  /** The spin while a writer was inside returned. */
+  Spun,
+  /** The read section's work is done. */
+  Worked,
+  /** The sequence was read again (read_seqretry). */
+  Rechecked,
+}
+
+/**
+ * `SeqLock.read` as a state machine; the same steps as the generator it replaced:
+ *
+ *     for (retries = 0; ; retries++) {
+ *       doing(spinning); readerBegins++; if (coh.load(t, line)) yield;
+ *       if (writing) { readerSpins++; since = t.localNow; yield coh.spinWhile(t, line, seq); readerSpinNs += t.localNow - since; }
+ *       s = sequence; doing(reading); if (workNs > 0) { t.work(workNs); yield; }
+ *       if (coh.load(t, line)) yield;
+ *       if (sequence === s) return retries;
+ *       readerRetries++;
+ *     }
+ */
+class ReadCall extends CallMachine<number> {
+  private t: SimThread | null = null;
+  private state = Read.Begin;
+  private workNs = 0.5;
+  private spinning = -1;
+  private reading = -1;
+  private retries = 0;
+  private seen = 0;
+  private since = 0.5;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  private readonly result: IteratorReturnResult<number> = { done: true, value: 0 };
+  constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
+    super();
+    // Fractional fields stored as fractions first (see SimThread's constructor).
+    this.workNs = this.since = 0;
+  }
+  start(t: SimThread, workNs: number, spinning: number, reading: number): this {
+    this.t = t;
+    this.workNs = workNs;
+    this.spinning = spinning;
+    this.reading = reading;
+    this.retries = 0;
+    this.state = Read.Begin;
+    return this;
+  }
+  next(): IteratorResult<Call | void, number> {
+    const t = this.t!, seq = this.seq, coh = this.coh, line = seq.line, stats = seq.stats;
+    for (;;) {
+      switch (this.state) {
+        case Read.Begin:
+          if (this.spinning >= 0) t.doing(this.spinning);
+          stats.readerBegins++;
+          this.state = Read.Loaded;
+          if (coh.load(t, line)) return WAIT;
+        // falls through
+        case Read.Loaded:
+          if (seq.writing) {
+            stats.readerSpins++;
+            this.since = t.localNow;
+            // In the line's herd: the fabric re-reads the line for this reader
+            // after each write and resumes it when the sequence is even.
+            this.state = Read.Spun;
+            this.call.value = coh.spinWhile(t, line, seq);
+            return this.call;
+          }
+          this.state = Read.Worked;
+          if (this.section(t)) return WAIT;
+          break;
+        case Read.Spun:
+          this.call.value = undefined;
+          stats.readerSpinNs += t.localNow - this.since;
+          this.state = Read.Worked;
+          if (this.section(t)) return WAIT;
+          break;
+        case Read.Worked:
+          this.state = Read.Rechecked;
+          if (coh.load(t, line)) return WAIT;
+          break;
+        default:
+          if (seq.sequence === this.seen) {
+            this.t = null;
+            this.result.value = this.retries;
+            return this.result;
+          }
+          stats.readerRetries++;
+          this.retries++;
+          this.state = Read.Begin;
+      }
+    }
+  }
+  /** The sequence is even: note it and start the read section's work; true if the thread waits for it. */
+  private section(t: SimThread): boolean {
+    this.seen = this.seq.sequence;
+    if (this.reading >= 0) t.doing(this.reading);
+    if (this.workNs > 0) {
+      t.work(this.workNs);
+      return true;
+    }
+    return false;
   }
 }

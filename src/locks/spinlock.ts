@@ -8,14 +8,15 @@
  * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
 import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
-import type { SimThread, Steps } from '../cpu/thread.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread, type Steps } from '../cpu/thread.ts';
 
 export type { Steps };
 
 export interface SpinLock {
   readonly name: string;
-  acquire(t: SimThread): Steps;
-  release(t: SimThread): Steps;
+  /** A call for the thread: `yield lock.acquire(t)`. */
+  acquire(t: SimThread): Call;
+  release(t: SimThread): Call;
   /** Whether some thread holds it (for invariants in tests). */
   readonly held: boolean;
   /** The cache line waiters poll (data placed on it is falsely shared with the lock). */
@@ -35,8 +36,51 @@ export interface SpinLock {
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
+/** What an `AtomicCall` does once its thread holds the line exclusively. */
+interface AtomicStep {
+  readonly line: CacheLine;
+  /** The write, done with the line held (a release: the flag cleared and published). */
+  afterAtomic(t: SimThread): void;
+}
+
+/**
+ * One atomic on a lock's line and the write it makes, as a state machine
+ * (CallMachine): `if (coh.rmw(t, line)) yield; step.afterAtomic(t);`. A
+ * release of every exchange lock and of the qspinlock is this. One per
+ * thread and lock (`atomicCall`), reused.
+ */
+class AtomicCall extends CallMachine {
+  private t: SimThread | null = null;
+  private rmwDone = false;
+  constructor(private readonly coh: CoherenceFabric, private readonly step: AtomicStep) {
+    super();
+  }
+  start(t: SimThread): this {
+    this.t = t;
+    this.rmwDone = false;
+    return this;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!;
+    if (!this.rmwDone) {
+      this.rmwDone = true;
+      if (this.coh.rmw(t, this.step.line)) return WAIT;
+    }
+    this.t = null;
+    this.step.afterAtomic(t);
+    return DONE;
+  }
+}
+
+/** Thread `t`'s AtomicCall for `step`, kept in `calls` by thread id (made at its first use). */
+function atomicCall(calls: AtomicCall[], coh: CoherenceFabric, step: AtomicStep, t: SimThread): AtomicCall {
+  let c = calls[t.id];
+  if (c === undefined) c = calls[t.id] = new AtomicCall(coh, step);
+  return c.start(t);
+}
+
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
-abstract class ExchangeLock implements SpinLock, SpinCondition {
+abstract class ExchangeLock implements SpinLock, SpinCondition, AtomicStep {
   held = false;
   /** A spinner in the line's herd waits while the lock is taken. */
   waiting(): boolean {
@@ -57,9 +101,12 @@ abstract class ExchangeLock implements SpinLock, SpinCondition {
     return !was;
   }
 
-  /** A store of 0, which needs the line exclusively like any write. */
-  *release(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.line)) yield;
+  /** A store of 0, which needs the line exclusively like any write (an AtomicCall). */
+  release(t: SimThread): Call {
+    return atomicCall(this.releases, this.coh, this, t);
+  }
+  private readonly releases: AtomicCall[] = [];
+  afterAtomic(t: SimThread): void {
     this.held = false;
     this.coh.publish(t, this.line);
   }
@@ -162,14 +209,49 @@ class McsNode implements SpinCondition {
   }
 }
 
-export class QueuedSpinLock implements SpinLock, SpinCondition {
+/**
+ * A qspinlock acquire as a state machine (CallMachine), one per thread and
+ * lock: the fast path (one atomic on the lock word) in its states, the slow
+ * path (`QueuedSpinLock.acquireSlow`, a generator) called from it.
+ */
+class QueuedAcquire extends CallMachine {
+  private t: SimThread | null = null;
+  /** 0: the atomic to issue; 1: the atomic done, try the fast path; 2: the slow path returned. */
+  private state = 0;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly lock: QueuedSpinLock) {
+    super();
+  }
+  start(t: SimThread): this {
+    this.t = t;
+    this.state = 0;
+    return this;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!, lock = this.lock;
+    if (this.state === 0) {
+      this.state = 1;
+      if (lock.coh.rmw(t, lock.line)) return WAIT;
+    }
+    if (this.state === 1 && !lock.tryFast(t)) {
+      this.state = 2;
+      this.call.value = lock.acquireSlow(t);
+      return this.call;
+    }
+    this.t = null;
+    this.call.value = undefined;
+    return DONE;
+  }
+}
+
+export class QueuedSpinLock implements SpinLock, SpinCondition, AtomicStep {
   held = false;
   readonly line: CacheLine;
   private readonly queue: SimThread[] = [];
   private queueHead = 0;
   /** Per waiting thread: its MCS node line and whether it has been made queue head. */
   private readonly nodes = new Map<SimThread, McsNode>();
-  constructor(readonly name: string, private readonly coh: CoherenceFabric, line?: CacheLine) {
+  constructor(readonly name: string, readonly coh: CoherenceFabric, line?: CacheLine) {
     this.line = line ?? coh.newLine(name);
   }
 
@@ -182,14 +264,26 @@ export class QueuedSpinLock implements SpinLock, SpinCondition {
     return n;
   }
 
-  *acquire(t: SimThread): Steps {
-    // Fast path: cmpxchg on the lock word.
-    if (this.coh.rmw(t, this.line)) yield;
+  /** Fast path (QueuedAcquire): cmpxchg on the lock word; else `acquireSlow`. */
+  acquire(t: SimThread): Call {
+    let c = this.acquires[t.id];
+    if (c === undefined) c = this.acquires[t.id] = new QueuedAcquire(this);
+    return c.start(t);
+  }
+  private readonly acquires: QueuedAcquire[] = [];
+
+  /** The fast path's cmpxchg, the line held: takes the free lock if nobody queues; false if it must queue. */
+  tryFast(t: SimThread): boolean {
     if (!this.held && this.queue.length === this.queueHead) {
       this.held = true;
       this.coh.publish(t, this.line);
-      return;
+      return true;
     }
+    return false;
+  }
+
+  /** The slow path, after the fast path's cmpxchg failed. */
+  *acquireSlow(t: SimThread): Steps {
     // Slow path: xchg the tail (same lock word) to join the queue.
     const me = this.node(t);
     me.head = this.queue.length === this.queueHead;
@@ -225,8 +319,12 @@ export class QueuedSpinLock implements SpinLock, SpinCondition {
     }
   }
 
-  *release(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.line)) yield;
+  /** A store of 0 to the lock word (an AtomicCall). */
+  release(t: SimThread): Call {
+    return atomicCall(this.releases, this.coh, this, t);
+  }
+  private readonly releases: AtomicCall[] = [];
+  afterAtomic(t: SimThread): void {
     this.held = false;
     this.coh.publish(t, this.line);
   }

@@ -1,0 +1,253 @@
+/**
+ * Hot calls as state machines (issue 14 item 3; docs/architecture.md,
+ * "Hot calls as state machines"): the spin-wait, a seqlock's path walk and
+ * write section, and the qspinlock's acquire and every spinlock's release
+ * are `CallMachine`s, reused by each thread for its every call, instead of
+ * a generator per call. They must take exactly the steps of the generators
+ * they replaced (kept here as the reference), and must be reused.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Machine } from '../src/machine.ts';
+import { handMadeSpec } from './helpers/machines.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread, type Steps } from '../src/cpu/thread.ts';
+import { CoherenceFabric, type CacheLine, type SpinCondition } from '../src/hardware/coherence.ts';
+import { SeqLock } from '../src/locks/seqlock.ts';
+import { QueuedSpinLock, TtasLock } from '../src/locks/spinlock.ts';
+import { KernelMountPath } from '../src/workload/kernelPath.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { buildTopology } from '../src/hardware/topology.ts';
+import { machineSpecFromTopology } from '../src/hardware/machineSpec.ts';
+import { buildLaunchTrace, simulateLaunch } from '../src/workload/launch.ts';
+import { launchSchema } from '../src/workload/launchParams.ts';
+import { runLockMicrobench } from '../src/bench/lockMicrobench.ts';
+
+// ---- the generators the machines replaced (commit 612a986), as the reference ----
+
+function* spinWhileGen(this: CoherenceFabric, t: SimThread, line: CacheLine, cond: SpinCondition): Steps {
+  while (cond.waiting()) {
+    if (this.detailed) {
+      this.watch(t, line);
+      yield;
+      if (this.load(t, line)) yield;
+      continue;
+    }
+    this.spinUntil(t, line, cond);
+    yield;
+    if (t.reread) {
+      t.reread = false;
+      if (this.load(t, line)) yield;
+    }
+  }
+}
+
+function* readGen(this: SeqLock, t: SimThread, workNs: number, spinning = -1, reading = -1): Steps<number> {
+  const coh = (this as unknown as { coh: CoherenceFabric }).coh, line = this.line, stats = this.stats;
+  for (let retries = 0; ; retries++) {
+    if (spinning >= 0) t.doing(spinning);
+    stats.readerBegins++;
+    if (coh.load(t, line)) yield;
+    if (this.writing) {
+      stats.readerSpins++;
+      const since = t.localNow;
+      yield coh.spinWhile(t, line, this);
+      stats.readerSpinNs += t.localNow - since;
+    }
+    const seq = this.sequence;
+    if (reading >= 0) t.doing(reading);
+    if (workNs > 0) {
+      t.work(workNs);
+      yield;
+    }
+    if (coh.load(t, line)) yield;
+    if (this.sequence === seq) return retries;
+    stats.readerRetries++;
+  }
+}
+
+function* writeLockGen(this: SeqLock, t: SimThread): Steps {
+  const coh = (this as unknown as { coh: CoherenceFabric }).coh;
+  yield this.lock.acquire(t);
+  const since = t.localNow;
+  if (coh.rmw(t, this.line)) yield;
+  this.sequenceOdd(t, since);
+}
+
+function* writeUnlockGen(this: SeqLock, t: SimThread): Steps {
+  const coh = (this as unknown as { coh: CoherenceFabric }).coh;
+  if (coh.rmw(t, this.line)) yield;
+  this.sequenceEven(t);
+  yield this.lock.release(t);
+}
+
+function* qAcquireGen(this: QueuedSpinLock, t: SimThread): Steps {
+  if (this.coh.rmw(t, this.line)) yield;
+  if (this.tryFast(t)) return;
+  yield* this.acquireSlow(t);
+}
+
+function* releaseGen(this: { coh: CoherenceFabric; line: CacheLine; held: boolean }, t: SimThread): Steps {
+  if (this.coh.rmw(t, this.line)) yield;
+  this.held = false;
+  this.coh.publish(t, this.line);
+}
+
+type Patch = [object, string, unknown];
+const patches: Patch[] = [
+  [CoherenceFabric.prototype, 'spinWhile', spinWhileGen],
+  [SeqLock.prototype, 'read', readGen],
+  [SeqLock.prototype, 'writeLock', writeLockGen],
+  [SeqLock.prototype, 'writeUnlock', writeUnlockGen],
+  [QueuedSpinLock.prototype, 'acquire', qAcquireGen],
+  [QueuedSpinLock.prototype, 'release', releaseGen],
+  // ExchangeLock (TAS, TTAS) has its release on the abstract base class.
+  [Object.getPrototypeOf(TtasLock.prototype), 'release', releaseGen],
+];
+const saved = patches.map(([proto, key]) => (proto as Record<string, unknown>)[key]);
+
+function useGenerators(on: boolean): void {
+  patches.forEach(([proto, key, gen], i) => {
+    (proto as Record<string, unknown>)[key] = on ? gen : saved[i];
+  });
+}
+
+afterEach(() => useGenerators(false));
+
+/** `fn` run with the state machines and with the generators they replaced. */
+function bothWays<T>(fn: () => T): { machines: T; generators: T } {
+  useGenerators(false);
+  const machines = fn();
+  useGenerators(true);
+  try {
+    return { machines, generators: fn() };
+  } finally {
+    useGenerators(false);
+  }
+}
+
+describe('a CallMachine', () => {
+  it('is run by the thread like a generator: it waits for wakes, calls, and returns its value', () => {
+    class Twice extends CallMachine<number> {
+      private state = 0;
+      private x = 0;
+      private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+      constructor(private readonly t: SimThread) {
+        super();
+      }
+      start(x: number): this {
+        this.x = x;
+        this.state = 0;
+        return this;
+      }
+      next(value?: unknown): IteratorResult<Call | void, number> {
+        switch (this.state++) {
+          case 0:
+            this.t.work(10);
+            return WAIT;
+          case 1:
+            this.call.value = inner(this.t, this.x);
+            return this.call;
+          default:
+            return { done: true, value: 2 * (value as number) };
+        }
+      }
+    }
+    function* inner(t: SimThread, x: number): Steps<number> {
+      t.work(5);
+      yield;
+      return x + 1;
+    }
+    const m = new Machine(handMadeSpec('mesh', 1, 2, 1), { seed: 'cm' });
+    const seen: [number, number][] = [];
+    m.spawn('t', function* (t) {
+      const c = new Twice(t);
+      seen.push([(yield c.start(1)) as number, t.sim.now]);
+      seen.push([yield* c.start(4), t.sim.now]); // works with yield* too
+    });
+    m.sim.run();
+    expect(seen).toEqual([[4, 15], [10, 30]]);
+    expect(DONE.done && !WAIT.done).toBe(true);
+  });
+
+  it('is one object per thread and call site, reused for every call (no generator per call)', () => {
+    const m = new Machine(handMadeSpec('mesh', 1, 2, 1), { seed: 'reuse' });
+    const sl = new SeqLock('mount_lock', m.coherence);
+    const q = new QueuedSpinLock('q', m.coherence);
+    const calls: Call[][] = [];
+    const threads = ['a', 'b'].map((name) => m.spawn(name, function* (t) {
+      const mine: Call[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = sl.read(t, 10);
+        mine.push(r);
+        yield r;
+        const a = q.acquire(t);
+        mine.push(a);
+        yield a;
+        const rel = q.release(t);
+        mine.push(rel);
+        yield rel;
+        const s = m.coherence.spinWhile(t, sl.line, sl);
+        mine.push(s);
+        yield s;
+      }
+      calls.push(mine);
+    }));
+    m.sim.run();
+    expect(threads.every((t) => t.state === 4)).toBe(true);
+    for (const mine of calls) {
+      for (let k = 0; k < 4; k++) expect(new Set([mine[k], mine[k + 4], mine[k + 8]]).size).toBe(1);
+    }
+    expect(calls[0][0]).not.toBe(calls[1][0]);
+  });
+});
+
+describe('the state machines take the steps of the generators they replaced', () => {
+  it('mount syscalls on eight threads, mesh and chiplet, herds and detailed spinners', () => {
+    for (const fabric of ['mesh', 'chiplet'] as const) {
+      for (const detailed of [false, true]) {
+        const { machines, generators } = bothWays(() => {
+          const m = new Machine(handMadeSpec(fabric, 1, 8, 2), { seed: 'sm' });
+          m.coherence.detailed = detailed;
+          const path = new KernelMountPath(m, loadKernelModel('linux-6.6'), 40);
+          const log: string[] = [];
+          for (let i = 0; i < 8; i++) {
+            m.spawn(`c${i}`, function* (t) {
+              for (let n = 0; n < 15; n++) {
+                yield path.syscall(t, 'containerd', 'open_tree', 2);
+                yield path.syscall(t, 'containerd', 'move_mount', 2);
+                log.push(`${t.name}:${n}@${t.sim.now}`);
+              }
+            });
+          }
+          m.sim.run();
+          return { log, events: m.sim.eventsFired, seq: { ...path.mountLock.stats }, coh: { ...m.coherence.stats }, retries: path.pathRetries };
+        });
+        expect(machines.seq.readerSpins).toBeGreaterThan(0);
+        expect(machines.seq.readerRetries).toBeGreaterThan(0);
+        expect(machines).toEqual(generators);
+      }
+    }
+  });
+
+  it('a launch point (r5.metal, 20 containers x 10 layers)', () => {
+    const spec = machineSpecFromTopology(buildTopology(loadHardwareModel('r5.metal')));
+    const kernel = loadKernelModel('linux-6.6');
+    const params = launchSchema.parse({ containers: [20], variant: 'per-layer-idmap', layers: 10 });
+    const { machines, generators } = bothWays(() => {
+      const m = new Machine(spec, { seed: 'sm', placement: 'spread' });
+      return simulateLaunch(m, kernel, params, buildLaunchTrace(params, 20, kernel, 'sm')).metrics;
+    });
+    expect(machines.mountOps).toBeGreaterThan(0);
+    expect(machines).toEqual(generators);
+  });
+
+  it('lock microbenchmarks (tas, ttas, qspinlock)', () => {
+    const spec = handMadeSpec('chiplet', 1, 8, 2, 2);
+    for (const lock of ['tas', 'ttas', 'qspinlock'] as const) {
+      const p = { lock, threads: 6, criticalSectionNs: 100, thinkNs: 200, distribution: 'exponential' as const, durationNs: 1_000_000, placement: 'scatter' as const };
+      const { machines, generators } = bothWays(() => runLockMicrobench(spec, p, 'sm'));
+      expect(machines.acquisitions).toBeGreaterThan(100);
+      expect(machines).toEqual(generators);
+    }
+  });
+});
