@@ -1,8 +1,8 @@
 /**
  * Hot calls as state machines (issue 14 item 3; docs/architecture.md,
  * "Hot calls as state machines"): the spin-wait, a seqlock's path walk and
- * write section, and the qspinlock's acquire and every spinlock's release
- * are `CallMachine`s, reused by each thread for its every call, instead of
+ * write section, the qspinlock's acquire, every spinlock's release and a
+ * mount syscall's steps are `CallMachine`s, reused by each thread for its every call, instead of
  * a generator per call. They must take exactly the steps of the generators
  * they replaced (kept here as the reference), and must be reused.
  */
@@ -13,7 +13,7 @@ import { CallMachine, DONE, WAIT, type Call, type SimThread, type Steps } from '
 import { CoherenceFabric, type CacheLine, type SpinCondition } from '../src/hardware/coherence.ts';
 import { SeqLock } from '../src/locks/seqlock.ts';
 import { QueuedSpinLock, TtasLock } from '../src/locks/spinlock.ts';
-import { KernelMountPath } from '../src/workload/kernelPath.ts';
+import { KernelMountPath, StepKind, type FlatStep } from '../src/workload/kernelPath.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { buildTopology } from '../src/hardware/topology.ts';
@@ -92,6 +92,93 @@ function* releaseGen(this: { coh: CoherenceFabric; line: CacheLine; held: boolea
   this.coh.publish(t, this.line);
 }
 
+function* syscallGen(this: KernelMountPath, t: SimThread, prefix: string, key: string, layers: number): Steps {
+  const steps: FlatStep[] = this.flatten(prefix, key, layers);
+  t.enterKernel();
+  let factor = 1;
+  let passesLeft = 0;
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    t.doing(s.activity);
+    switch (s.kind) {
+      case StepKind.LoopBegin: {
+        const passes = this.loopPasses();
+        if (passes <= 0) {
+          i = s.value;
+          continue;
+        }
+        passesLeft = passes;
+        factor = this.mountTable / passes;
+        break;
+      }
+      case StepKind.LoopEnd:
+        if (--passesLeft > 0) {
+          i = s.value;
+          continue;
+        }
+        factor = 1;
+        break;
+      case StepKind.RwRead:
+        yield s.rw!.downRead(t);
+        break;
+      case StepKind.RwWrite:
+        yield s.rw!.downWrite(t);
+        break;
+      case StepKind.RwUpRead:
+        yield s.rw!.upRead(t);
+        break;
+      case StepKind.RwUpWrite:
+        yield s.rw!.upWrite(t);
+        break;
+      case StepKind.SeqWrite:
+        yield s.seq!.writeLock(t);
+        if (factor > 1) {
+          t.work((factor - 1) * 2 * s.seq!.lastSequenceWriteNs);
+          yield;
+        }
+        break;
+      case StepKind.SeqUnlock:
+        yield s.seq!.writeUnlock(t);
+        break;
+      case StepKind.PerPeer: {
+        const ns = this.perPeerNs(s);
+        if (ns >= 0) {
+          t.work(ns);
+          yield;
+        }
+        break;
+      }
+      case StepKind.JoinPeerGroup:
+        this.joinPeerGroup(t);
+        break;
+      case StepKind.LeavePeerGroup:
+        this.leavePeerGroup(t);
+        break;
+      case StepKind.Cpu:
+      case StepKind.CpuPerMount:
+        i = this.cpuSteps(t, steps, i, factor);
+        yield;
+        t.doing(steps[i].after);
+        continue;
+      case StepKind.Rcu:
+        yield this.rcu.synchronize(t);
+        break;
+      case StepKind.PathLookup:
+        for (let n = 0; n < s.value; n++) {
+          this.pathLookups++;
+          const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk)) as number;
+          this.pathRetries += retries;
+        }
+        break;
+    }
+    t.doing(s.after);
+  }
+  if (t.exitKernel()) {
+    t.yieldCpu();
+    yield;
+  }
+}
+
 type Patch = [object, string, unknown];
 const patches: Patch[] = [
   [CoherenceFabric.prototype, 'spinWhile', spinWhileGen],
@@ -102,6 +189,7 @@ const patches: Patch[] = [
   [QueuedSpinLock.prototype, 'release', releaseGen],
   // ExchangeLock (TAS, TTAS) has its release on the abstract base class.
   [Object.getPrototypeOf(TtasLock.prototype), 'release', releaseGen],
+  [KernelMountPath.prototype, 'syscall', syscallGen],
 ];
 const saved = patches.map(([proto, key]) => (proto as Record<string, unknown>)[key]);
 

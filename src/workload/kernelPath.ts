@@ -10,7 +10,7 @@
  * the machine), the expedited RCU grace period, and the length of the host's
  * mount table.
  */
-import type { SimThread } from '../cpu/thread.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread } from '../cpu/thread.ts';
 import type { Machine } from '../machine.ts';
 import { RwSemaphore } from '../locks/rwsem.ts';
 import { SeqLock } from '../locks/seqlock.ts';
@@ -19,7 +19,7 @@ import type { KernelModel, KernelStep } from './kernelModel.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { ActivityKind, ActivityPhase } from '../cpu/activity.ts';
 
-const enum StepKind {
+export const enum StepKind {
   RwRead,
   RwWrite,
   RwUpRead,
@@ -58,7 +58,7 @@ function isCpuStep(k: StepKind): boolean {
 export const MOUNT_LOOP_PASSES = 16;
 
 /** A syscall flattened for one layer count: steps with their ns and activity label. */
-interface FlatStep {
+export interface FlatStep {
   kind: StepKind;
   /** ns for Cpu; count for PathLookup. */
   value: number;
@@ -399,130 +399,74 @@ export class KernelMountPath {
     this.maxMountTable = baseMounts;
   }
 
-  /** Run syscall `key` for an image of `layers` layers on thread `t`; `prefix` roots its stack labels. */
-  *syscall(t: SimThread, prefix: string, key: string, layers: number): Steps {
-    const steps = this.flatten(prefix, key, layers);
-    t.enterKernel();
-    // Inside a forEachMount: how many mounts each pass stands for, and passes left.
-    let factor = 1;
-    let passesLeft = 0;
-    for (let i = 0; i < steps.length; i++) {
-      const s = steps[i];
-      t.doing(s.activity);
-      switch (s.kind) {
-        case StepKind.LoopBegin: {
-          const mounts = this.mountTable;
-          if (mounts <= 0) {
-            i = s.value; // skip the body
-            continue;
-          }
-          passesLeft = Math.min(mounts, MOUNT_LOOP_PASSES);
-          factor = mounts / passesLeft;
-          break;
-        }
-        case StepKind.LoopEnd:
-          if (--passesLeft > 0) {
-            i = s.value; // next pass
-            continue;
-          }
-          factor = 1;
-          break;
-        case StepKind.RwRead:
-          yield s.rw!.downRead(t);
-          break;
-        case StepKind.RwWrite:
-          yield s.rw!.downWrite(t);
-          break;
-        case StepKind.RwUpRead:
-          yield s.rw!.upRead(t);
-          break;
-        case StepKind.RwUpWrite:
-          yield s.rw!.upWrite(t);
-          break;
-        case StepKind.SeqWrite:
-          yield s.seq!.writeLock(t);
-          if (factor > 1) {
-            // The other factor-1 write sections this pass stands for: each pulls
-            // the line back from the path walks that read it in between, at
-            // the price this one just paid (waiting behind other writers is
-            // already in the simulation, once).
-            t.work((factor - 1) * 2 * s.seq!.lastSequenceWriteNs);
-            yield;
-          }
-          break;
-        case StepKind.SeqUnlock:
-          yield s.seq!.writeUnlock(t);
-          break;
-        case StepKind.PerPeer:
-          // The whole ring walk as one piece of work: events do not grow with the peers.
-          if (this.peers > 0) {
-            t.work(s.value * this.propagationTreeMembers() * this.propagation.ringStepCostFactor);
-            yield;
-          }
-          break;
-        case StepKind.JoinPeerGroup:
-          if (this.propagation.layerParentShared) {
-            this.peers++;
-            if (this.peers > this.maxPeers) this.maxPeers = this.peers;
-            this.joined.set(t, (this.joined.get(t) ?? 0) + 1);
-          }
-          break;
-        case StepKind.LeavePeerGroup: {
-          const mine = this.joined.get(t) ?? 0;
-          if (mine > 0) {
-            this.peers--;
-            this.joined.set(t, mine - 1);
-            // A detached clone leaves first (a close or MS_PRIVATE before attaching); else an attached one (umount).
-            const on = this.attached.get(t) ?? 0;
-            if (on === mine) {
-              this.attached.set(t, on - 1);
-              this.attachedPeers--;
-            }
-          }
-          break;
-        }
-        case StepKind.Cpu:
-        case StepKind.CpuPerMount: {
-          // Consecutive CPU steps are one piece of work (one event), each
-          // piece keeping its label and its own jitter draw.
-          let last = i;
-          while (last + 1 < steps.length && isCpuStep(steps[last + 1].kind)) last++;
-          if (last === i) {
-            t.work(this.cpuStepNs(t, s, factor));
-            yield;
-            break;
-          }
-          // Scratch arrays reused as they are (no `length = 0`, which drops their storage).
-          const ns = this.pieceNs, labels = this.pieceLabels;
-          for (let k = i; k <= last; k++) {
-            ns[k - i] = this.cpuStepNs(t, steps[k], factor);
-            labels[k - i] = steps[k].activity;
-          }
-          t.workPieces(ns, labels, last - i + 1);
-          yield;
-          i = last;
-          t.doing(steps[last].after);
-          continue;
-        }
-        case StepKind.Rcu:
-          yield this.rcu.synchronize(t);
-          break;
-        case StepKind.PathLookup:
-          // pathLookup without its kernel entry (the syscall is in the kernel already): a generator level less.
-          for (let n = 0; n < s.value; n++) {
-            this.pathLookups++;
-            // The retries counted after the read: `+=` would read the total before the read yields.
-            const retries = (yield this.mountLock.read(t, this.kernel.host.pathLookupNs.value, s.activity, s.walk)) as number;
-            this.pathRetries += retries;
-          }
-          break;
+  /**
+   * Run syscall `key` for an image of `layers` layers on thread `t`; `prefix`
+   * roots its stack labels: `yield path.syscall(t, prefix, key, layers)`.
+   * A state machine (`SyscallCall`, one per thread, reused): the thread
+   * resumes a syscall after every step, and a generator's resume costs
+   * several times a call (docs/architecture.md, "Hot calls as state machines").
+   */
+  syscall(t: SimThread, prefix: string, key: string, layers: number): Call {
+    let c = this.syscalls[t.id];
+    if (c === undefined) c = this.syscalls[t.id] = new SyscallCall(this);
+    return c.start(t, prefix, key, layers);
+  }
+  private readonly syscalls: SyscallCall[] = [];
+
+  /** A LoopBegin step: passes of the forEachMount body and the mounts each stands for; 0 passes: skip the body. */
+  loopPasses(): number {
+    return Math.min(this.mountTable, MOUNT_LOOP_PASSES);
+  }
+
+  /** The CPU work of a PerPeer step (the whole ring walk), ns, or -1 without peers (no work at all). */
+  perPeerNs(s: FlatStep): number {
+    return this.peers > 0 ? s.value * this.propagationTreeMembers() * this.propagation.ringStepCostFactor : -1;
+  }
+
+  /** A JoinPeerGroup step. */
+  joinPeerGroup(t: SimThread): void {
+    if (this.propagation.layerParentShared) {
+      this.peers++;
+      if (this.peers > this.maxPeers) this.maxPeers = this.peers;
+      this.joined.set(t, (this.joined.get(t) ?? 0) + 1);
+    }
+  }
+
+  /** A LeavePeerGroup step. */
+  leavePeerGroup(t: SimThread): void {
+    const mine = this.joined.get(t) ?? 0;
+    if (mine > 0) {
+      this.peers--;
+      this.joined.set(t, mine - 1);
+      // A detached clone leaves first (a close or MS_PRIVATE before attaching); else an attached one (umount).
+      const on = this.attached.get(t) ?? 0;
+      if (on === mine) {
+        this.attached.set(t, on - 1);
+        this.attachedPeers--;
       }
-      t.doing(s.after);
     }
-    if (t.exitKernel()) {
-      t.yieldCpu();
-      yield;
+  }
+
+  /**
+   * Consecutive CPU steps from `i` as one piece of work (one event), each
+   * piece keeping its label and its own jitter draw; returns the index of
+   * the last one.
+   */
+  cpuSteps(t: SimThread, steps: FlatStep[], i: number, factor: number): number {
+    let last = i;
+    while (last + 1 < steps.length && isCpuStep(steps[last + 1].kind)) last++;
+    if (last === i) {
+      t.work(this.cpuStepNs(t, steps[i], factor));
+      return last;
     }
+    // Scratch arrays reused as they are (no `length = 0`, which drops their storage).
+    const ns = this.pieceNs, labels = this.pieceLabels;
+    for (let k = i; k <= last; k++) {
+      ns[k - i] = this.cpuStepNs(t, steps[k], factor);
+      labels[k - i] = steps[k].activity;
+    }
+    t.workPieces(ns, labels, last - i + 1);
+    return last;
   }
 
   /** ns of one Cpu or CpuPerMount step now (`factor`: mounts each forEachMount pass stands for). */
@@ -605,7 +549,7 @@ export class KernelMountPath {
     return { spinning: a.id(`${prefix};path_init;mount_lock;spin`, { phase: 'pathSpin', inLock: false, inSeqlock: false }), walking: a.id(`${prefix};path_walk`) };
   }
 
-  private flatten(prefix: string, key: string, layers: number): FlatStep[] {
+  flatten(prefix: string, key: string, layers: number): FlatStep[] {
     // Looked up by the caller's strings as they are (no key built per syscall: building and hashing it was ~1% of a launch).
     let byKey = this.flat.get(prefix);
     if (!byKey) this.flat.set(prefix, (byKey = new Map()));
@@ -694,5 +638,198 @@ export class KernelMountPath {
     visit(this.kernel.syscalls[key]!.steps);
     byLayers.set(layers, flat);
     return flat;
+  }
+}
+
+/** States of a SyscallCall, named by what it does next. */
+const enum Sys {
+  /** Flatten the syscall and enter the kernel. */
+  Start,
+  /** Run step `i`. */
+  Step,
+  /** Step `i` is over: its `after` label, then the next step. */
+  After,
+  /** A SeqWrite's writeLock returned: the rest of the forEachMount pass's write sections. */
+  SeqLocked,
+  /** A PathLookup step: its next walk, or the step is over. */
+  Walk,
+  /** A walk returned its retries. */
+  Walked,
+  /** Every step done: leave the kernel. */
+  Exit,
+  /** The CPU owed at the kernel exit was yielded. */
+  Done,
+}
+
+/**
+ * `KernelMountPath.syscall` as a state machine; the same steps, in the same
+ * order, as the generator it replaced (test/callMachines.test.ts runs that
+ * generator as the reference): for each flattened step, label it, run it
+ * (a lock call, CPU work, a loop bound), label what follows.
+ */
+class SyscallCall extends CallMachine {
+  private t: SimThread | null = null;
+  private prefix = '';
+  private key = '';
+  private layers = 0;
+  private steps: FlatStep[] = [];
+  private i = 0;
+  private state = Sys.Start;
+  /** Inside a forEachMount: how many mounts each pass stands for, and passes left. */
+  private factor = 0.5;
+  private passesLeft = 0;
+  /** Walks of the current PathLookup step done. */
+  private walks = 0;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly path: KernelMountPath) {
+    super();
+    this.factor = 1;
+  }
+
+  start(t: SimThread, prefix: string, key: string, layers: number): this {
+    this.t = t;
+    this.prefix = prefix;
+    this.key = key;
+    this.layers = layers;
+    this.state = Sys.Start;
+    return this;
+  }
+
+  private calling(c: Call, next: Sys): IteratorYieldResult<Call | void> {
+    this.state = next;
+    this.call.value = c;
+    return this.call;
+  }
+
+  next(value?: unknown): IteratorResult<Call | void, unknown> {
+    const t = this.t!, path = this.path;
+    for (;;) {
+      switch (this.state) {
+        case Sys.Start:
+          this.steps = path.flatten(this.prefix, this.key, this.layers);
+          t.enterKernel();
+          this.factor = 1;
+          this.passesLeft = 0;
+          this.i = 0;
+          this.state = Sys.Step;
+          break;
+        case Sys.Step: {
+          const steps = this.steps;
+          if (this.i >= steps.length) {
+            this.state = Sys.Exit;
+            break;
+          }
+          const s = steps[this.i];
+          t.doing(s.activity);
+          this.state = Sys.After;
+          switch (s.kind) {
+            case StepKind.LoopBegin: {
+              const passes = path.loopPasses();
+              if (passes <= 0) {
+                this.i = s.value + 1; // skip the body
+                this.state = Sys.Step;
+                break;
+              }
+              this.passesLeft = passes;
+              this.factor = path.mountTable / passes;
+              break;
+            }
+            case StepKind.LoopEnd:
+              if (--this.passesLeft > 0) {
+                this.i = s.value + 1; // next pass
+                this.state = Sys.Step;
+                break;
+              }
+              this.factor = 1;
+              break;
+            case StepKind.RwRead:
+              return this.calling(s.rw!.downRead(t), Sys.After);
+            case StepKind.RwWrite:
+              return this.calling(s.rw!.downWrite(t), Sys.After);
+            case StepKind.RwUpRead:
+              return this.calling(s.rw!.upRead(t), Sys.After);
+            case StepKind.RwUpWrite:
+              return this.calling(s.rw!.upWrite(t), Sys.After);
+            case StepKind.SeqWrite:
+              return this.calling(s.seq!.writeLock(t), Sys.SeqLocked);
+            case StepKind.SeqUnlock:
+              return this.calling(s.seq!.writeUnlock(t), Sys.After);
+            case StepKind.PerPeer: {
+              // The whole ring walk as one piece of work: events do not grow with the peers.
+              const ns = path.perPeerNs(s);
+              if (ns >= 0) {
+                t.work(ns);
+                return WAIT;
+              }
+              break;
+            }
+            case StepKind.JoinPeerGroup:
+              path.joinPeerGroup(t);
+              break;
+            case StepKind.LeavePeerGroup:
+              path.leavePeerGroup(t);
+              break;
+            case StepKind.Cpu:
+            case StepKind.CpuPerMount:
+              // Consecutive CPU steps are one piece of work; the last one's `after` follows it.
+              this.i = path.cpuSteps(t, steps, this.i, this.factor);
+              return WAIT;
+            case StepKind.Rcu:
+              return this.calling(path.rcu.synchronize(t), Sys.After);
+            case StepKind.PathLookup:
+              this.walks = 0;
+              this.state = Sys.Walk;
+              break;
+          }
+          break;
+        }
+        case Sys.After:
+          this.call.value = undefined;
+          t.doing(this.steps[this.i].after);
+          this.i++;
+          this.state = Sys.Step;
+          break;
+        case Sys.SeqLocked: {
+          this.call.value = undefined;
+          this.state = Sys.After;
+          const seq = this.steps[this.i].seq!;
+          if (this.factor > 1) {
+            // The other factor-1 write sections this pass stands for: each pulls
+            // the line back from the path walks that read it in between, at
+            // the price this one just paid (waiting behind other writers is
+            // already in the simulation, once).
+            t.work((this.factor - 1) * 2 * seq.lastSequenceWriteNs);
+            return WAIT;
+          }
+          break;
+        }
+        case Sys.Walk: {
+          const s = this.steps[this.i];
+          if (this.walks >= s.value) {
+            this.state = Sys.After;
+            break;
+          }
+          path.pathLookups++;
+          return this.calling(path.mountLock.read(t, path.kernel.host.pathLookupNs.value, s.activity, s.walk), Sys.Walked);
+        }
+        case Sys.Walked:
+          this.call.value = undefined;
+          path.pathRetries += value as number;
+          this.walks++;
+          this.state = Sys.Walk;
+          break;
+        case Sys.Exit:
+          this.state = Sys.Done;
+          if (t.exitKernel()) {
+            t.yieldCpu();
+            return WAIT;
+          }
+          break;
+        default:
+          this.t = null;
+          this.steps = [];
+          return DONE;
+      }
+    }
   }
 }
