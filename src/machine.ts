@@ -95,12 +95,14 @@ export class Machine {
     if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;
     this.coherence.detailed = spec.detailedSpinners ?? false;
     this.coherence.smtFactor = (cpu) => this.scheduler.slowdown(cpu);
-    const cpusOfCore: number[][] = Array.from({ length: spec.layout.cores }, () => []);
-    spec.layout.core.forEach((core, cpu) => cpusOfCore[core].push(cpu));
+    // A core's first CPU stands for it: the core is saturated when that CPU and all its siblings have threads.
+    const firstCpuOfCore = new Int32Array(spec.layout.cores).fill(-1);
+    spec.layout.core.forEach((core, cpu) => {
+      if (firstCpuOfCore[core] < 0) firstCpuOfCore[core] = cpu;
+    });
     this.coherence.coreFactor = (core) => {
-      const cpus = cpusOfCore[core];
-      for (const c of cpus) if (this.scheduler.threadOn(c) === null) return 1;
-      return cpus.length > 1 ? spec.smtSlowdown : 1;
+      const cpu = firstCpuOfCore[core];
+      return cpu >= 0 && spec.siblings[cpu].length > 0 && this.scheduler.coreSaturated(cpu) ? spec.smtSlowdown : 1;
     };
   }
 

@@ -67,7 +67,15 @@ const SLICE = 1;
 const EPOCH_MASK = (1 << 17) - 1;
 
 export class Scheduler implements EventTarget {
+  /** The thread on each CPU, or null: written only by `occupy` and `vacate`, which keep `busySiblings`. */
   private readonly onCpu: (SimThread | null)[];
+  /**
+   * Per CPU: how many of its SMT siblings have a thread. `slowdown` (every
+   * piece of work and every cache-line transfer) and `coreSaturated` (every
+   * transfer from an owner's core) read it instead of looping over the
+   * siblings; the same answers.
+   */
+  private readonly busySiblings: Int32Array;
   /** CPU reserved for a thread whose dispatch event is in flight. */
   private readonly reserved: boolean[];
   /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
@@ -98,6 +106,7 @@ export class Scheduler implements EventTarget {
   ) {
     this.cpuCount = params.siblings.length;
     this.onCpu = new Array(this.cpuCount).fill(null);
+    this.busySiblings = new Int32Array(this.cpuCount);
     this.reserved = new Array(this.cpuCount).fill(false);
     this.sliceEpoch = new Array(this.cpuCount).fill(0);
     this.sliceArmed = new Array(this.cpuCount).fill(false);
@@ -126,8 +135,24 @@ export class Scheduler implements EventTarget {
 
   /** Work slowdown for a thread on `cpu`: SMT contention from busy siblings. */
   slowdown(cpu: number): number {
-    for (const s of this.params.siblings[cpu]) if (this.onCpu[s] !== null) return this.params.smtSlowdown * this.sharedCpuFactor;
-    return this.sharedCpuFactor;
+    return this.busySiblings[cpu] > 0 ? this.params.smtSlowdown * this.sharedCpuFactor : this.sharedCpuFactor;
+  }
+
+  /** Whether `cpu` and every SMT sibling of it have a thread (its core has no idle hardware thread). */
+  coreSaturated(cpu: number): boolean {
+    return this.onCpu[cpu] !== null && this.busySiblings[cpu] === this.params.siblings[cpu].length;
+  }
+
+  /** Put `t` on the free `cpu`. */
+  private occupy(cpu: number, t: SimThread): void {
+    if (this.onCpu[cpu] === null) for (const s of this.params.siblings[cpu]) this.busySiblings[s]++;
+    this.onCpu[cpu] = t;
+  }
+
+  /** `cpu` has no thread now (whether it had one or not). */
+  private vacate(cpu: number): void {
+    if (this.onCpu[cpu] !== null) for (const s of this.params.siblings[cpu]) this.busySiblings[s]--;
+    this.onCpu[cpu] = null;
   }
 
   /**
@@ -262,7 +287,7 @@ export class Scheduler implements EventTarget {
 
   /** `cpu` has no thread any more: give it to the next runnable thread. */
   release(cpu: number): void {
-    this.onCpu[cpu] = null;
+    this.vacate(cpu);
     this.sliceArmed[cpu] = false;
     this.sliceEpoch[cpu]++;
     const next = this.dequeueFor(cpu);
@@ -274,7 +299,7 @@ export class Scheduler implements EventTarget {
     if (!next) return;
     const cpu = t.cpu;
     t.preempted();
-    this.onCpu[cpu] = null;
+    this.vacate(cpu);
     this.enqueue(t, cpu);
     this.reserve(cpu, next, this.params.contextSwitchNs);
   }
@@ -294,7 +319,7 @@ export class Scheduler implements EventTarget {
       const t = this.pendingDispatch[cpu]!;
       this.pendingDispatch[cpu] = null;
       this.reserved[cpu] = false;
-      this.onCpu[cpu] = t;
+      this.occupy(cpu, t);
       if (this.queueLength() > 0) this.armSlice(cpu);
       // Nothing of this event follows the thread's step (Simulator.tail).
       this.sim.tail = t;
@@ -312,7 +337,7 @@ export class Scheduler implements EventTarget {
       const next = this.dequeueFor(cpu);
       if (!next) return;
       cur.preempted();
-      this.onCpu[cpu] = null;
+      this.vacate(cpu);
       this.enqueue(cur, cpu);
       this.reserve(cpu, next, this.params.contextSwitchNs);
     }
