@@ -2,7 +2,8 @@
  * The scheduler keeps, per CPU, how many of its SMT siblings have a thread
  * (`busySiblings`, updated where a CPU changes hands) so that `slowdown`
  * (every piece of work, every transfer) and `coreSaturated` (a transfer from
- * an owner's core) do not loop over the siblings. Checked against the
+ * an owner's core) do not loop over the siblings; and how many CPUs are
+ * busy (`demand`, read by the background sampler). Checked against the
  * definition, from `threadOn`, at every instant of busy runs with
  * preemption, sleeps, yields and threads ending.
  */
@@ -35,6 +36,7 @@ describe('SMT sibling occupancy', () => {
       }
       let checks = 0;
       let saturated = 0;
+      let busyAtOnce = 0;
       const check = {
         fire: () => {
           const s = m.scheduler;
@@ -46,6 +48,10 @@ describe('SMT sibling occupancy', () => {
             expect(s.coreSaturated(cpu)).toBe(all);
             if (all) saturated++;
           }
+          let running = 0;
+          for (let cpu = 0; cpu < cpus; cpu++) if (s.threadOn(cpu) !== null) running++;
+          busyAtOnce = Math.max(busyAtOnce, running);
+          expect(s.demand).toBe(running + s.queued);
           checks++;
           if (s.liveThreads > 0) m.sim.schedule(97, check);
         },
@@ -54,6 +60,7 @@ describe('SMT sibling occupancy', () => {
       m.sim.run();
       expect(checks).toBeGreaterThan(100);
       expect(saturated).toBeGreaterThan(0);
+      expect(busyAtOnce).toBeGreaterThan(cpus / 2);
       expect(m.scheduler.liveThreads).toBe(0);
       // Everyone gone: no CPU counts a busy sibling.
       for (let cpu = 0; cpu < cpus; cpu++) expect(m.scheduler.slowdown(cpu)).toBe(m.scheduler.sharedCpuFactor);

@@ -76,6 +76,8 @@ export class Scheduler implements EventTarget {
    * siblings; the same answers.
    */
   private readonly busySiblings: Int32Array;
+  /** CPUs with a thread (kept by `occupy` and `vacate`; `demand` reads it). */
+  private busyCpus = 0;
   /** CPU reserved for a thread whose dispatch event is in flight. */
   private readonly reserved: boolean[];
   /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
@@ -145,13 +147,19 @@ export class Scheduler implements EventTarget {
 
   /** Put `t` on the free `cpu`. */
   private occupy(cpu: number, t: SimThread): void {
-    if (this.onCpu[cpu] === null) for (const s of this.params.siblings[cpu]) this.busySiblings[s]++;
+    if (this.onCpu[cpu] === null) {
+      this.busyCpus++;
+      for (const s of this.params.siblings[cpu]) this.busySiblings[s]++;
+    }
     this.onCpu[cpu] = t;
   }
 
   /** `cpu` has no thread now (whether it had one or not). */
   private vacate(cpu: number): void {
-    if (this.onCpu[cpu] !== null) for (const s of this.params.siblings[cpu]) this.busySiblings[s]--;
+    if (this.onCpu[cpu] !== null) {
+      this.busyCpus--;
+      for (const s of this.params.siblings[cpu]) this.busySiblings[s]--;
+    }
     this.onCpu[cpu] = null;
   }
 
@@ -165,9 +173,12 @@ export class Scheduler implements EventTarget {
 
   /** Simulated threads that want a CPU now: running plus waiting in the run queue. */
   get demand(): number {
-    let running = 0;
-    for (let c = 0; c < this.cpuCount; c++) if (this.onCpu[c] !== null) running++;
-    return running + this.queueLength();
+    return this.busyCpus + this.queueLength();
+  }
+
+  /** Threads waiting in the run queue(s) for a CPU. */
+  get queued(): number {
+    return this.queueLength();
   }
 
   /** Thread on `cpu` (or null). */
