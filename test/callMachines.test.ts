@@ -83,7 +83,24 @@ function* writeUnlockGen(this: SeqLock, t: SimThread): Steps {
 function* qAcquireGen(this: QueuedSpinLock, t: SimThread): Steps {
   if (this.coh.rmw(t, this.line)) yield;
   if (this.tryFast(t)) return;
-  yield* this.acquireSlow(t);
+  const me = this.joinQueue(t);
+  if (!me.head) {
+    if (this.coh.rmw(t, this.predecessor().line)) yield;
+    if (this.coh.load(t, me.line)) yield;
+    yield this.coh.spinWhile(t, me.line, me);
+  }
+  for (;;) {
+    if (this.coh.load(t, this.line)) yield;
+    yield this.coh.spinWhile(t, this.line, this);
+    if (this.coh.rmw(t, this.line)) yield;
+    if (!this.held) break;
+  }
+  const succ = this.takeAsHead(t);
+  if (succ !== null) {
+    if (this.coh.rmw(t, succ.line)) yield;
+    this.passHead(t, succ);
+  }
+  this.compact();
 }
 
 function* releaseGen(this: { coh: CoherenceFabric; line: CacheLine; held: boolean }, t: SimThread): Steps {

@@ -201,7 +201,7 @@ export class TicketLock implements SpinLock {
  * the number of waiters.
  */
 /** A qspinlock waiter's MCS node: its own line, and whether it has been made queue head (what the waiter spins on). */
-class McsNode implements SpinCondition {
+export class McsNode implements SpinCondition {
   head = false;
   constructor(readonly line: CacheLine) {}
   waiting(): boolean {
@@ -209,37 +209,126 @@ class McsNode implements SpinCondition {
   }
 }
 
+/** States of a QueuedAcquire, named by what has just happened. */
+const enum Q {
+  /** Nothing yet: the fast path's cmpxchg on the lock word. */
+  Start,
+  /** The cmpxchg's line is held: take the free lock, or queue. */
+  FastTried,
+  /** Queued behind a predecessor: its node line written (the link). */
+  Linked,
+  /** Our own node line read: spin on it until made queue head. */
+  NodeRead,
+  /** Queue head: read the lock word. */
+  Head,
+  /** The lock word read: spin while it is taken. */
+  WordRead,
+  /** The lock looked free: the atomic on the lock word. */
+  Spun,
+  /** The atomic done: take the lock if it is still free, else back to Head. */
+  Taken,
+  /** The successor's node line held: make it queue head. */
+  SuccessorHeld,
+}
+
 /**
  * A qspinlock acquire as a state machine (CallMachine), one per thread and
- * lock: the fast path (one atomic on the lock word) in its states, the slow
- * path (`QueuedSpinLock.acquireSlow`, a generator) called from it.
+ * lock; the same steps, in the same order, as the generator it replaced
+ * (test/callMachines.test.ts runs that generator as the reference):
+ *
+ *     if (rmw(line)) yield; if (tryFast) return;             // fast path
+ *     me = joinQueue(t);                                      // xchg the tail
+ *     if (!me.head) { if (rmw(pred.line)) yield; if (load(me.line)) yield; yield spinWhile(me.line, me); }
+ *     for (;;) { if (load(line)) yield; yield spinWhile(line, lock); if (rmw(line)) yield; if (!held) break; }
+ *     succ = takeAsHead(t); if (succ) { if (rmw(succ.line)) yield; passHead(t, succ); } compact();
+ *
+ * A spin-wait whose condition is already over is not called (it would
+ * return at once, doing nothing).
  */
 class QueuedAcquire extends CallMachine {
   private t: SimThread | null = null;
-  /** 0: the atomic to issue; 1: the atomic done, try the fast path; 2: the slow path returned. */
-  private state = 0;
+  private state = Q.Start;
+  private me: McsNode | null = null;
+  private succ: McsNode | null = null;
   private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly lock: QueuedSpinLock) {
     super();
   }
   start(t: SimThread): this {
     this.t = t;
-    this.state = 0;
+    this.state = Q.Start;
     return this;
   }
   next(): IteratorResult<Call | void, unknown> {
-    const t = this.t!, lock = this.lock;
-    if (this.state === 0) {
-      this.state = 1;
-      if (lock.coh.rmw(t, lock.line)) return WAIT;
-    }
-    if (this.state === 1 && !lock.tryFast(t)) {
-      this.state = 2;
-      this.call.value = lock.acquireSlow(t);
-      return this.call;
-    }
-    this.t = null;
+    const t = this.t!, lock = this.lock, coh = lock.coh;
     this.call.value = undefined;
+    for (;;) {
+      switch (this.state) {
+        case Q.Start:
+          this.state = Q.FastTried;
+          if (coh.rmw(t, lock.line)) return WAIT;
+          break;
+        case Q.FastTried: {
+          if (lock.tryFast(t)) return this.done();
+          // Slow path: xchg the tail (same lock word) to join the queue.
+          const me = (this.me = lock.joinQueue(t));
+          if (me.head) {
+            this.state = Q.Head;
+            break;
+          }
+          // Link into the predecessor's node (a write to its line), then spin on our own node.
+          this.state = Q.Linked;
+          if (coh.rmw(t, lock.predecessor().line)) return WAIT;
+          break;
+        }
+        case Q.Linked:
+          this.state = Q.NodeRead;
+          if (coh.load(t, this.me!.line)) return WAIT;
+          break;
+        case Q.NodeRead:
+          this.state = Q.Head;
+          if (this.me!.waiting()) {
+            this.call.value = coh.spinWhile(t, this.me!.line, this.me!);
+            return this.call;
+          }
+          break;
+        case Q.Head:
+          // Queue head: spin on the lock word until the owner releases, then take it.
+          this.state = Q.WordRead;
+          if (coh.load(t, lock.line)) return WAIT;
+          break;
+        case Q.WordRead:
+          this.state = Q.Spun;
+          if (lock.waiting()) {
+            this.call.value = coh.spinWhile(t, lock.line, lock);
+            return this.call;
+          }
+          break;
+        case Q.Spun:
+          this.state = Q.Taken;
+          if (coh.rmw(t, lock.line)) return WAIT;
+          break;
+        case Q.Taken: {
+          if (lock.held) {
+            this.state = Q.Head;
+            break;
+          }
+          const succ = (this.succ = lock.takeAsHead(t));
+          if (succ === null) return this.done();
+          // Pass queue headship: write the successor's node.
+          this.state = Q.SuccessorHeld;
+          if (coh.rmw(t, succ.line)) return WAIT;
+          break;
+        }
+        default:
+          lock.passHead(t, this.succ!);
+          return this.done();
+      }
+    }
+  }
+  private done(): IteratorResult<Call | void, unknown> {
+    if (this.me !== null || this.succ !== null) this.lock.compact();
+    this.t = this.me = this.succ = null;
     return DONE;
   }
 }
@@ -282,37 +371,36 @@ export class QueuedSpinLock implements SpinLock, SpinCondition, AtomicStep {
     return false;
   }
 
-  /** The slow path, after the fast path's cmpxchg failed. */
-  *acquireSlow(t: SimThread): Steps {
-    // Slow path: xchg the tail (same lock word) to join the queue.
+  /** The slow path's xchg of the tail: `t` joins the waiters' queue (queue head if nobody is ahead). */
+  joinQueue(t: SimThread): McsNode {
     const me = this.node(t);
     me.head = this.queue.length === this.queueHead;
     this.queue.push(t);
     this.coh.publish(t, this.line);
-    if (!me.head) {
-      // Link into the predecessor's node (a write to its line), then spin on our own node.
-      const pred = this.node(this.queue[this.queue.length - 2]);
-      if (this.coh.rmw(t, pred.line)) yield;
-      if (this.coh.load(t, me.line)) yield;
-      yield this.coh.spinWhile(t, me.line, me);
-    }
-    // Queue head: spin on the lock word until the owner releases, then take it.
-    for (;;) {
-      if (this.coh.load(t, this.line)) yield;
-      yield this.coh.spinWhile(t, this.line, this);
-      if (this.coh.rmw(t, this.line)) yield;
-      if (!this.held) break;
-    }
+    return me;
+  }
+
+  /** The node of the waiter queued just before the last one (the one that joined last links into it). */
+  predecessor(): McsNode {
+    return this.node(this.queue[this.queue.length - 2]);
+  }
+
+  /** The queue head took the lock (the line held): its successor's node, or null if nobody waits behind it. */
+  takeAsHead(t: SimThread): McsNode | null {
     this.held = true;
     this.queueHead++;
     this.coh.publish(t, this.line);
-    if (this.queueHead < this.queue.length) {
-      // Pass queue headship: write the successor's node.
-      const succ = this.node(this.queue[this.queueHead]);
-      if (this.coh.rmw(t, succ.line)) yield;
-      succ.head = true;
-      this.coh.publish(t, succ.line);
-    }
+    return this.queueHead < this.queue.length ? this.node(this.queue[this.queueHead]) : null;
+  }
+
+  /** Make `succ` queue head (its node line held). */
+  passHead(t: SimThread, succ: McsNode): void {
+    succ.head = true;
+    this.coh.publish(t, succ.line);
+  }
+
+  /** Drop the queue's served entries once they are most of it. */
+  compact(): void {
     if (this.queueHead > 256 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
