@@ -52,7 +52,7 @@
  */
 import type { EventTarget } from '../engine/simulator.ts';
 import type { CacheLine, CoherenceFabric } from '../hardware/coherence.ts';
-import type { SimThread, SpinInterrupt } from '../cpu/thread.ts';
+import { CallMachine, DONE, WAIT, type Call, type SimThread, type SpinInterrupt } from '../cpu/thread.ts';
 import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
 export type RwMode = 'read' | 'write';
@@ -118,7 +118,7 @@ export interface RwSemStats {
   waitNs: { read: number; write: number };
 }
 
-interface Waiter {
+export interface Waiter {
   t: SimThread;
   mode: RwMode;
   /** The lock was handed to this waiter (waiter->task = NULL in the kernel). */
@@ -228,20 +228,24 @@ export class RwSemaphore {
     waitNs: { read: 0, write: 0 },
   };
 
+  // Members without `private` below are also used by the rw-semaphore's call
+  // machines (RwEntryCall, WakeLaterCall, QueueAndSleepCall in this file),
+  // not meant for other callers.
+
   /** Writer holding it (the writer-locked bit plus the owner field), or null. */
-  private writer: SimThread | null = null;
-  private readers = 0;
-  private readonly waitList: Waiter[] = [];
-  private waitHead = 0;
+  writer: SimThread | null = null;
+  readers = 0;
+  readonly waitList: Waiter[] = [];
+  waitHead = 0;
   private readonly osq: OsqNode[] = [];
   private osqHead = 0;
   private readonly osqLines = new Map<SimThread, CacheLine>();
-  private readonly waiterLines = new Map<SimThread, CacheLine>();
+  readonly waiterLines = new Map<SimThread, CacheLine>();
   private readonly deadlines = new Map<SimThread, SpinDeadline>();
   /** RWSEM_FLAG_HANDOFF: the waiter the next release must grant the lock to. */
-  private handoffTo: Waiter | null = null;
+  handoffTo: Waiter | null = null;
 
-  constructor(readonly name: string, private readonly coh: CoherenceFabric, params: Partial<RwSemParams> = {}) {
+  constructor(readonly name: string, readonly coh: CoherenceFabric, params: Partial<RwSemParams> = {}) {
     this.params = { ...defaultRwSemParams, ...params };
     this.countLine = coh.newLine(name);
     this.waitLock = this.params.waitLockOnCountLine
@@ -264,87 +268,34 @@ export class RwSemaphore {
     return this.waitList.length - this.waitHead;
   }
 
-  // ---- readers ----
+  // ---- readers and writers: each a call machine (RwEntryCall), one per thread, reused ----
 
-  *downRead(t: SimThread): Steps {
-    const start = t.localNow;
-    // Fast path: one atomic add of a reader bias; it fails on a writer or waiters.
-    if (this.coh.rmw(t, this.countLine)) yield;
-    if (this.writer === null && this.waiting === 0) {
-      this.readers++;
-      this.coh.publish(t, this.countLine);
-      this.stats.fastPath.read++;
-      this.acquired(t, 'read', start);
-      return;
-    }
-    // Reader optimistic lock stealing (rwsem_down_read_slowpath(), Linux
-    // 5.11+, "locking/rwsem: Enable reader optimistic
-    // lock stealing"): with sleepers waiting but no writer holding the lock,
-    // no handoff pending and no other reader holding it (the kernel queues a
-    // reader when rcnt > 1 on a reader-owned lock, so a stream of readers
-    // cannot starve a writer), the reader keeps the bias it just added and
-    // owns the lock; the woken writer retries later. Without it, an overlay
-    // mount's 50 clone_private_mount down_reads each queue behind writers
-    // in a storm, where Linux takes them between the writers.
-    if (this.params.handoff === 'steal' && this.free() && this.handoffTo === null) {
-      this.readers++;
-      this.coh.publish(t, this.countLine);
-      this.acquired(t, 'read', start);
-      return;
-    }
-    yield this.queueAndSleep(t, 'read', start);
+  /** `down_read`: a RwEntryCall (its comment has the steps). */
+  downRead(t: SimThread): Call {
+    return this.entry(t, Entry.DownRead);
   }
 
-  *upRead(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.countLine)) yield;
-    if (this.readers <= 0) throw new Error(`${this.name}: up_read by ${t.name} without readers`);
-    this.readers--;
-    if (this.params.handoff === 'steal') {
-      this.coh.publish(t, this.countLine);
-      if (this.readers === 0 && this.waiting > 0) yield this.wakeLater(t);
-      return;
-    }
-    const woken = this.readers === 0 ? this.grant() : [];
-    this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield this.wakeUp(t, woken);
+  /** `up_read`. */
+  upRead(t: SimThread): Call {
+    return this.entry(t, Entry.UpRead);
   }
 
-  // ---- writers ----
-
-  *downWrite(t: SimThread): Steps {
-    const start = t.localNow;
-    // Fast path: cmpxchg(count, 0, WRITER_LOCKED).
-    if (this.coh.rmw(t, this.countLine)) yield;
-    if (this.free() && this.waiting === 0) {
-      this.writer = t;
-      this.coh.publish(t, this.countLine);
-      this.stats.fastPath.write++;
-      this.acquired(t, 'write', start);
-      return;
-    }
-    if (this.params.optimisticSpin && this.canSpin()) {
-      if ((yield this.optimisticSpin(t)) as boolean) {
-        this.stats.spinAcquisitions++;
-        this.acquired(t, 'write', start);
-        return;
-      }
-    }
-    yield this.queueAndSleep(t, 'write', start);
+  /** `down_write`. */
+  downWrite(t: SimThread): Call {
+    return this.entry(t, Entry.DownWrite);
   }
 
-  *upWrite(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.countLine)) yield;
-    if (this.writer !== t) throw new Error(`${this.name}: up_write by ${t.name}, owner ${this.writer?.name ?? 'none'}`);
-    this.writer = null;
-    if (this.params.handoff === 'steal') {
-      this.coh.publish(t, this.countLine);
-      if (this.waiting > 0) yield this.wakeLater(t);
-      return;
-    }
-    const woken = this.grant();
-    this.coh.publish(t, this.countLine);
-    if (woken.length > 0) yield this.wakeUp(t, woken);
+  /** `up_write`. */
+  upWrite(t: SimThread): Call {
+    return this.entry(t, Entry.UpWrite);
   }
+
+  private entry(t: SimThread, kind: Entry): Call {
+    let c = this.entries[t.id];
+    if (c === undefined) c = this.entries[t.id] = new RwEntryCall(this);
+    return c.start(t, kind);
+  }
+  private readonly entries: RwEntryCall[] = [];
 
   /**
    * 6.x release with waiters ('steal' mode): the count is already released, so
@@ -353,24 +304,27 @@ export class RwSemaphore {
    * head writer to try. A waiter that has waited past the handoff timeout gets
    * the flag, and from then on is granted directly.
    */
-  private *wakeLater(t: SimThread): Steps {
-    yield this.waitLock.acquire(t);
-    // rwsem_mark_wake sets the handoff flag for a reader at the head that has
-    // waited too long; a writer sets it itself when its own try fails.
+  wakeLater(t: SimThread): Call {
+    let c = this.wakeLaters[t.id];
+    if (c === undefined) c = this.wakeLaters[t.id] = new WakeLaterCall(this);
+    return c.start(t);
+  }
+  private readonly wakeLaters: WakeLaterCall[] = [];
+
+  /**
+   * Under wait_lock, in `wakeLater`: rwsem_mark_wake sets the handoff flag
+   * for a reader at the head that has waited too long (a writer sets it
+   * itself when its own try fails); then grant what is still free.
+   */
+  markWake(t: SimThread): Waiter[] {
     const head = this.waiting > 0 ? this.waitList[this.waitHead] : null;
     if (head && head.mode === 'read' && this.handoffTo === null && t.localNow - head.since >= this.params.handoffAfterNs) this.handoffTo = head;
-    const woken = this.grant();
-    if (woken.length > 0) {
-      if (this.coh.rmw(t, this.countLine)) yield;
-      this.coh.publish(t, this.countLine);
-    }
-    yield this.waitLock.release(t);
-    if (woken.length > 0) yield this.wakeUp(t, woken, false);
+    return this.grant();
   }
 
   // ---- mechanics ----
 
-  private free(): boolean {
+  free(): boolean {
     return this.writer === null && this.readers === 0;
   }
 
@@ -383,13 +337,13 @@ export class RwSemaphore {
     return this.params.handoff === 'steal' ? this.handoffTo === null : this.waiting === 0;
   }
 
-  private acquired(t: SimThread, mode: RwMode, start: number): void {
+  acquired(t: SimThread, mode: RwMode, start: number): void {
     this.stats.acquisitions[mode]++;
     this.stats.waitNs[mode] += t.localNow - start;
   }
 
   /** Whether the owner lets a writer spin: a writer on a CPU, readers, or nobody. */
-  private canSpin(): boolean {
+  canSpin(): boolean {
     const w = this.writer;
     return w === null || this.onCpu(w);
   }
@@ -411,7 +365,7 @@ export class RwSemaphore {
    * `rwsem_optimistic_spin`: queue in the osq, then spin on the count line
    * while the owner is spinnable; true if the lock was taken.
    */
-  private *optimisticSpin(t: SimThread): Steps<boolean> {
+  *optimisticSpin(t: SimThread): Steps<boolean> {
     this.stats.spins++;
     const since = t.localNow;
     const giveUpAt = since + this.params.spinLimitNs;
@@ -509,70 +463,30 @@ export class RwSemaphore {
   /**
    * Slow path of both modes: under wait_lock, join the wait list (or take the
    * lock if it became free meanwhile and nobody waits), then sleep until a
-   * release hands the lock over.
+   * release hands the lock over. A QueueAndSleepCall (its comment has the steps).
    */
-  private *queueAndSleep(t: SimThread, mode: RwMode, start: number): Steps {
-    yield this.waitLock.acquire(t);
-    // Setting RWSEM_FLAG_WAITERS (and, for a reader, undoing its bias): one atomic.
-    if (this.coh.rmw(t, this.countLine)) yield;
-    const canTake = mode === 'read' ? this.writer === null : this.free();
-    if (canTake && this.waiting === 0) {
-      if (mode === 'read') this.readers++;
-      else this.writer = t;
-      this.coh.publish(t, this.countLine);
-      yield this.waitLock.release(t);
-      this.acquired(t, mode, start);
-      return;
-    }
+  queueAndSleep(t: SimThread, mode: RwMode, start: number): Call {
+    let c = this.sleepers[t.id];
+    if (c === undefined) c = this.sleepers[t.id] = new QueueAndSleepCall(this);
+    return c.start(t, mode, start);
+  }
+  private readonly sleepers: QueueAndSleepCall[] = [];
+
+  /** This thread's waiter node line (its rwsem_waiter on its stack). */
+  waiterLine(t: SimThread): CacheLine {
     let line = this.waiterLines.get(t);
     if (!line) {
       line = this.coh.newLine(`${this.name}.waiter.${t.name}`);
       this.waiterLines.set(t, line);
     }
-    const me: Waiter = { t, mode, granted: false, wokenToTry: false, sleeping: false, line, since: start };
-    this.waitList.push(me);
-    this.coh.publish(t, this.countLine);
-    yield this.waitLock.release(t);
-    this.stats.sleeps[mode]++;
-    for (;;) {
-      while (!me.granted && !me.wokenToTry) {
-        me.sleeping = true;
-        t.sleep();
-        yield;
-      }
-      if (me.granted) break;
-      // Woken to try ('steal' handoff): rwsem_try_write_lock on the count.
-      me.wokenToTry = false;
-      if (this.coh.rmw(t, this.countLine)) yield;
-      // A release may have granted it meanwhile (the handoff flag was set for it).
-      if (me.granted) break;
-      if (this.free() && (this.handoffTo === null || this.handoffTo === me)) {
-        if (this.waitList[this.waitHead] !== me) throw new Error(`${this.name}: woken writer ${t.name} is not the head waiter`);
-        this.waitHead++;
-        this.handoffTo = null;
-        this.writer = t;
-        this.coh.publish(t, this.countLine);
-        this.acquired(t, mode, start);
-        return;
-      }
-      // Lost it to a spinner: after waiting long enough, claim the next handoff.
-      if (this.handoffTo === null && t.localNow - start >= this.params.handoffAfterNs) this.handoffTo = me;
-      this.coh.publish(t, this.countLine);
-    }
-    // Woken: see the grant in our waiter node; a writer also sets the owner field.
-    if (this.coh.load(t, me.line)) yield;
-    if (mode === 'write') {
-      if (this.coh.rmw(t, this.countLine)) yield;
-      this.coh.publish(t, this.countLine);
-    }
-    this.acquired(t, mode, start);
+    return line;
   }
 
   /**
    * `rwsem_mark_wake(RWSEM_WAKE_ANY)` with direct handoff, called at the instant
    * the lock became free: hand it to the head writer, or to every queued reader.
    */
-  private grant(): Waiter[] {
+  grant(): Waiter[] {
     if (!this.free() || this.waiting === 0) return [];
     const head = this.waitList[this.waitHead];
     if (this.handoffTo !== null && this.handoffTo !== head) return [];
@@ -611,7 +525,7 @@ export class RwSemaphore {
   }
 
   /** The waker's share: write the woken waiters' nodes under wait_lock, then wake them. */
-  private *wakeUp(t: SimThread, woken: Waiter[], takeWaitLock = true): Steps {
+  *wakeUp(t: SimThread, woken: Waiter[], takeWaitLock = true): Steps {
     if (takeWaitLock) yield this.waitLock.acquire(t);
     for (const w of woken) {
       if (this.coh.rmw(t, w.line)) yield;
@@ -626,6 +540,360 @@ export class RwSemaphore {
       if (w.sleeping) {
         w.sleeping = false;
         w.t.wake();
+      }
+    }
+  }
+}
+
+/** Which rw-semaphore call a RwEntryCall is. */
+const enum Entry {
+  DownRead,
+  UpRead,
+  DownWrite,
+  UpWrite,
+}
+
+/**
+ * `down_read`, `up_read`, `down_write`, `up_write` as one state machine
+ * (CallMachine), one per thread and semaphore; the same steps as the
+ * generators they replaced (test/callMachines.test.ts runs them as the
+ * reference). Each: one atomic on the count line, then
+ *  - down_read: the fast path (no writer, nobody waiting), else reader lock
+ *    stealing in 'steal' mode (free, no handoff pending), else `queueAndSleep`;
+ *  - up_read: one reader less; in 'steal' mode the last one with waiters
+ *    calls `wakeLater`, in 'direct' mode it grants and calls `wakeUp`;
+ *  - down_write: the fast path (free, nobody waiting), else
+ *    `optimisticSpin` if the owner lets it spin, else (or if the spin
+ *    failed) `queueAndSleep`;
+ *  - up_write: as up_read, for the writer.
+ */
+class RwEntryCall extends CallMachine {
+  private t: SimThread | null = null;
+  private kind = Entry.DownRead;
+  /** 0: the atomic to issue; 1: the atomic done; 2: optimisticSpin returned; 3: the last call returned. */
+  private state = 0;
+  private startAt = 0.5;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly sem: RwSemaphore) {
+    super();
+    this.startAt = 0;
+  }
+  start(t: SimThread, kind: Entry): this {
+    this.t = t;
+    this.kind = kind;
+    this.state = 0;
+    return this;
+  }
+  private calling(c: Call, next: number): IteratorYieldResult<Call | void> {
+    this.state = next;
+    this.call.value = c;
+    return this.call;
+  }
+  private done(): IteratorResult<Call | void, unknown> {
+    this.t = null;
+    this.call.value = undefined;
+    return DONE;
+  }
+  next(value?: unknown): IteratorResult<Call | void, unknown> {
+    const t = this.t!, sem = this.sem;
+    switch (this.state) {
+      case 0:
+        if (this.kind === Entry.DownRead || this.kind === Entry.DownWrite) this.startAt = t.localNow;
+        this.state = 1;
+        if (sem.coh.rmw(t, sem.countLine)) return WAIT;
+      // falls through: a hit goes on at once
+      case 1:
+        switch (this.kind) {
+          case Entry.DownRead:
+            // Fast path: one atomic add of a reader bias; it fails on a writer or waiters.
+            if (sem.writer === null && sem.waiting === 0) {
+              sem.readers++;
+              sem.coh.publish(t, sem.countLine);
+              sem.stats.fastPath.read++;
+              sem.acquired(t, 'read', this.startAt);
+              return this.done();
+            }
+            // Reader optimistic lock stealing (rwsem_down_read_slowpath(), Linux
+            // 5.11+): with sleepers waiting but no writer holding the lock, no
+            // handoff pending and no other reader holding it, the reader keeps
+            // the bias it just added and owns the lock (see the file comment).
+            if (sem.params.handoff === 'steal' && sem.free() && sem.handoffTo === null) {
+              sem.readers++;
+              sem.coh.publish(t, sem.countLine);
+              sem.acquired(t, 'read', this.startAt);
+              return this.done();
+            }
+            return this.calling(sem.queueAndSleep(t, 'read', this.startAt), 3);
+          case Entry.UpRead: {
+            if (sem.readers <= 0) throw new Error(`${sem.name}: up_read by ${t.name} without readers`);
+            sem.readers--;
+            if (sem.params.handoff === 'steal') {
+              sem.coh.publish(t, sem.countLine);
+              if (sem.readers === 0 && sem.waiting > 0) return this.calling(sem.wakeLater(t), 3);
+              return this.done();
+            }
+            const woken = sem.readers === 0 ? sem.grant() : [];
+            sem.coh.publish(t, sem.countLine);
+            if (woken.length > 0) return this.calling(sem.wakeUp(t, woken), 3);
+            return this.done();
+          }
+          case Entry.DownWrite:
+            // Fast path: cmpxchg(count, 0, WRITER_LOCKED).
+            if (sem.free() && sem.waiting === 0) {
+              sem.writer = t;
+              sem.coh.publish(t, sem.countLine);
+              sem.stats.fastPath.write++;
+              sem.acquired(t, 'write', this.startAt);
+              return this.done();
+            }
+            if (sem.params.optimisticSpin && sem.canSpin()) return this.calling(sem.optimisticSpin(t), 2);
+            return this.calling(sem.queueAndSleep(t, 'write', this.startAt), 3);
+          default: {
+            if (sem.writer !== t) throw new Error(`${sem.name}: up_write by ${t.name}, owner ${sem.writer?.name ?? 'none'}`);
+            sem.writer = null;
+            if (sem.params.handoff === 'steal') {
+              sem.coh.publish(t, sem.countLine);
+              if (sem.waiting > 0) return this.calling(sem.wakeLater(t), 3);
+              return this.done();
+            }
+            const woken = sem.grant();
+            sem.coh.publish(t, sem.countLine);
+            if (woken.length > 0) return this.calling(sem.wakeUp(t, woken), 3);
+            return this.done();
+          }
+        }
+      case 2:
+        // optimisticSpin returned whether it took the lock.
+        if (value as boolean) {
+          sem.stats.spinAcquisitions++;
+          sem.acquired(t, 'write', this.startAt);
+          return this.done();
+        }
+        return this.calling(sem.queueAndSleep(t, 'write', this.startAt), 3);
+      default:
+        return this.done();
+    }
+  }
+}
+
+/**
+ * `RwSemaphore.wakeLater` (the 6.x release with waiters, 'steal' mode) as a
+ * state machine; the generator it replaced:
+ *
+ *     yield waitLock.acquire(t);
+ *     const woken = markWake(t);
+ *     if (woken.length > 0) { if (coh.rmw(t, countLine)) yield; coh.publish(t, countLine); }
+ *     yield waitLock.release(t);
+ *     if (woken.length > 0) yield wakeUp(t, woken, false);
+ */
+class WakeLaterCall extends CallMachine {
+  private t: SimThread | null = null;
+  /** 0: take wait_lock; 1: held, mark the wake; 2: the count's atomic done; 3: release wait_lock; 4: released; 5: wakeUp returned. */
+  private state = 0;
+  private woken: Waiter[] = [];
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly sem: RwSemaphore) {
+    super();
+  }
+  start(t: SimThread): this {
+    this.t = t;
+    this.state = 0;
+    return this;
+  }
+  private calling(c: Call, next: number): IteratorYieldResult<Call | void> {
+    this.state = next;
+    this.call.value = c;
+    return this.call;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!, sem = this.sem;
+    this.call.value = undefined;
+    for (;;) {
+      switch (this.state) {
+        case 0:
+          return this.calling(sem.waitLock.acquire(t), 1);
+        case 1:
+          this.woken = sem.markWake(t);
+          if (this.woken.length === 0) {
+            this.state = 3;
+            break;
+          }
+          this.state = 2;
+          if (sem.coh.rmw(t, sem.countLine)) return WAIT;
+          break;
+        case 2:
+          sem.coh.publish(t, sem.countLine);
+          this.state = 3;
+          break;
+        case 3:
+          return this.calling(sem.waitLock.release(t), 4);
+        case 4:
+          if (this.woken.length > 0) return this.calling(sem.wakeUp(t, this.woken, false), 5);
+        // falls through: nobody to wake
+        default:
+          this.t = null;
+          this.woken = [];
+          return DONE;
+      }
+    }
+  }
+}
+
+/** States of a QueueAndSleepCall, named by what it does next. */
+const enum Qs {
+  /** Take wait_lock. */
+  Lock,
+  /** wait_lock held: the atomic on the count (the waiters flag). */
+  Atomic,
+  /** The atomic done: take the lock if free with nobody waiting, else join the wait list. */
+  Decide,
+  /** Took the lock and released wait_lock: done. */
+  Took,
+  /** Joined the wait list and released wait_lock. */
+  Queued,
+  /** Sleep until granted or woken to try. */
+  Sleep,
+  /** Woken to try: the atomic on the count done. */
+  Tried,
+  /** Granted: read the waiter node. */
+  Granted,
+  /** The waiter node read (a writer also writes the owner field). */
+  NodeRead,
+  /** A writer's atomic on the count done: publish the owner field. */
+  Owner,
+}
+
+/**
+ * `RwSemaphore.queueAndSleep` as a state machine; the generator it replaced:
+ *
+ *     yield waitLock.acquire(t);
+ *     if (coh.rmw(t, countLine)) yield;                         // RWSEM_FLAG_WAITERS
+ *     if (free for `mode` && nobody waits) { take; publish; yield waitLock.release(t); acquired; return; }
+ *     me = waiter(t, mode); waitList.push(me); publish; yield waitLock.release(t); sleeps[mode]++;
+ *     for (;;) {
+ *       while (!me.granted && !me.wokenToTry) { me.sleeping = true; t.sleep(); yield; }
+ *       if (me.granted) break;
+ *       me.wokenToTry = false; if (coh.rmw(t, countLine)) yield;  // rwsem_try_write_lock
+ *       if (me.granted) break;
+ *       if (free && (no handoff || handoff to me)) { dequeue; take; publish; acquired; return; }
+ *       if (no handoff && waited past the timeout) handoffTo = me; publish;
+ *     }
+ *     if (coh.load(t, me.line)) yield;
+ *     if (mode === 'write') { if (coh.rmw(t, countLine)) yield; publish; }
+ *     acquired;
+ */
+class QueueAndSleepCall extends CallMachine {
+  private t: SimThread | null = null;
+  private mode: RwMode = 'read';
+  private startAt = 0.5;
+  private state = Qs.Lock;
+  private me: Waiter | null = null;
+  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  constructor(private readonly sem: RwSemaphore) {
+    super();
+    this.startAt = 0;
+  }
+  start(t: SimThread, mode: RwMode, start: number): this {
+    this.t = t;
+    this.mode = mode;
+    this.startAt = start;
+    this.state = Qs.Lock;
+    return this;
+  }
+  private calling(c: Call, next: Qs): IteratorYieldResult<Call | void> {
+    this.state = next;
+    this.call.value = c;
+    return this.call;
+  }
+  private done(): IteratorResult<Call | void, unknown> {
+    this.sem.acquired(this.t!, this.mode, this.startAt);
+    this.t = null;
+    this.me = null;
+    return DONE;
+  }
+  next(): IteratorResult<Call | void, unknown> {
+    const t = this.t!, sem = this.sem, coh = sem.coh, mode = this.mode;
+    this.call.value = undefined;
+    for (;;) {
+      switch (this.state) {
+        case Qs.Lock:
+          return this.calling(sem.waitLock.acquire(t), Qs.Atomic);
+        case Qs.Atomic:
+          // Setting RWSEM_FLAG_WAITERS (and, for a reader, undoing its bias): one atomic.
+          this.state = Qs.Decide;
+          if (coh.rmw(t, sem.countLine)) return WAIT;
+          break;
+        case Qs.Decide: {
+          const canTake = mode === 'read' ? sem.writer === null : sem.free();
+          if (canTake && sem.waiting === 0) {
+            if (mode === 'read') sem.readers++;
+            else sem.writer = t;
+            coh.publish(t, sem.countLine);
+            return this.calling(sem.waitLock.release(t), Qs.Took);
+          }
+          const me: Waiter = { t, mode, granted: false, wokenToTry: false, sleeping: false, line: sem.waiterLine(t), since: this.startAt };
+          this.me = me;
+          sem.waitList.push(me);
+          coh.publish(t, sem.countLine);
+          return this.calling(sem.waitLock.release(t), Qs.Queued);
+        }
+        case Qs.Took:
+          return this.done();
+        case Qs.Queued:
+          sem.stats.sleeps[mode]++;
+          this.state = Qs.Sleep;
+          break;
+        case Qs.Sleep: {
+          const me = this.me!;
+          if (!me.granted && !me.wokenToTry) {
+            me.sleeping = true;
+            t.sleep();
+            return WAIT;
+          }
+          if (me.granted) {
+            this.state = Qs.Granted;
+            break;
+          }
+          // Woken to try ('steal' handoff): rwsem_try_write_lock on the count.
+          me.wokenToTry = false;
+          this.state = Qs.Tried;
+          if (coh.rmw(t, sem.countLine)) return WAIT;
+          break;
+        }
+        case Qs.Tried: {
+          const me = this.me!;
+          // A release may have granted it meanwhile (the handoff flag was set for it).
+          if (me.granted) {
+            this.state = Qs.Granted;
+            break;
+          }
+          if (sem.free() && (sem.handoffTo === null || sem.handoffTo === me)) {
+            if (sem.waitList[sem.waitHead] !== me) throw new Error(`${sem.name}: woken writer ${t.name} is not the head waiter`);
+            sem.waitHead++;
+            sem.handoffTo = null;
+            sem.writer = t;
+            coh.publish(t, sem.countLine);
+            return this.done();
+          }
+          // Lost it to a spinner: after waiting long enough, claim the next handoff.
+          if (sem.handoffTo === null && t.localNow - this.startAt >= sem.params.handoffAfterNs) sem.handoffTo = me;
+          coh.publish(t, sem.countLine);
+          this.state = Qs.Sleep;
+          break;
+        }
+        case Qs.Granted:
+          // Woken: see the grant in our waiter node; a writer also sets the owner field.
+          this.state = Qs.NodeRead;
+          if (coh.load(t, this.me!.line)) return WAIT;
+          break;
+        case Qs.NodeRead:
+          if (mode !== 'write') return this.done();
+          this.state = Qs.Owner;
+          if (coh.rmw(t, sem.countLine)) return WAIT;
+          break;
+        default:
+          coh.publish(t, sem.countLine);
+          return this.done();
       }
     }
   }
