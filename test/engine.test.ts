@@ -5,7 +5,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Simulator, callback, type EventTarget } from '../src/engine/simulator.ts';
-import { RandomStreams } from '../src/engine/random.ts';
+import seedrandom from 'seedrandom';
+import { RandomStream, RandomStreams } from '../src/engine/random.ts';
 
 /** Records (time, arg) of every delivery. */
 function recorder(sim: Simulator) {
@@ -147,6 +148,14 @@ describe('RandomStreams', () => {
     for (const x of a) {
       expect(x).toBeGreaterThanOrEqual(0);
       expect(x).toBeLessThan(1);
+    }
+  });
+
+  it('draws exactly seedrandom\'s Alea numbers (the stream steps Alea itself, without its closure)', () => {
+    for (const seed of ['seed-1/thread/worker0', 'bench/background-readers', '', 'x'.repeat(300)]) {
+      const ours = new RandomStream(seed);
+      const theirs = seedrandom.alea(seed);
+      for (let i = 0; i < 20_000; i++) expect(ours.uniform()).toBe(theirs());
     }
   });
 

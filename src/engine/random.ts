@@ -4,14 +4,32 @@
  * Each thread, lock or generator asks for its own stream by a stable name, so
  * adding a thread never changes the draws of the others (a shared generator
  * would shift every later draw). Streams are seedrandom's Alea generator,
- * seeded by `${seed}/${name}`.
+ * seeded by `${seed}/${name}`: seedrandom seeds it (Baagoe's Mash), and the
+ * stream steps Alea's state itself, with the same arithmetic as seedrandom's
+ * `next` (lib/alea.js), so the draws are the same numbers without a closure
+ * call per draw (test/engine.test.ts compares the two).
  */
 import seedrandom from 'seedrandom';
 
 export class RandomStream {
-  private readonly next: () => number;
+  // Alea's state (seedrandom's `{c, s0, s1, s2}`): c an integer carry, s0-s2 fractions.
+  private c = 0;
+  private s0 = 0.5;
+  private s1 = 0.5;
+  private s2 = 0.5;
   constructor(seed: string) {
-    this.next = seedrandom.alea(seed);
+    const st = (seedrandom.alea(seed, { state: true }) as unknown as { state(): { c: number; s0: number; s1: number; s2: number } }).state();
+    this.c = st.c;
+    this.s0 = st.s0;
+    this.s1 = st.s1;
+    this.s2 = st.s2;
+  }
+  /** Alea's step (seedrandom lib/alea.js `next`), in [0, 1). */
+  private next(): number {
+    const t = 2091639 * this.s0 + this.c * 2.3283064365386963e-10; // 2^-32
+    this.s0 = this.s1;
+    this.s1 = this.s2;
+    return (this.s2 = t - (this.c = t | 0));
   }
   /** Uniform in [0, 1). */
   uniform(): number {
