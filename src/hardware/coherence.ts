@@ -440,7 +440,7 @@ export abstract class CoherenceFabric implements EventTarget {
   spinWhile(t: SimThread, line: CacheLine, cond: SpinCondition): Call {
     let w = this.spinWaits[t.id];
     if (w === undefined) w = this.spinWaits[t.id] = new SpinWait(this);
-    return w.start(t, line, cond);
+    return w.start(t, line, cond).frame;
   }
   /** Per thread id: its spin-wait machine. */
   private readonly spinWaits: SpinWait[] = [];

@@ -293,7 +293,7 @@ export class RwSemaphore {
   private entry(t: SimThread, kind: Entry): Call {
     let c = this.entries[t.id];
     if (c === undefined) c = this.entries[t.id] = new RwEntryCall(this);
-    return c.start(t, kind);
+    return c.start(t, kind).frame;
   }
   private readonly entries: RwEntryCall[] = [];
 
@@ -307,7 +307,7 @@ export class RwSemaphore {
   wakeLater(t: SimThread): Call {
     let c = this.wakeLaters[t.id];
     if (c === undefined) c = this.wakeLaters[t.id] = new WakeLaterCall(this);
-    return c.start(t);
+    return c.start(t).frame;
   }
   private readonly wakeLaters: WakeLaterCall[] = [];
 
@@ -468,7 +468,7 @@ export class RwSemaphore {
   queueAndSleep(t: SimThread, mode: RwMode, start: number): Call {
     let c = this.sleepers[t.id];
     if (c === undefined) c = this.sleepers[t.id] = new QueueAndSleepCall(this);
-    return c.start(t, mode, start);
+    return c.start(t, mode, start).frame;
   }
   private readonly sleepers: QueueAndSleepCall[] = [];
 

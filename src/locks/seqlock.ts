@@ -67,7 +67,7 @@ export class SeqLock implements SpinCondition {
   writeLock(t: SimThread): Call {
     let c = this.writeLocks[t.id];
     if (c === undefined) c = this.writeLocks[t.id] = new WriteLockCall(this, this.coh);
-    return c.start(t);
+    return c.start(t).frame;
   }
   private readonly writeLocks: WriteLockCall[] = [];
 
@@ -84,7 +84,7 @@ export class SeqLock implements SpinCondition {
   writeUnlock(t: SimThread): Call {
     let c = this.writeUnlocks[t.id];
     if (c === undefined) c = this.writeUnlocks[t.id] = new WriteUnlockCall(this, this.coh);
-    return c.start(t);
+    return c.start(t).frame;
   }
   private readonly writeUnlocks: WriteUnlockCall[] = [];
 
@@ -121,7 +121,7 @@ export class SeqLock implements SpinCondition {
   read(t: SimThread, workNs: number, spinning = -1, reading = -1): Call<number> {
     let c = this.reads[t.id];
     if (c === undefined) c = this.reads[t.id] = new ReadCall(this, this.coh);
-    return c.start(t, workNs, spinning, reading);
+    return c.start(t, workNs, spinning, reading).frame;
   }
   private readonly reads: ReadCall[] = [];
 

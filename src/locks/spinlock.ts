@@ -73,10 +73,10 @@ class AtomicCall extends CallMachine {
 }
 
 /** Thread `t`'s AtomicCall for `step`, kept in `calls` by thread id (made at its first use). */
-function atomicCall(calls: AtomicCall[], coh: CoherenceFabric, step: AtomicStep, t: SimThread): AtomicCall {
+function atomicCall(calls: AtomicCall[], coh: CoherenceFabric, step: AtomicStep, t: SimThread): Call {
   let c = calls[t.id];
   if (c === undefined) c = calls[t.id] = new AtomicCall(coh, step);
-  return c.start(t);
+  return c.start(t).frame;
 }
 
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
@@ -357,7 +357,7 @@ export class QueuedSpinLock implements SpinLock, SpinCondition, AtomicStep {
   acquire(t: SimThread): Call {
     let c = this.acquires[t.id];
     if (c === undefined) c = this.acquires[t.id] = new QueuedAcquire(this);
-    return c.start(t);
+    return c.start(t).frame;
   }
   private readonly acquires: QueuedAcquire[] = [];
 

@@ -409,7 +409,7 @@ export class KernelMountPath {
   syscall(t: SimThread, prefix: string, key: string, layers: number): Call {
     let c = this.syscalls[t.id];
     if (c === undefined) c = this.syscalls[t.id] = new SyscallCall(this);
-    return c.start(t, prefix, key, layers);
+    return c.start(t, prefix, key, layers).frame;
   }
   private readonly syscalls: SyscallCall[] = [];
 
