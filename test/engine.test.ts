@@ -27,6 +27,26 @@ describe('Simulator', () => {
     for (const e of log) expect(e.t).toBe(delays[e.arg]);
   });
 
+  it('calls the fire a target had when the event was scheduled, with the target as this (read then, not per delivery)', () => {
+    const sim = new Simulator();
+    const seen: string[] = [];
+    class Target implements EventTarget {
+      constructor(readonly name: string) {}
+      fire(arg: number): void {
+        seen.push(`${this.name}:${arg}@${sim.now}`);
+      }
+    }
+    const a = new Target('a');
+    const b: EventTarget = { fire: (arg) => seen.push(`b:${arg}@${sim.now}`) };
+    sim.schedule(10, a, 1);
+    sim.schedule(5, b, 2);
+    // Replaced after scheduling: the pending event keeps the fire it was scheduled with.
+    b.fire = (arg) => seen.push(`b2:${arg}@${sim.now}`);
+    sim.schedule(20, b, 3);
+    sim.run();
+    expect(seen).toEqual(['b:2@5', 'a:1@10', 'b2:3@20']);
+  });
+
   it('delivers simultaneous events in scheduling order, across targets', () => {
     const sim = new Simulator();
     const order: string[] = [];
