@@ -32,6 +32,7 @@ import {
   type LockbenchPoint,
   type MeasuredRuntime,
   type MountstormPoint,
+  type WalkMeasurement,
 } from './measurements.ts';
 
 // ---------------------------------------------------------------------------
@@ -332,8 +333,25 @@ export interface FitReport {
 export function fitRelative(
   points: { measured: number[] }[],
   predict: (params: number[]) => number[],
-  opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number },
+  opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number; /** Parameters held at their initial value (measured, not fitted): the fit and its covariance see only the others (their rows are 0). */ fixed?: boolean[] },
 ): { params: number[]; stdErrors: number[]; /** (J^T J)^-1 x SSR / (n - p): the parameters' covariance (null when singular). */ covariance: number[][] | null; predictions: number[]; iterations: number; evaluations: number; /** Sum of squared relative residuals at the optimum. */ ssr: number } {
+  const free = opts.initial.map((_, j) => !opts.fixed?.[j]);
+  if (free.some((f) => !f)) {
+    const keep = (v: number[]) => v.filter((_, j) => free[j]);
+    const full = (r: number[]) => {
+      let k = 0;
+      return opts.initial.map((x, j) => (free[j] ? r[k++]! : x));
+    };
+    const inner = fitRelative(points, (r) => predict(full(r)), { initial: keep(opts.initial), min: keep(opts.min), max: keep(opts.max), step: keep(opts.step), ...(opts.maxIterations !== undefined ? { maxIterations: opts.maxIterations } : {}) });
+    // Index of each parameter among the free ones (-1: fixed).
+    const idx = free.map((f, j) => (f ? free.slice(0, j).filter(Boolean).length : -1));
+    return {
+      ...inner,
+      params: full(inner.params),
+      stdErrors: idx.map((i) => (i >= 0 ? inner.stdErrors[i]! : 0)),
+      covariance: inner.covariance ? idx.map((a) => idx.map((b) => (a >= 0 && b >= 0 ? inner.covariance![a]![b]! : 0))) : null,
+    };
+  }
   const rows: { point: number; measured: number }[] = [];
   points.forEach((p, i) => p.measured.forEach((m) => rows.push({ point: i, measured: m })));
   const cache = new Map<string, number[]>();
@@ -459,13 +477,15 @@ export interface MountstormFit extends FitReport {
   otherWorkWake: OtherWorkWake | null;
   /** One process per container: the fork's cost, measured from single-container --processes runs (null: none). */
   processFork: { ns: number; runs: number[] } | null;
+  /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
+  walk: WalkMeasurement | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
 }
 
 /** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
-export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
+export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[], walk: WalkMeasurement | null = null): MountstormFit {
   const t0 = Date.now();
   const runtime = measuredRuntime(points.flatMap(probeRuntimeRuns));
   const jitterRuns = points.flatMap(probeJitterRuns);
@@ -515,12 +535,15 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // from ~4 x the 9 ns fitted when every write section walked the table: only
   // open_tree carries it now (docs/validation.md).
   const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.5] };
-  const initial = MOUNT_GROUPS.map((g) => (ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
+  // The table walk, when a walk series measured it, is held at that value:
+  // fitted with the six others it was not identified (docs/validation.md).
+  const initial = MOUNT_GROUPS.map((g) => (g === 'mountTableWalk' && walk ? walk.ns : ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
+  const fixed = MOUNT_GROUPS.map((g) => g === 'mountTableWalk' && walk !== null);
   const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
   // Start from the single-call costs alone (analytic, instant): the full fit
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
-  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100 }).params : initial;
+  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100, fixed }).params : initial;
   const fitFrom = (from: number[]) => fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
@@ -528,7 +551,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
       const sims = points.map((p) => simulateMountstormCalls(spec, kernel, p));
       return [...sims.map((r) => r.meanS), ...idlePredict(params), ...contended.map((o) => sims[o.point]!.medianCallS[o.op] ?? NaN)];
     },
-    { initial: from, ...bounds },
+    { initial: from, ...bounds, fixed },
   );
   // Two starts, the better optimum kept: the single-call optimum (usually
   // best) and the base file's values (which found a better optimum than the
@@ -537,6 +560,10 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const best = fits.reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
+  // The held walk's own uncertainty (its slope's standard error) goes on its diagonal, so predict's intervals carry it.
+  const walkAt = MOUNT_GROUPS.indexOf('mountTableWalk');
+  const stdErrors = fit.stdErrors.map((s, j) => (fixed[j] && walk ? walk.stdErrorNs : s));
+  const covariance = fit.covariance && walk ? fit.covariance.map((row, a) => row.map((c, b) => (a === walkAt && b === walkAt ? walk.stdErrorNs ** 2 : c))) : fit.covariance;
   const fitPoints = [
     ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
@@ -548,11 +575,12 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     rcuFastPath,
     otherWorkWake,
     processFork,
+    walk,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,
-    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
-    covariance: fit.covariance,
+    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: fixed[i] && walk ? `${MOUNT_GROUP_DESCRIPTIONS[g]}; measured by the walk series beside ${walk.idleMounts.join(', ')} idle mounts, held in the fit` : MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
+    covariance,
     steps: bounds.step,
     points: fitPoints,
     rmsRelative: rms(fitPoints),

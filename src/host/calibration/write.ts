@@ -39,7 +39,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const v = getIn(fit.kernel, p).value;
       const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
       doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
-      const how = ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
+      const w = g === 'mountTableWalk' ? fit.walk : null;
+      const how = w
+        ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
+        : ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
   }
@@ -113,7 +116,7 @@ export interface CalibrationRecord {
   /** clockReadNs: the probe's mean clock read over the set (a prediction's critical section is cs + one clock read). */
   lockbench: (FitReport & { files: string[]; clockReadNs?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
-  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]> }) | null;
+  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
 }
 
 export function recordFileName(dir: string): string {
