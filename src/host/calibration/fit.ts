@@ -5,7 +5,7 @@
 
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { median } from '../../bench/stats.ts';
-import { DEFAULT_WAKEUP_NS } from '../../machine.ts';
+import { DEFAULT_CONTEXT_SWITCH_NS, DEFAULT_WAKEUP_NS } from '../../machine.ts';
 import { InputError } from '../../config/errors.ts';
 import type { HardwareModel } from '../../config/hardwareSchema.ts';
 import { buildTopology } from '../../hardware/topology.ts';
@@ -272,21 +272,28 @@ export function scaledKernel(base: KernelModel, groups: Record<MountGroup, Model
 
 /**
  * `k` (a fresh copy) with the idle fast path of the expedited grace period:
- * its share, and base minus the measured saving. When every lone run was
- * fast there is no slow lone mode to subtract from: the fast grace period is
- * the lone unmount's median minus the rest of umount's cost in `k` (its idle
- * cost on `cpus` CPUs without the grace period) and the wake-up after it.
+ * its share, its warm-up, and its length, set so that a lone unmount in a
+ * run settled fast takes its measured median (`fast.fastNs`): that median
+ * minus the rest of umount's cost in `k` (its idle cost on `cpus` CPUs
+ * without the grace period) and minus the hand-offs to the grace-period
+ * worker and back on the caller's CPU (a local wake-up, `wakeupNs`, and on a
+ * machine whose wake-ups know their waker the caller's switch back when the
+ * worker sleeps, `switchBackNs`).
+ *
+ * It used to be the fitted base minus the measured slow-fast saving, which
+ * assumed the lone run's slow mode waits as long as a storm's grace period:
+ * where the storms wanted a longer grace period than the lone slow mode
+ * (window w9: base x1.9, 19 us, against a lone slow mode of ~35 us with
+ * two wake-ups across vCPUs in it) every lone fast unmount came out twice
+ * its measured 7 us, and 50-layer lone launches 28-39% slow.
  */
-export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS, acrossCpusNs = 0): KernelModel {
+export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS, switchBackNs = 0): KernelModel {
   if (!fast) return k;
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
   k.mechanisms.rcuExpeditedIdleWarmupGps = { value: fast.warmupGps, source: src };
   const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
-  // acrossCpusNs: what a slow run's wake-ups across CPUs add over a fast run's
-  // local ones (machines whose wake-ups know their waker); the rest of the
-  // measured saving is the grace period's own.
-  const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - Math.max(0, fast.savingNs - acrossCpusNs);
+  const fastNs = fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs - switchBackNs;
   k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
   return k;
 }
@@ -520,10 +527,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
   const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunSequences), contendedUmount.length ? median(contendedUmount) : undefined);
   const cpus = spec.layout.core.length;
-  // With wake-ups that know their waker, a slow lone run pays two wake-ups across CPUs where a fast one pays a local wake-up and a switch (docs/model.md, section 6).
-  const aware = spec.wakeAware;
-  const acrossCpusNs = aware ? Math.max(0, 2 * aware.remoteNs - (spec.wakeupNs ?? DEFAULT_WAKEUP_NS) - (spec.contextSwitchNs ?? 2_000)) : 0;
-  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, acrossCpusNs);
+  // With wake-ups that know their waker, a fast lone run's caller runs again on its own CPU once the worker sleeps: a switch (docs/model.md, section 6).
+  const switchBackNs = spec.wakeAware ? (spec.contextSwitchNs ?? DEFAULT_CONTEXT_SWITCH_NS) : 0;
+  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, switchBackNs);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {

@@ -460,9 +460,9 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
  * run has). Runs with fewer calls (a common-parent storm unmounts a handful
  * of mounts) are all warm-up: they count for `warmupGps` only through the
  * simulation, which charges a run's first `warmupGps` lone grace periods the
- * slow length. `savingNs` is the slow mode's median minus the fast mode's:
- * the rest of umount's work is in both, so this is what the fast path saves
- * on the grace period.
+ * slow length. `savingNs` is the slow mode's median minus the fast mode's
+ * (reported; the model's fast grace period is set from `fastNs` itself, see
+ * withRcuFastPath).
  *
  * One mode only: when every settled run's median is under half the median
  * unmount of the contended runs (K > 1, where the other vCPU is busy and the

@@ -57,9 +57,7 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       : `the share of single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`;
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${how}`) }));
     doc.setIn(['mechanisms', 'rcuExpeditedIdleWarmupGps'], doc.createNode({ value: r.warmupGps, source: fittedSource(opts.files, opts.date, `measured, not fitted: over the single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls that settled fast, the median count of leading calls above the modes' geometric midpoint (${Math.round(Math.sqrt(r.fastNs * r.slowNs) / 100) / 10} us)`) }));
-    const fastHow = r.allFast
-      ? `the lone umount's median (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model`
-      : `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`;
+    const fastHow = `the fast mode's median lone umount (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model and the hand-offs to the grace-period worker and back on the caller's CPU`;
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, fastHow) }));
   }
   if (fit.processFork) {
