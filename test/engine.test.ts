@@ -513,4 +513,45 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     expect(queued).toBeGreaterThanOrEqual(500_000);
     expect(queued).toBeLessThan(510_000);
   });
+
+  it('a woken thread queues ahead of the threads already waiting there since a preemption or a spawn (EEVDF keeps a sleeper\'s lag): it runs at the preemption, not after them', async () => {
+    const m = await machine(true, 1, 's', 1);
+    let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
+    let woke = -1;
+    let ran = -1;
+    let queuedRan = -1;
+    m.spawn('W', function* (t) {
+      t.work(100_000);
+      yield;
+      woke = t.sim.now;
+      sleeper!.wake();
+      t.work(500_000);
+      yield;
+    });
+    sleeper = m.spawn('S', function* (t) {
+      t.work(1_000);
+      yield;
+      t.sleep();
+      yield;
+      ran = t.sim.now;
+    });
+    // H runs on S's CPU in user mode; Q, spawned later, waits there behind it.
+    m.sim.schedule(10_000, {
+      fire: () => {
+        m.spawn('H', function* (t) {
+          t.work(2_000_000);
+          yield;
+        }, [1]);
+        m.spawn('Q', function* (t) {
+          queuedRan = t.sim.now;
+          t.work(1_000_000);
+          yield;
+        }, [1]);
+      },
+    });
+    m.sim.run(1e12);
+    // S preempts H after the IPI and a switch, before Q, which had waited since 10 us.
+    expect(ran - woke).toBe(REMOTE + 2_000);
+    expect(queuedRan).toBeGreaterThan(ran);
+  });
 });
