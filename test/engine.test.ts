@@ -467,7 +467,7 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
    * user mode, or in the kernel); W on CPU 0 wakes S at 100 us and works
    * 500 us more. Returns how long after the wake S ran.
    */
-  async function wakeOntoBusy(m: Awaited<ReturnType<typeof machine>>, kernel: boolean): Promise<number> {
+  async function wakeOntoBusy(m: Awaited<ReturnType<typeof machine>>, kernel: boolean, withQueued?: { ranAt: number }): Promise<number> {
     let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
     let woke = -1;
     let ran = -1;
@@ -488,13 +488,20 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     });
     m.sim.schedule(10_000, {
       fire: () => {
-        const h = m.spawn('H', function* (t) {
+        m.spawn('H', function* (t) {
           if (kernel) t.enterKernel();
           t.work(2_000_000);
           yield;
           if (kernel) t.exitKernel();
-        });
-        h.affinity = [1];
+        }, [1]);
+        // Q waits on H's CPU from 10 us on (a thread queued there before S's wake-up).
+        if (withQueued) {
+          m.spawn('Q', function* (t) {
+            withQueued.ranAt = t.sim.now;
+            t.work(1_000_000);
+            yield;
+          }, [1]);
+        }
       },
     });
     m.sim.run(1e12);
@@ -515,43 +522,9 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
   });
 
   it('a woken thread queues ahead of the threads already waiting there since a preemption or a spawn (EEVDF keeps a sleeper\'s lag): it runs at the preemption, not after them', async () => {
-    const m = await machine(true, 1, 's', 1);
-    let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
-    let woke = -1;
-    let ran = -1;
-    let queuedRan = -1;
-    m.spawn('W', function* (t) {
-      t.work(100_000);
-      yield;
-      woke = t.sim.now;
-      sleeper!.wake();
-      t.work(500_000);
-      yield;
-    });
-    sleeper = m.spawn('S', function* (t) {
-      t.work(1_000);
-      yield;
-      t.sleep();
-      yield;
-      ran = t.sim.now;
-    });
-    // H runs on S's CPU in user mode; Q, spawned later, waits there behind it.
-    m.sim.schedule(10_000, {
-      fire: () => {
-        m.spawn('H', function* (t) {
-          t.work(2_000_000);
-          yield;
-        }, [1]);
-        m.spawn('Q', function* (t) {
-          queuedRan = t.sim.now;
-          t.work(1_000_000);
-          yield;
-        }, [1]);
-      },
-    });
-    m.sim.run(1e12);
+    const queued = { ranAt: -1 };
     // S preempts H after the IPI and a switch, before Q, which had waited since 10 us.
-    expect(ran - woke).toBe(REMOTE + 2_000);
-    expect(queuedRan).toBeGreaterThan(ran);
+    expect(await wakeOntoBusy(await machine(true, 1, 's', 1), false, queued)).toBe(REMOTE + 2_000);
+    expect(queued.ranAt).toBeGreaterThan(100_000 + REMOTE + 2_000);
   });
 });
