@@ -38,7 +38,7 @@
  *
  * usage: mountstorm --variant V [--layers L] [--containers K] [--trace FILE]
  *                   [--base DIR] [--check-idmap]
- *                   [--propagation shared|private] [--peers N]
+ *                   [--propagation shared|private] [--peers N] [--idle-mounts N]
  *                   [--reader slave|private] [--read-size B] [--idle-reads R]
  *                   [--umount-detach] [--unmount-inspection] [--processes]
  *
@@ -179,6 +179,12 @@ enum propagation_mode { PROP_LEGACY, PROP_SHARED, PROP_PRIVATE };
 static enum propagation_mode propagation = PROP_LEGACY;
 static const char *propagation_names[] = {"legacy", "shared", "private"};
 static int peers = 0;
+/* --idle-mounts N: N plain binds made before the storm beside its bind
+ * targets (children of the same tmpfs mount), never touched again. They
+ * lengthen the child list that open_tree's has_locked_children walks without
+ * adding any lock traffic: the walk's cost per mount against the list's
+ * length, measured with one container. */
+static int idle_mounts = 0;
 /* 0: umount2 checks the mount is not busy, which walks the parent's
  * propagation tree once more (propagate_mount_busy) inside mount_lock;
  * MNT_DETACH (--umount-detach), as containerd unmounts, skips that check. */
@@ -552,14 +558,15 @@ static pid_t start_reader(void) {
     _exit(0);
 }
 
-/* N bind mounts of the layer directory, each a peer of the shared tmpfs. */
-static void make_peers(void) {
+/* n bind mounts of the layer directory under base/dir: with --peers each is
+ * a peer of the shared tmpfs; with --idle-mounts just a child of it. */
+static void make_binds(const char *dir, int n) {
     char p[PATH_LEN], src[PATH_LEN];
-    snprintf(p, PATH_LEN, "%s/peers", base);
+    snprintf(p, PATH_LEN, "%s/%s", base, dir);
     xmkdir(p);
     snprintf(src, PATH_LEN, "%s/img", base);
-    for (int i = 0; i < peers; i++) {
-        snprintf(p, PATH_LEN, "%s/peers/p%d", base, i);
+    for (int i = 0; i < n; i++) {
+        snprintf(p, PATH_LEN, "%s/%s/p%d", base, dir, i);
         xmkdir(p);
         if (mount(src, p, NULL, MS_BIND, NULL) != 0) fail_exit(1, "bind peer %s", p, errno);
     }
@@ -647,7 +654,7 @@ static void check_lowerdir_plus(void) {
 static void print_usage(void) {
     printf("usage: mountstorm --variant per-layer-idmap|common-parent|common-parent-one-pass|"
            "fsconfig-lowerdir-plus|shifted-untar [--layers L] [--containers K] [--trace FILE] [--base DIR] "
-           "[--check-idmap] [--propagation shared|private] [--peers N] [--reader slave|private] "
+           "[--check-idmap] [--propagation shared|private] [--peers N] [--idle-mounts N] [--reader slave|private] "
            "[--read-size BYTES] [--idle-reads R] [--umount-detach] [--unmount-inspection] [--processes]\n");
 }
 
@@ -718,6 +725,7 @@ int main(int argc, char **argv) {
             else if (!strcmp(v, "private")) propagation = PROP_PRIVATE;
             else die_usage(prog, "--propagation: expected shared or private");
         } else if (!strcmp(a, "--peers")) peers = (int)parse_long_arg(prog, a, v, 0);
+        else if (!strcmp(a, "--idle-mounts")) idle_mounts = (int)parse_long_arg(prog, a, v, 0);
         else if (!strcmp(a, "--reader")) {
             if (!strcmp(v, "slave")) reader = READER_SLAVE;
             else if (!strcmp(v, "private")) reader = READER_PRIVATE;
@@ -734,6 +742,7 @@ int main(int argc, char **argv) {
      * layers with long paths); our paths are short, so allow up to 400. */
     if (layers > 400) die_usage(prog, "--layers: at most 400");
     if (peers > 100000) die_usage(prog, "--peers: at most 100000");
+    if (idle_mounts > 100000) die_usage(prog, "--idle-mounts: at most 100000");
     if (peers > 0 && propagation != PROP_SHARED) die_usage(prog, "--peers: needs --propagation shared (only a shared mount has peers)");
     if (read_size > (1 << 24)) die_usage(prog, "--read-size: at most 16777216");
     if (idle_reads > MAX_READS / 2) die_usage(prog, "--idle-reads: at most 10000");
@@ -780,8 +789,9 @@ int main(int argc, char **argv) {
     }
     if (variant == V_FSCONFIG_LOWERDIR_PLUS) check_lowerdir_plus();
     uint64_t peers_t0 = now_ns();
-    if (peers) make_peers();
+    if (peers) make_binds("peers", peers);
     uint64_t peers_setup_ns = now_ns() - peers_t0;
+    if (idle_mounts) make_binds("idle", idle_mounts);
     int group = shared_group_of(base);
     if (propagation == PROP_SHARED && group <= 0) fail_exit(1, "%s", "the tmpfs did not become shared", 0);
     pid_t reader_pid = 0;
@@ -912,6 +922,7 @@ int main(int argc, char **argv) {
     if (propagation != PROP_LEGACY)
         printf(",\"propagation\":{\"mode\":\"%s\",\"peers\":%d,\"peerGroup\":%d,\"peersSetupNs\":%llu}",
                propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
+    if (idle_mounts) printf(",\"idleMounts\":%d", idle_mounts);
     if (umount_flags) printf(",\"umountDetach\":true");
     if (unmount_inspection && variant != V_SHIFTED_UNTAR) printf(",\"unmountInspection\":true");
     if (process_mode) {

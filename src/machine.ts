@@ -62,6 +62,8 @@ export function schedulerSliceNs(cpus: number): number {
 
 /** A woken thread's delay before it runs on an idle CPU, when the machine does not say. */
 export const DEFAULT_WAKEUP_NS = 5_000;
+/** A context switch when the machine's model does not give one. */
+export const DEFAULT_CONTEXT_SWITCH_NS = 2_000;
 
 export class Machine {
   readonly sim = new Simulator();
@@ -81,7 +83,7 @@ export class Machine {
         siblings: spec.siblings,
         smtSlowdown: spec.smtSlowdown,
         quantumNs: spec.quantumNs ?? schedulerSliceNs(spec.siblings.length),
-        contextSwitchNs: spec.contextSwitchNs ?? 2_000,
+        contextSwitchNs: spec.contextSwitchNs ?? DEFAULT_CONTEXT_SWITCH_NS,
         wakeupNs: spec.wakeupNs ?? DEFAULT_WAKEUP_NS,
         ...(spec.wakeAware ? { wakeAware: spec.wakeAware } : {}),
         placement: opts.placement ?? 'spread',

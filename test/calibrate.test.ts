@@ -33,6 +33,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
+import { measuredWalkNsPerMount, measurementKinds } from '../src/host/calibration/measurements.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -194,6 +195,24 @@ describe('recovering known parameters from simulated data', () => {
     expect(grace(fit.kernel) / grace(truth)).toBeLessThan(1.35);
     expect(fit.seconds).toBeLessThan(60);
   }, 120_000);
+
+  it('mount storm: a measured walk is held, not fitted, and its standard error is the measurement\'s', () => {
+    const spec = hostMachineSpec(hw);
+    const kernel = loadKernelModel('linux-6.6');
+    const points: MountstormPoint[] = ([[1, 8], [2, 8], [4, 8]] as const).map(([K, L]) => {
+      const p: MountstormPoint = { file: `K${K}L${L}`, files: [`K${K}L${L}`], variant: 'per-layer-idmap', layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [] };
+      p.runsMeanNs = [simulateMountstorm(spec, kernel, p) * 1.3e9];
+      return p;
+    });
+    const walk = { ns: 24.5, stdErrorNs: 0.7, interceptNs: 3000, calls: 90, idleMounts: [250, 1000], files: ['w.json'] };
+    const fit = calibrateMountstorm(spec, kernel, points, walk);
+    const at = MOUNT_GROUPS.indexOf('mountTableWalk');
+    expect(fit.scales.mountTableWalk).toBe(24.5);
+    expect(fit.kernel.costs.mountTableWalkNs!.value).toBe(24.5);
+    expect(fit.parameters[at]).toMatchObject({ name: 'mountTableWalkNs', value: 24.5, stdError: 0.7 });
+    expect(fit.walk).toBe(walk);
+    if (fit.covariance) expect(fit.covariance[at]![at]).toBeCloseTo(0.49, 10);
+  }, 120_000);
 });
 
 describe('measurement files', () => {
@@ -334,5 +353,75 @@ describe('per-call evidence from kept traces', () => {
     const q = (x: number) => open[Math.round(x * 19)]!;
     expect(probeJitterRuns(p).sort()).toEqual([0, 0, (q(0.9) - q(0.1)) / (2 * 1.2816 * q(0.5))].sort());
     expect(probeJitterRuns({ ...p, containers: 4 })).toEqual([]);
+  });
+});
+
+describe('the walk series (measure mountstorm --idle-mounts)', () => {
+  const dir = join(work, 'walk');
+  mkdirSync(dir, { recursive: true });
+  /** One container of 3 layers beside n idle binds; open_tree's calls take base + perMount x (n + the storm's own mounts). */
+  function walkRun(name: string, n: number, perMount: number, opts: { containers?: number; noise?: (i: number) => number } = {}) {
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    const k = opts.containers ?? 1;
+    const containers = Array.from({ length: k }, (_, c) => ({ id: `c${c + 1}`, layers: 3, start_ns: 0 }));
+    const lines = [JSON.stringify({ format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers })];
+    let t = 0;
+    let table = 0;
+    let i = 0;
+    for (const c of containers) {
+      for (let pass = 1; pass <= 2; pass++) {
+        const ops: [string, number | undefined][] = [];
+        for (let l = 0; l < 3; l++) ops.push(['open_tree', l], ['mount_setattr', l], ['move_mount', l]);
+        ops.push(['mount_overlay', undefined]);
+        for (let l = 0; l < 3; l++) ops.push(['umount', l]);
+        for (const [op, layer] of ops) {
+          const d = op === 'open_tree' ? 3000 + perMount * (n + table) + (opts.noise?.(i++) ?? 0) : 2000;
+          lines.push(JSON.stringify({ container: c.id, op, pass, ...(layer === undefined ? {} : { layer }), start_ns: t, dur_ns: d }));
+          t += d + 1000;
+          table += op === 'umount' ? -1 : op === 'move_mount' || op === 'mount_overlay' ? 1 : 0;
+        }
+      }
+    }
+    writeFileSync(join(dir, `${name}.run1.trace.jsonl`), lines.join('\n') + '\n');
+    measurement.config = { ...measurement.config, containers: k, layers: 3, idleMounts: n };
+    const ops = 6 * k;
+    measurement.results.runs = measurement.results.runs.slice(0, 1).map((r: Record<string, unknown>) => ({ ...r, containers: k, layers: 3, idleMounts: n, opCounts: { open_tree: ops, mount_setattr: ops, move_mount: ops, mount_overlay: 2 * k, umount: ops, fsopen: 0, fsconfig: 0, fsmount: 0, close_tree: 0, mount_plain: 0 } }));
+    measurement.results.traces = [`${name}.run1.trace.jsonl`];
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(measurement));
+    return file;
+  }
+
+  it('measures the walk per mount from the runs beside different idle-mount counts, and calibrate files them as a walk series', () => {
+    const files = [250, 250, 1000, 1000, 2000, 2000].map((n, r) => walkRun(`w${n}-${r}`, n, 24));
+    const w = measuredWalkNsPerMount(files);
+    expect(w.ns).toBeCloseTo(24, 6);
+    expect(w.interceptNs).toBeCloseTo(3000, 3);
+    expect(w.stdErrorNs).toBeLessThan(1e-6);
+    expect(w.idleMounts).toEqual([250, 1000, 2000]);
+    expect(w.calls).toBe(36);
+    // A call that waited for a CPU does not move a run's median.
+    const noisy = [250, 1000, 2000].map((n) => walkRun(`noisy${n}`, n, 24, { noise: (i) => (i === 2 ? 5_000_000 : 0) }));
+    expect(measuredWalkNsPerMount(noisy).ns).toBeCloseTo(24, 6);
+    // measurementKinds keeps them apart from the launch storms.
+    expect(measurementKinds(files).walk).toEqual(files);
+    expect(measurementKinds(files).mountstorm).toEqual([]);
+  });
+
+  it('refuses a series that cannot give a slope, or storms of more than one container', () => {
+    expect(() => measuredWalkNsPerMount([walkRun('one-a', 500, 24), walkRun('one-b', 500, 24), walkRun('one-c', 500, 24)])).toThrow(/idleMounts.*at least two idle-mount counts/);
+    expect(() => measuredWalkNsPerMount([walkRun('k2', 500, 24, { containers: 2 })])).toThrow(/config\.containers.*1 in a walk series/);
+  });
+
+  it('the kernel fit holds the measured walk: fitRelative keeps a fixed parameter at its value and out of the covariance', () => {
+    // y = a*u + b*v with b held at 3 (the truth is a = 2, b = 3): a is fitted alone.
+    const u = [1, 2, 3, 4], v = [2, 1, 2, 1];
+    const m = u.map((x, i) => 2 * x + 3 * v[i]!);
+    const fit = fitRelative(m.map((x) => ({ measured: [x * (1 + 0.01 * (x % 2))] })), ([a, b]) => u.map((x, i) => a! * x + b! * v[i]!), { initial: [1, 3], min: [0, 0], max: [10, 10], step: [1e-4, 1e-4], fixed: [false, true] });
+    expect(fit.params[1]).toBe(3);
+    expect(fit.params[0]).toBeCloseTo(2, 1);
+    expect(fit.stdErrors[1]).toBe(0);
+    expect(fit.covariance![1]).toEqual([0, 0]);
+    expect(fit.covariance![0]![0]).toBeGreaterThan(0);
   });
 });

@@ -496,7 +496,7 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
    * user mode, or in the kernel); W on CPU 0 wakes S at 100 us and works
    * 500 us more. Returns how long after the wake S ran.
    */
-  async function wakeOntoBusy(m: Awaited<ReturnType<typeof machine>>, kernel: boolean): Promise<number> {
+  async function wakeOntoBusy(m: Awaited<ReturnType<typeof machine>>, kernel: boolean, withQueued?: { ranAt: number }): Promise<number> {
     let sleeper: import('../src/cpu/thread.ts').SimThread | null = null;
     let woke = -1;
     let ran = -1;
@@ -517,13 +517,20 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     });
     m.sim.schedule(10_000, {
       fire: () => {
-        const h = m.spawn('H', function* (t) {
+        m.spawn('H', function* (t) {
           if (kernel) t.enterKernel();
           t.work(2_000_000);
           yield;
           if (kernel) t.exitKernel();
-        });
-        h.affinity = [1];
+        }, [1]);
+        // Q waits on H's CPU from 10 us on (a thread queued there before S's wake-up).
+        if (withQueued) {
+          m.spawn('Q', function* (t) {
+            withQueued.ranAt = t.sim.now;
+            t.work(1_000_000);
+            yield;
+          }, [1]);
+        }
       },
     });
     m.sim.run(1e12);
@@ -541,5 +548,12 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     const queued = await wakeOntoBusy(await machine(true, 1, 's', 0), false);
     expect(queued).toBeGreaterThanOrEqual(500_000);
     expect(queued).toBeLessThan(510_000);
+  });
+
+  it('a woken thread queues ahead of the threads already waiting there since a preemption or a spawn (EEVDF keeps a sleeper\'s lag): it runs at the preemption, not after them', async () => {
+    const queued = { ranAt: -1 };
+    // S preempts H after the IPI and a switch, before Q, which had waited since 10 us.
+    expect(await wakeOntoBusy(await machine(true, 1, 's', 1), false, queued)).toBe(REMOTE + 2_000);
+    expect(queued.ranAt).toBeGreaterThan(100_000 + REMOTE + 2_000);
   });
 });

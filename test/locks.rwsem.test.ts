@@ -66,6 +66,27 @@ function mixed(machine: MachineSpec, threads: number, writeShare: number, seed: 
   return { stats: structuredClone(sem.stats), sections, maxReadersInside };
 }
 
+/**
+ * Threads that each wait `delay`, take the lock in `mode`, hold it `hold` ns
+ * and release it; `order` lists them in the order they got it.
+ */
+function timedSections(m: Machine, sem: RwSemaphore) {
+  const order: string[] = [];
+  const section = (name: string, mode: 'read' | 'write', delay: number, hold: number) =>
+    m.spawn(name, function* (t) {
+      t.work(delay);
+      yield;
+      if (mode === 'read') yield* sem.downRead(t);
+      else yield* sem.downWrite(t);
+      order.push(name);
+      t.work(hold);
+      yield;
+      if (mode === 'read') yield* sem.upRead(t);
+      else yield* sem.upWrite(t);
+    });
+  return { order, section };
+}
+
 describe('RwSemaphore', () => {
   it('never lets a writer in with anyone else, on mesh, chiplet and SMT machines', () => {
     for (const machine of [MESH4, CHIPLET4, TWO_SOCKET_SMT]) {
@@ -125,19 +146,7 @@ describe('RwSemaphore', () => {
   it('makes a reader that arrives behind a waiting writer wait for that writer', () => {
     const m = new Machine(MESH4, { seed: 'order' });
     const sem = new RwSemaphore('namespace_sem', m.coherence, { optimisticSpin: false });
-    const order: string[] = [];
-    const section = (name: string, mode: 'read' | 'write', delay: number, hold: number) =>
-      m.spawn(name, function* (t) {
-        t.work(delay);
-        yield;
-        if (mode === 'read') yield* sem.downRead(t);
-        else yield* sem.downWrite(t);
-        order.push(name);
-        t.work(hold);
-        yield;
-        if (mode === 'read') yield* sem.upRead(t);
-        else yield* sem.upWrite(t);
-      });
+    const { order, section } = timedSections(m, sem);
     section('reader1', 'read', 0, 20_000);
     section('writer', 'write', 2_000, 5_000);
     section('reader2', 'read', 4_000, 1_000);
@@ -149,19 +158,7 @@ describe('RwSemaphore', () => {
   it('lets a reader steal the lock between a release and the woken writer taking it (reader optimistic lock stealing, 5.11+)', () => {
     const m = new Machine(MESH4, { seed: 'steal' });
     const sem = new RwSemaphore('namespace_sem', m.coherence, { optimisticSpin: false });
-    const order: string[] = [];
-    const section = (name: string, mode: 'read' | 'write', delay: number, hold: number) =>
-      m.spawn(name, function* (t) {
-        t.work(delay);
-        yield;
-        if (mode === 'read') yield* sem.downRead(t);
-        else yield* sem.downWrite(t);
-        order.push(name);
-        t.work(hold);
-        yield;
-        if (mode === 'read') yield* sem.upRead(t);
-        else yield* sem.upWrite(t);
-      });
+    const { order, section } = timedSections(m, sem);
     // writer1 releases at ~10 us; writer2, asleep since 2 us, is woken and
     // needs a wake-up latency to run; the reader arrives 1 us after the release.
     section('writer1', 'write', 0, 10_000);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMeasurement, measureMountstorm } from '../src/host/measure.ts';
 import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
+import { measuredWalkNsPerMount } from '../src/host/calibration/measurements.ts';
 import { OP_NAMES, parseTrace } from '../src/workload/trace.ts';
 
 const built = buildProbes();
@@ -82,5 +83,25 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     for (const t of m.results.traces) expect(existsSync(join(work, t))).toBe(true);
     const p50s = m.results.runs.map((r) => r.p50Ns).sort((a, b) => a - b);
     expect(m.results.spread['p50Ns']).toMatchObject({ min: p50s[0], median: p50s[1], max: p50s[2] });
+  });
+
+  it('--idle-mounts: open_tree walks the idle binds beside the storm\'s (has_locked_children), so a walk series measures a cost per mount', async () => {
+    const files = [];
+    for (const n of [100, 3000]) {
+      const out = join(work, `walk${n}.json`);
+      const m = await measureMountstorm({ variant: 'per-layer-idmap', containers: 1, layers: 5, repeat: 3, idleMounts: n }, { out });
+      if (m.kind !== 'mountstorm') throw new Error('wrong kind');
+      expect(m.config.idleMounts).toBe(n);
+      expect(m.results.runs.every((r) => r.idleMounts === n)).toBe(true);
+      files.push(out);
+    }
+    // 2,900 more mounts to walk: tens of us more per open_tree on any machine
+    // (~24 ns per mount on the 2-vCPU guest this was written on); move_mount
+    // does not walk them.
+    const w = measuredWalkNsPerMount(files);
+    expect(w.ns).toBeGreaterThan(2);
+    expect(w.ns).toBeLessThan(500);
+    const [few, many] = files.map((f) => loadMeasurement(f)).map((m) => (m.kind === 'mountstorm' ? m.results.spread['op.open_tree']!.median : NaN));
+    expect(many! - few!).toBeGreaterThan(2900 * 2);
   });
 });

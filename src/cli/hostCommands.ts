@@ -180,9 +180,10 @@ export function registerHostCommands(program: Command): void {
     .option('--umount-detach', 'umount with MNT_DETACH, as containerd does (no busy check, one walk of the peers fewer)')
     .option('--unmount-inspection', 'each container unmounts pass 1\'s overlay before pass 2, as containerd\'s mount.WithTempMount unmounts the inspection mount (default: it stays mounted)')
     .option('--processes', 'one process per container, forked one after another at the release (as a runtime starts a shim per container), instead of threads already running')
+    .option('--idle-mounts <n>', 'N plain binds made before the storm beside its targets: a longer list for open_tree\'s walk (has_locked_children), to measure its cost per mount', wholeNumber('--idle-mounts', 1))
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON); traces go next to it as NAME[.runR].trace.jsonl')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
-    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; processes?: boolean; out: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { variant: MountstormVariant; containers: number; layers: number; repeat: number; propagation?: PropagationMode; peers?: number; reader?: ReaderMode; readSize?: number; idleReads?: number; umountDetach?: boolean; unmountInspection?: boolean; processes?: boolean; idleMounts?: number; out: string; json?: boolean }, cmd: Command) => {
       const m = await measureMountstorm(
         {
           variant: opts.variant,
@@ -197,6 +198,7 @@ export function registerHostCommands(program: Command): void {
           ...(opts.umountDetach ? { umountDetach: true } : {}),
           ...(opts.unmountInspection ? { unmountInspection: true } : {}),
           ...(opts.processes ? { processes: true } : {}),
+          ...(opts.idleMounts !== undefined ? { idleMounts: opts.idleMounts } : {}),
         },
         ctxOf(opts.out, cmd),
       );
@@ -206,6 +208,7 @@ export function registerHostCommands(program: Command): void {
       const p50 = m.results.spread['p50Ns']!;
       const extra: string[] = [];
       if (m.config.propagation) extra.push(`${m.config.propagation}, ${m.config.peers} peers`);
+      if (m.config.idleMounts) extra.push(`${m.config.idleMounts} idle mounts`);
       for (const op of ['open_tree', 'move_mount', 'umount']) {
         const s = m.results.spread[`op.${op}`];
         if (s) extra.push(`${op} ${(s.median / 1e3).toFixed(1)} us`);

@@ -48,7 +48,7 @@ import { hardwareModelSchema } from '../config/hardwareSchema.ts';
 import { YamlSource } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { defaultKernelModelsDir, loadKernelModel } from '../workload/kernelModel.ts';
-import { loadLockbenchPoints, loadMountstormPoints, meanOf, measurementKinds } from './calibration/measurements.ts';
+import { loadLockbenchPoints, loadMountstormPoints, meanOf, measuredWalkNsPerMount, measurementKinds } from './calibration/measurements.ts';
 import { machineDifferences, measurementMachine, type MachineIdentity } from './machineIdentity.ts';
 import { loadMeasurement } from './measure.ts';
 import { calibrateLockbench, calibrateMountstorm, hostMachineSpec, type FitReport, type LockbenchFit, type MountstormFit } from './calibration/fit.ts';
@@ -124,12 +124,14 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const baseKernelFile = kinds.mountstorm.length > 0 ? kernelFileOf(opts.kernel) : null;
   const baseKernel = baseKernelFile ? loadKernelModel(opts.kernel) : null;
   const stormPoints = baseKernelFile ? loadMountstormPoints(kinds.mountstorm) : [];
+  // A walk series measures open_tree's walk per mount; the kernel fit holds it.
+  const walk = baseKernelFile && kinds.walk.length > 0 ? measuredWalkNsPerMount(kinds.walk) : null;
   const lockPoints = loadLockbenchPoints(kinds.lockbench);
-  const machine = calibrationMachine([...kinds.lockbench, ...kinds.mountstorm]);
+  const machine = calibrationMachine([...kinds.lockbench, ...kinds.mountstorm, ...kinds.walk]);
   // Checked after every file was read (a bad file is the more useful message).
   // Levenberg-Marquardt needs two residuals at least; one file of a kind gives
   // one (the fitting library threw from inside the fit).
-  for (const [kind, files] of Object.entries(kinds)) {
+  for (const [kind, files] of Object.entries({ mountstorm: kinds.mountstorm, lockbench: kinds.lockbench })) {
     if (files.length === 1) {
       throw commandLineError('<files>', `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, `1 (${files[0]})`);
     }
@@ -154,7 +156,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   let kernelFile: string | null = null;
   if (baseKernelFile && baseKernel) {
     const base = baseKernel;
-    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, stormPoints);
+    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, stormPoints, walk);
     kernelFile = join(opts.outDir, FITTED_KERNEL_FILE);
     await atomicWrite(kernelFile, fittedKernelModelText(baseKernelFile, mountFit, { name: `${base.name}-${baseHw.name}-fitted`, files: kinds.mountstorm.map(shownPath), date, command: opts.command }));
     written.push(kernelFile);
@@ -173,7 +175,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
     kernelModel: kernelFile ? rel(kernelFile) : null,
     baseKernelModel: baseKernelFile ? shownPath(baseKernelFile) : null,
     lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: meanOf(lockPoints.map((p) => p.clockReadNs)) } : null,
-    mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups } : null,
+    mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups, ...(walk ? { walkFiles: kinds.walk.map((f) => rel(resolve(f))) } : {}) } : null,
   };
   await atomicWrite(recordFile, JSON.stringify(record, null, 2) + '\n');
   written.push(recordFile);

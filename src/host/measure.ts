@@ -115,6 +115,8 @@ export const measurementSchema = z.discriminatedUnion('kind', [
       umountDetach: z.literal(true).optional(),
       unmountInspection: z.literal(true).optional(),
       processes: z.literal(true).optional(),
+      // Binds made before the storm beside its targets: the table open_tree walks (absent in older files: none).
+      idleMounts: z.number().int().positive().optional(),
     }),
     results: mountstormResultsSchema,
   }),
@@ -369,6 +371,8 @@ export interface MountstormOptions {
   unmountInspection?: boolean;
   /** One process per container, forked one after another at the release, instead of threads already running. */
   processes?: boolean;
+  /** Plain binds made before the storm beside its bind targets (children of the same mount): the list open_tree's has_locked_children walks, longer by this many. */
+  idleMounts?: number;
 }
 
 /**
@@ -440,6 +444,7 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
     // A one-pass variant has no inspection mount to unmount: the flag changes nothing there, so it is not recorded.
     ...(opts.unmountInspection && opts.variant !== 'shifted-untar' ? { unmountInspection: true as const } : {}),
     ...(opts.processes ? { processes: true as const } : {}),
+    ...(opts.idleMounts ? { idleMounts: opts.idleMounts } : {}),
   };
   const baseArgs = ['--variant', opts.variant, '--layers', String(opts.layers), '--containers', String(opts.containers)];
   if (config.propagation) baseArgs.push('--propagation', config.propagation, '--peers', String(config.peers));
@@ -447,6 +452,7 @@ export async function measureMountstorm(opts: MountstormOptions, ctx: MeasureCon
   if (config.umountDetach) baseArgs.push('--umount-detach');
   if (config.unmountInspection) baseArgs.push('--unmount-inspection');
   if (config.processes) baseArgs.push('--processes');
+  if (config.idleMounts) baseArgs.push('--idle-mounts', String(config.idleMounts));
   const startedAt = new Date().toISOString();
   const runs: ProbeResults['mountstorm'][] = [];
   try {

@@ -168,6 +168,8 @@ export const mountstormSummarySchema = z.object({
   unmountInspection: z.literal(true).optional(),
   /** With --processes: one process per container, forked one after another at the release. */
   processes: z.literal(true).optional(),
+  /** With --idle-mounts: the binds made before the storm beside its targets. */
+  idleMounts: z.number().int().positive().optional(),
   /** With --processes: when each container's process started running, ns after the release. */
   processStartNs: z.array(nsNumber).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */

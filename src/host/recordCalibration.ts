@@ -24,6 +24,12 @@
 //    (`--processes --unmount-inspection`), as containerd with a shim per
 //    container does; their first fork sets processForkNs, and the storms
 //    check the fork's serialisation and the overlay's teardown.
+//  - the walk series: one container of 10 layers beside 250, 1,000 and 2,000
+//    idle binds on the same mount (`--idle-mounts`): open_tree walks every
+//    child of the layers' mount (has_locked_children), so its call grows by
+//    the walk's cost per mount, which calibrate measures from these traces
+//    and holds in the fit (fitted from launch means with six other groups it
+//    swung 7-31 ns between windows; measured, it is ~24 ns on this guest).
 //  - the wake-up probe, once, first: the base hardware model takes from it
 //    what wake-ups cost on the waker's cpu and onto the other, idle one, and
 //    whether a woken thread waits on its busy previous cpu (on a 2-vCPU guest
@@ -47,6 +53,8 @@ export interface CalibrationStorm {
   layers: number;
   unmountInspection?: boolean;
   processes?: boolean;
+  /** A walk-series run: this many idle binds beside the storm's targets (`measure mountstorm --idle-mounts`). */
+  idleMounts?: number;
 }
 
 export interface CalibrationSet {
@@ -61,18 +69,20 @@ export interface CalibrationSet {
 const storms = (ks: number[], ls: number[]) => ks.flatMap((containers) => ls.map((layers) => ({ variant: 'per-layer-idmap' as const, containers, layers })));
 // A runtime's shape: one process per container, the inspection overlay unmounted (what containerd does, and a probe that starts a process per container).
 const runtimeShaped = (containers: number): CalibrationStorm => ({ variant: 'common-parent', containers, layers: 50, unmountInspection: true, processes: true });
-const stormName = (s: CalibrationStorm) => `${s.variant}-K${s.containers}-L${s.layers}${s.unmountInspection ? '-unmount' : ''}${s.processes ? '-processes' : ''}`;
+// The walk series: one container beside N idle binds, for open_tree's walk per mount (calibrate holds it, measured, in the fit).
+const walkSeries = (ns: number[]): CalibrationStorm[] => ns.map((idleMounts) => ({ variant: 'per-layer-idmap', containers: 1, layers: 10, idleMounts }));
+const stormName = (s: CalibrationStorm) => `${s.variant}-K${s.containers}-L${s.layers}${s.unmountInspection ? '-unmount' : ''}${s.processes ? '-processes' : ''}${s.idleMounts ? `-idle${s.idleMounts}` : ''}`;
 
 export const CALIBRATION_SETS: Record<'full' | 'reduced', CalibrationSet> = {
   full: {
     lockbench: { csNs: [0, 25, 50, 200, 800], runs: 3, durationMs: 500 },
-    mountstorm: [...storms([1, 2, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }, runtimeShaped(1), runtimeShaped(4)],
+    mountstorm: [...storms([1, 2, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }, runtimeShaped(1), runtimeShaped(4), ...walkSeries([250, 1000, 2000])],
     repeat: 5,
     keepTracesUpToK: 4,
   },
   reduced: {
     lockbench: { csNs: [50, 200], runs: 2, durationMs: 200 },
-    mountstorm: [...storms([1, 2, 4], [5, 20]), { variant: 'per-layer-idmap', containers: 8, layers: 20 }, runtimeShaped(1)],
+    mountstorm: [...storms([1, 2, 4], [5, 20]), { variant: 'per-layer-idmap', containers: 8, layers: 20 }, runtimeShaped(1), ...walkSeries([200, 800])],
     repeat: 3,
     keepTracesUpToK: 4,
   },
@@ -123,7 +133,7 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   }
   // Large storms' traces are MBs and calibrate does not read them (it regenerates their ops).
   for (const f of readdirSync(mdir)) {
-    const k = /-K(\d+)-L\d+(?:-[a-z]+)*\.r\d+\.trace\.jsonl$/.exec(f);
+    const k = /-K(\d+)-L\d+(?:-[a-z0-9]+)*\.r\d+\.trace\.jsonl$/.exec(f);
     if (k && Number(k[1]) > set.keepTracesUpToK) rmSync(join(mdir, f));
   }
   return { files, wakeupFile };

@@ -232,18 +232,28 @@ export class ExpeditedRcu {
       if (this.loneGps++ >= this.idleFast.warmup) {
         this.idleModeUses++;
         // Its own stream, one draw per run: drawing here changes no other mechanism's draws.
+        const caller = this.current[0];
+        let settlesNow = false;
         if (this.settledFast === null) {
           this.fastDraws ??= this.m.random.stream('rcu-expedited-idle-fast-path');
           this.settledFast = this.fastDraws.uniform() < this.idleFast.share;
+          settlesNow = true;
           // With wake-ups that know their waker, the fast mode is the worker
           // on its caller's CPU (every hand-off local), the slow one the
           // worker on another CPU (two wake-ups across CPUs per grace
           // period): the worker joins the caller's CPU for its next wake-up.
-          const caller = this.current[0];
           if (this.settledFast && this.wakeAware && self !== null && caller) self.lastCpu = caller.lastCpu;
         }
-        if (this.settledFast) ns = this.idleFast.ns;
-        this.loneFast = this.settledFast;
+        // The fast mode is the worker sharing its caller's CPU: a lone run
+        // settled fast keeps it there, but in a storm the other containers'
+        // callers wake it too, and a grace period whose worker runs on
+        // another CPU than its caller's is a slow one even when that CPU is
+        // idle (measured: at K=2 about one unmount in ten waits the fast
+        // ~7 us, against nine in ten of the lone runs; docs/validation.md,
+        // Sixth session).
+        const together = !this.wakeAware || self === null || caller === undefined || settlesNow || self.lastCpu === caller.lastCpu;
+        if (this.settledFast && together) ns = this.idleFast.ns;
+        this.loneFast = this.settledFast && together;
       }
     }
     return ns;

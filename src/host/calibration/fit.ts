@@ -5,7 +5,7 @@
 
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { median } from '../../bench/stats.ts';
-import { DEFAULT_WAKEUP_NS } from '../../machine.ts';
+import { DEFAULT_CONTEXT_SWITCH_NS, DEFAULT_WAKEUP_NS } from '../../machine.ts';
 import { InputError } from '../../config/errors.ts';
 import type { HardwareModel } from '../../config/hardwareSchema.ts';
 import { buildTopology } from '../../hardware/topology.ts';
@@ -32,6 +32,7 @@ import {
   type LockbenchPoint,
   type MeasuredRuntime,
   type MountstormPoint,
+  type WalkMeasurement,
 } from './measurements.ts';
 
 // ---------------------------------------------------------------------------
@@ -271,21 +272,28 @@ export function scaledKernel(base: KernelModel, groups: Record<MountGroup, Model
 
 /**
  * `k` (a fresh copy) with the idle fast path of the expedited grace period:
- * its share, and base minus the measured saving. When every lone run was
- * fast there is no slow lone mode to subtract from: the fast grace period is
- * the lone unmount's median minus the rest of umount's cost in `k` (its idle
- * cost on `cpus` CPUs without the grace period) and the wake-up after it.
+ * its share, its warm-up, and its length, set so that a lone unmount in a
+ * run settled fast takes its measured median (`fast.fastNs`): that median
+ * minus the rest of umount's cost in `k` (its idle cost on `cpus` CPUs
+ * without the grace period) and minus the hand-offs to the grace-period
+ * worker and back on the caller's CPU (a local wake-up, `wakeupNs`, and on a
+ * machine whose wake-ups know their waker the caller's switch back when the
+ * worker sleeps, `switchBackNs`).
+ *
+ * It used to be the fitted base minus the measured slow-fast saving, which
+ * assumed the lone run's slow mode waits as long as a storm's grace period:
+ * where the storms wanted a longer grace period than the lone slow mode
+ * (window w9: base x1.9, 19 us, against a lone slow mode of ~35 us with
+ * two wake-ups across vCPUs in it) every lone fast unmount came out twice
+ * its measured 7 us, and 50-layer lone launches 28-39% slow.
  */
-export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS, acrossCpusNs = 0): KernelModel {
+export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus = 1, wakeupNs = DEFAULT_WAKEUP_NS, switchBackNs = 0): KernelModel {
   if (!fast) return k;
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
   k.mechanisms.rcuExpeditedIdleWarmupGps = { value: fast.warmupGps, source: src };
   const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
-  // acrossCpusNs: what a slow run's wake-ups across CPUs add over a fast run's
-  // local ones (machines whose wake-ups know their waker); the rest of the
-  // measured saving is the grace period's own.
-  const fastNs = fast.allFast ? fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs : k.mechanisms.rcuExpeditedBaseNs.value - Math.max(0, fast.savingNs - acrossCpusNs);
+  const fastNs = fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs - switchBackNs;
   k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
   return k;
 }
@@ -332,8 +340,25 @@ export interface FitReport {
 export function fitRelative(
   points: { measured: number[] }[],
   predict: (params: number[]) => number[],
-  opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number },
+  opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number; /** Parameters held at their initial value (measured, not fitted): the fit and its covariance see only the others (their rows are 0). */ fixed?: boolean[] },
 ): { params: number[]; stdErrors: number[]; /** (J^T J)^-1 x SSR / (n - p): the parameters' covariance (null when singular). */ covariance: number[][] | null; predictions: number[]; iterations: number; evaluations: number; /** Sum of squared relative residuals at the optimum. */ ssr: number } {
+  const free = opts.initial.map((_, j) => !opts.fixed?.[j]);
+  if (free.some((f) => !f)) {
+    const keep = (v: number[]) => v.filter((_, j) => free[j]);
+    const full = (r: number[]) => {
+      let k = 0;
+      return opts.initial.map((x, j) => (free[j] ? r[k++]! : x));
+    };
+    const inner = fitRelative(points, (r) => predict(full(r)), { initial: keep(opts.initial), min: keep(opts.min), max: keep(opts.max), step: keep(opts.step), ...(opts.maxIterations !== undefined ? { maxIterations: opts.maxIterations } : {}) });
+    // Index of each parameter among the free ones (-1: fixed).
+    const idx = free.map((f, j) => (f ? free.slice(0, j).filter(Boolean).length : -1));
+    return {
+      ...inner,
+      params: full(inner.params),
+      stdErrors: idx.map((i) => (i >= 0 ? inner.stdErrors[i]! : 0)),
+      covariance: inner.covariance ? idx.map((a) => idx.map((b) => (a >= 0 && b >= 0 ? inner.covariance![a]![b]! : 0))) : null,
+    };
+  }
   const rows: { point: number; measured: number }[] = [];
   points.forEach((p, i) => p.measured.forEach((m) => rows.push({ point: i, measured: m })));
   const cache = new Map<string, number[]>();
@@ -459,13 +484,15 @@ export interface MountstormFit extends FitReport {
   otherWorkWake: OtherWorkWake | null;
   /** One process per container: the fork's cost, measured from single-container --processes runs (null: none). */
   processFork: { ns: number; runs: number[] } | null;
+  /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
+  walk: WalkMeasurement | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
 }
 
 /** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
-export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[]): MountstormFit {
+export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[], walk: WalkMeasurement | null = null): MountstormFit {
   const t0 = Date.now();
   const runtime = measuredRuntime(points.flatMap(probeRuntimeRuns));
   const jitterRuns = points.flatMap(probeJitterRuns);
@@ -500,10 +527,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
   const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunSequences), contendedUmount.length ? median(contendedUmount) : undefined);
   const cpus = spec.layout.core.length;
-  // With wake-ups that know their waker, a slow lone run pays two wake-ups across CPUs where a fast one pays a local wake-up and a switch (docs/model.md, section 6).
-  const aware = spec.wakeAware;
-  const acrossCpusNs = aware ? Math.max(0, 2 * aware.remoteNs - (spec.wakeupNs ?? DEFAULT_WAKEUP_NS) - (spec.contextSwitchNs ?? 2_000)) : 0;
-  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, acrossCpusNs);
+  // With wake-ups that know their waker, a fast lone run's caller runs again on its own CPU once the worker sleeps: a switch (docs/model.md, section 6).
+  const switchBackNs = spec.wakeAware ? (spec.contextSwitchNs ?? DEFAULT_CONTEXT_SWITCH_NS) : 0;
+  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, switchBackNs);
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
@@ -515,12 +541,15 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // from ~4 x the 9 ns fitted when every write section walked the table: only
   // open_tree carries it now (docs/validation.md).
   const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.5] };
-  const initial = MOUNT_GROUPS.map((g) => (ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
+  // The table walk, when a walk series measured it, is held at that value:
+  // fitted with the six others it was not identified (docs/validation.md).
+  const initial = MOUNT_GROUPS.map((g) => (g === 'mountTableWalk' && walk ? walk.ns : ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
+  const fixed = MOUNT_GROUPS.map((g) => g === 'mountTableWalk' && walk !== null);
   const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
   // Start from the single-call costs alone (analytic, instant): the full fit
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
-  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100 }).params : initial;
+  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100, fixed }).params : initial;
   const fitFrom = (from: number[]) => fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
@@ -528,7 +557,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
       const sims = points.map((p) => simulateMountstormCalls(spec, kernel, p));
       return [...sims.map((r) => r.meanS), ...idlePredict(params), ...contended.map((o) => sims[o.point]!.medianCallS[o.op] ?? NaN)];
     },
-    { initial: from, ...bounds },
+    { initial: from, ...bounds, fixed },
   );
   // Two starts, the better optimum kept: the single-call optimum (usually
   // best) and the base file's values (which found a better optimum than the
@@ -537,6 +566,10 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const best = fits.reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
+  // The held walk's own uncertainty (its slope's standard error) goes on its diagonal, so predict's intervals carry it.
+  const walkAt = MOUNT_GROUPS.indexOf('mountTableWalk');
+  const stdErrors = fit.stdErrors.map((s, j) => (fixed[j] && walk ? walk.stdErrorNs : s));
+  const covariance = fit.covariance && walk ? fit.covariance.map((row, a) => row.map((c, b) => (a === walkAt && b === walkAt ? walk.stdErrorNs ** 2 : c))) : fit.covariance;
   const fitPoints = [
     ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
     ...idle.map((o, i) => ({ label: `K=1 L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + i]! })),
@@ -548,11 +581,12 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     rcuFastPath,
     otherWorkWake,
     processFork,
+    walk,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,
-    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: fit.stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
-    covariance: fit.covariance,
+    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: fixed[i] && walk ? `${MOUNT_GROUP_DESCRIPTIONS[g]}; measured by the walk series beside ${walk.idleMounts.join(', ')} idle mounts, held in the fit` : MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
+    covariance,
     steps: bounds.step,
     points: fitPoints,
     rmsRelative: rms(fitPoints),

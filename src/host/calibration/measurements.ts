@@ -107,6 +107,75 @@ export function tracedCalls(t: Trace): Map<string, { durNs: number[]; tables: nu
   return by;
 }
 
+/** open_tree's walk cost per mount, measured directly (measuredWalkNsPerMount). */
+export interface WalkMeasurement {
+  /** ns per mount in the list open_tree's has_locked_children walks. */
+  ns: number;
+  /** The slope's standard error, ns. */
+  stdErrorNs: number;
+  /** ns at an empty list (the rest of open_tree). */
+  interceptNs: number;
+  calls: number;
+  /** The idle-mount counts of the series. */
+  idleMounts: number[];
+  files: string[];
+}
+
+/**
+ * open_tree's cost per mount of the list it walks (__do_loopback ->
+ * has_locked_children, fs/namespace.c: list_for_each_entry over the source
+ * mount's children, is_subdir on each), measured directly: single-container
+ * storms made beside N idle binds on the same mount (`measure mountstorm
+ * --idle-mounts N`), a least-squares line through open_tree's median call at
+ * each list length (N plus the storm's own mounts at the call). Fitted with
+ * the six other groups from launch means instead, it swung between 7 and
+ * 31 ns from one recording window to the next (docs/validation.md); the
+ * series pins it, and the fit holds it.
+ *
+ * One point per run: its median open_tree call against N plus the median
+ * number of the storm's own mounts at those calls. A run's median shrugs off
+ * the odd call that waited for a CPU, which a line through single calls (or
+ * through each list length's few calls) does not.
+ */
+export function measuredWalkNsPerMount(files: string[]): WalkMeasurement {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const idleMounts = new Set<number>();
+  let calls = 0;
+  for (const file of files) {
+    const m = loadMeasurement(file);
+    if (m.kind !== 'mountstorm' || !m.config.idleMounts) throw wrongKind(file, 'mountstorm --idle-mounts', m.kind);
+    if (m.config.containers !== 1) {
+      throw new InputError({ file, line: 1, column: 1, field: 'config.containers', expected: '1 in a walk series (with more containers open_tree waits for the others, and the walk is not alone in its time)', got: String(m.config.containers) });
+    }
+    const n = m.config.idleMounts;
+    idleMounts.add(n);
+    const dir = dirname(file);
+    for (const t of m.results.traces) {
+      const path = join(dir, t);
+      if (!existsSync(path)) throw new InputError({ file, line: 1, column: 1, field: 'results.traces', expected: `its trace ${t} beside it (a walk series is read from the traces)`, got: 'missing' });
+      const c = tracedCalls(readTraceFile(path)).get('open_tree');
+      if (!c || c.durNs.length === 0) continue;
+      xs.push(n + median(c.tables));
+      ys.push(median(c.durNs));
+      calls += c.durNs.length;
+    }
+  }
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  if (idleMounts.size < 2 || xs.length < 3 || hi - lo < 100) {
+    throw new InputError({ file: files[0]!, line: 1, column: 1, field: 'config.idleMounts', expected: 'a walk series of at least two idle-mount counts 100 or more apart, three runs or more with traces (one count gives no slope)', got: [...idleMounts].join(', ') });
+  }
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx;
+  const intercept = my - slope * mx;
+  const rss = xs.reduce((a, x, i) => a + (ys[i]! - intercept - slope * x) ** 2, 0);
+  return { ns: Math.max(0, slope), stdErrorNs: Math.sqrt(rss / (n - 2) / sxx), interceptNs: intercept, calls, idleMounts: [...idleMounts].sort((a, b) => a - b), files };
+}
+
 /** Each run's median duration of `op`, or null when some run has no timed call of it. */
 export function runMedians(perRun: Map<string, { durNs: number[] }>[], op: string): number[] | null {
   const runs = perRun.map((by) => by.get(op)?.durNs).filter((x): x is number[] => x !== undefined && x.length > 0);
@@ -318,12 +387,17 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
 }
 
-/** Splits measurement files by kind, so the CLI can take them in any order. */
-export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[] } {
-  const out = { mountstorm: [] as string[], lockbench: [] as string[] };
+/**
+ * Splits measurement files by kind, so the CLI can take them in any order.
+ * Mount storms made beside idle mounts (`measure mountstorm --idle-mounts`)
+ * are the walk series: they measure open_tree's walk, not a launch.
+ */
+export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[]; walk: string[] } {
+  const out = { mountstorm: [] as string[], lockbench: [] as string[], walk: [] as string[] };
   for (const f of files) {
     const m = loadMeasurement(f);
-    if (m.kind === 'mountstorm' || m.kind === 'lockbench') out[m.kind].push(f);
+    if (m.kind === 'mountstorm' && m.config.idleMounts) out.walk.push(f);
+    else if (m.kind === 'mountstorm' || m.kind === 'lockbench') out[m.kind].push(f);
     else throw new InputError({ file: f, line: 1, column: 1, field: 'kind', expected: 'a mountstorm or lockbench measurement', got: JSON.stringify(m.kind) });
   }
   return out;
@@ -386,9 +460,9 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
  * run has). Runs with fewer calls (a common-parent storm unmounts a handful
  * of mounts) are all warm-up: they count for `warmupGps` only through the
  * simulation, which charges a run's first `warmupGps` lone grace periods the
- * slow length. `savingNs` is the slow mode's median minus the fast mode's:
- * the rest of umount's work is in both, so this is what the fast path saves
- * on the grace period.
+ * slow length. `savingNs` is the slow mode's median minus the fast mode's
+ * (reported; the model's fast grace period is set from `fastNs` itself, see
+ * withRcuFastPath).
  *
  * One mode only: when every settled run's median is under half the median
  * unmount of the contended runs (K > 1, where the other vCPU is busy and the

@@ -39,7 +39,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const v = getIn(fit.kernel, p).value;
       const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
       doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
-      const how = ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
+      const w = g === 'mountTableWalk' ? fit.walk : null;
+      const how = w
+        ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
+        : ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
   }
@@ -54,9 +57,7 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       : `the share of single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls whose median umount is in the fast mode (run medians ${runs} us; modes ${(r.fastNs / 1000).toFixed(1)} and ${(r.slowNs / 1000).toFixed(1)} us)`;
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastShare'], doc.createNode({ value: Number(r.share.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${how}`) }));
     doc.setIn(['mechanisms', 'rcuExpeditedIdleWarmupGps'], doc.createNode({ value: r.warmupGps, source: fittedSource(opts.files, opts.date, `measured, not fitted: over the single-container runs of ${MIN_SETTLED_UMOUNTS} or more umount calls that settled fast, the median count of leading calls above the modes' geometric midpoint (${Math.round(Math.sqrt(r.fastNs * r.slowNs) / 100) / 10} us)`) }));
-    const fastHow = r.allFast
-      ? `the lone umount's median (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model`
-      : `rcuExpeditedBaseNs minus what the fast mode saves, measured: the slow mode's median umount minus the fast mode's (${Math.round(r.savingNs)} ns)`;
+    const fastHow = `the fast mode's median lone umount (${(r.fastNs / 1000).toFixed(1)} us) minus the rest of umount's cost in this model and the hand-offs to the grace-period worker and back on the caller's CPU`;
     doc.setIn(['mechanisms', 'rcuExpeditedIdleFastNs'], doc.createNode({ value: Math.round(fit.kernel.mechanisms.rcuExpeditedIdleFastNs!.value), source: fittedSource(opts.files, opts.date, fastHow) }));
   }
   if (fit.processFork) {
@@ -113,7 +114,7 @@ export interface CalibrationRecord {
   /** clockReadNs: the probe's mean clock read over the set (a prediction's critical section is cs + one clock read). */
   lockbench: (FitReport & { files: string[]; clockReadNs?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
-  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]> }) | null;
+  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
 }
 
 export function recordFileName(dir: string): string {
