@@ -285,14 +285,14 @@ export class Scheduler implements EventTarget {
       return;
     }
     if (stays || byWaker || this.wakerCpu < 0 || !this.allowed(t, this.wakerCpu)) {
-      this.enqueueWoken(t, prev);
+      this.enqueue(t, prev, true);
       if (stays && !byWaker) this.preemptSoon(prev, cost(prev));
       return;
     }
     // Not preempting the thread on its previous CPU, with no CPU idle: it
     // queues on its waker's CPU (the wakeup probe's wakees ran there when
     // the waker slept, rather than waiting for the other thread's slice).
-    this.enqueueWoken(t, this.wakerCpu);
+    this.enqueue(t, this.wakerCpu, true);
   }
 
   /**
@@ -416,8 +416,24 @@ export class Scheduler implements EventTarget {
     return true;
   }
 
-  /** Queue `t` (per-CPU queues: on `onCpu`, else its previous CPU, else its waker's). */
-  private enqueue(t: SimThread, onCpu = -1): void {
+  /**
+   * Queue `t` (per-CPU queues: on `onCpu`, else its previous CPU, else its
+   * waker's). A `woken` thread (wake-aware machines, placeWoken) goes ahead
+   * of the threads waiting there since a preemption, a spawn or a balance,
+   * behind those woken before it. EEVDF (kernel/sched/fair.c, place_entity
+   * and pick_eevdf) keeps a sleeper's lag, so a thread that slept is
+   * eligible with an earlier virtual deadline than threads that used their
+   * slice, and runs next when the CPU frees (or preempts,
+   * wakeup_preempt_fair). Measured on the 2-vCPU guest in a 32-container
+   * storm of 1 layer (perf record -e sched:sched_wakeup,
+   * sched:sched_switch): the RCU worker ran a median 2 us after its wake-up
+   * (90% within 9 us) with 30 storm threads runnable, and the storm's
+   * threads a median 2-13 us after theirs (docs/validation.md, Sixth
+   * session). At the back of the queue, the worker waited milliseconds for
+   * every runnable thread, and each grace period with it. Whether it
+   * preempts the thread running there is placeWoken's (the wakeup probe's).
+   */
+  private enqueue(t: SimThread, onCpu = -1, woken = false): void {
     if (this.perCpuQueues) {
       let c = onCpu >= 0 ? onCpu : t.lastCpu >= 0 && this.allowed(t, t.lastCpu) ? t.lastCpu : -1;
       // Never ran: the CPU of whoever woke it. A burst is released by one
@@ -425,7 +441,8 @@ export class Scheduler implements EventTarget {
       // on the first CPU they may use, and wait there for that CPU or the
       // balance (measured: docs/validation.md, "Per-CPU run queues").
       if (c < 0) c = t.affinity.length > 0 ? t.affinity[0]! : 0;
-      this.cpuQueues[c].push(t);
+      if (woken) this.cpuQueues[c].splice(this.cpuWoken[c]!++, 0, t);
+      else this.cpuQueues[c].push(t);
       this.waitingOnCpus++;
       if (this.onCpu[c] !== null) this.armSlice(c);
       this.armBalance();
@@ -436,29 +453,6 @@ export class Scheduler implements EventTarget {
     for (let c = 0; c < this.cpuCount; c++) {
       if (this.onCpu[c] !== null && this.allowed(t, c)) this.armSlice(c);
     }
-  }
-
-  /**
-   * Queue a woken thread on `cpu` ahead of the threads waiting there since a
-   * preemption or a balance, behind those woken before it. EEVDF
-   * (kernel/sched/fair.c, place_entity and pick_eevdf) keeps a sleeper's
-   * lag, so a thread that slept is eligible with an earlier virtual
-   * deadline than threads that used their slice, and runs next when the CPU
-   * frees (or preempts, wakeup_preempt_fair). Measured on the 2-vCPU guest
-   * in a 32-container storm of 1 layer (perf record -e sched:sched_wakeup,
-   * sched:sched_switch): the RCU worker ran a median 2 us after its wake-up
-   * (90% within 9 us) with 30 storm threads runnable, and the storm's
-   * threads a median 2-13 us after theirs (docs/validation.md, Sixth
-   * session). At the back of the queue, the worker waited milliseconds for
-   * every runnable thread, and each grace period with it. Whether it
-   * preempts the thread running there is placeWoken's (the wakeup probe's).
-   */
-  private enqueueWoken(t: SimThread, cpu: number): void {
-    this.cpuQueues[cpu].splice(this.cpuWoken[cpu]!, 0, t);
-    this.cpuWoken[cpu]!++;
-    this.waitingOnCpus++;
-    if (this.onCpu[cpu] !== null) this.armSlice(cpu);
-    this.armBalance();
   }
 
   private queueLength(): number {
