@@ -460,8 +460,7 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
  * run has). Runs with fewer calls (a common-parent storm unmounts a handful
  * of mounts) are all warm-up: they count for `warmupGps` only through the
  * simulation, which charges a run's first `warmupGps` lone grace periods the
- * slow length. `savingNs` is the slow mode's median minus the fast mode's
- * (reported; the model's fast grace period is set from `fastNs` itself, see
+ * slow length. The model's fast grace period is set from `fastNs` (see
  * withRcuFastPath).
  *
  * One mode only: when every settled run's median is under half the median
@@ -473,7 +472,6 @@ export function contendedOpPoints(points: MountstormPoint[]): ContendedOpPoint[]
  */
 export interface RcuFastPath {
   share: number;
-  savingNs: number;
   fastNs: number;
   slowNs: number;
   runMediansNs: number[];
@@ -517,10 +515,10 @@ export function measuredRcuFastPath(runs: number[][], contendedUmountNs?: number
     // One mode: fast when even the slowest settled run is under half the contended unmount.
     if (contendedUmountNs === undefined || !(s[s.length - 1]! < contendedUmountNs / 2)) return null;
     const fastNs = median(s);
-    return { share: 1, savingNs: contendedUmountNs - fastNs, fastNs, slowNs: contendedUmountNs, runMediansNs, warmupGps: warmup(fastNs, contendedUmountNs), allFast: true };
+    return { share: 1, fastNs, slowNs: contendedUmountNs, runMediansNs, warmupGps: warmup(fastNs, contendedUmountNs), allFast: true };
   }
   const fastNs = median(s.slice(0, at)), slowNs = median(s.slice(at));
-  return { share: at / s.length, savingNs: slowNs - fastNs, fastNs, slowNs, runMediansNs, warmupGps: warmup(fastNs, slowNs) };
+  return { share: at / s.length, fastNs, slowNs, runMediansNs, warmupGps: warmup(fastNs, slowNs) };
 }
 
 /**
