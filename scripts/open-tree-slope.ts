@@ -9,7 +9,7 @@
  * parameters (docs/validation.md, "Fifth session").
  * Usage: npx tsx scripts/open-tree-slope.ts TRACE.jsonl...
  */
-import { median } from '../src/bench/stats.ts';
+import { lineFit, median } from '../src/bench/stats.ts';
 import { readTraceFile, tracedCalls } from '../src/host/calibration/measurements.ts';
 
 const files = process.argv.slice(2);
@@ -28,7 +28,5 @@ for (const file of files) {
 }
 const xs = [...bySize.keys()].sort((a, b) => a - b);
 const ys = xs.map((x) => median(bySize.get(x)!));
-const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-console.log(`open_tree: ${slope.toFixed(1)} ns per mount in the table, ${(my - slope * mx).toFixed(0)} ns at an empty table (table sizes ${xs[0]}-${xs[xs.length - 1]}, ${calls} calls in ${files.length} traces)`);
+const { slope, intercept } = lineFit(xs, ys);
+console.log(`open_tree: ${slope.toFixed(1)} ns per mount in the table, ${intercept.toFixed(0)} ns at an empty table (table sizes ${xs[0]}-${xs[xs.length - 1]}, ${calls} calls in ${files.length} traces)`);

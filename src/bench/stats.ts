@@ -21,6 +21,26 @@ export function mean(xs: ArrayLike<number>): number {
   return xs.length ? s / xs.length : NaN;
 }
 
+/**
+ * The least-squares line y = intercept + slope * x through the points, and
+ * the slope's standard error (NaN with fewer than 3 points). At least two
+ * distinct xs.
+ */
+export function lineFit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; slopeStdError: number } {
+  const n = xs.length;
+  const mx = mean(xs), my = mean(ys);
+  let sxx = 0, sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - mx) ** 2;
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+  }
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  let rss = 0;
+  for (let i = 0; i < n; i++) rss += (ys[i]! - intercept - slope * xs[i]!) ** 2;
+  return { slope, intercept, slopeStdError: n > 2 ? Math.sqrt(rss / (n - 2) / sxx) : NaN };
+}
+
 /** A growable sample buffer (float64) for latencies. */
 export class Samples {
   private buf = new Float64Array(1024);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
-import { median } from '../../bench/stats.ts';
+import { lineFit, median } from '../../bench/stats.ts';
 
 // ---------------------------------------------------------------------------
 // Measured points
@@ -166,14 +166,8 @@ export function measuredWalkNsPerMount(files: string[]): WalkMeasurement {
   if (idleMounts.size < 2 || xs.length < 3 || hi - lo < 100) {
     throw new InputError({ file: files[0]!, line: 1, column: 1, field: 'config.idleMounts', expected: 'a walk series of at least two idle-mount counts 100 or more apart, three runs or more with traces (one count gives no slope)', got: [...idleMounts].join(', ') });
   }
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx;
-  const intercept = my - slope * mx;
-  const rss = xs.reduce((a, x, i) => a + (ys[i]! - intercept - slope * x) ** 2, 0);
-  return { ns: Math.max(0, slope), stdErrorNs: Math.sqrt(rss / (n - 2) / sxx), interceptNs: intercept, calls, idleMounts: [...idleMounts].sort((a, b) => a - b), files };
+  const line = lineFit(xs, ys);
+  return { ns: Math.max(0, line.slope), stdErrorNs: line.slopeStdError, interceptNs: line.intercept, calls, idleMounts: [...idleMounts].sort((a, b) => a - b), files };
 }
 
 /** Each run's median duration of `op`, or null when some run has no timed call of it. */
@@ -232,10 +226,9 @@ export function measuredRuntime(runs: ProbeRuntimeRun[]): MeasuredRuntime | null
   const pts = [...byCount].map(([n, sums]) => [n, median(sums)] as const);
   let perOpNs: number, startNs: number;
   if (pts.length >= 2) {
-    const mx = meanOf(pts.map(([n]) => n)), my = meanOf(pts.map(([, y]) => y));
-    const sxy = pts.reduce((a, [n, y]) => a + (n - mx) * (y - my), 0), sxx = pts.reduce((a, [n]) => a + (n - mx) ** 2, 0);
-    perOpNs = Math.max(0, sxy / sxx);
-    startNs = Math.max(0, my - perOpNs * mx);
+    const line = lineFit(pts.map(([n]) => n), pts.map(([, y]) => y));
+    perOpNs = Math.max(0, line.slope);
+    startNs = Math.max(0, line.intercept);
   } else {
     perOpNs = median(runs.map((r) => r.plainGapSumNs / r.plainGaps));
     startNs = 0;
