@@ -1,7 +1,7 @@
 /**
  * Launch-simulation benchmarks (issues 3 and 14), appended to docs/benchmarks.md:
  *  (d) one Fig 3 point, 100 containers x 50 layers on r5.metal: whole-process
- *      wall time (median of 3 fresh processes, compiled dist/ as `locksim`
+ *      wall time (median of 3 fresh processes, compiled and bundled dist/ as `locksim`
  *      runs) vs 0.6 s, its simulate-only time cold (same processes) and warm
  *      (after one in-process warm-up run), and events per mount operation vs 50;
  *      the same in detailed mode (`--detailed`: every spinner of a herd on its
@@ -19,7 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
+import { join, resolve, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runScenarioFile } from '../src/runner/runScenario.ts';
 import { describeMachine, machineIdentity } from '../src/host/machineIdentity.ts';
@@ -27,24 +27,26 @@ import type { LaunchPointResult } from '../src/bench/launchPoint.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(root, 'node_modules/.bin/tsx');
-const builtPoint = join(root, 'dist/bench/launchPoint.js');
+/** What bin/locksim.js would run: the bundle (scripts/bundle.mjs) when current, else the compiled modules. */
+const builtPoints = [join(root, 'dist/bundle/launchPoint.js'), join(root, 'dist/bench/launchPoint.js')];
 
-/** Whether dist/ is at least as new as every source file (as bin/locksim.js decides). */
-function distIsCurrent(): boolean {
-  if (!existsSync(builtPoint)) return false;
-  const builtAt = statSync(builtPoint).mtimeMs;
+/** Whether `built` is at least as new as every source file (as bin/locksim.js decides). */
+function isCurrent(built: string): boolean {
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
   for (const name of readdirSync(join(root, 'src'), { recursive: true }) as string[]) {
     if (name.endsWith('.ts') && statSync(join(root, 'src', name)).mtimeMs > builtAt) return false;
   }
   return true;
 }
-const compiled = distIsCurrent();
+const builtPoint = builtPoints.find(isCurrent);
+const compiled = builtPoint !== undefined;
 if (!compiled) process.stderr.write('dist/ is missing or older than src/: points run through tsx (run `npm run build` to time what locksim runs)\n');
 
 interface PointRun extends LaunchPointResult { seconds: number }
 /** One point in a fresh process; `seconds` is the whole process's wall time. */
 function point(model: string, k: number, l: number, ...extra: string[]): PointRun {
-  const [cmd, args] = compiled ? [process.execPath, [builtPoint]] : [tsx, [join(root, 'bench/launchPoint.ts')]];
+  const [cmd, args] = builtPoint !== undefined ? [process.execPath, [builtPoint]] : [tsx, [join(root, 'bench/launchPoint.ts')]];
   const start = process.hrtime.bigint();
   const out = execFileSync(cmd, [...args, model, String(k), String(l), ...extra], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -138,7 +140,7 @@ const section = `
 ## Launch simulation (issues 3 and 14)
 
 Written by \`npm run bench\` (\`tsx bench/launch.ts\`), ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on ${identity}, Node ${process.version}; load average before: ${loadBefore.toFixed(2)}, after: ${loadavg()[0].toFixed(2)} (the machine is shared: other processes slow every time below).
-Each point runs in a fresh process (\`node dist/bench/launchPoint.js MODEL K L\`${compiled ? ', compiled as locksim runs' : ': dist/ was stale, so through tsx'}), so its memory is its own; whole-process time is measured around that process, simulate-only time inside it (trace, machine, simulation; models loaded). Medians of 3, (min-max) in brackets.
+Each point runs in a fresh process (\`node ${builtPoint !== undefined ? relative(root, builtPoint) : 'dist/bench/launchPoint.js'} MODEL K L\`${compiled ? ', compiled and bundled as locksim runs' : ': dist/ was stale, so through tsx'}), so its memory is its own; whole-process time is measured around that process, simulate-only time inside it (trace, machine, simulation; models loaded). Medians of 3, (min-max) in brackets.
 
 | measurement | result | target | |
 |---|---|---|---|

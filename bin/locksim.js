@@ -3,15 +3,18 @@
 // start: nothing to compile). When dist/ is missing (installed with
 // --ignore-scripts) or older than a file in src/ (a developer edited the
 // sources), it runs the sources through tsx instead, so a stale build is never
-// what runs; `npm run build` refreshes dist/.
+// what runs; `npm run build` refreshes dist/. Of the build it prefers the
+// bundle (dist/bundle/main.js, one file: a shorter start; scripts/bundle.mjs)
+// to the compiled modules (dist/cli/main.js), each when it is current.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const built = join(root, 'dist', 'cli', 'main.js');
+const bundle = join(root, 'dist', 'bundle', 'main.js');
+const compiled = join(root, 'dist', 'cli', 'main.js');
 
-function distIsCurrent() {
+function isCurrent(built) {
   if (!existsSync(built)) return false;
   const builtAt = statSync(built).mtimeMs;
   const src = join(root, 'src');
@@ -22,7 +25,8 @@ function distIsCurrent() {
 }
 
 let main;
-if (distIsCurrent()) {
+const built = [bundle, compiled].find(isCurrent);
+if (built !== undefined) {
   ({ main } = await import(pathToFileURL(built).href));
 } else {
   const { register } = await import('tsx/esm/api');
