@@ -18,12 +18,15 @@ export interface EventTarget {
 }
 
 const advanceDefault = { on: true };
+const tickDefault = { on: true };
 
 export class Simulator {
   /** Current simulated time, ns. */
   now = 0;
-  /** Events delivered so far (for benchmarks and sanity checks). */
+  /** Events delivered so far (for benchmarks and sanity checks). Ticks of `every` are not events: see `ticksFired`. */
   eventsFired = 0;
+  /** Ticks of the periodic target (`every`) delivered so far. */
+  ticksFired = 0;
 
   private size = 0;
   private counter = 0;
@@ -54,6 +57,15 @@ export class Simulator {
   private freeSlots: Int32Array;
   private freeCount: number;
   private stopped = false;
+  /**
+   * The periodic target (`every`), or null: delivered by the loop like an
+   * event at `tickAt` with insertion counter `tickSeq`, without entering the
+   * heap. It stands for an event that would always be pending.
+   */
+  private tickTarget: EventTarget | null = null;
+  private tickPeriod = 0;
+  private tickAt = Infinity;
+  private tickSeq = 0;
   /** The `until` of the run in progress (-Infinity outside a run: no advance). */
   private until = -Infinity;
   /**
@@ -76,6 +88,20 @@ export class Simulator {
   }
   static set advanceByDefault(on: boolean) {
     advanceDefault.on = on;
+  }
+
+  /**
+   * Whether `every` delivers its target as a tick of the loop (true) or as
+   * an event that reschedules itself, as before ticks; the results are the
+   * same, only `eventsFired` differs (test/engine.test.ts, test/eventSavings.test.ts).
+   */
+  ticking: boolean = tickDefault.on;
+  /** `ticking` of simulators made from now on (tests switch it off to compare). */
+  static get tickByDefault(): boolean {
+    return tickDefault.on;
+  }
+  static set tickByDefault(on: boolean) {
+    tickDefault.on = on;
   }
 
   constructor(initialCapacity = 1024) {
@@ -127,6 +153,37 @@ export class Simulator {
   }
 
   /**
+   * Deliver `target.fire(0)` every `periodNs` ns from now on (first at now +
+   * periodNs), for as long as the simulator runs: the same deliveries, at
+   * the same times and in the same order among the events, as a target that
+   * schedules itself `periodNs` ahead at the end of each `fire` (a sampler),
+   * but without a heap insertion and removal each time. The tick takes an
+   * insertion counter where that event would have been scheduled (now, and
+   * after each delivery), so ties with events at the same time are broken as
+   * before; `advance` treats it as pending. Ticks are counted in
+   * `ticksFired`, not `eventsFired`. One periodic target per simulator.
+   */
+  every(periodNs: number, target: EventTarget): void {
+    if (!(periodNs > 0)) throw new RangeError(`period ${periodNs} is not positive`);
+    if (this.tickTarget !== null) throw new Error('a periodic target is set already');
+    if (!this.ticking) {
+      const sim = this;
+      const event = {
+        fire(): void {
+          target.fire(0);
+          sim.schedule(periodNs, event, 0);
+        },
+      };
+      this.schedule(periodNs, event, 0);
+      return;
+    }
+    this.tickTarget = target;
+    this.tickPeriod = periodNs;
+    this.tickAt = this.now + periodNs;
+    this.tickSeq = this.counter++;
+  }
+
+  /**
    * Move the clock `delay` ns ahead inside the current event, instead of
    * scheduling an event after `delay` and delivering it, when that event
    * would be the next one delivered: the heap's earliest event is later
@@ -141,6 +198,7 @@ export class Simulator {
     const at = this.now + delay;
     if (!this.advancing || this.stopped || at > this.until) return false;
     if (this.size > 0 && !(this.times[this.heap[0]] > at)) return false;
+    if (!(this.tickAt > at)) return false;
     this.now = at;
     return true;
   }
@@ -159,10 +217,18 @@ export class Simulator {
   }
 
   private loop(until: number): void {
-    while (this.size > 0 && !this.stopped) {
-      const slot = this.heap[0];
-      const t = this.times[slot];
-      if (t > until) break;
+    while (!this.stopped) {
+      const any = this.size > 0;
+      const slot = any ? this.heap[0] : -1;
+      const t = any ? this.times[slot] : Infinity;
+      // The periodic tick goes first when an event with its time and counter would.
+      const tickAt = this.tickAt;
+      if (tickAt <= t && tickAt !== Infinity && (tickAt < t || this.tickSeq < this.order[slot])) {
+        if (tickAt > until) break;
+        this.tick();
+        continue;
+      }
+      if (!any || t > until) break;
       const target = this.targets[slot]!;
       const fire = this.fires[slot]!;
       const arg = this.args[slot];
@@ -175,6 +241,17 @@ export class Simulator {
       this.tail = null;
       fire.call(target, arg);
     }
+  }
+
+  /** Deliver the periodic tick, then take its next time and counter as its `fire` rescheduling itself would. */
+  private tick(): void {
+    const target = this.tickTarget!;
+    this.now = this.tickAt;
+    this.ticksFired++;
+    this.tail = null;
+    target.fire(0);
+    this.tickAt = this.now + this.tickPeriod;
+    this.tickSeq = this.counter++;
   }
 
   /** Stop the run loop after the current event. */

@@ -30,10 +30,10 @@ export function startBackgroundWalks(s: LaunchState): ReaderPressure {
         const backgroundCpus = Math.min(m.cpus, (spin + walks) / periodNs);
         // Bounded only to keep a runaway finite; the bound is far above any sane run.
         m.scheduler.sharedCpuFactor = Math.min(1000, Math.max(1, (backgroundCpus + m.scheduler.demand) / m.cpus));
-        m.sim.schedule(periodNs, sampler, 0);
       },
     };
-    m.sim.schedule(periodNs, sampler, 0);
+    // A tick of the simulator's loop, not an event in its heap (Simulator.every): the same samples at the same instants.
+    m.sim.every(periodNs, sampler);
   }
   return pressure;
 }
