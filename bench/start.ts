@@ -1,6 +1,8 @@
 /**
  * Start time of the command line (issue 12), appended to docs/benchmarks.md:
- * `node bin/locksim.js --help` as `npm ci` leaves it (compiled dist/), beside
+ * `node bin/locksim.js --help` as `npm ci` leaves it (compiled dist/, bundled
+ * into dist/bundle/main.js), beside the compiled modules without the bundle
+ * (`node dist/cli/main.js --help`), beside
  * the same command through tsx (the sources, as before there was a build) and
  * beside `node -e 0` (the floor: Node's own start on this machine). Median of
  * 5 fresh processes each, with the spread (min-max), the machine's identity
@@ -51,6 +53,7 @@ const loadBefore = loadavg()[0];
 time(['bin/locksim.js', '--help']);
 const floor = time(['-e', '0']);
 const compiled = time(['bin/locksim.js', '--help']);
+const modules = time(['dist/cli/main.js', '--help']);
 const viaTsx = time(['--import', 'tsx', 'src/cli/main.ts', '--help']);
 const lscpu = (() => {
   try {
@@ -71,10 +74,11 @@ Median of ${RUNS} fresh processes, (min-max) in brackets.
 | command | wall time | CPU time (user + system) |
 |---|---|---|
 | \`node -e 0\` (Node's own start: the floor) | ${fmt(floor.wall)} | ${fmt(floor.cpu)} |
-| \`locksim --help\` (\`node bin/locksim.js\`, compiled \`dist/\`) | ${fmt(compiled.wall)} | ${fmt(compiled.cpu)} |
+| \`locksim --help\` (\`node bin/locksim.js\`, compiled \`dist/\`, one bundled file: \`dist/bundle/main.js\`) | ${fmt(compiled.wall)} | ${fmt(compiled.cpu)} |
+| the same from the compiled modules without the bundle (\`node dist/cli/main.js --help\`) | ${fmt(modules.wall)} | ${fmt(modules.cpu)} |
 | \`locksim --help\` through tsx (\`node --import tsx src/cli/main.ts\`) | ${fmt(viaTsx.wall)} | ${fmt(viaTsx.cpu)} |
 
-The compiled start is ${(median(compiled.wall) - median(floor.wall)).toFixed(3)} s of wall time above Node's own; tsx adds ${(median(viaTsx.wall) - median(compiled.wall)).toFixed(3)} s more (it compiles every source file at each start). The CPU time is what the start costs without other work competing for the 2 CPUs: on a quiet machine the wall time is close to it.
+The compiled start is ${(median(compiled.wall) - median(floor.wall)).toFixed(3)} s of wall time above Node's own (${(median(modules.wall) - median(floor.wall)).toFixed(3)} s from the modules without the bundle); tsx adds ${(median(viaTsx.wall) - median(compiled.wall)).toFixed(3)} s more (it compiles every source file at each start). The CPU time is what the start costs without other work competing for the 2 CPUs: on a quiet machine the wall time is close to it.
 `;
 const docPath = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(docPath, 'utf8');
