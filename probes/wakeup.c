@@ -24,6 +24,21 @@
  *             (placementSame), and with it B again but busy with a third
  *             thread spinning in user mode (placementBusy, at most 100
  *             samples: the wakee shares B with it to get there).
+ *  interrupts: what an interrupt takes from a thread running in user mode
+ *             on B (the "hog" times its own loop and sums every gap over
+ *             300 ns) while A sends it, one at a time, 20 us apart:
+ *             - ipi: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which
+ *               IPIs every CPU running a thread of this process (B) and
+ *               runs a near-empty handler: the cost of an IPI into a busy
+ *               CPU (on a virtual machine, the exits around its delivery;
+ *               a reschedule IPI's handler is as short);
+ *             - gracePeriod (root only, else null): a bind mount and its
+ *               umount2() in a private mount namespace; the umount's
+ *               namespace_unlock() waits in synchronize_rcu_expedited(),
+ *               whose IPI (rcu_exp_handler) interrupts B.
+ *             Reports the stolen time per call (median over 5 batches of
+ *             N/5 calls, each batch's total gap time minus a baseline
+ *             batch without calls, over its calls) and the calls' own time.
  *
  * usage: wakeup [--cpus A,B] [--samples N] [--gaps-us LIST]
  * Prints one JSON object. Exit 0 ok, 1 failed, 2 usage.
@@ -33,6 +48,8 @@
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <linux/membarrier.h>
+#include <sys/mount.h>
 
 #define MAX_GAPS 16
 
@@ -100,12 +117,96 @@ static void *wakee_main(void *arg) {
     }
 }
 
-/* placementBusy: spins on cpu B in user mode until told to stop. */
+/* placementBusy and interrupts: spins on cpu B in user mode until told to
+ * stop, summing the gaps over 300 ns in its own loop (time the CPU spent
+ * elsewhere: interrupts, or another thread). */
+static _Alignas(64) atomic_uint_fast64_t hog_gap_ns;
 static void *hog_main(void *arg) {
     (void)arg;
     if (pin_self(g.cpu_b) != 0) g.pin_error = errno;
-    while (atomic_load_explicit(&g.hog_run, memory_order_relaxed)) cpu_relax();
+    uint64_t last = now_ns();
+    while (atomic_load_explicit(&g.hog_run, memory_order_relaxed)) {
+        uint64_t t = now_ns();
+        if (t - last > 300) atomic_fetch_add_explicit(&hog_gap_ns, t - last, memory_order_relaxed);
+        last = t;
+    }
     return NULL;
+}
+
+enum interrupt_source { SOURCE_NONE, SOURCE_IPI, SOURCE_GRACE_PERIOD };
+static const char *bind_dir = "/tmp";
+
+/* One call of the source; returns its duration, or 0 on failure. */
+static uint64_t interrupt_once(enum interrupt_source src) {
+    if (src == SOURCE_NONE) return 1;
+    if (src == SOURCE_IPI) {
+        uint64_t t = now_ns();
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) return 0;
+        return now_ns() - t;
+    }
+    if (mount(bind_dir, bind_dir, NULL, MS_BIND, NULL) != 0) return 0;
+    uint64_t t = now_ns();
+    if (umount2(bind_dir, 0) != 0) return 0;
+    return now_ns() - t;
+}
+
+/* Gap time the hog on B lost over `calls` calls of `src` made 20 us apart; 0 on failure. */
+static int interrupt_batch(enum interrupt_source src, int calls, uint64_t *gap_ns, uint64_t *call_ns) {
+    uint64_t before = atomic_load(&hog_gap_ns), spent = 0;
+    for (int k = 0; k < calls; k++) {
+        uint64_t d = interrupt_once(src);
+        if (d == 0) return 0;
+        if (src != SOURCE_NONE) spent += d;
+        spin_ns(20000);
+    }
+    *gap_ns = atomic_load(&hog_gap_ns) - before;
+    *call_ns = spent;
+    return 1;
+}
+
+/* The interrupts section: baseline, ipi and (as root) gracePeriod batches, interleaved. */
+static void print_interrupts(int calls) {
+    enum { BATCHES = 5 };
+    int per = calls / BATCHES < 20 ? 20 : calls / BATCHES;
+    int gp = geteuid() == 0;
+    const char *gp_reason = gp ? NULL : "needs root (a private mount namespace for the bind mounts)";
+    if (gp && unshare(CLONE_NEWNS) != 0) { gp = 0; gp_reason = "unshare(CLONE_NEWNS) failed"; }
+    if (gp && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { gp = 0; gp_reason = "cannot make / private"; }
+    uint64_t base[BATCHES], ipi[BATCHES], ipi_call[BATCHES], grace[BATCHES], grace_call[BATCHES], unused;
+    atomic_store(&g.hog_run, 1);
+    pthread_t hog;
+    if (pthread_create(&hog, NULL, hog_main, NULL) != 0) exit(1);
+    spin_ns(2000000);
+    int ipi_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    for (int b = 0; b < BATCHES; b++) {
+        if (!interrupt_batch(SOURCE_NONE, per, &base[b], &unused)) exit(1);
+        if (ipi_ok && !interrupt_batch(SOURCE_IPI, per, &ipi[b], &ipi_call[b])) ipi_ok = 0;
+        if (gp && !interrupt_batch(SOURCE_GRACE_PERIOD, per, &grace[b], &grace_call[b])) { gp = 0; gp_reason = "bind mount or umount2 failed"; }
+    }
+    atomic_store(&g.hog_run, 0);
+    pthread_join(hog, NULL);
+    /* Per call: the batch's gaps beyond the baseline batch made just before it. */
+    uint64_t steal[BATCHES], call[BATCHES];
+    printf("\"interrupts\":{\"callsPerBatch\":%d,\"batches\":%d,\"spacingNs\":20000", per, BATCHES);
+    const char *names[2] = {"ipi", "gracePeriod"};
+    for (int w = 0; w < 2; w++) {
+        int ok = w == 0 ? ipi_ok : gp;
+        printf(",\"%s\":", names[w]);
+        if (!ok) {
+            printf(w == 0 ? "{\"skipped\":\"membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) unavailable\"}" : "{\"skipped\":\"%s\"}", gp_reason);
+            continue;
+        }
+        for (int b = 0; b < BATCHES; b++) {
+            uint64_t x = w == 0 ? ipi[b] : grace[b];
+            steal[b] = x > base[b] ? (x - base[b]) / (uint64_t)per : 0;
+            call[b] = (w == 0 ? ipi_call[b] : grace_call[b]) / (uint64_t)per;
+        }
+        qsort(steal, BATCHES, sizeof *steal, cmp_u64);
+        qsort(call, BATCHES, sizeof *call, cmp_u64);
+        printf("{\"stolenPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"callNs\":{\"median\":%llu}}",
+               (unsigned long long)steal[0], (unsigned long long)steal[BATCHES / 2], (unsigned long long)steal[BATCHES - 1], (unsigned long long)call[BATCHES / 2]);
+    }
+    printf("}");
 }
 
 /* One sample as the waker: wait for the wakee to be asleep, idle its CPU `gap`, wake it, then sleep until it answers. */
@@ -245,6 +346,8 @@ int main(int argc, char **argv) {
     print_placement("placementBusy", PLACEMENT_BUSY, gaps[0], busy_samples, lat, ran_on);
     atomic_store(&g.hog_run, 0);
     pthread_join(hog, NULL);
+    printf(",");
+    print_interrupts(samples * 5);
     printf("}\n");
     g.mode = QUIT;
     give(&g.wakee);

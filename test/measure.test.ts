@@ -87,6 +87,16 @@ describe.skipIf(!canRun)('measure on this host', () => {
     expect(model.wakeup!.waitOnPreviousShare.value).toBeCloseTo(mid(runs.map((r) => r.placementSame.onWaker / 30)), 3);
     expect(model.wakeup!.preemptShare.value).toBeCloseTo(mid(runs.map((r) => r.placementBusy.onOtherWithin1ms / 30)), 3);
     expect(model.wakeup!.remoteNs.source).toContain(out);
+    // The interrupts: what an IPI (membarrier) and, as root, a grace period's IPI (an umount) took from a thread busy on the other cpu.
+    const stolen = (w: 'ipi' | 'gracePeriod') => runs.map((r) => r.interrupts![w]).map((x) => ('stolenPerCallNs' in x ? x.stolenPerCallNs.median : NaN));
+    expect(model.wakeup!.ipiNs!.value).toBe(Math.round(mid(stolen('ipi'))));
+    if (process.getuid?.() === 0) {
+      expect(model.wakeup!.rcuExpeditedIpiNs!.value).toBe(Math.round(mid(stolen('gracePeriod'))));
+      expect(model.wakeup!.rcuExpeditedIpiNs!.source).toContain('synchronize_rcu_expedited');
+    } else {
+      expect(runs[0]!.interrupts!.gracePeriod).toEqual({ skipped: 'needs root (a private mount namespace for the bind mounts)' });
+      expect(model.wakeup!.rcuExpeditedIpiNs).toBeUndefined();
+    }
     // A pingpong file is not a wakeup file.
     const pp = join(work, 'pp-for-wakeup.json');
     await measurePingpong({ cpus: [0, 1], samples: 5, iterations: 50 }, { out: pp });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCalibrationRecord, mountGroupPaths, type CalibrationRecord } from '../src/host/calibrate.ts';
 import { machineDifferences, machineIdentity, otherMachineNotice, type MachineIdentity } from '../src/host/machineIdentity.ts';
-import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, windowAndWithin, Z90, zOfLevel } from '../src/host/predict.ts';
+import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, sumDof, tOfLevel, windowAndWithin, Z90, zOfLevel } from '../src/host/predict.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -87,9 +87,31 @@ describe('prediction interval', () => {
     expect(i99.level).toBe(0.99);
   });
 
+  it('takes Student\'s t quantile for spreads estimated from few numbers (Welch-Satterthwaite), the normal one for exact ones', () => {
+    expect(tOfLevel(0.9, Infinity)).toBe(Z90);
+    expect(tOfLevel(0.98, 5)).toBeCloseTo(3.3649, 3);
+    expect(tOfLevel(0.95, 2)).toBeCloseTo(4.3027, 3);
+    // One part: its own dof. Two equal parts of 4 dof each: 8.
+    expect(sumDof([{ v: 0.04, dof: 7 }])).toBeCloseTo(7, 12);
+    expect(sumDof([{ v: 0.01, dof: 4 }, { v: 0.01, dof: 4 }])).toBeCloseTo(8, 12);
+    expect(sumDof([{ v: 0.01 }, { v: 0 , dof: 2 }])).toBe(Infinity);
+    // The model's miss from a handful of points widens the interval beyond the normal quantile's.
+    const noise = { withinCv: 0.05, windowCv: 0, modelRel: 0.15 };
+    const exact = intervalOf(1, [], { covariance: null }, noise, 5);
+    const few = intervalOf(1, [], { covariance: null }, { ...noise, modelDof: 5, withinDof: 40 }, 5);
+    expect(exact.dof).toBe(Infinity);
+    expect(few.dof).toBeGreaterThan(5);
+    expect(few.dof).toBeLessThan(7);
+    expect(Math.log(few.high) / Math.log(exact.high)).toBeCloseTo(tOfLevel(0.9, few.dof) / Z90, 6);
+    expect(few.high).toBeGreaterThan(exact.high);
+    // calibrationNoise gives each estimate its dof: passes - 1 for the window, (points - 1)(passes - 1) within, launch points less the parameters' share for the miss.
+    const pts = [1, 2, 3].map((b, i) => ({ label: `p${i}`, files: [], measured: [b, b * 1.1, b * 0.95], predicted: b * 1.2 }));
+    expect(calibrationNoise(pts, 2, 6)).toMatchObject({ windowDof: 2, withinDof: 4, modelDof: 2 });
+  });
+
   it('counts as model miss only the error beyond what the runs\' spread explains', () => {
     const exact = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 }];
-    expect(calibrationNoise(exact, 1)).toEqual({ withinCv: 0, windowCv: 0, modelRel: 0 });
+    expect(calibrationNoise(exact, 1)).toMatchObject({ withinCv: 0, windowCv: 0, modelRel: 0 });
     const off = [{ label: 'a', files: [], measured: [1, 1, 1], predicted: 1.2 }, { label: 'b', files: [], measured: [2, 2], predicted: 2 / 1.2 }];
     // Two points, one parameter fitted to 4 points: mean log error^2 x 4/3.
     expect(calibrationNoise(off, 1, 4).modelRel).toBeCloseTo(Math.sqrt(Math.log(1.2) ** 2 * (4 / 3)), 12);

@@ -39,7 +39,8 @@ const pctLevel = (l: number) => `${+(l * 100).toFixed(1)}%`;
 
 function share(p: PredictionInterval): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  return `1 s.d.: fit ${pct(p.parts.parameters)}, run-to-run ${pct(p.parts.runToRun)}, model ${pct(p.parts.model)}`;
+  const dof = Number.isFinite(p.dof) ? `; Student's t, ${p.dof.toFixed(1)} degrees of freedom` : '';
+  return `1 s.d.: fit ${pct(p.parts.parameters)}, run-to-run ${pct(p.parts.runToRun)}, model ${pct(p.parts.model)}${dof}`;
 }
 
 export function registerPredictCommands(program: Command): void {

@@ -90,8 +90,22 @@ export const hardwareModelSchema = z
      * it (`preemptShare`: at once in user mode, at its return to user mode
      * in the kernel). Absent: one latency for every wake-up, an idle CPU is
      * always taken, and a woken thread never preempts.
+     * What an interrupt takes from the thread running on the CPU it lands
+     * on (the probe's `interrupts`; on a virtual machine mostly the exits
+     * around its delivery): `ipiNs` for an IPI (a wake-up's reschedule IPI
+     * that preempts), `rcuExpeditedIpiNs` for an expedited RCU grace
+     * period's (rcu_exp_handler). Absent: interrupts take nothing.
      */
-    wakeup: z.strictObject({ localNs: sourcedNumber, remoteNs: sourcedNumber, waitOnPreviousShare: sourcedShare, preemptShare: sourcedShare }).optional(),
+    wakeup: z
+      .strictObject({
+        localNs: sourcedNumber,
+        remoteNs: sourcedNumber,
+        waitOnPreviousShare: sourcedShare,
+        preemptShare: sourcedShare,
+        ipiNs: sourcedNumber.optional(),
+        rcuExpeditedIpiNs: sourcedNumber.optional(),
+      })
+      .optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),
   })
   .superRefine((m, ctx) => {

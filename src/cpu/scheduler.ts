@@ -54,6 +54,14 @@ export interface WakeAware {
   waitOnPreviousShare: number;
   /** A wakee whose previous CPU is busy with another thread queues there and preempts it with this probability. */
   preemptShare: number;
+  /**
+   * What an IPI takes from the thread on the CPU it lands on, ns (0: nothing):
+   * a preempting wake-up's reschedule IPI delays the wakee by it (the CPU
+   * handles the interrupt first), or the thread it cannot preempt yet.
+   */
+  ipiNs: number;
+  /** The same for an expedited RCU grace period's IPI into a busy CPU (src/workload/kernelPath.ts, ExpeditedRcu). */
+  rcuExpeditedIpiNs: number;
 }
 
 const DISPATCH = 0;
@@ -84,6 +92,8 @@ export class Scheduler implements EventTarget {
   private readonly sliceEpoch: number[];
   private readonly sliceArmed: boolean[];
   private readonly pendingDispatch: (SimThread | null)[];
+  /** Per CPU: its pending slice event is a wake-up's preemption IPI (preemptSoon), not a slice's end. */
+  private readonly ipiDue: boolean[];
   private readonly runQueue: SimThread[] = [];
   private queueHead = 0;
   /** Per-CPU run queues (perCpuQueues), oldest first. */
@@ -119,6 +129,7 @@ export class Scheduler implements EventTarget {
     this.sliceEpoch = new Array(this.cpuCount).fill(0);
     this.sliceArmed = new Array(this.cpuCount).fill(false);
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
+    this.ipiDue = new Array(this.cpuCount).fill(false);
     this.cpuQueues = Array.from({ length: this.cpuCount }, () => []);
     this.cpuWoken = new Array<number>(this.cpuCount).fill(0);
     // A fraction once, before any code runs on it, so V8 keeps the field a
@@ -300,6 +311,7 @@ export class Scheduler implements EventTarget {
    * there: after `delay` (the IPI), as a time slice's end would.
    */
   private preemptSoon(cpu: number, delay: number): void {
+    this.ipiDue[cpu] = true;
     this.sim.schedule(delay, this, SLICE + 2 * (cpu + this.cpuCount * (this.sliceEpoch[cpu] & EPOCH_MASK)));
   }
 
@@ -308,6 +320,7 @@ export class Scheduler implements EventTarget {
     this.vacate(cpu);
     this.sliceArmed[cpu] = false;
     this.sliceEpoch[cpu]++;
+    this.ipiDue[cpu] = false;
     const next = this.dequeueFor(cpu);
     if (next) this.reserve(cpu, next, this.params.contextSwitchNs);
   }
@@ -345,19 +358,25 @@ export class Scheduler implements EventTarget {
     } else {
       if (epoch !== (this.sliceEpoch[cpu] & EPOCH_MASK)) return;
       this.sliceArmed[cpu] = false;
+      const ipi = this.ipiDue[cpu] ? (this.params.wakeAware?.ipiNs ?? 0) : 0;
+      this.ipiDue[cpu] = false;
       const cur = this.onCpu[cpu];
       if (!cur) return;
       if (cur.kernelDepth > 0) {
         // Not preemptible now: it yields when it returns to user mode.
+        cur.interrupted(ipi);
         cur.requestResched();
         return;
       }
       const next = this.dequeueFor(cpu);
-      if (!next) return;
+      if (!next) {
+        cur.interrupted(ipi);
+        return;
+      }
       cur.preempted();
       this.vacate(cpu);
       this.enqueue(cur, cpu);
-      this.reserve(cpu, next, this.params.contextSwitchNs);
+      this.reserve(cpu, next, this.params.contextSwitchNs + ipi);
     }
   }
 
@@ -372,6 +391,7 @@ export class Scheduler implements EventTarget {
     this.pendingDispatch[cpu] = t;
     // A new thread on this CPU: any slice timer armed for the old one is void.
     this.sliceEpoch[cpu]++;
+    this.ipiDue[cpu] = false;
     this.sliceArmed[cpu] = false;
     this.sim.schedule(delay, this, DISPATCH + 2 * cpu);
   }

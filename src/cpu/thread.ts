@@ -281,6 +281,23 @@ export class SimThread implements EventTarget {
     this.leftCpu();
   }
 
+  /**
+   * An interrupt on this thread's CPU takes `ns` from it (an IPI's handler
+   * and, on a virtual machine, the exits around its delivery): work in
+   * progress completes that much later; otherwise its next wait starts that
+   * much later (the local clock, `lag`; a spin or a sleep absorbs it).
+   */
+  interrupted(ns: number): void {
+    if (this.state !== ThreadState.Running || !(ns > 0)) return;
+    if (!this.working) {
+      this.lag += ns;
+      return;
+    }
+    this.workStart += ns;
+    this.workEpoch++;
+    this.sim.schedule(this.workStart + this.remainingWork * this.workFactor - this.sim.now, this, -this.workEpoch);
+  }
+
   /** Tell `w` (once) when this thread leaves its CPU. */
   watchLeaveCpu(w: SpinInterrupt): void {
     if (!this.leaveCpuWatchers.includes(w)) this.leaveCpuWatchers.push(w);

@@ -36,6 +36,7 @@ import {
   type PropagationMode,
   type ReaderMode,
   type ProbeResults,
+  type WakeupResult,
 } from './probes.ts';
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
 import { otherRunnable } from './hostLoad.ts';
@@ -203,7 +204,28 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
     remoteByGap: gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) })),
     waitOnPrevious: { share: share((r) => r.placementSame, (r) => r.placementSame.onWaker), samples: runs[0]!.placementSame.onWaker + runs[0]!.placementSame.onOther },
     preemptOnPrevious: { share: share((r) => r.placementBusy, (r) => r.placementBusy.onOtherWithin1ms), samples: runs[0]!.placementBusy.onWaker + runs[0]!.placementBusy.onOther },
+    ...stolenEvidence(runs, 'ipi'),
+    ...stolenEvidence(runs, 'gracePeriod'),
   };
+}
+
+/**
+ * The time one interrupt source stole per call from a thread busy on the
+ * other CPU, the median over runs of each run's median batch (with the
+ * runs' smallest and largest batch), when every run measured it.
+ */
+function stolenEvidence(runs: WakeupResult[], source: 'ipi' | 'gracePeriod'): Partial<Pick<WakeupEvidence, 'ipiStolen' | 'gracePeriodStolen'>> {
+  const got = runs.map((r) => r.interrupts?.[source]).map((x) => (x && 'stolenPerCallNs' in x ? x : null));
+  if (got.length === 0 || got.some((x) => x === null)) return {};
+  const xs = got as { stolenPerCallNs: { min: number; median: number; max: number }; callNs: { median: number } }[];
+  const ev = {
+    ns: median(xs.map((x) => x.stolenPerCallNs.median)),
+    minNs: Math.min(...xs.map((x) => x.stolenPerCallNs.min)),
+    maxNs: Math.max(...xs.map((x) => x.stolenPerCallNs.max)),
+    callNs: median(xs.map((x) => x.callNs.median)),
+    calls: runs[0]!.interrupts!.callsPerBatch * runs[0]!.interrupts!.batches,
+  };
+  return source === 'ipi' ? { ipiStolen: ev } : { gracePeriodStolen: ev };
 }
 
 // ---------------------------------------------------------------------------

@@ -23,6 +23,12 @@
 //    for the parameters fitted to those same points. Without it the interval
 //    would claim the model is right up to noise, which the held-out sets
 //    show it is not (docs/validation.md).
+// Each part is estimated from few numbers (a reduced calibration set has
+// eight launch points and three passes), so the interval's quantile is
+// Student's t with the Welch-Satterthwaite degrees of freedom of the sum,
+// not the normal one: with many points it tends to the normal quantile; with
+// few, a normal quantile makes the interval too narrow as often as the
+// estimated spread comes out small.
 // Drift beyond the windows the recording saw (another hour, another day,
 // another CPU behind the same host name) is not in the interval: it is
 // reported beside the coverage in docs/validation.md instead.
@@ -71,6 +77,8 @@ export interface PredictionInterval {
   runs: number;
   /** Two-sided coverage the interval is for (0.9 unless asked). */
   level: number;
+  /** Degrees of freedom of its spread (Welch-Satterthwaite; Infinity: the normal quantile). */
+  dof: number;
 }
 
 /** Run-to-run noise as relative standard deviations: the window all R runs share, and the spread within one. */
@@ -81,6 +89,10 @@ export interface RunNoise {
   windowCv: number;
   /** The model's miss beyond the runs' spread (log scale). */
   modelRel: number;
+  /** Degrees of freedom of each estimate (absent: known exactly). */
+  withinDof?: number;
+  windowDof?: number;
+  modelDof?: number;
 }
 
 function coefficientOfVariation(xs: number[]): number {
@@ -97,7 +109,7 @@ function coefficientOfVariation(xs: number[]): number {
  * window variance (C points). Null when the points do not have that shape
  * (fewer than 2 points or 2 passes, or unequal run counts).
  */
-export function windowAndWithin(points: { measured: number[] }[]): { windowCv: number; withinCv: number } | null {
+export function windowAndWithin(points: { measured: number[] }[]): { windowCv: number; withinCv: number; withinDof: number; windowDof: number } | null {
   const c = points.length;
   const r = points[0]?.measured.length ?? 0;
   if (c < 2 || r < 2 || points.some((p) => p.measured.length !== r || p.measured.some((x) => !(x > 0)))) return null;
@@ -109,7 +121,7 @@ export function windowAndWithin(points: { measured: number[] }[]): { windowCv: n
   for (let i = 0; i < c; i++) for (let j = 0; j < r; j++) ssRes += (y[i]![j]! - rowMean[i]! - colMean[j]! + grand) ** 2;
   const msRes = ssRes / ((c - 1) * (r - 1));
   const msPass = (c * colMean.reduce((a, m) => a + (m - grand) ** 2, 0)) / (r - 1);
-  return { withinCv: Math.sqrt(msRes), windowCv: Math.sqrt(Math.max(0, (msPass - msRes) / c)) };
+  return { withinCv: Math.sqrt(msRes), windowCv: Math.sqrt(Math.max(0, (msPass - msRes) / c)), withinDof: (c - 1) * (r - 1), windowDof: r - 1 };
 }
 
 /**
@@ -131,11 +143,36 @@ export function calibrationNoise(points: FitPoint[], parameters: number, fittedP
   // The parameters were fitted to all fittedPoints (means and per-call medians), so they take p of those degrees of freedom.
   const dof = fittedPoints > parameters ? fittedPoints / (fittedPoints - parameters) : 1;
   const modelRel = Math.sqrt(Math.max(0, (excess.reduce((a, b) => a + b, 0) / n) * dof));
-  return { withinCv: split ? split.withinCv : pooled, windowCv: split ? split.windowCv : 0, modelRel };
+  // The miss is a mean of n squared errors less the p parameters' share of them (n/(n-p) above).
+  const modelDof = Math.max(1, n * (fittedPoints > parameters ? (fittedPoints - parameters) / fittedPoints : 1));
+  const pooledDof = withRuns.reduce((a, p) => a + Math.max(0, p.measured.length - 1), 0);
+  return split
+    ? { withinCv: split.withinCv, windowCv: split.windowCv, modelRel, withinDof: split.withinDof, windowDof: split.windowDof, modelDof }
+    : { withinCv: pooled, windowCv: 0, modelRel, withinDof: Math.max(1, pooledDof), modelDof };
+}
+
+/**
+ * Degrees of freedom of a sum of variance estimates (Welch-Satterthwaite):
+ * (sum v)^2 / sum(v^2 / dof); parts with no dof given are known exactly.
+ * Infinity when every part with a variance is exact (the normal quantile).
+ */
+export function sumDof(parts: { v: number; dof?: number }[]): number {
+  const total = parts.reduce((a, p) => a + p.v, 0);
+  const den = parts.reduce((a, p) => a + (p.dof !== undefined && p.v > 0 ? (p.v * p.v) / p.dof : 0), 0);
+  return den > 0 ? (total * total) / den : Infinity;
+}
+
+/** The two-sided quantile of Student's t at `level` with `dof` degrees of freedom (the normal one for Infinity). */
+export function tOfLevel(level: number, dof: number): number {
+  if (!(dof < Infinity)) return level === 0.9 ? Z90 : zOfLevel(level);
+  if (!(level > 0 && level < 1)) throw new RangeError(`a level in (0, 1), got ${level}`);
+  // jStat, loaded on first use like mathjs above.
+  const jStat = createRequire(import.meta.url)('jstat') as { studentt: { inv(p: number, dof: number): number } };
+  return jStat.studentt.inv((1 + level) / 2, dof);
 }
 
 /** The interval from a prediction, its relative sensitivities to the parameters, the fit's covariance and the noise. */
-export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitReport, 'covariance'>, noise: RunNoise, runs: number, level = 0.9): PredictionInterval {
+export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitReport, 'covariance'> & { covarianceDof?: number }, noise: RunNoise, runs: number, level = 0.9): PredictionInterval {
   let v = 0;
   const c = fit.covariance;
   if (c) for (let a = 0; a < sensitivity.length; a++) for (let b = 0; b < sensitivity.length; b++) v += sensitivity[a]! * c[a]![b]! * sensitivity[b]!;
@@ -143,8 +180,14 @@ export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitRep
   // R runs in a row share one window: its offset does not average out.
   const runToRun = Math.sqrt(noise.windowCv ** 2 + noise.withinCv ** 2 / runs);
   const sd = Math.sqrt(parameters ** 2 + runToRun ** 2 + noise.modelRel ** 2);
-  const z = level === 0.9 ? Z90 : zOfLevel(level);
-  return { mean, low: mean * Math.exp(-z * sd), high: mean * Math.exp(z * sd), parts: { parameters, runToRun, model: noise.modelRel }, runs, level };
+  const dof = sumDof([
+    { v: parameters ** 2, dof: fit.covarianceDof },
+    { v: noise.windowCv ** 2, dof: noise.windowDof },
+    { v: noise.withinCv ** 2 / runs, dof: noise.withinDof },
+    { v: noise.modelRel ** 2, dof: noise.modelDof },
+  ]);
+  const z = tOfLevel(level, dof);
+  return { mean, low: mean * Math.exp(-z * sd), high: mean * Math.exp(z * sd), parts: { parameters, runToRun, model: noise.modelRel }, runs, level, dof };
 }
 
 function noCalibrated(what: string, file: string): InputError {
@@ -218,7 +261,7 @@ export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec,
       return (simulateMountstorm(spec, perturbedKernel(kernel, fit, j, h), quiet) / quietMean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, fit, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs, level);
+  return intervalOf(mean, sens, { covariance: fit.covariance, covarianceDof: Math.max(1, fit.points.length - fit.parameters.length) }, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs, level);
 }
 
 export interface LockbenchConfig {
@@ -256,5 +299,5 @@ export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, 
       return (simulateLockbench(hostMachineSpec(withLockParams(hw, moved[0]!, moved[1]!)), p) / mean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, fit, calibrationNoise(fit.points, fit.parameters.length), runs, level);
+  return intervalOf(mean, sens, { covariance: fit.covariance, covarianceDof: Math.max(1, fit.points.length - fit.parameters.length) }, calibrationNoise(fit.points, fit.parameters.length), runs, level);
 }

@@ -82,6 +82,11 @@ const wakeupPlacementSchema = z.object({
   onWakerLatency: wakeupStatsSchema.optional(),
   onOtherLatency: wakeupStatsSchema.optional(),
 });
+/** One interrupt source of the wakeup probe's `interrupts`: the stolen time per call (over its batches), or why it was not measured. */
+const interruptSourceSchema = z.union([
+  z.object({ stolenPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }), callNs: z.object({ median: nsNumber }) }),
+  z.object({ skipped: z.string() }),
+]);
 /** probes/wakeup.c: futex wake to first instruction of the woken thread (see the probe's header). */
 export const wakeupResultSchema = z.object({
   probe: z.literal('wakeup'),
@@ -98,6 +103,21 @@ export const wakeupResultSchema = z.object({
   placementSame: wakeupPlacementSchema,
   /** The same, having last run on the other CPU while a third thread spins there in user mode. */
   placementBusy: wakeupPlacementSchema,
+  /**
+   * What an interrupt takes from a thread spinning in user mode on the other
+   * CPU, per call of its source (the probe's header): an IPI
+   * (membarrier) and an expedited RCU grace period's IPI (an umount, root
+   * only). Absent in files recorded before the probe measured it.
+   */
+  interrupts: z
+    .object({
+      callsPerBatch: z.number().int().positive(),
+      batches: z.number().int().positive(),
+      spacingNs: nsNumber,
+      ipi: interruptSourceSchema,
+      gracePeriod: interruptSourceSchema,
+    })
+    .optional(),
 });
 export type WakeupResult = z.infer<typeof wakeupResultSchema>;
 

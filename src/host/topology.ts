@@ -616,6 +616,22 @@ export interface WakeupEvidence {
   remoteByGap: { gapNs: number; p50Ns: number }[];
   waitOnPrevious: { share: number; samples: number };
   preemptOnPrevious: { share: number; samples: number };
+  /** Time an IPI (membarrier) took from a thread busy in user mode on the other cpu, per call; absent in older files. */
+  ipiStolen?: StolenEvidence;
+  /** The same for an expedited RCU grace period's IPI (an umount; the probe needs root for it). */
+  gracePeriodStolen?: StolenEvidence;
+}
+
+/** Stolen time per call of an interrupt source (the wakeup probe's `interrupts`). */
+export interface StolenEvidence {
+  /** Median over runs of each run's median batch. */
+  ns: number;
+  minNs: number;
+  maxNs: number;
+  /** The source call's own median time (the membarrier or umount2 call). */
+  callNs: number;
+  /** Calls per run. */
+  calls: number;
 }
 
 /** What the model needs from a pingpong measurement file (src/host/measure.ts loads and validates it). */
@@ -744,6 +760,12 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
     },
     waitOnPreviousShare: { value: round(ev.waitOnPrevious.share, 3), source: `${at}: share of ${ev.waitOnPrevious.samples} wake-ups that ran on their previous cpu, busy with the waker, while the other cpu idled (mainline select_idle_sibling() would take the idle one)` },
     preemptShare: { value: round(ev.preemptOnPrevious.share, 3), source: `${at}: share of ${ev.preemptOnPrevious.samples} wake-ups onto their previous cpu, busy with another thread spinning in user mode, that ran there within 1 ms (wake-up preemption, wakeup_preempt_fair(); a time slice is 0.75-3 ms)` },
+    ...(ev.ipiStolen
+      ? { ipiNs: { value: Math.round(ev.ipiStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per IPI, ${ev.ipiStolen.calls} membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls 20 us apart (median batch; batches ${us(ev.ipiStolen.minNs)}-${us(ev.ipiStolen.maxNs)}; the call itself ${us(ev.ipiStolen.callNs)})` } }
+      : {}),
+    ...(ev.gracePeriodStolen
+      ? { rcuExpeditedIpiNs: { value: Math.round(ev.gracePeriodStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per umount2() of a bind mount, whose synchronize_rcu_expedited() IPIs it (rcu_exp_handler), ${ev.gracePeriodStolen.calls} calls 20 us apart (median batch; batches ${us(ev.gracePeriodStolen.minNs)}-${us(ev.gracePeriodStolen.maxNs)}; the umount itself ${us(ev.gracePeriodStolen.callNs)})` } }
+      : {}),
   };
 }
 

@@ -227,6 +227,17 @@ export class ExpeditedRcu {
     }
     if (self === null && busy > 0) busy--;
     let ns = this.baseNs + busy * this.perBusyCpuNs;
+    // The IPIs land on the busy CPUs and take their threads' time
+    // (rcu_exp_handler, and on a virtual machine the exits around it:
+    // measured by the wakeup probe's `interrupts`).
+    const ipiNs = this.m.scheduler.params.wakeAware?.rcuExpeditedIpiNs ?? 0;
+    if (ipiNs > 0 && busy > 0) {
+      const caller = self === null ? this.current[0] : undefined;
+      for (let c = 0; c < this.m.cpus; c++) {
+        const on = this.m.scheduler.threadOn(c);
+        if (on !== null && on !== self && on !== caller) on.interrupted(ipiNs);
+      }
+    }
     this.loneFast = false;
     if (busy === 0 && this.idleFast) {
       if (this.loneGps++ >= this.idleFast.warmup) {
