@@ -394,13 +394,12 @@ function bothWays<T>(fn: () => T): { machines: T; generators: T } {
 describe('a CallMachine', () => {
   it('is run by the thread like a generator: it waits for wakes, calls, and returns its value', () => {
     class Twice extends CallMachine<number> {
-      private state = 0;
       private x = 0;
-      private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
-      constructor(private readonly t: SimThread) {
+      constructor(private readonly thread: SimThread) {
         super();
       }
       start(x: number): this {
+        this.t = this.thread;
         this.x = x;
         this.state = 0;
         return this;
@@ -408,10 +407,10 @@ describe('a CallMachine', () => {
       next(value?: unknown): IteratorResult<Call | void, number> {
         switch (this.state++) {
           case 0:
-            this.t.work(10);
+            this.t!.work(10);
             return WAIT;
           case 1:
-            this.call.value = inner(this.t, this.x);
+            this.call.value = inner(this.t!, this.x);
             return this.call;
           default:
             return { done: true, value: 2 * (value as number) };

@@ -932,8 +932,6 @@ const enum Spin {
  *     }
  */
 class SpinWait extends CallMachine {
-  private state = Spin.Check;
-  private t: SimThread | null = null;
   private line: CacheLine | null = null;
   private cond: SpinCondition | null = null;
   constructor(private readonly coh: CoherenceFabric) {

@@ -568,12 +568,9 @@ const enum Entry {
  *  - up_write: as up_read, for the writer.
  */
 class RwEntryCall extends CallMachine {
-  private t: SimThread | null = null;
   private kind = Entry.DownRead;
-  /** 0: the atomic to issue; 1: the atomic done; 2: optimisticSpin returned; 3: the last call returned. */
-  private state = 0;
+  // States (`state`): 0: the atomic to issue; 1: the atomic done; 2: optimisticSpin returned; 3: the last call returned.
   private startAt = 0.5;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly sem: RwSemaphore) {
     super();
     this.startAt = 0;
@@ -687,11 +684,8 @@ class RwEntryCall extends CallMachine {
  *     if (woken.length > 0) yield wakeUp(t, woken, false);
  */
 class WakeLaterCall extends CallMachine {
-  private t: SimThread | null = null;
-  /** 0: take wait_lock; 1: held, mark the wake; 2: the count's atomic done; 3: release wait_lock; 4: released; 5: wakeUp returned. */
-  private state = 0;
+  // States (`state`): 0: take wait_lock; 1: held, mark the wake; 2: the count's atomic done; 3: release wait_lock; 4: released; 5: wakeUp returned.
   private woken: Waiter[] = [];
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly sem: RwSemaphore) {
     super();
   }
@@ -783,12 +777,9 @@ const enum Qs {
  *     acquired;
  */
 class QueueAndSleepCall extends CallMachine {
-  private t: SimThread | null = null;
   private mode: RwMode = 'read';
   private startAt = 0.5;
-  private state = Qs.Lock;
   private me: Waiter | null = null;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly sem: RwSemaphore) {
     super();
     this.startAt = 0;

@@ -136,11 +136,8 @@ export class SeqLock implements SpinCondition {
 
 /** `SeqLock.writeLock` as a state machine: `yield lock.acquire(t); since = t.localNow; if (coh.rmw(t, line)) yield; seq.sequenceOdd(t, since);`. */
 class WriteLockCall extends CallMachine {
-  private t: SimThread | null = null;
-  /** 0: call the spinlock's acquire; 1: it returned, issue the atomic; 2: the atomic done. */
-  private state = 0;
+  // States (`state`): 0: call the spinlock's acquire; 1: it returned, issue the atomic; 2: the atomic done.
   private since = 0.5;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
     super();
     this.since = 0;
@@ -173,10 +170,7 @@ class WriteLockCall extends CallMachine {
 
 /** `SeqLock.writeUnlock` as a state machine: `if (coh.rmw(t, line)) yield; seq.sequenceEven(t); yield lock.release(t);`. */
 class WriteUnlockCall extends CallMachine {
-  private t: SimThread | null = null;
-  /** 0: issue the atomic; 1: the atomic done; 2: the spinlock's release returned. */
-  private state = 0;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
+  // States (`state`): 0: issue the atomic; 1: the atomic done; 2: the spinlock's release returned.
   constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
     super();
   }
@@ -232,15 +226,12 @@ const enum Read {
  *     }
  */
 class ReadCall extends CallMachine<number> {
-  private t: SimThread | null = null;
-  private state = Read.Begin;
   private workNs = 0.5;
   private spinning = -1;
   private reading = -1;
   private retries = 0;
   private seen = 0;
   private since = 0.5;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   private readonly result: IteratorReturnResult<number> = { done: true, value: 0 };
   constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
     super();

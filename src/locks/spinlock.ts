@@ -50,7 +50,6 @@ interface AtomicStep {
  * thread and lock (`atomicCall`), reused.
  */
 class AtomicCall extends CallMachine {
-  private t: SimThread | null = null;
   private rmwDone = false;
   constructor(private readonly coh: CoherenceFabric, private readonly step: AtomicStep) {
     super();
@@ -246,11 +245,8 @@ const enum Q {
  * return at once, doing nothing).
  */
 class QueuedAcquire extends CallMachine {
-  private t: SimThread | null = null;
-  private state = Q.Start;
   private me: McsNode | null = null;
   private succ: McsNode | null = null;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly lock: QueuedSpinLock) {
     super();
   }

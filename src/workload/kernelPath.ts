@@ -689,19 +689,16 @@ const enum Sys {
  * (a lock call, CPU work, a loop bound), label what follows.
  */
 class SyscallCall extends CallMachine {
-  private t: SimThread | null = null;
   private prefix = '';
   private key = '';
   private layers = 0;
   private steps: FlatStep[] = [];
   private i = 0;
-  private state = Sys.Start;
   /** Inside a forEachMount: how many mounts each pass stands for, and passes left. */
   private factor = 0.5;
   private passesLeft = 0;
   /** Walks of the current PathLookup step done. */
   private walks = 0;
-  private readonly call: IteratorYieldResult<Call | void> = { done: false, value: undefined };
   constructor(private readonly path: KernelMountPath) {
     super();
     this.factor = 1;
