@@ -11,17 +11,19 @@ import type { Document, Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { describeValue, InputError } from './errors.ts';
 
-const requireHere = createRequire(import.meta.url);
 let yamlLib: typeof YamlLib | null = null;
 /**
  * The yaml package, loaded at the first parse (~20 ms at start): a process
  * whose models come from the cache of validated models (modelCache.ts), a
  * launch point's or a worker thread's, never parses YAML. Node resolves
  * `yaml` to its CommonJS build for `import` as for `require`, so this is the
- * same instance other modules import.
+ * same instance other modules import. In the CLI's bundle (scripts/bundle.mjs)
+ * `require` is defined and `require('yaml')` is the bundle's own copy, the
+ * one the bundled modules import (esbuild bundles a literal `require` call);
+ * in ES modules (dist/'s, tsx's) `require` is not defined.
  */
 function yaml(): typeof YamlLib {
-  return (yamlLib ??= requireHere('yaml') as typeof YamlLib);
+  return (yamlLib ??= (typeof require === 'function' ? require('yaml') : createRequire(import.meta.url)('yaml')) as typeof YamlLib);
 }
 
 export type PathSegment = string | number;
