@@ -140,7 +140,7 @@ export function registerHostCommands(program: Command): void {
 
   measure
     .command('wakeup')
-    .description('How long a woken thread takes to run (probes/wakeup, futex wake to run): on the waker\'s cpu, onto another idle cpu after several idle gaps, and where a wakee free to run on both goes')
+    .description('How long a woken thread takes to run (probes/wakeup, futex wake to run): on the waker\'s cpu, onto another idle cpu after several idle gaps, and where a wakee free to run on both goes; and what an IPI and (as root) an expedited RCU grace period take from a thread busy on the other cpu')
     .option('--cpus <list>', 'the two cpus, e.g. 0,1 (default: the first two this process may use)', cpuList)
     .option('--samples <n>', 'wake-ups per measurement', wholeNumber('--samples', 1), 400)
     .option('--gaps-us <list>', 'idle gaps of the wakee\'s cpu before remote wake-ups, in us, e.g. 20,100,1000 (at most 16)', gapList)
@@ -161,7 +161,8 @@ export function registerHostCommands(program: Command): void {
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
-          `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; wrote ${opts.out}\n`,
+          `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; ` +
+          `a thread busy on the other cpu lost ${e.ipiStolen ? us(e.ipiStolen.ns) : 'n/a'} per IPI and ${e.gracePeriodStolen ? us(e.gracePeriodStolen.ns) : 'n/a (needs root)'} per expedited RCU grace period (umount); wrote ${opts.out}\n`,
       );
     });
 

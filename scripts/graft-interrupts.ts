@@ -1,0 +1,32 @@
+/**
+ * A wakeup measurement recorded before the probe measured interrupts, with
+ * another measurement's `interrupts` section grafted onto its runs (run i
+ * takes run i mod n of the donor): for refitting an older window with the
+ * interrupt costs measured later on the same machine (docs/validation.md,
+ * "Seventh session"). With --strip instead of a donor: the measurement
+ * without its `interrupts` (a refit of the model before them).
+ * Usage: npx tsx scripts/graft-interrupts.ts OLD.json DONOR.json|--strip OUT.json
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadMeasurement } from '../src/host/measure.ts';
+
+const [oldFile, donorFile, out] = process.argv.slice(2);
+if (!oldFile || !donorFile || !out) {
+  console.error('usage: npx tsx scripts/graft-interrupts.ts OLD.json DONOR.json|--strip OUT.json');
+  process.exit(2);
+}
+const old = loadMeasurement(oldFile);
+if (old.kind !== 'wakeup') throw new Error(`${oldFile}: not a wakeup measurement`);
+const raw = JSON.parse(readFileSync(oldFile, 'utf8'));
+if (donorFile === '--strip') {
+  for (const r of raw.results.runs) delete r.interrupts;
+} else {
+  const donor = loadMeasurement(donorFile);
+  if (donor.kind !== 'wakeup' || donor.results.runs.some((r) => !r.interrupts)) throw new Error(`${donorFile}: not a wakeup measurement with interrupts`);
+  if (JSON.stringify(donor.host.machine) !== JSON.stringify(old.host.machine)) throw new Error(`${donorFile} was recorded on another machine than ${oldFile}`);
+  raw.results.runs.forEach((r: Record<string, unknown>, i: number) => (r.interrupts = donor.results.runs[i % donor.results.runs.length]!.interrupts));
+}
+writeFileSync(out, JSON.stringify(raw, null, 1) + '\n');
+// It must still load as a measurement.
+loadMeasurement(out);
+console.log(`wrote ${out}`);
