@@ -48,7 +48,8 @@ import { hardwareModelSchema } from '../config/hardwareSchema.ts';
 import { YamlSource } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { defaultKernelModelsDir, loadKernelModel } from '../workload/kernelModel.ts';
-import { loadLockbenchPoints, loadMountstormPoints, meanOf, measuredWalkNsPerMount, measurementKinds } from './calibration/measurements.ts';
+import { loadLockbenchPoints, loadMountstormPoints, measuredWalkNsPerMount, measurementKinds } from './calibration/measurements.ts';
+import { mean } from '../bench/stats.ts';
 import { machineDifferences, measurementMachine, type MachineIdentity } from './machineIdentity.ts';
 import { loadMeasurement } from './measure.ts';
 import { calibrateLockbench, calibrateMountstorm, hostMachineSpec, type FitReport, type LockbenchFit, type MountstormFit } from './calibration/fit.ts';
@@ -174,7 +175,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
     hardwareModel: rel(hwFile),
     kernelModel: kernelFile ? rel(kernelFile) : null,
     baseKernelModel: baseKernelFile ? shownPath(baseKernelFile) : null,
-    lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: meanOf(lockPoints.map((p) => p.clockReadNs)) } : null,
+    lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: mean(lockPoints.map((p) => p.clockReadNs)) } : null,
     mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups, ...(walk ? { walkFiles: kinds.walk.map((f) => rel(resolve(f))) } : {}) } : null,
   };
   await atomicWrite(recordFile, JSON.stringify(record, null, 2) + '\n');

@@ -39,7 +39,7 @@ import { loadHardwareModel, type HardwareModel } from '../config/hardwareSchema.
 import { InputError } from '../config/errors.ts';
 import { loadKernelModel, type KernelModel } from '../workload/kernelModel.ts';
 import { ABSOLUTE_NS_GROUPS, getIn, hostMachineSpec, MOUNT_GROUPS, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
-import type { LockbenchPoint, MountstormPoint } from './calibration/measurements.ts';
+import { coefficientOfVariation, type LockbenchPoint, type MountstormPoint } from './calibration/measurements.ts';
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
@@ -93,12 +93,6 @@ export interface RunNoise {
   withinDof?: number;
   windowDof?: number;
   modelDof?: number;
-}
-
-function coefficientOfVariation(xs: number[]): number {
-  if (xs.length < 2) return 0;
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) / m;
 }
 
 /**

@@ -21,7 +21,6 @@ import {
   loadLockbenchPoints,
   loadMountstormPoint,
   loadMountstormPoints,
-  meanOf,
   measurementKinds,
   shownPath,
   simulateLockbench,
@@ -31,6 +30,7 @@ import {
   type MountstormPoint,
 } from './calibrate.ts';
 import { lockbenchInterval, mountstormInterval, type PredictionInterval } from './predict.ts';
+import { mean } from '../bench/stats.ts';
 
 export interface ValidationPoint {
   probe: 'mountstorm' | 'lockbench';
@@ -90,7 +90,7 @@ export function checkHeldOut(record: CalibrationRecord, mount: MountstormPoint[]
 }
 
 function point(probe: ValidationPoint['probe'], series: string, label: string, x: number, files: string[], measured: number[], prediction: PredictionInterval | number): ValidationPoint {
-  const m = meanOf(measured);
+  const m = mean(measured);
   const predicted = typeof prediction === 'number' ? prediction : prediction.mean;
   const interval = typeof prediction === 'number' ? null : { low: prediction.low, high: prediction.high, inside: m >= prediction.low && m <= prediction.high };
   return { probe, series, label, x, files, measured, measuredMean: m, predicted, errorPct: (predicted / m - 1) * 100, cvPct: coefficientOfVariation(measured) * 100, interval };
@@ -126,11 +126,11 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
   points.sort((a, b) => a.series.localeCompare(b.series) || a.x - b.x);
   const mape = (probe: ValidationPoint['probe']) => {
     const ps = points.filter((p) => p.probe === probe);
-    return ps.length ? meanOf(ps.map((p) => Math.abs(p.errorPct))) : NaN;
+    return ps.length ? mean(ps.map((p) => Math.abs(p.errorPct))) : NaN;
   };
   const cv = (probe: ValidationPoint['probe']) => {
     const ps = points.filter((p) => p.probe === probe);
-    return ps.length ? meanOf(ps.map((p) => p.cvPct)) : NaN;
+    return ps.length ? mean(ps.map((p) => p.cvPct)) : NaN;
   };
   const coverage = (probe: ValidationPoint['probe']) => {
     const ps = points.filter((p) => p.probe === probe && p.interval);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
-import { lineFit, median } from '../../bench/stats.ts';
+import { lineFit, mean, median } from '../../bench/stats.ts';
 
 // ---------------------------------------------------------------------------
 // Measured points
@@ -286,7 +286,7 @@ export function probeRuntimeRuns(p: MountstormPoint): ProbeRuntimeRun[] {
       end = start + dur;
     }
     if (plain.length === 0 || !(first >= 0)) continue;
-    out.push({ plainGaps: plain.length, plainGapSumNs: plain.reduce((a, g) => a + g, 0), startLatencyNs: first, overlayGapNs: overlay.length > 0 ? meanOf(overlay) : NaN, layers: p.layers });
+    out.push({ plainGaps: plain.length, plainGapSumNs: plain.reduce((a, g) => a + g, 0), startLatencyNs: first, overlayGapNs: overlay.length > 0 ? mean(overlay) : NaN, layers: p.layers });
   }
   return out;
 }
@@ -396,14 +396,10 @@ export function measurementKinds(files: string[]): { mountstorm: string[]; lockb
   return out;
 }
 
-export function meanOf(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
 /** Coefficient of variation (sample standard deviation / mean) of the runs; 0 for one run. */
 export function coefficientOfVariation(xs: number[]): number {
   if (xs.length < 2) return 0;
-  const m = meanOf(xs);
+  const m = mean(xs);
   const v = xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1);
   return Math.sqrt(v) / m;
 }
