@@ -1,7 +1,7 @@
 // The mount storm on the real kernel. Needs root and idmapped mounts; every
 // test reports "skipped: <reason>" where the host lacks them.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,31 @@ describe.skipIf(!cap.ok)('mountstorm on this kernel', () => {
 
   it('canMountIdmapped() reports ok on this host', () => {
     expect(canMountIdmapped()).toEqual({ ok: true, reason: '' });
+  });
+
+  it('SIGKILL of the wakeup probe while it mounts (its interrupts phase, in its own mount namespace) leaves no mount on the host', async () => {
+    const before = readFileSync('/proc/self/mountinfo', 'utf8');
+    const ours = readlinkSync('/proc/self/ns/mnt');
+    const child = spawn(probePath('wakeup'), ['--samples', '1000'], { stdio: 'ignore' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // The interrupts phase starts with unshare(CLONE_NEWNS): its main thread's namespace is then not ours, and it bind-mounts there.
+    let mounting = false;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      try {
+        mounting = readlinkSync(`/proc/${child.pid}/ns/mnt`) !== ours;
+      } catch {
+        mounting = false;
+      }
+      if (mounting) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    child.kill('SIGKILL');
+    const end = await exited;
+    expect(mounting, 'the probe had not reached its own mount namespace before the kill').toBe(true);
+    expect(end.signal).toBe('SIGKILL');
+    const beforeIds = mountIds(before);
+    expect([...mountIds(readFileSync('/proc/self/mountinfo', 'utf8'))].filter((id) => !beforeIds.has(id))).toEqual([]);
   });
 
   it('SIGKILL in the middle of a large storm leaves no mount and no file on the host', async () => {
