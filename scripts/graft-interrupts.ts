@@ -8,25 +8,33 @@
  * Usage: npx tsx scripts/graft-interrupts.ts OLD.json DONOR.json|--strip OUT.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadMeasurement } from '../src/host/measure.ts';
+import { loadMeasurement, parseMeasurement } from '../src/host/measure.ts';
+import { atomicWrite } from '../src/report/atomicWrite.ts';
 
 const [oldFile, donorFile, out] = process.argv.slice(2);
 if (!oldFile || !donorFile || !out) {
   console.error('usage: npx tsx scripts/graft-interrupts.ts OLD.json DONOR.json|--strip OUT.json');
   process.exit(2);
 }
-const old = loadMeasurement(oldFile);
-if (old.kind !== 'wakeup') throw new Error(`${oldFile}: not a wakeup measurement`);
-const raw = JSON.parse(readFileSync(oldFile, 'utf8'));
-if (donorFile === '--strip') {
-  for (const r of raw.results.runs) delete r.interrupts;
-} else {
-  const donor = loadMeasurement(donorFile);
-  if (donor.kind !== 'wakeup' || donor.results.runs.some((r) => !r.interrupts)) throw new Error(`${donorFile}: not a wakeup measurement with interrupts`);
-  if (JSON.stringify(donor.host.machine) !== JSON.stringify(old.host.machine)) throw new Error(`${donorFile} was recorded on another machine than ${oldFile}`);
-  raw.results.runs.forEach((r: Record<string, unknown>, i: number) => (r.interrupts = donor.results.runs[i % donor.results.runs.length]!.interrupts));
+try {
+  const old = loadMeasurement(oldFile);
+  if (old.kind !== 'wakeup') throw new Error(`${oldFile}: not a wakeup measurement`);
+  const raw = JSON.parse(readFileSync(oldFile, 'utf8'));
+  if (donorFile === '--strip') {
+    for (const r of raw.results.runs) delete r.interrupts;
+  } else {
+    const donor = loadMeasurement(donorFile);
+    if (donor.kind !== 'wakeup' || donor.results.runs.some((r) => !r.interrupts)) throw new Error(`${donorFile}: not a wakeup measurement with interrupts`);
+    if (JSON.stringify(donor.host.machine) !== JSON.stringify(old.host.machine)) throw new Error(`${donorFile} was recorded on another machine than ${oldFile}`);
+    raw.results.runs.forEach((r: Record<string, unknown>, i: number) => (r.interrupts = donor.results.runs[i % donor.results.runs.length]!.interrupts));
+  }
+  const text = JSON.stringify(raw, null, 1) + '\n';
+  // It must still be a measurement, checked before anything is written.
+  parseMeasurement(text, out);
+  await atomicWrite(out, text);
+  console.log(`wrote ${out}`);
+} catch (e) {
+  // Bad input: one line, exit 2, nothing written.
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(2);
 }
-writeFileSync(out, JSON.stringify(raw, null, 1) + '\n');
-// It must still load as a measurement.
-loadMeasurement(out);
-console.log(`wrote ${out}`);
