@@ -153,7 +153,7 @@ describe('recovering known parameters from simulated data', () => {
     truth.coreToCore.sameL3 = { ...truth.coreToCore.sameL3, value: 40 };
     const spec = hostMachineSpec(truth);
     const points: LockbenchPoint[] = [50, 200].map((cs) => {
-      const p: LockbenchPoint = { files: [`cs${cs}`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 20 };
+      const p: LockbenchPoint = { files: [`cs${cs}`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 16 };
       p.runsPerSec = [simulateLockbench(spec, p)];
       return p;
     });

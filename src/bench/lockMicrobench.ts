@@ -28,6 +28,19 @@ export interface MicrobenchParams {
    * or on a line of its own (`own-line`: it moves from holder to holder).
    */
   data?: LockData;
+  /**
+   * The probe's own clock reads (probes/lockbench.c): every `sampleEvery`-th
+   * acquisition of a thread is timed, one clock read (`clockReadNs`) before
+   * it tries and one once it holds the lock, so that critical section is one
+   * clock read longer. Absent: no timing (the blog's pause_bench model). With
+   * no critical section these reads are most of the time the lock is held.
+   */
+  timing?: ProbeTiming;
+}
+
+export interface ProbeTiming {
+  sampleEvery: number;
+  clockReadNs: number;
 }
 
 export type LockData = 'none' | 'same-line' | 'own-line';
@@ -57,6 +70,7 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
   const acquiring = m.activities.id('microbench;lock;spin');
   const inside = m.activities.id('microbench;lock;critical_section');
   const thinking = m.activities.id('microbench;think');
+  const timing = p.timing && p.timing.clockReadNs > 0 ? p.timing : null;
   const dataLine = p.data === 'same-line' ? lock.line : p.data === 'own-line' ? m.coherence.newLine('protected_data') : null;
 
   // Threads that got a CPU at least once. With more threads than cpus a short
@@ -67,11 +81,18 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
   for (let i = 0; i < p.threads; i++) {
     m.spawn(`worker${i}`, function* (t) {
       ran++;
+      let n = 0;
       for (;;) {
+        const timed = timing !== null && n++ % timing.sampleEvery === 0;
         const think = draw(t, p.thinkNs);
         if (think > 0) {
           t.doing(thinking);
           t.work(think);
+          yield;
+        }
+        if (timed) {
+          t.doing(thinking);
+          t.work(timing.clockReadNs);
           yield;
         }
         const start = t.localNow;
@@ -82,6 +103,10 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           acquisitions++;
         }
         t.doing(inside);
+        if (timed) {
+          t.work(timing.clockReadNs);
+          yield;
+        }
         if (dataLine) {
           // The increment of the protected counter: a write, so the line exclusively; spinners watching it see a change and re-read.
           if (m.coherence.rmw(t, dataLine)) yield;

@@ -45,6 +45,9 @@ import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
 import { createRequire } from 'node:module';
 
+/** probes/lockbench.c's default `--sample-every` (calibration records made before it was stored do not say). */
+const PROBE_SAMPLE_EVERY = 16;
+
 /** Two-sided 90%: the normal distribution's 95th percentile. */
 export const Z90 = 1.6449;
 
@@ -277,7 +280,7 @@ function withLockParams(m: HardwareModel, sameL3: number, pause: number): Hardwa
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
 export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
-  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
+  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, sampleEvery: record.lockbench.sampleEvery ?? PROBE_SAMPLE_EVERY, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
   return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true, level);
 }
 

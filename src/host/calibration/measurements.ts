@@ -302,6 +302,8 @@ export interface LockbenchPoint {
   runsPerSec: number[];
   /** Mean cost of one clock read in the probe's runs: the busy wait's overshoot (see effectiveCsNs). */
   clockReadNs: number;
+  /** The probe times one acquisition in this many (two clock reads each; see MicrobenchParams.timing). */
+  sampleEvery: number;
   /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
   data?: 'same-line' | 'own-line';
 }
@@ -370,7 +372,7 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     const c = m.config;
     const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}/${c.data ?? 'none'}`;
     let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, clockSum: 0, ...(c.data ? { data: c.data } : {}) }));
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, clockSum: 0, ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
     p.clockSum += m.results.config.clockReadNs;

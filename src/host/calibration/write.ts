@@ -112,7 +112,7 @@ export interface CalibrationRecord {
   /** The machine the calibration set was recorded on (absent in records written before it was stored). */
   machine?: MachineIdentity;
   /** clockReadNs: the probe's mean clock read over the set (a prediction's critical section is cs + one clock read). */
-  lockbench: (FitReport & { files: string[]; clockReadNs?: number }) | null;
+  lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
   mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
 }
