@@ -36,6 +36,13 @@ export interface MachineSpec {
    * (CoherenceFabric.detailed, docs/model.md 2b).
    */
   detailedSpinners?: boolean;
+  /**
+   * When a transfer's snoop reaches the core that supplies the line, as a
+   * share of the transfer's latency (CoherenceFabric.snoopShare; absent: 0.5,
+   * the request's leg of a two-leg transfer). 1 hands the line over only at
+   * the fill, as before 2026-11-30 (for the sensitivity table in docs/validation.md).
+   */
+  snoopShare?: number;
   /** Scheduler constants (from the kernel model; defaults below). */
   quantumNs?: number;
   contextSwitchNs?: number;
@@ -96,6 +103,7 @@ export class Machine {
     this.coherence = new Fabric(this.sim, spec.layout, spec.latencies, spec.pauseNs);
     if (this.coherence instanceof MeshFabric) this.coherence.torQueue = spec.torQueue ?? true;
     this.coherence.detailed = spec.detailedSpinners ?? false;
+    if (spec.snoopShare !== undefined) this.coherence.snoopShare = spec.snoopShare;
     this.coherence.smtFactor = (cpu) => this.scheduler.slowdown(cpu);
     // A core's first CPU stands for it: the core is saturated when that CPU and all its siblings have threads.
     const firstCpuOfCore = new Int32Array(spec.layout.cores).fill(-1);

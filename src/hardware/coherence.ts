@@ -88,6 +88,18 @@ export class CacheLine {
    * fill, or -1. A request of the group that arrives before it goes first.
    */
   readonly mergeClaim: Int32Array;
+  /**
+   * Transfers in flight whose snoop has not reached the supplier yet: request
+   * ids and the times the line changes hands, by time (see
+   * CoherenceFabric.snoopShare). Applied lazily, by `settle`, before anything
+   * reads the line's state.
+   */
+  handoverIds: number[] = [];
+  handoverAt: number[] = [];
+  /** The latest fill time of the line's transfers with a hand-over (see CoherenceFabric.handOverAt). */
+  lastFillAt = -Infinity;
+  /** Reads handed over whose data has not arrived: the supplier's copy is shared, not its own (no write hit). */
+  readsInFlight = 0;
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
   /** Background readers too many to simulate one by one (see readerPressure.ts). */
@@ -129,6 +141,8 @@ class RequestPool {
   /** Occupancy of background requests met ahead of this one, ns (reader pressure). */
   extraNs = new Float64Array(256);
   next = new Int32Array(256);
+  /** 1 once the request's line changed hands (its snoop reached the supplier), before its fill. */
+  handedOver = new Uint8Array(256);
   private free: number[] = [];
 
   take(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, now: number): number {
@@ -147,6 +161,7 @@ class RequestPool {
     this.cond[id] = null;
     this.extraNs[id] = 0;
     this.next[id] = -1;
+    this.handedOver[id] = 0;
     return id;
   }
 
@@ -164,6 +179,7 @@ class RequestPool {
     this.cpu = i32(this.cpu);
     this.next = i32(this.next);
     const ex = new Uint8Array(n); ex.set(this.exclusive); this.exclusive = ex;
+    const ho = new Uint8Array(n); ho.set(this.handedOver); this.handedOver = ho;
     this.issuedAt = f64(this.issuedAt);
     this.arrival = f64(this.arrival);
     this.serviceStart = f64(this.serviceStart);
@@ -328,6 +344,20 @@ export abstract class CoherenceFabric implements EventTarget {
    * is over (docs/model.md 2b, "Spinner herds").
    */
   detailed = false;
+  /**
+   * When, within a transfer, the line leaves its supplier: the share of the
+   * transfer's latency after which the request's snoop reaches the core that
+   * holds the line. A one-way transfer (the pingpong probe's round trip / 2)
+   * is two legs of about equal length, the request to the supplier (through
+   * the L3 tags or the home agent) and the data back, so the supplier loses
+   * its copy (or its exclusivity, for a read) halfway and the requester can
+   * use the line at the end. Until then the supplier goes on hitting in its
+   * own cache. 1 would hand the line over only at the fill: a holder
+   * re-taking its lock in a loop would keep it for a whole transfer, several
+   * acquisitions, which a real core serving the snoop does not (the lock
+   * microbenchmark with no critical section, docs/model.md 2c).
+   */
+  snoopShare = 0.5;
   protected readonly pool = new RequestPool();
   private lineCount = 0;
   /** Per core: its L3 group and socket. */
@@ -390,6 +420,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * the writer's local time, `t.localNow`).
    */
   publish(t: SimThread, line: CacheLine): void {
+    if (line.handoverIds.length > 0) this.settle(line, this.sim.now + t.lag);
     line.version++;
     line.lastWriterCpu = t.cpu;
     if (line.herdSize > 0) this.releaseHerd(t, line);
@@ -519,6 +550,7 @@ export abstract class CoherenceFabric implements EventTarget {
     const pool = this.pool, now = this.sim.now;
     if (id < 0 || pool.thread[id] !== t || pool.cond[id] === null || pool.arrival[id] <= now) return;
     const line = pool.line[id]!;
+    if (line.handoverIds.length > 0) this.settle(line, now);
     const group = this.mergeGroup(pool.cpu[id]);
     const at = pool.arrival[id];
     if (line.mergeClaim[group] === id) {
@@ -568,6 +600,7 @@ export abstract class CoherenceFabric implements EventTarget {
 
   /** Whether the thread's core holds a valid copy (a spin re-read would hit). */
   holds(t: SimThread, line: CacheLine): boolean {
+    if (line.handoverIds.length > 0) this.settle(line, this.sim.now + t.lag);
     return line.holders[this.layout.core[t.cpu]] === 1;
   }
 
@@ -602,6 +635,9 @@ export abstract class CoherenceFabric implements EventTarget {
     const cpu = pool.cpu[id];
     this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
     this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
+    // Hand-overs due by now, this request's among them (its snoop came before its fill).
+    if (line.handoverIds.length > 0) this.settle(line, this.sim.now);
+    if (pool.handedOver[id] === 1 && pool.exclusive[id] === 0) line.readsInFlight--;
     this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
     this.served(id, line);
     pool.give(id);
@@ -666,6 +702,7 @@ export abstract class CoherenceFabric implements EventTarget {
 
   /** The line's queue is free: serve the earliest arrived request, or wait for the next herd arrival. */
   protected serveNext(q: ServiceQueue, line: CacheLine): void {
+    if (line.handoverIds.length > 0) this.settle(line, this.sim.now);
     const id = q.takeNext(this.sim.now, this.pool.arrival);
     if (id >= 0) {
       q.busy = true;
@@ -702,6 +739,8 @@ export abstract class CoherenceFabric implements EventTarget {
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
     const d = latency + this.pool.extraNs[id];
+    // Registered before the fill may be taken at once below, so hand-overs keep their time order either way.
+    if (this.snoopShare < 1) this.handOverAt(id, this.sim.now + this.pool.extraNs[id] + this.snoopShare * latency, this.sim.now + d);
     if (id === this.inlineId && this.pool.thread[id]!.advanceFor(d)) {
       // The thread asking now is served at once and its fill would be the
       // next event: the clock moves there and the fill happens now (exact,
@@ -712,6 +751,50 @@ export abstract class CoherenceFabric implements EventTarget {
       return;
     }
     this.sim.schedule(d, this, id);
+  }
+
+  /**
+   * Request `id`'s line changes hands at `at` (its snoop reaches the
+   * supplier), queued on the line by time. A core whose own request for the
+   * line is still in flight answers a snoop only once its data has come (the
+   * transfers of one line are served in order): not before the latest fill
+   * of the line's transfers in flight, nor after this request's own `fillAt`.
+   */
+  private handOverAt(id: number, at: number, fillAt: number): void {
+    const line = this.pool.line[id]!;
+    at = Math.min(Math.max(at, line.lastFillAt), fillAt);
+    if (fillAt > line.lastFillAt) line.lastFillAt = fillAt;
+    const ids = line.handoverIds, ats = line.handoverAt;
+    let i = ids.length;
+    ids.push(id);
+    ats.push(at);
+    while (i > 0 && ats[i - 1]! > at) {
+      ids[i] = ids[i - 1]!;
+      ats[i] = ats[i - 1]!;
+      i--;
+    }
+    ids[i] = id;
+    ats[i] = at;
+  }
+
+  /**
+   * Apply the hand-overs of `line` due at or before `at`, in time order: the
+   * line's state is the one its transfers in flight have made by then. Every
+   * reader of the state calls this first (no event per transfer: a snoop
+   * changes nothing anyone sees until someone looks at the line).
+   */
+  private settle(line: CacheLine, at: number): void {
+    const ids = line.handoverIds, ats = line.handoverAt, pool = this.pool;
+    let k = 0;
+    while (k < ids.length && ats[k]! <= at) {
+      const id = ids[k++]!;
+      pool.handedOver[id] = 1;
+      this.snooped(line, this.layout.core[pool.cpu[id]], pool.exclusive[id] === 1);
+    }
+    if (k > 0) {
+      ids.splice(0, k);
+      ats.splice(0, k);
+    }
   }
 
   /**
@@ -784,12 +867,13 @@ export abstract class CoherenceFabric implements EventTarget {
    * thread waits for a wake.
    */
   private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean, cond: SpinCondition | null = null): boolean {
+    if (line.handoverIds.length > 0) this.settle(line, inline ? this.sim.now + t.lag : Math.max(issuedAt, this.sim.now));
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
     // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
     const ahead = exclusive && line.pressure !== null ? line.pressure.requestsAhead(this.sim.now) : 0;
     if (ahead > 0) mine = false;
-    if (mine && (!exclusive || line.exclusiveCore === core || line.holderCount === 1)) {
+    if (mine && (!exclusive || line.exclusiveCore === core || (line.holderCount === 1 && line.readsInFlight === 0))) {
       this.stats.hits++;
       if (exclusive) {
         line.exclusiveCore = core;
@@ -883,6 +967,36 @@ export abstract class CoherenceFabric implements EventTarget {
     while (pool.next[prev] >= 0 && pool.arrival[pool.next[prev]] <= at) prev = pool.next[prev];
     pool.next[id] = pool.next[prev];
     pool.next[prev] = id;
+  }
+
+  /**
+   * Line state once a request's snoop has reached the supplier: a write
+   * invalidates every other copy and the line is on its way to `core` (its
+   * owner from now: the next request is supplied from there); a read takes
+   * the owner's exclusivity. The requester holds a copy only from its fill
+   * (until then a request of its core waits for that fill, as for any miss
+   * in flight).
+   */
+  private snooped(line: CacheLine, core: number, exclusive: boolean): void {
+    if (!exclusive) {
+      if (line.exclusiveCore >= 0 && line.exclusiveCore !== core) line.exclusiveCore = -1;
+      line.readsInFlight++;
+      return;
+    }
+    const list = line.holderList;
+    let kept = 0;
+    for (let i = 0; i < line.holderCount; i++) {
+      const c = list[i];
+      if (c === core) {
+        list[kept++] = c;
+        continue;
+      }
+      line.holders[c] = 0;
+      line.holdersInL3[this.coreL3[c]]--;
+      line.holdersInSocket[this.coreSocket[c]]--;
+    }
+    line.holderCount = kept;
+    line.exclusiveCore = core;
   }
 
   /** Line state after a fill: a write leaves one exclusive holder, a read adds a sharer. */
