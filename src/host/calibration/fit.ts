@@ -363,6 +363,9 @@ export function fitRelative(
   const rows: { point: number; measured: number }[] = [];
   points.forEach((p, i) => p.measured.forEach((m) => rows.push({ point: i, measured: m })));
   const cache = new Map<string, number[]>();
+  // Every parameter vector evaluated, with its sum of squared residuals.
+  const visited: { params: number[]; ssr: number }[] = [];
+  const ssrOf = (pred: number[]) => rows.reduce((a, r) => a + (pred[r.point]! / r.measured - 1) ** 2, 0);
   let evaluations = 0;
   const predictAll = (params: number[]): number[] => {
     const key = params.map((x) => x.toPrecision(12)).join(',');
@@ -371,6 +374,7 @@ export function fitRelative(
       evaluations++;
       pred = predict(params);
       cache.set(key, pred);
+      visited.push({ params: [...params], ssr: ssrOf(pred) });
     }
     return pred;
   };
@@ -382,7 +386,11 @@ export function fitRelative(
     },
     { initialValues: opts.initial, minValues: opts.min, maxValues: opts.max, gradientDifference: opts.step, centralDifference: false, maxIterations: opts.maxIterations ?? 25, damping: 1e-2, errorTolerance: 1e-6 },
   );
-  const params = fit.parameterValues;
+  // ml-levenberg-marquardt returns its last step, which on a stepped,
+  // noisy objective (a discrete simulation) can be worse than a point it
+  // passed: the best point evaluated is the optimum.
+  predictAll(fit.parameterValues);
+  const params = visited.reduce((a, b) => (b.ssr < a.ssr ? b : a)).params;
   const predictions = predictAll(params);
   const resid = rows.map((r) => predictions[r.point]! / r.measured - 1);
   // Jacobian of the residuals by central differences at the optimum.
