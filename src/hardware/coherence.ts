@@ -96,6 +96,9 @@ export class CacheLine {
    */
   handoverIds: number[] = [];
   handoverAt: number[] = [];
+  /** Pending entries are `[handoverHead, handoverTail)` of the two arrays (both reset to 0 when all are applied; the arrays are reused, never shrunk). */
+  handoverHead = 0;
+  handoverTail = 0;
   /** The latest fill time of the line's transfers with a hand-over (see CoherenceFabric.handOverAt). */
   lastFillAt = -Infinity;
   /** Reads handed over whose data has not arrived: the supplier's copy is shared, not its own (no write hit). */
@@ -420,7 +423,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * the writer's local time, `t.localNow`).
    */
   publish(t: SimThread, line: CacheLine): void {
-    if (line.handoverIds.length > 0) this.settle(line, this.sim.now + t.lag);
+    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now + t.lag);
     line.version++;
     line.lastWriterCpu = t.cpu;
     if (line.herdSize > 0) this.releaseHerd(t, line);
@@ -550,7 +553,7 @@ export abstract class CoherenceFabric implements EventTarget {
     const pool = this.pool, now = this.sim.now;
     if (id < 0 || pool.thread[id] !== t || pool.cond[id] === null || pool.arrival[id] <= now) return;
     const line = pool.line[id]!;
-    if (line.handoverIds.length > 0) this.settle(line, now);
+    if (line.handoverHead < line.handoverTail) this.settle(line, now);
     const group = this.mergeGroup(pool.cpu[id]);
     const at = pool.arrival[id];
     if (line.mergeClaim[group] === id) {
@@ -600,7 +603,7 @@ export abstract class CoherenceFabric implements EventTarget {
 
   /** Whether the thread's core holds a valid copy (a spin re-read would hit). */
   holds(t: SimThread, line: CacheLine): boolean {
-    if (line.handoverIds.length > 0) this.settle(line, this.sim.now + t.lag);
+    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now + t.lag);
     return line.holders[this.layout.core[t.cpu]] === 1;
   }
 
@@ -636,7 +639,7 @@ export abstract class CoherenceFabric implements EventTarget {
     this.stats.missWaitNs += this.sim.now - pool.issuedAt[id];
     this.stats.queueWaitNs += pool.serviceStart[id] - pool.issuedAt[id];
     // Hand-overs due by now, this request's among them (its snoop came before its fill).
-    if (line.handoverIds.length > 0) this.settle(line, this.sim.now);
+    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now);
     if (pool.handedOver[id] === 1 && pool.exclusive[id] === 0) line.readsInFlight--;
     this.fill(line, this.layout.core[cpu], pool.exclusive[id] === 1);
     this.served(id, line);
@@ -702,7 +705,7 @@ export abstract class CoherenceFabric implements EventTarget {
 
   /** The line's queue is free: serve the earliest arrived request, or wait for the next herd arrival. */
   protected serveNext(q: ServiceQueue, line: CacheLine): void {
-    if (line.handoverIds.length > 0) this.settle(line, this.sim.now);
+    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now);
     const id = q.takeNext(this.sim.now, this.pool.arrival);
     if (id >= 0) {
       q.busy = true;
@@ -764,11 +767,9 @@ export abstract class CoherenceFabric implements EventTarget {
     const line = this.pool.line[id]!;
     at = Math.min(Math.max(at, line.lastFillAt), fillAt);
     if (fillAt > line.lastFillAt) line.lastFillAt = fillAt;
-    const ids = line.handoverIds, ats = line.handoverAt;
-    let i = ids.length;
-    ids.push(id);
-    ats.push(at);
-    while (i > 0 && ats[i - 1]! > at) {
+    const ids = line.handoverIds, ats = line.handoverAt, head = line.handoverHead;
+    let i = line.handoverTail++;
+    while (i > head && ats[i - 1]! > at) {
       ids[i] = ids[i - 1]!;
       ats[i] = ats[i - 1]!;
       i--;
@@ -784,17 +785,16 @@ export abstract class CoherenceFabric implements EventTarget {
    * changes nothing anyone sees until someone looks at the line).
    */
   private settle(line: CacheLine, at: number): void {
-    const ids = line.handoverIds, ats = line.handoverAt, pool = this.pool;
-    let k = 0;
-    while (k < ids.length && ats[k]! <= at) {
+    const ids = line.handoverIds, ats = line.handoverAt, pool = this.pool, n = line.handoverTail;
+    let k = line.handoverHead;
+    while (k < n && ats[k]! <= at) {
       const id = ids[k++]!;
       pool.handedOver[id] = 1;
       this.snooped(line, this.layout.core[pool.cpu[id]], pool.exclusive[id] === 1);
     }
-    if (k > 0) {
-      ids.splice(0, k);
-      ats.splice(0, k);
-    }
+    // No allocation: once every entry is applied the arrays are reused from the start.
+    if (k === n) line.handoverHead = line.handoverTail = 0;
+    else line.handoverHead = k;
   }
 
   /**
@@ -867,7 +867,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * thread waits for a wake.
    */
   private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean, cond: SpinCondition | null = null): boolean {
-    if (line.handoverIds.length > 0) this.settle(line, inline ? this.sim.now + t.lag : Math.max(issuedAt, this.sim.now));
+    if (line.handoverHead < line.handoverTail) this.settle(line, inline ? this.sim.now + t.lag : Math.max(issuedAt, this.sim.now));
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
     // Background readers ahead of an atomic: they took copies, so it is a miss, and it waits for them.
