@@ -121,37 +121,48 @@ describe.skipIf(!cap.ok)('mountstorm on this kernel', () => {
   });
 
   it('SIGKILL in the middle of a large storm leaves no mount and no file on the host', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'locksim-storm-base-'));
     const before = readFileSync('/proc/self/mountinfo', 'utf8');
-    const child = spawn(probePath('mountstorm'), ['--variant', 'per-layer-idmap', '--containers', '64', '--layers', '100', '--base', base], { stdio: 'ignore' });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-    // Wait until the storm is under way: bind mounts of container layers
-    // exist in the probe's own namespace.
-    let inside = 0;
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      try {
-        inside = readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes('/b/l')).length;
-      } catch {
-        inside = 0;
+    // Once in a full CI run (2026-11-30) the probe had ended by itself between
+    // the test seeing 200 bind mounts and its kill (exit code not recorded).
+    // Such an attempt tests nothing: it is reported and made again, once.
+    for (let attempt = 1; ; attempt++) {
+      const base = mkdtempSync(join(tmpdir(), 'locksim-storm-base-'));
+      const child = spawn(probePath('mountstorm'), ['--variant', 'per-layer-idmap', '--containers', '64', '--layers', '100', '--base', base], { stdio: 'ignore' });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      // Wait until the storm is under way: bind mounts of container layers
+      // exist in the probe's own namespace.
+      let inside = 0;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && child.exitCode === null) {
+        try {
+          inside = readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8').split('\n').filter((l) => l.includes('/b/l')).length;
+        } catch {
+          inside = 0;
+        }
+        if (inside > 200) break;
+        await new Promise((r) => setTimeout(r, 2));
       }
-      if (inside > 200) break;
-      await new Promise((r) => setTimeout(r, 2));
+      child.kill('SIGKILL');
+      const end = await exited;
+      expect(inside, 'storm had not started mounting before the kill').toBeGreaterThan(200);
+      if (end.signal !== 'SIGKILL' && attempt < 2) {
+        console.warn(`attempt ${attempt}: the probe ended by itself (exit code ${end.code}) before the kill; once more`);
+        rmSync(base, { recursive: true, force: true });
+        continue;
+      }
+      expect(end.signal, `the probe ended by itself (exit code ${end.code}) before the kill, twice`).toBe('SIGKILL');
+      const after = readFileSync('/proc/self/mountinfo', 'utf8');
+      // The host never saw the storm: no new mount id, no tmpfs of the probe.
+      const beforeIds = mountIds(before);
+      const newIds = [...mountIds(after)].filter((id) => !beforeIds.has(id));
+      expect(newIds).toEqual([]);
+      expect(after).not.toContain('locksim-mountstorm');
+      expect(after).not.toContain(base);
+      // Everything the probe created lived on its private tmpfs.
+      expect(readdirSync(base)).toEqual([]);
+      rmSync(base, { recursive: true, force: true });
+      return;
     }
-    child.kill('SIGKILL');
-    const end = await exited;
-    expect(inside, 'storm had not started mounting before the kill').toBeGreaterThan(200);
-    expect(end.signal).toBe('SIGKILL');
-    const after = readFileSync('/proc/self/mountinfo', 'utf8');
-    // The host never saw the storm: no new mount id, no tmpfs of the probe.
-    const beforeIds = mountIds(before);
-    const newIds = [...mountIds(after)].filter((id) => !beforeIds.has(id));
-    expect(newIds).toEqual([]);
-    expect(after).not.toContain('locksim-mountstorm');
-    expect(after).not.toContain(base);
-    // Everything the probe created lived on its private tmpfs.
-    expect(readdirSync(base)).toEqual([]);
-    rmSync(base, { recursive: true, force: true });
   });
 
   const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
