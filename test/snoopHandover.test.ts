@@ -1,7 +1,7 @@
 /**
  * A line changes hands when the request's snoop reaches the core that holds
  * it, halfway through the transfer, not when the data reaches the requester
- * (CoherenceFabric.snoopShare, docs/model.md 2c). And the lock
+ * (CoherenceFabric.snoopShare, docs/model.md section 4). And the lock
  * microbenchmark's own clock reads (MicrobenchParams.timing).
  */
 import { describe, expect, it } from 'vitest';

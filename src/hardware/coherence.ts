@@ -358,7 +358,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * own cache. 1 would hand the line over only at the fill: a holder
    * re-taking its lock in a loop would keep it for a whole transfer, several
    * acquisitions, which a real core serving the snoop does not (the lock
-   * microbenchmark with no critical section, docs/model.md 2c).
+   * microbenchmark with no critical section, docs/model.md section 4).
    */
   snoopShare = 0.5;
   protected readonly pool = new RequestPool();
