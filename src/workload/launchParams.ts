@@ -27,6 +27,16 @@ export const hostActivitySchema = z.strictObject({
    */
   backgroundRunnable: ns.default(0).describe("Runnable tasks of other work on the machine, not simulated thread by thread (a shared machine's other processes): with the simulated threads they share the CPUs fairly (CFS), so simulated CPU work stretches by (this + simulated demand) / cpus when that exceeds 1. Measured by `locksim measure mountstorm` (host.otherRunnable); 0: the machine is the launches' alone."),
   systemd: z.boolean().default(true).describe("A systemd-like consumer that re-reads the mount table on every mount event."),
+  /**
+   * The mount storm probe's release (probes/mountstorm.c, thread mode): its
+   * container threads wait in pthread_cond_wait on a gate mutex, and the main
+   * thread broadcasts with the mutex held, then unlocks. Each woken waiter
+   * must take the mutex back before it returns (glibc), so they come out one
+   * at a time: the mutex's unlock by one wakes the next (FUTEX_WAKE 1), which
+   * must get a CPU to unlock in turn. Only the probe does this; a runtime
+   * starts its containers otherwise.
+   */
+  probeReleaseChain: z.boolean().default(false).describe("The mount storm probe's release (probes/mountstorm.c, thread mode): the container threads leave the gate one at a time, each woken by the previous one's unlock of the gate mutex (pthread_cond_broadcast with the mutex held; every waiter takes it back before it returns), so the next is created only once the previous one runs. Set by calibrate and predict for probe storms; off for runtimes."),
   baseMounts: z.number().int().nonnegative().default(40).describe("Mounts in the host's table before the launches (root, /proc, /sys, cgroups, ...)."),
   criIntervalNs: z.number().positive().default(1_000_000_000).describe("kubelet's CRI calls to containerd (status polls), one every this many ns."),
   criTimeoutNs: z.number().positive().default(120_000_000_000).describe("A CRI call slower than this times out at kubelet (runtime-request-timeout; 2 min default)."),

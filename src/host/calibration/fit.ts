@@ -82,7 +82,7 @@ export function probeLaunchParams(p: Pick<MountstormPoint, 'variant' | 'layers' 
     // baseMounts 0: the probe mounts on its own tmpfs, whose only children are the storm's mounts.
     // The probe runs in its own private mount namespace: no peer group, no runc reading the table.
     // backgroundRunnable: the other work measured beside the probe on a shared machine.
-    host: { systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, layerParentShared: false, runcReadsMountinfo: false, backgroundRunnable: p.otherRunnable ?? 0 },
+    host: { systemd: false, probeReleaseChain: !p.processes, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0, containerStartPathLookups: 0, baseMounts: 0, layerParentShared: false, runcReadsMountinfo: false, backgroundRunnable: p.otherRunnable ?? 0 },
   });
 }
 

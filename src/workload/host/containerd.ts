@@ -56,6 +56,8 @@ export function startContainers(s: LaunchState): void {
     // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
     let overlayPending = false;
     m.spawn(`containerd-${c.id}`, function* (t) {
+      // Out of the gate: its unlock of the gate mutex lets the next waiter out (the probe's release chain).
+      if (chain && ci + 1 < containers.length && containers[ci + 1]!.start_ns <= 0) spawnContainer(ci + 1);
       if (s.params.processPerContainer && !forked[ci]) {
         t.doing(names.id('idle'));
         awaitingFork[ci] = t;
@@ -120,7 +122,11 @@ export function startContainers(s: LaunchState): void {
     });
   };
   // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
+  // The probe's release chain (host.probeReleaseChain): only the first
+  // container released at once; each wakes the next when it first runs.
+  const chain = host.probeReleaseChain && !s.params.processPerContainer;
   containers.forEach((c, ci) => {
+    if (chain && ci > 0 && c.start_ns <= 0) return;
     if (c.start_ns <= 0) spawnContainer(ci);
     else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
   });
