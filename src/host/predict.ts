@@ -187,6 +187,11 @@ export function intervalOf(mean: number, sensitivity: number[], fit: Pick<FitRep
   return { mean, low: mean * Math.exp(-z * sd), high: mean * Math.exp(z * sd), parts: { parameters, runToRun, model: noise.modelRel }, runs, level, dof };
 }
 
+/** A fit's parameter covariance with its degrees of freedom: its points less its parameters (at least 1). */
+function covarianceOf(fit: Pick<FitReport, 'covariance' | 'points' | 'parameters'>): Pick<FitReport, 'covariance'> & { covarianceDof: number } {
+  return { covariance: fit.covariance, covarianceDof: Math.max(1, fit.points.length - fit.parameters.length) };
+}
+
 function noCalibrated(what: string, file: string): InputError {
   return new InputError({ file, line: 1, column: 1, field: what, expected: `a calibration with ${what} measurements (it fitted none)`, got: 'null' });
 }
@@ -258,7 +263,7 @@ export function mountstormInterval(record: CalibrationRecord, spec: MachineSpec,
       return (simulateMountstorm(spec, perturbedKernel(kernel, fit, j, h), quiet) / quietMean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, { covariance: fit.covariance, covarianceDof: Math.max(1, fit.points.length - fit.parameters.length) }, calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs, level);
+  return intervalOf(mean, sens, covarianceOf(fit), calibrationNoise(meanLaunchPoints(fit.points), fit.parameters.length, fit.points.length), runs, level);
 }
 
 export interface LockbenchConfig {
@@ -296,5 +301,5 @@ export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, 
       return (simulateLockbench(hostMachineSpec(withLockParams(hw, moved[0]!, moved[1]!)), p) / mean - 1) / h;
     })
     : [];
-  return intervalOf(mean, sens, { covariance: fit.covariance, covarianceDof: Math.max(1, fit.points.length - fit.parameters.length) }, calibrationNoise(fit.points, fit.parameters.length), runs, level);
+  return intervalOf(mean, sens, covarianceOf(fit), calibrationNoise(fit.points, fit.parameters.length), runs, level);
 }

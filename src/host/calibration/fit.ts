@@ -365,7 +365,6 @@ export function fitRelative(
   const cache = new Map<string, number[]>();
   // Every parameter vector evaluated, with its sum of squared residuals.
   const visited: { params: number[]; ssr: number }[] = [];
-  const ssrOf = (pred: number[]) => rows.reduce((a, r) => a + (pred[r.point]! / r.measured - 1) ** 2, 0);
   let evaluations = 0;
   const predictAll = (params: number[]): number[] => {
     const key = params.map((x) => x.toPrecision(12)).join(',');
@@ -374,7 +373,7 @@ export function fitRelative(
       evaluations++;
       pred = predict(params);
       cache.set(key, pred);
-      visited.push({ params: [...params], ssr: ssrOf(pred) });
+      visited.push({ params: [...params], ssr: relativeSsr(points, pred) });
     }
     return pred;
   };
@@ -411,6 +410,13 @@ export function fitRelative(
   const stdErrors = params.map((_, j) => (inv ? Math.sqrt(Math.max(0, inv[j]![j]!) * variance) : NaN));
   const covariance = inv && Number.isFinite(variance) ? inv.map((row) => row.map((x) => x * variance)) : null;
   return { params, stdErrors, covariance, predictions, iterations: fit.iterations, evaluations, ssr };
+}
+
+/** Sum over every run of (prediction / measured - 1)^2: what fitRelative minimises. */
+export function relativeSsr(points: { measured: number[] }[], predictions: number[]): number {
+  let s = 0;
+  points.forEach((p, i) => p.measured.forEach((m) => (s += (predictions[i]! / m - 1) ** 2)));
+  return s;
 }
 
 /** Gauss-Jordan inverse; null when singular (a parameter the data cannot see). */
@@ -464,19 +470,14 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   // takes every step, better or not) from the vendor's number alone ran off
   // to the bound on some windows (300 ns, rms 33%, where 50 ns gave 23%).
   // So it also starts from the best point of a coarse scan (x1/2 to x4 the
-  // starting latency, pause at its starting value or 1 cycle), and that point
-  // itself is a candidate (its covariance from the Jacobian there); the
-  // candidate with the smallest residual is kept.
+  // starting latency, pause at its starting value or 1 cycle); the fit with
+  // the smaller residual is kept. (fitRelative keeps the best point it
+  // evaluated, the scan's point among them, so the optimizer cannot leave it
+  // for a worse one.)
   const initial = [base.coreToCore.sameL3.value, base.pause.cycles.value];
-  const sumSq = (pred: number[]) => points.reduce((a, p, i) => a + p.runsPerSec.reduce((b, m) => b + (pred[i]! / m - 1) ** 2, 0), 0);
   const scan = [0.5, 1, 1.5, 2, 3, 4].flatMap((f) => [initial[1]!, lockBounds.min[1]!].map((pause) => [Math.min(lockBounds.max[0]!, initial[0]! * f), pause]));
-  const bestStart = scan.map((s) => ({ s, ssr: sumSq(predict(s)) })).reduce((a, b) => (b.ssr < a.ssr ? b : a)).s;
-  const candidates = [
-    fitRelative(measured, predict, { initial, ...lockBounds }),
-    fitRelative(measured, predict, { initial: bestStart, ...lockBounds }),
-    fitRelative(measured, predict, { initial: bestStart, ...lockBounds, maxIterations: 0 }),
-  ];
-  const fit = candidates.reduce((a, b) => (b.ssr < a.ssr ? b : a));
+  const bestStart = scan.map((s) => ({ s, ssr: relativeSsr(measured, predict(s)) })).reduce((a, b) => (b.ssr < a.ssr ? b : a)).s;
+  const fit = [initial, bestStart].map((start) => fitRelative(measured, predict, { initial: start, ...lockBounds })).reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const [sameL3, pause] = fit.params;
   void ghz;
   const fitPoints = points.map((p, i) => ({ label: `${p.lock} ${p.threads} threads cs=${p.csNs} ns`, files: p.files, measured: p.runsPerSec, predicted: fit.predictions[i]! }));
