@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Machine } from '../src/machine.ts';
 import { handMadeSpec } from './helpers/machines.ts';
 import { CallMachine, DONE, WAIT, type Call, type SimThread, type Steps } from '../src/cpu/thread.ts';
-import { CoherenceFabric, type CacheLine, type SpinCondition } from '../src/hardware/coherence.ts';
+import { CoherenceFabric, type CacheLine, type SpinCondition, type StoreWrite } from '../src/hardware/coherence.ts';
 import { SeqLock } from '../src/locks/seqlock.ts';
 import { RwSemaphore, type RwMode, type Waiter } from '../src/locks/rwsem.ts';
 import { QueuedSpinLock, TtasLock } from '../src/locks/spinlock.ts';
@@ -77,8 +77,7 @@ function* writeLockGen(this: SeqLock, t: SimThread): Steps {
 
 function* writeUnlockGen(this: SeqLock, t: SimThread): Steps {
   const coh = (this as unknown as { coh: CoherenceFabric }).coh;
-  if (coh.rmw(t, this.line)) yield;
-  this.sequenceEven(t);
+  if (coh.store(t, this.sequenceEven)) yield;
   yield this.lock.release(t);
 }
 
@@ -105,10 +104,8 @@ function* qAcquireGen(this: QueuedSpinLock, t: SimThread): Steps {
   this.compact();
 }
 
-function* releaseGen(this: { coh: CoherenceFabric; line: CacheLine; held: boolean }, t: SimThread): Steps {
-  if (this.coh.rmw(t, this.line)) yield;
-  this.held = false;
-  this.coh.publish(t, this.line);
+function* releaseGen(this: StoreWrite & { coh: CoherenceFabric }, t: SimThread): Steps {
+  if (this.coh.store(t, this)) yield;
 }
 
 function* syscallGen(this: KernelMountPath, t: SimThread, prefix: string, key: string, layers: number): Steps {

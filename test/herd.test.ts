@@ -99,9 +99,11 @@ describe('spinner herds in aggregate', () => {
     const spec = handMadeSpec('mesh', 1, 16, 1);
     const agg = storm(spec, 12, false);
     const det = storm(spec, 12, true);
-    // Everyone spun: the comparison is about the herd.
-    expect(det.readerSpins).toBe(12);
-    expect(agg.readerSpins).toBe(12);
+    // Everyone spun (one reader twice: the writer's end of section leaves its
+    // store buffer after the reader's re-read, and it writes again): the
+    // comparison is about the herd.
+    expect(det.readerSpins).toBeGreaterThanOrEqual(12);
+    expect(agg.readerSpins).toBe(det.readerSpins);
     // Members keep their arrival times in the TOR: the writer's next atomic,
     // arriving among their re-reads, is served in the same place, so every
     // time is the same to the nanosecond.

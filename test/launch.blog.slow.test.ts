@@ -124,11 +124,14 @@ describe('Fig 9: mesh vs chiplet at the same core count (B6, partly)', () => {
     }
   });
 
-  it('B6: the chiplet machine spends far less of its CPU spinning on the contended line at every load', () => {
+  // Propagation off, like the other hardware statements: with it on, both
+  // machines spin 98-99.7% of their CPU from 50 containers up (the ring walks
+  // under mount_lock, docs/validation.md's Fig 9 table), a tie either way.
+  it('B6: the chiplet machine spends far less of its CPU spinning on the contended line at every load (propagation off)', () => {
     for (const k of [50, 100, 150, 200]) {
-      const m7i = metric('fig9-architecture', 'm7i.metal-24xl, HT off (48 cores)', k, 'cpuSpinShare');
-      const m7a = metric('fig9-architecture', 'm7a.24xlarge, 48 cores', k, 'cpuSpinShare');
-      expect(m7a, `K=${k}: m7i ${r2(m7i)}, m7a ${r2(m7a)}`).toBeLessThan(m7i);
+      const m7i = metric('fig9-architecture+propagation', 'm7i.metal-24xl, HT off (48 cores)', k, 'cpuSpinShare');
+      const m7a = metric('fig9-architecture+propagation', 'm7a.24xlarge, 48 cores', k, 'cpuSpinShare');
+      expect(m7a, `K=${k}: m7i ${r2(m7i)}, m7a ${r2(m7a)}`).toBeLessThan(0.9 * m7i);
     }
   });
 });

@@ -17,6 +17,7 @@
 import type { EventTarget, Simulator } from '../engine/simulator.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { CacheLine, StoreWrite } from '../hardware/coherence.ts';
 import { ActivityLedger } from './activity.ts';
 
 /** A spinner's wait that an event elsewhere (its owner leaving the CPU, need_resched) cuts short. */
@@ -153,6 +154,20 @@ export class SimThread implements EventTarget {
    */
   herdRequest = -1;
   herdLeave: SpinInterrupt | null = null;
+  /**
+   * A plain store of this thread in its store buffer (CoherenceFabric.store):
+   * its line, until the store is visible (the line's read-for-ownership
+   * filled), else null. The thread's loads of that line read the store; an
+   * atomic or another store of the thread waits for it (`drainLine`,
+   * `drainStore`: what the thread issues once it is visible).
+   */
+  storeLine: CacheLine | null = null;
+  drainLine: CacheLine | null = null;
+  drainStore: StoreWrite | null = null;
+  /** When the thread began to wait for its store (its local time then). */
+  drainAt = 0;
+  /** The stores of the thread that become visible with `storeLine`'s (or at once, on a hit); emptied then. */
+  readonly pendingStores: StoreWrite[] = [];
 
   /** On a CPU (computing or spinning), not preempted, asleep or done. */
   get running(): boolean {

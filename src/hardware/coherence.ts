@@ -40,6 +40,18 @@ export interface SpinCondition {
   waiting(): boolean;
 }
 
+/**
+ * A plain store (x86 `mov`: a spinlock's release, `smp_store_release`, the
+ * end of a seqcount's write): the value it writes. See CoherenceFabric.store.
+ */
+export interface StoreWrite {
+  readonly line: CacheLine;
+  /** Write the value: from now on the thread itself reads it (its store buffer forwards it); others see it once it is visible. */
+  stored(t: SimThread): void;
+  /** Told when the store becomes visible to other cores (`at`: simulated time), if it needs to know. */
+  visible?(at: number): void;
+}
+
 /** One-way transfer latencies, ns (medians of CAS round trip / 2, as cited by the model file). */
 export interface TransferLatencies {
   smtSibling: number;
@@ -146,6 +158,10 @@ class RequestPool {
   next = new Int32Array(256);
   /** 1 once the request's line changed hands (its snoop reached the supplier), before its fill. */
   handedOver = new Uint8Array(256);
+  /** 1 for a store's read-for-ownership: its thread does not wait for it (CoherenceFabric.store). */
+  posted = new Uint8Array(256);
+  /** How long the request waited behind its merge group's fill before it was made, ns (see startService). */
+  waitedNs = new Float64Array(256);
   private free: number[] = [];
 
   take(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, now: number): number {
@@ -163,8 +179,10 @@ class RequestPool {
     this.arrival[id] = Math.max(issuedAt, now);
     this.cond[id] = null;
     this.extraNs[id] = 0;
+    this.waitedNs[id] = 0;
     this.next[id] = -1;
     this.handedOver[id] = 0;
+    this.posted[id] = 0;
     return id;
   }
 
@@ -183,10 +201,12 @@ class RequestPool {
     this.next = i32(this.next);
     const ex = new Uint8Array(n); ex.set(this.exclusive); this.exclusive = ex;
     const ho = new Uint8Array(n); ho.set(this.handedOver); this.handedOver = ho;
+    const po = new Uint8Array(n); po.set(this.posted); this.posted = po;
     this.issuedAt = f64(this.issuedAt);
     this.arrival = f64(this.arrival);
     this.serviceStart = f64(this.serviceStart);
     this.extraNs = f64(this.extraNs);
+    this.waitedNs = f64(this.waitedNs);
   }
 }
 
@@ -409,12 +429,64 @@ export abstract class CoherenceFabric implements EventTarget {
    * its next wait), so an L1 hit costs no event.
    */
   load(t: SimThread, line: CacheLine): boolean {
+    if (t.storeLine === line) {
+      // The thread's own store not visible yet: its store buffer forwards the value.
+      this.stats.hits++;
+      t.lag += this.lat.hit;
+      return false;
+    }
     return this.reissue(t, line, t.cpu, false, this.sim.now, true);
   }
 
-  /** Gain exclusive ownership for an atomic read-modify-write; returns true (yield) on a miss, as `load`. */
+  /**
+   * Gain exclusive ownership for an atomic read-modify-write; returns true
+   * (yield) on a miss, as `load`. A locked instruction drains the store
+   * buffer first: with a store of the thread in flight, it is issued when
+   * that store is visible.
+   */
   rmw(t: SimThread, line: CacheLine): boolean {
+    if (t.storeLine !== null) {
+      t.drainLine = line;
+      this.drainFrom(t);
+      return true;
+    }
     return this.reissue(t, line, t.cpu, true, this.sim.now, true);
+  }
+
+  /**
+   * A plain store: it retires into the core's store buffer and the thread
+   * goes on at once, without waiting for the line (x86 TSO: a `mov` does not
+   * stall; only a locked instruction, a fence or the buffer filling up does).
+   * The store is visible, and published, when the line is held exclusively:
+   * at once if the core holds it so, else at the fill of its
+   * read-for-ownership, queued like any write. Until then the thread's loads
+   * of the line read its own store, and its next atomic or store waits for
+   * it (stores leave the buffer in order: one in flight per thread here).
+   * Returns true (yield) only in that last case; the thread is woken when
+   * its store has been written.
+   *
+   * Why it matters: a lock's release is such a store. When a spinner has
+   * read the lock during the critical section, the holder's copy is shared
+   * and the release needs the line back; with the holder waiting for that
+   * transfer a hand-off cost two transfers more than the lock microbenchmark
+   * measures (docs/model.md section 4).
+   */
+  store(t: SimThread, w: StoreWrite): boolean {
+    if (t.storeLine === w.line) {
+      // Behind a store of the thread to the same line: both leave the buffer when the line comes, one publish.
+      w.stored(t);
+      t.pendingStores.push(w);
+      return false;
+    }
+    if (t.storeLine !== null) {
+      t.drainStore = w;
+      this.drainFrom(t);
+      return true;
+    }
+    w.stored(t);
+    t.pendingStores.push(w);
+    this.reissue(t, w.line, t.cpu, true, this.sim.now, true, null, true);
+    return false;
   }
 
   /**
@@ -423,17 +495,21 @@ export abstract class CoherenceFabric implements EventTarget {
    * the writer's local time, `t.localNow`).
    */
   publish(t: SimThread, line: CacheLine): void {
-    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now + t.lag);
+    // The write happens at the writer's local time (after its hits since its last wait).
+    this.publishAt(t, t.cpu, line, t.lag);
+  }
+
+  /** A write from `cpu` visible `at` ns from now: every spinner watching the line (but `t`, the thread writing now) notices it. */
+  private publishAt(t: SimThread | null, cpu: number, line: CacheLine, at: number): void {
+    if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now + at);
     line.version++;
-    line.lastWriterCpu = t.cpu;
-    if (line.herdSize > 0) this.releaseHerd(t, line);
+    line.lastWriterCpu = cpu;
+    if (line.herdSize > 0) this.releaseHerd(t, line, at);
     const w = line.watchers;
     if (w.length === 0) return;
     // Swap in the line's spare array: no allocation per publish.
     line.watchers = line.spareWatchers;
     line.spareWatchers = w;
-    // The write happens at the writer's local time (after its hits since its last wait).
-    const at = t.lag;
     for (let i = 0; i < w.length; i++) {
       const s = w[i];
       if (s === t) continue;
@@ -491,10 +567,10 @@ export abstract class CoherenceFabric implements EventTarget {
    * writer's core or, on the chiplet fabric, in its CCX) and members off
    * their CPU are woken to re-read themselves, as in the detailed mode.
    */
-  private releaseHerd(t: SimThread, line: CacheLine): void {
+  private releaseHerd(t: SimThread | null, line: CacheLine, at: number): void {
     // Nothing below adds to the herd (no event runs), so it is read in place and emptied at the end.
     const members = line.herd, conds = line.herdCond;
-    const now = this.sim.now, at = t.lag, n = line.herdSize;
+    const now = this.sim.now, n = line.herdSize;
     if (n > this.herdAt.length) {
       this.herdAt = new Float64Array(2 * n);
       this.herdOrder = new Int32Array(2 * n);
@@ -517,7 +593,8 @@ export abstract class CoherenceFabric implements EventTarget {
       const s = members[i], cond = conds[i], a = times[i];
       if (a < 0) continue;
       const cpu = s.cpu;
-      if (!s.running || line.holders[this.layout.core[cpu]] === 1 || !this.queuesAtHome(line, cpu)) {
+      // (A member whose own store to the line is still in flight reads that store: its re-read is its own too.)
+      if (!s.running || line.holders[this.layout.core[cpu]] === 1 || !this.queuesAtHome(line, cpu) || s.storeLine === line) {
         s.reread = true;
         this.sim.scheduleAt(a, s, 0);
         continue;
@@ -611,6 +688,13 @@ export abstract class CoherenceFabric implements EventTarget {
     const t = this.pool.thread[id]!;
     const line = this.pool.line[id]!;
     const cond = this.pool.cond[id];
+    if (this.pool.posted[id] === 1) {
+      // A store's read-for-ownership: the store is visible now; its thread did not wait.
+      const cpu = this.pool.cpu[id];
+      this.complete(id);
+      this.storeVisible(t, cpu, line, 0);
+      return;
+    }
     this.complete(id);
     // A herd member that read the line and must go on spinning waits for the next publish without resuming.
     if (cond !== null && t.running && cond.waiting()) {
@@ -658,6 +742,7 @@ export abstract class CoherenceFabric implements EventTarget {
       const wex = pool.exclusive[w] === 1;
       const at = pool.issuedAt[w];
       const wcond = pool.cond[w];
+      const wposted = pool.posted[w] === 1;
       pool.give(w);
       if (wcond !== null && at > this.sim.now) {
         // A herd member that arrives after this fill: what it finds then (the
@@ -667,7 +752,7 @@ export abstract class CoherenceFabric implements EventTarget {
         this.stats.misses--;
         wt.reread = true;
         this.sim.scheduleAt(at, wt, 0);
-      } else this.reissue(wt, line, wcpu, wex, at, false, wcond);
+      } else this.reissue(wt, line, wcpu, wex, at, false, wcond, wposted, this.sim.now - at);
       w = next;
     }
   }
@@ -741,6 +826,10 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
+    // A request that waited for its merge group's fill made its way to the
+    // group's L3 meanwhile: only the snoop's last part and the data are left.
+    const waited = this.pool.waitedNs[id];
+    if (waited > 0) this.pool.extraNs[id] -= Math.min(this.snoopShare * latency, waited);
     const d = latency + this.pool.extraNs[id];
     // Registered before the fill may be taken at once below, so hand-overs keep their time order either way.
     if (this.snoopShare < 1) this.handOverAt(id, this.sim.now + this.pool.extraNs[id] + this.snoopShare * latency, this.sim.now + d);
@@ -866,7 +955,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * for its merge group's fill) every outcome wakes it. Returns whether the
    * thread waits for a wake.
    */
-  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean, cond: SpinCondition | null = null): boolean {
+  private reissue(t: SimThread, line: CacheLine, cpu: number, exclusive: boolean, issuedAt: number, inline: boolean, cond: SpinCondition | null = null, posted = false, waitedNs = 0): boolean {
     if (line.handoverHead < line.handoverTail) this.settle(line, inline ? this.sim.now + t.lag : Math.max(issuedAt, this.sim.now));
     const core = this.layout.core[cpu];
     let mine = line.holders[core] === 1;
@@ -877,6 +966,11 @@ export abstract class CoherenceFabric implements EventTarget {
       this.stats.hits++;
       if (exclusive) {
         line.exclusiveCore = core;
+      }
+      if (posted) {
+        // A store to a line held exclusively: written into the cache, visible now; the thread does not wait.
+        this.storeVisible(t, cpu, line, inline ? t.lag : Math.max(0, issuedAt - this.sim.now));
+        return false;
       }
       const w = line.lastWriterCpu;
       const fromSibling = w >= 0 && w !== cpu && this.layout.core[w] === core;
@@ -902,10 +996,17 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     this.stats.misses++;
     const id = this.pool.take(t, line, cpu, exclusive, issuedAt, this.sim.now);
+    this.pool.waitedNs[id] = waitedNs;
     this.pool.cond[id] = cond;
     if (ahead > 0) this.pool.extraNs[id] = this.burstNs(ahead, cpu);
-    // Local time the thread ran ahead (hits since its last wait): the fill comes that much later.
-    if (inline && t.lag > 0) {
+    if (posted) {
+      // A store's read-for-ownership: the thread goes on (its local clock too) and never waits for it.
+      this.pool.posted[id] = 1;
+      t.storeLine = line;
+      if (inline) this.pool.extraNs[id] += t.lag;
+      inline = false;
+    } else if (inline && t.lag > 0) {
+      // Local time the thread ran ahead (hits since its last wait): the fill comes that much later.
       this.pool.extraNs[id] += t.lag;
       t.lag = 0;
     }
@@ -916,7 +1017,7 @@ export abstract class CoherenceFabric implements EventTarget {
       line.mergeHead[group] = IN_FLIGHT;
       if (!inline) {
         this.enqueue(id, line);
-        return true;
+        return !posted;
       }
       // Served at once with nothing else due before its fill: filled now (startService).
       this.inlineId = id;
@@ -933,7 +1034,40 @@ export abstract class CoherenceFabric implements EventTarget {
       line.mergeHead[group] = claim;
       this.enqueue(id, line);
     } else this.waitForGroup(line, group, id);
-    return true;
+    return !posted;
+  }
+
+  /** The thread waits for its store from its local time on: the wait absorbs its lag. */
+  private drainFrom(t: SimThread): void {
+    t.drainAt = this.sim.now + t.lag;
+    t.lag = 0;
+  }
+
+  /**
+   * Thread `t`'s store to `line` from `cpu` is visible `at` ns from now: it
+   * is published, and what the thread waits to issue after it (an atomic,
+   * another store) goes now.
+   */
+  private storeVisible(t: SimThread, cpu: number, line: CacheLine, at: number): void {
+    t.storeLine = null;
+    // No spinner is skipped: the writer itself may be spinning on the line by
+    // now (its store left the buffer while it waited for another holder).
+    this.publishAt(null, cpu, line, at);
+    const stores = t.pendingStores;
+    for (let i = 0; i < stores.length; i++) stores[i]!.visible?.(this.sim.now + at);
+    stores.length = 0;
+    const dl = t.drainLine, ds = t.drainStore;
+    const from = Math.max(this.sim.now + at, t.drainAt);
+    if (dl !== null) {
+      t.drainLine = null;
+      this.reissue(t, dl, t.cpu, true, from, false);
+    } else if (ds !== null) {
+      t.drainStore = null;
+      ds.stored(t);
+      t.pendingStores.push(ds);
+      this.reissue(t, ds.line, t.cpu, true, from, false, null, true);
+      this.sim.scheduleAt(from, t, 0);
+    }
   }
 
   /**

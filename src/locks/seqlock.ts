@@ -14,7 +14,7 @@
  * sequence that moved means a writer ran during the read section and the
  * reader must start again (`__legitimize_mnt` failing under path walk).
  */
-import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
+import type { CacheLine, CoherenceFabric, SpinCondition, StoreWrite } from '../hardware/coherence.ts';
 import { CallMachine, DONE, WAIT, type Call, type SimThread } from '../cpu/thread.ts';
 import { makeSpinLock, type SpinLock, type SpinLockKind, type Steps } from './spinlock.ts';
 
@@ -44,6 +44,15 @@ export class SeqLock implements SpinCondition {
   constructor(readonly name: string, private readonly coh: CoherenceFabric, kind: SpinLockKind = 'qspinlock') {
     this.line = coh.newLine(name);
     this.lock = makeSpinLock(kind, `${name}.lock`, coh, this.line);
+    this.sequenceEven = {
+      line: this.line,
+      stored: () => {
+        this.sequence++;
+      },
+      visible: (at: number) => {
+        this.line.pressure?.writerLeft(at);
+      },
+    };
   }
 
   /** Whether a writer is inside (the sequence is odd). */
@@ -88,12 +97,13 @@ export class SeqLock implements SpinCondition {
   }
   private readonly writeUnlocks: WriteUnlockCall[] = [];
 
-  /** The sequence made even, the line held exclusively. */
-  sequenceEven(t: SimThread): void {
-    this.sequence++;
-    this.line.pressure?.writerLeft(t.localNow);
-    this.coh.publish(t, this.line);
-  }
+  /**
+   * `write_seqcount_end`: the sequence made even by a plain store (an
+   * increment, `smp_wmb` orders it after the section's writes); readers see it
+   * when it leaves the writer's store buffer (CoherenceFabric.store), the
+   * spinlock's release right behind it on the same line.
+   */
+  readonly sequenceEven: StoreWrite;
 
   /** `read_seqbegin`: spin (holding the CPU) while a writer is inside; returns the even sequence. */
   *readBegin(t: SimThread): Steps<number> {
@@ -168,9 +178,9 @@ class WriteLockCall extends CallMachine {
   }
 }
 
-/** `SeqLock.writeUnlock` as a state machine: `if (coh.rmw(t, line)) yield; seq.sequenceEven(t); yield lock.release(t);`. */
+/** `SeqLock.writeUnlock` as a state machine: `if (coh.store(t, seq.sequenceEven)) yield; yield lock.release(t);` (two stores to one line: the release waits for nothing). */
 class WriteUnlockCall extends CallMachine {
-  // States (`state`): 0: issue the atomic; 1: the atomic done; 2: the spinlock's release returned.
+  // States (`state`): 0: the sequence's store; 1: it is in the store buffer; 2: the spinlock's release returned.
   constructor(private readonly seq: SeqLock, private readonly coh: CoherenceFabric) {
     super();
   }
@@ -184,10 +194,9 @@ class WriteUnlockCall extends CallMachine {
     switch (this.state) {
       case 0:
         this.state = 1;
-        if (this.coh.rmw(t, this.seq.line)) return WAIT;
-      // falls through: a hit goes on at once
+        if (this.coh.store(t, this.seq.sequenceEven)) return WAIT;
+      // falls through: the store is in the buffer (the thread waited only for an earlier store of its own)
       case 1:
-        this.seq.sequenceEven(t);
         this.state = 2;
         this.call.value = this.seq.lock.release(t);
         return this.call;

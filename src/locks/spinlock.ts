@@ -7,7 +7,7 @@
  * `coh.watch`) arranges the thread's next wake, and the body yields
  * (`coh.load`/`coh.rmw` only on a miss: a hit goes on at once).
  */
-import type { CacheLine, CoherenceFabric, SpinCondition } from '../hardware/coherence.ts';
+import type { CacheLine, CoherenceFabric, SpinCondition, StoreWrite } from '../hardware/coherence.ts';
 import { CallMachine, DONE, WAIT, type Call, type SimThread, type Steps } from '../cpu/thread.ts';
 
 export type { Steps };
@@ -36,50 +36,42 @@ export interface SpinLock {
 
 export type SpinLockKind = 'tas' | 'ttas' | 'ticket' | 'ticket-split' | 'qspinlock';
 
-/** What an `AtomicCall` does once its thread holds the line exclusively. */
-interface AtomicStep {
-  readonly line: CacheLine;
-  /** The write, done with the line held (a release: the flag cleared and published). */
-  afterAtomic(t: SimThread): void;
-}
-
 /**
- * One atomic on a lock's line and the write it makes, as a state machine
- * (CallMachine): `if (coh.rmw(t, line)) yield; step.afterAtomic(t);`. A
- * release of every exchange lock and of the qspinlock is this. One per
- * thread and lock (`atomicCall`), reused.
+ * A plain store to a lock's line, as a state machine: `if (coh.store(t,
+ * write)) yield;` (the thread waits only for an earlier store of its own).
+ * A spinlock's release is this (`smp_store_release`, a `mov` on x86). One
+ * per thread and lock (`storeCall`), reused.
  */
-class AtomicCall extends CallMachine {
-  private rmwDone = false;
-  constructor(private readonly coh: CoherenceFabric, private readonly step: AtomicStep) {
+class StoreCall extends CallMachine {
+  private issued = false;
+  constructor(private readonly coh: CoherenceFabric, private readonly write: StoreWrite) {
     super();
   }
   start(t: SimThread): this {
     this.t = t;
-    this.rmwDone = false;
+    this.issued = false;
     return this;
   }
   next(): IteratorResult<Call | void, unknown> {
     const t = this.t!;
-    if (!this.rmwDone) {
-      this.rmwDone = true;
-      if (this.coh.rmw(t, this.step.line)) return WAIT;
+    if (!this.issued) {
+      this.issued = true;
+      if (this.coh.store(t, this.write)) return WAIT;
     }
     this.t = null;
-    this.step.afterAtomic(t);
     return DONE;
   }
 }
 
-/** Thread `t`'s AtomicCall for `step`, kept in `calls` by thread id (made at its first use). */
-function atomicCall(calls: AtomicCall[], coh: CoherenceFabric, step: AtomicStep, t: SimThread): Call {
+/** Thread `t`'s StoreCall for `write`, kept in `calls` by thread id (made at its first use). */
+function storeCall(calls: StoreCall[], coh: CoherenceFabric, write: StoreWrite, t: SimThread): Call {
   let c = calls[t.id];
-  if (c === undefined) c = calls[t.id] = new AtomicCall(coh, step);
+  if (c === undefined) c = calls[t.id] = new StoreCall(coh, write);
   return c.start(t).frame;
 }
 
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
-abstract class ExchangeLock implements SpinLock, SpinCondition, AtomicStep {
+abstract class ExchangeLock implements SpinLock, SpinCondition, StoreWrite {
   held = false;
   /** A spinner in the line's herd waits while the lock is taken. */
   waiting(): boolean {
@@ -100,14 +92,13 @@ abstract class ExchangeLock implements SpinLock, SpinCondition, AtomicStep {
     return !was;
   }
 
-  /** A store of 0, which needs the line exclusively like any write (an AtomicCall). */
+  /** A store of 0 (a StoreCall): the thread goes on; spinners see it when the line is back. */
   release(t: SimThread): Call {
-    return atomicCall(this.releases, this.coh, this, t);
+    return storeCall(this.releases, this.coh, this, t);
   }
-  private readonly releases: AtomicCall[] = [];
-  afterAtomic(t: SimThread): void {
+  private readonly releases: StoreCall[] = [];
+  stored(): void {
     this.held = false;
-    this.coh.publish(t, this.line);
   }
 }
 
@@ -165,6 +156,12 @@ export class TicketLock implements SpinLock {
   ) {
     this.line = line ?? coh.newLine(name);
     this.nextLine = split ? coh.newLine(`${name}.next`) : this.line;
+    this.servingWrite = {
+      line: this.line,
+      stored: () => {
+        this.serving++;
+      },
+    };
   }
 
   get held(): boolean {
@@ -185,11 +182,11 @@ export class TicketLock implements SpinLock {
     }
   }
 
+  /** `serving++`: a plain add to memory (x86's ticket unlock had no lock prefix), so a store (see StoreCall). */
   *release(t: SimThread): Steps {
-    if (this.coh.rmw(t, this.line)) yield;
-    this.serving++;
-    this.coh.publish(t, this.line);
+    if (this.coh.store(t, this.servingWrite)) yield;
   }
+  private readonly servingWrite: StoreWrite;
 }
 
 /**
@@ -329,7 +326,7 @@ class QueuedAcquire extends CallMachine {
   }
 }
 
-export class QueuedSpinLock implements SpinLock, SpinCondition, AtomicStep {
+export class QueuedSpinLock implements SpinLock, SpinCondition, StoreWrite {
   held = false;
   readonly line: CacheLine;
   private readonly queue: SimThread[] = [];
@@ -403,14 +400,13 @@ export class QueuedSpinLock implements SpinLock, SpinCondition, AtomicStep {
     }
   }
 
-  /** A store of 0 to the lock word (an AtomicCall). */
+  /** A store of 0 to the lock word (`smp_store_release`; a StoreCall). */
   release(t: SimThread): Call {
-    return atomicCall(this.releases, this.coh, this, t);
+    return storeCall(this.releases, this.coh, this, t);
   }
-  private readonly releases: AtomicCall[] = [];
-  afterAtomic(t: SimThread): void {
+  private readonly releases: StoreCall[] = [];
+  stored(): void {
     this.held = false;
-    this.coh.publish(t, this.line);
   }
 
   /** The queue head in the line's herd waits while the lock word is taken. */
