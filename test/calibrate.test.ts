@@ -33,7 +33,8 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { measuredWalkNsPerMount, measurementKinds } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, measuredWalkNsPerMount, measurementKinds } from '../src/host/calibration/measurements.ts';
+import { probeLoopNs } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -99,8 +100,23 @@ describe('statistics of repeated runs', () => {
     expect(coefficientOfVariation([8, 10, 12])).toBeCloseTo(0.2);
   });
 
-  it('the probe\'s critical section lasts one clock read longer than asked; none stays none', () => {
-    expect(effectiveCsNs({ csNs: 100, clockReadNs: 23 })).toBe(123);
+  it('the probe\'s loop costs what its measured uncontended iteration has beyond the simulated lock accesses', () => {
+    const spec = hostMachineSpec(loadHardwareModel('generic-2core'));
+    // Alone, the simulated TTAS iteration is two L1 hits (load, exchange; the release is a store the thread does not wait for).
+    expect(probeLoopNs(spec, 'ttas', 5.1)).toBeCloseTo(3.1, 1);
+    expect(probeLoopNs(spec, 'ttas', 1)).toBe(0);
+    // And the simulated probe runs that much slower alone: 2 + 3.1 ns per acquisition.
+    const alone = (iterationNs: number) => simulateLockbench(spec, { files: [], lock: 'ttas', threads: 1, csNs: 0, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 1_000_000, iterationNs }, 200_000);
+    expect(1e9 / alone(5.1)).toBeCloseTo(5.1, 1);
+    expect(1e9 / alone(2)).toBeCloseTo(2, 1);
+  });
+
+  it('the probe\'s busy wait lasts whole clock reads: one to set the deadline, then until a reading passes it; none stays none', () => {
+    // Measured on the 2-vCPU host (21.7 ns reads): one thread alone took 47.6 ns per acquisition at --cs-ns 10, 67.2 at 25.
+    expect(effectiveCsNs({ csNs: 10, clockReadNs: 22 })).toBe(44);
+    expect(effectiveCsNs({ csNs: 25, clockReadNs: 22 })).toBe(66);
+    expect(effectiveCsNs({ csNs: 100, clockReadNs: 20 })).toBe(120);
+    expect(effectiveCsNs({ csNs: 100, clockReadNs: 23 })).toBe(138);
     expect(effectiveCsNs({ csNs: 0, clockReadNs: 23 })).toBe(0);
   });
 });
@@ -169,7 +185,7 @@ describe('recovering known parameters from simulated data', () => {
     truth.coreToCore.sameL3 = { ...truth.coreToCore.sameL3, value: 40 };
     const spec = hostMachineSpec(truth);
     const points: LockbenchPoint[] = [50, 200].map((cs) => {
-      const p: LockbenchPoint = { files: [`cs${cs}`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 16 };
+      const p: LockbenchPoint = { files: [`cs${cs}`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 16, iterationNs: 5 };
       p.runsPerSec = [simulateLockbench(spec, p)];
       return p;
     });
@@ -246,7 +262,35 @@ describe('measurement files', () => {
     expect(() => loadMountstormPoint(f)).toThrow(/kind: expected a mountstorm measurement/);
     expect(loadLockbenchPoints([f])[0]!.csNs).toBe(50);
   });
+
+  it('the clock read and the uncontended iteration are the median over every file: one slowed start-up does not move them', () => {
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
+    const files = [[21.5, 5.0, 50], [21.7, 5.2, 50], [48.0, 9.9, 200]].map(([clock, iteration, cs], i) => {
+      const m = structuredClone(src);
+      m.results.config.clockReadNs = clock;
+      m.results.config.iterationNs = iteration;
+      m.config.csNs = m.results.config.csNs = cs;
+      const f = join(work, `lb-median-${i}.json`);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    });
+    const pts = loadLockbenchPoints(files);
+    expect(pts.map((p) => p.csNs)).toEqual([50, 200]);
+    for (const p of pts) {
+      expect(p.clockReadNs).toBe(21.7);
+      expect(p.iterationNs).toBe(5.2);
+    }
+    // Files recorded before the probe measured its iteration get this host's measured value.
+    expect(loadLockbenchPoints([f0(src)])[0]!.iterationNs).toBe(DEFAULT_ITERATION_NS);
+  });
 });
+
+/** `src` written to a file as it is (no iterationNs: an old recording). */
+function f0(src: Record<string, unknown>): string {
+  const f = join(work, 'lb-old.json');
+  writeFileSync(f, JSON.stringify(src));
+  return f;
+}
 
 describe('several sessions of one configuration', () => {
   it('merge into one point with every run, file and kept trace; a differing op count is refused at its field', () => {

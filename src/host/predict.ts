@@ -39,7 +39,7 @@ import { loadHardwareModel, type HardwareModel } from '../config/hardwareSchema.
 import { InputError } from '../config/errors.ts';
 import { loadKernelModel, type KernelModel } from '../workload/kernelModel.ts';
 import { ABSOLUTE_NS_GROUPS, getIn, hostMachineSpec, MOUNT_GROUPS, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
-import { coefficientOfVariation, type LockbenchPoint, type MountstormPoint } from './calibration/measurements.ts';
+import { coefficientOfVariation, DEFAULT_ITERATION_NS, type LockbenchPoint, type MountstormPoint } from './calibration/measurements.ts';
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
@@ -285,7 +285,7 @@ function withLockParams(m: HardwareModel, sameL3: number, pause: number): Hardwa
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
 export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
-  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, sampleEvery: record.lockbench.sampleEvery ?? PROBE_SAMPLE_EVERY, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
+  const p: LockbenchPoint = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: record.lockbench.clockReadNs ?? 0, iterationNs: record.lockbench.iterationNs ?? DEFAULT_ITERATION_NS, sampleEvery: record.lockbench.sampleEvery ?? PROBE_SAMPLE_EVERY, ...(c.data && c.data !== 'none' ? { data: c.data } : {}) };
   return lockbenchInterval(record, loadHardwareModel(record.hardwareModel), p, runs, true, level);
 }
 

@@ -49,6 +49,8 @@ export const lockbenchResultSchema = z.object({
     sampleEvery: z.number().int().positive(),
     /** Cost of one clock read: the resolution of the busy waits. */
     clockReadNs: z.number().positive(),
+    /** One uncontended iteration of the probe's loop (absent in files recorded before 2026-11-30 13:00 UTC). */
+    iterationNs: z.number().positive().optional(),
     /** With --data: where the counter the holder increments lives (absent: none). */
     data: z.enum(['same-line', 'own-line']).optional(),
   }),

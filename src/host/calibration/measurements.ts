@@ -304,6 +304,8 @@ export interface LockbenchPoint {
   clockReadNs: number;
   /** The probe times one acquisition in this many (two clock reads each; see MicrobenchParams.timing). */
   sampleEvery: number;
+  /** Mean time of one uncontended iteration of the probe's loop, measured by the probe (see ProbeTiming.loopNs). */
+  iterationNs: number;
   /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
   data?: 'same-line' | 'own-line';
 }
@@ -363,22 +365,42 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
   return [...byKey.values()];
 }
 
-/** Lockbench files of the same configuration (lock, threads, cs, think) become one point with their runs. */
+/**
+ * One uncontended iteration of probes/lockbench's loop, ns, for files
+ * recorded before the probe measured it: its `iterationNs` on this project's
+ * host (AMD EPYC family 26 model 2, kernel 6.18.44-fc-v657) on 2026-11-30,
+ * 4.95-5.15 ns over three runs of `probes/build/lockbench --threads 2
+ * --cs-ns 0 --duration-ms 300`; a thread alone without clock reads ran 5.16
+ * ns per acquisition (`--threads 1 --cs-ns 0 --sample-every 1000000`).
+ */
+export const DEFAULT_ITERATION_NS = 5.1;
+
+/**
+ * Lockbench files of the same configuration (lock, threads, cs, think) become
+ * one point with their runs. The probe's clock read and uncontended iteration
+ * are properties of the machine, measured by every run at its start (200,000
+ * clock reads, 2 million iterations) where another process can slow them: one
+ * run in six of this project's windows read 30-56 ns against 20.5-22 ns for
+ * the rest. Every point gets the median over all the files given.
+ */
 export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
-  const byKey = new Map<string, LockbenchPoint & { clockSum: number }>();
+  const byKey = new Map<string, LockbenchPoint>();
+  const clocks: number[] = [], iterations: number[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
     if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
     const c = m.config;
     const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}/${c.data ?? 'none'}`;
     let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, clockSum: 0, ...(c.data ? { data: c.data } : {}) }));
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, iterationNs: 0, ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
-    p.clockSum += m.results.config.clockReadNs;
+    clocks.push(m.results.config.clockReadNs);
+    iterations.push(m.results.config.iterationNs ?? DEFAULT_ITERATION_NS);
   }
+  const clockReadNs = median(clocks), iterationNs = median(iterations);
   return [...byKey.values()]
-    .map(({ clockSum, ...p }) => ({ ...p, clockReadNs: clockSum / p.files.length }))
+    .map((p) => ({ ...p, clockReadNs, iterationNs }))
     .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
 }
 

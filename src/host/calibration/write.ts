@@ -111,8 +111,8 @@ export interface CalibrationRecord {
   baseKernelModel: string | null;
   /** The machine the calibration set was recorded on (absent in records written before it was stored). */
   machine?: MachineIdentity;
-  /** clockReadNs: the probe's mean clock read over the set (a prediction's critical section is cs + one clock read). */
-  lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number }) | null;
+  /** clockReadNs, iterationNs: the probe's mean clock read and uncontended iteration over the set (a prediction simulates the probe with them: busyWaitNs, probeLoopNs). */
+  lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number; iterationNs?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
   mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
 }
