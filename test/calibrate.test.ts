@@ -33,7 +33,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, measuredWalkNsPerMount, measurementKinds } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, measuredWalkNsPerMount, measurementKinds, SHARED_CPU_SHARE, sharedCpuRuns } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -282,6 +282,22 @@ describe('measurement files', () => {
     }
     // Files recorded before the probe measured its iteration get this host's measured value.
     expect(loadLockbenchPoints([f0(src)])[0]!.iterationNs).toBe(DEFAULT_ITERATION_NS);
+  });
+});
+
+describe('lockbench runs on a shared machine', () => {
+  it('a run with a worker below 75% of its cpu is named with its share; runs above it and old files without the field are not', () => {
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
+    const write = (name: string, shares?: number[]) => {
+      const m = structuredClone(src);
+      if (shares) m.results.workerCpuShare = shares;
+      const f = join(work, name);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    };
+    const busy = write('lb-busy.json', [0.805, 0.5]), quiet = write('lb-quiet.json', [0.81, 0.95]), old = write('lb-old-share.json');
+    expect(sharedCpuRuns([busy, quiet, old])).toEqual([{ file: busy, share: 0.5 }]);
+    expect(SHARED_CPU_SHARE).toBe(0.75);
   });
 });
 

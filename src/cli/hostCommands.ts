@@ -19,6 +19,7 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
 import { join } from 'node:path';
 import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
+import { SHARED_CPU_SHARE, sharedCpuRuns } from '../host/calibration/measurements.ts';
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
@@ -121,6 +122,9 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'lockbench') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
+      const shares = m.results.workerCpuShare ?? [];
+      const least = shares.length ? Math.min(...shares) : 1;
+      if (least < SHARED_CPU_SHARE) process.stderr.write(`warning: a worker had its cpu for ${Math.round(least * 100)}% of the run: other processes shared it, so this throughput is not the lock's alone; measure again when the machine is quiet\n`);
     });
 
   measure
@@ -276,6 +280,8 @@ export function registerHostCommands(program: Command): void {
           out.push(`    ${p.label}: measured ${m.toPrecision(4)}, fitted ${p.predicted.toPrecision(4)} (${((p.predicted / m - 1) * 100).toFixed(1)}%)`);
         }
       }
+      const shared = sharedCpuRuns(files);
+      if (shared.length) out.push(`note: ${shared.length} lockbench run(s) shared their cpus with other processes (a worker below ${SHARED_CPU_SHARE * 100}% of its cpu), so their throughput is not the lock's alone: ${shared.map((r) => `${shownPath(r.file)} (${Math.round(r.share * 100)}%)`).join(', ')}`);
       out.push(`wrote ${run.written.map(shownPath).join(', ')}`);
       process.stdout.write(out.join('\n') + '\n');
     });
@@ -296,7 +302,11 @@ export function registerHostCommands(program: Command): void {
       const report = validate(record, files, { ...(opts.hardware ? { hardwareModel: opts.hardware } : {}), ...(opts.kernel ? { kernelModel: opts.kernel } : {}) });
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
       if (opts.json) process.stdout.write(jsonDocument(report));
-      else process.stdout.write(formatValidation(report) + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+      else {
+        const shared = sharedCpuRuns(files);
+        const note = shared.length ? `note: ${shared.length} held-out lockbench run(s) shared their cpus with other processes (a worker below ${SHARED_CPU_SHARE * 100}% of its cpu): ${shared.map((r) => `${shownPath(r.file)} (${Math.round(r.share * 100)}%)`).join(', ')}\n` : '';
+        process.stdout.write(formatValidation(report) + note + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+      }
     });
 
   program

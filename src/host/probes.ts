@@ -58,6 +58,8 @@ export const lockbenchResultSchema = z.object({
   acquisitions: nsNumber,
   acquisitionsPerSec: nsNumber,
   perThreadAcquisitions: z.array(nsNumber),
+  /** Each worker's CPU time over the run's wall time (absent in files recorded before 2026-11-30 13:10 UTC). */
+  workerCpuShare: z.array(z.number().nonnegative()).optional(),
   latencyNs: z.object({ samples: nsNumber, p50: nsNumber, p90: nsNumber, p99: nsNumber, max: nsNumber }),
 });
 export type LockbenchResult = z.infer<typeof lockbenchResultSchema>;

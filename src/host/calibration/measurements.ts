@@ -405,6 +405,28 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
 }
 
 /**
+ * Below this share of the run's wall time on its CPU a lockbench worker
+ * shared its CPU with other processes, and the run's throughput is not the
+ * lock's alone (a holder descheduled in its critical section). Measured on
+ * this project's 2-vCPU guest (2026-11-30, `lockbench --threads 2 --cs-ns 50`):
+ * quiet runs 0.81-0.95 (the hypervisor's steal), a busy loop on one CPU 0.50
+ * for the worker there (155 ns per acquisition against 112-122).
+ */
+export const SHARED_CPU_SHARE = 0.75;
+
+/** The lockbench files among `files` whose run had a worker below SHARED_CPU_SHARE of its CPU, with that share. */
+export function sharedCpuRuns(files: string[]): { file: string; share: number }[] {
+  const out: { file: string; share: number }[] = [];
+  for (const file of files) {
+    const m = loadMeasurement(file);
+    if (m.kind !== 'lockbench' || !m.results.workerCpuShare?.length) continue;
+    const share = Math.min(...m.results.workerCpuShare);
+    if (share < SHARED_CPU_SHARE) out.push({ file, share });
+  }
+  return out;
+}
+
+/**
  * Splits measurement files by kind, so the CLI can take them in any order.
  * Mount storms made beside idle mounts (`measure mountstorm --idle-mounts`)
  * are the walk series: they measure open_tree's walk, not a launch.
