@@ -166,7 +166,7 @@ export class SimThread implements EventTarget {
   drainStore: StoreWrite | null = null;
   /** When the thread began to wait for its store (its local time then). */
   drainAt = 0;
-  /** The stores of the thread that become visible with `storeLine`'s (or at once, on a hit); emptied then. */
+  /** The stores of the thread that want to know when they are visible (`StoreWrite.visible`), told with `storeLine`'s (or at once, on a hit); emptied then. */
   readonly pendingStores: StoreWrite[] = [];
 
   /** On a CPU (computing or spinning), not preempted, asleep or done. */

@@ -475,7 +475,7 @@ export abstract class CoherenceFabric implements EventTarget {
     if (t.storeLine === w.line) {
       // Behind a store of the thread to the same line: both leave the buffer when the line comes, one publish.
       w.stored(t);
-      t.pendingStores.push(w);
+      if (w.visible !== undefined) t.pendingStores.push(w);
       return false;
     }
     if (t.storeLine !== null) {
@@ -484,7 +484,7 @@ export abstract class CoherenceFabric implements EventTarget {
       return true;
     }
     w.stored(t);
-    t.pendingStores.push(w);
+    if (w.visible !== undefined) t.pendingStores.push(w);
     this.reissue(t, w.line, t.cpu, true, this.sim.now, true, null, true);
     return false;
   }
@@ -1054,8 +1054,10 @@ export abstract class CoherenceFabric implements EventTarget {
     // now (its store left the buffer while it waited for another holder).
     this.publishAt(null, cpu, line, at);
     const stores = t.pendingStores;
-    for (let i = 0; i < stores.length; i++) stores[i]!.visible?.(this.sim.now + at);
-    stores.length = 0;
+    if (stores.length > 0) {
+      for (let i = 0; i < stores.length; i++) stores[i]!.visible!(this.sim.now + at);
+      stores.length = 0;
+    }
     const dl = t.drainLine, ds = t.drainStore;
     const from = Math.max(this.sim.now + at, t.drainAt);
     if (dl !== null) {
@@ -1064,7 +1066,7 @@ export abstract class CoherenceFabric implements EventTarget {
     } else if (ds !== null) {
       t.drainStore = null;
       ds.stored(t);
-      t.pendingStores.push(ds);
+      if (ds.visible !== undefined) t.pendingStores.push(ds);
       this.reissue(t, ds.line, t.cpu, true, from, false, null, true);
       this.sim.scheduleAt(from, t, 0);
     }
