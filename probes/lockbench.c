@@ -6,8 +6,10 @@
  * Nth acquisition so the clock reads do not dominate short critical sections;
  * and, measured before the workers start, the cost of one clock read
  * (clockReadNs, the resolution of the busy waits) and of one uncontended
- * iteration of the loop (iterationNs); and each worker's share of the run
- * on its CPU (workerCpuShare: below ~0.75 other processes shared it).
+ * iteration of the loop (iterationNs); the one-way transfer between its
+ * first two CPUs before and after the run (transferNs: the host may place
+ * the vCPUs elsewhere); and each worker's share of the run on its CPU
+ * (workerCpuShare: below ~0.75 other processes shared it).
  *
  * usage: lockbench [--lock ttas|ticket] [--threads N] [--cpus LIST]
  *                  [--cs-ns NS] [--think-ns NS] [--duration-ms MS] [--sample-every N]
@@ -44,7 +46,7 @@ static const char *data_names[] = {"none", "same-line", "own-line"};
 
 static enum lock_kind kind = LOCK_TTAS;
 static atomic_int start_flag, stop_flag;
-static double clock_cost_ns, iteration_cost_ns;
+static double clock_cost_ns, iteration_cost_ns, transfer_before_ns = -1, transfer_after_ns = -1;
 static uint64_t cs_ns, think_ns;
 static unsigned sample_every = 16;
 
@@ -130,6 +132,73 @@ static uint64_t thread_cpu_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The one-way transfer between two CPUs, as probes/pingpong measures it (a
+ * CAS round trip / 2, median of 21 samples of 200 round trips), taken before
+ * and after the run (transferNs). On a virtual machine the host places the
+ * vCPUs, and the placement can change between runs: this project's 2-vCPU
+ * guest measured 26-31 ns one way most of the time and 124 ns for stretches
+ * (its lock hand-offs then cost four times as much). */
+static struct {
+    _Alignas(64) atomic_int flag;
+} ping;
+enum { PING_CLIENT = 0, PING_SERVER = 1, PING_QUIT = 2 };
+struct ping_arg {
+    int cpu;
+    double ns;
+};
+static void *ping_server(void *p) {
+    struct ping_arg *a = p;
+    pin_self(a->cpu);
+    for (;;) {
+        int expected = PING_SERVER;
+        if (atomic_compare_exchange_strong_explicit(&ping.flag, &expected, PING_CLIENT,
+                                                    memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        if (expected == PING_QUIT) return NULL;
+    }
+}
+static void *ping_client(void *p) {
+    struct ping_arg *a = p;
+    enum { SAMPLES = 21, ITER = 200 };
+    double v[SAMPLES];
+    pin_self(a->cpu);
+    for (int k = 0; k < SAMPLES; k++) {
+        uint64_t t0 = now_ns();
+        for (int n = 0; n < ITER; n++) {
+            int expected;
+            do {
+                expected = PING_CLIENT;
+            } while (!atomic_compare_exchange_strong_explicit(&ping.flag, &expected, PING_SERVER,
+                                                                memory_order_acq_rel, memory_order_relaxed));
+        }
+        while (atomic_load_explicit(&ping.flag, memory_order_acquire) != PING_CLIENT) {
+        }
+        v[k] = (double)(now_ns() - t0) / (2.0 * ITER);
+    }
+    atomic_store(&ping.flag, PING_QUIT);
+    for (int i = 1; i < SAMPLES; i++) {
+        double x = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > x) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = x;
+    }
+    a->ns = v[SAMPLES / 2];
+    return NULL;
+}
+static double transfer_ns(int a, int b) {
+    struct ping_arg client = {.cpu = a}, server = {.cpu = b};
+    pthread_t tc, ts;
+    atomic_store(&ping.flag, PING_CLIENT);
+    pthread_create(&ts, NULL, ping_server, &server);
+    pthread_create(&tc, NULL, ping_client, &client);
+    pthread_join(tc, NULL);
+    pthread_join(ts, NULL);
+    return client.ns;
+}
+
 static void *worker_main(void *arg) {
     struct worker *w = arg;
     if (pin_self(w->cpu) != 0) w->pin_error = errno;
@@ -202,6 +271,8 @@ int main(int argc, char **argv) {
 
     clock_cost_ns = clock_read_ns();
     iteration_cost_ns = iteration_ns();
+    int two_cpus = threads >= 2 && ncpus >= 2 && cpus[0] != cpus[1];
+    if (two_cpus) transfer_before_ns = transfer_ns(cpus[0], cpus[1]);
     struct worker *ws = calloc((size_t)threads, sizeof *ws);
     for (int t = 0; t < threads; t++) {
         /* Threads beyond the CPU list wrap around, so oversubscription is a
@@ -235,6 +306,7 @@ int main(int argc, char **argv) {
         total += ws[t].acquisitions;
         nsamples += ws[t].nsamples;
     }
+    if (two_cpus) transfer_after_ns = transfer_ns(cpus[0], cpus[1]);
     uint64_t *all = malloc((nsamples ? nsamples : 1) * sizeof(uint64_t));
     size_t k = 0;
     for (int t = 0; t < threads; t++)
@@ -255,7 +327,9 @@ int main(int argc, char **argv) {
            (unsigned long long)elapsed, (unsigned long long)total, (double)total * 1e9 / (double)elapsed);
     printf("\"perThreadAcquisitions\":[");
     for (int t = 0; t < threads; t++) printf("%s%llu", t ? "," : "", (unsigned long long)ws[t].acquisitions);
-    printf("],\"workerCpuShare\":[");
+    if (transfer_before_ns >= 0) printf("],\"transferNs\":{\"before\":%.1f,\"after\":%.1f}", transfer_before_ns, transfer_after_ns);
+    else printf("]");
+    printf(",\"workerCpuShare\":[");
     for (int t = 0; t < threads; t++) printf("%s%.3f", t ? "," : "", ws[t].cpu_share);
     printf("],\"latencyNs\":{\"samples\":%zu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"max\":%llu}}\n", nsamples,
            (unsigned long long)percentile_sorted(all, nsamples, 50),

@@ -33,7 +33,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, measuredWalkNsPerMount, measurementKinds, SHARED_CPU_SHARE, sharedCpuRuns } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, lockbenchRunConditions, measuredWalkNsPerMount, measurementKinds, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -285,19 +285,34 @@ describe('measurement files', () => {
   });
 });
 
-describe('lockbench runs on a shared machine', () => {
-  it('a run with a worker below 75% of its cpu is named with its share; runs above it and old files without the field are not', () => {
-    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
-    const write = (name: string, shares?: number[]) => {
-      const m = structuredClone(src);
-      if (shares) m.results.workerCpuShare = shares;
-      const f = join(work, name);
-      writeFileSync(f, JSON.stringify(m));
-      return f;
-    };
+describe('lockbench runs on a shared or re-placed machine', () => {
+  const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
+  const write = (name: string, shares?: number[], transferNs?: { before: number; after: number }) => {
+    const m = structuredClone(src);
+    if (shares) m.results.workerCpuShare = shares;
+    if (transferNs) m.results.transferNs = transferNs;
+    const f = join(work, name);
+    writeFileSync(f, JSON.stringify(m));
+    return f;
+  };
+
+  it('names a run with a worker below 75% of its cpu, not runs above it nor old files without the field', () => {
     const busy = write('lb-busy.json', [0.805, 0.5]), quiet = write('lb-quiet.json', [0.81, 0.95]), old = write('lb-old-share.json');
-    expect(sharedCpuRuns([busy, quiet, old])).toEqual([{ file: busy, share: 0.5 }]);
+    expect(lockbenchRunConditions([busy, quiet, old])).toEqual([{ file: busy, share: 0.5 }]);
     expect(SHARED_CPU_SHARE).toBe(0.75);
+  });
+
+  it('names runs whose transfer is 1.5x the set\'s median either way, or moved during the run', () => {
+    const near = [write('lb-t1.json', [1, 1], { before: 26, after: 27 }), write('lb-t2.json', [1, 1], { before: 25, after: 26 }), write('lb-t3.json', [1, 1], { before: 27, after: 26 })];
+    const far = write('lb-far.json', [1, 1], { before: 124, after: 125 });
+    const moved = write('lb-moved.json', [1, 1], { before: 26, after: 124 });
+    const conditions = lockbenchRunConditions([...near, far, moved]);
+    expect(conditions.map((c) => c.file)).toEqual([far, moved]);
+    expect(conditions[0]!.transferNs!.setMedian).toBe(26.5);
+    const note = runConditionsNote(conditions, (f) => f.split('/').pop()!);
+    expect(note).toMatch(/^note: 2 lockbench run\(s\) did not run on the machine the set describes/);
+    expect(note).toContain('lb-far.json (transfers 124 -> 125 ns one way against 27 for the set)');
+    expect(runConditionsNote([], (f) => f)).toBe('');
   });
 });
 

@@ -19,7 +19,7 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
 import { join } from 'node:path';
 import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
-import { SHARED_CPU_SHARE, sharedCpuRuns } from '../host/calibration/measurements.ts';
+import { lockbenchRunConditions, MOVED_TRANSFER_RATIO, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
@@ -125,6 +125,11 @@ export function registerHostCommands(program: Command): void {
       const shares = m.results.workerCpuShare ?? [];
       const least = shares.length ? Math.min(...shares) : 1;
       if (least < SHARED_CPU_SHARE) process.stderr.write(`warning: a worker had its cpu for ${Math.round(least * 100)}% of the run: other processes shared it, so this throughput is not the lock's alone; measure again when the machine is quiet\n`);
+      const t = m.results.transferNs;
+      if (t) {
+        process.stdout.write(`  one-way transfer between the first two cpus: ${t.before.toFixed(1)} ns before the run, ${t.after.toFixed(1)} ns after\n`);
+        if (Math.max(t.before, t.after) > MOVED_TRANSFER_RATIO * Math.min(t.before, t.after)) process.stderr.write(`warning: the transfer between the cpus changed during the run (${t.before.toFixed(0)} -> ${t.after.toFixed(0)} ns): the host moved a vcpu, so this throughput mixes two machines; measure again\n`);
+      }
     });
 
   measure
@@ -280,8 +285,8 @@ export function registerHostCommands(program: Command): void {
           out.push(`    ${p.label}: measured ${m.toPrecision(4)}, fitted ${p.predicted.toPrecision(4)} (${((p.predicted / m - 1) * 100).toFixed(1)}%)`);
         }
       }
-      const shared = sharedCpuRuns(files);
-      if (shared.length) out.push(`note: ${shared.length} lockbench run(s) shared their cpus with other processes (a worker below ${SHARED_CPU_SHARE * 100}% of its cpu), so their throughput is not the lock's alone: ${shared.map((r) => `${shownPath(r.file)} (${Math.round(r.share * 100)}%)`).join(', ')}`);
+      const note = runConditionsNote(lockbenchRunConditions(files), shownPath);
+      if (note) out.push(note);
       out.push(`wrote ${run.written.map(shownPath).join(', ')}`);
       process.stdout.write(out.join('\n') + '\n');
     });
@@ -303,9 +308,8 @@ export function registerHostCommands(program: Command): void {
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
       if (opts.json) process.stdout.write(jsonDocument(report));
       else {
-        const shared = sharedCpuRuns(files);
-        const note = shared.length ? `note: ${shared.length} held-out lockbench run(s) shared their cpus with other processes (a worker below ${SHARED_CPU_SHARE * 100}% of its cpu): ${shared.map((r) => `${shownPath(r.file)} (${Math.round(r.share * 100)}%)`).join(', ')}\n` : '';
-        process.stdout.write(formatValidation(report) + note + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
+        const note = runConditionsNote(lockbenchRunConditions(files), shownPath);
+        process.stdout.write(formatValidation(report) + (note ? note + '\n' : '') + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
       }
     });
 

@@ -60,6 +60,8 @@ export const lockbenchResultSchema = z.object({
   perThreadAcquisitions: z.array(nsNumber),
   /** Each worker's CPU time over the run's wall time (absent in files recorded before 2026-11-30 13:10 UTC). */
   workerCpuShare: z.array(z.number().nonnegative()).optional(),
+  /** One-way transfer between the first two workers' CPUs (CAS round trip / 2) before and after the run (absent before 2026-11-30 13:35 UTC, or with one CPU). */
+  transferNs: z.object({ before: z.number().nonnegative(), after: z.number().nonnegative() }).optional(),
   latencyNs: z.object({ samples: nsNumber, p50: nsNumber, p90: nsNumber, p99: nsNumber, max: nsNumber }),
 });
 export type LockbenchResult = z.infer<typeof lockbenchResultSchema>;

@@ -414,16 +414,59 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
  */
 export const SHARED_CPU_SHARE = 0.75;
 
-/** The lockbench files among `files` whose run had a worker below SHARED_CPU_SHARE of its CPU, with that share. */
-export function sharedCpuRuns(files: string[]): { file: string; share: number }[] {
-  const out: { file: string; share: number }[] = [];
+/**
+ * A run whose transfer between its CPUs (the mean of the probe's before and
+ * after) is this many times the set's median, or its inverse, or whose before
+ * and after differ by as much, ran on another placement of the vCPUs: on this
+ * project's guest the one-way transfer was 26-31 ns most of the time and 124
+ * ns for stretches (2026-11-30 13:28 UTC, probes/pingpong), and a lock
+ * hand-off costs one transfer.
+ */
+export const MOVED_TRANSFER_RATIO = 1.5;
+
+/** Why a lockbench run's throughput is not the lock's on the machine the set describes. */
+export interface RunCondition {
+  file: string;
+  /** The least share of the run a worker had on its CPU, when below SHARED_CPU_SHARE. */
+  share?: number;
+  /** The run's transfer (before, after) when it differs from the set's or moved during the run. */
+  transferNs?: { before: number; after: number; setMedian: number };
+}
+
+/** The lockbench files among `files` that ran on a shared or a re-placed machine (see RunCondition). */
+export function lockbenchRunConditions(files: string[]): RunCondition[] {
+  const runs: { file: string; shares: number[]; transfer: { before: number; after: number } | null }[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
-    if (m.kind !== 'lockbench' || !m.results.workerCpuShare?.length) continue;
-    const share = Math.min(...m.results.workerCpuShare);
-    if (share < SHARED_CPU_SHARE) out.push({ file, share });
+    if (m.kind !== 'lockbench') continue;
+    runs.push({ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null });
+  }
+  const transfers = runs.flatMap((r) => (r.transfer ? [(r.transfer.before + r.transfer.after) / 2] : []));
+  const setMedian = transfers.length ? median(transfers) : NaN;
+  const apart = (a: number, b: number) => Math.max(a, b) > MOVED_TRANSFER_RATIO * Math.min(a, b);
+  const out: RunCondition[] = [];
+  for (const r of runs) {
+    const c: RunCondition = { file: r.file };
+    const least = r.shares.length ? Math.min(...r.shares) : 1;
+    if (least < SHARED_CPU_SHARE) c.share = least;
+    const t = r.transfer;
+    if (t && (apart(t.before, t.after) || apart((t.before + t.after) / 2, setMedian))) c.transferNs = { ...t, setMedian };
+    if (c.share !== undefined || c.transferNs) out.push(c);
   }
   return out;
+}
+
+/** One line naming the runs of `lockbenchRunConditions`, or '' when there are none. */
+export function runConditionsNote(conditions: RunCondition[], show: (file: string) => string): string {
+  if (conditions.length === 0) return '';
+  const what = conditions.map((c) => {
+    const parts = [
+      ...(c.share !== undefined ? [`a worker had ${Math.round(c.share * 100)}% of its cpu`] : []),
+      ...(c.transferNs ? [`transfers ${c.transferNs.before.toFixed(0)} -> ${c.transferNs.after.toFixed(0)} ns one way against ${c.transferNs.setMedian.toFixed(0)} for the set`] : []),
+    ];
+    return `${show(c.file)} (${parts.join('; ')})`;
+  });
+  return `note: ${conditions.length} lockbench run(s) did not run on the machine the set describes (other processes shared the cpus, or the host placed the vcpus elsewhere), so their throughput is not the lock's there: ${what.join(', ')}`;
 }
 
 /**
