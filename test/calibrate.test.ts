@@ -34,7 +34,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, lockbenchRunConditions, measuredWalkNsPerMount, measurementKinds, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { probeLoopNs } from '../src/host/calibration/fit.ts';
+import { probeLoopNs, setTransferNs, withPlacement } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -109,6 +109,21 @@ describe('statistics of repeated runs', () => {
     const alone = (iterationNs: number) => simulateLockbench(spec, { files: [], lock: 'ttas', threads: 1, csNs: 0, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 1_000_000, iterationNs }, 200_000);
     expect(1e9 / alone(5.1)).toBeCloseTo(5.1, 1);
     expect(1e9 / alone(2)).toBeCloseTo(2, 1);
+  });
+
+  it('runs made on another placement of the vcpus (a transfer 1.5x the set\'s or more) are simulated with their measured transfer', () => {
+    const spec = hostMachineSpec(loadHardwareModel('generic-2core'));
+    const base: LockbenchPoint = { files: [], lock: 'ttas', threads: 2, csNs: 50, thinkNs: 0, runsPerSec: [1, 1, 1], clockReadNs: 20, sampleEvery: 16, iterationNs: 5, runsTransferNs: [26, 28, 124] };
+    expect(setTransferNs([base, { ...base, runsTransferNs: [25, NaN, NaN] }])).toBe(27);
+    const [placed] = withPlacement([base], 26);
+    // 28/26 is within the pingpong's own spread: the set's placement; 124/26 is another.
+    expect(placed!.runsTransferScale).toEqual([1, 1, 124 / 26]);
+    const near = simulateLockbench(spec, { ...base, runsTransferScale: undefined }, 400_000);
+    const far = simulateLockbench(spec, { ...base, runsTransferScale: [124 / 26, 124 / 26, 124 / 26] }, 400_000);
+    expect(far).toBeLessThan(0.7 * near);
+    expect(simulateLockbench(spec, placed!, 400_000)).toBeCloseTo((2 * near + far) / 3, 6);
+    // Without a measured reference nothing is scaled.
+    expect(withPlacement([base], NaN)[0]!.runsTransferScale).toBeUndefined();
   });
 
   it('the probe\'s busy wait lasts whole clock reads: one to set the deadline, then until a reading passes it; none stays none', () => {

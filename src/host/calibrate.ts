@@ -175,7 +175,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
     hardwareModel: rel(hwFile),
     kernelModel: kernelFile ? rel(kernelFile) : null,
     baseKernelModel: baseKernelFile ? shownPath(baseKernelFile) : null,
-    lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: mean(lockPoints.map((p) => p.clockReadNs)), iterationNs: mean(lockPoints.map((p) => p.iterationNs)), sampleEvery: lockPoints[0]!.sampleEvery } : null,
+    lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: mean(lockPoints.map((p) => p.clockReadNs)), iterationNs: mean(lockPoints.map((p) => p.iterationNs)), sampleEvery: lockPoints[0]!.sampleEvery, ...(Number.isFinite(lockFit.transferNs) ? { transferNs: lockFit.transferNs } : {}) } : null,
     mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups, ...(walk ? { walkFiles: kinds.walk.map((f) => rel(resolve(f))) } : {}) } : null,
   };
   await atomicWrite(recordFile, JSON.stringify(record, null, 2) + '\n');

@@ -24,6 +24,7 @@ import {
   measurementKinds,
   shownPath,
   simulateLockbench,
+  withPlacement,
   simulateMountstorm,
   type CalibrationRecord,
   type LockbenchPoint,
@@ -119,7 +120,9 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
       points.push(point('mountstorm', `mountstorm-${p.variant}-L${p.layers}`, mountKey(p), p.containers, p.files, p.runsMeanNs.map((x) => x * 1e-9), prediction));
     }
   }
-  for (const p of lock) {
+  // Held-out runs made while the host had the vCPUs elsewhere than in the calibration set are predicted there (withPlacement).
+  const placed = withPlacement(lock, record.lockbench?.transferNs ?? NaN);
+  for (const p of placed) {
     const prediction = record.lockbench ? lockbenchInterval(record, hw, p, p.runsPerSec.length, !opts.hardwareModel) : simulateLockbench(spec, p);
     points.push(point('lockbench', `lockbench-${p.lock}-t${p.threads}`, lockKey(p), p.csNs, p.files, p.runsPerSec, prediction));
   }

@@ -19,6 +19,7 @@ import { OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { idleSyscallNs, traceSyscallKeys, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
 import {
   contendedOpPoints,
+  MOVED_TRANSFER_RATIO,
   idleOpPoints,
   measuredOtherWorkWake,
   measuredRcuFastPath,
@@ -74,8 +75,60 @@ export function probeLoopNs(spec: MachineSpec, lock: LockbenchPoint['lock'], ite
   return Math.max(0, iterationNs - 1e9 / alone.acquisitionsPerSec);
 }
 
-/** Simulated acquisitions/s of a lockbench configuration (deterministic: fixed seed, fixed lengths). */
+/**
+ * The median one-way transfer of the runs of `points` that measured it (the
+ * calibration set's placement of the vCPUs), or NaN.
+ */
+export function setTransferNs(points: LockbenchPoint[]): number {
+  const t = points.flatMap((p) => (p.runsTransferNs ?? []).filter(Number.isFinite));
+  return t.length ? median(t) : NaN;
+}
+
+/**
+ * The points with each run's transfer scale against `referenceNs` (the
+ * calibration set's transfer): a run whose measured transfer is
+ * MOVED_TRANSFER_RATIO times it or more, either way, ran on another placement
+ * of the vCPUs (the host moved them: 124 against 26 ns on this project's
+ * guest) and is simulated with every transfer latency scaled by the measured
+ * ratio; the others (the pingpong's own spread is ~10%) with the fitted ones.
+ */
+export function withPlacement(points: LockbenchPoint[], referenceNs: number): LockbenchPoint[] {
+  if (!Number.isFinite(referenceNs)) return points;
+  return points.map((p) => ({
+    ...p,
+    runsTransferScale: (p.runsTransferNs ?? p.runsPerSec.map(() => NaN)).map((t) => {
+      if (!Number.isFinite(t)) return 1;
+      const r = t / referenceNs;
+      return r >= MOVED_TRANSFER_RATIO || r <= 1 / MOVED_TRANSFER_RATIO ? r : 1;
+    }),
+  }));
+}
+
+/** `spec` with every core-to-core transfer `scale` times as long (another placement of the vCPUs). */
+function scaledTransfers(spec: MachineSpec, scale: number): MachineSpec {
+  if (scale === 1) return spec;
+  const l = spec.latencies;
+  return { ...spec, latencies: { ...l, smtSibling: l.smtSibling * scale, sameL3: l.sameL3 * scale, crossL3: l.crossL3 * scale, crossSocket: l.crossSocket * scale } };
+}
+
+/**
+ * Simulated acquisitions/s of a lockbench configuration (deterministic: fixed
+ * seed, fixed lengths): the mean over its runs, each on its placement
+ * (`runsTransferScale`; runs on the same placement share one simulation).
+ */
 export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, durationNs = 2_000_000): number {
+  const scales = p.runsTransferScale ?? [];
+  if (scales.some((s) => s !== 1)) {
+    const counts = new Map<number, number>();
+    for (const s of scales) counts.set(s, (counts.get(s) ?? 0) + 1);
+    let sum = 0;
+    for (const [s, n] of counts) sum += n * simulateOnePlacement(scaledTransfers(spec, s), p, durationNs);
+    return sum / scales.length;
+  }
+  return simulateOnePlacement(spec, p, durationNs);
+}
+
+function simulateOnePlacement(spec: MachineSpec, p: LockbenchPoint, durationNs: number): number {
   const loopNs = probeLoopNs(spec, p.lock, p.iterationNs);
   const r = runLockMicrobench(spec, {
     lock: p.lock,
@@ -470,6 +523,8 @@ function rms(points: FitPoint[]): number {
 
 export interface LockbenchFit extends FitReport {
   model: HardwareModel;
+  /** The calibration set's one-way transfer between its cpus (setTransferNs), NaN when its files did not measure it. */
+  transferNs: number;
 }
 
 /** Fits sameL3 (ns) and pause (cycles) of the host's hardware model to lockbench points. */
@@ -483,6 +538,9 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
     return m;
   };
   const lockBounds = { min: [2, 1], max: [300, 500], step: [2, 8] };
+  // Runs made while the host had the vCPUs elsewhere are simulated there (withPlacement).
+  const transferNs = setTransferNs(points);
+  points = withPlacement(points, transferNs);
   const measured = points.map((p) => ({ measured: p.runsPerSec }));
   const predict = (params: number[]) => {
     const spec = hostMachineSpec(withParams(params));
@@ -517,6 +575,7 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
     iterations: fit.iterations,
     evaluations: fit.evaluations,
     seconds: (Date.now() - t0) / 1000,
+    transferNs,
   };
 }
 

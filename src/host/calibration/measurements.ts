@@ -306,6 +306,14 @@ export interface LockbenchPoint {
   sampleEvery: number;
   /** Mean time of one uncontended iteration of the probe's loop, measured by the probe (see ProbeTiming.loopNs). */
   iterationNs: number;
+  /** Each run's one-way transfer between its first two cpus (the mean of the probe's before and after), NaN where not measured. */
+  runsTransferNs?: number[];
+  /**
+   * Each run's transfer latency relative to the calibration's (placementScales):
+   * 1 on the calibration's placement of the vCPUs, else the measured ratio.
+   * Absent: every run on the calibration's placement.
+   */
+  runsTransferScale?: number[];
   /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
   data?: 'same-line' | 'own-line';
 }
@@ -392,9 +400,11 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     const c = m.config;
     const key = `${c.lock}/${c.threads}/${c.csNs}/${c.thinkNs}/${c.data ?? 'none'}`;
     let p = byKey.get(key);
-    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, iterationNs: 0, ...(c.data ? { data: c.data } : {}) }));
+    if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, iterationNs: 0, runsTransferNs: [], ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
+    const t = m.results.transferNs;
+    p.runsTransferNs!.push(t ? (t.before + t.after) / 2 : NaN);
     clocks.push(m.results.config.clockReadNs);
     iterations.push(m.results.config.iterationNs ?? DEFAULT_ITERATION_NS);
   }

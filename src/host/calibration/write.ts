@@ -112,7 +112,7 @@ export interface CalibrationRecord {
   /** The machine the calibration set was recorded on (absent in records written before it was stored). */
   machine?: MachineIdentity;
   /** clockReadNs, iterationNs: the probe's mean clock read and uncontended iteration over the set (a prediction simulates the probe with them: busyWaitNs, probeLoopNs). */
-  lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number; iterationNs?: number }) | null;
+  lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number; iterationNs?: number; /** The set's one-way transfer between its cpus (absent when its files did not measure it). */ transferNs?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
   mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
 }
