@@ -125,8 +125,12 @@ export function runLockMicrobench(spec: MachineSpec, p: MicrobenchParams, seed: 
           yield;
         }
         if (dataWrite) {
-          // The increment of the protected counter: a plain store (the probe's `lock.same_line++`), which
-          // takes the line exclusively when it leaves the store buffer; spinners watching it see a change and re-read.
+          // The increment of the protected counter (the probe's `lock.same_line++` on a volatile): a load, then a
+          // plain store. The load needs the line: on the lock's own line the next owner's request, waiting at
+          // this core, takes it right after the exchange, and the holder waits for it to come back (false
+          // sharing). The store takes the line exclusively when it leaves the store buffer; spinners watching
+          // it see a change and re-read.
+          if (m.coherence.load(t, dataWrite.line)) yield;
           if (m.coherence.store(t, dataWrite)) yield;
         }
         const cs = draw(t, p.criticalSectionNs);
