@@ -21,7 +21,7 @@ for probe in lockbench pingpong mountstorm wakeup; do
   src="$here/$probe.c"
   bin="$out/$probe"
   # Rebuild only when the source or the shared header is newer than the binary.
-  if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/common.h" ]; then
+  if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$here/common.h" ] && [ "$bin" -nt "$here/transfer.h" ]; then
     continue
   fi
   if ! "$cc_bin" -O2 -pthread -Wall -o "$bin.tmp" "$src"; then

@@ -23,6 +23,7 @@
  * release has to take it back again.
  */
 #include "common.h"
+#include "transfer.h"
 #include <stdatomic.h>
 
 #define MAX_THREADS 1024
@@ -132,73 +133,6 @@ static uint64_t thread_cpu_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The one-way transfer between two CPUs, as probes/pingpong measures it (a
- * CAS round trip / 2, median of 21 samples of 200 round trips), taken before
- * and after the run (transferNs). On a virtual machine the host places the
- * vCPUs, and the placement can change between runs: this project's 2-vCPU
- * guest measured 26-31 ns one way most of the time and 124 ns for stretches
- * (its lock hand-offs then cost four times as much). */
-static struct {
-    _Alignas(64) atomic_int flag;
-} ping;
-enum { PING_CLIENT = 0, PING_SERVER = 1, PING_QUIT = 2 };
-struct ping_arg {
-    int cpu;
-    double ns;
-};
-static void *ping_server(void *p) {
-    struct ping_arg *a = p;
-    pin_self(a->cpu);
-    for (;;) {
-        int expected = PING_SERVER;
-        if (atomic_compare_exchange_strong_explicit(&ping.flag, &expected, PING_CLIENT,
-                                                    memory_order_acq_rel, memory_order_relaxed))
-            continue;
-        if (expected == PING_QUIT) return NULL;
-    }
-}
-static void *ping_client(void *p) {
-    struct ping_arg *a = p;
-    enum { SAMPLES = 21, ITER = 200 };
-    double v[SAMPLES];
-    pin_self(a->cpu);
-    for (int k = 0; k < SAMPLES; k++) {
-        uint64_t t0 = now_ns();
-        for (int n = 0; n < ITER; n++) {
-            int expected;
-            do {
-                expected = PING_CLIENT;
-            } while (!atomic_compare_exchange_strong_explicit(&ping.flag, &expected, PING_SERVER,
-                                                                memory_order_acq_rel, memory_order_relaxed));
-        }
-        while (atomic_load_explicit(&ping.flag, memory_order_acquire) != PING_CLIENT) {
-        }
-        v[k] = (double)(now_ns() - t0) / (2.0 * ITER);
-    }
-    atomic_store(&ping.flag, PING_QUIT);
-    for (int i = 1; i < SAMPLES; i++) {
-        double x = v[i];
-        int j = i - 1;
-        while (j >= 0 && v[j] > x) {
-            v[j + 1] = v[j];
-            j--;
-        }
-        v[j + 1] = x;
-    }
-    a->ns = v[SAMPLES / 2];
-    return NULL;
-}
-static double transfer_ns(int a, int b) {
-    struct ping_arg client = {.cpu = a}, server = {.cpu = b};
-    pthread_t tc, ts;
-    atomic_store(&ping.flag, PING_CLIENT);
-    pthread_create(&ts, NULL, ping_server, &server);
-    pthread_create(&tc, NULL, ping_client, &client);
-    pthread_join(tc, NULL);
-    pthread_join(ts, NULL);
-    return client.ns;
-}
-
 static void *worker_main(void *arg) {
     struct worker *w = arg;
     if (pin_self(w->cpu) != 0) w->pin_error = errno;
@@ -272,7 +206,11 @@ int main(int argc, char **argv) {
     clock_cost_ns = clock_read_ns();
     iteration_cost_ns = iteration_ns();
     int two_cpus = threads >= 2 && ncpus >= 2 && cpus[0] != cpus[1];
-    if (two_cpus) transfer_before_ns = transfer_ns(cpus[0], cpus[1]);
+    /* Before and after the run (transferNs): on a virtual machine the host
+     * places the vCPUs, and this project's 2-vCPU guest measured 26-31 ns one
+     * way most of the time and 124 ns for stretches. 21 samples of 200. */
+    int terr = 0;
+    if (two_cpus) transfer_before_ns = transfer_ns(cpus[0], cpus[1], 21, 200, &terr);
     struct worker *ws = calloc((size_t)threads, sizeof *ws);
     for (int t = 0; t < threads; t++) {
         /* Threads beyond the CPU list wrap around, so oversubscription is a
@@ -306,7 +244,7 @@ int main(int argc, char **argv) {
         total += ws[t].acquisitions;
         nsamples += ws[t].nsamples;
     }
-    if (two_cpus) transfer_after_ns = transfer_ns(cpus[0], cpus[1]);
+    if (two_cpus) transfer_after_ns = transfer_ns(cpus[0], cpus[1], 21, 200, &terr);
     uint64_t *all = malloc((nsamples ? nsamples : 1) * sizeof(uint64_t));
     size_t k = 0;
     for (int t = 0; t < threads; t++)
