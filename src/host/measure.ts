@@ -212,7 +212,10 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
 /**
  * The time one interrupt source stole per call from a thread busy on the
  * other CPU, the median over runs of each run's median batch (with the
- * runs' smallest and largest batch), when every run measured it.
+ * runs' smallest and largest batch), when every run measured it. Nothing
+ * when that median is under 0.5 ns: the spinner was not there to be
+ * interrupted (other processes had its CPU; seen while the test suite ran
+ * on both CPUs), so the runs measured no cost rather than a zero one.
  */
 function stolenEvidence(runs: WakeupResult[], source: 'ipi' | 'gracePeriod'): Partial<Pick<WakeupEvidence, 'ipiStolen' | 'gracePeriodStolen'>> {
   const got = runs.map((r) => r.interrupts?.[source]).map((x) => (x && 'stolenPerCallNs' in x ? x : null));
@@ -225,6 +228,7 @@ function stolenEvidence(runs: WakeupResult[], source: 'ipi' | 'gracePeriod'): Pa
     callNs: median(xs.map((x) => x.callNs.median)),
     calls: runs[0]!.interrupts!.callsPerBatch * runs[0]!.interrupts!.batches,
   };
+  if (!(ev.ns >= 0.5)) return {};
   return source === 'ipi' ? { ipiStolen: ev } : { gracePeriodStolen: ev };
 }
 
