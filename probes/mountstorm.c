@@ -54,6 +54,7 @@
  * overlay stays mounted until the probe's namespace goes.
  */
 #include "common.h"
+#include "transfer.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -801,6 +802,14 @@ int main(int argc, char **argv) {
         if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
     }
 
+    /* The one-way transfer between the first two CPUs before and after the
+     * storm (transferNs): on a virtual machine the host places the vCPUs and
+     * can move them (this project's 2-vCPU guest: 26-31 ns most of the time,
+     * 124 ns for minutes), and every lock hand-off of the storm moves with it. */
+    int tcpus[2], terr = 0;
+    int two_cpus = allowed_cpus(tcpus, 2) >= 2;
+    double transfer_before = two_cpus ? transfer_ns(tcpus[0], tcpus[1], 21, 200, &terr) : -1;
+
     struct container *cs;
     if (process_mode) {
         /* Every variant makes at most 2 x (4L + 4) ops, plus the inspection unmount. */
@@ -846,6 +855,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
     }
     uint64_t wall = now_ns() - release_ns;
+    double transfer_after = two_cpus ? transfer_ns(tcpus[0], tcpus[1], 21, 200, &terr) : -1;
     if (rs) {
         atomic_store(&rs->state, 3);
         int st;
@@ -923,6 +933,7 @@ int main(int argc, char **argv) {
         printf(",\"propagation\":{\"mode\":\"%s\",\"peers\":%d,\"peerGroup\":%d,\"peersSetupNs\":%llu}",
                propagation_names[propagation], peers, group, (unsigned long long)peers_setup_ns);
     if (idle_mounts) printf(",\"idleMounts\":%d", idle_mounts);
+    if (two_cpus && !terr) printf(",\"transferNs\":{\"before\":%.1f,\"after\":%.1f}", transfer_before, transfer_after);
     if (umount_flags) printf(",\"umountDetach\":true");
     if (unmount_inspection && variant != V_SHIFTED_UNTAR) printf(",\"unmountInspection\":true");
     if (process_mode) {

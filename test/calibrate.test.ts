@@ -33,7 +33,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, lockbenchRunConditions, measuredWalkNsPerMount, measurementKinds, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, runConditions, measuredWalkNsPerMount, measurementKinds, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs, setTransferNs, withPlacement } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -313,7 +313,7 @@ describe('lockbench runs on a shared or re-placed machine', () => {
 
   it('names a run with a worker below 75% of its cpu, not runs above it nor old files without the field', () => {
     const busy = write('lb-busy.json', [0.805, 0.5]), quiet = write('lb-quiet.json', [0.81, 0.95]), old = write('lb-old-share.json');
-    expect(lockbenchRunConditions([busy, quiet, old])).toEqual([{ file: busy, share: 0.5 }]);
+    expect(runConditions([busy, quiet, old])).toEqual([{ file: busy, share: 0.5 }]);
     expect(SHARED_CPU_SHARE).toBe(0.75);
   });
 
@@ -321,13 +321,29 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     const near = [write('lb-t1.json', [1, 1], { before: 26, after: 27 }), write('lb-t2.json', [1, 1], { before: 25, after: 26 }), write('lb-t3.json', [1, 1], { before: 27, after: 26 })];
     const far = write('lb-far.json', [1, 1], { before: 124, after: 125 });
     const moved = write('lb-moved.json', [1, 1], { before: 26, after: 124 });
-    const conditions = lockbenchRunConditions([...near, far, moved]);
+    const conditions = runConditions([...near, far, moved]);
     expect(conditions.map((c) => c.file)).toEqual([far, moved]);
     expect(conditions[0]!.transferNs!.setMedian).toBe(26.5);
     const note = runConditionsNote(conditions, (f) => f.split('/').pop()!);
-    expect(note).toMatch(/^note: 2 lockbench run\(s\) did not run on the machine the set describes/);
+    expect(note).toMatch(/^note: 2 run\(s\) did not run on the machine the set describes/);
     expect(note).toContain('lb-far.json (transfers 124 -> 125 ns one way against 27 for the set)');
     expect(runConditionsNote([], (f) => f)).toBe('');
+  });
+
+  it('names a mount storm run whose transfer is 1.5x the median of the storms\' runs, with its run number', () => {
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w19/measurements/per-layer-idmap-K2-L10.r1.json', import.meta.url), 'utf8'));
+    const base = src.results.runs[0];
+    const storm = (name: string, transfers: number[]) => {
+      const m = structuredClone(src);
+      m.results.runs = transfers.map((t) => ({ ...base, transferNs: { before: t, after: t } }));
+      const f = join(work, name);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    };
+    const a = storm('ms-a.json', [26, 27]), b = storm('ms-b.json', [25, 124]);
+    const c = runConditions([a, b]);
+    expect(c).toEqual([{ file: b, run: 1, transferNs: { before: 124, after: 124, setMedian: 26.5 } }]);
+    expect(runConditionsNote(c, (f) => f.split('/').pop()!)).toContain('ms-b.json run 2 (transfers 124 -> 124 ns one way');
   });
 });
 

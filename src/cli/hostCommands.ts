@@ -19,7 +19,7 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
 import { join } from 'node:path';
 import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
-import { lockbenchRunConditions, MOVED_TRANSFER_RATIO, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
+import { MOVED_TRANSFER_RATIO, runConditions, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
@@ -228,6 +228,12 @@ export function registerHostCommands(program: Command): void {
         if (s) extra.push(`${label} ${ms(s.median)} ms`);
       }
       process.stdout.write(`mountstorm ${m.config.variant} K=${m.config.containers} L=${m.config.layers} x${m.config.repeat}: launch p50 ${ms(p50.median)} ms (runs ${ms(p50.min)}-${ms(p50.max)} ms)${extra.length ? `; ${extra.join(', ')} (medians of runs)` : ''}; wrote ${opts.out} and ${m.results.traces.join(', ')}\n`);
+      const transfers = m.results.runs.flatMap((r) => (r.transferNs ? [r.transferNs.before, r.transferNs.after] : []));
+      if (transfers.length) {
+        const lo = Math.min(...transfers), hi = Math.max(...transfers);
+        process.stdout.write(`  one-way transfer between the first two cpus: ${lo.toFixed(1)}-${hi.toFixed(1)} ns over the runs\n`);
+        if (hi > MOVED_TRANSFER_RATIO * lo) process.stderr.write(`warning: the transfer between the cpus changed between or during the runs (${lo.toFixed(0)}-${hi.toFixed(0)} ns): the host moved a vcpu, so these runs mix two machines; measure again\n`);
+      }
     });
 
   program
@@ -285,7 +291,7 @@ export function registerHostCommands(program: Command): void {
           out.push(`    ${p.label}: measured ${m.toPrecision(4)}, fitted ${p.predicted.toPrecision(4)} (${((p.predicted / m - 1) * 100).toFixed(1)}%)`);
         }
       }
-      const note = runConditionsNote(lockbenchRunConditions(files), shownPath);
+      const note = runConditionsNote(runConditions(files), shownPath);
       if (note) out.push(note);
       out.push(`wrote ${run.written.map(shownPath).join(', ')}`);
       process.stdout.write(out.join('\n') + '\n');
@@ -308,7 +314,7 @@ export function registerHostCommands(program: Command): void {
       await writeOutputs(opts.out, await validationOutputs(report, { command: shellQuote(invokedAs(cmd)), calibration: opts.calibration }));
       if (opts.json) process.stdout.write(jsonDocument(report));
       else {
-        const note = runConditionsNote(lockbenchRunConditions(files), shownPath);
+        const note = runConditionsNote(runConditions(files), shownPath);
         process.stdout.write(formatValidation(report) + (note ? note + '\n' : '') + `wrote ${shownPath(join(opts.out, 'validation.json'))}, validation.csv and charts\n`);
       }
     });

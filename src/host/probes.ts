@@ -200,6 +200,8 @@ export const mountstormSummarySchema = z.object({
   processStartNs: z.array(nsNumber).optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
+  /** One-way transfer between the first two cpus before and after the storm (absent before 2026-11-30 14:10 UTC, or with one cpu). */
+  transferNs: z.object({ before: z.number().nonnegative(), after: z.number().nonnegative() }).optional(),
 });
 export type MountstormSummary = z.infer<typeof mountstormSummarySchema>;
 

@@ -434,29 +434,47 @@ export const SHARED_CPU_SHARE = 0.75;
  */
 export const MOVED_TRANSFER_RATIO = 1.5;
 
-/** Why a lockbench run's throughput is not the lock's on the machine the set describes. */
+/** Why a run's result is not the one of the machine the set describes. */
 export interface RunCondition {
   file: string;
+  /** The run within a mount storm file (its runs array), absent for a lockbench file (one run each). */
+  run?: number;
   /** The least share of the run a worker had on its CPU, when below SHARED_CPU_SHARE. */
   share?: number;
   /** The run's transfer (before, after) when it differs from the set's or moved during the run. */
   transferNs?: { before: number; after: number; setMedian: number };
 }
 
-/** The lockbench files among `files` that ran on a shared or a re-placed machine (see RunCondition). */
-export function lockbenchRunConditions(files: string[]): RunCondition[] {
-  const runs: { file: string; shares: number[]; transfer: { before: number; after: number } | null }[] = [];
+/**
+ * The runs among `files` that ran on a shared machine (lockbench: a worker
+ * below SHARED_CPU_SHARE of its cpu) or on another placement of the vCPUs
+ * (lockbench and mount storms: a transfer MOVED_TRANSFER_RATIO off the median
+ * of the runs of its kind, or moved during the run). See RunCondition.
+ */
+export function runConditions(files: string[]): RunCondition[] {
+  const lock: Run[] = [], storms: Run[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
-    if (m.kind !== 'lockbench') continue;
-    runs.push({ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null });
+    if (m.kind === 'lockbench') lock.push({ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null });
+    else if (m.kind === 'mountstorm') m.results.runs.forEach((r, run) => storms.push({ file, run, shares: [], transfer: r.transferNs ?? null }));
   }
+  return [...conditionsOf(lock), ...conditionsOf(storms)];
+}
+
+interface Run {
+  file: string;
+  run?: number;
+  shares: number[];
+  transfer: { before: number; after: number } | null;
+}
+
+function conditionsOf(runs: Run[]): RunCondition[] {
   const transfers = runs.flatMap((r) => (r.transfer ? [(r.transfer.before + r.transfer.after) / 2] : []));
   const setMedian = transfers.length ? median(transfers) : NaN;
   const apart = (a: number, b: number) => Math.max(a, b) > MOVED_TRANSFER_RATIO * Math.min(a, b);
   const out: RunCondition[] = [];
   for (const r of runs) {
-    const c: RunCondition = { file: r.file };
+    const c: RunCondition = { file: r.file, ...(r.run !== undefined ? { run: r.run } : {}) };
     const least = r.shares.length ? Math.min(...r.shares) : 1;
     if (least < SHARED_CPU_SHARE) c.share = least;
     const t = r.transfer;
@@ -466,7 +484,7 @@ export function lockbenchRunConditions(files: string[]): RunCondition[] {
   return out;
 }
 
-/** One line naming the runs of `lockbenchRunConditions`, or '' when there are none. */
+/** One line naming the runs of `runConditions`, or an empty string when there are none. */
 export function runConditionsNote(conditions: RunCondition[], show: (file: string) => string): string {
   if (conditions.length === 0) return '';
   const what = conditions.map((c) => {
@@ -474,9 +492,9 @@ export function runConditionsNote(conditions: RunCondition[], show: (file: strin
       ...(c.share !== undefined ? [`a worker had ${Math.round(c.share * 100)}% of its cpu`] : []),
       ...(c.transferNs ? [`transfers ${c.transferNs.before.toFixed(0)} -> ${c.transferNs.after.toFixed(0)} ns one way against ${c.transferNs.setMedian.toFixed(0)} for the set`] : []),
     ];
-    return `${show(c.file)} (${parts.join('; ')})`;
+    return `${show(c.file)}${c.run !== undefined ? ` run ${c.run + 1}` : ''} (${parts.join('; ')})`;
   });
-  return `note: ${conditions.length} lockbench run(s) did not run on the machine the set describes (other processes shared the cpus, or the host placed the vcpus elsewhere), so their throughput is not the lock's there: ${what.join(', ')}`;
+  return `note: ${conditions.length} run(s) did not run on the machine the set describes (other processes shared the cpus, or the host placed the vcpus elsewhere), so they measured another machine: ${what.join(', ')}`;
 }
 
 /**
