@@ -795,13 +795,6 @@ int main(int argc, char **argv) {
     if (idle_mounts) make_binds("idle", idle_mounts);
     int group = shared_group_of(base);
     if (propagation == PROP_SHARED && group <= 0) fail_exit(1, "%s", "the tmpfs did not become shared", 0);
-    pid_t reader_pid = 0;
-    if (reader != READER_NONE) {
-        reader_pid = start_reader();
-        while (atomic_load(&rs->state) < 1) usleep(200);
-        if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
-    }
-
     /* The one-way transfer between the first two CPUs before and after the
      * storm (transferNs): on a virtual machine the host places the vCPUs and
      * can move them (this project's 2-vCPU guest: 26-31 ns most of the time,
@@ -809,6 +802,13 @@ int main(int argc, char **argv) {
     int tcpus[2], terr = 0;
     int two_cpus = allowed_cpus(tcpus, 2) >= 2;
     double transfer_before = two_cpus ? transfer_ns(tcpus[0], tcpus[1], 21, 200, &terr) : -1;
+
+    pid_t reader_pid = 0;
+    if (reader != READER_NONE) {
+        reader_pid = start_reader();
+        while (atomic_load(&rs->state) < 1) usleep(200);
+        if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
+    }
 
     struct container *cs;
     if (process_mode) {
@@ -855,13 +855,14 @@ int main(int argc, char **argv) {
         for (int k = 0; k < containers; k++) pthread_join(cs[k].thread, NULL);
     }
     uint64_t wall = now_ns() - release_ns;
-    double transfer_after = two_cpus ? transfer_ns(tcpus[0], tcpus[1], 21, 200, &terr) : -1;
     if (rs) {
         atomic_store(&rs->state, 3);
         int st;
         waitpid(reader_pid, &st, 0);
         if (rs->error) fail_exit(1, "reader: %s", rs->error_what, rs->error);
     }
+    /* After the reader stopped: its reads are the storm's and the idle ones only. */
+    double transfer_after = two_cpus ? transfer_ns(tcpus[0], tcpus[1], 21, 200, &terr) : -1;
 
     struct utsname uts;
     uname(&uts);
