@@ -474,8 +474,7 @@ export abstract class CoherenceFabric implements EventTarget {
   store(t: SimThread, w: StoreWrite): boolean {
     if (t.storeLine === w.line) {
       // Behind a store of the thread to the same line: both leave the buffer when the line comes, one publish.
-      w.stored(t);
-      if (w.visible !== undefined) t.pendingStores.push(w);
+      this.buffer(t, w);
       return false;
     }
     if (t.storeLine !== null) {
@@ -483,10 +482,15 @@ export abstract class CoherenceFabric implements EventTarget {
       this.drainFrom(t);
       return true;
     }
-    w.stored(t);
-    if (w.visible !== undefined) t.pendingStores.push(w);
+    this.buffer(t, w);
     this.reissue(t, w.line, t.cpu, true, this.sim.now, true, null, true);
     return false;
+  }
+
+  /** Store `w` enters thread `t`'s buffer: the thread reads its value from now on, and it is told when the store is visible if it asks to be. */
+  private buffer(t: SimThread, w: StoreWrite): void {
+    w.stored(t);
+    if (w.visible !== undefined) t.pendingStores.push(w);
   }
 
   /**
@@ -1065,8 +1069,7 @@ export abstract class CoherenceFabric implements EventTarget {
       this.reissue(t, dl, t.cpu, true, from, false);
     } else if (ds !== null) {
       t.drainStore = null;
-      ds.stored(t);
-      if (ds.visible !== undefined) t.pendingStores.push(ds);
+      this.buffer(t, ds);
       this.reissue(t, ds.line, t.cpu, true, from, false, null, true);
       this.sim.scheduleAt(from, t, 0);
     }
