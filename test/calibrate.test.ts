@@ -33,7 +33,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, runConditions, measuredWalkNsPerMount, measurementKinds, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs, setTransferNs, withPlacement } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -328,6 +328,8 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     expect(note).toMatch(/^note: 2 run\(s\) did not run on the machine the set describes/);
     expect(note).toContain('lb-far.json (transfers 124 -> 125 ns one way against 27 for the set)');
     expect(runConditionsNote([], (f) => f)).toBe('');
+    // 1.5x or more, either way, is another placement.
+    expect([otherPlacement(26, 39), otherPlacement(39, 26), otherPlacement(26, 38.9)]).toEqual([true, true, false]);
   });
 
   it('names a mount storm run whose transfer is 1.5x the median of the storms\' runs, with its run number', () => {

@@ -19,7 +19,7 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
 import { join } from 'node:path';
 import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
-import { MOVED_TRANSFER_RATIO, runConditions, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
+import { otherPlacement, runConditions, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
@@ -128,7 +128,7 @@ export function registerHostCommands(program: Command): void {
       const t = m.results.transferNs;
       if (t) {
         process.stdout.write(`  one-way transfer between the first two cpus: ${t.before.toFixed(1)} ns before the run, ${t.after.toFixed(1)} ns after\n`);
-        if (Math.max(t.before, t.after) > MOVED_TRANSFER_RATIO * Math.min(t.before, t.after)) process.stderr.write(`warning: the transfer between the cpus changed during the run (${t.before.toFixed(0)} -> ${t.after.toFixed(0)} ns): the host moved a vcpu, so this throughput mixes two machines; measure again\n`);
+        if (otherPlacement(t.before, t.after)) process.stderr.write(`warning: the transfer between the cpus changed during the run (${t.before.toFixed(0)} -> ${t.after.toFixed(0)} ns): the host moved a vcpu, so this throughput mixes two machines; measure again\n`);
       }
     });
 
@@ -232,7 +232,7 @@ export function registerHostCommands(program: Command): void {
       if (transfers.length) {
         const lo = Math.min(...transfers), hi = Math.max(...transfers);
         process.stdout.write(`  one-way transfer between the first two cpus: ${lo.toFixed(1)}-${hi.toFixed(1)} ns over the runs\n`);
-        if (hi > MOVED_TRANSFER_RATIO * lo) process.stderr.write(`warning: the transfer between the cpus changed between or during the runs (${lo.toFixed(0)}-${hi.toFixed(0)} ns): the host moved a vcpu, so these runs mix two machines; measure again\n`);
+        if (otherPlacement(lo, hi)) process.stderr.write(`warning: the transfer between the cpus changed between or during the runs (${lo.toFixed(0)}-${hi.toFixed(0)} ns): the host moved a vcpu, so these runs mix two machines; measure again\n`);
       }
     });
 

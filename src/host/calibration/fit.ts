@@ -19,7 +19,7 @@ import { OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { idleSyscallNs, traceSyscallKeys, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
 import {
   contendedOpPoints,
-  MOVED_TRANSFER_RATIO,
+  otherPlacement,
   idleOpPoints,
   measuredOtherWorkWake,
   measuredRcuFastPath,
@@ -96,11 +96,7 @@ export function withPlacement(points: LockbenchPoint[], referenceNs: number): Lo
   if (!Number.isFinite(referenceNs)) return points;
   return points.map((p) => ({
     ...p,
-    runsTransferScale: (p.runsTransferNs ?? p.runsPerSec.map(() => NaN)).map((t) => {
-      if (!Number.isFinite(t)) return 1;
-      const r = t / referenceNs;
-      return r >= MOVED_TRANSFER_RATIO || r <= 1 / MOVED_TRANSFER_RATIO ? r : 1;
-    }),
+    runsTransferScale: (p.runsTransferNs ?? p.runsPerSec.map(() => NaN)).map((t) => (Number.isFinite(t) && otherPlacement(t, referenceNs) ? t / referenceNs : 1)),
   }));
 }
 

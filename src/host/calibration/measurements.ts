@@ -309,7 +309,7 @@ export interface LockbenchPoint {
   /** Each run's one-way transfer between its first two cpus (the mean of the probe's before and after), NaN where not measured. */
   runsTransferNs?: number[];
   /**
-   * Each run's transfer latency relative to the calibration's (placementScales):
+   * Each run's transfer latency relative to the calibration's (withPlacement):
    * 1 on the calibration's placement of the vCPUs, else the measured ratio.
    * Absent: every run on the calibration's placement.
    */
@@ -388,7 +388,7 @@ export const DEFAULT_ITERATION_NS = 5.1;
  * one point with their runs. The probe's clock read and uncontended iteration
  * are properties of the machine, measured by every run at its start (200,000
  * clock reads, 2 million iterations) where another process can slow them: one
- * run in six of this project's windows read 30-56 ns against 20.5-22 ns for
+ * run in six of this project's windows read 23-56 ns against 20.5-22 ns for
  * the rest. Every point gets the median over all the files given.
  */
 export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
@@ -434,6 +434,11 @@ export const SHARED_CPU_SHARE = 0.75;
  */
 export const MOVED_TRANSFER_RATIO = 1.5;
 
+/** Whether two transfers were measured on different placements of the vCPUs: one is MOVED_TRANSFER_RATIO times the other or more. */
+export function otherPlacement(a: number, b: number): boolean {
+  return Math.max(a, b) >= MOVED_TRANSFER_RATIO * Math.min(a, b);
+}
+
 /** Why a run's result is not the one of the machine the set describes. */
 export interface RunCondition {
   file: string;
@@ -471,14 +476,13 @@ interface Run {
 function conditionsOf(runs: Run[]): RunCondition[] {
   const transfers = runs.flatMap((r) => (r.transfer ? [(r.transfer.before + r.transfer.after) / 2] : []));
   const setMedian = transfers.length ? median(transfers) : NaN;
-  const apart = (a: number, b: number) => Math.max(a, b) > MOVED_TRANSFER_RATIO * Math.min(a, b);
   const out: RunCondition[] = [];
   for (const r of runs) {
     const c: RunCondition = { file: r.file, ...(r.run !== undefined ? { run: r.run } : {}) };
     const least = r.shares.length ? Math.min(...r.shares) : 1;
     if (least < SHARED_CPU_SHARE) c.share = least;
     const t = r.transfer;
-    if (t && (apart(t.before, t.after) || apart((t.before + t.after) / 2, setMedian))) c.transferNs = { ...t, setMedian };
+    if (t && (otherPlacement(t.before, t.after) || otherPlacement((t.before + t.after) / 2, setMedian))) c.transferNs = { ...t, setMedian };
     if (c.share !== undefined || c.transferNs) out.push(c);
   }
   return out;
