@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCalibrationRecord, mountGroupPaths, type CalibrationRecord } from '../src/host/calibrate.ts';
 import { machineDifferences, machineIdentity, otherMachineNotice, type MachineIdentity } from '../src/host/machineIdentity.ts';
-import { calibrationNoise, intervalOf, predictLockbench, predictMountstorm, sumDof, tOfLevel, windowAndWithin, Z90, zOfLevel } from '../src/host/predict.ts';
+import { calibrationNoise, intervalOf, parameterSpread, predictLockbench, predictMountstorm, sumDof, tOfLevel, windowAndWithin, Z90, zOfLevel } from '../src/host/predict.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -127,6 +127,41 @@ describe('prediction interval', () => {
     expect(withCov.low).toBeLessThan(without.low);
     expect(withCov.low).toBeLessThan(withCov.mean);
     expect(withCov.high).toBeGreaterThan(withCov.mean);
+  });
+
+  it('moves each parameter by its standard error (a secant on the log scale), within its bounds', () => {
+    // A response that saturates: f = 2 - exp(-x). At x = 1 its slope times a
+    // standard error of 3 overshoots what moving x by 3 does.
+    const f = (x: number) => 2 - Math.exp(-x);
+    const bounds = { min: [0, 1], max: [10, 500], step: [0.1, 8] };
+    const values = [1, 1];
+    const covariance = [[9, 0], [0, 280 ** 2]];
+    // Parameter 1 sits at its lower bound with a standard error of 280 and room 499 above: it moves up by 280.
+    const g = (x: number) => 1 + 0.5 * Math.tanh(x / 100);
+    const { sensitivity, covariance: c } = parameterSpread(values, covariance, bounds, f(1) * g(1), (j, d) => (j === 0 ? f(1 + d) * g(1) : f(1) * g(1 + d)));
+    expect(sensitivity[0]).toBeCloseTo(Math.log(f(4) / f(1)) / 3, 12);
+    expect(sensitivity[1]).toBeCloseTo(Math.log(g(281) / g(1)) / 280, 12);
+    expect(c).toEqual(covariance);
+    // So its share of the interval is what moving it by one standard error does, not the slope's straight line.
+    const slope = Math.exp(-1) / f(1);
+    expect(Math.abs(sensitivity[0]!) * 3).toBeLessThan(slope * 3);
+    // Beyond its room on both sides (a box of 0-10, standard error 30): it moves to the far bound and its spread is capped at that room.
+    const wide = parameterSpread([4], [[900]], { min: [0], max: [10], step: [0.1] }, f(4), (_j, d) => f(4 + d));
+    expect(wide.sensitivity[0]).toBeCloseTo(Math.log(f(10) / f(4)) / 6, 12);
+    expect(wide.covariance[0]![0]).toBeCloseTo(36, 9);
+    // A parameter the fit held (no spread) needs no simulation and adds nothing.
+    const held = parameterSpread([4], [[0]], { min: [0], max: [10], step: [0.1] }, f(4), () => { throw new Error('not simulated'); });
+    expect(held.sensitivity).toEqual([0]);
+  });
+
+  it('lockbench: an unidentified pause at its bound gives a finite interval (w22\'s calibration)', () => {
+    // w22's fit left pause at 1 cycle +- 281 (the calibration set barely sees
+    // it); cs=0 with the counter on the lock's line does. The slope's
+    // straight line gave 0.004 to 347,000 M/s.
+    const rec = loadCalibrationRecord(join(repo, 'measurements/this-host-w22/calibration.json'));
+    const i = predictLockbench(rec, { lock: 'ttas', threads: 2, csNs: 0, thinkNs: 0, data: 'same-line' });
+    expect(i.high / i.low).toBeLessThan(100);
+    expect(i.low).toBeGreaterThan(0.1 * i.mean);
   });
 
   it('lockbench: a longer critical section predicts fewer acquisitions', () => {

@@ -523,6 +523,9 @@ export interface LockbenchFit extends FitReport {
   transferNs: number;
 }
 
+/** The lockbench fit's bounds and finite-difference steps: sameL3 (ns), pause (cycles). */
+export const LOCK_BOUNDS: FitBounds = { min: [2, 1], max: [300, 500], step: [2, 8] };
+
 /** Fits sameL3 (ns) and pause (cycles) of the host's hardware model to lockbench points. */
 export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]): LockbenchFit {
   const t0 = Date.now();
@@ -533,7 +536,7 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
     m.pause.cycles = { ...m.pause.cycles, value: pauseCycles! };
     return m;
   };
-  const lockBounds = { min: [2, 1], max: [300, 500], step: [2, 8] };
+  const lockBounds = LOCK_BOUNDS;
   // Runs made while the host had the vCPUs elsewhere are simulated there (withPlacement).
   const transferNs = setTransferNs(points);
   points = withPlacement(points, transferNs);
@@ -594,6 +597,22 @@ export interface MountstormFit extends FitReport {
   groups: Record<MountGroup, ModelPath[]>;
 }
 
+/**
+ * The mount fit's bounds and finite-difference steps, in MOUNT_GROUPS' order.
+ * The RCU base may be 0 (the data may want all of the grace period per busy
+ * CPU); mountTableWalk is ns per mount, 0-200, starting from ~4 x the 9 ns
+ * fitted when every write section walked the table: only open_tree carries
+ * it now (docs/validation.md).
+ */
+export const MOUNT_BOUNDS: FitBounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.5] };
+
+/** A fit's box and finite-difference step per parameter. */
+export interface FitBounds {
+  min: number[];
+  max: number[];
+  step: number[];
+}
+
 /** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
 export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[], walk: WalkMeasurement | null = null): MountstormFit {
   const t0 = Date.now();
@@ -639,11 +658,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     const kernel = kernelAt(asScales(params));
     return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length, o.medianTable) * 1e-9);
   };
-  // Order as MOUNT_GROUPS. The RCU base may be 0 (the data may want all of the
-  // grace period per busy CPU); mountTableWalk is ns per mount, 0-200, starting
-  // from ~4 x the 9 ns fitted when every write section walked the table: only
-  // open_tree carries it now (docs/validation.md).
-  const bounds = { min: [0.01, 0.01, 0.01, 0, 0, 0.01, 0], max: [50, 50, 50, 50, 100, 100, 200], step: [0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.5] };
+  const bounds = MOUNT_BOUNDS;
   // The table walk, when a walk series measured it, is held at that value:
   // fitted with the six others it was not identified (docs/validation.md).
   const initial = MOUNT_GROUPS.map((g) => (g === 'mountTableWalk' && walk ? walk.ns : ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
