@@ -34,7 +34,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { probeLoopNs, setTransferNs, withPlacement } from '../src/host/calibration/fit.ts';
+import { probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -259,6 +259,49 @@ describe('recovering known parameters from simulated data', () => {
     expect(fit.parameters[at]).toMatchObject({ name: 'mountTableWalkNs', value: 24.5, stdError: 0.7 });
     expect(fit.walk).toBe(walk);
     if (fit.covariance) expect(fit.covariance[at]![at]).toBeCloseTo(0.49, 10);
+  }, 120_000);
+});
+
+describe('the grace period beside a busy CPU (the wakeup probe\'s umount)', () => {
+  // w22's recorded calibration fitted base and per-busy-CPU parts to storms
+  // alone; its own wakeup probe measured 30.7 us per umount beside a busy CPU.
+  const dir = join(import.meta.dirname, '../measurements/this-host-w22');
+  const spec = hostMachineSpec(loadHardwareModel(join(dir, 'hardware.yaml')));
+  const fitted = loadKernelModel(join(dir, 'kernel.yaml'));
+
+  it('holds the simulated umount beside a spinning thread at the measured call, whatever it is', () => {
+    const unpinned = simulateBusyUmount(spec, fitted);
+    expect(Math.abs(unpinned / 30_715 - 1)).toBeGreaterThan(0.2);
+    for (const callNs of [30_715, 50_000]) {
+      const k = structuredClone(fitted);
+      const gp = withBusyGracePeriod(k, { callNs }, spec);
+      expect(k.mechanisms.rcuExpeditedBaseNs.value + k.mechanisms.rcuExpeditedPerCpuNs.value).toBeCloseTo(gp, 6);
+      expect(simulateBusyUmount(spec, k) / callNs).toBeGreaterThan(0.97);
+      expect(simulateBusyUmount(spec, k) / callNs).toBeLessThan(1.03);
+    }
+    // A base already longer than the measured grace period leaves nothing per busy CPU (not a negative part).
+    const k = structuredClone(fitted);
+    k.mechanisms.rcuExpeditedBaseNs.value = 60_000;
+    withBusyGracePeriod(k, { callNs: 30_715 }, spec);
+    expect(k.mechanisms.rcuExpeditedPerCpuNs.value).toBe(0);
+  });
+
+  it('the kernel fit holds the per-busy-CPU part at what the umount leaves over the fitted base, outside the covariance', () => {
+    const kernel = loadKernelModel('linux-6.6');
+    const points: MountstormPoint[] = ([[1, 8], [2, 8], [4, 8]] as const).map(([K, L]) => {
+      const p: MountstormPoint = { file: `K${K}L${L}`, files: [`K${K}L${L}`], variant: 'per-layer-idmap', layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [] };
+      p.runsMeanNs = [simulateMountstorm(spec, kernel, p) * 1.3e9];
+      return p;
+    });
+    const fit = calibrateMountstorm(spec, kernel, points, null, { callNs: 30_000, source: 'test' });
+    const at = MOUNT_GROUPS.indexOf('rcuPerBusyCpu');
+    const m = fit.kernel.mechanisms;
+    expect(fit.busyUmount!.gracePeriodNs).toBeCloseTo(m.rcuExpeditedBaseNs.value + m.rcuExpeditedPerCpuNs.value, 3);
+    expect(fit.scales.rcuPerBusyCpu).toBeCloseTo(m.rcuExpeditedPerCpuNs.value / kernel.mechanisms.rcuExpeditedPerCpuNs.value, 3);
+    expect(fit.parameters[at]).toMatchObject({ value: fit.scales.rcuPerBusyCpu, stdError: 0 });
+    if (fit.covariance) expect(fit.covariance[at]!.every((c) => c === 0)).toBe(true);
+    expect(simulateBusyUmount(spec, fit.kernel) / 30_000).toBeGreaterThan(0.97);
+    expect(simulateBusyUmount(spec, fit.kernel) / 30_000).toBeLessThan(1.03);
   }, 120_000);
 });
 

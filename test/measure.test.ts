@@ -101,10 +101,18 @@ describe.skipIf(!canRun)('measure on this host', () => {
     if (skipped('gracePeriod')) {
       console.warn(`skipped: the grace period's IPI cost (${skipped('gracePeriod')!.skipped})`);
       expect(model.wakeup!.rcuExpeditedIpiNs).toBeUndefined();
-    } else if (mid(stolen('gracePeriod')) < 0.5) expect(model.wakeup!.rcuExpeditedIpiNs).toBeUndefined();
-    else {
+      expect(model.wakeup!.busyUmountNs).toBeUndefined();
+    } else if (mid(stolen('gracePeriod')) < 0.5) {
+      // The spinner did not have its cpu, so the umount did not run beside a busy one either.
+      expect(model.wakeup!.rcuExpeditedIpiNs).toBeUndefined();
+      expect(model.wakeup!.busyUmountNs).toBeUndefined();
+    } else {
       expect(model.wakeup!.rcuExpeditedIpiNs!.value).toBe(Math.round(mid(stolen('gracePeriod'))));
       expect(model.wakeup!.rcuExpeditedIpiNs!.source).toContain('synchronize_rcu_expedited');
+      // The umount call itself, beside the busy cpu: what calibrate holds the per-busy-cpu grace period with.
+      const calls = runs.map((r) => r.interrupts!.gracePeriod).map((x) => ('callNs' in x ? x.callNs.median : NaN));
+      expect(model.wakeup!.busyUmountNs!.value).toBe(Math.round(mid(calls)));
+      expect(model.wakeup!.busyUmountNs!.source).toContain('one busy cpu');
     }
     // A pingpong file is not a wakeup file.
     const pp = join(work, 'pp-for-wakeup.json');

@@ -95,6 +95,11 @@ export const hardwareModelSchema = z
      * around its delivery): `ipiNs` for an IPI (a wake-up's reschedule IPI
      * that preempts), `rcuExpeditedIpiNs` for an expedited RCU grace
      * period's (rcu_exp_handler). Absent: interrupts take nothing.
+     * `busyUmountNs`: the umount2() call's own time in that same measurement
+     * (a grace period with one CPU busy, whose IPI the caller waits for);
+     * calibrate holds the kernel model's per-busy-CPU grace period at what
+     * it leaves over the fitted base (src/host/calibration/fit.ts,
+     * withBusyGracePeriod). Absent: that part is fitted.
      */
     wakeup: z
       .strictObject({
@@ -104,6 +109,7 @@ export const hardwareModelSchema = z
         preemptShare: sourcedShare,
         ipiNs: sourcedNumber.optional(),
         rcuExpeditedIpiNs: sourcedNumber.optional(),
+        busyUmountNs: sourcedNumber.optional(),
       })
       .optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),

@@ -157,7 +157,9 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   let kernelFile: string | null = null;
   if (baseKernelFile && baseKernel) {
     const base = baseKernel;
-    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, stormPoints, walk);
+    // The wakeup probe's umount beside a busy CPU, when the hardware model has it, holds the per-busy-CPU grace period.
+    const busy = hw.wakeup?.busyUmountNs;
+    mountFit = calibrateMountstorm(hostMachineSpec(hw), base, stormPoints, walk, busy ? { callNs: busy.value, source: busy.source } : null);
     kernelFile = join(opts.outDir, FITTED_KERNEL_FILE);
     await atomicWrite(kernelFile, fittedKernelModelText(baseKernelFile, mountFit, { name: `${base.name}-${baseHw.name}-fitted`, files: kinds.mountstorm.map(shownPath), date, command: opts.command }));
     written.push(kernelFile);
@@ -176,7 +178,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
     kernelModel: kernelFile ? rel(kernelFile) : null,
     baseKernelModel: baseKernelFile ? shownPath(baseKernelFile) : null,
     lockbench: lockFit ? { ...strip(lockFit), files: kinds.lockbench.map((f) => rel(resolve(f))), clockReadNs: mean(lockPoints.map((p) => p.clockReadNs)), iterationNs: mean(lockPoints.map((p) => p.iterationNs)), sampleEvery: lockPoints[0]!.sampleEvery, ...(Number.isFinite(lockFit.transferNs) ? { transferNs: lockFit.transferNs } : {}) } : null,
-    mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups, ...(walk ? { walkFiles: kinds.walk.map((f) => rel(resolve(f))) } : {}) } : null,
+    mountstorm: mountFit ? { ...strip(mountFit), files: kinds.mountstorm.map((f) => rel(resolve(f))), scales: mountFit.scales, groups: mountFit.groups, ...(walk ? { walkFiles: kinds.walk.map((f) => rel(resolve(f))) } : {}), ...(mountFit.busyUmount ? { busyUmount: mountFit.busyUmount } : {}) } : null,
   };
   await atomicWrite(recordFile, JSON.stringify(record, null, 2) + '\n');
   written.push(recordFile);

@@ -265,6 +265,8 @@ function perturbedKernel(fitted: KernelModel, record: NonNullable<CalibrationRec
   // The idle fast path is the base minus a measured saving: it moves with the base.
   const fast = k.mechanisms.rcuExpeditedIdleFastNs;
   if (g === 'rcuBase' && fast) fast.value = Math.max(500, fast.value + k.mechanisms.rcuExpeditedBaseNs.value - fitted.mechanisms.rcuExpeditedBaseNs.value);
+  // A per-busy-CPU part held by a measured umount beside a busy CPU is what that grace period leaves over the base: it moves against the base.
+  if (g === 'rcuBase' && record.busyUmount) k.mechanisms.rcuExpeditedPerCpuNs.value = Math.max(0, record.busyUmount.gracePeriodNs - k.mechanisms.rcuExpeditedBaseNs.value);
   return k;
 }
 

@@ -764,7 +764,10 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
       ? { ipiNs: { value: Math.round(ev.ipiStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per IPI, ${ev.ipiStolen.calls} membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls 20 us apart (median batch; batches ${us(ev.ipiStolen.minNs)}-${us(ev.ipiStolen.maxNs)}; the call itself ${us(ev.ipiStolen.callNs)})` } }
       : {}),
     ...(ev.gracePeriodStolen
-      ? { rcuExpeditedIpiNs: { value: Math.round(ev.gracePeriodStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per umount2() of a bind mount, whose synchronize_rcu_expedited() IPIs it (rcu_exp_handler), ${ev.gracePeriodStolen.calls} calls 20 us apart (median batch; batches ${us(ev.gracePeriodStolen.minNs)}-${us(ev.gracePeriodStolen.maxNs)}; the umount itself ${us(ev.gracePeriodStolen.callNs)})` } }
+      ? {
+        rcuExpeditedIpiNs: { value: Math.round(ev.gracePeriodStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per umount2() of a bind mount, whose synchronize_rcu_expedited() IPIs it (rcu_exp_handler), ${ev.gracePeriodStolen.calls} calls 20 us apart (median batch; batches ${us(ev.gracePeriodStolen.minNs)}-${us(ev.gracePeriodStolen.maxNs)}; the umount itself ${us(ev.gracePeriodStolen.callNs)})` },
+        busyUmountNs: { value: Math.round(ev.gracePeriodStolen.callNs), source: `${at}: median umount2() of a bind mount while a thread spins in user mode on the other cpu (an expedited RCU grace period with one busy cpu), ${ev.gracePeriodStolen.calls} calls 20 us apart` },
+      }
       : {}),
   };
 }

@@ -371,6 +371,66 @@ export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus =
   return k;
 }
 
+/** An umount measured beside a CPU busy in user mode (the wakeup probe's grace-period batch; the hardware model's `wakeup.busyUmountNs`). */
+export interface BusyUmount {
+  /** The umount2() call's median (ns). */
+  callNs: number;
+  source: string;
+}
+
+/**
+ * `k` (a fresh copy) with the grace period's per-busy-CPU part held at what
+ * a measured umount beside one busy CPU leaves over the base: that call
+ * minus the rest of umount's cost in `k` and the hand-offs to the worker and
+ * back on the caller's CPU (the other CPU is busy, so the worker runs on the
+ * caller's, as in the lone fast mode: withRcuFastPath) is base + one busy
+ * CPU's part. Returns the grace period with one busy CPU it set (ns).
+ *
+ * Why: fitted to storms alone, base and per-busy-CPU parts traded against
+ * each other (per busy CPU x0.47 to x3.9 across windows w19-w22 for about
+ * the same storms) and the held-out 1-layer storms, whose umounts mostly see
+ * the other CPU busy, swung from +28% to -24%. The wakeup probe measures that
+ * case directly: 30-36 us per umount on this guest, a grace period of 23-26
+ * us, where the storm fits put 10-18 us (docs/validation.md, Tenth session).
+ */
+export function withBusyGracePeriod(k: KernelModel, busy: Pick<BusyUmount, 'callNs'>, spec: MachineSpec): number {
+  const { cpus, wakeupNs, switchBackNs } = workerHandOffs(spec);
+  const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
+  const busyGpNs = busy.callNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs - switchBackNs;
+  k.mechanisms.rcuExpeditedPerCpuNs.value = Math.max(0, busyGpNs - k.mechanisms.rcuExpeditedBaseNs.value);
+  return busyGpNs;
+}
+
+/**
+ * The hand-offs of a grace period whose worker runs on its caller's CPU: a
+ * local wake-up, and with wake-ups that know their waker the caller's
+ * switch back when the worker sleeps (docs/model.md, section 6).
+ */
+function workerHandOffs(spec: MachineSpec): { cpus: number; wakeupNs: number; switchBackNs: number } {
+  return { cpus: spec.layout.core.length, wakeupNs: spec.wakeupNs ?? DEFAULT_WAKEUP_NS, switchBackNs: spec.wakeAware ? (spec.contextSwitchNs ?? DEFAULT_CONTEXT_SWITCH_NS) : 0 };
+}
+
+/**
+ * The wakeup probe's grace-period batch, simulated: a single-container
+ * storm's umount calls (per-layer-idmap, 20 layers) while a thread pinned to
+ * the last CPU computes without a pause. Its median umount (ns) is what
+ * withBusyGracePeriod makes equal to the measured call.
+ */
+export function simulateBusyUmount(spec: MachineSpec, kernel: KernelModel): number {
+  const m = new Machine(spec, { seed: 'calibrate' });
+  const spinCpu = spec.layout.core.length - 1;
+  // 50 ms of computing, far beyond the storm's ~1 ms.
+  m.spawn('spinner', function* (t) {
+    for (let i = 0; i < 5000; i++) {
+      t.work(10_000);
+      yield;
+    }
+  }, [spinCpu]);
+  const p = { variant: 'per-layer-idmap', layers: 20, containers: 1, file: '(busy umount)', files: [], runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 } satisfies MountstormPoint;
+  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+  return median(r.opDurations?.umount ?? [NaN]);
+}
+
 // ---------------------------------------------------------------------------
 // Fitting
 
@@ -592,6 +652,8 @@ export interface MountstormFit extends FitReport {
   processFork: { ns: number; runs: number[] } | null;
   /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
   walk: WalkMeasurement | null;
+  /** The umount beside a busy CPU that holds the per-busy-CPU grace period (withBusyGracePeriod), and the grace period it gives (null: none given, so it was fitted). */
+  busyUmount: (BusyUmount & { gracePeriodNs: number }) | null;
   /** Factor per group, or the value in ns for ABSOLUTE_NS_GROUPS. */
   scales: Record<MountGroup, number>;
   groups: Record<MountGroup, ModelPath[]>;
@@ -613,8 +675,15 @@ export interface FitBounds {
   step: number[];
 }
 
+/** How a group held in the fit (not fitted) is described, or null when it was fitted. */
+function heldDescription(g: MountGroup, walk: WalkMeasurement | null, busy: MountstormFit['busyUmount']): string | null {
+  if (g === 'mountTableWalk' && walk) return `${MOUNT_GROUP_DESCRIPTIONS[g]}; measured by the walk series beside ${walk.idleMounts.join(', ')} idle mounts, held in the fit`;
+  if (g === 'rcuPerBusyCpu' && busy) return `${MOUNT_GROUP_DESCRIPTIONS[g]}; held at what an umount beside one busy CPU (${(busy.callNs / 1000).toFixed(1)} us, the wakeup probe) leaves over the fitted base: a grace period of ${(busy.gracePeriodNs / 1000).toFixed(1)} us with one busy CPU`;
+  return null;
+}
+
 /** Fits the group scale factors (MOUNT_GROUPS) of the kernel model to mount storm points. */
-export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[], walk: WalkMeasurement | null = null): MountstormFit {
+export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points: MountstormPoint[], walk: WalkMeasurement | null = null, busyUmount: BusyUmount | null = null): MountstormFit {
   const t0 = Date.now();
   const runtime = measuredRuntime(points.flatMap(probeRuntimeRuns));
   const jitterRuns = points.flatMap(probeJitterRuns);
@@ -648,10 +717,13 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const contended = contendedOpPoints(points);
   const contendedUmount = contended.filter((o) => o.op === 'umount').flatMap((o) => o.runsMedianNs);
   const rcuFastPath = measuredRcuFastPath(points.flatMap(umountRunSequences), contendedUmount.length ? median(contendedUmount) : undefined);
-  const cpus = spec.layout.core.length;
   // With wake-ups that know their waker, a fast lone run's caller runs again on its own CPU once the worker sleeps: a switch (docs/model.md, section 6).
-  const switchBackNs = spec.wakeAware ? (spec.contextSwitchNs ?? DEFAULT_CONTEXT_SWITCH_NS) : 0;
-  const kernelAt = (sc: Record<MountGroup, number>) => withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, spec.wakeupNs ?? DEFAULT_WAKEUP_NS, switchBackNs);
+  const { cpus, wakeupNs, switchBackNs } = workerHandOffs(spec);
+  const kernelAt = (sc: Record<MountGroup, number>) => {
+    const k = withRcuFastPath(scaledKernel(base, groups, sc), rcuFastPath, cpus, wakeupNs, switchBackNs);
+    if (busyUmount) withBusyGracePeriod(k, busyUmount, spec);
+    return k;
+  };
   const asScales = (v: number[]) => Object.fromEntries(MOUNT_GROUPS.map((g, i) => [g, v[i]!])) as Record<MountGroup, number>;
   const idle = points.flatMap(idleOpPoints);
   const idlePredict = (params: number[]) => {
@@ -661,8 +733,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const bounds = MOUNT_BOUNDS;
   // The table walk, when a walk series measured it, is held at that value:
   // fitted with the six others it was not identified (docs/validation.md).
+  // The per-busy-CPU grace period, when an umount beside a busy CPU measured it, is held too (withBusyGracePeriod sets it from the base).
   const initial = MOUNT_GROUPS.map((g) => (g === 'mountTableWalk' && walk ? walk.ns : ABSOLUTE_NS_GROUPS.has(g) ? 36 : 1));
-  const fixed = MOUNT_GROUPS.map((g) => g === 'mountTableWalk' && walk !== null);
+  const fixed = MOUNT_GROUPS.map((g) => (g === 'mountTableWalk' && walk !== null) || (g === 'rcuPerBusyCpu' && busyUmount !== null));
   const idleMeasured = idle.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }));
   // Start from the single-call costs alone (analytic, instant): the full fit
   // then only has to account for contention, and does not wander into a
@@ -684,9 +757,17 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const best = fits.reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
+  // A held per-busy-CPU part is what withBusyGracePeriod set from the fitted base: its scale is reported as that value over the base file's.
+  let busy: MountstormFit['busyUmount'] = null;
+  if (busyUmount) {
+    const k = withRcuFastPath(scaledKernel(base, groups, scales), rcuFastPath, cpus, wakeupNs, switchBackNs);
+    const gracePeriodNs = withBusyGracePeriod(k, busyUmount, spec);
+    scales.rcuPerBusyCpu = round(k.mechanisms.rcuExpeditedPerCpuNs.value / base.mechanisms.rcuExpeditedPerCpuNs.value, 0.0001);
+    busy = { ...busyUmount, gracePeriodNs };
+  }
   // The held walk's own uncertainty (its slope's standard error) goes on its diagonal, so predict's intervals carry it.
   const walkAt = MOUNT_GROUPS.indexOf('mountTableWalk');
-  const stdErrors = fit.stdErrors.map((s, j) => (fixed[j] && walk ? walk.stdErrorNs : s));
+  const stdErrors = fit.stdErrors.map((s, j) => (j === walkAt && walk ? walk.stdErrorNs : s));
   const covariance = fit.covariance && walk ? fit.covariance.map((row, a) => row.map((c, b) => (a === walkAt && b === walkAt ? walk.stdErrorNs ** 2 : c))) : fit.covariance;
   const fitPoints = [
     ...points.map((p, i) => ({ label: `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}: mean launch (s)`, files: p.files, measured: p.runsMeanNs.map((x) => x * 1e-9), predicted: fit.predictions[i]! })),
@@ -700,10 +781,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     otherWorkWake,
     processFork,
     walk,
+    busyUmount: busy,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },
     scales,
     groups,
-    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: fixed[i] && walk ? `${MOUNT_GROUP_DESCRIPTIONS[g]}; measured by the walk series beside ${walk.idleMounts.join(', ')} idle mounts, held in the fit` : MOUNT_GROUP_DESCRIPTIONS[g], value: fit.params[i]!, stdError: stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
+    parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: heldDescription(g, walk, busy) ?? MOUNT_GROUP_DESCRIPTIONS[g], value: g === 'rcuPerBusyCpu' && busy ? scales.rcuPerBusyCpu : fit.params[i]!, stdError: stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
     covariance,
     steps: bounds.step,
     points: fitPoints,

@@ -40,8 +40,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const old = getIn(fit.kernel, p).source.replace(/^fitted by locksim calibrate[^;]*; /, '');
       doc.setIn([...p, 'value'], Number(v.toPrecision(6)));
       const w = g === 'mountTableWalk' ? fit.walk : null;
+      const b = g === 'rcuPerBusyCpu' ? fit.busyUmount : null;
       const how = w
         ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
+        : b ? `measured, not fitted: a grace period with one busy cpu of ${(b.gracePeriodNs / 1000).toFixed(1)} us (an umount beside it, ${(b.callNs / 1000).toFixed(1)} us, less the rest of umount's cost in this model and the hand-offs to the worker and back on the caller's cpu) less the fitted base; the umount: ${b.source}`
         : ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
@@ -114,7 +116,7 @@ export interface CalibrationRecord {
   /** clockReadNs, iterationNs: the probe's mean clock read and uncontended iteration over the set (a prediction simulates the probe with them: busyWaitNs, probeLoopNs). */
   lockbench: (FitReport & { files: string[]; clockReadNs?: number; sampleEvery?: number; iterationNs?: number; /** The set's one-way transfer between its cpus (absent when its files did not measure it). */ transferNs?: number }) | null;
   /** groups: the model paths each parameter scales (predict perturbs them). */
-  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[] }) | null;
+  mountstorm: (FitReport & { files: string[]; scales: Record<MountGroup, number>; groups?: Record<MountGroup, ModelPath[]>; /** The walk series that measured mountTableWalkNs (absent: it was fitted). */ walkFiles?: string[]; /** The umount beside a busy CPU that held rcuPerBusyCpu (absent: it was fitted). */ busyUmount?: MountstormFit['busyUmount'] }) | null;
 }
 
 export function recordFileName(dir: string): string {
