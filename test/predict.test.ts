@@ -246,6 +246,28 @@ describe('locksim predict (CLI)', () => {
     expect(existsSync(join(work, 'never'))).toBe(false);
   });
 
+  it('a hand-edited calibration record fails at the field predict reads, not as a NaN interval', () => {
+    const rec = JSON.parse(readFileSync(join(repo, 'measurements/this-host-w22/refit-busy/calibration.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const w22 = join(repo, 'measurements/this-host-w22/refit-busy');
+    const abs = (r: Record<string, Record<string, unknown>>) => ({ ...r, hardwareModel: join(w22, 'hardware.yaml'), kernelModel: join(w22, 'kernel.yaml') });
+    const edits: [string, (r: Record<string, Record<string, unknown>>) => void, string][] = [
+      ['busy-umount', (r) => ((r.mountstorm!.busyUmount as Record<string, unknown>).gracePeriodNs = 'x'), 'mountstorm.busyUmount.gracePeriodNs'],
+      ['covariance', (r) => ((r.lockbench!.covariance as unknown[][])[0]![1] = 'x'), 'lockbench.covariance[0][1]'],
+      ['scales', (r) => ((r.mountstorm!.scales as Record<string, unknown>).rcuBase = -1), 'mountstorm.scales.rcuBase'],
+    ];
+    for (const [name, edit, field] of edits) {
+      const r = abs(structuredClone(rec));
+      edit(r);
+      const file = join(work, `edited-${name}.json`);
+      writeFileSync(file, JSON.stringify(r, null, 2));
+      const out = cli(['predict', 'mountstorm', '--calibration', file, '--variant', 'per-layer-idmap', '-K', '2', '-L', '10']);
+      expect(out.status, name).toBe(2);
+      expect(out.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(out.stderr, name).toContain(field);
+      expect(out.stderr, name).toMatch(/:\d+:\d+/);
+    }
+  });
+
   const setpriv = spawnSync('/bin/sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
   const reason = process.getuid?.() !== 0 ? '' : !setpriv ? 'setpriv not found, cannot drop root to test the refusal' : '';
   if (reason) console.warn(`skipped: ${reason}`);

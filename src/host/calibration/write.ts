@@ -124,14 +124,24 @@ export function recordFileName(dir: string): string {
 }
 
 
+/** A fit's parameter covariance: a square matrix of numbers, or null (not identifiable); absent in records older than it. */
+const covarianceSchema = z.array(z.array(z.number())).nullable().optional();
+
 const calibrationRecordSchema = z.looseObject({
   format: z.literal('locksim-calibration'),
   version: z.literal(1),
   hardwareModel: z.string(),
   kernelModel: z.string().nullable(),
   machine: machineIdentitySchema.optional(),
-  lockbench: z.looseObject({ files: z.array(z.string()) }).nullable(),
-  mountstorm: z.looseObject({ files: z.array(z.string()) }).nullable(),
+  // What predict and validate read beyond the file lists is checked too: a
+  // hand-edited record must fail here, at its field, not as a NaN interval.
+  lockbench: z.looseObject({ files: z.array(z.string()), covariance: covarianceSchema, clockReadNs: z.number().positive().optional(), iterationNs: z.number().positive().optional(), sampleEvery: z.int().positive().optional(), transferNs: z.number().positive().optional() }).nullable(),
+  mountstorm: z.looseObject({
+    files: z.array(z.string()),
+    covariance: covarianceSchema,
+    scales: z.record(z.string(), z.number().nonnegative()).optional(),
+    busyUmount: z.looseObject({ callNs: z.number().positive(), gracePeriodNs: z.number().nonnegative(), source: z.string() }).nullable().optional(),
+  }).nullable(),
 });
 
 /** Reads calibration.json; model and measurement paths in it are made absolute (they are relative to it). */
