@@ -247,13 +247,14 @@ describe('locksim predict (CLI)', () => {
   });
 
   it('a hand-edited calibration record fails at the field predict reads, not as a NaN interval', () => {
-    const rec = JSON.parse(readFileSync(join(repo, 'measurements/this-host-w22/refit-busy/calibration.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    type Rec = { lockbench: Record<string, unknown>; mountstorm: Record<string, unknown>; [k: string]: unknown };
+    const rec = JSON.parse(readFileSync(join(repo, 'measurements/this-host-w22/refit-busy/calibration.json'), 'utf8')) as Rec;
     const w22 = join(repo, 'measurements/this-host-w22/refit-busy');
-    const abs = (r: Record<string, Record<string, unknown>>) => ({ ...r, hardwareModel: join(w22, 'hardware.yaml'), kernelModel: join(w22, 'kernel.yaml') });
-    const edits: [string, (r: Record<string, Record<string, unknown>>) => void, string][] = [
-      ['busy-umount', (r) => ((r.mountstorm!.busyUmount as Record<string, unknown>).gracePeriodNs = 'x'), 'mountstorm.busyUmount.gracePeriodNs'],
-      ['covariance', (r) => ((r.lockbench!.covariance as unknown[][])[0]![1] = 'x'), 'lockbench.covariance[0][1]'],
-      ['scales', (r) => ((r.mountstorm!.scales as Record<string, unknown>).rcuBase = -1), 'mountstorm.scales.rcuBase'],
+    const abs = (r: Rec): Rec => ({ ...r, hardwareModel: join(w22, 'hardware.yaml'), kernelModel: join(w22, 'kernel.yaml') });
+    const edits: [string, (r: Rec) => void, string][] = [
+      ['busy-umount', (r) => ((r.mountstorm.busyUmount as Record<string, unknown>).gracePeriodNs = 'x'), 'mountstorm.busyUmount.gracePeriodNs'],
+      ['covariance', (r) => ((r.lockbench.covariance as unknown[][])[0]![1] = 'x'), 'lockbench.covariance[0][1]'],
+      ['scales', (r) => ((r.mountstorm.scales as Record<string, unknown>).rcuBase = -1), 'mountstorm.scales.rcuBase'],
     ];
     for (const [name, edit, field] of edits) {
       const r = abs(structuredClone(rec));
