@@ -272,6 +272,19 @@ describe('the unmount of the inspection overlay (umount_overlay)', () => {
     expect(small.metrics.rcuGracePeriods - run(10, false).metrics.rcuGracePeriods).toBe(2);
   });
 
+  it('the op log (recordOpLog) holds every call once, with the durations recordOpDurations gives, in return order', () => {
+    const params: LaunchParams = launchSchema.parse({ containers: [2], variant: 'per-layer-idmap', layers: 4, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+    const trace = buildLaunchTrace(params, 2, kernel, 's');
+    const r = simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' }), kernel, params, trace, { recordOpDurations: true, recordOpLog: true });
+    const log = r.opLog!;
+    expect(log).toHaveLength(trace.ops.count);
+    expect(new Set(log.map((e) => e.container))).toEqual(new Set(trace.header.containers.map((c) => c.id)));
+    for (const op of Object.keys(r.opDurations!)) expect(log.filter((e) => e.op === op).map((e) => e.durNs)).toEqual(r.opDurations![op]);
+    for (let i = 1; i < log.length; i++) expect(log[i]!.startNs + log[i]!.durNs).toBeGreaterThanOrEqual(log[i - 1]!.startNs + log[i - 1]!.durNs - 1e-6);
+    // Asked for nothing, it keeps nothing.
+    expect(simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' }), kernel, params, trace).opLog).toBeUndefined();
+  });
+
   it('is one more unmount in the launch, and the overlay leaves the mount table', () => {
     const plain = run(10, false), unmounted = run(10, true);
     expect(unmounted.metrics.syscalls - plain.metrics.syscalls).toBe(1);

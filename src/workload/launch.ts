@@ -23,7 +23,7 @@ import { missingForkCostError, missingSyscallError, type KernelModel } from './k
 import type { LaunchParams } from './launchParams.ts';
 import { OP_CODE, TraceOpsBuilder, opAt, parseTrace, type Trace } from './trace.ts';
 import { readInputFile } from '../config/yamlLoad.ts';
-import { LaunchState } from './host/launchState.ts';
+import { LaunchState, type OpLogEntry } from './host/launchState.ts';
 import { startSystemd } from './host/systemd.ts';
 import { startKubelet } from './host/kubelet.ts';
 import { startBackgroundWalks } from './host/backgroundWalks.ts';
@@ -39,11 +39,16 @@ export interface LaunchResult {
   opDurations?: Record<string, number[]>;
   /** Lone grace periods that took the run's settled mode (kernelPath.ts, ExpeditedRcu): 0 when the mode did not matter. */
   rcuIdleModeUses?: number;
+  /** With `recordOpLog`: every op call in the order they returned, as a traced probe run's lines give them. */
+  opLog?: OpLogEntry[];
 }
+
 
 export interface LaunchOptions {
   /** Keep every op's duration by op kind (calibration compares them with a probe's trace). */
   recordOpDurations?: boolean;
+  /** Keep every op call with its container and entry time (scripts/umount-context.ts sets them beside a probe's trace). */
+  recordOpLog?: boolean;
 }
 
 
@@ -94,7 +99,7 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   }
   const rq = kernel.scheduler;
   if (rq?.runQueues === 'per-cpu') m.scheduler.perCpuQueues = { balanceIntervalNs: rq.balanceIntervalNs.value };
-  const s = new LaunchState(m, kernel, params, trace, opts.recordOpDurations === true);
+  const s = new LaunchState(m, kernel, params, trace, opts.recordOpDurations === true, opts.recordOpLog === true);
   // The host's actors, in this order (their activity labels and random
   // streams are made in it): systemd, kubelet, the background walkers, other
   // work, then the launches.
@@ -107,5 +112,5 @@ export function simulateLaunch(m: Machine, kernel: KernelModel, params: LaunchPa
   m.sim.run(s.horizon);
   s.end = m.sim.now;
   m.ledger.flush(s.end);
-  return { metrics: launchMetrics(s, pressure), folded: foldedStacks(m), rcuIdleModeUses: s.path.rcu.idleModeUses, ...(s.opDurations ? { opDurations: s.opDurations } : {}) };
+  return { metrics: launchMetrics(s, pressure), folded: foldedStacks(m), rcuIdleModeUses: s.path.rcu.idleModeUses, ...(s.opDurations ? { opDurations: s.opDurations } : {}), ...(s.opLog ? { opLog: s.opLog } : {}) };
 }

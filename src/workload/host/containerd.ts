@@ -46,6 +46,7 @@ export function startContainers(s: LaunchState): void {
   }
   const runcParseNs = kernel.costs.runcMountinfoParseNs?.value ?? 0;
   const opDurations = s.opDurations;
+  const opLog = s.opLog;
 
   // With one process per container: which containers' processes have been forked, and who waits for its fork.
   const forked = new Uint8Array(containers.length);
@@ -82,6 +83,7 @@ export function startContainers(s: LaunchState): void {
         const called = t.localNow;
         yield path.syscall(t, 'containerd', key, c.layers);
         if (opDurations) (opDurations[op] ??= []).push(t.localNow - called);
+        if (opLog) opLog.push({ container: c.id, op, startNs: called, durNs: t.localNow - called });
         const delta = mountTableDelta(op);
         if (delta !== 0) {
           path.mountTable += delta;

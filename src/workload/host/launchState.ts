@@ -12,6 +12,14 @@ import { KernelMountPath } from '../kernelPath.ts';
 import type { LaunchParams } from '../launchParams.ts';
 import type { Trace } from '../trace.ts';
 
+/** One simulated op call: its container, op kind, entry time and duration (ns). */
+export interface OpLogEntry {
+  container: string;
+  op: string;
+  startNs: number;
+  durNs: number;
+}
+
 export class LaunchState {
   readonly host: LaunchParams['host'];
   readonly path: KernelMountPath;
@@ -28,6 +36,8 @@ export class LaunchState {
   launchTimeNs = 0;
   /** With `recordOpDurations`: each op kind's call durations, ns. */
   readonly opDurations: Record<string, number[]> | undefined;
+  /** With `recordOpLog`: every op call with its container and entry time. */
+  readonly opLog: OpLogEntry[] | undefined;
   /** systemd's re-reads of the table after mount events, ns. */
   readonly systemdReads = new Samples();
   /** Every full read of the table by any reader (systemd, containerd for kubelet, runc), ns. */
@@ -49,6 +59,7 @@ export class LaunchState {
     readonly params: LaunchParams,
     readonly trace: Trace,
     recordOpDurations: boolean,
+    recordOpLog = false,
   ) {
     this.host = params.host;
     this.path = new KernelMountPath(m, kernel, this.host.baseMounts, {
@@ -64,5 +75,6 @@ export class LaunchState {
     const lastArrival = trace.header.containers.reduce((mx, c) => Math.max(mx, c.start_ns), 0);
     this.horizon = lastArrival + params.horizonNs;
     this.opDurations = recordOpDurations ? {} : undefined;
+    this.opLog = recordOpLog ? [] : undefined;
   }
 }
