@@ -379,8 +379,9 @@ export interface BusyUmount {
 }
 
 /**
- * `k` (a fresh copy) with the grace period's per-busy-CPU part held at what
- * a measured umount beside one busy CPU leaves over the base: that call
+ * Sets, in `k` (a copy the caller owns), the grace period's per-busy-CPU
+ * part to what a measured umount beside one busy CPU leaves over the base:
+ * that call
  * minus the rest of umount's cost in `k` and the hand-offs to the worker and
  * back on the caller's CPU (the other CPU is busy, so the worker runs on the
  * caller's, as in the lone fast mode: withRcuFastPath) is base + one busy
@@ -596,7 +597,6 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
     m.pause.cycles = { ...m.pause.cycles, value: pauseCycles! };
     return m;
   };
-  const lockBounds = LOCK_BOUNDS;
   // Runs made while the host had the vCPUs elsewhere are simulated there (withPlacement).
   const transferNs = setTransferNs(points);
   points = withPlacement(points, transferNs);
@@ -615,9 +615,9 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   // evaluated, the scan's point among them, so the optimizer cannot leave it
   // for a worse one.)
   const initial = [base.coreToCore.sameL3.value, base.pause.cycles.value];
-  const scan = [0.5, 1, 1.5, 2, 3, 4].flatMap((f) => [initial[1]!, lockBounds.min[1]!].map((pause) => [Math.min(lockBounds.max[0]!, initial[0]! * f), pause]));
+  const scan = [0.5, 1, 1.5, 2, 3, 4].flatMap((f) => [initial[1]!, LOCK_BOUNDS.min[1]!].map((pause) => [Math.min(LOCK_BOUNDS.max[0]!, initial[0]! * f), pause]));
   const bestStart = scan.map((s) => ({ s, ssr: relativeSsr(measured, predict(s)) })).reduce((a, b) => (b.ssr < a.ssr ? b : a)).s;
-  const fit = [initial, bestStart].map((start) => fitRelative(measured, predict, { initial: start, ...lockBounds })).reduce((a, b) => (b.ssr < a.ssr ? b : a));
+  const fit = [initial, bestStart].map((start) => fitRelative(measured, predict, { initial: start, ...LOCK_BOUNDS })).reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const [sameL3, pause] = fit.params;
   void ghz;
   const fitPoints = points.map((p, i) => ({ label: `${p.lock} ${p.threads} threads cs=${p.csNs} ns`, files: p.files, measured: p.runsPerSec, predicted: fit.predictions[i]! }));
@@ -628,7 +628,7 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
       { name: 'pause.cycles', description: 'pause reaction: cycles a spinner waits between looks at the lock', value: pause!, stdError: fit.stdErrors[1]!, unit: 'cycles' },
     ],
     covariance: fit.covariance,
-    steps: lockBounds.step,
+    steps: LOCK_BOUNDS.step,
     points: fitPoints,
     rmsRelative: rms(fitPoints),
     iterations: fit.iterations,
