@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/config/errors.ts';
+import { loadMeasurement } from '../src/host/measure.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadKernelModel, SYSCALL_KEYS, type KernelStep } from '../src/workload/kernelModel.ts';
 import {
@@ -33,7 +34,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -373,6 +374,18 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     expect(runConditionsNote([], (f) => f)).toBe('');
     // 1.5x or more, either way, is another placement.
     expect([otherPlacement(26, 39), otherPlacement(39, 26), otherPlacement(26, 38.9)]).toEqual([true, true, false]);
+  });
+
+  it('one lockbench file alone (what `measure lockbench` warns about): a shared cpu, and a transfer that moved during the run', () => {
+    const one = (name: string, shares: number[], t: { before: number; after: number }) => {
+      const f = write(name, shares, t);
+      return measurementRunConditions(f, loadMeasurement(f));
+    };
+    expect(one('lb-one-quiet.json', [0.9, 0.95], { before: 26, after: 27 })).toEqual([]);
+    expect(one('lb-one-busy.json', [0.5, 0.95], { before: 26, after: 27 })).toEqual([{ file: join(work, 'lb-one-busy.json'), share: 0.5 }]);
+    // Far but steady is not flagged alone (there is no set to be far from); moved during the run is.
+    expect(one('lb-one-far.json', [1, 1], { before: 124, after: 125 })).toEqual([]);
+    expect(one('lb-one-moved.json', [1, 1], { before: 26, after: 124 })[0]!.transferNs).toMatchObject({ before: 26, after: 124 });
   });
 
   it('names a mount storm run whose transfer is 1.5x the median of the storms\' runs, with its run number', () => {

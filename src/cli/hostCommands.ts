@@ -19,7 +19,7 @@ import { atomicWrite } from '../report/atomicWrite.ts';
 import { writeTrace } from '../workload/trace.ts';
 import { join } from 'node:path';
 import { runCalibration, loadCalibrationRecord, shownPath } from '../host/calibrate.ts';
-import { otherPlacement, runConditions, runConditionsNote, SHARED_CPU_SHARE } from '../host/calibration/measurements.ts';
+import { measurementRunConditions, otherPlacement, runConditions, runConditionsNote } from '../host/calibration/measurements.ts';
 import { formatValidation, validate, validationOutputs } from '../host/validate.ts';
 import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
@@ -122,13 +122,13 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'lockbench') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       process.stdout.write(`lockbench ${m.config.lock}, ${m.config.threads} threads: ${Math.round(m.results.acquisitionsPerSec)} acquisitions/s, acquire p50 ${m.results.latencyNs.p50} ns p99 ${m.results.latencyNs.p99} ns; wrote ${opts.out}\n`);
-      const shares = m.results.workerCpuShare ?? [];
-      const least = shares.length ? Math.min(...shares) : 1;
-      if (least < SHARED_CPU_SHARE) process.stderr.write(`warning: a worker had its cpu for ${Math.round(least * 100)}% of the run: other processes shared it, so this throughput is not the lock's alone; measure again when the machine is quiet\n`);
+      // The run's conditions as calibrate and validate name them (a shared cpu; the vcpus moved during the run).
+      const [c] = measurementRunConditions(opts.out, m);
+      if (c?.share !== undefined) process.stderr.write(`warning: a worker had its cpu for ${Math.round(c.share * 100)}% of the run: other processes shared it, so this throughput is not the lock's alone; measure again when the machine is quiet\n`);
       const t = m.results.transferNs;
       if (t) {
         process.stdout.write(`  one-way transfer between the first two cpus: ${t.before.toFixed(1)} ns before the run, ${t.after.toFixed(1)} ns after\n`);
-        if (otherPlacement(t.before, t.after)) process.stderr.write(`warning: the transfer between the cpus changed during the run (${t.before.toFixed(0)} -> ${t.after.toFixed(0)} ns): the host moved a vcpu, so this throughput mixes two machines; measure again\n`);
+        if (c?.transferNs) process.stderr.write(`warning: the transfer between the cpus changed during the run (${t.before.toFixed(0)} -> ${t.after.toFixed(0)} ns): the host moved a vcpu, so this throughput mixes two machines; measure again\n`);
       }
     });
 

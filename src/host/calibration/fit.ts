@@ -365,10 +365,15 @@ export function withRcuFastPath(k: KernelModel, fast: RcuFastPath | null, cpus =
   const src = 'measured from the probe (calibrate)';
   k.mechanisms.rcuExpeditedIdleFastShare = { value: fast.share, source: src };
   k.mechanisms.rcuExpeditedIdleWarmupGps = { value: fast.warmupGps, source: src };
-  const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
-  const fastNs = fast.fastNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs - switchBackNs;
+  const fastNs = fast.fastNs - umountRestNs(k, cpus) - wakeupNs - switchBackNs;
   k.mechanisms.rcuExpeditedIdleFastNs = { value: Math.max(500, fastNs), source: src };
   return k;
+}
+
+/** A lone umount's idle cost in `k` on `cpus` CPUs without its grace period: what a measured umount has beside the wait. */
+function umountRestNs(k: KernelModel, cpus: number): number {
+  const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
+  return idleSyscallNs(k, 'umount', 1, cpus) - gp;
 }
 
 /** An umount measured beside a CPU busy in user mode (the wakeup probe's grace-period batch; the hardware model's `wakeup.busyUmountNs`). */
@@ -395,11 +400,15 @@ export interface BusyUmount {
  * us, where the storm fits put 10-18 us (docs/validation.md, Tenth session).
  */
 export function withBusyGracePeriod(k: KernelModel, busy: Pick<BusyUmount, 'callNs'>, spec: MachineSpec): number {
-  const { cpus, wakeupNs, switchBackNs } = workerHandOffs(spec);
-  const gp = k.mechanisms.rcuExpeditedBaseNs.value + cpus * k.mechanisms.rcuExpeditedPerCpuNs.value;
-  const busyGpNs = busy.callNs - (idleSyscallNs(k, 'umount', 1, cpus) - gp) - wakeupNs - switchBackNs;
+  const busyGpNs = busyGracePeriodNs(k, busy, spec);
   k.mechanisms.rcuExpeditedPerCpuNs.value = Math.max(0, busyGpNs - k.mechanisms.rcuExpeditedBaseNs.value);
   return busyGpNs;
+}
+
+/** The grace period with one busy CPU that a measured umount beside it gives in `k` (withBusyGracePeriod; `k` is not changed). */
+function busyGracePeriodNs(k: KernelModel, busy: Pick<BusyUmount, 'callNs'>, spec: MachineSpec): number {
+  const { cpus, wakeupNs, switchBackNs } = workerHandOffs(spec);
+  return busy.callNs - umountRestNs(k, cpus) - wakeupNs - switchBackNs;
 }
 
 /**
@@ -455,7 +464,7 @@ export interface FitReport {
   parameters: FittedParameter[];
   /** The parameters' covariance at the optimum, in parameters' order (null: not identifiable); predict's interval uses it. */
   covariance: number[][] | null;
-  /** The finite-difference step of each parameter (its Jacobian's): predict perturbs by these. */
+  /** The finite-difference step of each parameter (its Jacobian's). predict moves a parameter by its standard error instead (parameterSpread). */
   steps: number[];
   points: FitPoint[];
   /** Root mean square of the relative residuals (one per run). */
@@ -730,7 +739,6 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     const kernel = kernelAt(asScales(params));
     return idle.map((o) => idleSyscallNs(kernel, o.op, o.layers, spec.layout.core.length, o.medianTable) * 1e-9);
   };
-  const bounds = MOUNT_BOUNDS;
   // The table walk, when a walk series measured it, is held at that value:
   // fitted with the six others it was not identified (docs/validation.md).
   // The per-busy-CPU grace period, when an umount beside a busy CPU measured it, is held too (withBusyGracePeriod sets it from the base).
@@ -740,7 +748,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // Start from the single-call costs alone (analytic, instant): the full fit
   // then only has to account for contention, and does not wander into a
   // corner where one group stands in for another.
-  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...bounds, maxIterations: 100, fixed }).params : initial;
+  const start = idle.length >= MOUNT_GROUPS.length - 1 ? fitRelative(idleMeasured, idlePredict, { initial, ...MOUNT_BOUNDS, maxIterations: 100, fixed }).params : initial;
   const fitFrom = (from: number[]) => fitRelative(
     [...points.map((p) => ({ measured: p.runsMeanNs.map((x) => x * 1e-9) })), ...idleMeasured, ...contended.map((o) => ({ measured: o.runsMedianNs.map((x) => x * 1e-9) }))],
     (params) => {
@@ -748,7 +756,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
       const sims = points.map((p) => simulateMountstormCalls(spec, kernel, p));
       return [...sims.map((r) => r.meanS), ...idlePredict(params), ...contended.map((o) => sims[o.point]!.medianCallS[o.op] ?? NaN)];
     },
-    { initial: from, ...bounds, fixed },
+    { initial: from, ...MOUNT_BOUNDS, fixed },
   );
   // Two starts, the better optimum kept: the single-call optimum (usually
   // best) and the base file's values (which found a better optimum than the
@@ -757,13 +765,12 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const best = fits.reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const fit = { ...best, iterations: fits.reduce((a, f) => a + f.iterations, 0), evaluations: fits.reduce((a, f) => a + f.evaluations, 0) };
   const scales = asScales(fit.params.map((x) => round(x, 0.0001)));
+  const kernel = kernelAt(scales);
   // A held per-busy-CPU part is what withBusyGracePeriod set from the fitted base: its scale is reported as that value over the base file's.
   let busy: MountstormFit['busyUmount'] = null;
   if (busyUmount) {
-    const k = withRcuFastPath(scaledKernel(base, groups, scales), rcuFastPath, cpus, wakeupNs, switchBackNs);
-    const gracePeriodNs = withBusyGracePeriod(k, busyUmount, spec);
-    scales.rcuPerBusyCpu = round(k.mechanisms.rcuExpeditedPerCpuNs.value / base.mechanisms.rcuExpeditedPerCpuNs.value, 0.0001);
-    busy = { ...busyUmount, gracePeriodNs };
+    scales.rcuPerBusyCpu = round(kernel.mechanisms.rcuExpeditedPerCpuNs.value / base.mechanisms.rcuExpeditedPerCpuNs.value, 0.0001);
+    busy = { ...busyUmount, gracePeriodNs: busyGracePeriodNs(kernel, busyUmount, spec) };
   }
   // The held walk's own uncertainty (its slope's standard error) goes on its diagonal, so predict's intervals carry it.
   const walkAt = MOUNT_GROUPS.indexOf('mountTableWalk');
@@ -775,7 +782,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     ...contended.map((o, i) => ({ label: `K=${o.containers} L=${o.layers} ${o.op}: median call (s)`, files: [o.file], measured: o.runsMedianNs.map((x) => x * 1e-9), predicted: fit.predictions[points.length + idle.length + i]! })),
   ];
   return {
-    kernel: kernelAt(scales),
+    kernel,
     runtime,
     rcuFastPath,
     otherWorkWake,
@@ -787,7 +794,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     groups,
     parameters: MOUNT_GROUPS.map((g, i) => ({ name: mountParameterName(g), description: heldDescription(g, walk, busy) ?? MOUNT_GROUP_DESCRIPTIONS[g], value: g === 'rcuPerBusyCpu' && busy ? scales.rcuPerBusyCpu : fit.params[i]!, stdError: stdErrors[i]!, unit: ABSOLUTE_NS_GROUPS.has(g) ? 'ns' : 'x' })),
     covariance,
-    steps: bounds.step,
+    steps: MOUNT_BOUNDS.step,
     points: fitPoints,
     rmsRelative: rms(fitPoints),
     iterations: fit.iterations,

@@ -460,10 +460,21 @@ export function runConditions(files: string[]): RunCondition[] {
   const lock: Run[] = [], storms: Run[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
-    if (m.kind === 'lockbench') lock.push({ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null });
-    else if (m.kind === 'mountstorm') m.results.runs.forEach((r, run) => storms.push({ file, run, shares: [], transfer: r.transferNs ?? null }));
+    (m.kind === 'lockbench' ? lock : storms).push(...runsOf(file, m));
   }
   return [...conditionsOf(lock), ...conditionsOf(storms)];
+}
+
+/** runConditions of one measurement already loaded (`measure` warns with it): its runs against their own median. */
+export function measurementRunConditions(file: string, m: Measurement): RunCondition[] {
+  return conditionsOf(runsOf(file, m));
+}
+
+/** A measurement's runs as runConditions weighs them: a lockbench file is one run; a mount storm file has one per storm; others none. */
+function runsOf(file: string, m: Measurement): Run[] {
+  if (m.kind === 'lockbench') return [{ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null }];
+  if (m.kind === 'mountstorm') return m.results.runs.map((r, run) => ({ file, run, shares: [], transfer: r.transferNs ?? null }));
+  return [];
 }
 
 interface Run {
