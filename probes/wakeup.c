@@ -24,6 +24,12 @@
  *             (placementSame), and with it B again but busy with a third
  *             thread spinning in user mode (placementBusy, at most 100
  *             samples: the wakee shares B with it to get there).
+ *  wakeCall:  the waker's own FUTEX_WAKE call (median), local and remote
+ *             (first gap), and the same call with no waiter on the word
+ *             (none: the syscall alone): remote less none is what a wake-up
+ *             onto another CPU costs the waker (the IPI's send; on a virtual
+ *             machine, an exit). The local call is no baseline: a wakee on
+ *             the waker's CPU may preempt it inside the call.
  *  interrupts: what an interrupt takes from a thread running in user mode
  *             on B (the "hog" times its own loop and sums every gap over
  *             300 ns) while A sends it, one at a time, 20 us apart:
@@ -36,6 +42,10 @@
  *               umount2() in a private mount namespace; the umount's
  *               namespace_unlock() waits in synchronize_rcu_expedited(),
  *               whose IPI (rcu_exp_handler) interrupts B.
+ *             With the grace period, the cpu time the grace-period
+ *             kthread (rcu_exp_gp_kthr) spent per call (/proc/PID/schedstat),
+ *             with the hog on B (one IPI to send) and, before it starts,
+ *             with B idle (none).
  *             Reports the stolen time per call (median over 5 batches of
  *             N/5 calls, each batch's total gap time minus a baseline
  *             batch without calls, over its calls) and the calls' own time.
@@ -50,6 +60,7 @@
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <sys/mount.h>
+#include <dirent.h>
 
 #define MAX_GAPS 16
 
@@ -68,6 +79,18 @@ static void take(turn_t *t) {
         syscall(SYS_futex, &t->word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
+/* Median FUTEX_WAKE with no waiter on the word: the syscall's own cost. */
+static uint64_t wake_none_p50(int n, uint64_t *scratch) {
+    static atomic_int word;
+    for (int i = 0; i < n; i++) {
+        uint64_t t = now_ns();
+        syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        scratch[i] = now_ns() - t;
+    }
+    qsort(scratch, (size_t)n, sizeof *scratch, cmp_u64);
+    return percentile_sorted(scratch, (size_t)n, 50);
+}
+
 static void spin_ns(uint64_t ns) {
     uint64_t end = now_ns() + ns;
     while (now_ns() < end) cpu_relax();
@@ -83,6 +106,7 @@ static struct {
     int cpu_a, cpu_b;
     enum mode mode;
     uint64_t *lat;
+    uint64_t *wake_call; /* the waker's FUTEX_WAKE call, per sample */
     int *ran_on;
     int n;
     int pin_error;
@@ -150,6 +174,39 @@ static uint64_t interrupt_once(enum interrupt_source src) {
     return now_ns() - t;
 }
 
+/* The expedited grace-period kthread (rcu_exp_gp_kthread_worker, comm
+ * "rcu_exp_gp_kthr", CONFIG_RCU_EXP_KTHREAD): its pid, or 0 when the kernel
+ * drives expedited grace periods from a workqueue instead. */
+static int gp_kthread_pid(void) {
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    struct dirent *e;
+    int pid = 0;
+    while (!pid && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(comm, sizeof comm, f) && !strncmp(comm, "rcu_exp_gp_kthr", 15)) pid = atoi(e->d_name);
+        fclose(f);
+    }
+    closedir(d);
+    return pid;
+}
+
+/* A task's time on a cpu so far (ns): the first field of /proc/PID/schedstat; 0 when unreadable. */
+static uint64_t task_cpu_ns(int pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    unsigned long long ns = 0;
+    if (fscanf(f, "%llu", &ns) != 1) ns = 0;
+    fclose(f);
+    return ns;
+}
+
 /* Gap time the hog on B lost over `calls` calls of `src` made 20 us apart; 0 on failure. */
 static int interrupt_batch(enum interrupt_source src, int calls, uint64_t *gap_ns, uint64_t *call_ns) {
     uint64_t before = atomic_load(&hog_gap_ns), spent = 0;
@@ -172,7 +229,16 @@ static void print_interrupts(int calls) {
     const char *gp_reason = gp ? NULL : "needs root (a private mount namespace for the bind mounts)";
     if (gp && unshare(CLONE_NEWNS) != 0) { gp = 0; gp_reason = "unshare(CLONE_NEWNS) failed"; }
     if (gp && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { gp = 0; gp_reason = "cannot make / private"; }
-    uint64_t base[BATCHES], ipi[BATCHES], ipi_call[BATCHES], grace[BATCHES], grace_call[BATCHES], unused;
+    uint64_t base[BATCHES], ipi[BATCHES], ipi_call[BATCHES], grace[BATCHES], grace_call[BATCHES], worker[BATCHES], unused;
+    /* The grace-period kthread's cpu time over each grace-period batch: what one grace period costs the cpu it runs on. */
+    int kthread = gp ? gp_kthread_pid() : 0;
+    /* Before the hog: the kthread's cpu per grace period with the other cpu idle (no IPI to send). */
+    uint64_t alone[BATCHES];
+    for (int b = 0; kthread && gp && b < BATCHES; b++) {
+        uint64_t w0 = task_cpu_ns(kthread);
+        if (!interrupt_batch(SOURCE_GRACE_PERIOD, per, &unused, &unused)) { gp = 0; gp_reason = "bind mount or umount2 failed"; }
+        alone[b] = (task_cpu_ns(kthread) - w0) / (uint64_t)per;
+    }
     atomic_store(&g.hog_run, 1);
     pthread_t hog;
     if (pthread_create(&hog, NULL, hog_main, NULL) != 0) exit(1);
@@ -181,7 +247,9 @@ static void print_interrupts(int calls) {
     for (int b = 0; b < BATCHES; b++) {
         if (!interrupt_batch(SOURCE_NONE, per, &base[b], &unused)) exit(1);
         if (ipi_ok && !interrupt_batch(SOURCE_IPI, per, &ipi[b], &ipi_call[b])) ipi_ok = 0;
+        uint64_t w0 = kthread ? task_cpu_ns(kthread) : 0;
         if (gp && !interrupt_batch(SOURCE_GRACE_PERIOD, per, &grace[b], &grace_call[b])) { gp = 0; gp_reason = "bind mount or umount2 failed"; }
+        worker[b] = kthread ? (task_cpu_ns(kthread) - w0) / (uint64_t)per : 0;
     }
     atomic_store(&g.hog_run, 0);
     pthread_join(hog, NULL);
@@ -203,8 +271,14 @@ static void print_interrupts(int calls) {
         }
         qsort(steal, BATCHES, sizeof *steal, cmp_u64);
         qsort(call, BATCHES, sizeof *call, cmp_u64);
-        printf("{\"stolenPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"callNs\":{\"median\":%llu}}",
+        printf("{\"stolenPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"callNs\":{\"median\":%llu}",
                (unsigned long long)steal[0], (unsigned long long)steal[BATCHES / 2], (unsigned long long)steal[BATCHES - 1], (unsigned long long)call[BATCHES / 2]);
+        if (w == 1 && kthread) {
+            qsort(worker, BATCHES, sizeof *worker, cmp_u64);
+            qsort(alone, BATCHES, sizeof *alone, cmp_u64);
+            printf(",\"workerCpuPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"workerCpuAlonePerCallNs\":{\"median\":%llu}", (unsigned long long)worker[0], (unsigned long long)worker[BATCHES / 2], (unsigned long long)worker[BATCHES - 1], (unsigned long long)alone[BATCHES / 2]);
+        }
+        printf("}");
     }
     printf("}");
 }
@@ -219,8 +293,10 @@ static void sample(uint64_t gap) {
     atomic_store(&g.asleep, 0);
     /* The wakee set `asleep` just before its futex wait: let it get there and its CPU go idle. */
     spin_ns(gap);
-    atomic_store_explicit(&g.t0, now_ns(), memory_order_release);
+    uint64_t t0 = now_ns();
+    atomic_store_explicit(&g.t0, t0, memory_order_release);
     give(&g.wakee);
+    if (g.n >= 0) g.wake_call[g.n] = now_ns() - t0;
     take(&g.waker);
 }
 
@@ -324,16 +400,24 @@ int main(int argc, char **argv) {
 
     printf("{\"probe\":\"wakeup\",\"method\":\"futex-wake-to-run\",\"cpus\":[%d,%d],\"samples\":%d,", g.cpu_a, g.cpu_b, samples);
     /* local: the waker sleeps right after the wake, so no gap is needed beyond the wakee's own sleep */
+    uint64_t *wake_call = calloc((size_t)samples, sizeof *wake_call);
+    if (!wake_call) return 1;
+    g.wake_call = wake_call;
     run(LOCAL, 0, samples, lat, ran_on);
+    qsort(wake_call, (size_t)samples, sizeof *wake_call, cmp_u64);
+    uint64_t local_call = percentile_sorted(wake_call, (size_t)samples, 50), remote_call = 0;
     print_stats("local", lat, samples);
     printf(",\"remote\":[");
     for (int k = 0; k < ngaps; k++) {
         run(REMOTE, (uint64_t)gaps[k] * 1000, samples, lat, ran_on);
+        qsort(wake_call, (size_t)samples, sizeof *wake_call, cmp_u64);
+        if (k == 0) remote_call = percentile_sorted(wake_call, (size_t)samples, 50);
         printf("%s{\"gapNs\":%ld,", k ? "," : "", gaps[k] * 1000);
         print_stats("latency", lat, samples);
         printf("}");
     }
-    printf("],");
+    uint64_t none_call = wake_none_p50(samples, wake_call);
+    printf("],\"wakeCall\":{\"localP50Ns\":%llu,\"remoteP50Ns\":%llu,\"noneP50Ns\":%llu},", (unsigned long long)local_call, (unsigned long long)remote_call, (unsigned long long)none_call);
     print_placement("placement", PLACEMENT, gaps[0], samples, lat, ran_on);
     printf(",");
     print_placement("placementSame", PLACEMENT_SAME, gaps[0], samples, lat, ran_on);

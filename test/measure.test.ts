@@ -87,6 +87,11 @@ describe.skipIf(!canRun)('measure on this host', () => {
     expect(model.wakeup!.waitOnPreviousShare.value).toBeCloseTo(mid(runs.map((r) => r.placementSame.onWaker / 30)), 3);
     expect(model.wakeup!.preemptShare.value).toBeCloseTo(mid(runs.map((r) => r.placementBusy.onOtherWithin1ms / 30)), 3);
     expect(model.wakeup!.remoteNs.source).toContain(out);
+    // The waker's own FUTEX_WAKE: onto the other cpu less with no waiter is what a remote wake-up costs the waker.
+    const wakeCalls = runs.map((r) => r.wakeCall!);
+    expect(wakeCalls.every((c) => c.noneP50Ns > 0 && c.noneP50Ns < c.remoteP50Ns)).toBe(true);
+    expect(model.wakeup!.ipiSendNs!.value).toBe(Math.max(0, Math.round(mid(wakeCalls.map((c) => c.remoteP50Ns)) - mid(wakeCalls.map((c) => c.noneP50Ns)))));
+    expect(model.wakeup!.ipiSendNs!.source).toContain('no waiter');
     // The interrupts: what an IPI (membarrier) and, as root, a grace period's IPI (an umount) took from a thread busy on the other cpu.
     // A source the probe could not use (no membarrier; no root for the mounts) says why and leaves its value out of the model.
     const stolen = (w: 'ipi' | 'gracePeriod') => runs.map((r) => r.interrupts![w]).map((x) => ('stolenPerCallNs' in x ? x.stolenPerCallNs.median : NaN));

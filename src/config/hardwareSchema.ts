@@ -100,6 +100,9 @@ export const hardwareModelSchema = z
      * calibrate holds the kernel model's per-busy-CPU grace period at what
      * it leaves over the fitted base (src/host/calibration/fit.ts,
      * withBusyGracePeriod). Absent: that part is fitted.
+     * `ipiSendNs`: what sending a wake-up's IPI costs the waker's CPU (the
+     * probe's `wakeCall`: its FUTEX_WAKE onto the other CPU less onto its
+     * own; on a virtual machine an exit to the host). Absent: nothing.
      */
     wakeup: z
       .strictObject({
@@ -110,6 +113,7 @@ export const hardwareModelSchema = z
         ipiNs: sourcedNumber.optional(),
         rcuExpeditedIpiNs: sourcedNumber.optional(),
         busyUmountNs: sourcedNumber.optional(),
+        ipiSendNs: sourcedNumber.optional(),
       })
       .optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),

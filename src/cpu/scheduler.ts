@@ -62,6 +62,13 @@ export interface WakeAware {
   ipiNs: number;
   /** The same for an expedited RCU grace period's IPI into a busy CPU (src/workload/kernelPath.ts, ExpeditedRcu). */
   rcuExpeditedIpiNs: number;
+  /**
+   * What sending a wake-up's IPI costs the waker's CPU, ns (0: nothing): a
+   * wake-up onto another CPU than the waker's, idle (ttwu_queue_wakelist)
+   * or to be preempted (wakeup_preempt's reschedule IPI). On a virtual
+   * machine the send is an exit to the host.
+   */
+  ipiSendNs: number;
 }
 
 const DISPATCH = 0;
@@ -277,13 +284,20 @@ export class Scheduler implements EventTarget {
     const prev = t.lastCpu;
     const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
     const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
+    // The waker, when a thread on a CPU, pays the IPI's send for a wake-up onto another CPU.
+    const send = (cpu: number) => {
+      if (this.wakerCpu >= 0 && cpu !== this.wakerCpu && aware.ipiSendNs) this.onCpu[this.wakerCpu]?.owe(aware.ipiSendNs);
+    };
     if (!this.allowed(t, prev)) {
       const cpu = this.pickCpu(t);
-      if (cpu >= 0) this.reserve(cpu, t, cost(cpu));
-      else this.enqueue(t);
+      if (cpu >= 0) {
+        send(cpu);
+        this.reserve(cpu, t, cost(cpu));
+      } else this.enqueue(t);
       return;
     }
     if (this.isFree(prev)) {
+      send(prev);
       this.reserve(prev, t, cost(prev));
       return;
     }
@@ -292,12 +306,16 @@ export class Scheduler implements EventTarget {
     const stays = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
     const cpu = stays ? -1 : this.pickCpu(t);
     if (cpu >= 0) {
+      send(cpu);
       this.reserve(cpu, t, cost(cpu));
       return;
     }
     if (stays || byWaker || this.wakerCpu < 0 || !this.allowed(t, this.wakerCpu)) {
       this.enqueue(t, prev, true);
-      if (stays && !byWaker) this.preemptSoon(prev, cost(prev));
+      if (stays && !byWaker) {
+        send(prev);
+        this.preemptSoon(prev, cost(prev));
+      }
       return;
     }
     // Not preempting the thread on its previous CPU, with no CPU idle: it
@@ -362,6 +380,11 @@ export class Scheduler implements EventTarget {
       this.ipiDue[cpu] = false;
       const cur = this.onCpu[cpu];
       if (!cur) return;
+      if (cur.holdsCpu) {
+        // Spending its last time before a sleep (an IPI's send): it lets the CPU go then.
+        cur.interrupted(ipi);
+        return;
+      }
       if (cur.kernelDepth > 0) {
         // Not preemptible now: it yields when it returns to user mode.
         cur.interrupted(ipi);

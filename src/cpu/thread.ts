@@ -178,8 +178,19 @@ export class SimThread implements EventTarget {
   get localNow(): number {
     return this.sim.now + this.lag;
   }
-  /** A wake arrived while the thread was off its CPU (preempted). */
+  /** A wake arrived while the thread was off its CPU (preempted), or while it held its CPU before a sleep (`owed`). */
   private pendingWake = false;
+  /**
+   * CPU time the thread's step spent on what is not simulated as work (an
+   * IPI's send: `owe`), also in `lag`: a wait starts that much later, and a
+   * sleep keeps the CPU that long before letting it go. Only the part still
+   * in `lag` is owed (a wait that began since paid it).
+   */
+  private owed = 0;
+  /** The thread keeps its CPU, asleep for its body, until the owed time is over (`sleep`). */
+  private holding = false;
+  private holdEpoch = 0;
+  private readonly holdEnd = { fire: (epoch: number) => this.endHold(epoch) };
   /** Remaining work (ns of unslowed work) when preempted in the middle of `work`. */
   private remainingWork = 0;
   private workEpoch = 0;
@@ -235,6 +246,10 @@ export class SimThread implements EventTarget {
   wake(delay?: number): void {
     switch (this.state) {
       case ThreadState.Running:
+        if (this.holding) {
+          this.pendingWake = true;
+          return;
+        }
         this.step();
         return;
       case ThreadState.Runnable:
@@ -378,8 +393,44 @@ export class SimThread implements EventTarget {
     }
   }
 
+  /** On its CPU only to spend what it owes before a sleep. */
+  get holdsCpu(): boolean {
+    return this.holding;
+  }
+
+  /** `ns` of this thread's CPU spent now, on what is not simulated as work (Scheduler: an IPI's send). */
+  owe(ns: number): void {
+    this.owed = Math.min(this.owed, this.lag) + ns;
+    this.lag += ns;
+  }
+
   /** Block: release the CPU until someone calls wake(). */
   sleep(): void {
+    const owed = Math.min(this.owed, this.lag);
+    this.owed = 0;
+    if (owed > 0 && this.state === ThreadState.Running) {
+      // The CPU is this thread's until what it owes is spent; a wake meanwhile means it never sleeps.
+      this.lag = 0;
+      this.holding = true;
+      this.sim.schedule(owed, this.holdEnd, ++this.holdEpoch);
+      return;
+    }
+    this.release();
+  }
+
+  private endHold(epoch: number): void {
+    if (epoch !== this.holdEpoch || !this.holding) return;
+    this.holding = false;
+    this.sim.tail = this;
+    if (this.pendingWake) {
+      this.pendingWake = false;
+      this.step();
+      return;
+    }
+    this.release();
+  }
+
+  private release(): void {
     this.lag = 0;
     this.ledger.suspend(this.id, this.sim.now);
     this.state = ThreadState.Asleep;

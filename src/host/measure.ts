@@ -204,6 +204,7 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
     remoteByGap: gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) })),
     waitOnPrevious: { share: share((r) => r.placementSame, (r) => r.placementSame.onWaker), samples: runs[0]!.placementSame.onWaker + runs[0]!.placementSame.onOther },
     preemptOnPrevious: { share: share((r) => r.placementBusy, (r) => r.placementBusy.onOtherWithin1ms), samples: runs[0]!.placementBusy.onWaker + runs[0]!.placementBusy.onOther },
+    ...(runs.every((r) => r.wakeCall) ? { wakeCall: { localNs: mid((r) => r.wakeCall!.localP50Ns), remoteNs: mid((r) => r.wakeCall!.remoteP50Ns), noneNs: mid((r) => r.wakeCall!.noneP50Ns) } } : {}),
     ...stolenEvidence(runs, 'ipi'),
     ...stolenEvidence(runs, 'gracePeriod'),
   };

@@ -90,7 +90,13 @@ const wakeupPlacementSchema = z.object({
 });
 /** One interrupt source of the wakeup probe's `interrupts`: the stolen time per call (over its batches), or why it was not measured. */
 const interruptSourceSchema = z.union([
-  z.object({ stolenPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }), callNs: z.object({ median: nsNumber }) }),
+  z.object({
+    stolenPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }),
+    callNs: z.object({ median: nsNumber }),
+    /** gracePeriod, where the kernel has the grace-period kthread: its cpu time per call with the other cpu busy and idle (/proc/PID/schedstat). */
+    workerCpuPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }).optional(),
+    workerCpuAlonePerCallNs: z.object({ median: nsNumber }).optional(),
+  }),
   z.object({ skipped: z.string() }),
 ]);
 /** probes/wakeup.c: futex wake to first instruction of the woken thread (see the probe's header). */
@@ -109,6 +115,8 @@ export const wakeupResultSchema = z.object({
   placementSame: wakeupPlacementSchema,
   /** The same, having last run on the other CPU while a third thread spins there in user mode. */
   placementBusy: wakeupPlacementSchema,
+  /** The waker's own FUTEX_WAKE call (median): onto its own CPU, onto the other one (the IPI's send), and with no waiter (the syscall alone). Absent in older files. */
+  wakeCall: z.object({ localP50Ns: nsNumber, remoteP50Ns: nsNumber, noneP50Ns: nsNumber }).optional(),
   /**
    * What an interrupt takes from a thread spinning in user mode on the other
    * CPU, per call of its source (the probe's header): an IPI

@@ -616,6 +616,8 @@ export interface WakeupEvidence {
   remoteByGap: { gapNs: number; p50Ns: number }[];
   waitOnPrevious: { share: number; samples: number };
   preemptOnPrevious: { share: number; samples: number };
+  /** The waker's FUTEX_WAKE call, onto its own cpu, onto the other, and with no waiter (medians over runs); absent in older files. */
+  wakeCall?: { localNs: number; remoteNs: number; noneNs: number };
   /** Time an IPI (membarrier) took from a thread busy in user mode on the other cpu, per call; absent in older files. */
   ipiStolen?: StolenEvidence;
   /** The same for an expedited RCU grace period's IPI (an umount; the probe needs root for it). */
@@ -760,6 +762,9 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
     },
     waitOnPreviousShare: { value: round(ev.waitOnPrevious.share, 3), source: `${at}: share of ${ev.waitOnPrevious.samples} wake-ups that ran on their previous cpu, busy with the waker, while the other cpu idled (mainline select_idle_sibling() would take the idle one)` },
     preemptShare: { value: round(ev.preemptOnPrevious.share, 3), source: `${at}: share of ${ev.preemptOnPrevious.samples} wake-ups onto their previous cpu, busy with another thread spinning in user mode, that ran there within 1 ms (wake-up preemption, wakeup_preempt_fair(); a time slice is 0.75-3 ms)` },
+    ...(ev.wakeCall
+      ? { ipiSendNs: { value: Math.max(0, Math.round(ev.wakeCall.remoteNs - ev.wakeCall.noneNs)), source: `${at}: the waker's FUTEX_WAKE call onto the other, idle cpu less the call with no waiter (${us(ev.wakeCall.remoteNs)} - ${us(ev.wakeCall.noneNs)}; onto its own cpu ${us(ev.wakeCall.localNs)}, where the wakee may preempt it inside the call): what a wake-up onto another cpu costs its waker, mostly the IPI's send (on a virtual machine, an exit to the host)` } }
+      : {}),
     ...(ev.ipiStolen
       ? { ipiNs: { value: Math.round(ev.ipiStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per IPI, ${ev.ipiStolen.calls} membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls 20 us apart (median batch; batches ${us(ev.ipiStolen.minNs)}-${us(ev.ipiStolen.maxNs)}; the call itself ${us(ev.ipiStolen.callNs)})` } }
       : {}),
