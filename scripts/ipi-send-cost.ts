@@ -1,0 +1,84 @@
+// What each IPI costs its sender and how long it takes to land, from an
+// ftrace of the scheduler and IPI tracepoints (scripts/ftrace-storm.sh):
+//  - send: from a task's ipi_send_cpu to that task's next event on the same
+//    CPU, by call site (ttwu_queue_wakelist: a wake-up onto another, idle
+//    CPU; wakeup_preempt: a reschedule IPI; generic_exec_single: a function
+//    call IPI such as the expedited grace period's rcu_exp_handler). On a
+//    virtual machine the send is an exit to the host, and the task can do
+//    nothing else meanwhile; the ftrace events themselves add ~1 us.
+//  - landing: from the send to the target CPU's interrupt entry, by whether
+//    the target was idle or running a task.
+// Why: the wake-up model charges every wake-up onto another CPU its waker's
+// send (hardware `wakeup.ipiSendNs`, docs/model.md section 6); this is the
+// kernel's own account of it (docs/validation.md, "Eleventh session").
+//
+// Usage: npx tsx scripts/ipi-send-cost.ts OUT.ftrace
+import { readFileSync } from 'node:fs';
+
+interface Ev {
+  us: number;
+  cpu: number;
+  comm: string;
+  pid: number;
+  name: string;
+  rest: string;
+}
+
+const file = process.argv[2];
+if (!file) {
+  process.stderr.write('usage: npx tsx scripts/ipi-send-cost.ts OUT.ftrace\n');
+  process.exit(2);
+}
+let text: string;
+try {
+  text = readFileSync(file, 'utf8');
+} catch (e) {
+  process.stderr.write(`${file}: ${(e as Error).message}\n`);
+  process.exit(2);
+}
+const line = /^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+):?(.*)$/;
+const events: Ev[] = [];
+for (const l of text.split('\n')) {
+  const m = line.exec(l);
+  if (m) events.push({ us: Number(m[4]) * 1e6, cpu: Number(m[3]), comm: m[1]!, pid: Number(m[2]), name: m[5]!, rest: m[6]! });
+}
+if (events.length === 0) {
+  process.stderr.write(`${file}: no ftrace events (expected the text of /sys/kernel/tracing/trace)\n`);
+  process.exit(2);
+}
+const site = (e: Ev) => /callsite=(\w+)/.exec(e.rest)?.[1] ?? '?';
+const byCpu = new Map<number, Ev[]>();
+for (const e of events) {
+  let l = byCpu.get(e.cpu);
+  if (!l) byCpu.set(e.cpu, (l = []));
+  l.push(e);
+}
+const push = (m: Map<string, number[]>, k: string, v: number) => {
+  let l = m.get(k);
+  if (!l) m.set(k, (l = []));
+  l.push(v);
+};
+const send = new Map<string, number[]>();
+for (const l of byCpu.values()) {
+  for (let i = 0; i < l.length - 1; i++) {
+    const e = l[i]!;
+    if (e.name !== 'ipi_send_cpu' || e.pid === 0) continue;
+    push(send, site(e), l[i + 1]!.us - e.us);
+  }
+}
+const landing = new Map<string, number[]>();
+for (let i = 0; i < events.length; i++) {
+  const e = events[i]!;
+  if (e.name !== 'ipi_send_cpu') continue;
+  const target = Number(/cpu=(\d+)/.exec(e.rest)?.[1]);
+  const hit = events.slice(i + 1).find((f) => f.cpu === target && (f.name === 'call_function_single_entry' || f.name === 'reschedule_entry'));
+  if (hit) push(landing, `${site(e)} into a${hit.pid === 0 ? 'n idle' : ' busy'} cpu`, hit.us - e.us);
+}
+const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
+const table = (title: string, m: Map<string, number[]>) => {
+  console.log(`\n${title}\n| call site | IPIs | median (quartiles), us |\n|---|---|---|`);
+  for (const [k, v] of [...m].sort((a, b) => b[1].length - a[1].length)) console.log(`| ${k} | ${v.length} | ${q(v, 0.5).toFixed(1)} (${q(v, 0.25).toFixed(1)}-${q(v, 0.75).toFixed(1)}) |`);
+};
+console.log(`${file}: ${events.length} events`);
+table("The sender's cost: from its ipi_send_cpu to its next event on the same cpu", send);
+table("The landing: from the send to the target cpu's interrupt entry", landing);
