@@ -154,23 +154,30 @@ describe('a wake-up onto another CPU costs its waker the IPI send', () => {
     expect(local.waker).toBe(local0.waker);
   });
 
-  it('a waker that sleeps right after keeps its CPU for the send before letting it go', () => {
+  /** A sleeper last on CPU 1, and a waker on CPU 0 that works 20 us, wakes it (an IPI's send: 7 us), then sleeps; `at.sent` is the wake's time, `at.resumed` when the waker's sleep ends. */
+  const wakeThenSleep = () => {
     const m = new Machine(awareSpec(0, 0, 7_000), { seed: 'send' });
     m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
-    let nextRan = 0;
-    let sent = 0;
+    const at = { sent: 0, resumed: 0 };
     const wakee = m.spawn('wakee', function* (t) {
       t.sleep();
       yield;
     }, [1]);
-    m.spawn('waker', function* (t) {
+    const waker = m.spawn('waker', function* (t) {
       t.work(20_000);
       yield;
-      sent = t.sim.now;
+      at.sent = t.sim.now;
       wakee.wake();
       t.sleep();
       yield;
+      at.resumed = t.sim.now;
     }, [0]);
+    return { m, waker, at };
+  };
+
+  it('a waker that sleeps right after keeps its CPU for the send before letting it go', () => {
+    const { m, at } = wakeThenSleep();
+    let nextRan = 0;
     // Waits on CPU 0 for the waker's CPU.
     m.spawn('next', function* (t) {
       t.work(1_000);
@@ -179,32 +186,16 @@ describe('a wake-up onto another CPU costs its waker the IPI send', () => {
     }, [0]);
     m.sim.run();
     // It ran after the waker's sleep, which came 7 us after the wake (plus the switch and its 1 us of work).
-    expect(nextRan - sent).toBeGreaterThanOrEqual(7_000 + 1_000);
+    expect(nextRan - at.sent).toBeGreaterThanOrEqual(7_000 + 1_000);
   });
 
   it('a wake that arrives while the waker spends its send means it never sleeps', () => {
-    const m = new Machine(awareSpec(0, 0, 7_000), { seed: 'send' });
-    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
-    let resumed = 0;
-    let sent = 0;
-    const wakee = m.spawn('wakee', function* (t) {
-      t.sleep();
-      yield;
-    }, [1]);
-    const waker = m.spawn('waker', function* (t) {
-      t.work(20_000);
-      yield;
-      sent = t.sim.now;
-      wakee.wake();
-      t.sleep();
-      yield;
-      resumed = t.sim.now;
-    }, [0]);
+    const { m, waker, at } = wakeThenSleep();
     // An event wakes the waker 2 us into its send.
     m.sim.schedule(22_000, { fire: () => waker.wake() });
     m.sim.run();
-    expect(sent).toBe(20_000);
+    expect(at.sent).toBe(20_000);
     // It resumes where the send ends, on its CPU, with no wake-up latency.
-    expect(resumed).toBe(27_000);
+    expect(at.resumed).toBe(27_000);
   });
 });
