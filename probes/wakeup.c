@@ -42,10 +42,6 @@
  *               umount2() in a private mount namespace; the umount's
  *               namespace_unlock() waits in synchronize_rcu_expedited(),
  *               whose IPI (rcu_exp_handler) interrupts B.
- *             With the grace period, the cpu time the grace-period
- *             kthread (rcu_exp_gp_kthr) spent per call (/proc/PID/schedstat),
- *             with the hog on B (one IPI to send) and, before it starts,
- *             with B idle (none).
  *             Reports the stolen time per call (median over 5 batches of
  *             N/5 calls, each batch's total gap time minus a baseline
  *             batch without calls, over its calls) and the calls' own time.
@@ -60,7 +56,6 @@
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <sys/mount.h>
-#include <dirent.h>
 
 #define MAX_GAPS 16
 
@@ -174,39 +169,6 @@ static uint64_t interrupt_once(enum interrupt_source src) {
     return now_ns() - t;
 }
 
-/* The expedited grace-period kthread (rcu_exp_gp_kthread_worker, comm
- * "rcu_exp_gp_kthr", CONFIG_RCU_EXP_KTHREAD): its pid, or 0 when the kernel
- * drives expedited grace periods from a workqueue instead. */
-static int gp_kthread_pid(void) {
-    DIR *d = opendir("/proc");
-    if (!d) return 0;
-    struct dirent *e;
-    int pid = 0;
-    while (!pid && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-        char path[300], comm[32] = "";
-        snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        if (fgets(comm, sizeof comm, f) && !strncmp(comm, "rcu_exp_gp_kthr", 15)) pid = atoi(e->d_name);
-        fclose(f);
-    }
-    closedir(d);
-    return pid;
-}
-
-/* A task's time on a cpu so far (ns): the first field of /proc/PID/schedstat; 0 when unreadable. */
-static uint64_t task_cpu_ns(int pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    unsigned long long ns = 0;
-    if (fscanf(f, "%llu", &ns) != 1) ns = 0;
-    fclose(f);
-    return ns;
-}
-
 /* Gap time the hog on B lost over `calls` calls of `src` made 20 us apart; 0 on failure. */
 static int interrupt_batch(enum interrupt_source src, int calls, uint64_t *gap_ns, uint64_t *call_ns) {
     uint64_t before = atomic_load(&hog_gap_ns), spent = 0;
@@ -229,16 +191,7 @@ static void print_interrupts(int calls) {
     const char *gp_reason = gp ? NULL : "needs root (a private mount namespace for the bind mounts)";
     if (gp && unshare(CLONE_NEWNS) != 0) { gp = 0; gp_reason = "unshare(CLONE_NEWNS) failed"; }
     if (gp && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) { gp = 0; gp_reason = "cannot make / private"; }
-    uint64_t base[BATCHES], ipi[BATCHES], ipi_call[BATCHES], grace[BATCHES], grace_call[BATCHES], worker[BATCHES], unused;
-    /* The grace-period kthread's cpu time over each grace-period batch: what one grace period costs the cpu it runs on. */
-    int kthread = gp ? gp_kthread_pid() : 0;
-    /* Before the hog: the kthread's cpu per grace period with the other cpu idle (no IPI to send). */
-    uint64_t alone[BATCHES];
-    for (int b = 0; kthread && gp && b < BATCHES; b++) {
-        uint64_t w0 = task_cpu_ns(kthread);
-        if (!interrupt_batch(SOURCE_GRACE_PERIOD, per, &unused, &unused)) { gp = 0; gp_reason = "bind mount or umount2 failed"; }
-        alone[b] = (task_cpu_ns(kthread) - w0) / (uint64_t)per;
-    }
+    uint64_t base[BATCHES], ipi[BATCHES], ipi_call[BATCHES], grace[BATCHES], grace_call[BATCHES], unused;
     atomic_store(&g.hog_run, 1);
     pthread_t hog;
     if (pthread_create(&hog, NULL, hog_main, NULL) != 0) exit(1);
@@ -247,9 +200,7 @@ static void print_interrupts(int calls) {
     for (int b = 0; b < BATCHES; b++) {
         if (!interrupt_batch(SOURCE_NONE, per, &base[b], &unused)) exit(1);
         if (ipi_ok && !interrupt_batch(SOURCE_IPI, per, &ipi[b], &ipi_call[b])) ipi_ok = 0;
-        uint64_t w0 = kthread ? task_cpu_ns(kthread) : 0;
         if (gp && !interrupt_batch(SOURCE_GRACE_PERIOD, per, &grace[b], &grace_call[b])) { gp = 0; gp_reason = "bind mount or umount2 failed"; }
-        worker[b] = kthread ? (task_cpu_ns(kthread) - w0) / (uint64_t)per : 0;
     }
     atomic_store(&g.hog_run, 0);
     pthread_join(hog, NULL);
@@ -271,14 +222,8 @@ static void print_interrupts(int calls) {
         }
         qsort(steal, BATCHES, sizeof *steal, cmp_u64);
         qsort(call, BATCHES, sizeof *call, cmp_u64);
-        printf("{\"stolenPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"callNs\":{\"median\":%llu}",
+        printf("{\"stolenPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"callNs\":{\"median\":%llu}}",
                (unsigned long long)steal[0], (unsigned long long)steal[BATCHES / 2], (unsigned long long)steal[BATCHES - 1], (unsigned long long)call[BATCHES / 2]);
-        if (w == 1 && kthread) {
-            qsort(worker, BATCHES, sizeof *worker, cmp_u64);
-            qsort(alone, BATCHES, sizeof *alone, cmp_u64);
-            printf(",\"workerCpuPerCallNs\":{\"min\":%llu,\"median\":%llu,\"max\":%llu},\"workerCpuAlonePerCallNs\":{\"median\":%llu}", (unsigned long long)worker[0], (unsigned long long)worker[BATCHES / 2], (unsigned long long)worker[BATCHES - 1], (unsigned long long)alone[BATCHES / 2]);
-        }
-        printf("}");
     }
     printf("}");
 }

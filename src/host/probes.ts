@@ -90,13 +90,7 @@ const wakeupPlacementSchema = z.object({
 });
 /** One interrupt source of the wakeup probe's `interrupts`: the stolen time per call (over its batches), or why it was not measured. */
 const interruptSourceSchema = z.union([
-  z.object({
-    stolenPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }),
-    callNs: z.object({ median: nsNumber }),
-    /** gracePeriod, where the kernel has the grace-period kthread: its cpu time per call with the other cpu busy and idle (/proc/PID/schedstat). */
-    workerCpuPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }).optional(),
-    workerCpuAlonePerCallNs: z.object({ median: nsNumber }).optional(),
-  }),
+  z.object({ stolenPerCallNs: z.object({ min: nsNumber, median: nsNumber, max: nsNumber }), callNs: z.object({ median: nsNumber }) }),
   z.object({ skipped: z.string() }),
 ]);
 /** probes/wakeup.c: futex wake to first instruction of the woken thread (see the probe's header). */
