@@ -71,7 +71,11 @@ for (let i = 0; i < events.length; i++) {
   const e = events[i]!;
   if (e.name !== 'ipi_send_cpu') continue;
   const target = Number(/cpu=(\d+)/.exec(e.rest)?.[1]);
-  const hit = events.slice(i + 1).find((f) => f.cpu === target && (f.name === 'call_function_single_entry' || f.name === 'reschedule_entry'));
+  let hit: Ev | undefined;
+  for (let j = i + 1; j < events.length && !hit; j++) {
+    const f = events[j]!;
+    if (f.cpu === target && (f.name === 'call_function_single_entry' || f.name === 'reschedule_entry')) hit = f;
+  }
   if (hit) push(landing, `${site(e)} into a${hit.pid === 0 ? 'n idle' : ' busy'} cpu`, hit.us - e.us);
 }
 const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;

@@ -101,8 +101,9 @@ export const hardwareModelSchema = z
      * it leaves over the fitted base (src/host/calibration/fit.ts,
      * withBusyGracePeriod). Absent: that part is fitted.
      * `ipiSendNs`: what sending a wake-up's IPI costs the waker's CPU (the
-     * probe's `wakeCall`: its FUTEX_WAKE onto the other CPU less onto its
-     * own; on a virtual machine an exit to the host). Absent: nothing.
+     * probe's `wakeCall`: its FUTEX_WAKE onto the other, idle CPU less the
+     * same call with no waiter; on a virtual machine an exit to the host).
+     * Absent: nothing.
      */
     wakeup: z
       .strictObject({

@@ -284,20 +284,16 @@ export class Scheduler implements EventTarget {
     const prev = t.lastCpu;
     const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
     const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
-    // The waker, when a thread on a CPU, pays the IPI's send for a wake-up onto another CPU.
-    const send = (cpu: number) => {
-      if (this.wakerCpu >= 0 && cpu !== this.wakerCpu && aware.ipiSendNs) this.onCpu[this.wakerCpu]?.owe(aware.ipiSendNs);
-    };
     if (!this.allowed(t, prev)) {
       const cpu = this.pickCpu(t);
       if (cpu >= 0) {
-        send(cpu);
+        this.chargeSend(cpu, aware);
         this.reserve(cpu, t, cost(cpu));
       } else this.enqueue(t);
       return;
     }
     if (this.isFree(prev)) {
-      send(prev);
+      this.chargeSend(prev, aware);
       this.reserve(prev, t, cost(prev));
       return;
     }
@@ -306,14 +302,14 @@ export class Scheduler implements EventTarget {
     const stays = share >= 1 || (share > 0 && this.waitDraws!.uniform() < share);
     const cpu = stays ? -1 : this.pickCpu(t);
     if (cpu >= 0) {
-      send(cpu);
+      this.chargeSend(cpu, aware);
       this.reserve(cpu, t, cost(cpu));
       return;
     }
     if (stays || byWaker || this.wakerCpu < 0 || !this.allowed(t, this.wakerCpu)) {
       this.enqueue(t, prev, true);
       if (stays && !byWaker) {
-        send(prev);
+        this.chargeSend(prev, aware);
         this.preemptSoon(prev, cost(prev));
       }
       return;
@@ -322,6 +318,11 @@ export class Scheduler implements EventTarget {
     // queues on its waker's CPU (the wakeup probe's wakees ran there when
     // the waker slept, rather than waiting for the other thread's slice).
     this.enqueue(t, this.wakerCpu, true);
+  }
+
+  /** The waker, when a thread on a CPU, pays the IPI's send for a wake-up onto `cpu`, another CPU than its own. */
+  private chargeSend(cpu: number, aware: WakeAware): void {
+    if (this.wakerCpu >= 0 && cpu !== this.wakerCpu && aware.ipiSendNs) this.onCpu[this.wakerCpu]?.owe(aware.ipiSendNs);
   }
 
   /**
