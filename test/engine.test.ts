@@ -550,10 +550,46 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     expect(queued).toBeLessThan(510_000);
   });
 
-  it('a woken thread queues ahead of the threads already waiting there since a preemption or a spawn (EEVDF keeps a sleeper\'s lag): it runs at the preemption, not after them', async () => {
+  it('queued threads run in EEVDF order: one that has waited since its spawn, owed CPU time, runs before a wakee that slept with no lag, even when the wakee\'s wake-up preempts', async () => {
     const queued = { ranAt: -1 };
-    // S preempts H after the IPI and a switch, before Q, which had waited since 10 us.
-    expect(await wakeOntoBusy(await machine(true, 1, 's', 1), false, queued)).toBe(REMOTE + 2_000);
-    expect(queued.ranAt).toBeGreaterThan(100_000 + REMOTE + 2_000);
+    // S's wake-up preempts H after the IPI and a switch; the CPU then runs Q,
+    // eligible since 10 us with an earlier deadline; S runs after Q's 1 ms.
+    const sRan = await wakeOntoBusy(await machine(true, 1, 's', 1), false, queued);
+    expect(queued.ranAt).toBe(100_000 + REMOTE + 2_000);
+    expect(sRan).toBeGreaterThan(1_000_000);
+  });
+
+  /**
+   * On CPU 1: F has `workNs` of work in user mode; four threads each loop
+   * (50 us of work, a 20 us sleep) until 200 ms. Returns when F finished.
+   */
+  async function cpuBoundAmongWakers(m: Awaited<ReturnType<typeof machine>>, workNs: number): Promise<number> {
+    let done = -1;
+    m.spawn('F', function* (t) {
+      t.work(workNs);
+      yield;
+      done = t.sim.now;
+    }, [1]);
+    for (let i = 0; i < 4; i++) {
+      m.spawn(`W${i}`, function* (t) {
+        while (t.sim.now < 200_000_000) {
+          t.work(50_000);
+          yield;
+          t.sleepFor(20_000);
+          yield;
+        }
+      }, [1]);
+    }
+    m.sim.run(1e12);
+    return done;
+  }
+
+  it('a CPU-bound thread among threads that sleep and wake all the time gets its fair share of the CPU (EEVDF lag), not only the gaps between wake-ups', async () => {
+    // Five threads want CPU 1 (the wakers are runnable 50 of every 70 us):
+    // a fifth of it is F's, so its 10 ms of work take ~50 ms. Were woken
+    // threads always first, F would run only after the wakers stop (200 ms).
+    const done = await cpuBoundAmongWakers(await machine(true, 1, 's', 1), 10_000_000);
+    expect(done).toBeGreaterThan(35_000_000);
+    expect(done).toBeLessThan(75_000_000);
   });
 });

@@ -114,6 +114,21 @@ export class SimThread implements EventTarget {
   cpu = -1;
   /** The CPU it last ran on, or -1 (per-CPU run queues wake it there). */
   lastCpu = -1;
+  /**
+   * EEVDF bookkeeping, written only by the Scheduler (wake-aware machines,
+   * per-CPU queues): CPU time received (ns, virtual runtime at equal
+   * weights), its virtual deadline, whether it is on a run queue (running,
+   * queued or in dispatch), and, while asleep, the lag it left with, the
+   * average it left behind and the CPU it left.
+   */
+  vruntime = 0;
+  vdeadline = 0;
+  onRq = false;
+  vlag = 0;
+  sleepV = 0;
+  sleepCpu = -1;
+  /** When it last got its CPU (sim time), for vruntime. */
+  ranFrom = 0;
   /** A kernel thread woken on demand (Machine.spawnDaemon): the run ends without it. */
   daemon = false;
   /** CPUs it may run on (affinity); empty = any. */
@@ -233,7 +248,9 @@ export class SimThread implements EventTarget {
     // class's hidden map mid-run and throws away every function optimized
     // for the old one (a cold run's deoptimizations; docs/architecture.md).
     this.lag = this.remainingWork = this.pieceBase = this.workStart = this.workFactor = 0.5;
+    this.vruntime = this.vdeadline = this.vlag = this.sleepV = this.ranFrom = 0.5;
     this.lag = this.remainingWork = this.pieceBase = this.workStart = 0;
+    this.vruntime = this.vdeadline = this.vlag = this.sleepV = this.ranFrom = 0;
     this.workFactor = 1;
     this.gen = body(this);
   }
