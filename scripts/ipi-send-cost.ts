@@ -13,39 +13,9 @@
 // kernel's own account of it (docs/validation.md, "Eleventh session").
 //
 // Usage: npx tsx scripts/ipi-send-cost.ts OUT.ftrace
-import { readFileSync } from 'node:fs';
+import { loadFtrace, type FtraceEvent as Ev } from './ftraceEvents.ts';
 
-interface Ev {
-  us: number;
-  cpu: number;
-  comm: string;
-  pid: number;
-  name: string;
-  rest: string;
-}
-
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: npx tsx scripts/ipi-send-cost.ts OUT.ftrace\n');
-  process.exit(2);
-}
-let text: string;
-try {
-  text = readFileSync(file, 'utf8');
-} catch (e) {
-  process.stderr.write(`${file}: ${(e as Error).message}\n`);
-  process.exit(2);
-}
-const line = /^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+):?(.*)$/;
-const events: Ev[] = [];
-for (const l of text.split('\n')) {
-  const m = line.exec(l);
-  if (m) events.push({ us: Number(m[4]) * 1e6, cpu: Number(m[3]), comm: m[1]!, pid: Number(m[2]), name: m[5]!, rest: m[6]! });
-}
-if (events.length === 0) {
-  process.stderr.write(`${file}: no ftrace events (expected the text of /sys/kernel/tracing/trace)\n`);
-  process.exit(2);
-}
+const events = loadFtrace(process.argv[2], 'npx tsx scripts/ipi-send-cost.ts OUT.ftrace');
 const site = (e: Ev) => /callsite=(\w+)/.exec(e.rest)?.[1] ?? '?';
 const byCpu = new Map<number, Ev[]>();
 for (const e of events) {
@@ -83,6 +53,6 @@ const table = (title: string, m: Map<string, number[]>) => {
   console.log(`\n${title}\n| call site | IPIs | median (quartiles), us |\n|---|---|---|`);
   for (const [k, v] of [...m].sort((a, b) => b[1].length - a[1].length)) console.log(`| ${k} | ${v.length} | ${q(v, 0.5).toFixed(1)} (${q(v, 0.25).toFixed(1)}-${q(v, 0.75).toFixed(1)}) |`);
 };
-console.log(`${file}: ${events.length} events`);
+console.log(`${process.argv[2]}: ${events.length} events`);
 table("The sender's cost: from its ipi_send_cpu to its next event on the same cpu", send);
 table("The landing: from the send to the target cpu's interrupt entry", landing);
