@@ -659,21 +659,19 @@ export class Scheduler implements EventTarget {
     return lag < 0 && t.sleepCpu >= 0 ? Math.min(0, lag + (this.avgV(t.sleepCpu) - t.sleepV)) : lag;
   }
 
-  /** Where on `cpu`'s queue a sleeper (or a new thread) would go: its vruntime (place_entity with PLACE_LAG). */
-  private placedV(t: SimThread, cpu: number): number {
+  /**
+   * A thread that was asleep (or is new) joins `cpu`'s queue (place_entity
+   * with PLACE_LAG): its lag is kept only among others, scaled so that the
+   * average moves by it after the join ((n + 1) / n); a new thread's first
+   * deadline is half a slice away (PLACE_DEADLINE_INITIAL).
+   */
+  private placeFair(t: SimThread, cpu: number): void {
     const n = this.onQueue(cpu);
     const v = this.avgV(cpu);
-    // The lag is kept only among others, scaled so that the average moves by it after the join ((n + 1) / n).
-    return n > 0 ? v - (this.lagOnWake(t) * (n + 1)) / n : v;
-  }
-
-  /** A thread that was asleep (or is new) joins `cpu`'s queue; a new one's first deadline is half a slice away (PLACE_DEADLINE_INITIAL). */
-  private placeFair(t: SimThread, cpu: number): void {
-    t.vruntime = this.placedV(t, cpu);
+    t.vruntime = n > 0 ? v - (this.lagOnWake(t) * (n + 1)) / n : v;
     t.vdeadline = t.vruntime + (t.state === ThreadState.New ? this.params.quantumNs / 2 : this.params.quantumNs);
     t.onRq = true;
   }
-
 
   /** Index in `cpu`'s queue of the eligible thread with the earliest deadline (or the earliest deadline, if none is eligible). */
   private pickEevdf(cpu: number): number {
