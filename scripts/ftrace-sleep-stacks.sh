@@ -10,31 +10,8 @@ set -eu
 out=${1:?usage: sh scripts/ftrace-sleep-stacks.sh OUT_PREFIX [CONTAINERS] [LAYERS]}
 k=${2:-64}
 l=${3:-25}
-T=/sys/kernel/tracing
-here=$(cd "$(dirname "$0")/.." && pwd)
-probe=$here/probes/build/mountstorm
-[ "$(id -u)" = 0 ] || { echo "ftrace-sleep-stacks: needs root (tracefs and the probe's mounts)" >&2; exit 3; }
-[ -w $T/trace ] || { echo "ftrace-sleep-stacks: $T is not available (mount tracefs or enable CONFIG_FTRACE)" >&2; exit 3; }
-[ -x "$probe" ] || { echo "ftrace-sleep-stacks: $probe not built (sh probes/build.sh)" >&2; exit 2; }
-restore() {
-  echo 0 > $T/tracing_on
-  echo '!stacktrace if prev_state == 2' > $T/events/sched/sched_switch/trigger 2>/dev/null || true
-  echo > $T/set_event
-  echo > $T/trace
-}
-trap restore EXIT
-trap 'exit 130' INT TERM HUP
-echo 0 > $T/tracing_on
-echo > $T/trace
-echo mono > $T/trace_clock
-echo 40000 > $T/buffer_size_kb
-echo > $T/set_event
-for e in sched:sched_switch sched:sched_wakeup syscalls:sys_enter_mount syscalls:sys_exit_mount; do
-  grep -qx "$e" $T/available_events && echo "$e" >> $T/set_event
-done
-echo 'stacktrace if prev_state == 2' > $T/events/sched/sched_switch/trigger
-echo 1 > $T/tracing_on
+. "$(dirname "$0")/ftrace-lib.sh"
+ftrace_begin ftrace-sleep-stacks 40000 "sched:sched_switch sched:sched_wakeup syscalls:sys_enter_mount syscalls:sys_exit_mount" 'stacktrace if prev_state == 2'
 "$probe" --variant per-layer-idmap --layers "$l" --containers "$k" --trace "$out.trace.jsonl" > "$out.json"
-echo 0 > $T/tracing_on
-cat $T/trace > "$out.ftrace"
+ftrace_end "$out"
 echo "wrote $out.ftrace ($(wc -l < "$out.ftrace") lines), $out.json, $out.trace.jsonl"

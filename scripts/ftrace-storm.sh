@@ -14,32 +14,10 @@ set -eu
 out=${1:?usage: sh scripts/ftrace-storm.sh OUT_PREFIX [CONTAINERS] [LAYERS]}
 k=${2:-2}
 l=${3:-50}
-T=/sys/kernel/tracing
-here=$(cd "$(dirname "$0")/.." && pwd)
-probe=$here/probes/build/mountstorm
-[ "$(id -u)" = 0 ] || { echo "ftrace-storm: needs root (tracefs and the probe's mounts)" >&2; exit 3; }
-[ -w $T/trace ] || { echo "ftrace-storm: $T is not available (mount tracefs or enable CONFIG_FTRACE)" >&2; exit 3; }
-[ -x "$probe" ] || { echo "ftrace-storm: $probe not built (sh probes/build.sh)" >&2; exit 2; }
-events="sched:sched_switch sched:sched_waking sched:sched_wakeup ipi:ipi_send_cpu ipi:ipi_send_cpumask
+. "$(dirname "$0")/ftrace-lib.sh"
+ftrace_begin ftrace-storm 20000 "sched:sched_switch sched:sched_waking sched:sched_wakeup ipi:ipi_send_cpu ipi:ipi_send_cpumask
 irq_vectors:call_function_single_entry irq_vectors:call_function_single_exit irq_vectors:call_function_entry
 irq_vectors:call_function_exit irq_vectors:reschedule_entry power:cpu_idle syscalls:sys_enter_umount syscalls:sys_exit_umount"
-restore() {
-  echo 0 > $T/tracing_on
-  echo > $T/set_event
-  echo > $T/trace
-}
-trap restore EXIT
-trap 'exit 130' INT TERM HUP
-echo 0 > $T/tracing_on
-echo > $T/trace
-echo mono > $T/trace_clock
-echo 20000 > $T/buffer_size_kb
-echo > $T/set_event
-for e in $events; do
-  grep -qx "$e" $T/available_events && echo "$e" >> $T/set_event
-done
-echo 1 > $T/tracing_on
 "$probe" --variant per-layer-idmap --layers "$l" --containers "$k" --trace "$out.trace.jsonl" > "$out.json"
-echo 0 > $T/tracing_on
-cat $T/trace > "$out.ftrace"
+ftrace_end "$out"
 echo "wrote $out.ftrace ($(wc -l < "$out.ftrace") lines), $out.json, $out.trace.jsonl"

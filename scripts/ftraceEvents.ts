@@ -15,19 +15,23 @@ export interface FtraceEvent {
 
 const LINE = /^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+):?(.*)$/;
 
-/** The file's events in order; a missing file or one with no events: one line on stderr, exit 2. */
-export function loadFtrace(file: string | undefined, usage: string): FtraceEvent[] {
+/** The text of an ftrace dump; no file: the usage line, exit 2; unreadable: one line, exit 2. */
+export function readFtraceText(file: string | undefined, usage: string): string {
   if (!file) {
     process.stderr.write(`usage: ${usage}\n`);
     process.exit(2);
   }
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     process.stderr.write(`${file}: ${(e as Error).message}\n`);
     process.exit(2);
   }
+}
+
+/** The file's events in order; a missing file or one with no events: one line on stderr, exit 2. */
+export function loadFtrace(file: string | undefined, usage: string): FtraceEvent[] {
+  const text = readFtraceText(file, usage);
   const events: FtraceEvent[] = [];
   for (const l of text.split('\n')) {
     const m = LINE.exec(l);

@@ -5,20 +5,10 @@
 // Why: the model says which lock each syscall waits on (models/kernel); the
 // kernel's stacks say which it did (docs/validation.md, "Twelfth session").
 // Usage: npx tsx scripts/sleep-stacks.ts OUT.ftrace [FRAMES]
-import { readFileSync } from 'node:fs';
+import { readFtraceText } from './ftraceEvents.ts';
 
 const [file, framesArg] = process.argv.slice(2);
-if (!file) {
-  process.stderr.write('usage: npx tsx scripts/sleep-stacks.ts OUT.ftrace [FRAMES]\n');
-  process.exit(2);
-}
-let text: string;
-try {
-  text = readFileSync(file, 'utf8');
-} catch (e) {
-  process.stderr.write(`${file}: ${(e as Error).message}\n`);
-  process.exit(2);
-}
+const text = readFtraceText(file, 'npx tsx scripts/sleep-stacks.ts OUT.ftrace [FRAMES]');
 const frames = Number(framesArg ?? 6);
 const skip = new Set(['trace_event_raw_event_sched_switch', '__traceiter_sched_switch', '__schedule', 'schedule', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
 const line = /^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (.*)$/;
