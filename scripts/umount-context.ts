@@ -13,19 +13,25 @@
 //   MEASUREMENTS_DIR holds CONFIG.rN.json with kept traces (a recorded
 //   window's measurements/); CONFIG defaults to per-layer-idmap-K2-L10 and
 //   per-layer-idmap-K2-L50.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec, loadCalibrationRecord, loadMountstormPoints, probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
+import { hostMachineSpec, loadCalibrationRecord, loadMountstormPoints, probeLaunchParams, readTraceFile, traceOf } from '../src/host/calibrate.ts';
 import { Machine } from '../src/machine.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { type OpLogEntry as Call } from '../src/workload/host/launchState.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
+import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 
-interface Call {
-  container: string;
-  op: string;
-  startNs: number;
-  durNs: number;
+/** A probe's trace as the simulation's op log gives its calls: every timed op. */
+function tracedLog(t: Trace): Call[] {
+  const out: Call[] = [];
+  for (let i = 0; i < t.ops.count; i++) {
+    const durNs = t.ops.durNs[i]!;
+    if (Number.isNaN(durNs)) continue;
+    out.push({ container: t.header.containers[t.ops.container[i]!]!.id, op: OP_NAMES[t.ops.op[i]!]!, startNs: t.ops.startNs[i]!, durNs });
+  }
+  return out;
 }
 
 /** What the other containers were doing when `u` was called. */
@@ -88,12 +94,7 @@ for (const config of configs.length ? configs : ['per-layer-idmap-K2-L10', 'per-
     process.exit(2);
   }
   const [point] = loadMountstormPoints(files);
-  const measured = point!.traces.map((f) =>
-    readFileSync(f, 'utf8').trim().split('\n').slice(1).map((line) => {
-      const l = JSON.parse(line) as { container: string; op: string; start_ns: number; dur_ns: number };
-      return { container: l.container, op: l.op, startNs: l.start_ns, durNs: l.dur_ns };
-    }),
-  );
+  const measured = point!.traces.map((f) => tracedLog(readTraceFile(f)));
   // One simulation, as calibrate's (seed 'calibrate'; a run settled fast when the calibration's share of fast lone runs is 1).
   const sim = simulateLaunch(new Machine(spec, { seed: 'calibrate' }), kernel, probeLaunchParams(point!), traceOf(point!), { recordOpLog: true });
   const m = byContext(measured);

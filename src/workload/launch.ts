@@ -43,7 +43,6 @@ export interface LaunchResult {
   opLog?: OpLogEntry[];
 }
 
-
 export interface LaunchOptions {
   /** Keep every op's duration by op kind (calibration compares them with a probe's trace). */
   recordOpDurations?: boolean;

@@ -386,11 +386,10 @@ export interface BusyUmount {
 /**
  * Sets, in `k` (a copy the caller owns), the grace period's per-busy-CPU
  * part to what a measured umount beside one busy CPU leaves over the base:
- * that call
- * minus the rest of umount's cost in `k` and the hand-offs to the worker and
- * back on the caller's CPU (the other CPU is busy, so the worker runs on the
- * caller's, as in the lone fast mode: withRcuFastPath) is base + one busy
- * CPU's part. Returns the grace period with one busy CPU it set (ns).
+ * that call minus the rest of umount's cost in `k` and the hand-offs to the
+ * worker and back on the caller's CPU (the other CPU is busy, so the worker
+ * runs on the caller's, as in the lone fast mode: withRcuFastPath) is base +
+ * one busy CPU's part. Returns the grace period with one busy CPU it set (ns).
  *
  * Why: fitted to storms alone, base and per-busy-CPU parts traded against
  * each other (per busy CPU x0.47 to x3.9 across windows w19-w22 for about
