@@ -96,6 +96,7 @@ export function registerHostCommands(program: Command): void {
         ...(opts.pingpong ? { pingpong: pingpongEvidence(opts.pingpong) } : {}),
         ...(opts.wakeup ? { wakeup: wakeupEvidence(opts.wakeup) } : {}),
       });
+      if (reading.l3Assumed) process.stderr.write(`note: ${reading.l3Assumed}: each package taken as one L3 group (--from hwloc reads the caches from CPUID)\n`);
       await writeModelFile(model, opts.out, { command: shellQuote(invokedAs(cmd)) });
       if (opts.json) return void process.stdout.write(jsonDocument(model));
       const t = model.topology;

@@ -72,6 +72,11 @@ export interface HostTopology {
   cpuInfo: HostCpuInfo;
   /** Per dense socket / core / l3 index, where it was read (for errors found later). */
   refs: { socket: ElementRef[]; core: ElementRef[]; l3: ElementRef[] };
+  /**
+   * Set when the input told no L3 sharing for any cpu and the package was
+   * taken as the L3 group: what was missing, for a one-line note.
+   */
+  l3Assumed?: string;
 }
 
 /** The shape a hardware model file can hold. */
@@ -337,7 +342,11 @@ export function readSysfsTopology(root = '/'): HostTopology {
     }
     cpus.push({ cpu: n, packageKey, coreKey, l3Key, numaNode: nodeOfCpu.get(n) ?? null });
   }
-  return densify({ origin, cpus, refs, nodeDistance, cpuInfo: readCpuInfo(root) });
+  const host = densify({ origin, cpus, refs, nodeDistance, cpuInfo: readCpuInfo(root) });
+  // Some kernels expose no cache information (a Firecracker guest seen here:
+  // no cpu*/cache directory), and then nothing in sysfs tells the L3 groups.
+  if (cpus.every((c) => c.l3Key === null)) host.l3Assumed = `${join(cpuDir, `cpu${cpuNumbers[0]}`, 'cache')} tells no L3`;
+  return host;
 }
 
 // ---------------------------------------------------------------------------
