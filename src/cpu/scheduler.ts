@@ -241,6 +241,14 @@ export class Scheduler implements EventTarget {
    */
   waitOnPreviousNow = false;
 
+  /**
+   * Told of every wake-up of a thread that has run before, on machines whose
+   * wake-ups know their waker, before it is placed: for diagnostics that
+   * compare where the model's wake-ups start from with a kernel trace's
+   * (scripts/wake-census.ts). Null: nobody listens (the default).
+   */
+  wakeObserver: ((wakee: SimThread, prevCpu: number, wakerCpu: number, prevFree: boolean) => void) | null = null;
+
   /** Draws for `wakeAware`'s shares when one is strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
   waitDraws: RandomStream | null = null;
 
@@ -293,6 +301,7 @@ export class Scheduler implements EventTarget {
    */
   private placeWoken(t: SimThread, aware: WakeAware, delay: number | undefined): void {
     const prev = t.lastCpu;
+    this.wakeObserver?.(t, prev, this.wakerCpu, this.isFree(prev));
     const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
     const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
     if (!this.allowed(t, prev)) {

@@ -1,0 +1,53 @@
+// Where the model's woken threads start from, in a simulated mount storm, in
+// the categories scripts/wake-placement.ts reads from a kernel trace: the
+// wakee (the grace-period worker, a storm thread, another), its waker (a
+// thread running on the waker's CPU, one that has just let its CPU go, or
+// an event such as a timer), and where the wakee last ran (the waker's CPU
+// or another, free or busy), before the scheduler places it.
+//
+// Why: the model's storms wake threads whose previous CPU is busy with
+// another thread far more often than the kernel's (docs/validation.md,
+// "Thirteenth session"); this puts the two side by side.
+//
+// Usage: npx tsx scripts/wake-census.ts CALIBRATION.json KxL [SEED]
+//   (per-layer idmap, the probe's shape, as calibrate simulates it)
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { hostMachineSpec, loadCalibrationRecord, probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
+import { Machine } from '../src/machine.ts';
+import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { simulateLaunch } from '../src/workload/launch.ts';
+import type { SimThread } from '../src/cpu/thread.ts';
+
+const [calibration, shape, seed = 'calibrate'] = process.argv.slice(2);
+const m = /^(\d+)x(\d+)$/.exec(shape ?? '');
+if (!calibration || !m) {
+  process.stderr.write('usage: npx tsx scripts/wake-census.ts CALIBRATION.json KxL [SEED]\n');
+  process.exit(2);
+}
+const record = loadCalibrationRecord(calibration);
+if (!record.kernelModel) {
+  process.stderr.write(`${calibration}: no mount storm calibration\n`);
+  process.exit(2);
+}
+const machine = new Machine(hostMachineSpec(loadHardwareModel(record.hardwareModel)), { seed });
+if (!machine.scheduler.params.wakeAware) {
+  process.stderr.write(`${calibration}: its hardware model has no measured wakeup section: wake-ups do not know their waker\n`);
+  process.exit(2);
+}
+const kindOf = (t: SimThread | null) => (t === null ? null : t.name.startsWith('rcu_exp') ? 'worker' : /^containerd-c\d+$/.test(t.name) ? 'storm' : 'other');
+const tally = new Map<string, number>();
+const names = new Set<string>();
+machine.scheduler.wakeObserver = (wakee, prev, wakerCpu, prevFree) => {
+  names.add(wakee.name.replace(/\d+/g, 'N'));
+  const onWaker = wakerCpu >= 0 ? machine.scheduler.threadOn(wakerCpu) : null;
+  const waker = wakerCpu < 0 ? 'an event' : (kindOf(onWaker) ?? 'a thread that has just left its CPU');
+  const where = prev === wakerCpu ? `the waker's, ${prevFree ? 'free' : 'busy'}` : `another, ${prevFree ? 'free' : 'busy'}`;
+  const key = `${kindOf(wakee)} | ${waker} | ${wakerCpu < 0 ? `(no waker CPU) ${prevFree ? 'free' : 'busy'}` : where}`;
+  tally.set(key, (tally.get(key) ?? 0) + 1);
+};
+const [K, L] = [Number(m[1]), Number(m[2])];
+const point = { file: shape!, files: [], variant: 'per-layer-idmap' as const, layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
+const r = simulateLaunch(machine, loadKernelModel(record.kernelModel), probeLaunchParams(point), traceOf(point), {});
+console.log(`${K} x ${L}, seed ${seed}: mean launch ${((r.metrics.rootfsMeanS ?? NaN) * 1e3).toFixed(1)} ms; threads woken: ${[...names].join(', ')}`);
+console.log('| wakee | waker | previous CPU | wake-ups |\n|---|---|---|---|');
+for (const [k, v] of [...tally].sort()) console.log(`| ${k} | ${v} |`);
