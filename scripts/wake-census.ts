@@ -37,12 +37,14 @@ if (!machine.scheduler.params.wakeAware) {
 const kindOf = (t: SimThread | null) => (t === null ? null : t.name.startsWith('rcu_exp') ? 'worker' : /^containerd-c\d+$/.test(t.name) ? 'storm' : 'other');
 const tally = new Map<string, number>();
 const names = new Set<string>();
-machine.scheduler.wakeObserver = (wakee, prev, wakerCpu, prevFree) => {
+machine.scheduler.wakeObserver = (wakee, prev, wakerCpu, state) => {
   names.add(wakee.name.replace(/\d+/g, 'N'));
   const onWaker = wakerCpu >= 0 ? machine.scheduler.threadOn(wakerCpu) : null;
   const waker = wakerCpu < 0 ? 'an event' : (kindOf(onWaker) ?? 'a thread that has just left its CPU');
-  const where = prev === wakerCpu ? `the waker's, ${prevFree ? 'free' : 'busy'}` : `another, ${prevFree ? 'free' : 'busy'}`;
-  const key = `${kindOf(wakee)} | ${waker} | ${wakerCpu < 0 ? `(no waker CPU) ${prevFree ? 'free' : 'busy'}` : where}`;
+  // 'waking': idle in the kernel's terms (its sched_switch still says swapper), a wake-up on its way to it.
+  const st = state === 'busy' ? 'busy' : state === 'free' ? 'idle' : 'idle, a wake-up on its way';
+  const where = prev === wakerCpu ? `the waker's, ${st}` : `another, ${st}`;
+  const key = `${kindOf(wakee)} | ${waker} | ${wakerCpu < 0 ? `(no waker CPU) ${st}` : where}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
 };
 const [K, L] = [Number(m[1]), Number(m[2])];

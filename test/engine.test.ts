@@ -462,6 +462,46 @@ describe('wake-ups that know their waker (hardware wakeup: localNs, remoteNs, wa
     return { cpu, afterNs: ran - woke };
   }
 
+  it('two threads woken onto the same idle CPU at once: the second joins its wake-up, preempting no one', async () => {
+    // A and B last ran on CPU 1 and sleep there; W, busy on CPU 0, wakes A
+    // then B at the same instant. The kernel puts both on CPU 1's wake list
+    // (one IPI) and activates them together: A runs its 30 us, then B.
+    // Treated as a wake-up onto a busy CPU, B would preempt A on arrival.
+    const m = await machine(true);
+    const log: Record<string, number> = {};
+    const sleeper = (name: string) => function* (t: import('../src/cpu/thread.ts').SimThread) {
+      t.work(1_000);
+      yield;
+      t.affinity = [];
+      t.sleep();
+      yield;
+      log[`${name} ran`] = t.sim.now;
+      log[`${name} cpu`] = t.cpu;
+      t.work(30_000);
+      yield;
+      log[`${name} done`] = t.sim.now;
+    };
+    let a: import('../src/cpu/thread.ts').SimThread | null = null;
+    let b: import('../src/cpu/thread.ts').SimThread | null = null;
+    m.spawn('W', function* (t) {
+      t.work(200_000);
+      yield;
+      log['woke'] = t.sim.now;
+      a!.wake();
+      b!.wake();
+      t.work(100_000);
+      yield;
+    }, [0]);
+    a = m.spawn('A', sleeper('A'), [1]);
+    b = m.spawn('B', sleeper('B'), [1]);
+    m.sim.run(1e12);
+    expect(log['A cpu']).toBe(1);
+    expect(log['B cpu']).toBe(1);
+    expect(log['A ran']! - log['woke']!).toBe(REMOTE);
+    expect(log['A done']! - log['A ran']!).toBe(30_000);
+    expect(log['B ran']).toBeGreaterThanOrEqual(log['A done']!);
+  });
+
   it('onto another, idle CPU a wake-up costs remoteNs; without the section, the one wake-up latency', async () => {
     expect(await wakeOnce(await machine(true), false)).toEqual({ cpu: 1, afterNs: REMOTE });
     const { DEFAULT_WAKEUP_NS } = await import('../src/machine.ts');

@@ -14,8 +14,8 @@ const kernel = loadKernelModel('linux-6.6');
 const point: MountstormPoint = { file: 't', files: [], variant: 'per-layer-idmap', containers: 2, layers: 10, runsMeanNs: [], opCounts: {}, traces: [] };
 const storm = (listen: boolean) => {
   const m = new Machine(spec, { seed: 'observer' });
-  const seen: { prev: number; waker: number; prevFree: boolean; lastCpu: number }[] = [];
-  if (listen) m.scheduler.wakeObserver = (t, prev, waker, prevFree) => seen.push({ prev, waker, prevFree, lastCpu: t.lastCpu });
+  const seen: { prev: number; waker: number; state: string; lastCpu: number }[] = [];
+  if (listen) m.scheduler.wakeObserver = (t, prev, waker, state) => seen.push({ prev, waker, state, lastCpu: t.lastCpu });
   const r = simulateLaunch(m, kernel, probeLaunchParams(point), traceOf(point), {});
   return { seen, meanS: r.metrics.rootfsMeanS, events: m.sim.eventsFired };
 };

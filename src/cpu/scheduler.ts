@@ -104,6 +104,12 @@ export class Scheduler implements EventTarget {
   private busyCpus = 0;
   /** CPU reserved for a thread whose dispatch event is in flight. */
   private readonly reserved: boolean[];
+  /**
+   * Per CPU: it is reserved for a thread woken onto it while it was idle,
+   * and that thread is still on its way (the kernel's wake list of the CPU
+   * is not empty: ttwu_queue_wakelist). See placeWoken.
+   */
+  private readonly wakingFromIdle: boolean[];
   /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
   private readonly sliceEpoch: number[];
   private readonly sliceArmed: boolean[];
@@ -141,6 +147,7 @@ export class Scheduler implements EventTarget {
     this.onCpu = new Array(this.cpuCount).fill(null);
     this.busySiblings = new Int32Array(this.cpuCount);
     this.reserved = new Array(this.cpuCount).fill(false);
+    this.wakingFromIdle = new Array(this.cpuCount).fill(false);
     this.sliceEpoch = new Array(this.cpuCount).fill(0);
     this.sliceArmed = new Array(this.cpuCount).fill(false);
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
@@ -243,11 +250,13 @@ export class Scheduler implements EventTarget {
 
   /**
    * Told of every wake-up of a thread that has run before, on machines whose
-   * wake-ups know their waker, before it is placed: for diagnostics that
+   * wake-ups know their waker, before it is placed, with the state of the
+   * CPU it last ran on ('waking': reserved for a thread woken onto it from
+   * idle, still on its way, which a kernel trace shows as idle): for diagnostics that
    * compare where the model's wake-ups start from with a kernel trace's
    * (scripts/wake-census.ts). Null: nobody listens (the default).
    */
-  wakeObserver: ((wakee: SimThread, prevCpu: number, wakerCpu: number, prevFree: boolean) => void) | null = null;
+  wakeObserver: ((wakee: SimThread, prevCpu: number, wakerCpu: number, prevState: 'free' | 'waking' | 'busy') => void) | null = null;
 
   /** Draws for `wakeAware`'s shares when one is strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
   waitDraws: RandomStream | null = null;
@@ -301,7 +310,7 @@ export class Scheduler implements EventTarget {
    */
   private placeWoken(t: SimThread, aware: WakeAware, delay: number | undefined): void {
     const prev = t.lastCpu;
-    this.wakeObserver?.(t, prev, this.wakerCpu, this.isFree(prev));
+    this.wakeObserver?.(t, prev, this.wakerCpu, this.isFree(prev) ? 'free' : this.wakingFromIdle[prev] ? 'waking' : 'busy');
     const waker = this.wakerCpu >= 0 ? this.wakerCpu : prev;
     const cost = (cpu: number) => delay ?? (cpu === waker ? this.params.wakeupNs : aware.remoteNs);
     if (!this.allowed(t, prev)) {
@@ -315,6 +324,16 @@ export class Scheduler implements EventTarget {
     if (this.isFree(prev)) {
       this.chargeSend(prev, aware);
       this.reserve(prev, t, cost(prev));
+      this.wakingFromIdle[prev] = true;
+      return;
+    }
+    if (this.wakingFromIdle[prev] && prev !== waker) {
+      // Its CPU is waking for another thread woken onto it a moment ago: the
+      // kernel adds this one to the same wake list, which sends no second
+      // IPI (__smp_call_single_queue IPIs only an empty list), and the CPU
+      // activates both when it wakes (sched_ttwu_pending), preempting no one.
+      // It runs there when the first sleeps or its slice ends.
+      this.enqueue(t, prev);
       return;
     }
     const byWaker = prev === waker;
@@ -400,6 +419,7 @@ export class Scheduler implements EventTarget {
       const t = this.pendingDispatch[cpu]!;
       this.pendingDispatch[cpu] = null;
       this.reserved[cpu] = false;
+      this.wakingFromIdle[cpu] = false;
       this.occupy(cpu, t);
       if (this.queueLength() > 0) this.armSlice(cpu);
       // Nothing of this event follows the thread's step (Simulator.tail).
@@ -447,6 +467,7 @@ export class Scheduler implements EventTarget {
   private reserve(cpu: number, t: SimThread, delay: number): void {
     if (!t.onRq && this.fair) this.placeFair(t, cpu);
     this.reserved[cpu] = true;
+    this.wakingFromIdle[cpu] = false;
     this.pendingDispatch[cpu] = t;
     // A new thread on this CPU: any slice timer armed for the old one is void.
     this.sliceEpoch[cpu]++;
