@@ -15,13 +15,12 @@
 //   per-layer-idmap-K2-L50.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec, loadCalibrationRecord, loadMountstormPoints, probeLaunchParams, readTraceFile, traceOf } from '../src/host/calibrate.ts';
+import { loadMountstormPoints, probeLaunchParams, readTraceFile, traceOf } from '../src/host/calibrate.ts';
 import { Machine } from '../src/machine.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { type OpLogEntry as Call } from '../src/workload/host/launchState.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 
 /** A probe's trace as the simulation's op log gives its calls: every timed op. */
 function tracedLog(t: Trace): Call[] {
@@ -79,13 +78,7 @@ if (!calibration || !dir) {
   process.stderr.write('usage: npx tsx scripts/umount-context.ts CALIBRATION.json MEASUREMENTS_DIR [CONFIG ...]\n');
   process.exit(2);
 }
-const record = loadCalibrationRecord(calibration);
-if (!record.kernelModel) {
-  process.stderr.write(`${calibration}: no mount storm calibration\n`);
-  process.exit(2);
-}
-const spec = hostMachineSpec(loadHardwareModel(record.hardwareModel));
-const kernel = loadKernelModel(record.kernelModel);
+const { spec, kernel } = loadStormCalibration(calibration);
 for (const config of configs.length ? configs : ['per-layer-idmap-K2-L10', 'per-layer-idmap-K2-L50']) {
   const files: string[] = [];
   for (let r = 1; existsSync(join(dir, `${config}.r${r}.json`)); r++) files.push(join(dir, `${config}.r${r}.json`));

@@ -11,11 +11,10 @@
 //
 // Usage: npx tsx scripts/wake-census.ts CALIBRATION.json KxL [SEED]
 //   (per-layer idmap, the probe's shape, as calibrate simulates it)
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec, loadCalibrationRecord, probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
+import { probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
 import { Machine } from '../src/machine.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 import type { SimThread } from '../src/cpu/thread.ts';
 
 const [calibration, shape, seed = 'calibrate'] = process.argv.slice(2);
@@ -24,12 +23,8 @@ if (!calibration || !m) {
   process.stderr.write('usage: npx tsx scripts/wake-census.ts CALIBRATION.json KxL [SEED]\n');
   process.exit(2);
 }
-const record = loadCalibrationRecord(calibration);
-if (!record.kernelModel) {
-  process.stderr.write(`${calibration}: no mount storm calibration\n`);
-  process.exit(2);
-}
-const machine = new Machine(hostMachineSpec(loadHardwareModel(record.hardwareModel)), { seed });
+const { spec, kernel } = loadStormCalibration(calibration);
+const machine = new Machine(spec, { seed });
 if (!machine.scheduler.params.wakeAware) {
   process.stderr.write(`${calibration}: its hardware model has no measured wakeup section: wake-ups do not know their waker\n`);
   process.exit(2);
@@ -49,7 +44,7 @@ machine.scheduler.wakeObserver = (wakee, prev, wakerCpu, state) => {
 };
 const [K, L] = [Number(m[1]), Number(m[2])];
 const point = { file: shape!, files: [], variant: 'per-layer-idmap' as const, layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
-const r = simulateLaunch(machine, loadKernelModel(record.kernelModel), probeLaunchParams(point), traceOf(point), {});
+const r = simulateLaunch(machine, kernel, probeLaunchParams(point), traceOf(point), {});
 console.log(`${K} x ${L}, seed ${seed}: mean launch ${((r.metrics.rootfsMeanS ?? NaN) * 1e3).toFixed(1)} ms; threads woken: ${[...names].join(', ')}`);
 console.log('| wakee | waker | previous CPU | wake-ups |\n|---|---|---|---|');
 for (const [k, v] of [...tally].sort()) console.log(`| ${k} | ${v} |`);

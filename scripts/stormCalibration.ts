@@ -1,0 +1,25 @@
+// A calibration record's mount storm models, for the scripts that simulate
+// storms with one (scripts/umount-context.ts, scripts/wake-census.ts): an
+// unreadable record, or one without a mount storm calibration, is one line
+// on stderr, exit 2.
+import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { hostMachineSpec, loadCalibrationRecord } from '../src/host/calibrate.ts';
+import { InputError } from '../src/config/errors.ts';
+import type { MachineSpec } from '../src/machine.ts';
+import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.ts';
+
+export function loadStormCalibration(file: string): { spec: MachineSpec; kernel: KernelModel } {
+  let record: ReturnType<typeof loadCalibrationRecord>;
+  try {
+    record = loadCalibrationRecord(file);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+  }
+  if (!record.kernelModel) {
+    process.stderr.write(`${file}: no mount storm calibration\n`);
+    process.exit(2);
+  }
+  return { spec: hostMachineSpec(loadHardwareModel(record.hardwareModel)), kernel: loadKernelModel(record.kernelModel) };
+}
