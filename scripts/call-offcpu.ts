@@ -16,22 +16,29 @@
 // whose entries the probe timed too.
 //
 // Usage: npx tsx scripts/call-offcpu.ts PREFIX   (PREFIX.trace.jsonl and PREFIX.ftrace)
-import { readFileSync } from 'node:fs';
 import { median } from '../src/bench/stats.ts';
-import { loadFtrace } from './ftraceEvents.ts';
+import { InputError } from '../src/config/errors.ts';
+import { readTraceFile } from '../src/host/calibration/measurements.ts';
+import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
+import { eventField as field, loadFtrace } from './ftraceEvents.ts';
 
 const prefix = process.argv[2];
 const usage = 'npx tsx scripts/call-offcpu.ts PREFIX   (PREFIX.trace.jsonl and PREFIX.ftrace)';
 const events = loadFtrace(prefix === undefined ? undefined : `${prefix}.ftrace`, usage);
-interface Call { op: string; start_ns: number; dur_ns: number; tid: number }
-let calls: Call[];
+let trace: Trace;
 try {
-  calls = readFileSync(`${prefix}.trace.jsonl`, 'utf8').split('\n').filter((l) => l.trim()).slice(1).map((l) => JSON.parse(l) as Call);
+  trace = readTraceFile(`${prefix}.trace.jsonl`);
 } catch (e) {
-  process.stderr.write(`${prefix}.trace.jsonl: ${(e as Error).message}\n`);
+  if (!(e instanceof InputError)) throw e;
+  process.stderr.write(`${e.message}\n`);
   process.exit(2);
 }
-const field = (rest: string, name: string) => new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(rest)?.[1] ?? '';
+// The timed calls (a call the probe did not time has no duration).
+const calls: { op: string; start_ns: number; dur_ns: number; tid: number }[] = [];
+for (let i = 0; i < trace.ops.count; i++) {
+  if (Number.isNaN(trace.ops.durNs[i]!)) continue;
+  calls.push({ op: OP_NAMES[trace.ops.op[i]!]!, start_ns: trace.ops.startNs[i]!, dur_ns: trace.ops.durNs[i]!, tid: trace.ops.tid[i]! });
+}
 
 // The alignment: each thread's overlay mounts in order, kernel entry against probe start.
 const entries = new Map<number, number[]>();
@@ -75,7 +82,7 @@ for (const c of calls) {
   }
 }
 console.log(`alignment: ${offsets.length} overlay mounts, spread ${((Math.max(...offsets) - Math.min(...offsets)) / 1000).toFixed(1)} us`);
-console.log('| operation | calls | count | mean call (us) | of it off CPU asleep (D) | preempted or queued (R, R+) | on a CPU |\n|---|---|---|---|---|---|---|');
+console.log('| operation | speed | calls | mean call (us) | of it off CPU asleep (D) | preempted or queued (R, R+) | on a CPU |\n|---|---|---|---|---|---|---|');
 for (const [k, r] of [...rows].sort()) {
   const per = (ns: number) => (ns / r.n / 1000).toFixed(1);
   const d = r.off.get('D') ?? 0, q = (r.off.get('R') ?? 0) + (r.off.get('R+') ?? 0);

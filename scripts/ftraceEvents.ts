@@ -43,3 +43,8 @@ export function loadFtrace(file: string | undefined, usage: string): FtraceEvent
   }
   return events;
 }
+
+/** A field of an event's text (`name=value`, as ftrace prints them), or '' when absent. */
+export function eventField(rest: string, name: string): string {
+  return new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(rest)?.[1] ?? '';
+}

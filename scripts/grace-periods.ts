@@ -15,12 +15,11 @@
 //
 // Usage: npx tsx scripts/grace-periods.ts OUT.ftrace [MORE.ftrace ...]
 import { median } from '../src/bench/stats.ts';
-import { loadFtrace } from './ftraceEvents.ts';
+import { eventField as field, loadFtrace } from './ftraceEvents.ts';
 
 const usage = 'npx tsx scripts/grace-periods.ts OUT.ftrace [MORE.ftrace ...]';
 const files = process.argv.slice(2);
 if (files.length === 0) loadFtrace(undefined, usage);
-const field = (rest: string, name: string) => new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(rest)?.[1] ?? '';
 const q = (xs: number[], f: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
 
 for (const file of files) {

@@ -14,10 +14,9 @@
 // own account in a storm (docs/validation.md, "Twelfth session").
 //
 // Usage: npx tsx scripts/wake-order.ts OUT.ftrace
-import { loadFtrace } from './ftraceEvents.ts';
+import { eventField as field, loadFtrace } from './ftraceEvents.ts';
 
 const events = loadFtrace(process.argv[2], 'npx tsx scripts/wake-order.ts OUT.ftrace');
-const field = (rest: string, name: string) => new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(rest)?.[1] ?? '';
 const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
 
 // Order in the run queues.

@@ -22,12 +22,11 @@
 // the other CPU was idle: staying then is a choice, not the only place.)
 //
 // Usage: npx tsx scripts/wake-placement.ts OUT.ftrace [MORE.ftrace ...]
-import { loadFtrace } from './ftraceEvents.ts';
+import { eventField as field, loadFtrace } from './ftraceEvents.ts';
 
 const usage = 'npx tsx scripts/wake-placement.ts OUT.ftrace [MORE.ftrace ...]';
 const files = process.argv.slice(2);
 if (files.length === 0) loadFtrace(undefined, usage);
-const field = (rest: string, name: string) => new RegExp(`(?:^|\\s)${name}=(\\S+)`).exec(rest)?.[1] ?? '';
 
 type Kind = 'worker' | 'storm' | 'other';
 const kindOf = (comm: string): Kind => (comm.startsWith('rcu_exp_gp') ? 'worker' : comm === 'mountstorm' ? 'storm' : 'other');
