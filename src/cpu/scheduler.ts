@@ -107,7 +107,9 @@ export class Scheduler implements EventTarget {
   /**
    * Per CPU: it is reserved for a thread woken onto it while it was idle,
    * and that thread is still on its way (the kernel's wake list of the CPU
-   * is not empty: ttwu_queue_wakelist). See placeWoken.
+   * is not empty: ttwu_queue_wakelist). Set by placeWoken after it reserves
+   * a free CPU, cleared when the dispatch lands (every reservation is of a
+   * CPU with no thread and none on its way, so no other place clears it).
    */
   private readonly wakingFromIdle: boolean[];
   /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
@@ -467,7 +469,6 @@ export class Scheduler implements EventTarget {
   private reserve(cpu: number, t: SimThread, delay: number): void {
     if (!t.onRq && this.fair) this.placeFair(t, cpu);
     this.reserved[cpu] = true;
-    this.wakingFromIdle[cpu] = false;
     this.pendingDispatch[cpu] = t;
     // A new thread on this CPU: any slice timer armed for the old one is void.
     this.sliceEpoch[cpu]++;
