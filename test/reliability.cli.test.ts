@@ -148,6 +148,18 @@ describe('bad input through the CLI: one located line, exit 2, nothing written',
 });
 
 describe('anything else', () => {
+  it('a reader that closes stdout early (| head -1) gets no stack trace; the command ends normally', async () => {
+    // The reader is gone before `locksim schema` writes: its write fails with EPIPE.
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [resolve('bin/locksim.js'), 'schema'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += String(b)));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|at .*\.(ts|js):\d+/);
+    expect(code).toBe(0);
+  });
+
   it('an unexpected error (here the OS refusing to create --out under a file) is one line and exit 70', async () => {
     writeFileSync(join(dir, 'os.yaml'), microbench('  threads: [1]\n  durationNs: 100000', 'os'));
     const r = await locksim(['run', 'os.yaml', '--out', 'os.yaml/sub', '--no-charts']);

@@ -142,7 +142,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`locksim measure ... | head -1`) closes stdout:
+ * later writes fail with EPIPE, which Node raises as an unhandled 'error'
+ * event (a stack trace). The command goes on and finishes its files; what it
+ * would still print has no reader, so it is dropped.
+ */
+let droppingClosedStdout = false;
+function dropWritesToClosedStdout(): void {
+  if (droppingClosedStdout) return;
+  droppingClosedStdout = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  dropWritesToClosedStdout();
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return 0;
