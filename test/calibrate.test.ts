@@ -36,6 +36,7 @@ import {
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
 import { probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
+import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -540,7 +541,8 @@ describe('the walk series (measure mountstorm --idle-mounts)', () => {
   const dir = join(work, 'walk');
   mkdirSync(dir, { recursive: true });
   /** One container of 3 layers beside n idle binds; open_tree's calls take base + perMount x (n + the storm's own mounts). */
-  function walkRun(name: string, n: number, perMount: number, opts: { containers?: number; noise?: (i: number) => number } = {}) {
+  function walkRun(name: string, n: number, perMount: number | ((mounts: number) => number), opts: { containers?: number; noise?: (i: number) => number } = {}) {
+    const walkNs = typeof perMount === 'number' ? (mounts: number) => perMount * mounts : perMount;
     const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
     const k = opts.containers ?? 1;
     const containers = Array.from({ length: k }, (_, c) => ({ id: `c${c + 1}`, layers: 3, start_ns: 0 }));
@@ -555,7 +557,7 @@ describe('the walk series (measure mountstorm --idle-mounts)', () => {
         ops.push(['mount_overlay', undefined]);
         for (let l = 0; l < 3; l++) ops.push(['umount', l]);
         for (const [op, layer] of ops) {
-          const d = op === 'open_tree' ? 3000 + perMount * (n + table) + (opts.noise?.(i++) ?? 0) : 2000;
+          const d = op === 'open_tree' ? 3000 + walkNs(n + table) + (opts.noise?.(i++) ?? 0) : 2000;
           lines.push(JSON.stringify({ container: c.id, op, pass, ...(layer === undefined ? {} : { layer }), start_ns: t, dur_ns: d }));
           t += d + 1000;
           table += op === 'umount' ? -1 : op === 'move_mount' || op === 'mount_overlay' ? 1 : 0;
@@ -586,6 +588,41 @@ describe('the walk series (measure mountstorm --idle-mounts)', () => {
     // measurementKinds keeps them apart from the launch storms.
     expect(measurementKinds(files).walk).toEqual(files);
     expect(measurementKinds(files).mountstorm).toEqual([]);
+  });
+
+  it('finds the knee of a series that spans one (the list outgrowing a cache level), and none in a straight one', () => {
+    // 8 ns per mount up to 2,250 mounts, 27 ns beyond (the 2-vCPU guest on kernel -v782, 2026-11-30).
+    const kneeNs = (m: number) => 8 * Math.min(m, 2250) + 27 * Math.max(0, m - 2250);
+    const counts = [250, 1000, 2000, 4000, 8000];
+    const bent = measuredWalkNsPerMount(counts.flatMap((n) => [walkRun(`k${n}a`, n, kneeNs), walkRun(`k${n}b`, n, kneeNs)]));
+    expect(bent.knee).toBeDefined();
+    expect(bent.ns).toBeCloseTo(8, 0);
+    expect(bent.knee!.beyondNs).toBeCloseTo(27, 0);
+    // The knee is one of 40 geometric candidates between 1,000 and 4,000 (3.6% apart).
+    expect(bent.knee!.mounts).toBeGreaterThan(2250 / 1.04);
+    expect(bent.knee!.mounts).toBeLessThan(2250 * 1.04);
+    // One cost per mount over the same counts: one slope, no knee.
+    const straight = measuredWalkNsPerMount(counts.flatMap((n) => [walkRun(`s${n}a`, n, 24), walkRun(`s${n}b`, n, 24)]));
+    expect(straight.knee).toBeUndefined();
+    expect(straight.ns).toBeCloseTo(24, 6);
+    // A series that stops short of the knee (the earlier 250-2,000) has too few counts to show one.
+    expect(measuredWalkNsPerMount([250, 1000, 2000].map((n) => walkRun(`short${n}`, n, kneeNs))).knee).toBeUndefined();
+  });
+
+  it('kneeFit recovers a two-segment line and its standard errors shrink with the noise', () => {
+    const xs = [250, 1000, 1500, 2000, 3000, 4000, 6000, 8000];
+    const truth = (x: number) => 3000 + 8 * Math.min(x, 2000) + 30 * Math.max(0, x - 2000);
+    const candidates = [1000, 1500, 2000, 2500, 3000];
+    const exact = kneeFit(xs, xs.map(truth), candidates)!;
+    expect(exact.knee).toBe(2000);
+    expect(exact.below).toBeCloseTo(8, 9);
+    expect(exact.above).toBeCloseTo(30, 9);
+    expect(exact.intercept).toBeCloseTo(3000, 6);
+    const noisy = kneeFit(xs, xs.map((x, i) => truth(x) + (i % 2 ? 400 : -400)), candidates)!;
+    expect(noisy.belowStdError).toBeGreaterThan(exact.belowStdError);
+    // Too few points, or no candidate with two xs on each side: no line.
+    expect(kneeFit(xs.slice(0, 4), xs.slice(0, 4).map(truth), candidates)).toBeNull();
+    expect(kneeFit(xs, xs.map(truth), [100, 7000])).toBeNull();
   });
 
   it('refuses a series that cannot give a slope, or storms of more than one container', () => {

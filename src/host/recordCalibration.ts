@@ -24,12 +24,17 @@
 //    (`--processes --unmount-inspection`), as containerd with a shim per
 //    container does; their first fork sets processForkNs, and the storms
 //    check the fork's serialisation and the overlay's teardown.
-//  - the walk series: one container of 10 layers beside 250, 1,000 and 2,000
-//    idle binds on the same mount (`--idle-mounts`): open_tree walks every
-//    child of the layers' mount (has_locked_children), so its call grows by
-//    the walk's cost per mount, which calibrate measures from these traces
-//    and holds in the fit (fitted from launch means with six other groups it
-//    swung 7-31 ns between windows; measured, it is ~24 ns on this guest).
+//  - the walk series: one container of 10 layers beside 250, 1,000, 2,000,
+//    4,000 and 8,000 idle binds on the same mount (`--idle-mounts`):
+//    open_tree walks every child of the layers' mount (has_locked_children),
+//    so its call grows by the walk's cost per mount, which calibrate
+//    measures from these traces and holds in the fit (fitted from launch
+//    means with six other groups it swung 7-31 ns between windows). The
+//    series runs past the storms' own mount counts (a 32 x 50 storm holds up
+//    to ~3,000): on the 6.18.44-fc-v782 guest the walk costs ~8 ns per mount
+//    up to ~2,250 mounts and ~27 ns beyond, where the list outgrows a cache
+//    level (docs/validation.md, "Fourteenth session"), and a series that
+//    stops at 2,000 cannot see that.
 //  - the wake-up probe, once, first: the base hardware model takes from it
 //    what wake-ups cost on the waker's cpu and onto the other, idle one, and
 //    whether a woken thread waits on its busy previous cpu (on a 2-vCPU guest
@@ -76,7 +81,7 @@ const stormName = (s: CalibrationStorm) => `${s.variant}-K${s.containers}-L${s.l
 export const CALIBRATION_SETS: Record<'full' | 'reduced', CalibrationSet> = {
   full: {
     lockbench: { csNs: [0, 25, 50, 200, 800], runs: 3, durationMs: 500 },
-    mountstorm: [...storms([1, 2, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }, runtimeShaped(1), runtimeShaped(4), ...walkSeries([250, 1000, 2000])],
+    mountstorm: [...storms([1, 2, 4, 16], [10, 50]), { variant: 'per-layer-idmap', containers: 16, layers: 100 }, { variant: 'per-layer-idmap', containers: 32, layers: 50 }, runtimeShaped(1), runtimeShaped(4), ...walkSeries([250, 1000, 2000, 4000, 8000])],
     repeat: 5,
     keepTracesUpToK: 4,
   },

@@ -294,6 +294,15 @@ export const kernelModelSchema = z.strictObject({
      */
     workJitterCv: kernelNumberSchema.optional(),
     /**
+     * A {cpuPerMount} walk's knee: up to this many mounts each costs the
+     * step's cost, each one beyond it mountWalkBeyondFactor times that (the
+     * walked list no longer fits in a cache level, so every walk fetches it
+     * again). Measured by calibrate from a walk series that spans it; absent:
+     * every mount costs the same.
+     */
+    mountWalkCachedMounts: kernelNumberSchema.optional(),
+    mountWalkBeyondFactor: kernelNumberSchema.optional(),
+    /**
      * Clock (GHz) of the machine the CPU costs are ns of; on another machine
      * they scale by referenceGhz / its ghz (src/workload/clock.ts). Absent:
      * the costs are used as written on every machine.
@@ -374,6 +383,12 @@ export type KernelModel = z.infer<typeof kernelModelSchema>;
  * InputError at the offending step.
  */
 function crossCheck(model: KernelModel, src: YamlSource): void {
+  const knee = [model.mechanisms.mountWalkCachedMounts, model.mechanisms.mountWalkBeyondFactor];
+  if ((knee[0] === undefined) !== (knee[1] === undefined)) {
+    const missing = knee[0] === undefined ? 'mountWalkCachedMounts' : 'mountWalkBeyondFactor';
+    const given = knee[0] === undefined ? 'mountWalkBeyondFactor' : 'mountWalkCachedMounts';
+    throw src.error(['mechanisms', given], `${missing} beside it (the walk's knee needs both)`, 'only one of the two');
+  }
   const lockNames = Object.keys(model.locks);
   for (const key of Object.keys(model.syscalls)) {
     const base: PropertyKey[] = ['syscalls', key, 'steps'];
@@ -558,13 +573,25 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
  * possible/online CPUs (no waiting), with `mounts` in the mount table (the
  * per-mount steps' count).
  */
+/**
+ * CPU of a {cpuPerMount} step over a list of `mounts` mounts at `perMountNs`
+ * each, with the model's knee (mechanisms.mountWalkCachedMounts and
+ * mountWalkBeyondFactor) when it has one.
+ */
+export function perMountWalkNs(model: KernelModel, perMountNs: number, mounts: number): number {
+  const cached = model.mechanisms.mountWalkCachedMounts?.value;
+  const factor = model.mechanisms.mountWalkBeyondFactor?.value;
+  if (cached === undefined || factor === undefined || mounts <= cached) return perMountNs * mounts;
+  return perMountNs * (cached + factor * (mounts - cached));
+}
+
 export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number, mounts = 0, peers = 0, conditions: StepConditions = {}): number {
   const stepNs = (s: KernelStep): number => {
     switch (s.kind) {
       case 'cpu':
         return model.costs[s.cost]!.value;
       case 'cpuPerMount':
-        return model.costs[s.cost]!.value * mounts;
+        return perMountWalkNs(model, model.costs[s.cost]!.value, mounts);
       case 'percpuSum':
         return cpus * model.mechanisms.percpuSumPerCpuNs.value;
       case 'rcuGracePeriod':

@@ -15,7 +15,7 @@ import type { Machine } from '../machine.ts';
 import { RwSemaphore } from '../locks/rwsem.ts';
 import { SeqLock } from '../locks/seqlock.ts';
 import type { Steps } from '../locks/spinlock.ts';
-import type { KernelModel, KernelStep } from './kernelModel.ts';
+import { perMountWalkNs, type KernelModel, type KernelStep } from './kernelModel.ts';
 import type { RandomStream } from '../engine/random.ts';
 import type { ActivityKind, ActivityPhase } from '../cpu/activity.ts';
 
@@ -492,7 +492,7 @@ export class KernelMountPath {
 
   /** ns of one Cpu or CpuPerMount step now (`factor`: mounts each forEachMount pass stands for). */
   private cpuStepNs(t: SimThread, s: FlatStep, factor: number): number {
-    return s.kind === StepKind.Cpu ? s.value * factor * this.jitter(t) : s.value * this.mountTable;
+    return s.kind === StepKind.Cpu ? s.value * factor * this.jitter(t) : perMountWalkNs(this.kernel, s.value, this.mountTable);
   }
 
   /** Scratch arrays for workPieces (read by the thread at once). */

@@ -708,6 +708,11 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     measured.host.runtimeOverlayPerLayerNs = { value: runtime.overlayPerLayerNs, source: src };
   }
   if (workJitterCv !== null) measured.mechanisms.workJitterCv = { value: workJitterCv, source: src };
+  // The walk's knee, when the walk series spans one: mounts beyond it cost more each (the model's perMountWalkNs).
+  if (walk?.knee && walk.ns > 0) {
+    measured.mechanisms.mountWalkCachedMounts = { value: Math.round(walk.knee.mounts), source: src };
+    measured.mechanisms.mountWalkBeyondFactor = { value: Number((walk.knee.beyondNs / walk.ns).toPrecision(4)), source: src };
+  }
   // One process per container: in a single-container run the process starts after one fork with nothing else running.
   // (With more containers the first child starts later: the parent goes on forking; docs/model.md.)
   const firstForks = points.filter((p) => p.containers === 1).flatMap((p) => p.firstForkNs ?? []);

@@ -9,6 +9,7 @@ import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
 import { lineFit, mean, median } from '../../bench/stats.ts';
+import { kneeFit } from './kneeFit.ts';
 
 // ---------------------------------------------------------------------------
 // Measured points
@@ -119,6 +120,12 @@ export interface WalkMeasurement {
   /** The idle-mount counts of the series. */
   idleMounts: number[];
   files: string[];
+  /**
+   * Where the walk gets dearer per mount (absent: one slope fits the series):
+   * up to `mounts` mounts each costs `ns`, each one beyond `beyondNs` (the
+   * list no longer fits in a cache level, so every walk refetches it).
+   */
+  knee?: { mounts: number; beyondNs: number; beyondStdErrorNs: number };
 }
 
 /**
@@ -167,7 +174,37 @@ export function measuredWalkNsPerMount(files: string[]): WalkMeasurement {
     throw new InputError({ file: files[0]!, line: 1, column: 1, field: 'config.idleMounts', expected: 'a walk series of at least two idle-mount counts 100 or more apart, three runs or more with traces (one count gives no slope)', got: [...idleMounts].join(', ') });
   }
   const line = lineFit(xs, ys);
-  return { ns: Math.max(0, line.slope), stdErrorNs: line.slopeStdError, interceptNs: line.intercept, calls, idleMounts: [...idleMounts].sort((a, b) => a - b), files };
+  const counts = [...idleMounts].sort((a, b) => a - b);
+  const knee = walkKnee(xs, ys, line);
+  if (knee) return { ns: Math.max(0, knee.below), stdErrorNs: knee.belowStdError, interceptNs: knee.intercept, calls, idleMounts: counts, files, knee: { mounts: knee.knee, beyondNs: knee.above, beyondStdErrorNs: knee.aboveStdError } };
+  return { ns: Math.max(0, line.slope), stdErrorNs: line.slopeStdError, interceptNs: line.intercept, calls, idleMounts: counts, files };
+}
+
+/**
+ * A knee in the walk series, when it has one: a two-segment line (kneeFit)
+ * whose slope beyond the knee is at least 1.5 times the one before, the two
+ * apart by more than twice their combined standard error, and whose
+ * relative residual is less than half the single line's. Measured on the 2-vCPU
+ * guest (kernel 6.18.44-fc-v782, 2026-11-30; docs/validation.md, "Fourteenth
+ * session"): 8-9 ns per mount up to ~2,000 mounts, 22-33 ns beyond; a series
+ * that stops short of the knee (the 250-2,000 of earlier recordings) shows
+ * none, and storms whose own mounts reach 3,000-13,000 then walk at the
+ * cheap rate. Candidates: 40 list lengths spaced geometrically between the
+ * second-shortest and the second-longest of the series.
+ */
+function walkKnee(xs: number[], ys: number[], line: { slope: number; intercept: number }): ReturnType<typeof kneeFit> {
+  const distinct = [...new Set(xs)].sort((a, b) => a - b);
+  if (distinct.length < 4) return null;
+  const lo = distinct[1]!, hi = distinct[distinct.length - 2]!;
+  const candidates = Array.from({ length: 40 }, (_, i) => lo * (hi / lo) ** (i / 39));
+  // Relative errors (weights 1 / y^2): the walks run from a few us to hundreds, and the longest are the noisiest in us.
+  const w = ys.map((y) => 1 / Math.max(1, y) ** 2);
+  const k = kneeFit(xs, ys, candidates, w);
+  if (!k) return null;
+  let lineRss = 0;
+  for (let i = 0; i < xs.length; i++) lineRss += w[i]! * (ys[i]! - line.intercept - line.slope * xs[i]!) ** 2;
+  const apart = k.above - k.below > 2 * Math.hypot(k.aboveStdError, k.belowStdError);
+  return k.below > 0 && k.above >= 1.5 * k.below && apart && k.rss < 0.5 * lineRss ? k : null;
 }
 
 /** Each run's median duration of `op`, or null when some run has no timed call of it. */

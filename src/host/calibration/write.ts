@@ -42,11 +42,17 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const w = g === 'mountTableWalk' ? fit.walk : null;
       const b = g === 'rcuPerBusyCpu' ? fit.busyUmount : null;
       const how = w
-        ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
+        ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount${w.knee ? ` up to ${Math.round(w.knee.mounts)} mounts (beyond: mechanisms.mountWalkCachedMounts)` : ''} over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
         : b ? `measured, not fitted: a grace period with one busy cpu of ${(b.gracePeriodNs / 1000).toFixed(1)} us (an umount beside it, ${(b.callNs / 1000).toFixed(1)} us, less the rest of umount's cost in this model and the hand-offs to the worker and back on the caller's cpu) less the fitted base; the umount: ${b.source}`
         : ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
+  }
+  if (fit.walk?.knee) {
+    const w = fit.walk, k = w.knee!;
+    const how = `measured, not fitted: the walk series beside ${w.idleMounts.join(', ')} idle binds, a two-segment line through open_tree's run medians against the length of the list it walks: ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount up to ${Math.round(k.mounts)} mounts, ${k.beyondNs.toFixed(1)} +- ${k.beyondStdErrorNs.toFixed(1)} ns beyond (the list outgrows a cache level)`;
+    doc.setIn(['mechanisms', 'mountWalkCachedMounts'], doc.createNode({ value: Math.round(k.mounts), source: fittedSource(opts.files, opts.date, how) }));
+    doc.setIn(['mechanisms', 'mountWalkBeyondFactor'], doc.createNode({ value: Number((k.beyondNs / w.ns).toPrecision(4)), source: fittedSource(opts.files, opts.date, `${how}; the factor is the second over the first`) }));
   }
   if (fit.workJitter) {
     doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
