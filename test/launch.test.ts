@@ -318,21 +318,6 @@ describe('one process per container (processPerContainer)', () => {
     expect(r.metrics.rootfsMeanS - run(8, false, forkNs).metrics.rootfsMeanS).toBeGreaterThan((3 * forkNs) / 1e9);
   });
 
-  it('a fork runs in kernel mode: a slice end or a wake-up does not take the forking thread\'s CPU before the fork returns', () => {
-    const kern = structuredClone(kernel) as typeof kernel;
-    kern.host.processForkNs = { value: 1_000_000, source: 'test' };
-    const params: LaunchParams = launchSchema.parse({ containers: [3], variant: 'common-parent', layers: 5, processPerContainer: true, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
-    const m = new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' });
-    // Halfway through each fork, the forking thread is inside the kernel.
-    const depths: number[] = [];
-    for (const at of [500_000, 1_500_000, 2_500_000]) {
-      m.sim.schedule(at, { fire: () => depths.push(m.threads.find((t) => t.name === 'runtime-forker')?.kernelDepth ?? -1) }, 0);
-    }
-    const r = simulateLaunch(m, kern, params, buildLaunchTrace(params, 3, kern, 's'));
-    expect(r.metrics.unfinished).toBe(0);
-    expect(depths).toEqual([1, 1, 1]);
-  });
-
   it('a kernel model without a fork cost is refused with one line, not run with forks that cost nothing', () => {
     const old = structuredClone(kernel) as typeof kernel;
     delete (old.host as Record<string, unknown>).processForkNs;

@@ -137,13 +137,6 @@ export function startContainers(s: LaunchState): void {
   // arrival order, each fork costing CPU on the forking thread (which
   // competes for the CPUs with the containers already running); a launch
   // whose fork waits behind others starts late but counts from its arrival.
-  // The fork is a system call (clone -> copy_process: the page tables, the
-  // files, the namespaces), so it runs in kernel mode: on a kernel without
-  // preemption a thread woken onto the forking CPU (a container, the RCU
-  // grace-period worker) waits for the fork to return to user mode, as at
-  // any other syscall's end (measured: a 4-container --processes storm's
-  // unmounts wait up to 2 ms behind the forks; docs/validation.md,
-  // "Fourteenth session").
   const forkNs = kernel.host.processForkNs?.value ?? 0;
   const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
   const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
@@ -157,20 +150,14 @@ export function startContainers(s: LaunchState): void {
       }
       if (forkNs > 0) {
         t.doing(forkWork);
-        t.enterKernel();
         t.work(forkNs * path.jitter(t));
         yield;
       }
-      // wake_up_new_task, inside the fork: the child is runnable before the parent returns.
       forked[ci] = 1;
       const waiting = awaitingFork[ci];
       if (waiting) {
         awaitingFork[ci] = null;
         waiting.wake();
-      }
-      if (forkNs > 0 && t.exitKernel()) {
-        t.yieldCpu();
-        yield;
       }
     }
     t.doing(names.id('idle'));
