@@ -32,14 +32,14 @@ const bins = new Map<number, number[]>();
 let most = 0;
 for (const f of traces) {
   const t = readTraceFile(f);
-  const ops: { start: number; end: number; op: string }[] = [];
+  const ops: { start: number; end: number; op: OpName }[] = [];
   for (let i = 0; i < t.ops.count; i++) {
     const d = t.ops.durNs[i]!;
     if (Number.isNaN(d)) continue;
     ops.push({ start: t.ops.startNs[i]!, end: t.ops.startNs[i]! + d, op: OP_NAMES[t.ops.op[i]!]! });
   }
   // Table changes at each op's return, in time order; a call sees those before its start.
-  const changes = ops.map((o) => ({ at: o.end, delta: mountTableDelta(o.op as OpName) })).filter((c) => c.delta !== 0).sort((a, b) => a.at - b.at);
+  const changes = ops.map((o) => ({ at: o.end, delta: mountTableDelta(o.op) })).filter((c) => c.delta !== 0).sort((a, b) => a.at - b.at);
   const calls = ops.filter((o) => o.op === 'open_tree').sort((a, b) => a.start - b.start);
   let alive = 0;
   let j = 0;

@@ -569,11 +569,6 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
 }
 
 /**
- * CPU-and-mechanism time of one syscall on an idle machine with `cpus`
- * possible/online CPUs (no waiting), with `mounts` in the mount table (the
- * per-mount steps' count).
- */
-/**
  * CPU of a {cpuPerMount} step over a list of `mounts` mounts at `perMountNs`
  * each, with the model's knee (mechanisms.mountWalkCachedMounts and
  * mountWalkBeyondFactor) when it has one.
@@ -585,6 +580,11 @@ export function perMountWalkNs(model: KernelModel, perMountNs: number, mounts: n
   return perMountNs * (cached + factor * (mounts - cached));
 }
 
+/**
+ * CPU-and-mechanism time of one syscall on an idle machine with `cpus`
+ * possible/online CPUs (no waiting), with `mounts` in the mount table (the
+ * per-mount steps' count).
+ */
 export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: number, cpus: number, mounts = 0, peers = 0, conditions: StepConditions = {}): number {
   const stepNs = (s: KernelStep): number => {
     switch (s.kind) {

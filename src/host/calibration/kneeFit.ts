@@ -28,15 +28,14 @@ export interface KneeLine {
  */
 export function kneeFit(xs: readonly number[], ys: readonly number[], candidates: readonly number[], weights?: readonly number[]): KneeLine | null {
   if (xs.length < 5) return null;
+  // Weighted: each row and its y scaled by the square root of its weight (the same for every candidate).
+  const r = xs.map((_, i) => Math.sqrt(weights?.[i] ?? 1));
+  const yw = ys.map((y, i) => y * r[i]!);
   let best: KneeLine | null = null;
   for (const knee of candidates) {
     const lo = new Set(xs.filter((x) => x <= knee)), hi = new Set(xs.filter((x) => x > knee));
     if (lo.size < 2 || hi.size < 2) continue;
-    const X = xs.map((x) => [1, Math.min(x, knee), Math.max(0, x - knee)]);
-    // Weighted: each row and its y scaled by the square root of its weight.
-    const r = xs.map((_, i) => Math.sqrt(weights?.[i] ?? 1));
-    const Xw = X.map((row, i) => row.map((v) => v * r[i]!));
-    const yw = ys.map((y, i) => y * r[i]!);
+    const Xw = xs.map((x, i) => [r[i]!, Math.min(x, knee) * r[i]!, Math.max(0, x - knee) * r[i]!]);
     const Xt = transpose(Xw) as number[][];
     let xtxInv: number[][];
     try {

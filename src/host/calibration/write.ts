@@ -48,11 +48,13 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
   }
-  if (fit.walk?.knee) {
-    const w = fit.walk, k = w.knee!;
-    const how = `measured, not fitted: the walk series beside ${w.idleMounts.join(', ')} idle binds, a two-segment line through open_tree's run medians against the length of the list it walks: ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount up to ${Math.round(k.mounts)} mounts, ${k.beyondNs.toFixed(1)} +- ${k.beyondStdErrorNs.toFixed(1)} ns beyond (the list outgrows a cache level)`;
-    doc.setIn(['mechanisms', 'mountWalkCachedMounts'], doc.createNode({ value: Math.round(k.mounts), source: fittedSource(opts.files, opts.date, how) }));
-    doc.setIn(['mechanisms', 'mountWalkBeyondFactor'], doc.createNode({ value: Number((k.beyondNs / w.ns).toPrecision(4)), source: fittedSource(opts.files, opts.date, `${how}; the factor is the second over the first`) }));
+  const { mountWalkCachedMounts: cached, mountWalkBeyondFactor: beyond } = fit.kernel.mechanisms;
+  if (fit.walk?.knee && cached && beyond) {
+    // The values calibrateMountstorm set from the walk series; here only their sources are written.
+    const w = fit.walk, k = fit.walk.knee;
+    const how = `measured, not fitted: the walk series beside ${w.idleMounts.join(', ')} idle binds, a two-segment line through open_tree's run medians against the length of the list it walks: ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount up to ${cached.value} mounts, ${k.beyondNs.toFixed(1)} +- ${k.beyondStdErrorNs.toFixed(1)} ns beyond (the list outgrows a cache level)`;
+    doc.setIn(['mechanisms', 'mountWalkCachedMounts'], doc.createNode({ value: cached.value, source: fittedSource(opts.files, opts.date, how) }));
+    doc.setIn(['mechanisms', 'mountWalkBeyondFactor'], doc.createNode({ value: beyond.value, source: fittedSource(opts.files, opts.date, `${how}; the factor is the second over the first`) }));
   }
   if (fit.workJitter) {
     doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
