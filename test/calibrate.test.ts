@@ -438,6 +438,28 @@ describe('several sessions of one configuration', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
     expect(() => loadMountstormPoints([a, join(dir, 'bad.json')])).toThrow(/bad\.json:1:1: results\.runs\[0\]\.opCounts\.umount: expected \d+ ops, as .*a\.json of the same configuration has/);
   });
+
+  it('the order the files are given in does not reach the fit: every order gives the same points, runs and loads', () => {
+    // Windows w33's fit moved namespace_sem's scale 1.59 -> 2.15 between recording order and shell order.
+    const dir = join(work, 'orders');
+    mkdirSync(dir, { recursive: true });
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
+    const files = [0.1, 0.7, 0.3, 1.3].map((load, i) => {
+      const m = structuredClone(src);
+      m.host.otherRunnable = load;
+      for (const r of m.results.runs) r.meanNs *= 1 + i / 7;
+      if (i === 3) m.config.layers = 1;
+      const f = join(dir, `s${i}.json`);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    });
+    const pointsOf = (order: string[]) => loadMountstormPoints(measurementKinds(order).mountstorm);
+    const want = pointsOf(files);
+    for (const order of [[...files].reverse(), [files[2]!, files[0]!, files[3]!, files[1]!], [files[1]!, files[3]!, files[2]!, files[0]!]]) {
+      expect(measurementKinds(order).mountstorm).toEqual(measurementKinds(files).mountstorm);
+      expect(pointsOf(order)).toEqual(want);
+    }
+  });
 });
 
 describe("the probe's work between syscalls", () => {
@@ -586,7 +608,7 @@ describe('the walk series (measure mountstorm --idle-mounts)', () => {
     const noisy = [250, 1000, 2000].map((n) => walkRun(`noisy${n}`, n, 24, { noise: (i) => (i === 2 ? 5_000_000 : 0) }));
     expect(measuredWalkNsPerMount(noisy).ns).toBeCloseTo(24, 6);
     // measurementKinds keeps them apart from the launch storms.
-    expect(measurementKinds(files).walk).toEqual(files);
+    expect(measurementKinds(files).walk).toEqual([...files].sort());
     expect(measurementKinds(files).mountstorm).toEqual([]);
   });
 

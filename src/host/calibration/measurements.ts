@@ -4,7 +4,7 @@
 // contended, the probe's own work between syscalls, the calls' jitter.
 
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
@@ -553,10 +553,22 @@ export function runConditionsNote(conditions: RunCondition[], show: (file: strin
  * Splits measurement files by kind, so the CLI can take them in any order.
  * Mount storms made beside idle mounts (`measure mountstorm --idle-mounts`)
  * are the walk series: they measure open_tree's walk, not a launch.
+ *
+ * Each kind comes back in one canonical order (by file name, then path),
+ * whatever order the files were given in. The order reaches the fit (the
+ * order of points, of runs within a merged point, the float sums of their
+ * loads) and the mount fit is chaotic in it: `calibrate --record D` (files
+ * in recording order) and `calibrate D/measurements/*.json` (shell order)
+ * fitted namespace_sem's write scale at 1.59 and 2.15 from the same files
+ * of window w33 (docs/validation.md, fifteenth session).
  */
+/** Code-point order (not localeCompare: the same on every machine and locale). */
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[]; walk: string[] } {
   const out = { mountstorm: [] as string[], lockbench: [] as string[], walk: [] as string[] };
-  for (const f of files) {
+  const byName = (a: string, b: string) => compareText(basename(a), basename(b)) || compareText(a, b);
+  for (const f of [...files].sort(byName)) {
     const m = loadMeasurement(f);
     if (m.kind === 'mountstorm' && m.config.idleMounts) out.walk.push(f);
     else if (m.kind === 'mountstorm' || m.kind === 'lockbench') out[m.kind].push(f);
