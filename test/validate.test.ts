@@ -53,6 +53,21 @@ describe('validate', () => {
     expect(formatValidation(report)).toMatch(/mountstorm: MAPE \d+\.\d% of mean launch latency over 3 held-out configurations/);
   });
 
+  it('says how much the machine moved while the held-out runs were recorded, each run against its own configuration', () => {
+    // Window w33's held-out runs (one run per file, five passes over 4 minutes) against that window's calibration.
+    const w33 = join(repo, 'measurements/this-host-w33');
+    const files = ['per-layer-idmap-K2-L25', 'per-layer-idmap-K8-L1'].flatMap((c) => [1, 2, 3, 4, 5].map((r) => join(w33, `heldout/${c}.r${r}.json`)));
+    const r = validate(loadCalibrationRecord(join(w33, 'refit/calibration.json')), files);
+    const d = r.speedDrift.mountstorm!;
+    expect(d.runs).toBe(10);
+    expect(d.configurations).toBe(2);
+    expect(d.spanMinutes).toBeGreaterThan(1);
+    expect(r.speedDrift.lockbench).toBeNull();
+    expect(formatValidation(r)).toContain(`mountstorm held-out runs: the machine ran ${Math.abs(d.changePct).toFixed(0)}% ${d.changePct >= 0 ? 'slower' : 'faster'} at the end than at the start`);
+    // The committed set above has one file per configuration (its runs share a start): no drift to say.
+    expect(report.speedDrift.mountstorm).toBeNull();
+  });
+
   it('refuses files and configurations the calibration used', () => {
     const used = record.mountstorm!.files[0]!;
     expect(() => validate(record, [used])).toThrow(/a measurement that calibration did not use/);

@@ -26,6 +26,7 @@ import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
 import { jsonDocument } from './jsonOutput.ts';
 import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
+import { formatSpeedDrift, speedDrift, timedRuns } from '../host/speedDrift.ts';
 import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
 
@@ -291,6 +292,12 @@ export function registerHostCommands(program: Command): void {
           const m = p.measured.reduce((a, b) => a + b, 0) / p.measured.length;
           out.push(`    ${p.label}: measured ${m.toPrecision(4)}, fitted ${p.predicted.toPrecision(4)} (${((p.predicted / m - 1) * 100).toFixed(1)}%)`);
         }
+      }
+      // How much the machine moved while the set was recorded: a fit cannot follow it, and predictions carry it.
+      const timed = timedRuns(files);
+      for (const what of ['mountstorm', 'lockbench'] as const) {
+        const drift = formatSpeedDrift(`${what} calibration runs`, speedDrift(timed[what]));
+        if (drift) out.push(drift);
       }
       const note = runConditionsNote(runConditions(files), shownPath);
       if (note) out.push(note);

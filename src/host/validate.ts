@@ -32,6 +32,7 @@ import {
 } from './calibrate.ts';
 import { lockbenchInterval, mountstormInterval, type PredictionInterval } from './predict.ts';
 import { mean } from '../bench/stats.ts';
+import { formatSpeedDrift, speedDrift, timedRuns, type SpeedDrift } from './speedDrift.ts';
 
 export interface ValidationPoint {
   probe: 'mountstorm' | 'lockbench';
@@ -60,6 +61,8 @@ export interface ValidationReport {
   meanCvPct: { mountstorm: number; lockbench: number };
   /** Share of the points with an interval whose measured mean is inside it, percent (NaN: none). */
   coveragePct: { mountstorm: number; lockbench: number };
+  /** How much the machine's speed moved while the held-out set was recorded (null: too few timed runs). */
+  speedDrift: { mountstorm: SpeedDrift | null; lockbench: SpeedDrift | null };
 }
 
 const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers' | 'unmountInspection' | 'processes'>) => `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}`;
@@ -144,6 +147,10 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
     mapePct: { mountstorm: mape('mountstorm'), lockbench: mape('lockbench') },
     meanCvPct: { mountstorm: cv('mountstorm'), lockbench: cv('lockbench') },
     coveragePct: { mountstorm: coverage('mountstorm'), lockbench: coverage('lockbench') },
+    speedDrift: (() => {
+      const runs = timedRuns([...kinds.mountstorm, ...kinds.lockbench]);
+      return { mountstorm: speedDrift(runs.mountstorm), lockbench: speedDrift(runs.lockbench) };
+    })(),
   };
 }
 
@@ -160,6 +167,8 @@ export function formatValidation(r: ValidationReport): string {
     if (Number.isNaN(r.mapePct[probe])) continue;
     const what = probe === 'mountstorm' ? 'mean launch latency' : 'throughput';
     lines.push(`${probe}: MAPE ${r.mapePct[probe].toFixed(1)}% of ${what} over ${r.points.filter((p) => p.probe === probe).length} held-out configurations; measurement run-to-run CV ${r.meanCvPct[probe].toFixed(1)}% on average${Number.isNaN(r.coveragePct[probe]) ? '' : `; 90% interval coverage ${r.coveragePct[probe].toFixed(0)}%`}`);
+    const drift = formatSpeedDrift(`${probe} held-out runs`, r.speedDrift[probe]);
+    if (drift) lines.push(drift);
   }
   return lines.join('\n') + '\n';
 }
@@ -167,7 +176,7 @@ export function formatValidation(r: ValidationReport): string {
 /** validation.json, validation.csv and one chart per series (measured and predicted curves, the runs' range as a band). */
 export async function validationOutputs(r: ValidationReport, meta: { command: string; calibration: string }): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
-  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, coveragePct: r.coveragePct, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
+  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, coveragePct: r.coveragePct, speedDrift: r.speedDrift, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
   files.push({ name: 'validation.json', content: JSON.stringify(json, null, 2) + '\n' });
   const header = ['probe', 'series', 'configuration', 'x', 'measuredMean', 'predicted', 'errorPct', 'cvPct', 'runs'];
   const rows = r.points.map((p) => [p.probe, p.series, p.label, formatNumber(p.x), formatNumber(p.measuredMean), formatNumber(p.predicted), formatNumber(p.errorPct), formatNumber(p.cvPct), p.measured.map(formatNumber).join(' ')].map(csvField).join(','));
