@@ -1,5 +1,6 @@
-// `locksim calibrate --record` for real: records a reduced calibration set
-// with the probes, fits, then predicts two configurations it did not record
+// `locksim calibrate --record --validate` for real: records a reduced
+// calibration set with the probes (and a reduced held-out set, pass for
+// pass, validated after the fit), fits, then predicts two configurations it did not record
 // and measures them: each measured mean of 5 runs must fall in its 98%
 // interval (Student's t: the spread is estimated from the reduced set's few
 // points), measured while a recorded configuration still measures as it did. At 90% each, a perfect model would fail this test one run in
@@ -9,7 +10,7 @@
 // so that the suite's own load cannot fall on the held-out runs and not on
 // the recording (or the reverse). Skipped with the reason where the host cannot run the probes.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +36,22 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe.skipIf(reason !== '')('calibrate --record on this host', () => {
   it('records a reduced set, fits, and the intervals of two unrecorded configurations hold their measured means', async (ctx) => {
     const dir = join(work, 'cal');
-    const r = spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), 'calibrate', '--record', dir, '--set', 'reduced'], { encoding: 'utf8', cwd: repo, timeout: 600_000 });
+    const r = spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), 'calibrate', '--record', dir, '--set', 'reduced', '--validate'], { encoding: 'utf8', cwd: repo, timeout: 600_000 });
     expect(r.status, r.stderr).toBe(0);
-    for (const f of ['calibration.json', 'hardware.yaml', 'kernel.yaml']) expect(existsSync(join(dir, f))).toBe(true);
+    for (const f of ['calibration.json', 'hardware.yaml', 'kernel.yaml', 'validation/validation.json']) expect(existsSync(join(dir, f))).toBe(true);
+    // --validate: the reduced held-out set (K=3 L=10, K=6 L=5, cs=100 ns; 3 passes) recorded pass for pass
+    // with the calibration set, then validated: the table, MAPE and how much the machine moved meanwhile.
+    const held = readdirSync(join(dir, 'heldout'));
+    expect(held.filter((f) => /^per-layer-idmap-K(3-L10|6-L5)\.r[123]\.json$/.test(f))).toHaveLength(6);
+    expect(held.filter((f) => /^ttas-t2-cs100-run[123]\.json$/.test(f))).toHaveLength(3);
+    expect(held.some((f) => f.endsWith('.trace.jsonl'))).toBe(false);
+    expect(r.stdout).toMatch(/validation on the held-out set/);
+    expect(r.stdout).toMatch(/mountstorm: MAPE [\d.]+% of mean launch latency over 2 held-out configurations/);
+    expect(r.stdout).toMatch(/mountstorm held-out runs: the machine ran \d+% (slower|faster) at the end than at the start/);
+    // Interleaved: the held-out set's first run starts before the calibration set's last.
+    const startOf = (f: string) => Date.parse(JSON.parse(readFileSync(f, 'utf8')).startedAt);
+    const calStarts = readdirSync(join(dir, 'measurements')).filter((f) => /\.r\d+\.json$/.test(f)).map((f) => startOf(join(dir, 'measurements', f)));
+    expect(startOf(join(dir, 'heldout', 'per-layer-idmap-K3-L10.r1.json'))).toBeLessThan(Math.max(...calStarts));
     // Only the small storms' traces are kept (K <= 4).
     expect(readdirSync(join(dir, 'measurements')).filter((f) => f.endsWith('.trace.jsonl')).every((f) => /-K[124]-/.test(f))).toBe(true);
     // The wake-up probe ran first and its medians are the base hardware model's `wakeup`.

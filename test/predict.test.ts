@@ -232,6 +232,8 @@ describe('locksim predict (CLI)', () => {
       ['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '90%'],
       ['calibrate', '--record', join(work, 'rec'), join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json')],
       ['calibrate'],
+      // --validate records a held-out set beside the calibration set: only with --record.
+      ['calibrate', join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json'), join(fitted, '../mountstorm/per-layer-idmap-K1-L50.json'), '--validate', '-o', join(work, 'never')],
       // Two wake-up measurements, or one beside --hardware (which already says what wake-ups cost).
       ['calibrate', wakeupFile, wakeupFile, join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json'), '-o', join(work, 'never')],
       ['calibrate', wakeupFile, join(fitted, '../mountstorm/per-layer-idmap-K1-L10.json'), '--hardware', 'models/hardware/generic-2core.yaml', '-o', join(work, 'never')],

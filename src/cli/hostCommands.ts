@@ -25,7 +25,7 @@ import { modelFileText } from '../host/topology.ts';
 import { writeOutputs } from '../report/atomicWrite.ts';
 import { wholeNumber } from './options.ts';
 import { jsonDocument } from './jsonOutput.ts';
-import { CALIBRATION_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
+import { CALIBRATION_SETS, HELDOUT_DIR, HELDOUT_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
 import { formatSpeedDrift, speedDrift, timedRuns } from '../host/speedDrift.ts';
 import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
 
@@ -244,21 +244,25 @@ export function registerHostCommands(program: Command): void {
     .argument('[files...]', 'measurement files from `locksim measure lockbench|mountstorm` (the calibration set; a `measure wakeup` file among them goes into the base hardware model); none with --record')
     .option('--record <dir>', 'record the calibration set on this machine first (root; probes: wakeup, lockbench, mount storms with traces), then fit; writes DIR/measurements, DIR/calibration.json, hardware.yaml and kernel.yaml')
     .addOption(new Option('--set <set>', 'with --record: which calibration set (reduced: the same shapes, smaller, ~1 min)').choices(['full', 'reduced']).default('full'))
+    .option('--validate', 'with --record: also record a held-out set (DIR/heldout, configurations the fit does not see), pass for pass with the calibration set so both see the same minutes of the machine, then validate the fit on it (DIR/validation)')
     .option('--hardware <file>', 'hardware model of this host to start from (default: read now, as `locksim host topology` would)')
     .option('--kernel <model>', 'kernel model to fit (name in models/kernel or a path)', 'linux-6.6')
     .option('-o, --out <dir>', 'directory for hardware.yaml, kernel.yaml and calibration.json (with --record: the same directory)')
-    .action(async (files: string[], opts: { hardware?: string; kernel: string; out?: string; record?: string; set: 'full' | 'reduced' }, cmd: Command) => {
+    .action(async (files: string[], opts: { hardware?: string; kernel: string; out?: string; record?: string; set: 'full' | 'reduced'; validate?: boolean }, cmd: Command) => {
       const command = shellQuote(invokedAs(cmd));
+      if (opts.validate && opts.record === undefined) throw commandLineError('--validate', '--record DIR as well (it records the held-out set beside the calibration set)', 'no --record');
       if (opts.record !== undefined && files.length > 0) throw commandLineError('[files...]', 'no measurement files with --record (it records its own)', JSON.stringify(files[0]));
       if (opts.record !== undefined && opts.out !== undefined && opts.out !== opts.record) throw commandLineError('--out', `no --out with --record, or the same directory (${opts.record})`, JSON.stringify(opts.out));
       if (opts.record === undefined && files.length === 0) throw commandLineError('[files...]', 'measurement files, or --record DIR to record them on this machine', 'none');
       if (opts.record === undefined && opts.out === undefined) throw commandLineError('--out', 'an output directory (-o DIR)', 'none');
       const outDir = opts.record ?? opts.out!;
       let wakeupFile: string | null = null;
+      let heldOutFiles: string[] = [];
       if (opts.record !== undefined) {
         const t0 = Date.now();
-        const rec = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`));
+        const rec = await recordCalibrationSet(opts.record, CALIBRATION_SETS[opts.set], (line) => process.stderr.write(`recorded ${line} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`), opts.validate ? HELDOUT_SETS[opts.set] : null);
         files = rec.files;
+        heldOutFiles = rec.heldOutFiles;
         if (!opts.hardware) wakeupFile = rec.wakeupFile;
       } else {
         // A wake-up measurement among the files (a recorded set's measurements/*.json) feeds the base hardware model, as with --record.
@@ -302,6 +306,15 @@ export function registerHostCommands(program: Command): void {
       const note = runConditionsNote(runConditions(files), shownPath);
       if (note) out.push(note);
       out.push(`wrote ${run.written.map(shownPath).join(', ')}`);
+      if (heldOutFiles.length > 0) {
+        // The fit's own record, read back as validate reads any calibration.
+        const calibration = join(outDir, 'calibration.json');
+        const report = validate(loadCalibrationRecord(calibration), heldOutFiles);
+        const validationDir = join(outDir, 'validation');
+        await writeOutputs(validationDir, await validationOutputs(report, { command, calibration }));
+        const note = runConditionsNote(runConditions(heldOutFiles), shownPath);
+        out.push('', `validation on the held-out set (${shownPath(join(outDir, HELDOUT_DIR))}):`, formatValidation(report).trimEnd(), ...(note ? [note] : []), `wrote ${shownPath(join(validationDir, 'validation.json'))}, validation.csv and charts`);
+      }
       process.stdout.write(out.join('\n') + '\n');
     });
 

@@ -93,6 +93,48 @@ export const CALIBRATION_SETS: Record<'full' | 'reduced', CalibrationSet> = {
   },
 };
 
+/**
+ * The held-out set `calibrate --record DIR --validate` records beside the
+ * calibration set, pass for pass (the set measurements/record-heldout.sh
+ * records on its own; none of its configurations is the calibration set's,
+ * which validate refuses): per-layer idmap K in {2, 8, 32, 64} x L in {1,
+ * 25, 100}, common parent L=50 at K in {1, 8, 32}, the runtime's shape at K
+ * in {8, 32} and per-layer K=8 L=25, and lockbench with critical sections of
+ * 10, 100, 400 ns and of 0, 100 ns with the counter on the lock's line.
+ * Recording it interleaved with the calibration passes puts both sets on the
+ * same minutes of the machine: on this project's host the same
+ * configurations ran up to 1.5x slower at the end of a 4-minute held-out
+ * recording than at its start (docs/validation.md, "Fifteenth session"), and
+ * a held-out set recorded before the calibration measured that drift as
+ * model error.
+ */
+export interface HeldOutSet {
+  mountstorm: CalibrationStorm[];
+  lockbench: { runs: { csNs: number; data?: 'same-line' }[]; durationMs: number };
+  repeat: number;
+}
+
+export const HELDOUT_SETS: Record<'full' | 'reduced', HeldOutSet> = {
+  full: {
+    mountstorm: [
+      ...storms([2, 8, 32, 64], [1, 25, 100]),
+      ...[1, 8, 32].map((containers): CalibrationStorm => ({ variant: 'common-parent', containers, layers: 50 })),
+      runtimeShaped(8),
+      runtimeShaped(32),
+      { variant: 'per-layer-idmap', containers: 8, layers: 25, unmountInspection: true, processes: true },
+    ],
+    lockbench: { runs: [{ csNs: 10 }, { csNs: 100 }, { csNs: 400 }, { csNs: 0, data: 'same-line' }, { csNs: 100, data: 'same-line' }], durationMs: 500 },
+    repeat: 5,
+  },
+  reduced: {
+    mountstorm: [...storms([3], [10]), ...storms([6], [5])],
+    lockbench: { runs: [{ csNs: 100 }], durationMs: 200 },
+    repeat: 3,
+  },
+};
+
+export const HELDOUT_DIR = 'heldout';
+
 export interface RecordProgress {
   (line: string): void;
 }
@@ -105,41 +147,66 @@ export const WAKEUP_FILE = 'wakeup.json';
  * measurement (DIR/measurements/wakeup.json, for the base hardware model).
  * Needs root (exit 3 without), checked before anything runs.
  */
-export async function recordCalibrationSet(dir: string, set: CalibrationSet, progress: RecordProgress = () => {}): Promise<{ files: string[]; wakeupFile: string }> {
+export async function recordCalibrationSet(dir: string, set: CalibrationSet, progress: RecordProgress = () => {}, heldOut: HeldOutSet | null = null): Promise<{ files: string[]; wakeupFile: string; heldOutFiles: string[] }> {
   if (process.getuid?.() !== 0) throw new HostCapabilityError('calibrate --record needs root (the mount storm probe makes idmapped mounts in a private mount namespace)');
   const mdir = join(dir, 'measurements');
+  const hdir = join(dir, HELDOUT_DIR);
   mkdirSync(mdir, { recursive: true });
+  if (heldOut) mkdirSync(hdir, { recursive: true });
   // The load average before each run: on a shared machine other work competes for the cpus.
   const loadLog = join(dir, 'load.log');
   const load = (what: string) => appendFileSync(loadLog, `${new Date().toISOString()} ${what} ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
   const files: string[] = [];
+  const heldOutFiles: string[] = [];
   const wakeupFile = join(mdir, WAKEUP_FILE);
   load('wakeup');
   await measureWakeup({}, { out: wakeupFile });
   progress('wakeup (wake-up latency by where the woken thread runs)');
-  for (let r = 1; r <= set.repeat; r++) {
-    for (const s of set.mountstorm) {
-      const out = join(mdir, `${stormName(s)}.r${r}.json`);
-      load(`mountstorm ${stormName(s)} run ${r}`);
-      await measureMountstorm({ ...s, repeat: 1 }, { out });
-      files.push(out);
-      progress(`mountstorm ${stormName(s)} run ${r}/${set.repeat}`);
+  // Pass r of every section together: the storms, the lockbench runs (so that
+  // run r of every section shares pass r's window: predict separates the
+  // window's offset from the spread within it), then the held-out set's pass r.
+  const passes = Math.max(set.repeat, set.lockbench.runs, heldOut?.repeat ?? 0);
+  for (let r = 1; r <= passes; r++) {
+    if (r <= set.repeat) {
+      for (const s of set.mountstorm) {
+        const out = join(mdir, `${stormName(s)}.r${r}.json`);
+        load(`mountstorm ${stormName(s)} run ${r}`);
+        await measureMountstorm({ ...s, repeat: 1 }, { out });
+        files.push(out);
+        progress(`mountstorm ${stormName(s)} run ${r}/${set.repeat}`);
+      }
     }
-  }
-  // Interleaved as the storms are, so that run r of every section shares pass r's window (predict separates the window's offset from the spread within it).
-  for (let r = 1; r <= set.lockbench.runs; r++) {
-    for (const cs of set.lockbench.csNs) {
-      const out = join(mdir, `ttas-t2-cs${cs}-run${r}.json`);
-      load(`lockbench cs=${cs} run ${r}`);
-      await measureLockbench({ lock: 'ttas', threads: 2, csNs: cs, durationMs: set.lockbench.durationMs }, { out });
-      files.push(out);
+    if (r <= set.lockbench.runs) {
+      for (const cs of set.lockbench.csNs) {
+        const out = join(mdir, `ttas-t2-cs${cs}-run${r}.json`);
+        load(`lockbench cs=${cs} run ${r}`);
+        await measureLockbench({ lock: 'ttas', threads: 2, csNs: cs, durationMs: set.lockbench.durationMs }, { out });
+        files.push(out);
+      }
+      progress(`lockbench pass ${r}/${set.lockbench.runs} (cs ${set.lockbench.csNs.join(', ')} ns)`);
     }
-    progress(`lockbench pass ${r}/${set.lockbench.runs} (cs ${set.lockbench.csNs.join(', ')} ns)`);
+    if (heldOut && r <= heldOut.repeat) {
+      for (const s of heldOut.mountstorm) {
+        const out = join(hdir, `${stormName(s)}.r${r}.json`);
+        load(`held-out mountstorm ${stormName(s)} run ${r}`);
+        await measureMountstorm({ ...s, repeat: 1 }, { out });
+        heldOutFiles.push(out);
+      }
+      for (const { csNs, data } of heldOut.lockbench.runs) {
+        const out = join(hdir, `ttas-t2-cs${csNs}${data ? `-${data}` : ''}-run${r}.json`);
+        load(`held-out lockbench cs=${csNs}${data ? ` ${data}` : ''} run ${r}`);
+        await measureLockbench({ lock: 'ttas', threads: 2, csNs, durationMs: heldOut.lockbench.durationMs, ...(data ? { data } : {}) }, { out });
+        heldOutFiles.push(out);
+      }
+      progress(`held-out pass ${r}/${heldOut.repeat} (${heldOut.mountstorm.length} storms, ${heldOut.lockbench.runs.length} lockbench runs)`);
+    }
   }
   // Large storms' traces are MBs and calibrate does not read them (it regenerates their ops).
   for (const f of readdirSync(mdir)) {
     const k = /-K(\d+)-L\d+(?:-[a-z0-9]+)*\.r\d+\.trace\.jsonl$/.exec(f);
     if (k && Number(k[1]) > set.keepTracesUpToK) rmSync(join(mdir, f));
   }
-  return { files, wakeupFile };
+  // Validate regenerates the held-out storms' ops (checking their counts): their traces are not read.
+  if (heldOut) for (const f of readdirSync(hdir)) if (f.endsWith('.trace.jsonl')) rmSync(join(hdir, f));
+  return { files, wakeupFile, heldOutFiles };
 }
