@@ -35,7 +35,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
+import { measuredProcessFaults, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -437,6 +437,28 @@ describe('several sessions of one configuration', () => {
     bad.results.runs[0].opCounts.umount += 1;
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(bad));
     expect(() => loadMountstormPoints([a, join(dir, 'bad.json')])).toThrow(/bad\.json:1:1: results\.runs\[0\]\.opCounts\.umount: expected \d+ ops, as .*a\.json of the same configuration has/);
+  });
+
+  it("a --processes run's page faults per container process and its copy-on-write fault cost: median faults x median cost, none in older files", () => {
+    const dir = join(work, 'faults');
+    mkdirSync(dir, { recursive: true });
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w34/measurements/common-parent-K4-L50-unmount-processes.r1.json', import.meta.url), 'utf8'));
+    const old = join(dir, 'old.json');
+    writeFileSync(old, JSON.stringify(src));
+    expect(measuredProcessFaults(loadMountstormPoints([old]))).toBeNull();
+    const files = [[[40, 42, 42, 44], 13_000], [[42, 42, 90, 41], 15_000], [[42, 43, 42, 42], 20_000]].map(([faults, cow], i) => {
+      const m = structuredClone(src);
+      m.results.runs[0].processFaults = faults;
+      m.results.runs[0].cowFaultNs = cow;
+      const f = join(dir, `r${i}.json`);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    });
+    const [p] = loadMountstormPoints(files);
+    expect(p!.processFaults).toHaveLength(12);
+    expect(p!.cowFaultNs).toEqual([13_000, 15_000, 20_000]);
+    // Median of the 12 processes' faults (42) x median fault (15 us).
+    expect(measuredProcessFaults([p!])).toEqual({ ns: 42 * 15_000, faults: 42, faultNs: 15_000 });
   });
 
   it('the order the files are given in does not reach the fit: every order gives the same points, runs and loads', () => {

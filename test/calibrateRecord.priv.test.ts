@@ -64,6 +64,9 @@ describe.skipIf(reason !== '')('calibrate --record on this host', () => {
     const kernel = loadKernelModel(join(dir, 'kernel.yaml'));
     expect(kernel.host.processForkNs?.source).toMatch(/--processes runs/);
     expect(kernel.host.processForkNs!.value).toBeGreaterThan(1000);
+    // ... and each container process's page faults (counted and timed by the probe): set, not fitted.
+    expect(kernel.host.processFaultNs?.source).toMatch(/page faults per container process/);
+    expect(kernel.host.processFaultNs!.value).toBeGreaterThan(0);
 
     // The interval covers the run-to-run noise of the window the recording
     // saw, not a machine that changed since (docs/validation.md: drift is

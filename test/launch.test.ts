@@ -329,4 +329,22 @@ describe('one process per container (processPerContainer)', () => {
     const procs = run(4, true, 0), threads = run(4, false, 0);
     expect(Math.abs(procs.metrics.rootfsMeanS - threads.metrics.rootfsMeanS)).toBeLessThan(0.1 * threads.metrics.rootfsMeanS);
   });
+
+  it("each process's page faults are CPU at its start: on 2 CPUs, 8 processes of 0.6 ms add at least 4 x 0.6 ms to the last launch; threads pay none", () => {
+    const withFaults = (k: number, processPerContainer: boolean, faultNs: number) => {
+      const kern = structuredClone(kernel) as typeof kernel;
+      kern.host.processForkNs = { value: 0, source: 'test' };
+      kern.host.processFaultNs = { value: faultNs, source: 'test' };
+      const params: LaunchParams = launchSchema.parse({ containers: [k], variant: 'common-parent', layers: 5, processPerContainer, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+      return simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' }), kern, params, buildLaunchTrace(params, k, kern, 's'));
+    };
+    const faultNs = 600_000;
+    const none = withFaults(8, true, 0), faulted = withFaults(8, true, faultNs);
+    expect(faulted.metrics.unfinished).toBe(0);
+    // 8 x 0.6 ms of CPU on 2 CPUs: the storm ends at least 2.4 ms later.
+    expect(faulted.metrics.launchMaxS - none.metrics.launchMaxS).toBeGreaterThanOrEqual((4 * faultNs) / 1e9);
+    expect(faulted.metrics.rootfsMeanS).toBeGreaterThan(none.metrics.rootfsMeanS + faultNs / 1e9);
+    // Threads share the runtime's warm address space: no faults to pay.
+    expect(withFaults(8, false, faultNs).metrics.rootfsMeanS).toBe(withFaults(8, false, 0).metrics.rootfsMeanS);
+  });
 });

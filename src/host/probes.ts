@@ -200,6 +200,10 @@ export const mountstormSummarySchema = z.object({
   idleMounts: z.number().int().positive().optional(),
   /** With --processes: when each container's process started running, ns after the release. */
   processStartNs: z.array(nsNumber).optional(),
+  /** With --processes: page faults each container's process took from its fork to its exit (getrusage ru_minflt + ru_majflt; absent before 2026-12-01). */
+  processFaults: z.array(z.number().int().nonnegative()).optional(),
+  /** With --processes: one copy-on-write page fault in a freshly forked child, ns (median of three children writing 64 pages each, before the release). */
+  cowFaultNs: nsNumber.optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
   /** One-way transfer between the first two cpus before and after the storm (absent before 2026-11-30 14:10 UTC, or with one cpu). */

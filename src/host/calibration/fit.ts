@@ -646,6 +646,19 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   };
 }
 
+/**
+ * What a fresh container process spends in page faults, from the --processes
+ * runs that counted them (median faults per process x median fault cost);
+ * null without such runs (files before 2026-12-01).
+ */
+export function measuredProcessFaults(points: MountstormPoint[]): { ns: number; faults: number; faultNs: number } | null {
+  const faults = points.flatMap((p) => p.processFaults ?? []);
+  const cow = points.flatMap((p) => p.cowFaultNs ?? []);
+  if (faults.length === 0 || cow.length === 0) return null;
+  const f = median(faults), c = median(cow);
+  return { ns: f * c, faults: f, faultNs: c };
+}
+
 export interface MountstormFit extends FitReport {
   kernel: KernelModel;
   /** The probe's own work, measured from single-container traces (null: none kept, so runtimePerOpNs was fitted in unlockedPerOp). */
@@ -658,6 +671,8 @@ export interface MountstormFit extends FitReport {
   otherWorkWake: OtherWorkWake | null;
   /** One process per container: the fork's cost, measured from single-container --processes runs (null: none). */
   processFork: { ns: number; runs: number[] } | null;
+  /** One process per container: its page faults' CPU, measured from --processes runs that counted them (null: none). */
+  processFaults: { ns: number; faults: number; faultNs: number } | null;
   /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
   walk: WalkMeasurement | null;
   /** The umount beside a busy CPU that holds the per-busy-CPU grace period (withBusyGracePeriod), and the grace period it gives (null: none given, so it was fitted). */
@@ -718,6 +733,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   const firstForks = points.filter((p) => p.containers === 1).flatMap((p) => p.firstForkNs ?? []);
   const processFork = firstForks.length > 0 ? { ns: median(firstForks), runs: firstForks } : null;
   if (processFork) measured.host.processForkNs = { value: processFork.ns, source: src };
+  // Each container process's page faults: the faults it took (median over every process of every --processes run) times one copy-on-write fault (median over the runs).
+  const processFaults = measuredProcessFaults(points);
+  if (processFaults) measured.host.processFaultNs = { value: Math.round(processFaults.ns), source: src };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -791,6 +809,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     rcuFastPath,
     otherWorkWake,
     processFork,
+    processFaults,
     walk,
     busyUmount: busy,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },

@@ -36,6 +36,9 @@ export interface MountstormPoint {
   processes?: boolean;
   /** With processes: per run, when the first container's process started running after the release (its fork, with nothing else running yet). */
   firstForkNs?: number[];
+  /** With --processes: page faults of every container process of every run, and each run's copy-on-write fault cost (ns); absent in older files. */
+  processFaults?: number[];
+  cowFaultNs?: number[];
 }
 
 /**
@@ -378,7 +381,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
-    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])) } : {}),
+    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])), processFaults: m.results.runs.flatMap((r) => r.processFaults ?? []), cowFaultNs: m.results.runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])) } : {}),
   };
 }
 
@@ -405,7 +408,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}) });
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}) });
   }
   return [...byKey.values()];
 }

@@ -74,6 +74,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     const f = fit.processFork;
     doc.setIn(['host', 'processForkNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container --processes runs of the container process's start after the release (${f.runs.map((x) => (x / 1000).toFixed(0)).join(', ')} us)`) }));
   }
+  if (fit.processFaults) {
+    const f = fit.processFaults;
+    doc.setIn(['host', 'processFaultNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${f.faults} page faults per container process (median over every process of the --processes runs, getrusage) x ${(f.faultNs / 1000).toFixed(1)} us per copy-on-write fault (median over the runs; the probe times a forked child writing 64 pages its parent wrote)`) }));
+  }
   if (fit.otherWorkWake) {
     const w = fit.otherWorkWake;
     const what = `${w.longWaits} of ${w.umounts} single-container unmounts returned > 4x their run's median and > 50 us over it, with ${w.meanOtherRunnable.toFixed(1)} other runnable tasks on average`;

@@ -48,6 +48,8 @@ export function startContainers(s: LaunchState): void {
   const opDurations = s.opDurations;
   const opLog = s.opLog;
 
+  const processFaultNs = kernel.host.processFaultNs?.value ?? 0;
+  const faultWork = names.id('runtime;page faults', { phase: 'runtime', inLock: false, inSeqlock: false });
   // With one process per container: which containers' processes have been forked, and who waits for its fork.
   const forked = new Uint8Array(containers.length);
   const awaitingFork: (SimThread | null)[] = containers.map(() => null);
@@ -63,6 +65,12 @@ export function startContainers(s: LaunchState): void {
         t.doing(names.id('idle'));
         awaitingFork[ci] = t;
         t.sleep();
+        yield;
+      }
+      // A fresh process's first writes fault its pages in (its stack, libc's data, its records): CPU at its start.
+      if (s.params.processPerContainer && processFaultNs > 0) {
+        t.doing(faultWork);
+        t.work(processFaultNs * path.jitter(t));
         yield;
       }
       if (startLatencyNs > 0) {
