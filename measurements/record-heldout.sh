@@ -7,6 +7,9 @@
 # machine's drift over minutes spreads over every configuration alike; one
 # file per run, NAME.rR.json (validate merges the files of one configuration).
 # Its configurations are none of the calibration set's (validate refuses those).
+# `locksim calibrate --record DIR --validate` records the same set (HELDOUT_SETS in
+# src/host/recordCalibration.ts) pass for pass with the calibration set, which keeps the
+# machine's drift within a window out of the comparison (docs/validation.md, "Fifteenth session").
 set -eu
 out=${1:?usage: record-heldout.sh OUTDIR}
 mkdir -p "$out"
