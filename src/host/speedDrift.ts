@@ -14,6 +14,7 @@
 // mean launch latency (mount storms) or its time per acquisition (lockbench,
 // 1 / throughput): positive b is a machine getting slower.
 import { loadMeasurement, type Measurement } from './measure.ts';
+import { mean } from '../bench/stats.ts';
 
 export interface SpeedDrift {
   /** Runs with a start time, and the configurations they fall in (each with 2 runs or more). */
@@ -58,7 +59,7 @@ export function speedDrift(runs: TimedRun[]): SpeedDrift | null {
   const centred: { dx: number; dy: number }[] = [];
   for (const g of groups) {
     const xs = g.map((r) => (r.atMs - t0) / 60_000), ys = g.map((r) => Math.log(r.value));
-    const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const mx = mean(xs), my = mean(ys);
     xs.forEach((x, i) => {
       const dx = x - mx, dy = ys[i]! - my;
       centred.push({ dx, dy });

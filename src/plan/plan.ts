@@ -20,6 +20,7 @@ import { simulatePoints } from '../runner/pool.ts';
 import type { RuntimeVariant } from '../workload/generators.ts';
 import { launchSchema } from '../workload/launchParams.ts';
 import { meanInterval, type Interval } from './confidence.ts';
+import { byCodeUnit } from '../report/results.ts';
 import { machineLabel, type Plan, type PlanCandidate } from './planSchema.ts';
 
 /** A machine and a runtime variant: what one line of the plan's answers is about. */
@@ -227,7 +228,7 @@ export async function runPlan(plan: Plan, opts: RunPlanOptions): Promise<PlanRes
 
   const ranking = [...candidates].sort((a, b) => a.atBurst.p99S.mean - b.atBurst.p99S.mean || (a.label < b.label ? -1 : 1)).map((c) => c.label);
   const points = [...results.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([key, r]) => ({ key, seed: r.seed, launchP99S: r.metrics.launchP99S!, successRate: r.metrics.successRate!, simulatedS: r.metrics.simulatedS! }));
   const { candidates: _c, kernelRef: _k, ...planEcho } = plan;
   return { format: 'locksim-plan', version: 1, plan: planEcho, costDefinition: COST_DEFINITION, candidates, ranking, points };

@@ -46,7 +46,7 @@ export function csvField(text: string): string {
 }
 
 /** Code-unit order, not localeCompare: the order must not depend on the machine's locale. */
-function byCodeUnit(a: string, b: string): number {
+export function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

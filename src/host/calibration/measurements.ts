@@ -10,6 +10,7 @@ import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workloa
 import { loadMeasurement, type Measurement } from '../measure.ts';
 import { lineFit, mean, median } from '../../bench/stats.ts';
 import { kneeFit } from './kneeFit.ts';
+import { byCodeUnit } from '../../report/results.ts';
 
 // ---------------------------------------------------------------------------
 // Measured points
@@ -565,12 +566,9 @@ export function runConditionsNote(conditions: RunCondition[], show: (file: strin
  * fitted namespace_sem's write scale at 1.59 and 2.15 from the same files
  * of window w33 (docs/validation.md, fifteenth session).
  */
-/** Code-point order (not localeCompare: the same on every machine and locale). */
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 export function measurementKinds(files: string[]): { mountstorm: string[]; lockbench: string[]; walk: string[] } {
   const out = { mountstorm: [] as string[], lockbench: [] as string[], walk: [] as string[] };
-  const byName = (a: string, b: string) => compareText(basename(a), basename(b)) || compareText(a, b);
+  const byName = (a: string, b: string) => byCodeUnit(basename(a), basename(b)) || byCodeUnit(a, b);
   for (const f of [...files].sort(byName)) {
     const m = loadMeasurement(f);
     if (m.kind === 'mountstorm' && m.config.idleMounts) out.walk.push(f);
