@@ -162,6 +162,19 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   load('wakeup');
   await measureWakeup({}, { out: wakeupFile });
   progress('wakeup (wake-up latency by where the woken thread runs)');
+  // One storm run or one lockbench run into `into`, logged with the load.
+  const storm = async (into: string, s: CalibrationStorm, r: number, what: string) => {
+    const out = join(into, `${stormName(s)}.r${r}.json`);
+    load(`${what}mountstorm ${stormName(s)} run ${r}`);
+    await measureMountstorm({ ...s, repeat: 1 }, { out });
+    return out;
+  };
+  const lockbench = async (into: string, csNs: number, data: 'same-line' | undefined, durationMs: number, r: number, what: string) => {
+    const out = join(into, `ttas-t2-cs${csNs}${data ? `-${data}` : ''}-run${r}.json`);
+    load(`${what}lockbench cs=${csNs}${data ? ` ${data}` : ''} run ${r}`);
+    await measureLockbench({ lock: 'ttas', threads: 2, csNs, durationMs, ...(data ? { data } : {}) }, { out });
+    return out;
+  };
   // Pass r of every section together: the storms, the lockbench runs (so that
   // run r of every section shares pass r's window: predict separates the
   // window's offset from the spread within it), then the held-out set's pass r.
@@ -169,35 +182,17 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   for (let r = 1; r <= passes; r++) {
     if (r <= set.repeat) {
       for (const s of set.mountstorm) {
-        const out = join(mdir, `${stormName(s)}.r${r}.json`);
-        load(`mountstorm ${stormName(s)} run ${r}`);
-        await measureMountstorm({ ...s, repeat: 1 }, { out });
-        files.push(out);
+        files.push(await storm(mdir, s, r, ''));
         progress(`mountstorm ${stormName(s)} run ${r}/${set.repeat}`);
       }
     }
     if (r <= set.lockbench.runs) {
-      for (const cs of set.lockbench.csNs) {
-        const out = join(mdir, `ttas-t2-cs${cs}-run${r}.json`);
-        load(`lockbench cs=${cs} run ${r}`);
-        await measureLockbench({ lock: 'ttas', threads: 2, csNs: cs, durationMs: set.lockbench.durationMs }, { out });
-        files.push(out);
-      }
+      for (const cs of set.lockbench.csNs) files.push(await lockbench(mdir, cs, undefined, set.lockbench.durationMs, r, ''));
       progress(`lockbench pass ${r}/${set.lockbench.runs} (cs ${set.lockbench.csNs.join(', ')} ns)`);
     }
     if (heldOut && r <= heldOut.repeat) {
-      for (const s of heldOut.mountstorm) {
-        const out = join(hdir, `${stormName(s)}.r${r}.json`);
-        load(`held-out mountstorm ${stormName(s)} run ${r}`);
-        await measureMountstorm({ ...s, repeat: 1 }, { out });
-        heldOutFiles.push(out);
-      }
-      for (const { csNs, data } of heldOut.lockbench.runs) {
-        const out = join(hdir, `ttas-t2-cs${csNs}${data ? `-${data}` : ''}-run${r}.json`);
-        load(`held-out lockbench cs=${csNs}${data ? ` ${data}` : ''} run ${r}`);
-        await measureLockbench({ lock: 'ttas', threads: 2, csNs, durationMs: heldOut.lockbench.durationMs, ...(data ? { data } : {}) }, { out });
-        heldOutFiles.push(out);
-      }
+      for (const s of heldOut.mountstorm) heldOutFiles.push(await storm(hdir, s, r, 'held-out '));
+      for (const { csNs, data } of heldOut.lockbench.runs) heldOutFiles.push(await lockbench(hdir, csNs, data, heldOut.lockbench.durationMs, r, 'held-out '));
       progress(`held-out pass ${r}/${heldOut.repeat} (${heldOut.mountstorm.length} storms, ${heldOut.lockbench.runs.length} lockbench runs)`);
     }
   }
