@@ -453,13 +453,16 @@ static void *shared_alloc(size_t bytes) {
 #define COW_PAGES 64
 static double cow_fault_ns(void) {
     long page = sysconf(_SC_PAGESIZE);
-    char *buf = mmap(NULL, (size_t)COW_PAGES * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    uint64_t *per = shared_alloc(3 * sizeof *per);
+    size_t bytes = (size_t)COW_PAGES * (size_t)page;
+    char *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (buf == MAP_FAILED) return -1;
-    memset(buf, 1, (size_t)COW_PAGES * (size_t)page);
-    for (int rep = 0; rep < 3; rep++) {
+    uint64_t *per = shared_alloc(3 * sizeof *per);
+    memset(buf, 1, bytes);
+    double ns = -1;
+    int rep = 0;
+    for (; rep < 3; rep++) {
         pid_t pid = fork();
-        if (pid < 0) return -1;
+        if (pid < 0) break;
         if (pid == 0) {
             uint64_t t0 = now_ns();
             for (int i = 0; i < COW_PAGES; i++) buf[(size_t)i * (size_t)page] = 2;
@@ -467,12 +470,15 @@ static double cow_fault_ns(void) {
             _exit(0);
         }
         int st;
-        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)) return -1;
+        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)) break;
     }
-    munmap(buf, (size_t)COW_PAGES * (size_t)page);
-    uint64_t a = per[0], b = per[1], c = per[2];
-    /* The median of three. */
-    return (double)(a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b)));
+    if (rep == 3) {
+        qsort(per, 3, sizeof *per, cmp_u64);
+        ns = (double)per[1];
+    }
+    munmap(per, 3 * sizeof *per);
+    munmap(buf, bytes);
+    return ns;
 }
 
 static int passes_of(enum variant v) { return v == V_SHIFTED_UNTAR ? 1 : 2; }
