@@ -44,6 +44,7 @@ import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
 import type { MachineSpec } from '../machine.ts';
 import { createRequire } from 'node:module';
+import { mathjs } from '../mathjs.ts';
 
 /** probes/lockbench.c's default `--sample-every` (calibration records made before it was stored do not say). */
 const PROBE_SAMPLE_EVERY = 16;
@@ -53,13 +54,13 @@ export const Z90 = 1.6449;
 
 /**
  * The normal quantile of a two-sided interval at `level` (0.9 -> 1.645), by
- * bisection on mathjs's erf. mathjs is loaded on first use only: importing it
- * at the top put ~0.6 s on every locksim command's start (the CLI loads this
- * module), for a function only `--level` needs.
+ * bisection on mathjs's erf (loaded on first use, src/mathjs.ts: importing it
+ * at the top put ~0.6 s on every locksim command's start; the CLI loads this
+ * module, and only `--level` needs it).
  */
 export function zOfLevel(level: number): number {
   if (!(level > 0 && level < 1)) throw new RangeError(`a level in (0, 1), got ${level}`);
-  const { erf } = createRequire(import.meta.url)('mathjs') as typeof import('mathjs');
+  const { erf } = mathjs();
   let lo = 0;
   let hi = 10;
   for (let i = 0; i < 80; i++) {

@@ -19,7 +19,7 @@
 // is in the residual. Callers pick a held-out subset by peer count and compare
 // predictions with the held-out medians and their run-to-run spread.
 
-import { inv, multiply, transpose } from 'mathjs';
+import { mathjs } from '../mathjs.ts';
 import type { Measurement } from './measure.ts';
 import { median } from '../bench/stats.ts';
 
@@ -45,6 +45,7 @@ export function leastSquares(names: string[], X: number[][], y: number[]): Linea
   // an intercept of 1 would make X'X too ill-conditioned to invert accurately.
   const scale = names.map((_, j) => Math.max(...X.map((r) => Math.abs(r[j]!))) || 1);
   const Xs = X.map((r) => r.map((v, j) => v / scale[j]!));
+  const { inv, multiply, transpose } = mathjs();
   const Xt = transpose(Xs);
   const xtxInv = inv(multiply(Xt, Xs) as number[][]) as number[][];
   const beta = (multiply(xtxInv, multiply(Xt, y)) as number[]).map((b) => b);

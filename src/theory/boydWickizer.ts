@@ -15,18 +15,10 @@
  * generator matrix with the normalization row), and cross-checked by the product
  * form of the birth-death chain.
  */
-import { createRequire } from 'node:module';
 import type { Matrix } from 'mathjs';
+import { mathjs as math } from '../mathjs.ts';
 import type { MachineSpec } from '../machine.ts';
 
-/**
- * mathjs is loaded on first use: it takes a large part of a second to load,
- * and every locksim command (even --help) would otherwise pay for it.
- */
-let mathjs: typeof import('mathjs') | undefined;
-function math(): typeof import('mathjs') {
-  return (mathjs ??= createRequire(import.meta.url)('mathjs') as typeof import('mathjs'));
-}
 
 export interface BoydWickizerParams {
   /** Cores contending (n). */

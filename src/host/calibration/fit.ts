@@ -3,7 +3,7 @@
 // (ml-levenberg-marquardt) with standard errors from the Jacobian.
 // Why these parameters: src/host/calibrate.ts.
 
-import { levenbergMarquardt } from 'ml-levenberg-marquardt';
+import { createRequire } from 'node:module';
 import { median } from '../../bench/stats.ts';
 import { DEFAULT_CONTEXT_SWITCH_NS, DEFAULT_WAKEUP_NS } from '../../machine.ts';
 import { InputError } from '../../config/errors.ts';
@@ -518,6 +518,8 @@ export function fitRelative(
     }
     return pred;
   };
+  // Loaded at the first fit, not with this module: every command's start loads fit.ts (through predict and validate).
+  const { levenbergMarquardt } = createRequire(import.meta.url)('ml-levenberg-marquardt') as typeof import('ml-levenberg-marquardt');
   const fit = levenbergMarquardt(
     { x: rows.map((_, i) => i), y: rows.map(() => 1) },
     (params: number[]) => {

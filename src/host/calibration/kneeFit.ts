@@ -2,9 +2,9 @@
  * A continuous two-segment line by least squares: for costs per item that
  * change once a list outgrows something (open_tree's walk per mount once the
  * walked list no longer fits in a cache level, measured by a walk series).
- * Its own module so that mathjs loads only where a calibration is fitted.
+ * mathjs is loaded at the first fit (src/mathjs.ts), not with this module.
  */
-import { inv, multiply, transpose } from 'mathjs';
+import { mathjs } from '../../mathjs.ts';
 
 /** y = intercept + below * min(x, knee) + above * max(0, x - knee). */
 export interface KneeLine {
@@ -31,6 +31,7 @@ export function kneeFit(xs: readonly number[], ys: readonly number[], candidates
   // Weighted: each row and its y scaled by the square root of its weight (the same for every candidate).
   const r = xs.map((_, i) => Math.sqrt(weights?.[i] ?? 1));
   const yw = ys.map((y, i) => y * r[i]!);
+  const { inv, multiply, transpose } = mathjs();
   let best: KneeLine | null = null;
   for (const knee of candidates) {
     const lo = new Set(xs.filter((x) => x <= knee)), hi = new Set(xs.filter((x) => x > knee));
