@@ -256,6 +256,37 @@ describe('RwSemaphore', () => {
     expect(sem.stats.spinNs).toBeLessThan(12_000);
   });
 
+  it('by default spins on a running writer owner for as long as it holds the lock (6.x rwsem_spin_on_owner: no time limit)', () => {
+    // The same 200 us hold as above without a spin limit: the writer never
+    // sleeps, its CPU never idles, and it takes the lock within a few line
+    // transfers of the release (until 2026-12-01 a 25 us default put it to
+    // sleep mid-hold, and a wake-up later it found the lock free).
+    const m = new Machine(MESH4, { seed: 'limit' });
+    const sem = new RwSemaphore('namespace_sem', m.coherence);
+    let releasedAt = 0;
+    let gotAt = 0;
+    m.spawn('holder', function* (t) {
+      yield* sem.downWrite(t);
+      t.work(200_000);
+      yield;
+      releasedAt = t.sim.now;
+      yield* sem.upWrite(t);
+    });
+    m.spawn('writer', function* (t) {
+      t.work(500);
+      yield;
+      yield* sem.downWrite(t);
+      gotAt = t.sim.now;
+      yield* sem.upWrite(t);
+    });
+    m.sim.run();
+    expect(sem.stats.spins).toBe(1);
+    expect(sem.stats.spinAcquisitions).toBe(1);
+    expect(sem.stats.sleeps.write).toBe(0);
+    expect(sem.stats.spinNs).toBeGreaterThan(199_000);
+    expect(gotAt - releasedAt).toBeLessThan(1_000);
+  });
+
   it('stops spinning soon after the owning writer leaves its CPU', () => {
     const m = new Machine(MESH4, { seed: 'owner-sleeps' });
     const sem = new RwSemaphore('namespace_sem', m.coherence);

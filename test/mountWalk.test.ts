@@ -71,3 +71,54 @@ describe('the walk per mount with a knee', () => {
     expect(parseKernelModelText(doc.toString(), 'k.yaml').mechanisms.mountWalkBeyondFactor!.value).toBe(3);
   });
 });
+
+/**
+ * Durations of `walks` open_trees beside `mounts` mounts: by one thread
+ * back to back, or by two threads on the two CPUs taking turns (each waits
+ * for the other's call to end), ns each in call order.
+ */
+function walkDurations(k: KernelModel, mounts: number, walks: number, turns: boolean): number[] {
+  const m = new Machine(machineSpecFromTopology(buildTopology(loadHardwareModel('generic-2core'))), { seed: 'walk' });
+  const path = new KernelMountPath(m, k, mounts);
+  const took: number[] = [];
+  let next = 0;
+  const threads = turns ? 2 : 1;
+  for (let id = 0; id < threads; id++) {
+    m.spawn(`c${id}`, function* (t) {
+      for (let i = id; i < walks; i += threads) {
+        while (next !== i) {
+          t.work(1_000);
+          yield;
+        }
+        const from = t.sim.now;
+        yield* path.syscall(t, 'runtime', 'open_tree', 1);
+        took[i] = t.sim.now - from;
+        next++;
+      }
+    });
+  }
+  m.sim.run(1e10);
+  return took;
+}
+
+describe('a warm and a cold walk (kernelPath warmWalk)', () => {
+  it('a cold walk fetches every mount at the price beyond the knee; without a knee warm and cold cost the same', () => {
+    expect(perMountWalkNs(kernel(true), 10, 1500, false)).toBe(10 * 3 * 1500);
+    expect(perMountWalkNs(kernel(true), 10, 4000, false)).toBe(10 * 3 * 4000);
+    expect(perMountWalkNs(kernel(false), 10, 4000, false)).toBe(40_000);
+  });
+
+  it('one thread walking back to back stays warm; two CPUs taking turns walk cold', () => {
+    const alone = walkDurations(kernel(true), 1500, 4, false);
+    const turns = walkDurations(kernel(true), 1500, 4, true);
+    // Alone: every walk is the first one's (warm) price, give or take the lock lines' transfers (< 1 us).
+    for (const d of alone) expect(Math.abs(d - alone[0]!)).toBeLessThan(1_000);
+    // Taking turns: the first walk is warm, every later one pays 1,500 x 10 ns x (3 - 1) = 30 us more.
+    expect(turns[0]).toBe(alone[0]);
+    expect(Math.abs(turns[0]! - alone[0]!)).toBeLessThan(1_000);
+    for (const d of turns.slice(1)) expect(Math.abs(d - alone[0]! - 30_000)).toBeLessThan(1_000);
+    // Without a knee there is nothing to lose: the same price either way.
+    const flat = walkDurations(kernel(false), 1500, 4, true);
+    for (const d of flat) expect(Math.abs(d - flat[0]!)).toBeLessThan(1_000);
+  });
+});

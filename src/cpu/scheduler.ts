@@ -112,6 +112,8 @@ export class Scheduler implements EventTarget {
    * CPU with no thread and none on its way, so no other place clears it).
    */
   private readonly wakingFromIdle: boolean[];
+  /** Per CPU: how many times a thread was put on it (`occupy`); see `occupancy`. */
+  private readonly occupancies: number[];
   /** Bumped whenever a CPU changes hands, so a slice timer set for its previous thread is ignored. */
   private readonly sliceEpoch: number[];
   private readonly sliceArmed: boolean[];
@@ -150,6 +152,7 @@ export class Scheduler implements EventTarget {
     this.busySiblings = new Int32Array(this.cpuCount);
     this.reserved = new Array(this.cpuCount).fill(false);
     this.wakingFromIdle = new Array(this.cpuCount).fill(false);
+    this.occupancies = new Array(this.cpuCount).fill(0);
     this.sliceEpoch = new Array(this.cpuCount).fill(0);
     this.sliceArmed = new Array(this.cpuCount).fill(false);
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
@@ -187,8 +190,20 @@ export class Scheduler implements EventTarget {
     return this.onCpu[cpu] !== null && this.busySiblings[cpu] === this.params.siblings[cpu].length;
   }
 
+  /**
+   * A count that changes whenever a thread is put on `cpu`: equal at two
+   * instants of one thread's run only if the CPU ran nothing else and did
+   * not idle between them (what a cache that another thread's work or the
+   * host's, while the vCPU idles, would evict still holds: kernelPath.ts's
+   * warm walk).
+   */
+  occupancy(cpu: number): number {
+    return this.occupancies[cpu]!;
+  }
+
   /** Put `t` on the free `cpu`. */
   private occupy(cpu: number, t: SimThread): void {
+    this.occupancies[cpu]!++;
     if (this.onCpu[cpu] === null) {
       this.busyCpus++;
       for (const s of this.params.siblings[cpu]) this.busySiblings[s]++;
@@ -229,6 +244,11 @@ export class Scheduler implements EventTarget {
   /** Thread on `cpu` (or null). */
   threadOn(cpu: number): SimThread | null {
     return this.onCpu[cpu];
+  }
+
+  /** Threads waiting in `cpu`'s run queue (per-CPU queues; 0 with one global queue). For diagnostics (scripts/cpu-occupancy.ts). */
+  waitingOn(cpu: number): number {
+    return this.perCpuQueues ? this.cpuQueues[cpu]!.length : 0;
   }
 
   /**

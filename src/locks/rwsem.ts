@@ -36,10 +36,10 @@
  *    own, at its next owner check (`ownerCheckNs`), not within one `pause`;
  *    the checks cost no event: the owner's thread and the scheduler tell the
  *    spinner (src/cpu/thread.ts `watchLeaveCpu`/`requestResched`), which
- *    acts at the check that follows; it also gives up after
- *    `spinLimitNs` in total (6.x spins on a running writer until need_resched).
- *    Would-be spinners waiting in the osq count that time too and leave the
- *    queue when it runs out (osq_lock's unqueue).
+ *    acts at the check that follows. As in 6.x a spin on a running writer
+ *    has no time limit; `spinLimitNs` (default none) caps a whole spin when
+ *    set. Would-be spinners waiting in the osq count that time too and leave
+ *    the queue when it runs out (osq_lock's unqueue).
  *  - Reader optimistic lock stealing (5.11+) is modelled in 'steal' mode: a
  *    reader whose fast path failed only because sleepers wait takes the free
  *    lock. Its wake-up of the readers queued behind it (when the first
@@ -60,7 +60,7 @@ export type RwMode = 'read' | 'write';
 export interface RwSemParams {
   /** Whether writers spin optimistically before sleeping (CONFIG_RWSEM_SPIN_ON_OWNER). */
   optimisticSpin: boolean;
-  /** Longest a writer spins (in the osq queue and on the count line together), ns. */
+  /** Longest a writer spins (in the osq queue and on the count line together), ns; Infinity: no cap beyond the kernel's own exits. */
   spinLimitNs: number;
   /** The kind of spinlock `wait_lock` is (a raw_spinlock_t: qspinlock in Linux). */
   waitLockKind: SpinLockKind;
@@ -88,8 +88,13 @@ export interface RwSemParams {
 
 export const defaultRwSemParams: RwSemParams = {
   optimisticSpin: true,
-  // The 6.x cap on spinning over reader owners (rwsem_rspin_threshold: 25 us).
-  spinLimitNs: 25_000,
+  // No cap of its own: 6.x spins on a writer owner while it runs and until
+  // need_resched (rwsem_spin_on_owner), and on reader owners for the
+  // rwsem_rspin_threshold the spin loop applies by itself. Until 2026-12-01
+  // this was 25 us for every owner, which put a writer to sleep behind a
+  // running owner mid-walk and left its CPU idle (docs/validation.md,
+  // "Sixteenth session").
+  spinLimitNs: Infinity,
   ownerCheckNs: 1_000,
   waitLockKind: 'qspinlock',
   waitLockOnCountLine: false,
@@ -170,7 +175,8 @@ class SpinDeadline implements EventTarget, SpinInterrupt {
     coh.watch(this.t, line);
     this.t.spinInterrupt = this;
     owner?.watchLeaveCpu(this);
-    if (this.timerAt !== this.deadlineAt) {
+    // No timer for a spin without a deadline (it ends on a line change, the owner leaving, need_resched).
+    if (this.deadlineAt !== Infinity && this.timerAt !== this.deadlineAt) {
       this.timerAt = this.deadlineAt;
       sim.scheduleAt(this.deadlineAt, this, 0);
     }

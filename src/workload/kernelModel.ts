@@ -580,12 +580,20 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
 /**
  * CPU of a {cpuPerMount} step over a list of `mounts` mounts at `perMountNs`
  * each, with the model's knee (mechanisms.mountWalkCachedMounts and
- * mountWalkBeyondFactor) when it has one.
+ * mountWalkBeyondFactor) when it has one. The knee is a cache's size: up to
+ * it, a list walked a moment ago by the same CPU is still in that cache
+ * (`warm`, the walk series' case: one thread walking with only its own
+ * syscalls between). A `cold` walk (the CPU ran other threads or idled
+ * since its last walk, as in a storm) fetches every mount from beyond that
+ * cache: each costs the beyond-the-knee price. Without a knee, warm and cold
+ * cost the same.
  */
-export function perMountWalkNs(model: KernelModel, perMountNs: number, mounts: number): number {
+export function perMountWalkNs(model: KernelModel, perMountNs: number, mounts: number, warm = true): number {
   const cached = model.mechanisms.mountWalkCachedMounts?.value;
   const factor = model.mechanisms.mountWalkBeyondFactor?.value;
-  if (cached === undefined || factor === undefined || mounts <= cached) return perMountNs * mounts;
+  if (cached === undefined || factor === undefined) return perMountNs * mounts;
+  if (!warm) return perMountNs * factor * mounts;
+  if (mounts <= cached) return perMountNs * mounts;
   return perMountNs * (cached + factor * (mounts - cached));
 }
 
