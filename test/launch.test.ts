@@ -125,6 +125,40 @@ describe('expedited RCU', () => {
     expect(worker).toBeGreaterThanOrEqual(400_000);
   });
 
+  /**
+   * A grace period of 20 us asked for from CPU 0 while CPU 1 runs a thread
+   * for 400 us, in kernel mode or in user mode: when the caller is woken.
+   */
+  function gpBesideBusyCpu(kernel: boolean): number {
+    const m = new Machine(specOf('generic-2core'), { seed: 'r' });
+    const rcu = new ExpeditedRcu(m, 20_000, 0, null, true);
+    let doneAt = -1;
+    m.spawn('busy', function* (t) {
+      if (kernel) t.enterKernel();
+      t.work(400_000);
+      yield;
+      if (kernel) t.exitKernel();
+    }, [1]);
+    m.spawn('caller', function* (t) {
+      t.work(10_000);
+      yield;
+      yield rcu.synchronize(t);
+      doneAt = t.sim.now;
+    }, [0]);
+    m.sim.run();
+    return doneAt;
+  }
+
+  it('a grace period waits for a busy CPU whose thread is in kernel mode until it leaves the kernel (!PREEMPT_RCU: rcu_exp_need_qs)', () => {
+    // In user mode the other CPU reports at the IPI: the 20 us grace period (plus the worker's turn on CPU 0).
+    const user = gpBesideBusyCpu(false);
+    expect(user).toBeLessThan(100_000);
+    // In kernel mode it can only be asked to reschedule: the grace period ends when its 400 us of work does.
+    const kernel = gpBesideBusyCpu(true);
+    expect(kernel).toBeGreaterThanOrEqual(400_000);
+    expect(kernel).toBeLessThan(450_000);
+  });
+
   it('with a normal-priority worker the next grace period starts only when the previous owner runs again (exp_mutex)', () => {
     // One CPU: the owner, woken at the end, must get the CPU back to hand exp_mutex on.
     const gap = (worker: boolean) => {

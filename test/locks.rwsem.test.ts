@@ -205,19 +205,20 @@ describe('RwSemaphore', () => {
     expect(bystanderDone).toBeLessThan(100_000);
   });
 
-  it('lets a writer spin, keeping its CPU, while a running writer holds the lock briefly', () => {
-    const m = new Machine(MESH4, { seed: 'spin' });
-    const sem = new RwSemaphore('namespace_sem', m.coherence);
-    let gotAt = -1;
+  /** A writer holds the lock for `holdNs` of work on its CPU; another asks for it 0.5 us in. */
+  function holderAndWriter(holdNs: number, params: Partial<RwSemParams> = {}, seed = 'spin') {
+    const m = new Machine(MESH4, { seed });
+    const sem = new RwSemaphore('namespace_sem', m.coherence, params);
     let releasedAt = -1;
+    let gotAt = -1;
     m.spawn('holder', function* (t) {
       yield* sem.downWrite(t);
-      t.work(5_000);
+      t.work(holdNs);
       yield;
       releasedAt = t.sim.now;
       yield* sem.upWrite(t);
     });
-    m.spawn('spinner', function* (t) {
+    m.spawn('writer', function* (t) {
       t.work(500);
       yield;
       yield* sem.downWrite(t);
@@ -225,66 +226,39 @@ describe('RwSemaphore', () => {
       yield* sem.upWrite(t);
     });
     m.sim.run();
-    expect(sem.stats.spins).toBe(1);
-    expect(sem.stats.spinAcquisitions).toBe(1);
-    expect(sem.stats.sleeps.write).toBe(0);
+    return { stats: sem.stats, handOverNs: gotAt - releasedAt };
+  }
+
+  it('lets a writer spin, keeping its CPU, while a running writer holds the lock briefly', () => {
+    const { stats, handOverNs } = holderAndWriter(5_000);
+    expect(stats.spins).toBe(1);
+    expect(stats.spinAcquisitions).toBe(1);
+    expect(stats.sleeps.write).toBe(0);
     // Spinning hands over within a few line transfers, not a wake-up (5 us here).
-    expect(gotAt - releasedAt).toBeLessThan(1_000);
+    expect(handOverNs).toBeLessThan(1_000);
   });
 
   it('makes a spinning writer give up after the spin limit and sleep', () => {
-    const m = new Machine(MESH4, { seed: 'limit' });
-    const sem = new RwSemaphore('namespace_sem', m.coherence, { spinLimitNs: 10_000 });
-    m.spawn('holder', function* (t) {
-      yield* sem.downWrite(t);
-      t.work(200_000);
-      yield;
-      yield* sem.upWrite(t);
-    });
-    m.spawn('writer', function* (t) {
-      t.work(500);
-      yield;
-      yield* sem.downWrite(t);
-      yield* sem.upWrite(t);
-    });
-    m.sim.run();
-    expect(sem.stats.spins).toBe(1);
-    expect(sem.stats.spinAcquisitions).toBe(0);
-    expect(sem.stats.sleeps.write).toBe(1);
+    const { stats } = holderAndWriter(200_000, { spinLimitNs: 10_000 }, 'limit');
+    expect(stats.spins).toBe(1);
+    expect(stats.spinAcquisitions).toBe(0);
+    expect(stats.sleeps.write).toBe(1);
     // It spun for about the limit (plus a line transfer or two), not for the whole hold.
-    expect(sem.stats.spinNs).toBeGreaterThanOrEqual(10_000);
-    expect(sem.stats.spinNs).toBeLessThan(12_000);
+    expect(stats.spinNs).toBeGreaterThanOrEqual(10_000);
+    expect(stats.spinNs).toBeLessThan(12_000);
   });
 
   it('by default spins on a running writer owner for as long as it holds the lock (6.x rwsem_spin_on_owner: no time limit)', () => {
-    // The same 200 us hold as above without a spin limit: the writer never
-    // sleeps, its CPU never idles, and it takes the lock within a few line
-    // transfers of the release (until 2026-12-01 a 25 us default put it to
-    // sleep mid-hold, and a wake-up later it found the lock free).
-    const m = new Machine(MESH4, { seed: 'limit' });
-    const sem = new RwSemaphore('namespace_sem', m.coherence);
-    let releasedAt = 0;
-    let gotAt = 0;
-    m.spawn('holder', function* (t) {
-      yield* sem.downWrite(t);
-      t.work(200_000);
-      yield;
-      releasedAt = t.sim.now;
-      yield* sem.upWrite(t);
-    });
-    m.spawn('writer', function* (t) {
-      t.work(500);
-      yield;
-      yield* sem.downWrite(t);
-      gotAt = t.sim.now;
-      yield* sem.upWrite(t);
-    });
-    m.sim.run();
-    expect(sem.stats.spins).toBe(1);
-    expect(sem.stats.spinAcquisitions).toBe(1);
-    expect(sem.stats.sleeps.write).toBe(0);
-    expect(sem.stats.spinNs).toBeGreaterThan(199_000);
-    expect(gotAt - releasedAt).toBeLessThan(1_000);
+    // The same 200 us hold without a spin limit: the writer never sleeps,
+    // its CPU never idles, and it takes the lock within a few line transfers
+    // of the release (until 2026-12-01 a 25 us default put it to sleep
+    // mid-hold, and a wake-up later it found the lock free).
+    const { stats, handOverNs } = holderAndWriter(200_000, {}, 'limit');
+    expect(stats.spins).toBe(1);
+    expect(stats.spinAcquisitions).toBe(1);
+    expect(stats.sleeps.write).toBe(0);
+    expect(stats.spinNs).toBeGreaterThan(199_000);
+    expect(handOverNs).toBeLessThan(1_000);
   });
 
   it('stops spinning soon after the owning writer leaves its CPU', () => {

@@ -251,6 +251,11 @@ export class Scheduler implements EventTarget {
     return this.perCpuQueues ? this.cpuQueues[cpu]!.length : 0;
   }
 
+  /** Whether `cpu` has no thread yet but one on its way to it (a wake-up or dispatch in flight). For diagnostics (scripts/cpu-occupancy.ts). */
+  dispatching(cpu: number): boolean {
+    return this.onCpu[cpu] === null && this.reserved[cpu]!;
+  }
+
   /**
    * Other work on the machine (not simulated): a thread waking from a sleep
    * waits, with `probability`, an exponential time of mean `meanNs` before it

@@ -147,6 +147,7 @@ export class SimThread implements EventTarget {
    * owner_on_cpu check). Each is told once, then forgotten.
    */
   private leaveCpuWatchers: SpinInterrupt[] = [];
+  private quiescentWatchers: SpinInterrupt[] = [];
   /** The spin this thread is in, told when need_resched is set (osq_lock and rwsem_spin_on_owner give up on it). */
   spinInterrupt: SpinInterrupt | null = null;
   /**
@@ -366,7 +367,24 @@ export class SimThread implements EventTarget {
     this.spinInterrupt?.interrupt();
   }
 
+  /**
+   * Tell `w` (once) when this thread next passes an RCU quiescent state as a
+   * non-preemptible kernel sees one: it leaves its CPU, or it returns to user
+   * mode (ExpeditedRcu waits for the busy CPUs' threads).
+   */
+  watchQuiescent(w: SpinInterrupt): void {
+    this.quiescentWatchers.push(w);
+  }
+
+  private quiescent(): void {
+    if (this.quiescentWatchers.length === 0) return;
+    const w = this.quiescentWatchers;
+    this.quiescentWatchers = [];
+    for (const s of w) s.interrupt();
+  }
+
   private leftCpu(): void {
+    this.quiescent();
     if (this.leaveCpuWatchers.length === 0) return;
     const w = this.leaveCpuWatchers;
     this.leaveCpuWatchers = [];
@@ -467,6 +485,7 @@ export class SimThread implements EventTarget {
    */
   exitKernel(): boolean {
     this.kernelDepth--;
+    if (this.kernelDepth === 0) this.quiescent();
     if (this.kernelDepth === 0 && this.needResched) {
       this.needResched = false;
       return true;

@@ -285,21 +285,49 @@ export class ExpeditedRcu {
     for (const t of done) t.wake();
   }
 
+  /**
+   * The worker's wait for the CPUs' reports: the grace period's length, and
+   * on a kernel that cannot be preempted (linux-6.6's model: rcu_exp_handler
+   * of !CONFIG_PREEMPT_RCU, kernel/rcu/tree_exp.h) also every other busy CPU
+   * whose thread the IPI found in kernel mode: the handler can only set
+   * need_resched there (rcu_exp_need_qs), and the CPU reports when its thread
+   * next leaves it or returns to user mode. A spinner on a rw-semaphore gives
+   * up at once on need_resched; a long walk or a 100-layer overlay mount runs
+   * to its end first. Idle CPUs and threads in user mode report at the IPI
+   * (the `ns` the wakeup probe measured).
+   */
+  private awaitReports(w: SimThread, ns: number): void {
+    let pending = 1;
+    const report = {
+      fire: () => report.interrupt(),
+      interrupt: () => {
+        if (--pending === 0) w.wake(0);
+      },
+    };
+    for (let c = 0; c < this.m.cpus; c++) {
+      if (c === w.cpu) continue;
+      const on = this.m.scheduler.threadOn(c);
+      if (on === null || on.kernelDepth === 0) continue;
+      pending++;
+      on.watchQuiescent(report);
+      on.requestResched();
+    }
+    this.m.sim.schedule(ns, report, 0);
+  }
+
   private wakeWorker(): void {
     if (this.worker === null) {
       const self = this;
       const label = this.m.activities.id('rcu_exp_gp_kthread_worker;synchronize_rcu_expedited');
       const idle = this.m.activities.id('rcu_exp_gp_kthread_worker;idle');
       this.worker = this.m.spawnDaemon('rcu_exp_gp_kthread_worker', function* (w) {
-        // The event that wakes it when the CPUs have reported (one for the run, not one per grace period).
-        const reported = { fire: () => w.wake(0) };
         for (;;) {
           // On a CPU: IPI the busy CPUs, then sleep until they report (its
           // wake-up back is inside the length, so no delay of its own).
           w.doing(label);
           const ns = self.lengthNs(w);
           w.sleep();
-          self.m.sim.schedule(ns, reported, 0);
+          self.awaitReports(w, ns);
           yield;
           // On a CPU again: end the grace period and wake its callers.
           const done = self.current;
