@@ -532,11 +532,14 @@ export class KernelMountPath {
    * idling, since (its `Scheduler.occupancy` has not moved). Otherwise it is
    * cold: another thread's work, the host's while the vCPU idled, or the
    * other CPU's walks and mount changes came between. Measured on the 2-vCPU
-   * guest (measurements/walk-cache-2026-12-01): 1,000 mounts took 11.6 us
-   * walked back to back, 31 us after 4 MB of other memory traffic and
-   * 25 us after a 1 ms idle; two threads on the two vCPUs taking turns paid
-   * 14-23% more than one alone; and in 64-container storms (perf) the walk
-   * averaged 34-38 ns per mount, at or above the cold price (26-31 ns).
+   * guest (measurements/storm-cpu-2026-12-01, clock-timed): 1,000 mounts took
+   * 11.6 us walked back to back, 31 us after 4 MB of other memory traffic and
+   * 25 us after a 1 ms idle; two threads on the two vCPUs taking turns, each
+   * attaching and unmounting a mount between its walks as a storm's threads
+   * do, paid 94% more at 1,000 mounts and 22% more at 3,400 (60-70% of the
+   * way to the cold price), without the churn 4-59%. Counting a turn as a
+   * full cold walk is the approximation; refitted, it beats counting only the
+   * CPU's own changes or idles (docs/validation.md, Sixteenth session).
    */
   private warmWalk(t: SimThread): boolean {
     const cpu = t.cpu;
