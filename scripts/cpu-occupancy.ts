@@ -50,8 +50,9 @@ function line(name: string, s: Shares, extra: string): string {
  */
 function kernelShares(file: string): Shares {
   const all = loadFtrace(file, usage);
-  const firstOpen = all.find((e) => e.name === 'sys_enter_open_tree')?.us ?? -Infinity;
-  const lastUmount = all.reduce((at, e) => (e.name === 'sys_exit_umount' ? e.us : at), Infinity);
+  // ftrace prints syscall events as `sys_open_tree(dfd: ...)` (entry) and `sys_umount -> 0x0` (exit).
+  const firstOpen = all.find((e) => e.name === 'sys_open_tree' && e.rest.startsWith('('))?.us ?? -Infinity;
+  const lastUmount = all.reduce((at, e) => (e.name === 'sys_umount' && e.rest.trimStart().startsWith('->') ? e.us : at), Infinity);
   const events = all.filter((e) => e.us <= lastUmount);
   const waiting = [new Set<number>(), new Set<number>()];
   const running = [-1, -1];
