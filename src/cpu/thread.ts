@@ -485,12 +485,11 @@ export class SimThread implements EventTarget {
    */
   exitKernel(): boolean {
     this.kernelDepth--;
-    if (this.kernelDepth === 0) this.quiescent();
-    if (this.kernelDepth === 0 && this.needResched) {
-      this.needResched = false;
-      return true;
-    }
-    return false;
+    if (this.kernelDepth !== 0) return false;
+    this.quiescent();
+    if (!this.needResched) return false;
+    this.needResched = false;
+    return true;
   }
 
   /** Sleep for `ns` (a timer): release the CPU, become runnable again afterwards. */

@@ -19,7 +19,6 @@ import type { Matrix } from 'mathjs';
 import { mathjs as math } from '../mathjs.ts';
 import type { MachineSpec } from '../machine.ts';
 
-
 export interface BoydWickizerParams {
   /** Cores contending (n). */
   cores: number;

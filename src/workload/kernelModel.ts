@@ -584,9 +584,10 @@ export function countSteps(steps: readonly KernelStep[], layers: number, match: 
  * it, a list walked a moment ago by the same CPU is still in that cache
  * (`warm`, the walk series' case: one thread walking with only its own
  * syscalls between). A `cold` walk (the CPU ran other threads or idled
- * since its last walk, as in a storm) fetches every mount from beyond that
- * cache: each costs the beyond-the-knee price. Without a knee, warm and cold
- * cost the same.
+ * since its last walk, or the other CPU walked last, as in a storm: see
+ * kernelPath.ts warmWalk) fetches every mount from beyond that cache: each
+ * costs the beyond-the-knee price. Without a knee, warm and cold cost the
+ * same.
  */
 export function perMountWalkNs(model: KernelModel, perMountNs: number, mounts: number, warm = true): number {
   const cached = model.mechanisms.mountWalkCachedMounts?.value;
