@@ -46,7 +46,10 @@
  * another at the release (as a runtime starts one shim per container),
  * instead of threads created before it. Each container's latency still counts
  * from the release, so it includes waiting for its fork; each child records
- * when it started running (forkedNs, and forked_ns in the trace).
+ * when it started running (forkedNs, and forked_ns in the trace). The JSON
+ * also gives each process's page faults, the CPU its exit took after its
+ * last op (processExitCpuNs: wait4's utime + stime less its own CPU clock at
+ * its end) and the forking thread's CPU over the fork loop (forkLoopCpuNs).
  *
  * --unmount-inspection: after pass 1 each container unmounts pass 1's overlay
  * (the rootfs mounted to read the image's users, then unmounted by
@@ -166,6 +169,8 @@ struct container {
     uint64_t done_ns; /* end of the last operation, relative to the release */
     uint64_t forked_ns; /* --processes: when the container's process started running, relative to the release */
     long faults; /* --processes: page faults the container's process took, from its fork to its exit (getrusage) */
+    uint64_t end_cpu_ns; /* --processes: the process's CPU time when its last op was done (CLOCK_PROCESS_CPUTIME_ID) */
+    uint64_t exit_cpu_ns; /* --processes: CPU its exit took: wait4's utime + stime less end_cpu_ns (the mm's teardown, files, ...) */
     char error[256];
 };
 
@@ -852,6 +857,7 @@ int main(int argc, char **argv) {
 
     struct container *cs;
     double cow_ns = -1;
+    uint64_t fork_loop_cpu_ns = 0;
     if (process_mode) {
         /* Before the release: what a fresh process's page fault costs on this machine now. */
         cow_ns = cow_fault_ns();
@@ -864,6 +870,7 @@ int main(int argc, char **argv) {
             cs[k].cap = room;
         }
         pid_t *pids = calloc((size_t)containers, sizeof *pids);
+        fork_loop_cpu_ns = thread_cpu_ns();
         release_ns = now_ns();
         if (rs) atomic_store(&rs->state, 2);
         for (int k = 0; k < containers; k++) {
@@ -875,13 +882,26 @@ int main(int argc, char **argv) {
                 run_container(&cs[k]);
                 struct rusage ru;
                 if (getrusage(RUSAGE_SELF, &ru) == 0) cs[k].faults = ru.ru_minflt + ru.ru_majflt;
+                struct timespec ts;
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+                cs[k].end_cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
                 _exit(0);
             }
         }
+        /* The forking thread's CPU over the loop: each fork's clone(), and the
+         * copy-on-write faults the parent then takes on its own pages. */
+        fork_loop_cpu_ns = thread_cpu_ns() - fork_loop_cpu_ns;
         for (int k = 0; k < containers; k++) {
             int st;
-            if (waitpid(pids[k], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            struct rusage ru;
+            if (wait4(pids[k], &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
                 snprintf(cs[k].error, sizeof cs[k].error, "%s", "the container process did not exit cleanly");
+            else {
+                /* wait4's times add up to the process's whole runtime (sum_exec_runtime, in us). */
+                uint64_t total = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+                                 ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+                cs[k].exit_cpu_ns = total > cs[k].end_cpu_ns ? total - cs[k].end_cpu_ns : 0;
+            }
         }
         free(pids);
     } else {
@@ -987,7 +1007,9 @@ int main(int argc, char **argv) {
         for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)cs[k].forked_ns);
         printf("],\"processFaults\":[");
         for (int k = 0; k < containers; k++) printf("%s%ld", k ? "," : "", cs[k].faults);
-        printf("]");
+        printf("],\"processExitCpuNs\":[");
+        for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)cs[k].exit_cpu_ns);
+        printf("],\"forkLoopCpuNs\":%llu", (unsigned long long)fork_loop_cpu_ns);
         if (cow_ns > 0) printf(",\"cowFaultNs\":%.0f", cow_ns);
     }
     if (rs) {

@@ -59,6 +59,10 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     expect(run.failedContainers).toBe(0);
     expect(run.processStartNs).toHaveLength(3);
     for (const ns of run.processStartNs!) expect(ns).toBeGreaterThan(0);
+    // Every process's exit costs some CPU (its address space goes), and so does every fork on the forking thread.
+    expect(run.processExitCpuNs).toHaveLength(3);
+    for (const ns of run.processExitCpuNs!) expect(ns).toBeGreaterThan(0);
+    expect(run.forkLoopCpuNs).toBeGreaterThan(0);
     const trace = parseTrace(readFileSync(join(work, 'procs.trace.jsonl'), 'utf8'), 'procs.trace.jsonl');
     expect(trace.header.containers.map((c) => c.process_start_ns)).toEqual(run.processStartNs);
     const tids = new Set<number>();

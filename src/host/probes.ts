@@ -204,6 +204,10 @@ export const mountstormSummarySchema = z.object({
   processFaults: z.array(z.number().int().nonnegative()).optional(),
   /** With --processes: one copy-on-write page fault in a freshly forked child, ns (median of three children writing 64 pages each, before the release). */
   cowFaultNs: nsNumber.optional(),
+  /** With --processes: CPU each container's process took to exit after its last op (wait4's utime + stime less its own CPU clock at its end; absent before 2026-12-01 07:00 UTC). */
+  processExitCpuNs: z.array(nsNumber).optional(),
+  /** With --processes: the forking thread's CPU over the fork loop (every clone(), and the copy-on-write faults it then takes on its own pages). */
+  forkLoopCpuNs: nsNumber.optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
   reader: mountinfoReaderSchema.optional(),
   /** One-way transfer between the first two cpus before and after the storm (absent before 2026-11-30 14:10 UTC, or with one cpu). */
