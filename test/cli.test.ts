@@ -3,7 +3,7 @@
 // (where a file is involved), with no stack trace, and nothing is written to
 // the output directory. Help of every subcommand exits 0.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocksim, type Outcome } from './helpers/cli.ts';
@@ -77,6 +77,10 @@ const cases: BadCase[] = [
   { what: 'unknown option', files: { 'good.yaml': good }, args: ['run', 'good.yaml', '--frobnicate'], at: null, names: '--frobnicate' },
   { what: 'unknown command', args: ['frobnicate'], at: null, names: 'frobnicate' },
   { what: 'run without a scenario', args: ['run'], at: null, names: 'scenario' },
+  // Several scenarios: every file is checked before any is simulated, so the good first one writes nothing either.
+  { what: 'several scenarios, the second bad', files: { 'good.yaml': good, 'neg3.yaml': good.replace('name: good', 'name: neg3').replace('durationNs: 10000', 'durationNs: -5') }, args: ['run', 'good.yaml', 'neg3.yaml'], at: 'neg3.yaml:8:15', names: 'microbench.durationNs' },
+  { what: 'several scenarios of one name', files: { 'good.yaml': good, 'twin.yaml': good }, args: ['run', 'good.yaml', 'twin.yaml'], at: 'twin.yaml:1:7', names: 'name' },
+  { what: 'several scenarios with --shard', files: { 'good.yaml': good, 'other.yaml': good.replace('name: good', 'name: other') }, args: ['run', 'good.yaml', 'other.yaml', '--shard', '1/2'], at: 'command line:1:1', names: '--shard' },
 ];
 
 beforeAll(() => {
@@ -143,5 +147,26 @@ describe('locksim: good input', () => {
     const r = await locksim(['run', 'good.yaml', '--out', 'good-out', '--no-charts', '--workers', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(join(dir, 'good-out')).sort()).toEqual(['manifest.json', 'results.csv', 'results.json']);
+  });
+
+  it('run of several scenarios writes each to --out/<name>, the same bytes as a run of it alone, with one pool of workers', async () => {
+    const second = good.replace('name: good', 'name: second').replace('threads: [1, 2]', 'threads: [1, 2, 4]');
+    writeFileSync(join(dir, 'good.yaml'), good);
+    writeFileSync(join(dir, 'second.yaml'), second);
+    const both = await locksim(['run', 'good.yaml', 'second.yaml', '--out', 'both-out', '--no-charts', '--workers', '2']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'both-out')).sort()).toEqual(['good', 'second']);
+    expect(both.stdout).toMatch(/2 scenarios in [\d.]+ s/);
+    for (const name of ['good', 'second']) {
+      const alone = await locksim(['run', `${name}.yaml`, '--out', `alone-${name}`, '--no-charts', '--workers', '1']);
+      expect(alone.code, alone.stderr).toBe(0);
+      for (const f of ['results.csv', 'results.json', 'manifest.json']) {
+        expect(readFileSync(join(dir, 'both-out', name, f), 'utf8'), `${name}/${f}`).toBe(readFileSync(join(dir, `alone-${name}`, f), 'utf8'));
+      }
+    }
+    const json = await locksim(['run', 'good.yaml', 'second.yaml', '--out', 'both-json', '--no-charts', '--workers', '1', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout) as { scenarios: { scenario: string; outDir: string }[] };
+    expect(doc.scenarios.map((x) => [x.scenario, x.outDir])).toEqual([['good', join('both-json', 'good')], ['second', join('both-json', 'second')]]);
   });
 });

@@ -12,8 +12,13 @@ export function jsonDocument(value: unknown): string {
 
 /** The answer of `locksim run --json`: findings, every point's metrics, and the files written. */
 export function runJson(result: Omit<ScenarioRun, 'resumed'>, outDir: string, seconds?: number): string {
+  return jsonDocument(runJsonValue(result, outDir, seconds));
+}
+
+/** runJson's document as a value (`run` of several scenarios prints one per scenario in a list). */
+export function runJsonValue(result: Omit<ScenarioRun, 'resumed'>, outDir: string, seconds?: number): Record<string, unknown> {
   const { run } = result;
-  return jsonDocument({
+  return {
     scenario: run.scenario.name,
     kind: run.scenario.kind,
     seed: run.scenario.seed,
@@ -23,5 +28,5 @@ export function runJson(result: Omit<ScenarioRun, 'resumed'>, outDir: string, se
     points: run.points.map((p) => ({ variant: p.variant, x: p.x, metrics: p.metrics })),
     outDir,
     files: result.files,
-  });
+  };
 }

@@ -10,7 +10,7 @@ import { listHardwareModels, loadHardwareModel } from '../config/hardwareSchema.
 import { scenarioJsonSchema } from '../config/scenarioSchema.ts';
 import { planJsonSchema } from '../plan/planSchema.ts';
 import { buildTopology, describeTopology } from '../hardware/topology.ts';
-import { runScenarioFile, runShardFile } from '../runner/runScenario.ts';
+import { runScenarioFile, runScenarioFiles, runShardFile } from '../runner/runScenario.ts';
 import { parseShardSpec, type ShardSpec } from '../runner/shard.ts';
 import { createProgress } from '../runner/progress.ts';
 import { InterruptedError, interruptExitCode, withInterrupts } from '../runner/pool.ts';
@@ -28,7 +28,7 @@ import { ablationHelp, type AblationName } from '../config/ablations.ts';
 import { registerAttributeCommand } from './attributeCommand.ts';
 import { DEFAULT_MAX_EVENTS, DEFAULT_MAX_POINTS } from '../config/budget.ts';
 import { runReport } from './runOutput.ts';
-import { jsonDocument, runJson } from './jsonOutput.ts';
+import { jsonDocument, runJson, runJsonValue } from './jsonOutput.ts';
 
 
 function shardSpec(value: string): ShardSpec {
@@ -62,7 +62,7 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description('Run a scenario file and write results (CSV, JSON, charts) to the output directory; Ctrl-C keeps finished points and a rerun resumes')
-    .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml')
+    .argument('<scenario...>', 'scenario file (YAML), e.g. scenarios/fig10-pause-bench.yaml; with several, each writes to --out/<its name> and one pool of workers serves them all')
     .option('-o, --out <dir>', 'output directory', 'out')
     .option('-w, --workers <n>', 'worker threads for the points (results do not depend on it)', wholeNumber('--workers', 1), Math.min(2, availableParallelism()))
     .option('--seed <n>', 'override the scenario seed', wholeNumber('--seed', 0))
@@ -77,7 +77,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the findings, every point\'s metrics and the files written as one JSON document on stdout')
     .option('--detailed', 'simulate every spinner of a herd on its own instead of in aggregate (more events, the same results; the scenario field simulation.detailed does the same)')
     .addHelpText('after', `\nAblations (--ablate NAME[,NAME...], or ablate: [NAME, ...] in the scenario file):\n${ablationHelp()}\n`)
-    .action(async (file: string, opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean; detailed?: boolean }) => {
+    .action(async (files: string[], opts: { out: string; workers: number; seed?: number; charts: boolean; shard?: ShardSpec; fresh?: boolean; sweep: SweepValues; ablate?: AblationName[]; maxEvents?: number; maxPoints?: number; force?: boolean; json?: boolean; detailed?: boolean }) => {
       const started = Date.now();
       const progress = createProgress(process.stderr);
       const edit = scenarioEdit(opts);
@@ -93,6 +93,19 @@ export function buildProgram(): Command {
       };
       try {
       await withInterrupts(progress, async (signal) => {
+        if (files.length > 1) {
+          if (opts.shard) throw new InputError({ file: 'command line', line: 1, column: 1, field: '--shard', expected: 'one scenario file (a shard is a part of one run)', got: `${files.length} files` });
+          const runs = await runScenarioFiles(files, { ...runOpts, signal, onScenario: (i, n, name) => { progress.stop(); progress.note(`[${i + 1}/${n}] ${name}`); } });
+          progress.stop();
+          const seconds = (Date.now() - started) / 1000;
+          if (opts.json) {
+            process.stdout.write(jsonDocument({ seconds: Number(seconds.toFixed(1)), scenarios: runs.map((r) => runJsonValue(r.result, r.outDir, r.seconds)) }));
+            return;
+          }
+          process.stdout.write(runs.map((r) => runReport(r.result, r.outDir, r.seconds)).join('\n') + `\n${runs.length} scenarios in ${seconds.toFixed(1)} s\n`);
+          return;
+        }
+        const file = files[0]!;
         if (opts.shard) {
           const shard = await runShardFile(file, { ...runOpts, signal, shard: opts.shard }, edit, opts.sweep);
           progress.stop();

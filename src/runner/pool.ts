@@ -22,6 +22,35 @@ export interface PoolOptions {
   onResult?: (index: number, output: PointOutput) => void;
   /** Aborting it stops the run between points. */
   signal?: AbortSignal;
+  /**
+   * Worker threads shared by several runs (one command running several
+   * scenarios): used when workers > 1 and left open, so its threads keep
+   * their loaded and compiled code for the next run. Absent: a pool of
+   * `workers` threads for this run only.
+   */
+  pool?: PointPool;
+}
+
+/** Worker threads that simulate points (piscina). */
+export interface PointPool {
+  run(point: Point, signal: AbortSignal | null): Promise<PointOutput>;
+  close(): Promise<void>;
+}
+
+/** A pool of `workers` threads running this build's worker module (compiled or, under tsx, the sources). */
+export async function openPointPool(workers: number): Promise<PointPool> {
+  // Loaded only when a run uses workers (keeps the start of every command short).
+  const { Piscina } = await import('piscina');
+  const pool = new Piscina({
+    filename: fileURLToPath(new URL(`./worker${compiled ? '.js' : '.ts'}`, import.meta.url)),
+    maxThreads: workers,
+    minThreads: workers,
+    execArgv: workerExecArgv(),
+  });
+  return {
+    run: (point, signal) => pool.run(point, { signal }),
+    close: () => pool.destroy(),
+  };
 }
 
 /** The run was stopped by its AbortSignal; the points finished before are in `done`. */
@@ -72,14 +101,7 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
     return results;
   }
   if (opts.signal?.aborted) throw new InterruptedError(0, points.length, opts.signal.reason);
-  // Loaded only when a run uses workers (keeps the start of every command short).
-  const { Piscina } = await import('piscina');
-  const pool = new Piscina({
-    filename: fileURLToPath(new URL(`./worker${compiled ? '.js' : '.ts'}`, import.meta.url)),
-    maxThreads: opts.workers,
-    minThreads: opts.workers,
-    execArgv: workerExecArgv(),
-  });
+  const pool = opts.pool ?? (await openPointPool(opts.workers));
   // piscina adds one abort listener per queued point; more than 10 is expected, not a leak.
   if (opts.signal) setMaxListeners(points.length + 10, opts.signal);
   try {
@@ -87,7 +109,7 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
     const order = points.map((_, i) => i).sort((a, b) => points[b].x - points[a].x || a - b);
     const settled = await Promise.allSettled(
       order.map(async (i) => {
-        const output: PointOutput = await pool.run(points[i], { signal: opts.signal ?? null });
+        const output: PointOutput = await pool.run(points[i], opts.signal ?? null);
         // A point can finish in the same turn as the abort; it is still complete and kept.
         finish(i, output);
       }),
@@ -96,7 +118,7 @@ export async function simulatePoints(points: Point[], opts: PoolOptions): Promis
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
   } finally {
-    await pool.destroy();
+    if (!opts.pool) await pool.close();
   }
   return results;
 }

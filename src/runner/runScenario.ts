@@ -8,7 +8,7 @@
  * shard file instead of result files.
  */
 import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { loadScenarioSource, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
 import { preflight, type RunLimits } from './preflight.ts';
@@ -23,7 +23,7 @@ import { kinds, type ChartDef, type PointOutput } from './kinds.ts';
 import { expandVariants } from '../config/points.ts';
 import { buildTopology } from '../hardware/topology.ts';
 import type { HardwareModel } from '../config/hardwareSchema.ts';
-import { InterruptedError, simulatePoints, type PoolOptions } from './pool.ts';
+import { InterruptedError, openPointPool, simulatePoints, type PoolOptions } from './pool.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { removeStaleTemps } from '../host/staleTemps.ts';
 import { checkOutputDir, manifestFile, readManifest, removeStaleFiles } from '../report/manifest.ts';
@@ -70,6 +70,48 @@ export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario,
 
 export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ScenarioRun> {
   return runScenario(loadScenarioFile(file, edit, cliSweep, opts.limits), basename(file), opts);
+}
+
+/**
+ * Several scenario files in one command (e.g. the blog's figures): each
+ * writes to `opts.outDir`/<its name>, exactly what a run of it alone would
+ * write there. Every file is validated, and every output directory checked,
+ * before any point is simulated, so bad input leaves nothing written. With
+ * workers, one pool serves every scenario: its threads load and compile the
+ * simulator once, not once per scenario.
+ */
+export async function runScenarioFiles(
+  files: string[],
+  opts: RunOptions & { onScenario?: (index: number, count: number, name: string) => void },
+  edit?: (s: Scenario) => Scenario,
+  cliSweep?: SweepValues,
+): Promise<{ name: string; outDir: string; result: ScenarioRun; seconds: number }[]> {
+  const scenarios = files.map((file) => {
+    const { scenario, source } = loadScenarioSource(file, undefined, cliSweep);
+    preflight(scenario, source, opts.limits);
+    return { file, source, scenario: edit ? edit(scenario) : scenario };
+  });
+  const seen = new Map<string, string>();
+  for (const { file, source, scenario } of scenarios) {
+    const other = seen.get(scenario.name);
+    if (other !== undefined) throw source.error(['name'], 'a scenario name no other file of this run has (each writes to --out/<name>)', `${JSON.stringify(scenario.name)}, the name in ${other} too`);
+    seen.set(scenario.name, file);
+    checkOutputDir(join(opts.outDir, scenario.name), scenario.name, opts.force);
+  }
+  const pool = opts.pool ?? (opts.workers > 1 ? await openPointPool(opts.workers) : undefined);
+  try {
+    const runs = [];
+    for (const [i, { file, scenario }] of scenarios.entries()) {
+      opts.onScenario?.(i, scenarios.length, scenario.name);
+      const outDir = join(opts.outDir, scenario.name);
+      const started = Date.now();
+      const result = await runScenario(scenario, basename(file), { ...opts, outDir, pool });
+      runs.push({ name: scenario.name, outDir, result, seconds: (Date.now() - started) / 1000 });
+    }
+    return runs;
+  } finally {
+    if (pool && !opts.pool) await pool.close();
+  }
 }
 
 export async function runShardFile(file: string, opts: RunOptions & { shard: ShardSpec }, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ShardRun> {
@@ -121,6 +163,7 @@ async function simulateWithCheckpoint(
       {
         workers: opts.workers,
         signal: opts.signal,
+        pool: opts.pool,
         onResult: (j, output) => checkpoint.append(todo[j]!, points[todo[j]!]!, output),
         onPoint: (done, _total, point) => opts.onPoint?.(resumed + done, selected.length, point),
       },
