@@ -105,6 +105,39 @@ describe.each([['1'], ['2']])('Ctrl-C with %s worker(s)', (workers) => {
   }, 180_000);
 });
 
+describe('Ctrl-C in a run of several scenarios', () => {
+  it('keeps the finished scenarios whole and the interrupted one\'s points; the rerun completes it, byte for byte', async () => {
+    // A second scenario, the same points under another name, and its uninterrupted run for reference.
+    const second = join(dir, 'many2.yaml');
+    writeFileSync(second, scenario.replace('name: many', 'name: many2'));
+    const ref = spawnSync(process.execPath, [bin, 'run', second, '--out', join(dir, 'whole2'), '--workers', '2'], { encoding: 'utf8', timeout: 120_000 });
+    expect(ref.status, ref.stderr).toBe(0);
+    const out = join(dir, 'both');
+    const both = [bin, 'run', scenarioFile, second, '--out', out, '--workers', '2'];
+    // Interrupted 5 points into the second scenario (progress lines count across both).
+    const stopped = await new Promise<{ code: number | null; stderr: string }>((done, fail) => {
+      const child = spawn(process.execPath, both, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        stderr += chunk;
+        if ((stderr.match(/^\[\d+\/\d+\]/gm)?.length ?? 0) >= TOTAL + 5 && !child.killed) child.kill('SIGINT');
+      });
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stderr }));
+    });
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(readdirSync(out).sort()).toEqual(['many', 'many2']);
+    expectSameFiles(join(out, 'many'), join(dir, 'whole'));
+    expect(readdirSync(join(out, 'many2'))).toEqual([CHECKPOINT_NAME]);
+    const resumed = spawnSync(process.execPath, both, { encoding: 'utf8', timeout: 120_000 });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming: \d+ of 40 points from the checkpoint/);
+    expectSameFiles(join(out, 'many'), join(dir, 'whole'));
+    expectSameFiles(join(out, 'many2'), join(dir, 'whole2'));
+  }, 240_000);
+});
+
 describe('checkpoint of another run', () => {
   it('refuses a checkpoint of another seed with one line naming --fresh; --fresh discards it', async () => {
     const out = join(dir, 'other-seed');
