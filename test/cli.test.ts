@@ -116,6 +116,20 @@ describe.concurrent('locksim: bad input exits 2 with one located line and writes
   });
 });
 
+describe('locksim: several scenarios into an --out that is a file', () => {
+  it('exits 2 with one line naming --out, and writes nothing', async () => {
+    writeFileSync(join(dir, 'good.yaml'), good);
+    writeFileSync(join(dir, 'other.yaml'), good.replace('name: good', 'name: other'));
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const r = await locksim(['run', 'good.yaml', 'other.yaml', '--out', 'a-file']);
+    expect(r.code, r.stderr).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^command line:1:1: --out: expected a directory/);
+    expect(readFileSync(join(dir, 'a-file'), 'utf8')).toBe('x');
+  });
+});
+
 describe('locksim: bad input leaves an existing --out directory untouched', () => {
   it('an existing empty --out directory stays empty', async () => {
     writeFileSync(join(dir, 'neg2.yaml'), good.replace('durationNs: 10000', 'durationNs: -1'));

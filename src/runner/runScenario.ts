@@ -8,6 +8,7 @@
  * shard file instead of result files.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { loadScenarioSource, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
@@ -27,6 +28,7 @@ import { InterruptedError, openPointPool, simulatePoints, type PoolOptions } fro
 import { Checkpoint } from './checkpoint.ts';
 import { removeStaleTemps } from '../host/staleTemps.ts';
 import { checkOutputDir, manifestFile, readManifest, removeStaleFiles } from '../report/manifest.ts';
+import { InputError } from '../config/errors.ts';
 import { shardFile, shardIndices, formatShard, type ShardSpec } from './shard.ts';
 
 export interface RunOptions extends PoolOptions {
@@ -91,6 +93,9 @@ export async function runScenarioFiles(
     preflight(scenario, source, opts.limits);
     return { file, source, scenario: edit ? edit(scenario) : scenario };
   });
+  if (existsSync(opts.outDir) && !statSync(opts.outDir).isDirectory()) {
+    throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected: 'a directory to hold a folder per scenario (or a path to create one)', got: `${JSON.stringify(opts.outDir)}, a file` });
+  }
   const seen = new Map<string, string>();
   for (const { file, source, scenario } of scenarios) {
     const other = seen.get(scenario.name);
