@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/config/errors.ts';
 import { loadMeasurement } from '../src/host/measure.ts';
 import { loadCalibrationRecord, loadMountstormPoint } from '../src/host/calibrate.ts';
-import { checkHeldOut, formatValidation, validate, validationOutputs } from '../src/host/validate.ts';
+import { checkHeldOut, formatBias, formatValidation, signTestP, validate, validationOutputs } from '../src/host/validate.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const data = join(repo, 'measurements/this-host');
@@ -51,6 +51,23 @@ describe('validate', () => {
     expect(storm).toHaveLength(3);
     expect(report.mapePct.mountstorm).toBeCloseTo(storm.reduce((a, p) => a + Math.abs(p.errorPct), 0) / 3, 9);
     expect(formatValidation(report)).toMatch(/mountstorm: MAPE \d+\.\d% of mean launch latency over 3 held-out configurations/);
+  });
+
+  it('says which way the errors lean, with an exact two-sided sign test', () => {
+    // 1 of 18 on one side: 2 x (C(18,0) + C(18,1)) / 2^18; an even split is 1; 0 of 5 is 2 / 32; 2 of 6 is 2 x 22 / 64.
+    expect(signTestP(1, 18)).toBeCloseTo((2 * 19) / 2 ** 18, 15);
+    expect(signTestP(17, 18)).toBeCloseTo((2 * 19) / 2 ** 18, 15);
+    expect(signTestP(9, 18)).toBe(1);
+    expect(signTestP(0, 5)).toBeCloseTo(2 / 32, 15);
+    expect(signTestP(2, 6)).toBeCloseTo((2 * 22) / 64, 15);
+    const storm = report.points.filter((x) => x.probe === 'mountstorm');
+    const b = report.bias.mountstorm!;
+    expect(b.below).toBe(storm.filter((p) => p.errorPct < 0).length);
+    expect(b.above).toBe(storm.filter((p) => p.errorPct > 0).length);
+    expect(b.meanErrorPct).toBeCloseTo(storm.reduce((a, p) => a + p.errorPct, 0) / storm.length, 9);
+    expect(formatValidation(report)).toContain(formatBias('mountstorm', b));
+    expect(formatBias('mountstorm', { below: 17, above: 1, meanErrorPct: -21, signTestP: signTestP(1, 18) })).toMatch(/17 of 18 predicted below .*p = 1\.4e-4\): one-sided/);
+    expect(formatBias('mountstorm', { below: 8, above: 10, meanErrorPct: 1, signTestP: signTestP(8, 18) })).toMatch(/10 of 18 predicted above .*: a split chance alone often gives/);
   });
 
   it('says how much the machine moved while the held-out runs were recorded, each run against its own configuration', () => {

@@ -63,6 +63,43 @@ export interface ValidationReport {
   coveragePct: { mountstorm: number; lockbench: number };
   /** How much the machine's speed moved while the held-out set was recorded (null: too few timed runs). */
   speedDrift: { mountstorm: SpeedDrift | null; lockbench: SpeedDrift | null };
+  /** Which way the errors lean, per probe (null: no points of it). */
+  bias: { mountstorm: ErrorBias | null; lockbench: ErrorBias | null };
+}
+
+/**
+ * Which way a probe's errors lean: a model that misses only noise predicts
+ * too high as often as too low, so many configurations on one side mean a
+ * mechanism the model lacks in those shapes, however small the MAPE.
+ */
+export interface ErrorBias {
+  /** Configurations predicted below / above their measured mean. */
+  below: number;
+  above: number;
+  /** Mean signed error, percent. */
+  meanErrorPct: number;
+  /** Two-sided sign test: the chance of a split at least this uneven if each error were as likely below as above. */
+  signTestP: number;
+}
+
+/** Two-sided sign test of `k` of `n` on one side, each side with probability 1/2 (exact binomial). */
+export function signTestP(k: number, n: number): number {
+  if (n === 0) return 1;
+  const tail = Math.min(k, n - k);
+  let term = 2 ** -n; // C(n, 0) / 2^n
+  let sum = term;
+  for (let i = 1; i <= tail; i++) {
+    term *= (n - i + 1) / i;
+    sum += term;
+  }
+  return Math.min(1, 2 * sum);
+}
+
+function errorBias(points: ValidationPoint[]): ErrorBias | null {
+  if (points.length === 0) return null;
+  const below = points.filter((p) => p.errorPct < 0).length;
+  const above = points.filter((p) => p.errorPct > 0).length;
+  return { below, above, meanErrorPct: mean(points.map((p) => p.errorPct)), signTestP: signTestP(below, below + above) };
 }
 
 const mountKey = (p: Pick<MountstormPoint, 'variant' | 'containers' | 'layers' | 'unmountInspection' | 'processes'>) => `${p.variant} K=${p.containers} L=${p.layers}${p.unmountInspection ? ' (inspection unmounted)' : ''}${p.processes ? ' (processes)' : ''}`;
@@ -151,7 +188,17 @@ export function validate(record: CalibrationRecord, files: string[], opts: { har
       const runs = timedRuns([...kinds.mountstorm, ...kinds.lockbench]);
       return { mountstorm: speedDrift(runs.mountstorm), lockbench: speedDrift(runs.lockbench) };
     })(),
+    bias: { mountstorm: errorBias(points.filter((p) => p.probe === 'mountstorm')), lockbench: errorBias(points.filter((p) => p.probe === 'lockbench')) },
   };
+}
+
+/** One line on which way the errors lean, and whether that can be chance (a sign test at 5%). */
+export function formatBias(probe: string, b: ErrorBias): string {
+  const n = b.below + b.above;
+  const p = b.signTestP < 0.001 ? b.signTestP.toExponential(1) : b.signTestP.toFixed(3);
+  const side = b.below >= b.above ? `${b.below} of ${n} predicted below the measurement` : `${b.above} of ${n} predicted above the measurement`;
+  const verdict = b.signTestP < 0.05 ? 'one-sided, not noise: a mechanism these shapes need is missing or mis-sized, or the machine changed since the calibration' : 'a split chance alone often gives';
+  return `${probe} errors: ${side} (mean signed error ${b.meanErrorPct >= 0 ? '+' : ''}${b.meanErrorPct.toFixed(1)}%; sign test p = ${p}): ${verdict}`;
 }
 
 /** The table printed by the CLI (and pasted into docs/validation.md). */
@@ -167,6 +214,8 @@ export function formatValidation(r: ValidationReport): string {
     if (Number.isNaN(r.mapePct[probe])) continue;
     const what = probe === 'mountstorm' ? 'mean launch latency' : 'throughput';
     lines.push(`${probe}: MAPE ${r.mapePct[probe].toFixed(1)}% of ${what} over ${r.points.filter((p) => p.probe === probe).length} held-out configurations; measurement run-to-run CV ${r.meanCvPct[probe].toFixed(1)}% on average${Number.isNaN(r.coveragePct[probe]) ? '' : `; 90% interval coverage ${r.coveragePct[probe].toFixed(0)}%`}`);
+    const b = r.bias[probe];
+    if (b) lines.push(formatBias(probe, b));
     const drift = formatSpeedDrift(`${probe} held-out runs`, r.speedDrift[probe]);
     if (drift) lines.push(drift);
   }
@@ -176,7 +225,7 @@ export function formatValidation(r: ValidationReport): string {
 /** validation.json, validation.csv and one chart per series (measured and predicted curves, the runs' range as a band). */
 export async function validationOutputs(r: ValidationReport, meta: { command: string; calibration: string }): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
-  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, coveragePct: r.coveragePct, speedDrift: r.speedDrift, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
+  const json = { format: 'locksim-validation', version: 1, command: meta.command, calibration: shownPath(meta.calibration), mapePct: r.mapePct, meanCvPct: r.meanCvPct, coveragePct: r.coveragePct, speedDrift: r.speedDrift, bias: r.bias, points: r.points.map((p) => ({ ...p, files: p.files.map(shownPath) })) };
   files.push({ name: 'validation.json', content: JSON.stringify(json, null, 2) + '\n' });
   const header = ['probe', 'series', 'configuration', 'x', 'measuredMean', 'predicted', 'errorPct', 'cvPct', 'runs'];
   const rows = r.points.map((p) => [p.probe, p.series, p.label, formatNumber(p.x), formatNumber(p.measuredMean), formatNumber(p.predicted), formatNumber(p.errorPct), formatNumber(p.cvPct), p.measured.map(formatNumber).join(' ')].map(csvField).join(','));
