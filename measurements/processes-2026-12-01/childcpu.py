@@ -1,3 +1,4 @@
+# childcpu.py TRACE: per container process of a --processes storm, CPU from its fork to its first op, during its ops, and after its last op (the last double-counts the final run; read it as an upper bound)
 import re,sys,collections
 pat=re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\S+)\s+([\d.]+):\s+(\S+?):?\s(.*)$')
 lines=open(sys.argv[1]).read()

@@ -1,3 +1,4 @@
+# opwait.py TRACE SYSCALL (e.g. sys_umount, sys_open_tree): per call, its time on CPU, asleep and runnable, and who woke it
 import re,sys,collections
 pat=re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\S+)\s+([\d.]+):\s+(\S+?):?\s(.*)$')
 insys={}; state={}; out=[]
