@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMeasurement, measureMountstorm } from '../src/host/measure.ts';
+import { readKernelConfig } from '../src/host/kernelConfig.ts';
 import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
 import { measuredWalkNsPerMount } from '../src/host/calibration/measurements.ts';
 import { OP_NAMES, parseTrace } from '../src/workload/trace.ts';
@@ -55,6 +56,10 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     const m = await measureMountstorm({ variant: 'common-parent', containers: 3, layers: 3, processes: true }, { out });
     if (m.kind !== 'mountstorm') throw new Error('wrong kind');
     expect(m.config.processes).toBe(true);
+    // The kernel's build options go with the measurement where the host exposes them.
+    const config = readKernelConfig();
+    if (config) expect(m.host.kernelConfig).toEqual(config);
+    else expect(m.host.kernelConfig).toBeUndefined();
     const run = m.results.runs[0]!;
     expect(run.failedContainers).toBe(0);
     expect(run.processStartNs).toHaveLength(3);

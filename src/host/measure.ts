@@ -40,6 +40,7 @@ import {
 } from './probes.ts';
 import { machineIdentity, machineIdentitySchema } from './machineIdentity.ts';
 import { otherRunnable } from './hostLoad.ts';
+import { kernelConfigSchema, readKernelConfig } from './kernelConfig.ts';
 import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence, type WakeupEvidence } from './topology.ts';
 import { median } from '../bench/stats.ts';
 
@@ -67,6 +68,8 @@ const hostSchema = z.strictObject({
   machine: machineIdentitySchema.optional(),
   /** Mean runnable tasks of other work sampled before the run(s) (src/host/hostLoad.ts); absent in older files. */
   otherRunnable: z.number().nonnegative().optional(),
+  /** The kernel's preemption model, RCU flavour and HZ (src/host/kernelConfig.ts); absent in older files or where the config cannot be read. */
+  kernelConfig: kernelConfigSchema.optional(),
 });
 
 /** How far the repetitions of one mount storm configuration spread, per statistic. */
@@ -250,7 +253,8 @@ export interface MeasureContext {
 /** The host part of a measurement; `load`: otherRunnable samples taken before the runs (their mean is kept, when there are any). */
 function hostRecord(host: HostTopology, load: number[] = []): Measurement['host'] {
   const { cpuMap, ...counts } = topologySummary(host);
-  const record = { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host) };
+  const config = readKernelConfig();
+  const record = { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host), ...(config ? { kernelConfig: config } : {}) };
   return load.length > 0 ? { ...record, otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : record;
 }
 
