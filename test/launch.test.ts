@@ -129,14 +129,16 @@ describe('expedited RCU', () => {
    * A grace period of 20 us asked for from CPU 0 while CPU 1 runs a thread
    * for 400 us, in kernel mode or in user mode: when the caller is woken.
    */
-  function gpBesideBusyCpu(kernel: boolean): number {
+  function gpBesideBusyCpu(kernel: boolean, opts: { preemptibleRcu?: boolean; preemptionOff?: boolean } = {}): number {
     const m = new Machine(specOf('generic-2core'), { seed: 'r' });
-    const rcu = new ExpeditedRcu(m, 20_000, 0, null, true);
+    const rcu = new ExpeditedRcu(m, 20_000, 0, null, true, opts.preemptibleRcu ?? false);
     let doneAt = -1;
     m.spawn('busy', function* (t) {
       if (kernel) t.enterKernel();
+      if (opts.preemptionOff) t.atomicDepth++;
       t.work(400_000);
       yield;
+      if (opts.preemptionOff) t.atomicDepth--;
       if (kernel) t.exitKernel();
     }, [1]);
     m.spawn('caller', function* (t) {
@@ -157,6 +159,28 @@ describe('expedited RCU', () => {
     const kernel = gpBesideBusyCpu(true);
     expect(kernel).toBeGreaterThanOrEqual(400_000);
     expect(kernel).toBeLessThan(450_000);
+  });
+
+  it('with preemptible RCU only a CPU with preemption off holds it (the CONFIG_PREEMPT_RCU rcu_exp_handler)', () => {
+    // In kernel mode with preemption on, the IPI's handler reports at once: the grace period is as short as beside user mode.
+    const preemptible = gpBesideBusyCpu(true, { preemptibleRcu: true });
+    expect(preemptible).toBeLessThan(100_000);
+    // Holding or spinning on a spinlock (preemption off) it cannot report: the grace period waits for the thread to leave the kernel.
+    const atomic = gpBesideBusyCpu(true, { preemptibleRcu: true, preemptionOff: true });
+    expect(atomic).toBeGreaterThanOrEqual(400_000);
+    expect(atomic).toBeLessThan(450_000);
+  });
+
+  it('a storm\'s threads count their sections with preemption off (mount_lock\'s write side, rw-semaphore spins), back to zero at the end', () => {
+    const params = launchSchema.parse({ containers: [6], variant: 'per-layer-idmap', layers: 5, host: { baseMounts: 40 } });
+    const m = new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' });
+    let most = 0;
+    const sample = { fire: () => { for (const t of m.threads) most = Math.max(most, t.atomicDepth); m.sim.schedule(1_000, sample, 0); } };
+    m.sim.schedule(0, sample, 0);
+    const r = simulateLaunch(m, kernel, params, buildLaunchTrace(params, 6, kernel, 's'));
+    expect(r.metrics.unfinished).toBe(0);
+    expect(most).toBeGreaterThanOrEqual(1);
+    for (const t of m.threads) expect(t.atomicDepth, t.name).toBe(0);
   });
 
   it('with a normal-priority worker the next grace period starts only when the previous owner runs again (exp_mutex)', () => {

@@ -139,6 +139,12 @@ export class SimThread implements EventTarget {
    * need_resched, honoured when the thread returns to user mode.
    */
   kernelDepth = 0;
+  /**
+   * Lock sections with preemption off: spinning on or holding a spinlock
+   * (mount_lock's write side), spinning on a rw-semaphore. With preemptible
+   * RCU only these hold an expedited grace period (ExpeditedRcu.awaitReports).
+   */
+  atomicDepth = 0;
   /** The slice ended while the thread could not be preempted (set through `requestResched`). */
   needResched = false;
   /**

@@ -373,6 +373,8 @@ export class RwSemaphore {
    */
   *optimisticSpin(t: SimThread): Steps<boolean> {
     this.stats.spins++;
+    // rwsem_optimistic_spin runs with preemption off (preempt_disable).
+    t.atomicDepth++;
     const since = t.localNow;
     const giveUpAt = since + this.params.spinLimitNs;
     const dl = this.deadline(t);
@@ -391,6 +393,7 @@ export class RwSemaphore {
       if (!node.head) {
         node.left = true;
         this.stats.spinNs += t.localNow - since;
+        t.atomicDepth--;
         return false;
       }
     }
@@ -428,6 +431,7 @@ export class RwSemaphore {
     }
     yield this.osqLeave(t, node);
     this.stats.spinNs += t.localNow - since;
+    t.atomicDepth--;
     return taken;
   }
 

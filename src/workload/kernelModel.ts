@@ -294,6 +294,18 @@ export const kernelModelSchema = z.strictObject({
      */
     workJitterCv: kernelNumberSchema.optional(),
     /**
+     * 1: the kernel has preemptible RCU (CONFIG_PREEMPT_RCU, as every
+     * PREEMPT_DYNAMIC build, whatever preemption model it boots): an
+     * expedited grace period's IPI into a CPU in kernel mode reports at once
+     * unless preemption is off there (rcu_exp_handler, kernel/rcu/tree_exp.h),
+     * so only a thread holding or spinning on a spinlock, or spinning on a
+     * rw-semaphore, holds it. Absent or 0: !CONFIG_PREEMPT_RCU, where every
+     * CPU in kernel mode reports only at its next context switch or return to
+     * user mode. `calibrate` sets it from the measurements' recorded kernel
+     * config (host.kernelConfig.preemptRcu).
+     */
+    rcuPreemptible: kernelNumberSchema.optional(),
+    /**
      * A {cpuPerMount} walk's knee: up to this many mounts each costs the
      * step's cost, each one beyond it mountWalkBeyondFactor times that (the
      * walked list no longer fits in a cache level, so every walk fetches it

@@ -173,6 +173,8 @@ export class ExpeditedRcu {
     readonly idleFast: { ns: number; share: number; warmup: number } | null = null,
     /** The grace period runs in a normal-priority kernel thread, behind exp_mutex (see the class comment). */
     readonly normalPriorityWorker = false,
+    /** Preemptible RCU (mechanisms.rcuPreemptible): see awaitReports. */
+    readonly preemptible = false,
   ) {}
 
   /** The caller's whole wait: `yield rcu.synchronize(t)`. */
@@ -294,7 +296,11 @@ export class ExpeditedRcu {
    * next leaves it or returns to user mode. A spinner on a rw-semaphore gives
    * up at once on need_resched; a long walk or a 100-layer overlay mount runs
    * to its end first. Idle CPUs and threads in user mode report at the IPI
-   * (the `ns` the wakeup probe measured).
+   * (the `ns` the wakeup probe measured). With preemptible RCU
+   * (`preemptible`: the CONFIG_PREEMPT_RCU rcu_exp_handler) a CPU in kernel
+   * mode reports at the IPI too unless preemption is off there: only a
+   * thread spinning on or holding a spinlock, or spinning on a rw-semaphore
+   * (`atomicDepth`), is waited for, the same way.
    */
   private awaitReports(w: SimThread, ns: number): void {
     let pending = 1;
@@ -309,7 +315,7 @@ export class ExpeditedRcu {
     for (let c = 0; c < this.m.cpus && !none; c++) {
       if (c === w.cpu) continue;
       const on = this.m.scheduler.threadOn(c);
-      if (on === null || on.kernelDepth === 0) continue;
+      if (on === null || on.kernelDepth === 0 || (this.preemptible && on.atomicDepth === 0)) continue;
       pending++;
       on.watchQuiescent(report);
       on.requestResched();
@@ -445,7 +451,7 @@ export class KernelMountPath {
     // The sum runs over all *possible* CPUs; on these machines that is every logical CPU.
     this.percpuNs = cpus * mech.percpuSumPerCpuNs.value;
     const fast = mech.rcuExpeditedIdleFastNs && mech.rcuExpeditedIdleFastShare ? { ns: mech.rcuExpeditedIdleFastNs.value, share: mech.rcuExpeditedIdleFastShare.value, warmup: mech.rcuExpeditedIdleWarmupGps?.value ?? 0 } : null;
-    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value, fast, kernel.rcuExpeditedWorker?.priority === 'normal');
+    this.rcu = new ExpeditedRcu(m, mech.rcuExpeditedBaseNs.value, mech.rcuExpeditedPerCpuNs.value, fast, kernel.rcuExpeditedWorker?.priority === 'normal', (mech.rcuPreemptible?.value ?? 0) >= 1);
     this.mountTable = baseMounts;
     this.maxMountTable = baseMounts;
   }
@@ -828,8 +834,11 @@ class SyscallCall extends CallMachine {
             case StepKind.RwUpWrite:
               return this.calling(s.rw!.upWrite(t), Sys.After);
             case StepKind.SeqWrite:
+              // spin_lock: preemption off from the spin to the unlock.
+              t.atomicDepth++;
               return this.calling(s.seq!.writeLock(t), Sys.SeqLocked);
             case StepKind.SeqUnlock:
+              t.atomicDepth--;
               return this.calling(s.seq!.writeUnlock(t), Sys.After);
             case StepKind.PerPeer: {
               // The whole ring walk as one piece of work: events do not grow with the peers.
