@@ -35,7 +35,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { measuredProcessFaults, measuredRcuFlavour, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
+import { measuredProcessFaults, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -459,25 +459,6 @@ describe('several sessions of one configuration', () => {
     expect(p!.cowFaultNs).toEqual([13_000, 15_000, 20_000]);
     // Median of the 12 processes' faults (42) x median fault (15 us).
     expect(measuredProcessFaults([p!])).toEqual({ ns: 42 * 15_000, faults: 42, faultNs: 15_000 });
-  });
-
-  it('the RCU flavour comes from the files\' recorded kernel config, only when every file says and they agree', () => {
-    const dir = join(work, 'rcu');
-    mkdirSync(dir, { recursive: true });
-    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w34/measurements/common-parent-K4-L50-unmount-processes.r1.json', import.meta.url), 'utf8'));
-    const file = (name: string, preemptRcu: boolean | null) => {
-      const m = structuredClone(src);
-      if (preemptRcu !== null) m.host.kernelConfig = { source: '/proc/config.gz', preemptRcu, preemptDynamic: true, preemptBuild: 'none', preemptBoot: null, hz: 250 };
-      const f = join(dir, `${name}.json`);
-      writeFileSync(f, JSON.stringify(m));
-      return f;
-    };
-    const [a, b, old, no] = [file('a', true), file('b', true), file('old', null), file('no', false)];
-    expect(measuredRcuFlavour(loadMountstormPoints([a, b]))).toEqual({ preemptible: true, files: 2 });
-    expect(measuredRcuFlavour(loadMountstormPoints([no]))).toEqual({ preemptible: false, files: 1 });
-    // A file that does not say, or files that disagree: the base model's flavour stands.
-    expect(measuredRcuFlavour(loadMountstormPoints([a, old]))).toBeNull();
-    expect(measuredRcuFlavour(loadMountstormPoints([a, no]))).toBeNull();
   });
 
   it('the order the files are given in does not reach the fit: every order gives the same points, runs and loads', () => {

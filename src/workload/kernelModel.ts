@@ -301,8 +301,9 @@ export const kernelModelSchema = z.strictObject({
      * so only a thread holding or spinning on a spinlock, or spinning on a
      * rw-semaphore, holds it. Absent or 0: !CONFIG_PREEMPT_RCU, where every
      * CPU in kernel mode reports only at its next context switch or return to
-     * user mode. `calibrate` sets it from the measurements' recorded kernel
-     * config (host.kernelConfig.preemptRcu).
+     * user mode. Measurements record the host's flavour
+     * (host.kernelConfig.preemptRcu), but `calibrate` does not set it: on
+     * this project's PREEMPT_RCU guest it held out worse (docs/model.md).
      */
     rcuPreemptible: kernelNumberSchema.optional(),
     /**

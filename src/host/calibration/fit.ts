@@ -649,18 +649,6 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
 }
 
 /**
- * The RCU flavour of the kernel the storms were measured on, from the files'
- * recorded kernel config: set only when every file says, and they agree
- * (null otherwise: the base model's flavour stands).
- */
-export function measuredRcuFlavour(points: MountstormPoint[]): { preemptible: boolean; files: number } | null {
-  const said = points.flatMap((p) => p.preemptRcu ?? [null]);
-  if (said.length === 0 || said.some((x) => x === null)) return null;
-  if (said.some((x) => x !== said[0])) return null;
-  return { preemptible: said[0] === true, files: said.length };
-}
-
-/**
  * What a fresh container process spends in page faults, from the --processes
  * runs that counted them (median faults per process x median fault cost);
  * null without such runs (files before 2026-12-01).
@@ -687,8 +675,6 @@ export interface MountstormFit extends FitReport {
   processFork: { ns: number; runs: number[] } | null;
   /** One process per container: its page faults' CPU, measured from --processes runs that counted them (null: none). */
   processFaults: { ns: number; faults: number; faultNs: number } | null;
-  /** The kernel's RCU flavour, from the files' recorded kernel config (null: not every file says, or they disagree). */
-  rcuFlavour: { preemptible: boolean; files: number } | null;
   /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
   walk: WalkMeasurement | null;
   /** The umount beside a busy CPU that holds the per-busy-CPU grace period (withBusyGracePeriod), and the grace period it gives (null: none given, so it was fitted). */
@@ -752,8 +738,6 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // Each container process's page faults: the faults it took (median over every process of every --processes run) times one copy-on-write fault (median over the runs).
   const processFaults = measuredProcessFaults(points);
   if (processFaults) measured.host.processFaultNs = { value: Math.round(processFaults.ns), source: src };
-  const rcuFlavour = measuredRcuFlavour(points);
-  if (rcuFlavour) measured.mechanisms.rcuPreemptible = { value: rcuFlavour.preemptible ? 1 : 0, source: src };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -828,7 +812,6 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     otherWorkWake,
     processFork,
     processFaults,
-    rcuFlavour,
     walk,
     busyUmount: busy,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },

@@ -31,8 +31,6 @@ export interface MountstormPoint {
   traces: string[];
   /** Runnable tasks of other work when it was measured (mean over its files; 0 for files that do not say). */
   otherRunnable?: number;
-  /** Whether the kernel it was measured on has preemptible RCU, from each file's host.kernelConfig (null: a file that does not say). */
-  preemptRcu?: (boolean | null)[];
   /** Each container unmounted pass 1's overlay before pass 2 (`measure mountstorm --unmount-inspection`). */
   unmountInspection?: boolean;
   /** One process per container (`measure mountstorm --processes`). */
@@ -383,7 +381,6 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     opCounts: m.results.runs[0]!.opCounts,
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
-    preemptRcu: [m.host.kernelConfig?.preemptRcu ?? null],
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
     ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])), processFaults: m.results.runs.flatMap((r) => r.processFaults ?? []), cowFaultNs: m.results.runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])) } : {}),
   };
@@ -412,7 +409,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, preemptRcu: [...(seen.preemptRcu ?? []), ...(p.preemptRcu ?? [])], ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}) });
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}) });
   }
   return [...byKey.values()];
 }

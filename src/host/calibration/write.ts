@@ -56,9 +56,6 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     doc.setIn(['mechanisms', 'mountWalkCachedMounts'], doc.createNode({ value: cached.value, source: fittedSource(opts.files, opts.date, how) }));
     doc.setIn(['mechanisms', 'mountWalkBeyondFactor'], doc.createNode({ value: beyond.value, source: fittedSource(opts.files, opts.date, `${how}; the factor is the second over the first`) }));
   }
-  if (fit.rcuFlavour) {
-    doc.setIn(['mechanisms', 'rcuPreemptible'], doc.createNode({ value: fit.rcuFlavour.preemptible ? 1 : 0, source: fittedSource(opts.files, opts.date, `measured, not fitted: the kernel config recorded with all ${fit.rcuFlavour.files} mount storm files (host.kernelConfig.preemptRcu: CONFIG_PREEMPT_RCU ${fit.rcuFlavour.preemptible ? '=y' : 'not set'})`) }));
-  }
   if (fit.workJitter) {
     doc.setIn(['mechanisms', 'workJitterCv'], doc.createNode({ value: Number(fit.workJitter.cv.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container runs and over open_tree, mount_setattr and move_mount of (p90 - p10) / (2 x 1.2816 x p50) of the calls' durations (${fit.workJitter.runs.length} values)`) }));
   }
