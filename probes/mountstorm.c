@@ -169,7 +169,7 @@ struct container {
     uint64_t done_ns; /* end of the last operation, relative to the release */
     uint64_t forked_ns; /* --processes: when the container's process started running, relative to the release */
     long faults; /* --processes: page faults the container's process took, from its fork to its exit (getrusage) */
-    uint64_t end_cpu_ns; /* --processes: the process's CPU time when its last op was done (CLOCK_PROCESS_CPUTIME_ID) */
+    uint64_t end_cpu_ns; /* --processes: the process's CPU time when its last op was done (its one thread's CPU clock) */
     uint64_t exit_cpu_ns; /* --processes: CPU its exit took: wait4's utime + stime less end_cpu_ns (the mm's teardown, files, ...) */
     char error[256];
 };
@@ -882,9 +882,8 @@ int main(int argc, char **argv) {
                 run_container(&cs[k]);
                 struct rusage ru;
                 if (getrusage(RUSAGE_SELF, &ru) == 0) cs[k].faults = ru.ru_minflt + ru.ru_majflt;
-                struct timespec ts;
-                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-                cs[k].end_cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+                /* A forked child has one thread: its thread's clock is the process's. */
+                cs[k].end_cpu_ns = thread_cpu_ns();
                 _exit(0);
             }
         }

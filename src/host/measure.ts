@@ -250,10 +250,17 @@ export interface MeasureContext {
   timeoutMs?: number;
 }
 
+/** This host's kernel config, read once per process (it cannot change while the process runs). */
+let kernelConfigRead: ReturnType<typeof readKernelConfig> | undefined;
+function hostKernelConfig(): ReturnType<typeof readKernelConfig> {
+  if (kernelConfigRead === undefined) kernelConfigRead = readKernelConfig();
+  return kernelConfigRead;
+}
+
 /** The host part of a measurement; `load`: otherRunnable samples taken before the runs (their mean is kept, when there are any). */
 function hostRecord(host: HostTopology, load: number[] = []): Measurement['host'] {
   const { cpuMap, ...counts } = topologySummary(host);
-  const config = readKernelConfig();
+  const config = hostKernelConfig();
   const record = { topology: { ...counts, cpuMap }, kernel: release(), cpuModel: host.cpuInfo.model ?? 'unknown', machine: machineIdentity(host), ...(config ? { kernelConfig: config } : {}) };
   return load.length > 0 ? { ...record, otherRunnable: Math.round((load.reduce((a, b) => a + b, 0) / load.length) * 1000) / 1000 } : record;
 }

@@ -55,9 +55,7 @@ function isRunByproduct(name: string): boolean {
  */
 export function checkOutputDir(dir: string, scenario: string, force = false): void {
   if (force || !existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) {
-    throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected: 'a directory (or a path to create one)', got: `${JSON.stringify(dir)}, a file` });
-  }
+  refuseFileAsOutDir(dir, 'a directory (or a path to create one)');
   const manifest = readManifest(dir);
   if (manifest && manifest.scenario !== scenario) {
     throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected: `an empty directory or an earlier run of ${scenario} (--force writes into it anyway)`, got: `${JSON.stringify(dir)} with a run of ${manifest.scenario}` });
@@ -67,6 +65,13 @@ export function checkOutputDir(dir: string, scenario: string, force = false): vo
   if (others.length > 0) {
     const shown = others.slice(0, 3).join(', ') + (others.length > 3 ? ', ...' : '');
     throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected: `an empty directory or an earlier run of ${scenario} (--force writes into it anyway)`, got: `${JSON.stringify(dir)} holding ${others.length} other file${others.length === 1 ? '' : 's'} (${shown})` });
+  }
+}
+
+/** An --out that exists as a file is one line naming --out and what was `expected`. */
+export function refuseFileAsOutDir(dir: string, expected: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected, got: `${JSON.stringify(dir)}, a file` });
   }
 }
 

@@ -8,7 +8,6 @@
  * shard file instead of result files.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
 import { loadScenarioSource, type Scenario, type SweepValues } from '../config/scenarioSchema.ts';
@@ -27,8 +26,8 @@ import type { HardwareModel } from '../config/hardwareSchema.ts';
 import { InterruptedError, openPointPool, simulatePoints, type PoolOptions } from './pool.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { removeStaleTemps } from '../host/staleTemps.ts';
-import { checkOutputDir, manifestFile, readManifest, removeStaleFiles } from '../report/manifest.ts';
-import { InputError } from '../config/errors.ts';
+import { checkOutputDir, manifestFile, readManifest, refuseFileAsOutDir, removeStaleFiles } from '../report/manifest.ts';
+import type { YamlSource } from '../config/yamlLoad.ts';
 import { shardFile, shardIndices, formatShard, type ShardSpec } from './shard.ts';
 
 export interface RunOptions extends PoolOptions {
@@ -65,9 +64,14 @@ export type RunIdentity = Omit<RunResult, 'points'>;
 
 /** Loads a scenario and runs every check before simulation (preflight.ts): an error here leaves nothing written. */
 export function loadScenarioFile(file: string, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues, limits?: RunLimits): Scenario {
+  return loadCheckedScenario(file, edit, cliSweep, limits).scenario;
+}
+
+/** loadScenarioFile with the parsed file kept, for errors located in it after the checks. */
+function loadCheckedScenario(file: string, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues, limits?: RunLimits): { scenario: Scenario; source: YamlSource } {
   const { scenario, source } = loadScenarioSource(file, undefined, cliSweep);
   preflight(scenario, source, limits);
-  return edit ? edit(scenario) : scenario;
+  return { scenario: edit ? edit(scenario) : scenario, source };
 }
 
 export async function runScenarioFile(file: string, opts: RunOptions, edit?: (s: Scenario) => Scenario, cliSweep?: SweepValues): Promise<ScenarioRun> {
@@ -88,14 +92,8 @@ export async function runScenarioFiles(
   edit?: (s: Scenario) => Scenario,
   cliSweep?: SweepValues,
 ): Promise<{ name: string; outDir: string; result: ScenarioRun; seconds: number }[]> {
-  const scenarios = files.map((file) => {
-    const { scenario, source } = loadScenarioSource(file, undefined, cliSweep);
-    preflight(scenario, source, opts.limits);
-    return { file, source, scenario: edit ? edit(scenario) : scenario };
-  });
-  if (existsSync(opts.outDir) && !statSync(opts.outDir).isDirectory()) {
-    throw new InputError({ file: 'command line', line: 1, column: 1, field: '--out', expected: 'a directory to hold a folder per scenario (or a path to create one)', got: `${JSON.stringify(opts.outDir)}, a file` });
-  }
+  const scenarios = files.map((file) => ({ file, ...loadCheckedScenario(file, edit, cliSweep, opts.limits) }));
+  refuseFileAsOutDir(opts.outDir, 'a directory to hold a folder per scenario (or a path to create one)');
   const seen = new Map<string, string>();
   for (const { file, source, scenario } of scenarios) {
     const other = seen.get(scenario.name);
