@@ -16,7 +16,46 @@ import { MIN_SETTLED_UMOUNTS } from './measurements.ts';
 // Model files
 
 function fittedSource(files: string[], date: string, extra: string): string {
-  return `fitted by locksim calibrate from ${files.join(', ')} on ${date}; ${extra}`;
+  return `fitted by locksim calibrate from ${compactFileList(files)} on ${date}; ${extra}`;
+}
+
+/**
+ * A list of measurement files in bash brace notation, one group per
+ * directory, each configuration's runs as a range: `dir/{a.r{1..5}.json,b.json}`
+ * expands (in bash) to exactly the files given, in sorted order. A calibration
+ * set is ~100 files, and every fitted value's source names them: listed one by
+ * one they made a kernel model of 44 KB, mostly the same list.
+ */
+export function compactFileList(files: string[]): string {
+  const byDir = new Map<string, string[]>();
+  for (const f of [...new Set(files)].sort()) {
+    const slash = f.lastIndexOf('/');
+    const dir = slash >= 0 ? f.slice(0, slash + 1) : '';
+    (byDir.get(dir) ?? byDir.set(dir, []).get(dir)!).push(f.slice(slash + 1));
+  }
+  const groups: string[] = [];
+  for (const [dir, names] of byDir) {
+    // Runs of one configuration: STEM.rN.json (mount storms) or STEM-runN.json (lock bench).
+    const runs = new Map<string, number[]>();
+    const items: string[] = [];
+    for (const n of names) {
+      const m = /^(.+(?:\.r|-run))(\d+)\.json$/.exec(n);
+      if (m) {
+        if (!runs.has(m[1]!)) items.push(`\0${m[1]}`);
+        (runs.get(m[1]!) ?? runs.set(m[1]!, []).get(m[1]!)!).push(Number(m[2]));
+      } else items.push(n);
+    }
+    const shown = items.flatMap((it) => {
+      if (!it.startsWith('\0')) return [it];
+      const stem = it.slice(1);
+      const ns = runs.get(stem)!.sort((a, b) => a - b);
+      const consecutive = ns.every((x, i) => i === 0 || x === ns[i - 1]! + 1);
+      if (ns.length === 1) return [`${stem}${ns[0]}.json`];
+      return consecutive ? [`${stem}{${ns[0]}..${ns[ns.length - 1]}}.json`] : ns.map((x) => `${stem}${x}.json`);
+    });
+    groups.push(shown.length === 1 ? `${dir}${shown[0]}` : `${dir}{${shown.join(',')}}`);
+  }
+  return groups.join(' ');
 }
 
 /** Paths as the user would type them from the current directory. */
