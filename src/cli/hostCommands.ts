@@ -154,7 +154,7 @@ export function registerHostCommands(program: Command): void {
     .description('How long a woken thread takes to run (probes/wakeup, futex wake to run): on the waker\'s cpu, onto another idle cpu after several idle gaps, and where a wakee free to run on both goes; and what an IPI and (as root) an expedited RCU grace period take from a thread busy on the other cpu')
     .option('--cpus <list>', 'the two cpus, e.g. 0,1 (default: the first two this process may use)', cpuList)
     .option('--samples <n>', 'wake-ups per measurement', wholeNumber('--samples', 1), 400)
-    .option('--gaps-us <list>', 'idle gaps of the wakee\'s cpu before remote wake-ups, in us, e.g. 20,100,1000 (at most 16)', gapList)
+    .option('--gaps-us <list>', 'idle gaps of the wakee\'s cpu before remote wake-ups, in us, shortest first (at most 16; default 20,40,60,80,100,120,150,200,300,500,1000)', gapList)
     .option('--repeat <n>', 'probe runs (the model takes the median of each number over them)', wholeNumber('--repeat', 1), 5)
     .requiredOption('-o, --out <file>', 'measurement file to write (JSON)')
     .option('--json', 'print the measurement (the file\'s contents) as one JSON document on stdout')
@@ -172,6 +172,7 @@ export function registerHostCommands(program: Command): void {
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
+          (e.haltPoll ? `the host blocks an idle vcpu after ${us(e.haltPoll.lastFastGapNs)}-${us(e.haltPoll.firstSlowGapNs)} (its halt-polling ceiling) and then takes ${us(e.haltPoll.haltedNs)} to wake it; ` : '') +
           `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; ` +
           `a thread busy on the other cpu lost ${e.ipiStolen ? us(e.ipiStolen.ns) : 'n/a'} per IPI and ${e.gracePeriodStolen ? us(e.gracePeriodStolen.ns) : 'n/a (needs root)'} per expedited RCU grace period (umount); wrote ${opts.out}\n`,
       );

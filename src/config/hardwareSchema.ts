@@ -104,6 +104,14 @@ export const hardwareModelSchema = z
      * probe's `wakeCall`: its FUTEX_WAKE onto the other, idle CPU less the
      * same call with no waiter; on a virtual machine an exit to the host).
      * Absent: nothing.
+     * `haltPoll` (virtual machines): how the host polls an idle vCPU before
+     * it blocks its thread (KVM's adaptive halt polling, virt/kvm/kvm_main.c
+     * kvm_vcpu_halt): a wake-up onto a vCPU idle past its polling window
+     * costs `haltedNs` instead of `remoteNs`; the window adapts per vCPU up
+     * to `maxNs` (the host's halt_poll_ns), from `growStartNs`, by `grow`
+     * and `shrink` (src/cpu/scheduler.ts, HaltPoll). The probe's gap sweep
+     * measures `haltedNs` and `maxNs`. Absent: every wake-up onto an idle
+     * CPU costs `remoteNs`.
      */
     wakeup: z
       .strictObject({
@@ -115,6 +123,15 @@ export const hardwareModelSchema = z
         rcuExpeditedIpiNs: sourcedNumber.optional(),
         busyUmountNs: sourcedNumber.optional(),
         ipiSendNs: sourcedNumber.optional(),
+        haltPoll: z
+          .strictObject({
+            haltedNs: sourcedNumber,
+            maxNs: sourcedNumber,
+            growStartNs: sourcedNumber,
+            grow: sourcedNumber,
+            shrink: sourcedNumber,
+          })
+          .optional(),
       })
       .optional(),
     price: z.strictObject({ usdPerHour: sourcedNumber }).optional(),

@@ -4,6 +4,7 @@
  * hardware model's fields for the simulation; the engine never sees a name.
  */
 import type { MachineSpec } from '../machine.ts';
+import type { HaltPoll } from '../cpu/scheduler.ts';
 import type { Topology } from './topology.ts';
 
 /** L1 hit: a few cycles; small next to any transfer, so one value serves every model. */
@@ -38,6 +39,11 @@ export function machineSpecFromTopology(topology: Topology): MachineSpec {
     pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
     ghz: m.cpu.ghz.value,
     smtSlowdown: m.smt?.siblingSlowdown.value ?? 1,
-    ...(m.wakeup ? { wakeupNs: m.wakeup.localNs.value, wakeAware: { remoteNs: m.wakeup.remoteNs.value, waitOnPreviousShare: m.wakeup.waitOnPreviousShare.value, preemptShare: m.wakeup.preemptShare.value, ipiNs: m.wakeup.ipiNs?.value ?? 0, rcuExpeditedIpiNs: m.wakeup.rcuExpeditedIpiNs?.value ?? 0, ipiSendNs: m.wakeup.ipiSendNs?.value ?? 0 } } : {}),
+    ...(m.wakeup ? { wakeupNs: m.wakeup.localNs.value, wakeAware: { remoteNs: m.wakeup.remoteNs.value, waitOnPreviousShare: m.wakeup.waitOnPreviousShare.value, preemptShare: m.wakeup.preemptShare.value, ipiNs: m.wakeup.ipiNs?.value ?? 0, rcuExpeditedIpiNs: m.wakeup.rcuExpeditedIpiNs?.value ?? 0, ipiSendNs: m.wakeup.ipiSendNs?.value ?? 0, ...(m.wakeup.haltPoll ? { haltPoll: haltPollOf(m.wakeup.haltPoll) } : {}) } } : {}),
   };
+}
+
+/** The host's halt polling (hardware `wakeup.haltPoll`) as the scheduler takes it. */
+function haltPollOf(h: NonNullable<NonNullable<Topology['model']['wakeup']>['haltPoll']>): HaltPoll {
+  return { haltedNs: h.haltedNs.value, maxNs: h.maxNs.value, growStartNs: h.growStartNs.value, grow: h.grow.value, shrink: h.shrink.value };
 }

@@ -205,12 +205,45 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
     remoteNs: p50At(shortest),
     remoteGapNs: shortest,
     remoteByGap: gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) })),
+    ...haltPollEvidence(gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) }))),
     waitOnPrevious: { share: share((r) => r.placementSame, (r) => r.placementSame.onWaker), samples: runs[0]!.placementSame.onWaker + runs[0]!.placementSame.onOther },
     preemptOnPrevious: { share: share((r) => r.placementBusy, (r) => r.placementBusy.onOtherWithin1ms), samples: runs[0]!.placementBusy.onWaker + runs[0]!.placementBusy.onOther },
     ...(runs.every((r) => r.wakeCall) ? { wakeCall: { localNs: mid((r) => r.wakeCall!.localP50Ns), remoteNs: mid((r) => r.wakeCall!.remoteP50Ns), noneNs: mid((r) => r.wakeCall!.noneP50Ns) } } : {}),
     ...stolenEvidence(runs, 'ipi'),
     ...stolenEvidence(runs, 'gracePeriod'),
   };
+}
+
+/**
+ * The host's halt polling as the probe's gap sweep shows it (the remote
+ * wake-ups at each idle gap, in the order measured): a vCPU idle past the
+ * host's polling window is blocked, and a wake-up onto it costs the host's
+ * wake-up of its thread. With the gaps measured shortest first, KVM's window
+ * grows with each gap (virt/kvm/kvm_main.c, grow_halt_poll_ns) up to its
+ * ceiling, halt_poll_ns, so the wake-ups stay fast up to the ceiling and are
+ * slow beyond: `maxNs` is the midpoint between the longest fast gap and the
+ * shortest slow one after which every gap is slow, `haltedNs` the wake-up
+ * at the longest gap. A wake-up is slow when its median is over the
+ * geometric midpoint of the shortest gap's and the longest's. Nothing when
+ * the sweep has fewer than three gaps, is not in ascending order, starts
+ * slow, ends less than twice as slow as it starts (no blocking seen: a
+ * machine whose idle CPUs wake fast), or has its step between gaps more than
+ * 2x apart (the sweep of 20, 100 and 1,000 us before 2026-12-01: too coarse
+ * to place the ceiling).
+ */
+export function haltPollEvidence(byGap: { gapNs: number; p50Ns: number }[]): Pick<WakeupEvidence, 'haltPoll'> {
+  if (byGap.length < 3 || byGap.some((g, i) => i > 0 && g.gapNs <= byGap[i - 1]!.gapNs)) return {};
+  const fast = byGap[0]!.p50Ns;
+  const halted = byGap[byGap.length - 1]!.p50Ns;
+  if (!(halted >= 2 * fast)) return {};
+  const threshold = Math.sqrt(fast * halted);
+  let firstSlow = byGap.length - 1;
+  while (firstSlow > 0 && byGap[firstSlow - 1]!.p50Ns > threshold) firstSlow--;
+  if (firstSlow === 0) return {};
+  const lastFast = byGap[firstSlow - 1]!;
+  // A sweep too coarse to place the ceiling (the gaps around the step more than 2x apart) says nothing about it.
+  if (byGap[firstSlow]!.gapNs > 2 * lastFast.gapNs) return {};
+  return { haltPoll: { haltedNs: halted, maxNs: Math.round((lastFast.gapNs + byGap[firstSlow]!.gapNs) / 2), lastFastGapNs: lastFast.gapNs, firstSlowGapNs: byGap[firstSlow]!.gapNs } };
 }
 
 /**
@@ -362,13 +395,22 @@ export interface WakeupOptions {
   repeat?: number;
 }
 
+/**
+ * The idle gaps of the remote wake-ups, shortest first (probes/wakeup.c's
+ * default): fine between 20 and 150 us, where a host's halt-polling ceiling
+ * lies (KVM's default halt_poll_ns is 200 us on x86; this repository's guest
+ * stops polling between 120 and 150 us), then out to 1 ms, where every
+ * polled vCPU has been blocked.
+ */
+export const WAKEUP_GAPS_US = [20, 40, 60, 80, 100, 120, 150, 200, 300, 500, 1000];
+
 /** probes/wakeup: wake-to-run latency on the waker's CPU and onto another idle one, and where a free wakee runs. */
 export async function measureWakeup(opts: WakeupOptions, ctx: MeasureContext): Promise<Measurement> {
   const host = ctx.host ?? readSysfsTopology();
   checkCpus(opts.cpus, host, 2);
   if (!opts.cpus && host.cpus.length < 2) throw new HostCapabilityError('wakeup needs at least 2 cpus; this host has 1');
   ensureProbes();
-  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 400, gapsUs: opts.gapsUs ?? [20, 100, 1000], repeat: opts.repeat ?? 5 };
+  const config = { cpus: opts.cpus ?? null, samples: opts.samples ?? 400, gapsUs: opts.gapsUs ?? WAKEUP_GAPS_US, repeat: opts.repeat ?? 5 };
   const args = ['--samples', String(config.samples), '--gaps-us', config.gapsUs.join(',')];
   if (config.cpus) args.push('--cpus', config.cpus.join(','));
   const startedAt = new Date().toISOString();

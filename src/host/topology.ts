@@ -623,6 +623,8 @@ export interface WakeupEvidence {
   remoteNs: number;
   remoteGapNs: number;
   remoteByGap: { gapNs: number; p50Ns: number }[];
+  /** The host's halt polling, when the gap sweep shows it (src/host/measure.ts, haltPollEvidence). */
+  haltPoll?: { haltedNs: number; maxNs: number; lastFastGapNs: number; firstSlowGapNs: number };
   waitOnPrevious: { share: number; samples: number };
   preemptOnPrevious: { share: number; samples: number };
   /** The waker's FUTEX_WAKE call, onto its own cpu, onto the other, and with no waiter (medians over runs); absent in older files. */
@@ -773,6 +775,17 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
     preemptShare: { value: round(ev.preemptOnPrevious.share, 3), source: `${at}: share of ${ev.preemptOnPrevious.samples} wake-ups onto their previous cpu, busy with another thread spinning in user mode, that ran there within 1 ms (wake-up preemption, wakeup_preempt_fair(); a time slice is 0.75-3 ms)` },
     ...(ev.wakeCall
       ? { ipiSendNs: { value: Math.max(0, Math.round(ev.wakeCall.remoteNs - ev.wakeCall.noneNs)), source: `${at}: the waker's FUTEX_WAKE call onto the other, idle cpu less the call with no waiter (${us(ev.wakeCall.remoteNs)} - ${us(ev.wakeCall.noneNs)}; onto its own cpu ${us(ev.wakeCall.localNs)}, where the wakee may preempt it inside the call): what a wake-up onto another cpu costs its waker, mostly the IPI's send (on a virtual machine, an exit to the host)` } }
+      : {}),
+    ...(ev.haltPoll
+      ? {
+        haltPoll: {
+          haltedNs: { value: ev.haltPoll.haltedNs, source: `${at}: median futex wake to run onto the other cpu after it idled ${us(ev.remoteByGap[ev.remoteByGap.length - 1]!.gapNs)}, the longest gap measured: the host had blocked the idle vCPU and woke its thread` },
+          maxNs: { value: ev.haltPoll.maxNs, source: `${at}: the gaps measured shortest first, wake-ups stayed fast (${us(ev.remoteNs)} at ${us(ev.remoteGapNs)}) up to ${us(ev.haltPoll.lastFastGapNs)} of idle and were slow from ${us(ev.haltPoll.firstSlowGapNs)} on: the host's ceiling on its polling window (KVM's halt_poll_ns) is between the two; the midpoint` },
+          growStartNs: { value: 10000, source: 'KVM default halt_poll_ns_grow_start (virt/kvm/kvm_main.c; Documentation/virt/kvm/halt-polling.rst): the host\'s setting is not visible from the guest' },
+          grow: { value: 2, source: 'KVM default halt_poll_ns_grow (virt/kvm/kvm_main.c; Documentation/virt/kvm/halt-polling.rst): the host\'s setting is not visible from the guest' },
+          shrink: { value: 2, source: 'KVM default halt_poll_ns_shrink since commit aeb1b22a3ac8 "KVM: Enable halt polling shrink parameter by default" (0, a reset to 0, before); the host\'s setting is not visible from the guest; docs/validation.md has the statements with 0' },
+        },
+      }
       : {}),
     ...(ev.ipiStolen
       ? { ipiNs: { value: Math.round(ev.ipiStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per IPI, ${ev.ipiStolen.calls} membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls 20 us apart (median batch; batches ${us(ev.ipiStolen.minNs)}-${us(ev.ipiStolen.maxNs)}; the call itself ${us(ev.ipiStolen.callNs)})` } }

@@ -147,6 +147,14 @@ export class ExpeditedRcu {
   private settledFast: boolean | null = null;
   /** The grace period in progress is a lone one of a run settled fast (its callers stay on the worker's CPU). */
   private loneFast = false;
+  /** The grace period in progress is a lone one, its callers kept on the worker's CPU (see lengthNs). */
+  private loneLocal = false;
+  /** Other CPUs busy when the grace period in progress started (lengthNs): their reports come by interrupt. */
+  private busyAtStart = 0;
+  /** The machine's host polls idle vCPUs (hardware `wakeup.haltPoll`): a wake-up onto the other, idle vCPU may find it blocked. */
+  private get halts(): boolean {
+    return this.wakeAware && this.m.scheduler.params.wakeAware!.haltPoll !== undefined;
+  }
   /** Lone grace periods after the warm-up: the ones the settled mode decided. */
   idleModeUses = 0;
   /** The machine knows wake-ups by where they land (hardware `wakeup`; worker mode only): see lengthNs. */
@@ -228,6 +236,7 @@ export class ExpeditedRcu {
       if (on !== null && on !== self) busy++;
     }
     if (self === null && busy > 0) busy--;
+    this.busyAtStart = busy;
     let ns = this.baseNs + busy * this.perBusyCpuNs;
     // The IPIs land on the busy CPUs and take their threads' time
     // (rcu_exp_handler, and on a virtual machine the exits around it:
@@ -241,6 +250,12 @@ export class ExpeditedRcu {
       }
     }
     this.loneFast = false;
+    // With the host's halt polling modelled, a lone grace period of a run
+    // not settled slow keeps its callers on the worker's CPU from the first:
+    // the other vCPU has idled since the storm began and the host blocked
+    // it, which a wake-up there would pay (70-80 us), while the kernel's lone
+    // unmounts take 6-24 us (docs/model.md, section 6).
+    this.loneLocal = this.halts && busy === 0 && this.settledFast !== false;
     if (busy === 0 && this.idleFast) {
       if (this.loneGps++ >= this.idleFast.warmup) {
         this.idleModeUses++;
@@ -306,10 +321,16 @@ export class ExpeditedRcu {
     let pending = 1;
     // A grace period of no length (the rcu-expedited ablation) waits for nothing.
     const none = this.baseNs === 0 && this.perBusyCpuNs === 0;
+    // With another CPU busy, the last report comes from its interrupt
+    // handler and wakes the worker onto its own CPU, idle since the worker
+    // slept: where the host blocks idle vCPUs (hardware wakeup.haltPoll) it
+    // may have blocked it meanwhile. The fast wake-up is inside the measured
+    // length; only the blocked one's extra is added.
+    const fromOtherCpu = this.busyAtStart > 0;
     const report = {
       fire: () => report.interrupt(),
       interrupt: () => {
-        if (--pending === 0) w.wake(0);
+        if (--pending === 0) w.wake(fromOtherCpu ? this.m.scheduler.haltedExtraNs(w.lastCpu) : 0);
       },
     };
     for (let c = 0; c < this.m.cpus && !none; c++) {
@@ -345,7 +366,7 @@ export class ExpeditedRcu {
           // placement, which measures futex wake-ups): its callers wait for
           // the worker's CPU rather than take another.
           const sched = self.m.scheduler;
-          const stay = self.wakeAware && self.loneFast;
+          const stay = self.wakeAware && (self.loneFast || self.loneLocal);
           if (stay) sched.waitOnPreviousNow = true;
           for (const t of done) t.wake();
           if (stay) sched.waitOnPreviousNow = false;
@@ -355,15 +376,35 @@ export class ExpeditedRcu {
         }
       });
     }
-    if (this.wakeAware && this.worker.lastCpu < 0 && this.idleFast) {
-      // A run starts slow (the measured warm-up): the worker last ran on another CPU than its first caller.
+    if (this.wakeAware && this.worker.lastCpu < 0 && (this.idleFast || this.halts)) {
       const caller = this.current[0]?.lastCpu ?? 0;
-      this.worker.lastCpu = (caller + 1) % this.m.cpus;
+      // A run starts slow (the measured warm-up): the worker last ran on
+      // another CPU than its first caller. Not where the host blocks idle
+      // vCPUs: a wake-up onto the other one would cost its 70-80 us, and
+      // the kernel's first lone unmount takes ~20 us; there the worker
+      // starts on its caller's CPU and the warm-up is the slow length alone.
+      this.worker.lastCpu = this.halts ? caller : (caller + 1) % this.m.cpus;
     }
     // The caller's wake-up of the worker: inside the fitted base (0), unless
     // the machine knows wake-ups by where they land (hardware `wakeup`): then
     // it costs what any wake-up does, which on a guest whose other vCPU idles
     // is the IPI and the vCPU's wake (docs/model.md, section 6).
+    if (this.halts) {
+      // Where the host blocks idle vCPUs the worker is woken onto its
+      // caller's CPU, which the caller leaves at once (it sleeps right after
+      // queueing the work): in the storms' kernel traces (K=2, 1 and 25
+      // layers) 8-10 and 56-59 of a run's wake-ups of rcu_exp_gp_kthread_worker
+      // by a storm thread landed on the waker's CPU, 1-2 and 5-24 on the
+      // other (docs/validation.md, Eighteenth session). The futex probe's
+      // placement shares (waitOnPreviousShare) describe other wake-ups.
+      const caller = this.current[0];
+      if (caller !== undefined && caller.lastCpu >= 0) this.worker.lastCpu = caller.lastCpu;
+      const sched = this.m.scheduler;
+      sched.waitOnPreviousNow = true;
+      this.worker.wake();
+      sched.waitOnPreviousNow = false;
+      return;
+    }
     this.worker.wake(this.wakeAware ? undefined : 0);
   }
 }
