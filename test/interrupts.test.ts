@@ -199,3 +199,38 @@ describe('a wake-up onto another CPU costs its waker the IPI send', () => {
     expect(at.resumed).toBe(27_000);
   });
 });
+
+describe('a grace period whose busy CPU goes idle (ExpeditedRcu.reportWhenIdle)', () => {
+  /** A caller on CPU 0 waits for one grace period (60 us per busy CPU, no base) while a thread on CPU 1 works `busyNs`, then sleeps. Returns the caller's wait. */
+  const waitWith = (busyNs: number) => {
+    const m = new Machine(awareSpec(0, 0), { seed: 'gp' });
+    m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+    const rcu = new ExpeditedRcu(m, 0, 60_000, null, true);
+    let waited = 0;
+    m.spawn('other', function* (t) {
+      t.work(busyNs);
+      yield;
+      t.sleepFor(1_000_000);
+      yield;
+    }, [1]);
+    m.spawn('caller', function* (t: SimThread) {
+      t.work(1_000);
+      yield;
+      const from = t.sim.now;
+      yield rcu.synchronize(t);
+      waited = t.sim.now - from;
+    }, [0]);
+    m.sim.run();
+    return waited;
+  };
+
+  it('ends remoteNs after the CPU goes idle (the IPI is handled in the idle loop), not after the length for a CPU that stays busy', () => {
+    const stays = waitWith(500_000);
+    const sleeps = waitWith(6_000);
+    // The other CPU stays busy: the length, 60 us, and the hand-offs.
+    expect(stays).toBeGreaterThanOrEqual(60_000);
+    // It sleeps 5 us into the grace period: 12 us (remoteNs) after that, and the same hand-offs.
+    expect(sleeps).toBeLessThan(stays - 40_000);
+    expect(sleeps).toBeGreaterThanOrEqual(17_000);
+  });
+});

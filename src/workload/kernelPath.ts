@@ -327,10 +327,16 @@ export class ExpeditedRcu {
     // may have blocked it meanwhile. The fast wake-up is inside the measured
     // length; only the blocked one's extra is added.
     const fromOtherCpu = this.busyAtStart > 0;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      w.wake(fromOtherCpu ? this.m.scheduler.haltedExtraNs(w.lastCpu) : 0);
+    };
     const report = {
       fire: () => report.interrupt(),
       interrupt: () => {
-        if (--pending === 0) w.wake(fromOtherCpu ? this.m.scheduler.haltedExtraNs(w.lastCpu) : 0);
+        if (--pending === 0) end();
       },
     };
     for (let c = 0; c < this.m.cpus && !none; c++) {
@@ -342,6 +348,50 @@ export class ExpeditedRcu {
       on.requestResched();
     }
     this.m.sim.schedule(ns, report, 0);
+    if (this.wakeAware && !none) this.reportWhenIdle(ns, end);
+  }
+
+  /**
+   * On a machine whose wake-ups are measured (hardware `wakeup`): a CPU busy
+   * when the grace period started whose thread then leaves it idle has the
+   * IPI handled in its idle loop, which reports at once
+   * (rcu_exp_handler: rcu_is_cpu_rrupt_from_idle). The grace period's length
+   * (`ns`, from the umount beside a CPU that stays busy) assumes the IPI
+   * lands on a running vCPU; when every such CPU went idle first, it ends
+   * `remoteNs` (the IPI into an idle vCPU) after the last of them did, and no
+   * sooner than the base. In the storms' kernel traces (K=2, 25 layers) the
+   * other thread sleeps 2 us after the IPI is sent, the handler runs 6 us
+   * later in the idle task, and the worker wakes its callers 27 us after
+   * its IPI, not the 55-65 us of a grace period beside a busy CPU
+   * (docs/validation.md, Eighteenth session).
+   */
+  private reportWhenIdle(ns: number, end: () => void): void {
+    const sched = this.m.scheduler;
+    const start = this.m.sim.now;
+    const deliverNs = sched.params.wakeAware!.remoteNs;
+    let busy = 0;
+    let last = start + Math.min(ns, this.baseNs);
+    let gaveUp = false;
+    const early = { fire: () => end() };
+    for (let c = 0; c < this.m.cpus; c++) {
+      const on = sched.threadOn(c);
+      if (on === null || on === this.worker) continue;
+      busy++;
+      const cpu = c;
+      const watcher = {
+        interrupt: () => {
+          if (gaveUp) return;
+          // Another thread took the CPU: the IPI lands on it running, as the length assumes.
+          if (sched.threadOn(cpu) !== null || sched.dispatching(cpu)) {
+            gaveUp = true;
+            return;
+          }
+          last = Math.max(last, this.m.sim.now + deliverNs);
+          if (--busy === 0 && last < start + ns) this.m.sim.schedule(last - this.m.sim.now, early, 0);
+        },
+      };
+      on.watchLeaveCpu(watcher);
+    }
   }
 
   private wakeWorker(): void {
