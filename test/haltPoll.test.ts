@@ -125,6 +125,20 @@ describe("the host's halt polling (hardware wakeup.haltPoll)", () => {
   });
 });
 
+describe('halt polling in a hardware model file', () => {
+  it('takes KVM\'s 0 for grow (never grow) and shrink (reset to 0), and refuses a negative one with the field named', async () => {
+    const { hardwareModelSchema } = await import('../src/config/hardwareSchema.ts');
+    const hw = hardware(true);
+    hw.wakeup!.haltPoll!.shrink.value = 0;
+    hw.wakeup!.haltPoll!.grow.value = 0;
+    expect(hardwareModelSchema.safeParse(hw).success).toBe(true);
+    hw.wakeup!.haltPoll!.shrink.value = -1;
+    const r = hardwareModelSchema.safeParse(hw);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path.join('.')).toBe('wakeup.haltPoll.shrink.value');
+  });
+});
+
 describe('the grace-period worker where the host blocks idle vCPUs', () => {
   it('is woken onto its caller\'s CPU, which the caller leaves at once (the kernel traces\' placement), and otherwise by the probe\'s shares', () => {
     const kernel = loadKernelModel('linux-6.6');

@@ -18,6 +18,12 @@ export const sourcedNumber = z.strictObject({
 });
 export type SourcedNumber = z.infer<typeof sourcedNumber>;
 
+/** A number that may be 0 (a factor KVM reads 0 as "off" or "reset"), with where it comes from. */
+const sourcedNonNegative = z.strictObject({
+  value: z.number().min(0),
+  source: z.string().trim().min(1, 'a non-empty source'),
+});
+
 /** A measured share (0 to 1) together with where it comes from. */
 export const sourcedShare = z.strictObject({
   value: z.number().min(0).max(1),
@@ -109,7 +115,8 @@ export const hardwareModelSchema = z
      * kvm_vcpu_halt): a wake-up onto a vCPU idle past its polling window
      * costs `haltedNs` instead of `remoteNs`; the window adapts per vCPU up
      * to `maxNs` (the host's halt_poll_ns), from `growStartNs`, by `grow`
-     * and `shrink` (src/cpu/scheduler.ts, HaltPoll). The probe's gap sweep
+     * and `shrink` (src/cpu/scheduler.ts, HaltPoll; KVM's meaning of 0:
+     * `grow` 0 never grows, `shrink` 0 resets to 0). The probe's gap sweep
      * measures `haltedNs` and `maxNs`. Absent: every wake-up onto an idle
      * CPU costs `remoteNs`.
      */
@@ -128,8 +135,8 @@ export const hardwareModelSchema = z
             haltedNs: sourcedNumber,
             maxNs: sourcedNumber,
             growStartNs: sourcedNumber,
-            grow: sourcedNumber,
-            shrink: sourcedNumber,
+            grow: sourcedNonNegative,
+            shrink: sourcedNonNegative,
           })
           .optional(),
       })
