@@ -126,6 +126,23 @@ describe("the host's halt polling (hardware wakeup.haltPoll)", () => {
 });
 
 describe('halt polling in a hardware model file', () => {
+  it('a model built from a wakeup measurement whose sweep shows blocked vCPUs (host topology --wakeup) carries it, sourced, and loads', async () => {
+    const { hostToModel, readSysfsTopology } = await import('../src/host/topology.ts');
+    const { hardwareModelSchema } = await import('../src/config/hardwareSchema.ts');
+    const host = readSysfsTopology('/');
+    const byGap = [20, 40, 60, 80, 100, 120, 150, 200, 300, 500, 1000].map((g, i) => ({ gapNs: g * 1000, p50Ns: (i < 6 ? 10.3 : 75) * 1000 }));
+    const ev = { file: 'w.json', startedAt: '2026-12-01T10:00:00Z', cpus: host.cpus.length, runs: 5, localNs: 2_300, remoteNs: 10_300, remoteGapNs: 20_000, remoteByGap: byGap, waitOnPrevious: { share: 0.5, samples: 400 }, preemptOnPrevious: { share: 1, samples: 100 }, ...haltPollEvidence(byGap) };
+    const model = hostToModel(host, { wakeup: ev });
+    expect(hardwareModelSchema.safeParse(model).success).toBe(true);
+    const h = model.wakeup!.haltPoll!;
+    expect([h.haltedNs.value, h.maxNs.value, h.growStartNs.value, h.grow.value, h.shrink.value]).toEqual([75_000, 135_000, 10_000, 2, 2]);
+    expect(h.maxNs.source).toContain('w.json');
+    expect(h.maxNs.source).toContain('120.0 us');
+    expect(h.shrink.source).toContain('aeb1b22a3ac8');
+    // The same measurement with the coarse sweep of earlier probes: no halt polling.
+    expect(hostToModel(host, { wakeup: { ...ev, haltPoll: undefined } }).wakeup!.haltPoll).toBeUndefined();
+  });
+
   it('takes KVM\'s 0 for grow (never grow) and shrink (reset to 0), and refuses a negative one with the field named', async () => {
     const { hardwareModelSchema } = await import('../src/config/hardwareSchema.ts');
     const hw = hardware(true);
