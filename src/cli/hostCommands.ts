@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { commandLineError, InputError } from '../config/errors.ts';
 import { readFileSync } from 'node:fs';
-import { HostCapabilityError, loadMeasurement, measureLockbench, measureMountstorm, measurePingpong, measureWakeup, pingpongEvidence, wakeupEvidence, type MeasureContext } from '../host/measure.ts';
+import { describeHaltPoll, HostCapabilityError, loadMeasurement, measureLockbench, measureMountstorm, measurePingpong, measureWakeup, pingpongEvidence, wakeupEvidence, type MeasureContext } from '../host/measure.ts';
 import { MOUNTSTORM_VARIANTS, PROPAGATION_MODES, READER_MODES, type MountstormVariant, type PropagationMode, type ReaderMode } from '../host/probes.ts';
 import { importStrace } from '../host/strace.ts';
 import { hostToModel, parseCpuList, parseHwlocXml, readHwlocXmlFile, readSysfsTopology, writeModelFile, type HostTopology } from '../host/topology.ts';
@@ -172,7 +172,7 @@ export function registerHostCommands(program: Command): void {
       const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
-          (e.haltPoll ? `the host blocks an idle vcpu after ${us(e.haltPoll.lastFastGapNs)}-${us(e.haltPoll.firstSlowGapNs)} (its halt-polling ceiling) and then takes ${us(e.haltPoll.haltedNs)} to wake it; ` : '') +
+          (e.haltPoll ? `${describeHaltPoll(e.haltPoll)}; ` : '') +
           `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; ` +
           `a thread busy on the other cpu lost ${e.ipiStolen ? us(e.ipiStolen.ns) : 'n/a'} per IPI and ${e.gracePeriodStolen ? us(e.gracePeriodStolen.ns) : 'n/a (needs root)'} per expedited RCU grace period (umount); wrote ${opts.out}\n`,
       );

@@ -188,10 +188,10 @@ export class Scheduler implements EventTarget {
     this.pendingDispatch = new Array(this.cpuCount).fill(null);
     this.ipiDue = new Array(this.cpuCount).fill(false);
     this.idleSince = new Float64Array(this.cpuCount);
-    this.pollNs = new Float64Array(this.cpuCount);
     // Every window starts at 0: a run begins on a machine that idled before
     // it, whose vCPUs' long halts shrank their windows (KVM's shrink: to 0
     // below the grow start).
+    this.pollNs = new Float64Array(this.cpuCount);
     this.cpuQueues = Array.from({ length: this.cpuCount }, () => []);
     this.cpuV = new Float64Array(this.cpuCount);
     // A fraction once, before any code runs on it, so V8 keeps the field a
@@ -458,7 +458,8 @@ export class Scheduler implements EventTarget {
   haltedExtraNs(cpu: number): number {
     const aware = this.params.wakeAware;
     if (aware?.haltPoll === undefined || cpu < 0) return 0;
-    return this.remoteWakeNs(cpu, aware) - aware.remoteNs;
+    // Never negative: a hand-written model may give a blocked wake-up no dearer than a polled one.
+    return Math.max(0, this.remoteWakeNs(cpu, aware) - aware.remoteNs);
   }
 
   /** The waker, when a thread on a CPU, pays the IPI's send for a wake-up onto `cpu`, another CPU than its own. */

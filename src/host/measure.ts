@@ -194,6 +194,7 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
   const gaps = runs[0]!.remote.map((x) => x.gapNs);
   const shortest = Math.min(...gaps);
   const p50At = (gap: number) => mid((r) => r.remote.find((x) => x.gapNs === gap)?.latency.p50Ns ?? NaN);
+  const remoteByGap = gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) }));
   const share = (p: (r: (typeof runs)[number]) => { onWaker: number; onOther: number }, n: (r: (typeof runs)[number]) => number) => mid((r) => n(r) / (p(r).onWaker + p(r).onOther));
   return {
     file,
@@ -204,8 +205,8 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
     localNs: mid((r) => r.local.p50Ns),
     remoteNs: p50At(shortest),
     remoteGapNs: shortest,
-    remoteByGap: gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) })),
-    ...haltPollEvidence(gaps.map((g) => ({ gapNs: g, p50Ns: p50At(g) }))),
+    remoteByGap,
+    ...haltPollEvidence(remoteByGap),
     waitOnPrevious: { share: share((r) => r.placementSame, (r) => r.placementSame.onWaker), samples: runs[0]!.placementSame.onWaker + runs[0]!.placementSame.onOther },
     preemptOnPrevious: { share: share((r) => r.placementBusy, (r) => r.placementBusy.onOtherWithin1ms), samples: runs[0]!.placementBusy.onWaker + runs[0]!.placementBusy.onOther },
     ...(runs.every((r) => r.wakeCall) ? { wakeCall: { localNs: mid((r) => r.wakeCall!.localP50Ns), remoteNs: mid((r) => r.wakeCall!.remoteP50Ns), noneNs: mid((r) => r.wakeCall!.noneP50Ns) } } : {}),
@@ -244,6 +245,12 @@ export function haltPollEvidence(byGap: { gapNs: number; p50Ns: number }[]): Pic
   // A sweep too coarse to place the ceiling (the gaps around the step more than 2x apart) says nothing about it.
   if (byGap[firstSlow]!.gapNs > 2 * lastFast.gapNs) return {};
   return { haltPoll: { haltedNs: halted, maxNs: Math.round((lastFast.gapNs + byGap[firstSlow]!.gapNs) / 2), lastFastGapNs: lastFast.gapNs, firstSlowGapNs: byGap[firstSlow]!.gapNs } };
+}
+
+/** One clause for people: where the host stops polling an idle vCPU and what waking it then takes (`measure wakeup`, `calibrate --record`). */
+export function describeHaltPoll(h: NonNullable<WakeupEvidence['haltPoll']>): string {
+  const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
+  return `the host blocks an idle vcpu after ${us(h.lastFastGapNs)}-${us(h.firstSlowGapNs)} of idle (its halt-polling ceiling) and then takes ${us(h.haltedNs)} to wake it`;
 }
 
 /**

@@ -49,7 +49,7 @@
 
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostCapabilityError, measureLockbench, measureMountstorm, measureWakeup, wakeupEvidence } from './measure.ts';
+import { HostCapabilityError, measureLockbench, measureMountstorm, describeHaltPoll, measureWakeup, wakeupEvidence } from './measure.ts';
 import type { MountstormVariant } from './probes.ts';
 
 export interface CalibrationStorm {
@@ -163,8 +163,7 @@ export async function recordCalibrationSet(dir: string, set: CalibrationSet, pro
   await measureWakeup({}, { out: wakeupFile });
   // Whether the host blocks idle vCPUs is the one finding of this probe a user can act on (the model takes it from the file).
   const halt = wakeupEvidence(wakeupFile).haltPoll;
-  const us = (ns: number) => `${Math.round(ns / 100) / 10} us`;
-  progress(`wakeup (wake-up latency by where the woken thread runs${halt ? `; the host blocks an idle vcpu after ${us(halt.lastFastGapNs)}-${us(halt.firstSlowGapNs)} of idle, and waking it then takes ${us(halt.haltedNs)}` : ''})`);
+  progress(`wakeup (wake-up latency by where the woken thread runs${halt ? `; ${describeHaltPoll(halt)}` : ''})`);
   // One storm run or one lockbench run into `into`, logged with the load.
   const storm = async (into: string, s: CalibrationStorm, r: number, what: string) => {
     const out = join(into, `${stormName(s)}.r${r}.json`);

@@ -426,14 +426,10 @@ export class ExpeditedRcu {
         }
       });
     }
-    if (this.wakeAware && this.worker.lastCpu < 0 && (this.idleFast || this.halts)) {
+    if (this.wakeAware && !this.halts && this.worker.lastCpu < 0 && this.idleFast) {
+      // A run starts slow (the measured warm-up): the worker last ran on another CPU than its first caller.
       const caller = this.current[0]?.lastCpu ?? 0;
-      // A run starts slow (the measured warm-up): the worker last ran on
-      // another CPU than its first caller. Not where the host blocks idle
-      // vCPUs: a wake-up onto the other one would cost its 70-80 us, and
-      // the kernel's first lone unmount takes ~20 us; there the worker
-      // starts on its caller's CPU and the warm-up is the slow length alone.
-      this.worker.lastCpu = this.halts ? caller : (caller + 1) % this.m.cpus;
+      this.worker.lastCpu = (caller + 1) % this.m.cpus;
     }
     // The caller's wake-up of the worker: inside the fitted base (0), unless
     // the machine knows wake-ups by where they land (hardware `wakeup`): then
@@ -446,7 +442,11 @@ export class ExpeditedRcu {
       // layers) 8-10 and 56-59 of a run's wake-ups of rcu_exp_gp_kthread_worker
       // by a storm thread landed on the waker's CPU, 1-2 and 5-24 on the
       // other (docs/validation.md, Eighteenth session). The futex probe's
-      // placement shares (waitOnPreviousShare) describe other wake-ups.
+      // placement shares (waitOnPreviousShare) describe other wake-ups. So
+      // from the first grace period too: not the warm-up's worker on the
+      // other CPU, whose wake-up there would cost the blocked one (70-80 us)
+      // where the kernel's first lone unmount takes ~20 us; the warm-up is
+      // the slow length alone.
       const caller = this.current[0];
       if (caller !== undefined && caller.lastCpu >= 0) this.worker.lastCpu = caller.lastCpu;
       const sched = this.m.scheduler;
