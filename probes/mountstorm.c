@@ -49,7 +49,12 @@
  * when it started running (forkedNs, and forked_ns in the trace). The JSON
  * also gives each process's page faults, the CPU its exit took after its
  * last op (processExitCpuNs: wait4's utime + stime less its own CPU clock at
- * its end) and the forking thread's CPU over the fork loop (forkLoopCpuNs).
+ * its end), the forking thread's CPU over the fork loop (forkLoopCpuNs), and
+ * what each child had spent before it ran its own code (processStartCpuNs,
+ * its CPU clock then, and processStartFaults, its page faults then): the
+ * kernel's side of its start (ret_from_fork, the copy-on-write faults of
+ * fork()'s return path in libc), which the child pays on its own CPU while
+ * the parent goes on forking.
  *
  * --unmount-inspection: after pass 1 each container unmounts pass 1's overlay
  * (the rootfs mounted to read the image's users, then unmounted by
@@ -170,6 +175,8 @@ struct container {
     uint64_t forked_ns; /* --processes: when the container's process started running, relative to the release */
     long faults; /* --processes: page faults the container's process took, from its fork to its exit (getrusage) */
     uint64_t end_cpu_ns; /* --processes: the process's CPU time when its last op was done (its one thread's CPU clock) */
+    uint64_t start_cpu_ns; /* --processes: the process's CPU time when it started running its own code (its fork's return, in the child) */
+    long start_faults; /* --processes: its page faults by then */
     uint64_t exit_cpu_ns; /* --processes: CPU its exit took: wait4's utime + stime less end_cpu_ns (the mm's teardown, files, ...) */
     char error[256];
 };
@@ -879,6 +886,10 @@ int main(int argc, char **argv) {
             if (pids[k] == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 cs[k].forked_ns = now_ns() - release_ns;
+                /* A forked child's CPU clock and fault count start at 0 (sched_fork, copy_process). */
+                cs[k].start_cpu_ns = thread_cpu_ns();
+                struct rusage ru0;
+                if (getrusage(RUSAGE_SELF, &ru0) == 0) cs[k].start_faults = ru0.ru_minflt + ru0.ru_majflt;
                 run_container(&cs[k]);
                 struct rusage ru;
                 if (getrusage(RUSAGE_SELF, &ru) == 0) cs[k].faults = ru.ru_minflt + ru.ru_majflt;
@@ -1008,6 +1019,10 @@ int main(int argc, char **argv) {
         for (int k = 0; k < containers; k++) printf("%s%ld", k ? "," : "", cs[k].faults);
         printf("],\"processExitCpuNs\":[");
         for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)cs[k].exit_cpu_ns);
+        printf("],\"processStartCpuNs\":[");
+        for (int k = 0; k < containers; k++) printf("%s%llu", k ? "," : "", (unsigned long long)cs[k].start_cpu_ns);
+        printf("],\"processStartFaults\":[");
+        for (int k = 0; k < containers; k++) printf("%s%ld", k ? "," : "", cs[k].start_faults);
         printf("],\"forkLoopCpuNs\":%llu", (unsigned long long)fork_loop_cpu_ns);
         if (cow_ns > 0) printf(",\"cowFaultNs\":%.0f", cow_ns);
     }

@@ -68,6 +68,15 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
     expect(run.processExitCpuNs).toHaveLength(3);
     for (const ns of run.processExitCpuNs!) expect(ns).toBeGreaterThan(0);
     expect(run.forkLoopCpuNs).toBeGreaterThan(0);
+    // Each child read its CPU clock and fault count as its first act: it had spent some CPU and taken
+    // some faults by then (fork()'s return), no more than it had at its end.
+    expect(run.processStartCpuNs).toHaveLength(3);
+    expect(run.processStartFaults).toHaveLength(3);
+    for (let k = 0; k < 3; k++) {
+      expect(run.processStartCpuNs![k]).toBeGreaterThan(0);
+      expect(run.processStartFaults![k]).toBeGreaterThan(0);
+      expect(run.processStartFaults![k]).toBeLessThanOrEqual(run.processFaults![k]!);
+    }
     const trace = parseTrace(readFileSync(join(work, 'procs.trace.jsonl'), 'utf8'), 'procs.trace.jsonl');
     expect(trace.header.containers.map((c) => c.process_start_ns)).toEqual(run.processStartNs);
     const tids = new Set<number>();

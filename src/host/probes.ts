@@ -206,6 +206,10 @@ export const mountstormSummarySchema = z.object({
   cowFaultNs: nsNumber.optional(),
   /** With --processes: CPU each container's process took to exit after its last op (wait4's utime + stime less its own CPU clock at its end; absent before 2026-12-01 07:00 UTC). */
   processExitCpuNs: z.array(nsNumber).optional(),
+  /** With --processes: each container process's CPU time when it began to run its own code after its fork (the kernel's and libc's side of its start; absent before 2026-12-01 13:00 UTC). */
+  processStartCpuNs: z.array(nsNumber).optional(),
+  /** With --processes: each container process's page faults by then (getrusage; absent before 2026-12-01 13:00 UTC). */
+  processStartFaults: z.array(z.number().int().nonnegative()).optional(),
   /** With --processes: the forking thread's CPU over the fork loop (every clone(), and the copy-on-write faults it then takes on its own pages). */
   forkLoopCpuNs: nsNumber.optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
