@@ -1,7 +1,7 @@
 // `locksim measure mountstorm` on the real kernel: needs root and idmapped
 // mounts; skipped with the reason where the host lacks them.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMeasurement, measureMountstorm } from '../src/host/measure.ts';
@@ -77,6 +77,11 @@ describe.skipIf(!cap.ok)('measure mountstorm', () => {
       expect(run.processStartFaults![k]).toBeGreaterThan(0);
       expect(run.processStartFaults![k]).toBeLessThanOrEqual(run.processFaults![k]!);
     }
+    // With two CPUs, forks timed before the release beside an idle and a busy other CPU.
+    if (availableParallelism() >= 2) {
+      expect(run.forkToChildNs!.otherCpuIdle).toBeGreaterThan(0);
+      expect(run.forkToChildNs!.otherCpuBusy).toBeGreaterThan(0);
+    } else expect(run.forkToChildNs).toBeUndefined();
     const trace = parseTrace(readFileSync(join(work, 'procs.trace.jsonl'), 'utf8'), 'procs.trace.jsonl');
     expect(trace.header.containers.map((c) => c.process_start_ns)).toEqual(run.processStartNs);
     const tids = new Set<number>();

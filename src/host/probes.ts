@@ -210,6 +210,8 @@ export const mountstormSummarySchema = z.object({
   processStartCpuNs: z.array(nsNumber).optional(),
   /** With --processes: each container process's page faults by then (getrusage; absent before 2026-12-01 13:00 UTC). */
   processStartFaults: z.array(z.number().int().nonnegative()).optional(),
+  /** With --processes and two CPUs: before the release, a fork's time until its child runs (median of 7), with the other CPU idle and with a thread spinning on it (absent before 2026-12-01 13:45 UTC). */
+  forkToChildNs: z.object({ otherCpuIdle: nsNumber, otherCpuBusy: nsNumber }).optional(),
   /** With --processes: the forking thread's CPU over the fork loop (every clone(), and the copy-on-write faults it then takes on its own pages). */
   forkLoopCpuNs: nsNumber.optional(),
   /** With --reader: every full read of /proc/self/mountinfo by the concurrent reader. */
