@@ -35,7 +35,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { measuredProcessFaults, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
+import { measuredForkBusyFactor, measuredProcessFaults, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -459,6 +459,26 @@ describe('several sessions of one configuration', () => {
     expect(p!.cowFaultNs).toEqual([13_000, 15_000, 20_000]);
     // Median of the 12 processes' faults (42) x median fault (15 us).
     expect(measuredProcessFaults([p!])).toEqual({ ns: 42 * 15_000, faults: 42, faultNs: 15_000 });
+  });
+
+  it("a fork beside a busy CPU: the median over the --processes runs of the probe's busy / idle fork times, none in older files", () => {
+    const dir = join(work, 'forkbusy');
+    mkdirSync(dir, { recursive: true });
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w34/measurements/common-parent-K4-L50-unmount-processes.r1.json', import.meta.url), 'utf8'));
+    writeFileSync(join(dir, 'old.json'), JSON.stringify(src));
+    expect(measuredForkBusyFactor(loadMountstormPoints([join(dir, 'old.json')]))).toBeNull();
+    const files = [[600_000, 1_500_000], [800_000, 1_600_000], [700_000, 2_100_000], [900_000, 800_000]].map(([idle, busy], i) => {
+      const m = structuredClone(src);
+      m.results.runs[0].forkToChildNs = { otherCpuIdle: idle, otherCpuBusy: busy };
+      if (i === 3) m.config.layers = 25; // another configuration: its runs count too
+      const f = join(dir, `r${i}.json`);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    });
+    // Ratios 2.5, 2.0, 3.0 and 0.89: median 2.25.
+    expect(measuredForkBusyFactor(loadMountstormPoints(files))!.factor).toBeCloseTo(2.25, 10);
+    // Never below 1: a fork is not cheaper beside a busy CPU than beside an idle one.
+    expect(measuredForkBusyFactor(loadMountstormPoints([files[3]!]))!.factor).toBe(1);
   });
 
   it('the order the files are given in does not reach the fit: every order gives the same points, runs and loads', () => {

@@ -405,4 +405,23 @@ describe('one process per container (processPerContainer)', () => {
     // Threads share the runtime's warm address space: no faults to pay.
     expect(withFaults(8, false, faultNs).metrics.rootfsMeanS).toBe(withFaults(8, false, 0).metrics.rootfsMeanS);
   });
+
+  it('a fork beside another running thread costs processForkBusyFactor times more; a lone fork does not', () => {
+    const forks = (k: number, factor: number | undefined) => {
+      const kern = structuredClone(kernel) as typeof kernel;
+      kern.host.processForkNs = { value: 500_000, source: 'test' };
+      if (factor !== undefined) kern.host.processForkBusyFactor = { value: factor, source: 'test' };
+      const params: LaunchParams = launchSchema.parse({ containers: [k], variant: 'common-parent', layers: 5, processPerContainer: true, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+      return simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' }), kern, params, buildLaunchTrace(params, k, kern, 's'));
+    };
+    // One container: its fork has nothing beside it.
+    expect(forks(1, 2.5).metrics.rootfsMeanS).toBe(forks(1, undefined).metrics.rootfsMeanS);
+    // Eight: from the second fork on, children still launching run beside the parent (not all of them:
+    // a child of 5 layers may be done before the next fork), and each such fork costs 2.5 x 0.5 ms:
+    // the last launch at least 3 x 0.75 ms later than with the factor absent.
+    const busy = forks(8, 2.5), plain = forks(8, undefined);
+    expect(busy.metrics.unfinished).toBe(0);
+    expect(busy.metrics.launchMaxS - plain.metrics.launchMaxS).toBeGreaterThan((3 * 750_000) / 1e9);
+    expect(forks(8, 1).metrics.rootfsMeanS).toBe(plain.metrics.rootfsMeanS);
+  });
 });

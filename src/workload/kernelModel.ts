@@ -339,6 +339,16 @@ export const kernelModelSchema = z.strictObject({
      */
     processForkNs: kernelNumberSchema.optional(),
     /**
+     * With one process per container: what a fork costs while another
+     * thread runs or waits, as a multiple of processForkNs (absent: 1). On a
+     * shadow-paging guest the fork's and the child's page-table work cost
+     * ~2.5x beside a running vCPU, whose TLB the host must flush by kicking
+     * it and waiting, where a halted vCPU costs nothing (a compute loop and a
+     * lone copy-on-write fault do not change). Measured by the probe before
+     * each --processes release (forkToChildNs).
+     */
+    processForkBusyFactor: kernelNumberSchema.optional(),
+    /**
      * With one process per container: CPU time the container's fresh process
      * spends in page faults (the pages it writes first: its stack, libc's
      * data, its records), taken at its start (absent: 0). Measured by

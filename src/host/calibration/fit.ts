@@ -661,6 +661,17 @@ export function measuredProcessFaults(points: MountstormPoint[]): { ns: number; 
   return { ns: f * c, faults: f, faultNs: c };
 }
 
+/**
+ * What a fork costs while another CPU runs, against the same fork beside an
+ * idle one: the median over the --processes runs that timed both (the
+ * probe's forkToChildNs, from 2026-12-01 13:45 UTC; null without them).
+ * At least 1.
+ */
+export function measuredForkBusyFactor(points: MountstormPoint[]): { factor: number; runs: number[] } | null {
+  const runs = points.flatMap((p) => p.forkBusyRatios ?? []);
+  return runs.length === 0 ? null : { factor: Math.max(1, median(runs)), runs };
+}
+
 export interface MountstormFit extends FitReport {
   kernel: KernelModel;
   /** The probe's own work, measured from single-container traces (null: none kept, so runtimePerOpNs was fitted in unlockedPerOp). */
@@ -675,6 +686,8 @@ export interface MountstormFit extends FitReport {
   processFork: { ns: number; runs: number[] } | null;
   /** One process per container: its page faults' CPU, measured from --processes runs that counted them (null: none). */
   processFaults: { ns: number; faults: number; faultNs: number } | null;
+  /** One process per container: a fork's cost beside a busy CPU over an idle one, measured (null: none). */
+  forkBusy: { factor: number; runs: number[] } | null;
   /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
   walk: WalkMeasurement | null;
   /** The umount beside a busy CPU that holds the per-busy-CPU grace period (withBusyGracePeriod), and the grace period it gives (null: none given, so it was fitted). */
@@ -738,6 +751,9 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   // Each container process's page faults: the faults it took (median over every process of every --processes run) times one copy-on-write fault (median over the runs).
   const processFaults = measuredProcessFaults(points);
   if (processFaults) measured.host.processFaultNs = { value: Math.round(processFaults.ns), source: src };
+  // A fork beside a running CPU: the probe's forks timed both ways before each release.
+  const forkBusy = measuredForkBusyFactor(points);
+  if (forkBusy) measured.host.processForkBusyFactor = { value: Number(forkBusy.factor.toPrecision(3)), source: src };
   const otherWorkWake = measuredOtherWorkWake(points);
   if (otherWorkWake) {
     measured.host.otherWorkWakeShare = { value: otherWorkWake.share, source: src };
@@ -812,6 +828,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     otherWorkWake,
     processFork,
     processFaults,
+    forkBusy,
     walk,
     busyUmount: busy,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },

@@ -40,6 +40,8 @@ export interface MountstormPoint {
   /** With --processes: page faults of every container process of every run, and each run's copy-on-write fault cost (ns); absent in older files. */
   processFaults?: number[];
   cowFaultNs?: number[];
+  /** With --processes, per run that timed it: a fork's time to its child's start with the other CPU running, over the same with it idle (forkToChildNs). */
+  forkBusyRatios?: number[];
 }
 
 /**
@@ -382,7 +384,7 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
-    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])), processFaults: m.results.runs.flatMap((r) => r.processFaults ?? []), cowFaultNs: m.results.runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])) } : {}),
+    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])), processFaults: m.results.runs.flatMap((r) => r.processFaults ?? []), cowFaultNs: m.results.runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])), forkBusyRatios: m.results.runs.flatMap((r) => (r.forkToChildNs && r.forkToChildNs.otherCpuIdle > 0 ? [r.forkToChildNs.otherCpuBusy / r.forkToChildNs.otherCpuIdle] : [])) } : {}),
   };
 }
 
@@ -409,7 +411,7 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}) });
+    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}), ...(seen.forkBusyRatios || p.forkBusyRatios ? { forkBusyRatios: [...(seen.forkBusyRatios ?? []), ...(p.forkBusyRatios ?? [])] } : {}) });
   }
   return [...byKey.values()];
 }

@@ -117,6 +117,10 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     const f = fit.processFaults;
     doc.setIn(['host', 'processFaultNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${f.faults} page faults per container process (median over every process of the --processes runs, getrusage) x ${(f.faultNs / 1000).toFixed(1)} us per copy-on-write fault (median over the runs; the probe times a forked child writing 64 pages its parent wrote)`) }));
   }
+  if (fit.forkBusy) {
+    const f = fit.forkBusy;
+    doc.setIn(['host', 'processForkBusyFactor'], doc.createNode({ value: Number(f.factor.toPrecision(3)), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over ${f.runs.length} --processes runs of a fork's time to its child's start with the other CPU running a spinner, over the same with it idle (the probe's forkToChildNs, 7 forks each way before each release; ratios ${f.runs.map((r) => r.toFixed(2)).join(', ')})`) }));
+  }
   if (fit.otherWorkWake) {
     const w = fit.otherWorkWake;
     const what = `${w.longWaits} of ${w.umounts} single-container unmounts returned > 4x their run's median and > 50 us over it, with ${w.meanOtherRunnable.toFixed(1)} other runnable tasks on average`;

@@ -146,6 +146,8 @@ export function startContainers(s: LaunchState): void {
   // competes for the CPUs with the containers already running); a launch
   // whose fork waits behind others starts late but counts from its arrival.
   const forkNs = kernel.host.processForkNs?.value ?? 0;
+  // Beside another running (or waiting) thread a fork's page-table work costs more (processForkBusyFactor).
+  const forkBusyFactor = kernel.host.processForkBusyFactor?.value ?? 1;
   const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
   const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
   m.spawn('runtime-forker', function* (t) {
@@ -158,7 +160,9 @@ export function startContainers(s: LaunchState): void {
       }
       if (forkNs > 0) {
         t.doing(forkWork);
-        t.work(forkNs * path.jitter(t));
+        // The forking thread counts itself in the demand: more is another thread on a CPU or queued for one.
+        const beside = forkBusyFactor !== 1 && m.scheduler.demand > 1 ? forkBusyFactor : 1;
+        t.work(forkNs * beside * path.jitter(t));
         yield;
       }
       forked[ci] = 1;
