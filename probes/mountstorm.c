@@ -514,7 +514,10 @@ static uint64_t fork_to_child_ns(void) {
     uint64_t *t = shared_alloc(sizeof *t);
     uint64_t t0 = now_ns();
     pid_t pid = fork();
-    if (pid < 0) return 0;
+    if (pid < 0) {
+        munmap(t, sizeof *t);
+        return 0;
+    }
     if (pid == 0) {
         *t = now_ns();
         _exit(0);

@@ -28,6 +28,7 @@ import { jsonDocument } from './jsonOutput.ts';
 import { CALIBRATION_SETS, HELDOUT_DIR, HELDOUT_SETS, recordCalibrationSet } from '../host/recordCalibration.ts';
 import { formatSpeedDrift, speedDrift, timedRuns } from '../host/speedDrift.ts';
 import { machineIdentity, otherMachineNotice } from '../host/machineIdentity.ts';
+import { formatMicroseconds as us } from '../report/units.ts';
 
 
 function cpuList(value: string): number[] {
@@ -168,8 +169,7 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       const e = wakeupEvidence(opts.out, m);
-      const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
-      const pct = (x: number) => `${Math.round(x * 100)}%`;
+          const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
           (e.haltPoll ? `${describeHaltPoll(e.haltPoll)}; ` : '') +

@@ -43,6 +43,7 @@ import { otherRunnable } from './hostLoad.ts';
 import { kernelConfigSchema, readKernelConfig } from './kernelConfig.ts';
 import { readSysfsTopology, topologySummary, type HostTopology, type PingpongEvidence, type WakeupEvidence } from './topology.ts';
 import { median } from '../bench/stats.ts';
+import { formatMicroseconds as us } from '../report/units.ts';
 
 /**
  * The host cannot do what was asked (no privilege, no C compiler, a kernel
@@ -249,7 +250,6 @@ export function haltPollEvidence(byGap: { gapNs: number; p50Ns: number }[]): Pic
 
 /** One clause for people: where the host stops polling an idle vCPU and what waking it then takes (`measure wakeup`, `calibrate --record`). */
 export function describeHaltPoll(h: NonNullable<WakeupEvidence['haltPoll']>): string {
-  const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
   return `the host blocks an idle vcpu after ${us(h.lastFastGapNs)}-${us(h.firstSlowGapNs)} of idle (its halt-polling ceiling) and then takes ${us(h.haltedNs)} to wake it`;
 }
 

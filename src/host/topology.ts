@@ -20,6 +20,7 @@ import { InputError } from '../config/errors.ts';
 import { hardwareModelSchema, type HardwareModel, type SourcedNumber } from '../config/hardwareSchema.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { median } from '../bench/stats.ts';
+import { formatMicroseconds as us } from '../report/units.ts';
 
 /** Where a package, core, L3 group or CPU was read from, for error messages. */
 export interface ElementRef {
@@ -762,7 +763,6 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
   if (ev.cpus !== host.cpus.length) {
     throw new InputError({ file: ev.file, line: 1, column: 1, field: 'host.topology.cpus', expected: `a wakeup measurement of a host like this one (${host.cpus.length} cpus)`, got: String(ev.cpus) });
   }
-  const us = (ns: number) => `${(ns / 1000).toFixed(1)} us`;
   const load = ev.otherRunnable !== undefined ? `, ${ev.otherRunnable} other runnable tasks on average` : '';
   const at = `${ev.file} (probes/wakeup, measured on this host ${ev.startedAt}; medians of ${ev.runs} runs${load})`;
   return {
