@@ -46,6 +46,16 @@
  *             Reports the stolen time per call (median over 5 batches of
  *             N/5 calls, each batch's total gap time minus a baseline
  *             batch without calls, over its calls) and the calls' own time.
+ *  addressSpace: a token passed round a ring of pipes through N tasks, all
+ *             on cpu A, as N threads of this process and as N forked
+ *             processes; each hand-off is a wake-up and a context switch.
+ *             Per hand-off (median of 5 batches, rings alternating):
+ *             processes less threads is what loading another address
+ *             space adds to a switch (switch_mm_irqs_off: CR3; on a
+ *             shadow-paging virtual machine an exit to the host, which
+ *             finds or builds the shadow root). N = 2: the CPU switches
+ *             back to the address space it left just before; N = 3: to one
+ *             it left two switches ago.
  *
  * usage: wakeup [--cpus A,B] [--samples N] [--gaps-us LIST]
  * Prints one JSON object. Exit 0 ok, 1 failed, 2 usage.
@@ -57,6 +67,7 @@
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 
 #define MAX_GAPS 16
 
@@ -229,6 +240,91 @@ static void print_interrupts(int calls) {
     printf("}");
 }
 
+/* addressSpace (see the top comment): rings of 2 and 3 tasks on cpu A. */
+enum { RING_MAX = 3, RING_BATCHES = 5, RING_WARM_LAPS = 50 };
+static int ring_fd[RING_MAX][2];
+static int ring_n;
+
+/* A ring member: pass the token on until its pipe is closed. */
+static void ring_member(int i) {
+    char c;
+    while (read(ring_fd[i][0], &c, 1) == 1)
+        if (write(ring_fd[(i + 1) % ring_n][1], &c, 1) != 1) return;
+}
+
+static void *ring_thread(void *arg) {
+    ring_member((int)(intptr_t)arg);
+    return NULL;
+}
+
+/* ns per hand-off round a ring of n tasks (threads or processes), `laps` laps
+ * timed after a warm-up; 0 on failure. The calling thread is member 0 and is
+ * pinned to cpu A; the others inherit its affinity (pthread_create, fork). */
+static uint64_t ring_once(int n, int processes, int laps) {
+    ring_n = n;
+    for (int i = 0; i < n; i++)
+        if (pipe(ring_fd[i]) != 0) return 0;
+    pid_t pid[RING_MAX] = {0};
+    pthread_t th[RING_MAX];
+    int started = 1, ok = 1;
+    for (int i = 1; i < n && ok; i++, started++) {
+        if (processes) {
+            pid[i] = fork();
+            if (pid[i] == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                ring_member(i);
+                _exit(0);
+            }
+            ok = pid[i] > 0;
+        } else {
+            ok = pthread_create(&th[i], NULL, ring_thread, (void *)(intptr_t)i) == 0;
+        }
+    }
+    if (!ok) started--;
+    uint64_t t0 = 0, t1 = 0;
+    char c = 'x';
+    if (ok && write(ring_fd[1][1], &c, 1) != 1) ok = 0;
+    for (int lap = 0; ok; lap++) {
+        if (read(ring_fd[0][0], &c, 1) != 1) { ok = 0; break; }
+        if (lap == RING_WARM_LAPS) t0 = now_ns();
+        if (lap == RING_WARM_LAPS + laps) { t1 = now_ns(); break; }
+        if (write(ring_fd[1][1], &c, 1) != 1) ok = 0;
+    }
+    /* The token is back with member 0: every other member waits in read().
+     * Processes are killed; threads see their pipes' write ends closed. */
+    for (int i = 1; i < started; i++)
+        if (processes) kill(pid[i], SIGKILL);
+    for (int i = 0; i < n; i++) close(ring_fd[i][1]);
+    for (int i = 1; i < started; i++) {
+        if (processes) waitpid(pid[i], NULL, 0);
+        else pthread_join(th[i], NULL);
+    }
+    for (int i = 0; i < n; i++) close(ring_fd[i][0]);
+    return ok ? (t1 - t0) / ((uint64_t)laps * (uint64_t)n) : 0;
+}
+
+static void print_address_space(int laps) {
+    static const struct { const char *name; int n, processes; } rings[] = {
+        {"threads2", 2, 0}, {"processes2", 2, 1}, {"threads3", 3, 0}, {"processes3", 3, 1}};
+    enum { RINGS = sizeof rings / sizeof rings[0] };
+    uint64_t ns[RINGS][RING_BATCHES];
+    for (int b = 0; b < RING_BATCHES; b++)
+        for (int r = 0; r < RINGS; r++) {
+            ns[r][b] = ring_once(rings[r].n, rings[r].processes, laps);
+            if (ns[r][b] == 0) {
+                printf("\"addressSpace\":{\"skipped\":\"a ring of pipes failed (pipe, fork or pthread_create)\"}");
+                return;
+            }
+        }
+    printf("\"addressSpace\":{\"laps\":%d,\"handoffNs\":{", laps);
+    for (int r = 0; r < RINGS; r++) {
+        printf("%s\"%s\":[", r ? "," : "", rings[r].name);
+        for (int b = 0; b < RING_BATCHES; b++) printf("%s%llu", b ? "," : "", (unsigned long long)ns[r][b]);
+        printf("]");
+    }
+    printf("}}");
+}
+
 /* One sample as the waker: wait for the wakee to be asleep, idle its CPU `gap`, wake it, then sleep until it answers. */
 static void sample(uint64_t gap) {
     /* local: the wakee shares this CPU, so give it the CPU while waiting. */
@@ -381,6 +477,8 @@ int main(int argc, char **argv) {
     pthread_join(hog, NULL);
     printf(",");
     print_interrupts(samples * 5);
+    printf(",");
+    print_address_space(samples);
     printf("}\n");
     g.mode = QUIT;
     give(&g.wakee);

@@ -120,11 +120,12 @@ export class Machine {
     return this.spec.layout.core.length;
   }
 
-  /** Create and start a thread; `affinity` pins it to those CPUs. */
-  spawn(name: string, body: ThreadBody, affinity: number[] = []): SimThread {
+  /** Create and start a thread; `affinity` pins it to those CPUs; `addressSpace`: its process (SimThread.addressSpace). */
+  spawn(name: string, body: ThreadBody, affinity: number[] = [], addressSpace = 0): SimThread {
     const id = this.threads.length;
     const t = new SimThread(id, name, this.sim, this.scheduler, this.random.stream(`thread/${name}`), this.ledger, body);
     t.affinity = affinity;
+    t.addressSpace = addressSpace;
     this.ledger.register(id, this.sim.now);
     this.threads.push(t);
     this.scheduler.start(t);

@@ -119,6 +119,11 @@ describe.skipIf(!canRun)('measure on this host', () => {
       expect(model.wakeup!.busyUmountNs!.value).toBe(Math.round(mid(calls)));
       expect(model.wakeup!.busyUmountNs!.source).toContain('one busy cpu');
     }
+    // The address-space rings: processes less threads, per ring the median over runs of each run's median batch (at least 0).
+    const ring = (k: 'threads2' | 'processes2' | 'threads3' | 'processes3') => mid(runs.map((r) => r.addressSpace!).map((a) => ('handoffNs' in a ? [...a.handoffNs[k]].sort((x, y) => x - y)[2]! : NaN)));
+    expect(model.wakeup!.addressSpaceSwitch!.recentNs.value).toBe(Math.max(0, Math.round(ring('processes2') - ring('threads2'))));
+    expect(model.wakeup!.addressSpaceSwitch!.otherNs.value).toBe(Math.max(0, Math.round(ring('processes3') - ring('threads3'))));
+    expect(model.wakeup!.addressSpaceSwitch!.otherNs.source).toContain('rings of 3');
     // A pingpong file is not a wakeup file.
     const pp = join(work, 'pp-for-wakeup.json');
     await measurePingpong({ cpus: [0, 1], samples: 5, iterations: 50 }, { out: pp });
@@ -141,6 +146,16 @@ describe('measurement files', () => {
     const ev = wakeupEvidence(f);
     expect(ev.ipiStolen).toBeUndefined();
     expect(ev.gracePeriodStolen!.ns).toBeGreaterThan(1000);
+  });
+
+  it('a wakeup file from before the address-space rings (or whose rings were skipped) gives no address-space switch', () => {
+    const m = JSON.parse(readFileSync(new URL('../measurements/this-host-w19/measurements/wakeup.json', import.meta.url), 'utf8'));
+    expect(wakeupEvidence('w19.json', parseMeasurement(JSON.stringify(m), 'w19.json')).addressSpace).toBeUndefined();
+    const rings = { laps: 40, handoffNs: { threads2: [3700, 3800, 3900], processes2: [7000, 7100, 6900], threads3: [4400, 4500, 4300], processes3: [11000, 11100, 10900] } };
+    m.results.runs.forEach((r: Record<string, unknown>, i: number) => (r.addressSpace = i === 0 ? { skipped: 'a ring of pipes failed (pipe, fork or pthread_create)' } : rings));
+    expect(wakeupEvidence('w19.json', parseMeasurement(JSON.stringify(m), 'w19.json')).addressSpace).toBeUndefined();
+    m.results.runs[0].addressSpace = rings;
+    expect(wakeupEvidence('w19.json', parseMeasurement(JSON.stringify(m), 'w19.json')).addressSpace).toMatchObject({ recentNs: 7000 - 3800, otherNs: 11000 - 4400 });
   });
 
   const sample = {

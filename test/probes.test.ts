@@ -114,6 +114,15 @@ describe.skipIf(!hasCompiler)('wakeup', () => {
     for (const p of [r.placement, r.placementSame]) expect(p.onWaker + p.onOther).toBe(40);
     expect(r.placement.lastCpu).toBe('other');
     expect(r.placementSame.lastCpu).toBe('waker');
+    // The address-space rings: a hand-off of each ring in every batch, each a wake-up and a switch (microseconds, not seconds).
+    const as = r.addressSpace;
+    if (!as || !('handoffNs' in as)) throw new Error(`no address-space rings: ${JSON.stringify(as)}`);
+    expect(as.laps).toBe(40);
+    for (const ring of Object.values(as.handoffNs)) {
+      expect(ring).toHaveLength(5);
+      for (const ns of ring) expect(ns).toBeGreaterThan(0);
+      for (const ns of ring) expect(ns).toBeLessThan(50_000_000);
+    }
   });
 
   it('refuses bad options with exit 2 and one line', () => {

@@ -174,7 +174,7 @@ export function registerHostCommands(program: Command): void {
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
           (e.haltPoll ? `${describeHaltPoll(e.haltPoll)}; ` : '') +
           `a wakee whose last cpu is the waker's (busy) waited there ${pct(e.waitOnPrevious.share)}; one whose last cpu runs another thread preempted it ${pct(e.preemptOnPrevious.share)}; ` +
-          `a thread busy on the other cpu lost ${e.ipiStolen ? us(e.ipiStolen.ns) : 'n/a'} per IPI and ${e.gracePeriodStolen ? us(e.gracePeriodStolen.ns) : 'n/a (needs root)'} per expedited RCU grace period (umount); wrote ${opts.out}\n`,
+          `a thread busy on the other cpu lost ${e.ipiStolen ? us(e.ipiStolen.ns) : 'n/a'} per IPI and ${e.gracePeriodStolen ? us(e.gracePeriodStolen.ns) : 'n/a (needs root)'} per expedited RCU grace period (umount); ${e.addressSpace ? `a switch to another process's memory added ${us(e.addressSpace.otherNs)} (${us(e.addressSpace.recentNs)} back to the one just left)` : 'address-space switch n/a'}; wrote ${opts.out}\n`,
       );
     });
 

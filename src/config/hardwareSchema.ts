@@ -119,6 +119,12 @@ export const hardwareModelSchema = z
      * `grow` 0 never grows, `shrink` 0 resets to 0). The probe's gap sweep
      * measures `haltedNs` and `maxNs`. Absent: every wake-up onto an idle
      * CPU costs `remoteNs`.
+     * `addressSpaceSwitch`: what a context switch into another process's
+     * memory costs the CPU, `recentNs` back to the process that ran just
+     * before on it, `otherNs` to any other (the probe's `addressSpace`: a
+     * token round a ring of 2 and of 3 processes on one CPU, less the same
+     * with threads; on a shadow-paging virtual machine the CR3 write exits
+     * to the host, which keeps only the last root). Absent: nothing.
      */
     wakeup: z
       .strictObject({
@@ -130,6 +136,7 @@ export const hardwareModelSchema = z
         rcuExpeditedIpiNs: sourcedNumber.optional(),
         busyUmountNs: sourcedNumber.optional(),
         ipiSendNs: sourcedNumber.optional(),
+        addressSpaceSwitch: z.strictObject({ recentNs: sourcedNonNegative, otherNs: sourcedNonNegative }).optional(),
         haltPoll: z
           .strictObject({
             haltedNs: sourcedNumber,

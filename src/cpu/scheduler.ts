@@ -72,6 +72,24 @@ export interface WakeAware {
   ipiSendNs: number;
   /** The host's halt polling of an idle vCPU (hardware `wakeup.haltPoll`): see HaltPoll. Absent: a wake-up onto an idle CPU always costs remoteNs. */
   haltPoll?: HaltPoll;
+  /** What switching a CPU to another process's memory costs (hardware `wakeup.addressSpaceSwitch`): see AddressSpaceSwitch. Absent: nothing. */
+  addressSpaceSwitch?: AddressSpaceSwitch;
+}
+
+/**
+ * A context switch into another process's address space (switch_mm_irqs_off:
+ * the new page-table root into CR3). Cheap on bare metal with PCIDs; on a
+ * shadow-paging virtual machine the CR3 write exits to the host, which finds
+ * or builds the shadow root for it. The host keeps the root it switched away
+ * from, so a switch back to the process that ran just before costs
+ * `recentNs`, a switch to any other `otherNs` (probes/wakeup.c,
+ * addressSpace: a token passed round a ring of 2 and of 3 processes on one
+ * CPU, less the same ring of threads). Kernel threads (daemons) borrow the
+ * loaded address space and switch nothing (lazy TLB).
+ */
+export interface AddressSpaceSwitch {
+  recentNs: number;
+  otherNs: number;
 }
 
 /**
@@ -150,6 +168,9 @@ export class Scheduler implements EventTarget {
   private readonly idleSince: Float64Array;
   /** Per CPU: the host's halt-polling window of its vCPU now (wakeAware.haltPoll), ns. */
   private readonly pollNs: Float64Array;
+  /** Per CPU (addressSpaceSwitch): the address space loaded now and the one before it (SimThread.addressSpace). */
+  private readonly spaceNow: Int32Array;
+  private readonly spaceBefore: Int32Array;
   private readonly runQueue: SimThread[] = [];
   private queueHead = 0;
   /** Per-CPU run queues (perCpuQueues), oldest first. */
@@ -192,6 +213,9 @@ export class Scheduler implements EventTarget {
     // it, whose vCPUs' long halts shrank their windows (KVM's shrink: to 0
     // below the grow start).
     this.pollNs = new Float64Array(this.cpuCount);
+    // Every CPU starts in the first process's memory (address space 0: the one that starts the run), none before it.
+    this.spaceNow = new Int32Array(this.cpuCount);
+    this.spaceBefore = new Int32Array(this.cpuCount).fill(-1);
     this.cpuQueues = Array.from({ length: this.cpuCount }, () => []);
     this.cpuV = new Float64Array(this.cpuCount);
     // A fraction once, before any code runs on it, so V8 keeps the field a
@@ -569,6 +593,7 @@ export class Scheduler implements EventTarget {
 
   private reserve(cpu: number, t: SimThread, delay: number): void {
     if (!t.onRq && this.fair) this.placeFair(t, cpu);
+    if (this.params.wakeAware?.addressSpaceSwitch && !t.daemon) delay += this.switchSpace(cpu, t.addressSpace, this.params.wakeAware.addressSpaceSwitch);
     this.reserved[cpu] = true;
     this.pendingDispatch[cpu] = t;
     // A new thread on this CPU: any slice timer armed for the old one is void.
@@ -576,6 +601,16 @@ export class Scheduler implements EventTarget {
     this.ipiDue[cpu] = false;
     this.sliceArmed[cpu] = false;
     this.sim.schedule(delay, this, DISPATCH + 2 * cpu);
+  }
+
+  /** The cost of loading `space` on `cpu` (AddressSpaceSwitch), which it now holds. */
+  private switchSpace(cpu: number, space: number, cost: AddressSpaceSwitch): number {
+    const now = this.spaceNow[cpu]!;
+    if (space === now) return 0;
+    const ns = space === this.spaceBefore[cpu] ? cost.recentNs : cost.otherNs;
+    this.spaceBefore[cpu] = now;
+    this.spaceNow[cpu] = space;
+    return ns;
   }
 
   private isFree(cpu: number): boolean {

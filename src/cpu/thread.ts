@@ -131,6 +131,13 @@ export class SimThread implements EventTarget {
   ranFrom = 0;
   /** A kernel thread woken on demand (Machine.spawnDaemon): the run ends without it. */
   daemon = false;
+  /**
+   * The process whose memory the thread runs in (0: the one that starts the
+   * run; threads of one process share it). A CPU switching between two pays
+   * the hardware model's address-space switch (Scheduler, AddressSpaceSwitch);
+   * a daemon (kernel thread) borrows whatever is loaded.
+   */
+  addressSpace = 0;
   /** CPUs it may run on (affinity); empty = any. */
   affinity: number[] = [];
   /**

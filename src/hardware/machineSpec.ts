@@ -39,7 +39,7 @@ export function machineSpecFromTopology(topology: Topology): MachineSpec {
     pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
     ghz: m.cpu.ghz.value,
     smtSlowdown: m.smt?.siblingSlowdown.value ?? 1,
-    ...(m.wakeup ? { wakeupNs: m.wakeup.localNs.value, wakeAware: { remoteNs: m.wakeup.remoteNs.value, waitOnPreviousShare: m.wakeup.waitOnPreviousShare.value, preemptShare: m.wakeup.preemptShare.value, ipiNs: m.wakeup.ipiNs?.value ?? 0, rcuExpeditedIpiNs: m.wakeup.rcuExpeditedIpiNs?.value ?? 0, ipiSendNs: m.wakeup.ipiSendNs?.value ?? 0, ...(m.wakeup.haltPoll ? { haltPoll: haltPollOf(m.wakeup.haltPoll) } : {}) } } : {}),
+    ...(m.wakeup ? { wakeupNs: m.wakeup.localNs.value, wakeAware: { remoteNs: m.wakeup.remoteNs.value, waitOnPreviousShare: m.wakeup.waitOnPreviousShare.value, preemptShare: m.wakeup.preemptShare.value, ipiNs: m.wakeup.ipiNs?.value ?? 0, rcuExpeditedIpiNs: m.wakeup.rcuExpeditedIpiNs?.value ?? 0, ipiSendNs: m.wakeup.ipiSendNs?.value ?? 0, ...(m.wakeup.addressSpaceSwitch ? { addressSpaceSwitch: { recentNs: m.wakeup.addressSpaceSwitch.recentNs.value, otherNs: m.wakeup.addressSpaceSwitch.otherNs.value } } : {}), ...(m.wakeup.haltPoll ? { haltPoll: haltPollOf(m.wakeup.haltPoll) } : {}) } } : {}),
   };
 }
 

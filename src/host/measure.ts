@@ -213,7 +213,22 @@ export function wakeupEvidence(file: string, m: Measurement = loadMeasurement(fi
     ...(runs.every((r) => r.wakeCall) ? { wakeCall: { localNs: mid((r) => r.wakeCall!.localP50Ns), remoteNs: mid((r) => r.wakeCall!.remoteP50Ns), noneNs: mid((r) => r.wakeCall!.noneP50Ns) } } : {}),
     ...stolenEvidence(runs, 'ipi'),
     ...stolenEvidence(runs, 'gracePeriod'),
+    ...addressSpaceEvidence(runs),
   };
+}
+
+/**
+ * What loading another address space adds to a context switch, when every
+ * run measured the rings (the probe's addressSpace): per ring the median
+ * over runs of each run's median batch; processes less threads, at least 0.
+ */
+function addressSpaceEvidence(runs: WakeupResult[]): Pick<WakeupEvidence, 'addressSpace'> {
+  const got = runs.map((r) => (r.addressSpace && 'handoffNs' in r.addressSpace ? r.addressSpace.handoffNs : null));
+  if (got.length === 0 || got.some((x) => x === null)) return {};
+  const rings = got as NonNullable<(typeof got)[number]>[];
+  const ring = (k: keyof (typeof rings)[number]) => median(rings.map((r) => median(r[k])));
+  const handoffNs = { threads2: ring('threads2'), processes2: ring('processes2'), threads3: ring('threads3'), processes3: ring('processes3') };
+  return { addressSpace: { recentNs: Math.max(0, Math.round(handoffNs.processes2 - handoffNs.threads2)), otherNs: Math.max(0, Math.round(handoffNs.processes3 - handoffNs.threads3)), handoffNs } };
 }
 
 /**

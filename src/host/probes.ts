@@ -126,6 +126,20 @@ export const wakeupResultSchema = z.object({
       gracePeriod: interruptSourceSchema,
     })
     .optional(),
+  /**
+   * A token round rings of 2 and 3 tasks on one CPU, as threads and as
+   * processes: ns per hand-off, one value per batch (the probe's header).
+   * Absent in files recorded before the probe measured it.
+   */
+  addressSpace: z
+    .union([
+      z.object({ skipped: z.string() }),
+      z.object({
+        laps: z.number().int().positive(),
+        handoffNs: z.object({ threads2: z.array(nsNumber).min(1), processes2: z.array(nsNumber).min(1), threads3: z.array(nsNumber).min(1), processes3: z.array(nsNumber).min(1) }),
+      }),
+    ])
+    .optional(),
 });
 export type WakeupResult = z.infer<typeof wakeupResultSchema>;
 

@@ -634,6 +634,14 @@ export interface WakeupEvidence {
   ipiStolen?: StolenEvidence;
   /** The same for an expedited RCU grace period's IPI (an umount; the probe needs root for it). */
   gracePeriodStolen?: StolenEvidence;
+  /**
+   * What loading another address space adds to a context switch (the probe's
+   * addressSpace rings: processes less threads, medians over runs of each
+   * run's median batch), back to the one left just before (ring of 2) and
+   * to another (ring of 3), with each ring's per-hand-off medians; absent in
+   * older files.
+   */
+  addressSpace?: { recentNs: number; otherNs: number; handoffNs: { threads2: number; processes2: number; threads3: number; processes3: number } };
 }
 
 /** Stolen time per call of an interrupt source (the wakeup probe's `interrupts`). */
@@ -789,6 +797,14 @@ function wakeupModel(ev: WakeupEvidence, host: HostTopology): NonNullable<Hardwa
       : {}),
     ...(ev.ipiStolen
       ? { ipiNs: { value: Math.round(ev.ipiStolen.ns), source: `${at}: time a thread spinning in user mode on the other cpu lost per IPI, ${ev.ipiStolen.calls} membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) calls 20 us apart (median batch; batches ${us(ev.ipiStolen.minNs)}-${us(ev.ipiStolen.maxNs)}; the call itself ${us(ev.ipiStolen.callNs)})` } }
+      : {}),
+    ...(ev.addressSpace
+      ? {
+        addressSpaceSwitch: {
+          recentNs: { value: ev.addressSpace.recentNs, source: `${at}: a token round a ring of 2 processes on one cpu less the same ring of 2 threads, per hand-off (${us(ev.addressSpace.handoffNs.processes2)} - ${us(ev.addressSpace.handoffNs.threads2)}): a context switch back to the address space the cpu left just before` },
+          otherNs: { value: ev.addressSpace.otherNs, source: `${at}: the same with rings of 3 (${us(ev.addressSpace.handoffNs.processes3)} - ${us(ev.addressSpace.handoffNs.threads3)}): a context switch to an address space the cpu left two switches ago` },
+        },
+      }
       : {}),
     ...(ev.gracePeriodStolen
       ? {

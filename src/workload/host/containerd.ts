@@ -58,6 +58,7 @@ export function startContainers(s: LaunchState): void {
     s.activeLaunches++;
     // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
     let overlayPending = false;
+    // With one process per container its thread runs in that process's memory: an address space of its own.
     m.spawn(`containerd-${c.id}`, function* (t) {
       // Out of the gate: its unlock of the gate mutex lets the next waiter out (the probe's release chain).
       if (chain && ci + 1 < containers.length && containers[ci + 1]!.start_ns <= 0) spawnContainer(ci + 1);
@@ -129,7 +130,7 @@ export function startContainers(s: LaunchState): void {
       s.activeLaunches--;
       s.launchTimeNs += s.launchNs[ci];
       if (--s.remaining === 0) t.sim.stop();
-    });
+    }, [], s.params.processPerContainer ? 1 + ci : 0);
   };
   // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
   // The probe's release chain (host.probeReleaseChain): only the first
