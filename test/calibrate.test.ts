@@ -35,7 +35,7 @@ import {
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
 import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
-import { measuredForkBusyFactor, measuredProcessFaults, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
+import { measuredForkBusyFactor, measuredProcessFaults, measuredProcessLife, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-calibrate-'));
@@ -479,6 +479,43 @@ describe('several sessions of one configuration', () => {
     expect(measuredForkBusyFactor(loadMountstormPoints(files))!.factor).toBeCloseTo(2.25, 10);
     // Never below 1: a fork is not cheaper beside a busy CPU than beside an idle one.
     expect(measuredForkBusyFactor(loadMountstormPoints([files[3]!]))!.factor).toBe(1);
+  });
+
+  it("a container process's life: the parent's CPU per fork, the child's start and its exit from the single-container runs; faults after the start from every run; none in older files", () => {
+    const dir = join(work, 'life');
+    mkdirSync(dir, { recursive: true });
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w34/measurements/common-parent-K4-L50-unmount-processes.r1.json', import.meta.url), 'utf8'));
+    const run0 = src.results.runs[0];
+    for (const k of ['processStartCpuNs', 'processStartFaults', 'processExitCpuNs', 'forkLoopCpuNs']) delete run0[k];
+    writeFileSync(join(dir, 'old.json'), JSON.stringify(src));
+    expect(measuredProcessLife(loadMountstormPoints([join(dir, 'old.json')]))).toBeNull();
+    // Three single-container runs and one of four containers.
+    const write = (name: string, k: number, forkLoop: number, start: number[], exit: number[], faults: number[], startFaults: number[]) => {
+      const m = structuredClone(src);
+      m.config.containers = k;
+      const r = m.results.runs[0];
+      Object.assign(r, { containers: k, processStartNs: start.map(() => 900_000), forkLoopCpuNs: forkLoop, processStartCpuNs: start, processExitCpuNs: exit, processFaults: faults, processStartFaults: startFaults, launchNs: start.map(() => 3_000_000) });
+      m.results.runs = [r];
+      const f = join(dir, name);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    };
+    const files = [
+      write('k1a.json', 1, 270_000, [450_000], [500_000], [42], [32]),
+      write('k1b.json', 1, 300_000, [520_000], [460_000], [43], [30]),
+      write('k1c.json', 1, 280_000, [400_000], [540_000], [41], [33]),
+      write('k4.json', 4, 3_600_000, [1_000_000, 1_200_000, 1_100_000, 900_000], [900_000, 1_000_000, 800_000, 700_000], [42, 44, 42, 42], [30, 32, 31, 29]),
+    ];
+    const life = measuredProcessLife(loadMountstormPoints(files))!;
+    // Alone only: the K=4 run's slower starts and exits (beside each other) do not count.
+    expect(life.forkNs).toBe(280_000);
+    expect(life.startCpuNs).toBe(450_000);
+    expect(life.exitCpuNs).toBe(500_000);
+    expect(life.runs).toBe(3);
+    // Faults after the start, every process of every run: 10, 13, 8, 12, 12, 11, 13 -> median 12.
+    expect(life.faultsAfterStart).toBe(12);
+    // Without a single-container run there is no lone process to measure.
+    expect(measuredProcessLife(loadMountstormPoints([files[3]!]))).toBeNull();
   });
 
   it('the order the files are given in does not reach the fit: every order gives the same points, runs and loads', () => {

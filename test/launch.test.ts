@@ -424,4 +424,27 @@ describe('one process per container (processPerContainer)', () => {
     expect(busy.metrics.launchMaxS - plain.metrics.launchMaxS).toBeGreaterThan((3 * 750_000) / 1e9);
     expect(forks(8, 1).metrics.rootfsMeanS).toBe(plain.metrics.rootfsMeanS);
   });
+
+  it("a container process's start and exit run on its own CPU (processStartCpuNs, processExitCpuNs), slower beside another running thread", () => {
+    const life = (k: number, o: { startNs?: number; exitNs?: number; factor?: number }) => {
+      const kern = structuredClone(kernel) as typeof kernel;
+      kern.host.processForkNs = { value: 200_000, source: 'test' };
+      if (o.startNs) kern.host.processStartCpuNs = { value: o.startNs, source: 'test' };
+      if (o.exitNs) kern.host.processExitCpuNs = { value: o.exitNs, source: 'test' };
+      if (o.factor) kern.host.processForkBusyFactor = { value: o.factor, source: 'test' };
+      const params: LaunchParams = launchSchema.parse({ containers: [k], variant: 'common-parent', layers: 5, processPerContainer: true, host: { baseMounts: 40, systemd: false, pathLookupsPerSec: 0, pathLookupsPerSecPerLaunch: 0 } });
+      return simulateLaunch(new Machine(specOf('generic-2core'), { seed: 's', placement: 'spread' }), kern, params, buildLaunchTrace(params, k, kern, 's')).metrics;
+    };
+    // Alone: the child's start comes before its first op, at least its length later; its exit comes after its launch ends.
+    const none = life(1, {});
+    expect(life(1, { startNs: 500_000 }).rootfsMeanS - none.rootfsMeanS).toBeGreaterThanOrEqual(0.5e-3 * 0.9);
+    expect(life(1, { exitNs: 2_000_000 }).rootfsMeanS).toBe(none.rootfsMeanS);
+    // Eight: each exit takes CPU from the launches still running, so later launches end later.
+    const plain8 = life(8, { startNs: 500_000 });
+    const exiting8 = life(8, { startNs: 500_000, exitNs: 2_000_000 });
+    expect(exiting8.unfinished).toBe(0);
+    expect(exiting8.launchMaxS).toBeGreaterThan(plain8.launchMaxS + 2e-3);
+    // Beside the other launches the starts cost the factor more.
+    expect(life(8, { startNs: 500_000, factor: 2.5 }).launchMaxS).toBeGreaterThan(plain8.launchMaxS + 1e-3);
+  });
 });

@@ -339,8 +339,24 @@ export const kernelModelSchema = z.strictObject({
      */
     processForkNs: kernelNumberSchema.optional(),
     /**
+     * With one process per container: the child's own CPU at its start,
+     * before it runs its code (ret_from_fork, libc's fork return faulting its
+     * stack and data in), paid on its CPU while the parent forks on (absent:
+     * the child's start is inside processForkNs, on the parent). Calibrate
+     * measures it with processForkNs as the parent's CPU per fork alone.
+     */
+    processStartCpuNs: kernelNumberSchema.optional(),
+    /**
+     * With one process per container: the CPU its exit takes after its last
+     * op (the address space's teardown, files), on its CPU while other
+     * launches run (absent: 0). The launch's latency ends before it.
+     */
+    processExitCpuNs: kernelNumberSchema.optional(),
+    /**
      * With one process per container: what a fork costs while another
-     * thread runs or waits, as a multiple of processForkNs (absent: 1). On a
+     * thread runs or waits, as a multiple of processForkNs (absent: 1), and
+     * so the child's start and its exit (processStartCpuNs,
+     * processExitCpuNs) beside another running thread. On a
      * shadow-paging guest the fork's and the child's page-table work cost
      * ~2.5x beside a running vCPU, whose TLB the host must flush by kicking
      * it and waiting, where a halted vCPU costs nothing (a compute loop and a

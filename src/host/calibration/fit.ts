@@ -661,6 +661,42 @@ export function measuredProcessFaults(points: MountstormPoint[]): { ns: number; 
   return { ns: f * c, faults: f, faultNs: c };
 }
 
+/** A container process's life, each part on the CPU that pays it (measuredProcessLife). */
+export interface ProcessLife {
+  /** The parent's CPU per fork (processForkNs). */
+  forkNs: number;
+  /** The child's CPU before it runs its own code (processStartCpuNs). */
+  startCpuNs: number;
+  /** The CPU its exit takes after its last op (processExitCpuNs). */
+  exitCpuNs: number;
+  /** Page faults per process after it began its own code (the ones before are in startCpuNs). */
+  faultsAfterStart: number;
+  /** Single-container runs it comes from. */
+  runs: number;
+}
+
+/**
+ * A container process's life from the single-container --processes runs
+ * that timed it (files from 2026-12-01 on; null without them): the parent's
+ * CPU per fork, the child's CPU before its own code, and its exit's CPU
+ * (medians, each alone on an otherwise idle machine); and, over every
+ * process of every --processes run, the faults it took after its start.
+ * In a storm each part runs on its own CPU beside the others' work: the
+ * parent forks on while the children start, and exits come last.
+ */
+export function measuredProcessLife(points: MountstormPoint[]): ProcessLife | null {
+  const lone = points.filter((p) => p.containers === 1 && p.forkCpuNs?.length);
+  if (lone.length === 0) return null;
+  const after = points.flatMap((p) => (p.processStartFaults && p.processFaults?.length === p.processStartFaults.length ? p.processFaults.map((f, i) => Math.max(0, f - p.processStartFaults![i]!)) : []));
+  return {
+    forkNs: median(lone.flatMap((p) => p.forkCpuNs!)),
+    startCpuNs: median(lone.flatMap((p) => p.processStartCpuNs ?? [])),
+    exitCpuNs: median(lone.flatMap((p) => p.processExitCpuNs ?? [])),
+    faultsAfterStart: after.length > 0 ? median(after) : 0,
+    runs: lone.reduce((n, p) => n + p.forkCpuNs!.length, 0),
+  };
+}
+
 /**
  * What a fork costs while another CPU runs, against the same fork beside an
  * idle one: the median over the --processes runs that timed both (the
@@ -688,6 +724,8 @@ export interface MountstormFit extends FitReport {
   processFaults: { ns: number; faults: number; faultNs: number } | null;
   /** One process per container: a fork's cost beside a busy CPU over an idle one, measured (null: none). */
   forkBusy: { factor: number; runs: number[] } | null;
+  /** One process per container: its fork, start and exit, each measured alone (null: files that did not time them; then processFork). */
+  processLife: ProcessLife | null;
   /** open_tree's walk per mount, measured by a walk series and held in the fit (null: none given, so it was fitted). */
   walk: WalkMeasurement | null;
   /** The umount beside a busy CPU that holds the per-busy-CPU grace period (withBusyGracePeriod), and the grace period it gives (null: none given, so it was fitted). */
@@ -745,11 +783,19 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
   }
   // One process per container: in a single-container run the process starts after one fork with nothing else running.
   // (With more containers the first child starts later: the parent goes on forking; docs/model.md.)
+  // Where the runs timed each process's life, its parts go to the CPUs that pay them (measuredProcessLife).
+  const processLife = measuredProcessLife(points);
   const firstForks = points.filter((p) => p.containers === 1).flatMap((p) => p.firstForkNs ?? []);
-  const processFork = firstForks.length > 0 ? { ns: median(firstForks), runs: firstForks } : null;
+  const processFork = firstForks.length > 0 && !processLife ? { ns: median(firstForks), runs: firstForks } : null;
   if (processFork) measured.host.processForkNs = { value: processFork.ns, source: src };
-  // Each container process's page faults: the faults it took (median over every process of every --processes run) times one copy-on-write fault (median over the runs).
-  const processFaults = measuredProcessFaults(points);
+  if (processLife) {
+    measured.host.processForkNs = { value: Math.round(processLife.forkNs), source: src };
+    measured.host.processStartCpuNs = { value: Math.round(processLife.startCpuNs), source: src };
+    measured.host.processExitCpuNs = { value: Math.round(processLife.exitCpuNs), source: src };
+  }
+  // Each container process's page faults: the faults it took (median over every process of every --processes run; after its start where its start is timed) times one copy-on-write fault (median over the runs).
+  const faultsTaken = measuredProcessFaults(points);
+  const processFaults = faultsTaken && processLife ? { ...faultsTaken, faults: processLife.faultsAfterStart, ns: processLife.faultsAfterStart * faultsTaken.faultNs } : faultsTaken;
   if (processFaults) measured.host.processFaultNs = { value: Math.round(processFaults.ns), source: src };
   // A fork beside a running CPU: the probe's forks timed both ways before each release.
   const forkBusy = measuredForkBusyFactor(points);
@@ -829,6 +875,7 @@ export function calibrateMountstorm(spec: MachineSpec, base: KernelModel, points
     processFork,
     processFaults,
     forkBusy,
+    processLife,
     walk,
     busyUmount: busy,
     workJitter: workJitterCv === null ? null : { cv: workJitterCv, runs: jitterRuns },

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../../config/errors.ts';
 import { mountTableDelta, parseTrace, OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { loadMeasurement, type Measurement } from '../measure.ts';
+import type { MountstormSummary } from '../probes.ts';
 import { lineFit, mean, median } from '../../bench/stats.ts';
 import { kneeFit } from './kneeFit.ts';
 import { byCodeUnit } from '../../report/results.ts';
@@ -42,7 +43,21 @@ export interface MountstormPoint {
   cowFaultNs?: number[];
   /** With --processes, per run that timed it: a fork's time to its child's start with the other CPU running, over the same with it idle (forkToChildNs). */
   forkBusyRatios?: number[];
+  /**
+   * With --processes, from files whose runs timed each process's life
+   * (2026-12-01 on; absent before): per run the parent's CPU per fork
+   * (forkLoopCpuNs over the containers), and per process its CPU before it
+   * ran its own code, its page faults by then, and the CPU its exit took.
+   * processStartFaults is aligned with processFaults (same runs, same order).
+   */
+  forkCpuNs?: number[];
+  processStartCpuNs?: number[];
+  processStartFaults?: number[];
+  processExitCpuNs?: number[];
 }
+
+/** The per-run and per-process lists that a point merges from several files of one configuration (loadMountstormPoints). */
+const MERGED_LISTS = ['firstForkNs', 'processFaults', 'cowFaultNs', 'forkBusyRatios', 'forkCpuNs', 'processStartCpuNs', 'processStartFaults', 'processExitCpuNs'] as const;
 
 /**
  * One syscall kind's duration in uncontended runs (K=1): the median of each
@@ -384,7 +399,28 @@ export function loadMountstormPoint(file: string): MountstormPoint {
     traces: m.results.traces.map((t) => join(dir, t)).filter((t) => existsSync(t)),
     otherRunnable: m.host.otherRunnable ?? 0,
     ...(m.config.unmountInspection ? { unmountInspection: true } : {}),
-    ...(m.config.processes ? { processes: true, firstForkNs: m.results.runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])), processFaults: m.results.runs.flatMap((r) => r.processFaults ?? []), cowFaultNs: m.results.runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])), forkBusyRatios: m.results.runs.flatMap((r) => (r.forkToChildNs && r.forkToChildNs.otherCpuIdle > 0 ? [r.forkToChildNs.otherCpuBusy / r.forkToChildNs.otherCpuIdle] : [])) } : {}),
+    ...(m.config.processes ? processFields(m.results.runs) : {}),
+  };
+}
+
+/** The --processes fields of one file's runs (see MountstormPoint). */
+function processFields(runs: MountstormSummary[]): Partial<MountstormPoint> {
+  // A run timed its processes' lives when it has every per-process list, one entry per process.
+  const timed = runs.filter((r) => r.forkLoopCpuNs !== undefined && r.processStartNs?.length && [r.processStartCpuNs, r.processStartFaults, r.processExitCpuNs, r.processFaults].every((xs) => xs?.length === r.processStartNs!.length));
+  return {
+    processes: true,
+    firstForkNs: runs.flatMap((r) => (r.processStartNs?.length ? [Math.min(...r.processStartNs)] : [])),
+    processFaults: runs.flatMap((r) => r.processFaults ?? []),
+    cowFaultNs: runs.flatMap((r) => (r.cowFaultNs !== undefined ? [r.cowFaultNs] : [])),
+    forkBusyRatios: runs.flatMap((r) => (r.forkToChildNs && r.forkToChildNs.otherCpuIdle > 0 ? [r.forkToChildNs.otherCpuBusy / r.forkToChildNs.otherCpuIdle] : [])),
+    ...(timed.length > 0
+      ? {
+          forkCpuNs: timed.map((r) => r.forkLoopCpuNs! / r.processStartNs!.length),
+          processStartCpuNs: timed.flatMap((r) => r.processStartCpuNs!),
+          processStartFaults: timed.flatMap((r) => r.processStartFaults!),
+          processExitCpuNs: timed.flatMap((r) => r.processExitCpuNs!),
+        }
+      : {}),
   };
 }
 
@@ -411,7 +447,9 @@ export function loadMountstormPoints(files: string[]): MountstormPoint[] {
     }
     // The load of each file weighs by its runs.
     const otherRunnable = ((seen.otherRunnable ?? 0) * seen.runsMeanNs.length + (p.otherRunnable ?? 0) * p.runsMeanNs.length) / (seen.runsMeanNs.length + p.runsMeanNs.length);
-    byKey.set(key, { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable, ...(seen.firstForkNs ? { firstForkNs: [...seen.firstForkNs, ...(p.firstForkNs ?? [])] } : {}), ...(seen.processFaults ? { processFaults: [...seen.processFaults, ...(p.processFaults ?? [])], cowFaultNs: [...(seen.cowFaultNs ?? []), ...(p.cowFaultNs ?? [])] } : {}), ...(seen.forkBusyRatios || p.forkBusyRatios ? { forkBusyRatios: [...(seen.forkBusyRatios ?? []), ...(p.forkBusyRatios ?? [])] } : {}) });
+    const merged: MountstormPoint = { ...seen, files: [...seen.files, f], runsMeanNs: [...seen.runsMeanNs, ...p.runsMeanNs], traces: [...seen.traces, ...p.traces], otherRunnable };
+    for (const k of MERGED_LISTS) if (seen[k] || p[k]) merged[k] = [...(seen[k] ?? []), ...(p[k] ?? [])];
+    byKey.set(key, merged);
   }
   return [...byKey.values()];
 }

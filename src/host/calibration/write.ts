@@ -113,9 +113,16 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
     const f = fit.processFork;
     doc.setIn(['host', 'processForkNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: median over the single-container --processes runs of the container process's start after the release (${f.runs.map((x) => (x / 1000).toFixed(0)).join(', ')} us)`) }));
   }
+  if (fit.processLife) {
+    const l = fit.processLife;
+    const us = (x: number) => `${(x / 1000).toFixed(0)} us`;
+    doc.setIn(['host', 'processForkNs'], doc.createNode({ value: Math.round(l.forkNs), source: fittedSource(opts.files, opts.date, `measured, not fitted: the parent's CPU per fork (the probe's forkLoopCpuNs over the containers), median over ${l.runs} single-container --processes runs: ${us(l.forkNs)}`) }));
+    doc.setIn(['host', 'processStartCpuNs'], doc.createNode({ value: Math.round(l.startCpuNs), source: fittedSource(opts.files, opts.date, `measured, not fitted: the child's CPU clock when it first ran its own code (processStartCpuNs), median over the same runs: ${us(l.startCpuNs)}`) }));
+    doc.setIn(['host', 'processExitCpuNs'], doc.createNode({ value: Math.round(l.exitCpuNs), source: fittedSource(opts.files, opts.date, `measured, not fitted: the CPU its exit took after its last op (wait4's utime + stime less its own clock then: processExitCpuNs), median over the same runs: ${us(l.exitCpuNs)}`) }));
+  }
   if (fit.processFaults) {
     const f = fit.processFaults;
-    doc.setIn(['host', 'processFaultNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${f.faults} page faults per container process (median over every process of the --processes runs, getrusage) x ${(f.faultNs / 1000).toFixed(1)} us per copy-on-write fault (median over the runs; the probe times a forked child writing 64 pages its parent wrote)`) }));
+    doc.setIn(['host', 'processFaultNs'], doc.createNode({ value: Math.round(f.ns), source: fittedSource(opts.files, opts.date, `measured, not fitted: ${f.faults} page faults per container process${fit.processLife ? ' after it began its own code (the ones before are in processStartCpuNs)' : ''} (median over every process of the --processes runs, getrusage) x ${(f.faultNs / 1000).toFixed(1)} us per copy-on-write fault (median over the runs; the probe times a forked child writing 64 pages its parent wrote)`) }));
   }
   if (fit.forkBusy) {
     const f = fit.forkBusy;

@@ -31,7 +31,7 @@ export function startContainers(s: LaunchState): void {
   const startLabels = path.pathLookupLabels('runc;container_start');
   const perOpNs = kernel.host.runtimePerOpNs.value;
   const startWorkNs = kernel.host.runtimeStartNs?.value ?? 0;
-  // A thread woken at the release takes this long to get going; a forked process is already running when its fork returns (processForkNs covers its start).
+  // A thread woken at the release takes this long to get going; a forked process is already running when its fork returns (processForkNs covers its start, or processStartCpuNs on its own CPU).
   const startLatencyNs = s.params.processPerContainer ? 0 : kernel.host.runtimeStartLatencyNs?.value ?? 0;
   const overlayPerLayerNs = kernel.host.runtimeOverlayPerLayerNs?.value ?? 0;
   const startNs = host.containerStartNs ?? kernel.host.containerStartNs.value;
@@ -50,6 +50,15 @@ export function startContainers(s: LaunchState): void {
 
   const processFaultNs = kernel.host.processFaultNs?.value ?? 0;
   const faultWork = names.id('runtime;page faults', { phase: 'runtime', inLock: false, inSeqlock: false });
+  // A container process's own start and exit (processStartCpuNs, processExitCpuNs), on its CPU.
+  const processStartCpuNs = kernel.host.processStartCpuNs?.value ?? 0;
+  const processExitCpuNs = kernel.host.processExitCpuNs?.value ?? 0;
+  const processStartWork = names.id('runtime;process start', { phase: 'runtime', inLock: false, inSeqlock: false });
+  const processExitWork = names.id('runtime;process exit', { phase: 'runtime', inLock: false, inSeqlock: false });
+  // Page-table work (a fork, a fresh process's start, an exit's teardown) costs processForkBusyFactor
+  // times more beside another running or waiting thread; the thread doing it counts itself in the demand.
+  const forkBusyFactor = kernel.host.processForkBusyFactor?.value ?? 1;
+  const besideBusy = () => (forkBusyFactor !== 1 && m.scheduler.demand > 1 ? forkBusyFactor : 1);
   // With one process per container: which containers' processes have been forked, and who waits for its fork.
   const forked = new Uint8Array(containers.length);
   const awaitingFork: (SimThread | null)[] = containers.map(() => null);
@@ -68,7 +77,13 @@ export function startContainers(s: LaunchState): void {
         t.sleep();
         yield;
       }
-      // A fresh process's first writes fault its pages in (its stack, libc's data, its records): CPU at its start.
+      // A fresh process starts on its own CPU (ret_from_fork, fork()'s return in libc), while the parent forks on.
+      if (s.params.processPerContainer && processStartCpuNs > 0) {
+        t.doing(processStartWork);
+        t.work(processStartCpuNs * besideBusy() * path.jitter(t));
+        yield;
+      }
+      // Its first writes fault its pages in (its stack, libc's data, its records): CPU at its start.
       if (s.params.processPerContainer && processFaultNs > 0) {
         t.doing(faultWork);
         t.work(processFaultNs * path.jitter(t));
@@ -130,6 +145,13 @@ export function startContainers(s: LaunchState): void {
       s.activeLaunches--;
       s.launchTimeNs += s.launchNs[ci];
       if (--s.remaining === 0) t.sim.stop();
+      // Its process exits after its last op, on its CPU, beside the launches still running.
+      else if (s.params.processPerContainer && processExitCpuNs > 0) {
+        t.doing(processExitWork);
+        t.work(processExitCpuNs * besideBusy() * path.jitter(t));
+        yield;
+        t.doing(names.id('idle'));
+      }
     }, [], s.params.processPerContainer ? 1 + ci : 0);
   };
   // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
@@ -147,8 +169,6 @@ export function startContainers(s: LaunchState): void {
   // competes for the CPUs with the containers already running); a launch
   // whose fork waits behind others starts late but counts from its arrival.
   const forkNs = kernel.host.processForkNs?.value ?? 0;
-  // Beside another running (or waiting) thread a fork's page-table work costs more (processForkBusyFactor).
-  const forkBusyFactor = kernel.host.processForkBusyFactor?.value ?? 1;
   const forkWork = names.id('runtime;fork', { phase: 'runtime', inLock: false, inSeqlock: false });
   const order = containers.map((_, ci) => ci).sort((a, b) => containers[a]!.start_ns - containers[b]!.start_ns || a - b);
   m.spawn('runtime-forker', function* (t) {
@@ -161,9 +181,7 @@ export function startContainers(s: LaunchState): void {
       }
       if (forkNs > 0) {
         t.doing(forkWork);
-        // The forking thread counts itself in the demand: more is another thread on a CPU or queued for one.
-        const beside = forkBusyFactor !== 1 && m.scheduler.demand > 1 ? forkBusyFactor : 1;
-        t.work(forkNs * beside * path.jitter(t));
+        t.work(forkNs * besideBusy() * path.jitter(t));
         yield;
       }
       forked[ci] = 1;
