@@ -11,24 +11,23 @@ import { InputError } from './errors.ts';
 import { loadYamlSource, type YamlSource } from './yamlLoad.ts';
 import { cachedValidation } from './modelCache.ts';
 
+/** Where a model's number comes from: a citation, a measurement with its command, or an estimate that says so. */
+export const sourceField = z.string().trim().min(1, 'a non-empty source');
+
+/** A model number of the given kind together with where it comes from. */
+export function sourced<T extends z.ZodType>(value: T) {
+  return z.strictObject({ value, source: sourceField });
+}
+
 /** A measured or published number together with where it comes from. */
-export const sourcedNumber = z.strictObject({
-  value: z.number().positive(),
-  source: z.string().trim().min(1, 'a non-empty source'),
-});
+export const sourcedNumber = sourced(z.number().positive());
 export type SourcedNumber = z.infer<typeof sourcedNumber>;
 
 /** A number that may be 0 (a factor KVM reads 0 as "off" or "reset"), with where it comes from. */
-const sourcedNonNegative = z.strictObject({
-  value: z.number().min(0),
-  source: z.string().trim().min(1, 'a non-empty source'),
-});
+const sourcedNonNegative = sourced(z.number().min(0));
 
 /** A measured share (0 to 1) together with where it comes from. */
-export const sourcedShare = z.strictObject({
-  value: z.number().min(0).max(1),
-  source: z.string().trim().min(1, 'a non-empty source'),
-});
+export const sourcedShare = sourced(z.number().min(0).max(1));
 
 const positiveInt = z.number().int().positive();
 

@@ -13,12 +13,13 @@ import { z } from 'zod';
 import { describeValue, InputError } from '../config/errors.ts';
 import { loadYamlSource, YamlSource } from '../config/yamlLoad.ts';
 import { cachedValidation } from '../config/modelCache.ts';
+import { sourceField } from '../config/hardwareSchema.ts';
 import type { OpName } from './trace.ts';
 
 /** A cost or limit with where it comes from; `calibrate: true` marks an estimate that calibration may refit. */
 export const kernelNumberSchema = z.strictObject({
   value: z.number().finite().nonnegative(),
-  source: z.string().trim().min(1, 'a non-empty source'),
+  source: sourceField,
   calibrate: z.boolean().optional(),
 });
 export type KernelNumber = z.infer<typeof kernelNumberSchema>;
