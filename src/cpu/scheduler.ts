@@ -333,7 +333,14 @@ export class Scheduler implements EventTarget {
    * worker of a run settled fast, src/workload/kernelPath.ts): a wakee whose
    * previous CPU is the waker's waits there whatever waitOnPreviousShare says.
    */
-  waitOnPreviousNow = false;
+  private waitOnPreviousNow = false;
+
+  /** Wake `threads` as a waker whose wake-ups stay on its CPU (waitOnPreviousNow) when `stay`, else as usual. */
+  wakeStaying(threads: readonly SimThread[], stay = true): void {
+    if (stay) this.waitOnPreviousNow = true;
+    for (const t of threads) t.wake();
+    if (stay) this.waitOnPreviousNow = false;
+  }
 
   /**
    * Told of every wake-up of a thread that has run before, on machines whose

@@ -415,11 +415,7 @@ export class ExpeditedRcu {
           // (the measured share of fast runs, not the wakeup probe's
           // placement, which measures futex wake-ups): its callers wait for
           // the worker's CPU rather than take another.
-          const sched = self.m.scheduler;
-          const stay = self.wakeAware && (self.loneFast || self.loneLocal);
-          if (stay) sched.waitOnPreviousNow = true;
-          for (const t of done) t.wake();
-          if (stay) sched.waitOnPreviousNow = false;
+          self.m.scheduler.wakeStaying(done, self.wakeAware && (self.loneFast || self.loneLocal));
           w.doing(idle);
           w.sleep();
           yield;
@@ -449,10 +445,7 @@ export class ExpeditedRcu {
       // the slow length alone.
       const caller = this.current[0];
       if (caller !== undefined && caller.lastCpu >= 0) this.worker.lastCpu = caller.lastCpu;
-      const sched = this.m.scheduler;
-      sched.waitOnPreviousNow = true;
-      this.worker.wake();
-      sched.waitOnPreviousNow = false;
+      this.m.scheduler.wakeStaying([this.worker]);
       return;
     }
     this.worker.wake(this.wakeAware ? undefined : 0);
