@@ -5,25 +5,15 @@
 // (docs/validation.md, "Twentieth session"). Without it a storm of one
 // process per container switched between them for free.
 import { describe, expect, it } from 'vitest';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec } from '../src/host/calibrate.ts';
+import { wakeAwareSpec } from './helpers/machines.ts';
 import { Machine } from '../src/machine.ts';
 import { ThreadState, type SimThread } from '../src/cpu/thread.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { buildLaunchTrace, simulateLaunch } from '../src/workload/launch.ts';
 import { launchSchema, type LaunchParams } from '../src/workload/launchParams.ts';
 
-const specWith = (cost?: { recentNs: number; otherNs: number }) => {
-  const hw = structuredClone(loadHardwareModel('generic-2core'));
-  hw.wakeup = {
-    localNs: { value: 3_000, source: 't' },
-    remoteNs: { value: 12_000, source: 't' },
-    waitOnPreviousShare: { value: 0, source: 't' },
-    preemptShare: { value: 0, source: 't' },
-    ...(cost ? { addressSpaceSwitch: { recentNs: { value: cost.recentNs, source: 't' }, otherNs: { value: cost.otherNs, source: 't' } } } : {}),
-  };
-  return hostMachineSpec(hw);
-};
+const specWith = (cost?: { recentNs: number; otherNs: number }) =>
+  wakeAwareSpec({ waitOnPrevious: 0, preempt: 0 }, cost ? { addressSpaceSwitch: { recentNs: { value: cost.recentNs, source: 't' }, otherNs: { value: cost.otherNs, source: 't' } } } : {});
 
 const ROUNDS = 20;
 

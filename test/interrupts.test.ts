@@ -6,25 +6,13 @@
 // two containers ran their user-space and kernel work undisturbed by each
 // other's unmounts.
 import { describe, expect, it } from 'vitest';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec } from '../src/host/calibrate.ts';
+import { wakeAwareSpec } from './helpers/machines.ts';
 import { Machine } from '../src/machine.ts';
 import type { SimThread } from '../src/cpu/thread.ts';
 import { ExpeditedRcu } from '../src/workload/kernelPath.ts';
 
-const awareSpec = (ipiNs: number, rcuExpeditedIpiNs: number, ipiSendNs = 0) => {
-  const hw = structuredClone(loadHardwareModel('generic-2core'));
-  hw.wakeup = {
-    localNs: { value: 3_000, source: 't' },
-    remoteNs: { value: 12_000, source: 't' },
-    waitOnPreviousShare: { value: 0, source: 't' },
-    preemptShare: { value: 1, source: 't' },
-    ipiNs: { value: ipiNs, source: 't' },
-    rcuExpeditedIpiNs: { value: rcuExpeditedIpiNs, source: 't' },
-    ...(ipiSendNs ? { ipiSendNs: { value: ipiSendNs, source: 't' } } : {}),
-  };
-  return hostMachineSpec(hw);
-};
+const awareSpec = (ipiNs: number, rcuExpeditedIpiNs: number, ipiSendNs = 0) =>
+  wakeAwareSpec({ waitOnPrevious: 0, preempt: 1 }, { ipiNs: { value: ipiNs, source: 't' }, rcuExpeditedIpiNs: { value: rcuExpeditedIpiNs, source: 't' }, ...(ipiSendNs ? { ipiSendNs: { value: ipiSendNs, source: 't' } } : {}) });
 
 describe('an interrupt takes its time from the thread it lands on', () => {
   it('work in progress completes that much later; a thread between waits starts its next work that much later', () => {
