@@ -680,14 +680,15 @@ export interface ProcessLife {
  * that timed it (files from 2026-12-01 on; null without them): the parent's
  * CPU per fork, the child's CPU before its own code, and its exit's CPU
  * (medians, each alone on an otherwise idle machine); and, over every
- * process of every --processes run, the faults it took after its start.
+ * process of every --processes run that timed it, the faults it took after
+ * its start.
  * In a storm each part runs on its own CPU beside the others' work: the
  * parent forks on while the children start, and exits come last.
  */
 export function measuredProcessLife(points: MountstormPoint[]): ProcessLife | null {
   const lone = points.filter((p) => p.containers === 1 && p.forkCpuNs?.length);
   if (lone.length === 0) return null;
-  const after = points.flatMap((p) => (p.processStartFaults && p.processFaults?.length === p.processStartFaults.length ? p.processFaults.map((f, i) => Math.max(0, f - p.processStartFaults![i]!)) : []));
+  const after = points.flatMap((p) => p.processFaultsAfterStart ?? []);
   return {
     forkNs: median(lone.flatMap((p) => p.forkCpuNs!)),
     startCpuNs: median(lone.flatMap((p) => p.processStartCpuNs ?? [])),

@@ -47,17 +47,17 @@ export interface MountstormPoint {
    * With --processes, from files whose runs timed each process's life
    * (2026-12-01 on; absent before): per run the parent's CPU per fork
    * (forkLoopCpuNs over the containers), and per process its CPU before it
-   * ran its own code, its page faults by then, and the CPU its exit took.
-   * processStartFaults is aligned with processFaults (same runs, same order).
+   * ran its own code, the page faults it took after that, and the CPU its
+   * exit took.
    */
   forkCpuNs?: number[];
   processStartCpuNs?: number[];
-  processStartFaults?: number[];
+  processFaultsAfterStart?: number[];
   processExitCpuNs?: number[];
 }
 
 /** The per-run and per-process lists that a point merges from several files of one configuration (loadMountstormPoints). */
-const MERGED_LISTS = ['firstForkNs', 'processFaults', 'cowFaultNs', 'forkBusyRatios', 'forkCpuNs', 'processStartCpuNs', 'processStartFaults', 'processExitCpuNs'] as const;
+const MERGED_LISTS = ['firstForkNs', 'processFaults', 'cowFaultNs', 'forkBusyRatios', 'forkCpuNs', 'processStartCpuNs', 'processFaultsAfterStart', 'processExitCpuNs'] as const;
 
 /**
  * One syscall kind's duration in uncontended runs (K=1): the median of each
@@ -417,7 +417,7 @@ function processFields(runs: MountstormSummary[]): Partial<MountstormPoint> {
       ? {
           forkCpuNs: timed.map((r) => r.forkLoopCpuNs! / r.processStartNs!.length),
           processStartCpuNs: timed.flatMap((r) => r.processStartCpuNs!),
-          processStartFaults: timed.flatMap((r) => r.processStartFaults!),
+          processFaultsAfterStart: timed.flatMap((r) => r.processFaults!.map((f, k) => Math.max(0, f - r.processStartFaults![k]!))),
           processExitCpuNs: timed.flatMap((r) => r.processExitCpuNs!),
         }
       : {}),
