@@ -169,7 +169,7 @@ export function registerHostCommands(program: Command): void {
       if (m.kind !== 'wakeup') return;
       if (opts.json) return void process.stdout.write(jsonDocument(m));
       const e = wakeupEvidence(opts.out, m);
-          const pct = (x: number) => `${Math.round(x * 100)}%`;
+      const pct = (x: number) => `${Math.round(x * 100)}%`;
       process.stdout.write(
         `wakeup cpus ${m.results.runs[0]!.cpus.join(',')}, medians of ${e.runs} runs: on the waker's cpu ${us(e.localNs)}; onto the other, idle cpu ${e.remoteByGap.map((x) => `${us(x.p50Ns)} (idle ${us(x.gapNs)})`).join(', ')}; ` +
           (e.haltPoll ? `${describeHaltPoll(e.haltPoll)}; ` : '') +

@@ -15,7 +15,7 @@ import { cachedValidation } from './modelCache.ts';
 export const sourceField = z.string().trim().min(1, 'a non-empty source');
 
 /** A model number of the given kind together with where it comes from. */
-export function sourced<T extends z.ZodType>(value: T) {
+function sourced<T extends z.ZodType>(value: T) {
   return z.strictObject({ value, source: sourceField });
 }
 

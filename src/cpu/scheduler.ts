@@ -168,6 +168,8 @@ export class Scheduler implements EventTarget {
   private readonly idleSince: Float64Array;
   /** Per CPU: the host's halt-polling window of its vCPU now (wakeAware.haltPoll), ns. */
   private readonly pollNs: Float64Array;
+  /** What a switch into another address space costs (wakeAware.addressSpaceSwitch), or null: nothing to track. */
+  private readonly spaceSwitch: AddressSpaceSwitch | null;
   /** Per CPU (addressSpaceSwitch): the address space loaded now and the one before it (SimThread.addressSpace). */
   private readonly spaceNow: Int32Array;
   private readonly spaceBefore: Int32Array;
@@ -213,6 +215,7 @@ export class Scheduler implements EventTarget {
     // it, whose vCPUs' long halts shrank their windows (KVM's shrink: to 0
     // below the grow start).
     this.pollNs = new Float64Array(this.cpuCount);
+    this.spaceSwitch = params.wakeAware?.addressSpaceSwitch ?? null;
     // Every CPU starts in the first process's memory (address space 0: the one that starts the run), none before it.
     this.spaceNow = new Int32Array(this.cpuCount);
     this.spaceBefore = new Int32Array(this.cpuCount).fill(-1);
@@ -600,7 +603,7 @@ export class Scheduler implements EventTarget {
 
   private reserve(cpu: number, t: SimThread, delay: number): void {
     if (!t.onRq && this.fair) this.placeFair(t, cpu);
-    if (this.params.wakeAware?.addressSpaceSwitch && !t.daemon) delay += this.switchSpace(cpu, t.addressSpace, this.params.wakeAware.addressSpaceSwitch);
+    if (this.spaceSwitch && !t.daemon) delay += this.switchSpace(cpu, t.addressSpace, this.spaceSwitch);
     this.reserved[cpu] = true;
     this.pendingDispatch[cpu] = t;
     // A new thread on this CPU: any slice timer armed for the old one is void.

@@ -47,12 +47,12 @@ export function significant(value: number, digits = 3): string {
   return String(Number(value.toPrecision(digits)));
 }
 
-/** A duration in seconds, in the unit that keeps it between 1 and 1000 (ns to s). */
 /** Nanoseconds as microseconds with one decimal ("12.3 us"), as the host commands print measured latencies. */
 export function formatMicroseconds(ns: number): string {
   return `${(ns / 1000).toFixed(1)} us`;
 }
 
+/** A duration in seconds, in the unit that keeps it between 1 and 1000 (ns to s). */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return String(seconds);
   const a = Math.abs(seconds);
