@@ -263,7 +263,10 @@ static void *ring_thread(void *arg) {
 static uint64_t ring_once(int n, int processes, int laps) {
     ring_n = n;
     for (int i = 0; i < n; i++)
-        if (pipe(ring_fd[i]) != 0) return 0;
+        if (pipe(ring_fd[i]) != 0) {
+            while (i-- > 0) close(ring_fd[i][0]), close(ring_fd[i][1]);
+            return 0;
+        }
     pid_t pid[RING_MAX] = {0};
     pthread_t th[RING_MAX];
     int started = 1, ok = 1;
