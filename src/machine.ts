@@ -133,6 +133,19 @@ export class Machine {
   }
 
   /**
+   * Create a thread that has run before on `lastCpu` and now sleeps (a thread
+   * parked at a gate): its body starts when something wakes it, placed and
+   * charged as any wake-up of a sleeping thread; the run waits for it.
+   */
+  spawnParked(name: string, body: ThreadBody, lastCpu: number): SimThread {
+    const t = this.spawnDaemon(name, body);
+    t.daemon = false;
+    t.lastCpu = lastCpu;
+    this.scheduler.adopt(t);
+    return t;
+  }
+
+  /**
    * Create a kernel thread that waits to be woken (a kworker): it takes a CPU
    * only when something wakes it, and the run ends without waiting for it.
    */

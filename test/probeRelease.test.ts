@@ -16,6 +16,7 @@ import type { MountstormPoint } from '../src/host/calibration/measurements.ts';
 import { Machine } from '../src/machine.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
 import { median } from '../src/bench/stats.ts';
+import { wakeAwareSpec } from './helpers/machines.ts';
 
 // A calibration of this repository's host (2 vCPUs, wake-ups measured, the
 // grace period driven by a normal-priority worker), committed with its data.
@@ -49,4 +50,25 @@ describe("the probe's release chain", () => {
     expect(all).toBeGreaterThan(900);
     expect(median(chained.map((r) => r.umountUs))).toBeLessThan(0.75 * all);
   });
+
+  it("wakes each thread at the gate with the machine's wake-up cost: slower wake-ups onto the other CPU spread the containers' starts", () => {
+    const kernel = loadKernelModel(`${CAL}/kernel.yaml`);
+    const p: MountstormPoint = { file: 'x', files: [], variant: 'per-layer-idmap', layers: 1, containers: 8, runsMeanNs: [], opCounts: {}, traces: [] };
+    // When the last container made its first call, us.
+    const lastStart = (remoteNs: number) => {
+      const m = new Machine(wakeAwareSpec({ waitOnPrevious: 0, preempt: 1 }, { remoteNs: { value: remoteNs, source: 't' } }), { seed: 'release' });
+      const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpLog: true });
+      const first = new Map<string, number>();
+      for (const e of r.opLog!) if (!first.has(e.container)) first.set(e.container, e.startNs);
+      expect(first.size).toBe(8);
+      return Math.max(...first.values()) / 1e3;
+    };
+    const fast = lastStart(12_000);
+    const slow = lastStart(400_000);
+    // Seven hand-ons, some onto the other, idle CPU at 388 us more each: the
+    // last start moves by more than one such wake-up. Created as new threads
+    // (no wake-up), the release would not see the cost at all.
+    expect(slow - fast).toBeGreaterThan(388);
+  });
 });
+

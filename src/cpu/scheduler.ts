@@ -236,6 +236,11 @@ export class Scheduler implements EventTarget {
     return this.live;
   }
 
+  /** Count `t` as live without making it runnable: a thread created asleep, which a wake() starts (Machine.spawnParked). */
+  adopt(_t: SimThread): void {
+    this.live++;
+  }
+
   /** Start a new thread: it runs as soon as a CPU is free for it. */
   start(t: SimThread): void {
     this.live++;

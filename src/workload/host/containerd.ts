@@ -62,15 +62,19 @@ export function startContainers(s: LaunchState): void {
   // With one process per container: which containers' processes have been forked, and who waits for its fork.
   const forked = new Uint8Array(containers.length);
   const awaitingFork: (SimThread | null)[] = containers.map(() => null);
-  const spawnContainer = (ci: number) => {
+  // The probe's release chain: the threads still at the gate, each woken by the one before it.
+  const parked: (SimThread | null)[] = containers.map(() => null);
+  const spawnContainer = (ci: number, park = false) => {
     const c = containers[ci];
-    s.activeLaunches++;
+    // A parked thread's launch is under way once it is woken; a spawned one's now.
+    if (!park) s.activeLaunches++;
     // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
     let overlayPending = false;
     // With one process per container its thread runs in that process's memory: an address space of its own.
-    m.spawn(`containerd-${c.id}`, function* (t) {
-      // Out of the gate: its unlock of the gate mutex lets the next waiter out (the probe's release chain).
-      if (chain && ci + 1 < containers.length && containers[ci + 1]!.start_ns <= 0) spawnContainer(ci + 1);
+    const body = function* (t: SimThread) {
+      if (park) s.activeLaunches++;
+      // Out of the gate, on a CPU: its unlock of the gate mutex wakes the next waiter (the probe's release chain).
+      parked[ci + 1]?.wake();
       if (s.params.processPerContainer && !forked[ci]) {
         t.doing(names.id('idle'));
         awaitingFork[ci] = t;
@@ -152,15 +156,20 @@ export function startContainers(s: LaunchState): void {
         yield;
         t.doing(names.id('idle'));
       }
-    }, [], s.params.processPerContainer ? 1 + ci : 0);
+    };
+    // A thread at the gate last ran when it got there; the probe created them one after another, spread over the CPUs.
+    if (park) parked[ci] = m.spawnParked(`containerd-${c.id}`, body, ci % m.cpus);
+    else m.spawn(`containerd-${c.id}`, body, [], s.params.processPerContainer ? 1 + ci : 0);
   };
   // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
   // The probe's release chain (host.probeReleaseChain): only the first
-  // container released at once; each wakes the next when it first runs.
+  // container released at once; the others wait at the gate, each woken by
+  // the one before it when that one first runs, and must then get a CPU
+  // (with the machine's wake-up placement and costs) to wake the next.
   const chain = host.probeReleaseChain && !s.params.processPerContainer;
   containers.forEach((c, ci) => {
-    if (chain && ci > 0 && c.start_ns <= 0) return;
-    if (c.start_ns <= 0) spawnContainer(ci);
+    if (chain && ci > 0 && c.start_ns <= 0) spawnContainer(ci, true);
+    else if (c.start_ns <= 0) spawnContainer(ci);
     else m.sim.scheduleAt(c.start_ns, { fire: () => spawnContainer(ci) }, 0);
   });
   if (!s.params.processPerContainer) return;
