@@ -923,13 +923,13 @@ int main(int argc, char **argv) {
     double cow_ns = -1, fork_alone_ns = 0, fork_busy_ns = 0;
     int fork_busy_ok = 0;
     uint64_t fork_loop_cpu_ns = 0;
+    /* Every variant makes at most 2 x (4L + 4) ops, plus the inspection unmount. */
+    size_t room = 2 * (4 * (size_t)layers + 4) + 2;
     if (process_mode) {
         /* Before the release: what a fresh process's page fault costs on this machine now,
          * and what a fork costs with the other CPU idle and running. */
         cow_ns = cow_fault_ns();
         if (two_cpus) fork_busy_ok = fork_beside_busy(tcpus[0], tcpus[1], &fork_alone_ns, &fork_busy_ns) == 0;
-        /* Every variant makes at most 2 x (4L + 4) ops, plus the inspection unmount. */
-        size_t room = 2 * (4 * (size_t)layers + 4) + 2;
         cs = shared_alloc((size_t)containers * sizeof *cs);
         for (int k = 0; k < containers; k++) {
             cs[k].index = k + 1;
@@ -976,6 +976,19 @@ int main(int argc, char **argv) {
         free(pids);
     } else {
         cs = calloc((size_t)containers, sizeof *cs);
+        /* Each thread's records exist, written once, before the release: a
+         * thread's first malloc() makes glibc build it an arena (an mmap of
+         * 64 MB, munmap and mprotect of its ends, then page faults), and in a
+         * storm on a 2-vCPU guest that took 0.1-0.35 ms of each container's
+         * first pass (the other vCPU runs a thread of the same memory, so the
+         * unmaps shoot its TLB down), time that is neither the mount path nor
+         * what a runtime pays per container (measurements/release-chain-2026-12-01). */
+        for (int k = 0; k < containers; k++) {
+            cs[k].ops = malloc(room * sizeof *cs[k].ops);
+            if (!cs[k].ops) fail_exit(1, "%s", "out of memory for the trace", 0);
+            memset(cs[k].ops, 0, room * sizeof *cs[k].ops);
+            cs[k].cap = room;
+        }
         for (int k = 0; k < containers; k++) {
             cs[k].index = k + 1;
             if (pthread_create(&cs[k].thread, NULL, container_main, &cs[k]) != 0) fail_exit(1, "%s", "pthread_create", errno);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMeasurement, measureMountstorm } from '../src/host/measure.ts';
 import { readKernelConfig } from '../src/host/kernelConfig.ts';
-import { buildProbes, canMountIdmapped } from '../src/host/probes.ts';
+import { buildProbes, canMountIdmapped, probePath } from '../src/host/probes.ts';
+import { spawnSync } from 'node:child_process';
 import { measuredWalkNsPerMount } from '../src/host/calibration/measurements.ts';
 import { OP_NAMES, parseTrace } from '../src/workload/trace.ts';
 
@@ -16,6 +17,23 @@ if (!cap.ok) console.warn(`skipped: ${cap.reason}`);
 
 const work = mkdtempSync(join(tmpdir(), 'locksim-measure-priv-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const strace = spawnSync('strace', ['-V'], { encoding: 'utf8' }).status === 0;
+if (cap.ok && !strace) console.warn('skipped: strace not installed (the probe\'s allocation check)');
+
+describe.skipIf(!cap.ok || !strace)('the mountstorm probe under strace', () => {
+  it('its container threads map no memory during the storm: their records exist before the release (a thread\'s first malloc would build a glibc arena)', () => {
+    const log = join(work, 'strace.txt');
+    const traceFile = join(work, 'strace-storm.trace.jsonl');
+    const r = spawnSync('strace', ['-f', '-e', 'trace=mmap,munmap,mprotect', '-o', log, probePath('mountstorm'), '--variant', 'per-layer-idmap', '--containers', '4', '--layers', '1', '--trace', traceFile], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const tids = new Set(readFileSync(traceFile, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l).tid as number));
+    expect(tids.size).toBe(4);
+    // strace -f prefixes each line with the calling thread's id.
+    const calls = readFileSync(log, 'utf8').split('\n').filter((l) => tids.has(Number(l.split(' ')[0])) && /\b(mmap|munmap|mprotect)\(/.test(l));
+    expect(calls).toEqual([]);
+  });
+});
 
 describe.skipIf(!cap.ok)('measure mountstorm', () => {
   it('per-layer-idmap K=2 L=3: a measurement plus a trace that parseTrace accepts, with the variant\'s op counts', async () => {
