@@ -3,15 +3,12 @@
 # the probe's per-call trace and a syscall-level ftrace of the same storm
 # (trace.sh): each event of the thread in that gap, in us from its start.
 # The clocks are aligned at each thread's first open_tree entry.
-import re,sys,json,collections,statistics as st,gzip,os
+import collections, os, statistics as st, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts'))
+import ftrace_storm as fs
 P=sys.argv[1]
-line_re=re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+(\w+):\s*(.*)$')
-ev=[]
-for l in (gzip.open(P+'.ftrace.gz','rt') if os.path.exists(P+'.ftrace.gz') else open(P+'.ftrace')):
-    m=line_re.match(l)
-    if m: ev.append((float(m.group(4))*1e6,int(m.group(3)),m.group(1).strip(),int(m.group(2)),m.group(5),m.group(6)))
-ev.sort()
-ops=[json.loads(l) for l in open(P+'.trace.jsonl')][1:]
+ev=sorted(fs.events(P))
+ops=fs.calls(P)
 tids={o['tid'] for o in ops}
 # align: the first open_tree sys_enter (NR 428) of each tid vs its first open_tree start in the probe trace
 first_k={}

@@ -4,27 +4,19 @@
 # asleep), from the probe's per-call trace and the kernel's sched_switch
 # events (ftrace of scripts/ftrace-storm.sh). The clocks are aligned at the
 # broadcast, as in chain.py.
-import re,sys,json,collections,gzip,os,statistics as st
+import collections, os, statistics as st, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'scripts'))
+import ftrace_storm as fs
 P=sys.argv[1]
-line_re=re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+):\s+(\w+):\s*(.*)$')
-ev=[]
-for l in (gzip.open(P+'.ftrace.gz','rt') if os.path.exists(P+'.ftrace.gz') else open(P+'.ftrace')):
-    m=line_re.match(l)
-    if m: ev.append((float(m.group(4))*1e6,int(m.group(3)),m.group(1).strip(),int(m.group(2)),m.group(5),m.group(6)))
-ops=[json.loads(l) for l in open(P+'.trace.jsonl')][1:]
+ev=fs.events(P)
+ops=fs.calls(P)
 tids={o['tid'] for o in ops}
-wk=collections.Counter()
-for t,cpu,comm,pid,name,rest in ev:
-    if name=='sched_waking' and int(re.search(r'pid=(\d+)',rest).group(1)) in tids and pid not in tids and comm=='mountstorm': wk[pid]+=1
-main=wk.most_common(1)[0][0]
-mw=sorted(t for t,cpu,comm,pid,name,rest in ev if name=='sched_waking' and pid==main and int(re.search(r'pid=(\d+)',rest).group(1)) in tids)
-rel=max(((t,sum(1 for u in mw[i:] if u-t<300)) for i,t in enumerate(mw)),key=lambda x:x[1])[0]
+main,rel,_=fs.broadcast(ev,tids)
 # off-cpu intervals per tid: switched out (state) -> switched in
 off=collections.defaultdict(list); out={}
 for t,cpu,comm,pid,name,rest in ev:
     if name!='sched_switch': continue
-    m=re.search(r'prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)',rest)
-    a,stt,b=int(m.group(1)),m.group(2),int(m.group(4))
+    a,stt,b=fs.switch(rest)
     if a in tids: out[a]=(t,stt)
     if b in tids and b in out:
         s,stt0=out.pop(b); off[b].append((s,t,'queued' if stt0.startswith('R') else 'asleep'))
