@@ -17,7 +17,9 @@ import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 import { Machine } from '../src/machine.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
-import { OP_NAMES } from '../src/workload/trace.ts';
+import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
+import { InputError } from '../src/config/errors.ts';
+import { existsSync } from 'node:fs';
 
 interface Call { container: string | number; op: string; startNs: number; durNs: number }
 interface Parts { containers: number; firstNs: number; ops: Record<string, number>; gapsNs: number; endNs: number }
@@ -60,11 +62,19 @@ if (!cal || files.length === 0) {
   console.error('usage: npx tsx scripts/launch-parts.ts CALIBRATION.json TRACE.jsonl...');
   process.exit(2);
 }
-const traces = files.map((f) => readTraceFile(f));
+let traces: Trace[];
+try {
+  for (const f of [cal, ...files]) if (!existsSync(f)) throw new InputError({ file: f, line: 1, column: 1, field: '(file)', expected: 'an existing file', got: 'none' });
+  traces = files.map((f) => readTraceFile(f));
+} catch (e) {
+  if (!(e instanceof InputError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(2);
+}
 const kernelParts = mean(
   traces.map((t) => {
     const calls: Call[] = [];
-    for (let i = 0; i < t.ops.count; i++) calls.push({ container: t.ops.container[i]!, op: OP_NAMES[t.ops.op[i]!]!, startNs: t.ops.startNs![i]!, durNs: t.ops.durNs![i]! });
+    for (let i = 0; i < t.ops.count; i++) if (!Number.isNaN(t.ops.durNs![i]!)) calls.push({ container: t.ops.container[i]!, op: OP_NAMES[t.ops.op[i]!]!, startNs: t.ops.startNs![i]!, durNs: t.ops.durNs![i]! });
     return parts(calls);
   }),
 );
