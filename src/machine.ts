@@ -122,12 +122,9 @@ export class Machine {
 
   /** Create and start a thread; `affinity` pins it to those CPUs; `addressSpace`: its process (SimThread.addressSpace). */
   spawn(name: string, body: ThreadBody, affinity: number[] = [], addressSpace = 0): SimThread {
-    const id = this.threads.length;
-    const t = new SimThread(id, name, this.sim, this.scheduler, this.random.stream(`thread/${name}`), this.ledger, body);
+    const t = this.newThread(name, body);
     t.affinity = affinity;
     t.addressSpace = addressSpace;
-    this.ledger.register(id, this.sim.now);
-    this.threads.push(t);
     this.scheduler.start(t);
     return t;
   }
@@ -138,8 +135,7 @@ export class Machine {
    * charged as any wake-up of a sleeping thread; the run waits for it.
    */
   spawnParked(name: string, body: ThreadBody, lastCpu: number): SimThread {
-    const t = this.spawnDaemon(name, body);
-    t.daemon = false;
+    const t = this.newThread(name, body);
     t.lastCpu = lastCpu;
     this.scheduler.adopt(t);
     return t;
@@ -150,9 +146,15 @@ export class Machine {
    * only when something wakes it, and the run ends without waiting for it.
    */
   spawnDaemon(name: string, body: ThreadBody): SimThread {
+    const t = this.newThread(name, body);
+    t.daemon = true;
+    return t;
+  }
+
+  /** A thread with its own random stream, known to the ledger; not yet given to the scheduler. */
+  private newThread(name: string, body: ThreadBody): SimThread {
     const id = this.threads.length;
     const t = new SimThread(id, name, this.sim, this.scheduler, this.random.stream(`thread/${name}`), this.ledger, body);
-    t.daemon = true;
     this.ledger.register(id, this.sim.now);
     this.threads.push(t);
     return t;

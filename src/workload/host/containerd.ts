@@ -70,7 +70,6 @@ export function startContainers(s: LaunchState): void {
     if (!park) s.activeLaunches++;
     // The next move_mount attaches an fsmount'ed overlay (fsconfig variant), not a bind.
     let overlayPending = false;
-    // With one process per container its thread runs in that process's memory: an address space of its own.
     const body = function* (t: SimThread) {
       if (park) s.activeLaunches++;
       // Out of the gate, on a CPU: its unlock of the gate mutex wakes the next waiter (the probe's release chain).
@@ -159,6 +158,7 @@ export function startContainers(s: LaunchState): void {
     };
     // A thread at the gate last ran when it got there; the probe created them one after another, spread over the CPUs.
     if (park) parked[ci] = m.spawnParked(`containerd-${c.id}`, body, ci % m.cpus);
+    // With one process per container its thread runs in that process's memory: an address space of its own.
     else m.spawn(`containerd-${c.id}`, body, [], s.params.processPerContainer ? 1 + ci : 0);
   };
   // Each container's thread starts at its arrival (with one process per container it sleeps there until its fork).
