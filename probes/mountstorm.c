@@ -978,19 +978,17 @@ int main(int argc, char **argv) {
         cs = calloc((size_t)containers, sizeof *cs);
         /* Each thread's records exist, written once, before the release: a
          * thread's first malloc() makes glibc build it an arena (an mmap of
-         * 64 MB, munmap and mprotect of its ends, then page faults), and in a
-         * storm on a 2-vCPU guest that took 0.1-0.35 ms of each container's
+         * 64-128 MB, munmap and mprotect of its ends, then page faults), and in
+         * a storm on a 2-vCPU guest that took 0.1-0.35 ms of each container's
          * first pass (the other vCPU runs a thread of the same memory, so the
          * unmaps shoot its TLB down), time that is neither the mount path nor
-         * what a runtime pays per container (measurements/release-chain-2026-12-01). */
+         * what a runtime pays per container (measurements/probe-arena-2026-12-01). */
         for (int k = 0; k < containers; k++) {
+            cs[k].index = k + 1;
             cs[k].ops = malloc(room * sizeof *cs[k].ops);
             if (!cs[k].ops) fail_exit(1, "%s", "out of memory for the trace", 0);
             memset(cs[k].ops, 0, room * sizeof *cs[k].ops);
             cs[k].cap = room;
-        }
-        for (int k = 0; k < containers; k++) {
-            cs[k].index = k + 1;
             if (pthread_create(&cs[k].thread, NULL, container_main, &cs[k]) != 0) fail_exit(1, "%s", "pthread_create", errno);
         }
         pthread_mutex_lock(&gate);
