@@ -17,15 +17,23 @@ import { Machine } from '../src/machine.ts';
 import { simulateLaunch } from '../src/workload/launch.ts';
 import { SimThread } from '../src/cpu/thread.ts';
 import { Scheduler } from '../src/cpu/scheduler.ts';
+import { InputError } from '../src/config/errors.ts';
 
 const [cal, ...files] = process.argv.slice(2);
 if (!cal || files.length === 0) {
   console.error('usage: npx tsx scripts/umount-wait-parts.ts CALIBRATION.json MOUNTSTORM.json...');
   process.exit(2);
 }
-const rec = loadCalibrationRecord(cal);
-const spec = hostMachineSpec(loadHardwareModel(rec.hardwareModel));
-const kernel = loadKernelModel(rec.kernelModel!);
+let loaded;
+try {
+  const rec = loadCalibrationRecord(cal);
+  loaded = { spec: hostMachineSpec(loadHardwareModel(rec.hardwareModel)), kernel: loadKernelModel(rec.kernelModel!), points: loadMountstormPoints(files) };
+} catch (e) {
+  if (!(e instanceof InputError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(2);
+}
+const { spec, kernel, points } = loaded;
 
 // Every thread's wake-ups (made runnable) and dispatches, by name: observed
 // by wrapping the two scheduler entry points (a diagnostic, not the model).
@@ -44,7 +52,7 @@ SimThread.prototype.dispatched = function (cpu: number) {
   return onDispatch.call(this, cpu);
 };
 
-for (const p of loadMountstormPoints(files)) {
+for (const p of points) {
   woken.clear();
   dispatched.clear();
   const m = new Machine(spec, { seed: 'calibrate' });
