@@ -10,9 +10,8 @@
 // on any scheduler or lock change (docs/validation.md, "Sixteenth session").
 // Usage: npx tsx scripts/cpu-occupancy.ts CALIBRATION.json KxL [TRACE.ftrace]
 import { loadFtrace } from './ftraceEvents.ts';
-import { probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
+import { simulateProbeStorm } from '../src/host/calibrate.ts';
 import { Machine } from '../src/machine.ts';
-import { simulateLaunch } from '../src/workload/launch.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
 
 const usage = 'npx tsx scripts/cpu-occupancy.ts CALIBRATION.json KxL [TRACE.ftrace]';
@@ -118,7 +117,7 @@ function modelShares(): { s: Shares; meanMs: number } {
     },
   };
   m.sim.schedule(STEP, sampler, 0);
-  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p));
+  const r = simulateProbeStorm(spec, kernel, p, {}, m);
   return { s, meanMs: r.metrics.rootfsMeanS! * 1e3 };
 }
 

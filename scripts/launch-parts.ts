@@ -10,13 +10,9 @@
  *
  * Usage: npx tsx scripts/launch-parts.ts CALIBRATION.json TRACE.jsonl...
  */
-import { loadCalibrationRecord } from '../src/host/calibrate.ts';
-import { hostMachineSpec, probeLaunchParams, traceOf } from '../src/host/calibration/fit.ts';
+import { simulateProbeStorm } from '../src/host/calibration/fit.ts';
 import { readTraceFile } from '../src/host/calibration/measurements.ts';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
-import { Machine } from '../src/machine.ts';
-import { simulateLaunch } from '../src/workload/launch.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { InputError } from '../src/config/errors.ts';
 import { existsSync } from 'node:fs';
@@ -80,11 +76,9 @@ const kernelParts = mean(
 );
 const first = traces[0]!;
 const layers = first.header.containers[0]!.layers;
-const rec = loadCalibrationRecord(cal);
-const spec = hostMachineSpec(loadHardwareModel(rec.hardwareModel));
-const kernel = loadKernelModel(rec.kernelModel!);
+const { spec, kernel } = loadStormCalibration(cal);
 const point = { file: files[0]!, files, variant: first.header.variant as never, layers, containers: first.header.containers.length, runsMeanNs: [], opCounts: {}, traces: [] };
-const r = simulateLaunch(new Machine(spec, { seed: 'calibrate' }), kernel, probeLaunchParams(point), traceOf(point), { recordOpLog: true });
+const r = simulateProbeStorm(spec, kernel, point, { recordOpLog: true });
 const modelParts = parts(r.opLog!.map((e) => ({ container: e.container, op: e.op, startNs: e.startNs, durNs: e.durNs })));
 const us = (ns: number) => (ns / 1e3).toFixed(0);
 const ops = [...new Set([...Object.keys(kernelParts.ops), ...Object.keys(modelParts.ops)])];

@@ -4,23 +4,17 @@
  * traces of the same configuration (docs/validation.md, "Fifth session").
  * Usage: npx tsx scripts/op-totals.ts CALIBRATION.json KxL TRACE.jsonl...
  */
-import { loadCalibrationRecord } from '../src/host/calibrate.ts';
-import { hostMachineSpec, probeLaunchParams, traceOf } from '../src/host/calibration/fit.ts';
+import { simulateProbeStorm } from '../src/host/calibration/fit.ts';
 import { readTraceFile, tracedCalls } from '../src/host/calibration/measurements.ts';
 import { median as med } from '../src/bench/stats.ts';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
-import { Machine } from '../src/machine.ts';
-import { simulateLaunch } from '../src/workload/launch.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 const [cal, cfg, ...traces] = process.argv.slice(2);
 const [K, L] = cfg!.split('x').map(Number);
 const meas: Record<string, number[]> = {};
 for (const f of traces) for (const [op, c] of tracedCalls(readTraceFile(f))) (meas[op] ??= []).push(...c.durNs);
-const rec = loadCalibrationRecord(cal!);
-const spec = hostMachineSpec(loadHardwareModel(rec.hardwareModel));
-const kernel = loadKernelModel(rec.kernelModel!);
+const { spec, kernel } = loadStormCalibration(cal!);
 const p = { file: 'x', files: [], variant: 'per-layer-idmap' as const, layers: L!, containers: K!, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
-const r = simulateLaunch(new Machine(spec, { seed: 'calibrate' }), kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+const r = simulateProbeStorm(spec, kernel, p, { recordOpDurations: true });
 console.log(`K=${K} L=${L}: model mean launch ${(r.metrics.rootfsMeanS! * 1e3).toFixed(1)} ms`);
 for (const op of Object.keys(meas)) {
   const m = meas[op]!, s = r.opDurations![op] ?? [];

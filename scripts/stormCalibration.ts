@@ -1,5 +1,6 @@
 // A calibration record's mount storm models, for the scripts that simulate
-// storms with one (scripts/umount-context.ts, scripts/wake-census.ts): an
+// storms with one (with src/host/calibration/fit.ts simulateProbeStorm; the
+// scripts that import this file): an
 // unreadable record, or one without a mount storm calibration, is one line
 // on stderr, exit 2.
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';

@@ -15,10 +15,8 @@
 //   per-layer-idmap-K2-L50.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadMountstormPoints, probeLaunchParams, readTraceFile, traceOf } from '../src/host/calibrate.ts';
-import { Machine } from '../src/machine.ts';
+import { loadMountstormPoints, readTraceFile, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { type OpLogEntry as Call } from '../src/workload/host/launchState.ts';
-import { simulateLaunch } from '../src/workload/launch.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
 
@@ -89,7 +87,7 @@ for (const config of configs.length ? configs : ['per-layer-idmap-K2-L10', 'per-
   const [point] = loadMountstormPoints(files);
   const measured = point!.traces.map((f) => tracedLog(readTraceFile(f)));
   // One simulation, as calibrate's (seed 'calibrate'; a run settled fast when the calibration's share of fast lone runs is 1).
-  const sim = simulateLaunch(new Machine(spec, { seed: 'calibrate' }), kernel, probeLaunchParams(point!), traceOf(point!), { recordOpLog: true });
+  const sim = simulateProbeStorm(spec, kernel, point!, { recordOpLog: true });
   const m = byContext(measured);
   const s = byContext([sim.opLog ?? []]);
   console.log(`\n${config}: umount calls by what the other containers were doing; count: median (quartiles), us`);

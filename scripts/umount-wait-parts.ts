@@ -8,32 +8,28 @@
  *
  * Usage: npx tsx scripts/umount-wait-parts.ts CALIBRATION.json MOUNTSTORM.json...
  */
-import { loadCalibrationRecord } from '../src/host/calibrate.ts';
 import { loadMountstormPoints } from '../src/host/calibration/measurements.ts';
-import { hostMachineSpec, probeLaunchParams, traceOf } from '../src/host/calibration/fit.ts';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { simulateProbeStorm } from '../src/host/calibration/fit.ts';
 import { Machine } from '../src/machine.ts';
-import { simulateLaunch } from '../src/workload/launch.ts';
 import { SimThread } from '../src/cpu/thread.ts';
 import { Scheduler } from '../src/cpu/scheduler.ts';
 import { InputError } from '../src/config/errors.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 
 const [cal, ...files] = process.argv.slice(2);
 if (!cal || files.length === 0) {
   console.error('usage: npx tsx scripts/umount-wait-parts.ts CALIBRATION.json MOUNTSTORM.json...');
   process.exit(2);
 }
-let loaded;
+const { spec, kernel } = loadStormCalibration(cal);
+let points;
 try {
-  const rec = loadCalibrationRecord(cal);
-  loaded = { spec: hostMachineSpec(loadHardwareModel(rec.hardwareModel)), kernel: loadKernelModel(rec.kernelModel!), points: loadMountstormPoints(files) };
+  points = loadMountstormPoints(files);
 } catch (e) {
   if (!(e instanceof InputError)) throw e;
   process.stderr.write(`${e.message}\n`);
   process.exit(2);
 }
-const { spec, kernel, points } = loaded;
 
 // Every thread's wake-ups (made runnable) and dispatches, by name: observed
 // by wrapping the two scheduler entry points (a diagnostic, not the model).
@@ -57,7 +53,7 @@ for (const p of points) {
   dispatched.clear();
   const m = new Machine(spec, { seed: 'calibrate' });
   now = () => m.sim.now;
-  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpLog: true });
+  const r = simulateProbeStorm(spec, kernel, p, { recordOpLog: true }, m);
   let runnable = 0, total = 0, n = 0;
   for (const e of r.opLog!) {
     if (e.op !== 'umount') continue;

@@ -7,13 +7,9 @@
  * measurement aid, not a model change).
  * Usage: npx tsx measurements/namespace-sem-waits-2026-12-01/model_lock_waits.ts CALIBRATION.json TRACE.jsonl
  */
-import { loadCalibrationRecord } from '../../src/host/calibrate.ts';
-import { hostMachineSpec, probeLaunchParams, traceOf } from '../../src/host/calibration/fit.ts';
+import { simulateProbeStorm } from '../../src/host/calibration/fit.ts';
 import { readTraceFile } from '../../src/host/calibration/measurements.ts';
-import { loadHardwareModel } from '../../src/config/hardwareSchema.ts';
-import { loadKernelModel } from '../../src/workload/kernelModel.ts';
-import { Machine } from '../../src/machine.ts';
-import { simulateLaunch } from '../../src/workload/launch.ts';
+import { loadStormCalibration } from '../../scripts/stormCalibration.ts';
 import { RwSemaphore } from '../../src/locks/rwsem.ts';
 import type { SimThread } from '../../src/cpu/thread.ts';
 import { InputError } from '../../src/config/errors.ts';
@@ -50,9 +46,9 @@ try {
 }
 const layers = trace.header.containers[0]!.layers;
 const containers = trace.header.containers.length;
-const rec = loadCalibrationRecord(cal);
 const point = { file, files: [file], variant: trace.header.variant as never, layers, containers, runsMeanNs: [], opCounts: {}, traces: [] };
-const r = simulateLaunch(new Machine(hostMachineSpec(loadHardwareModel(rec.hardwareModel)), { seed: 'calibrate' }), loadKernelModel(rec.kernelModel!), probeLaunchParams(point), traceOf(point), { recordOpLog: true });
+const { spec, kernel } = loadStormCalibration(cal);
+const r = simulateProbeStorm(spec, kernel, point, { recordOpLog: true });
 // Each acquisition belongs to the op of its container that was in progress.
 const ops = new Map<string, { op: string; s: number; e: number }[]>();
 for (const e of r.opLog!) {

@@ -13,7 +13,7 @@ import { machineSpecFromTopology } from '../../hardware/machineSpec.ts';
 import { Machine, type MachineSpec } from '../../machine.ts';
 import { runLockMicrobench } from '../../bench/lockMicrobench.ts';
 import { generateTrace } from '../../workload/generators.ts';
-import { simulateLaunch } from '../../workload/launch.ts';
+import { simulateLaunch, type LaunchOptions, type LaunchResult } from '../../workload/launch.ts';
 import { launchSchema } from '../../workload/launchParams.ts';
 import { OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { idleSyscallNs, traceSyscallKeys, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
@@ -211,9 +211,17 @@ export function simulateMountstormCalls(spec: MachineSpec, kernel: KernelModel, 
   return { meanS: share * fast.calls.meanS + (1 - share) * slow.meanS, medianCallS };
 }
 
+/**
+ * One simulated run of a probe storm configuration as calibrate simulates it
+ * (seed 'calibrate'), on `m` if given (a diagnostic that watches the machine
+ * passes its own); `opts` asks for the op durations or the op log.
+ */
+export function simulateProbeStorm(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint, opts: LaunchOptions = {}, m: Machine = new Machine(spec, { seed: 'calibrate' })): LaunchResult {
+  return simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), opts);
+}
+
 function simulateOnce(spec: MachineSpec, kernel: KernelModel, p: MountstormPoint): { calls: { meanS: number; medianCallS: Record<string, number> }; modeUses: number } {
-  const m = new Machine(spec, { seed: 'calibrate' });
-  const r = simulateLaunch(m, kernel, probeLaunchParams(p), traceOf(p), { recordOpDurations: true });
+  const r = simulateProbeStorm(spec, kernel, p, { recordOpDurations: true });
   const medianCallS: Record<string, number> = {};
   for (const [op, ds] of Object.entries(r.opDurations ?? {})) medianCallS[op] = median(ds) * 1e-9;
   // rootfsMeanS: release to the end of the last mount op, what the probe times.
