@@ -58,6 +58,8 @@ export const lockbenchResultSchema = z.object({
   acquisitions: nsNumber,
   acquisitionsPerSec: nsNumber,
   perThreadAcquisitions: z.array(nsNumber),
+  /** Page faults of the probe's process while its workers ran: 0 once each worker writes its sample pages before the start (absent before 2026-12-01 21:40 UTC, whose runs took ~4,000 a second, each ~12 us on this project's guest, many with the lock held). */
+  pageFaultsDuringRun: nsNumber.optional(),
   /** Each worker's CPU time over the run's wall time (absent in files recorded before 2026-11-30 13:10 UTC). */
   workerCpuShare: z.array(z.number().nonnegative()).optional(),
   /** One-way transfer between the first two workers' CPUs (CAS round trip / 2) before and after the run (absent before 2026-11-30 13:35 UTC, or with one CPU). */
