@@ -17,22 +17,15 @@
 //
 // Usage: npx tsx scripts/call-offcpu.ts PREFIX   (PREFIX.trace.jsonl and PREFIX.ftrace)
 import { median } from '../src/bench/stats.ts';
-import { InputError } from '../src/config/errors.ts';
 import { readTraceFile } from '../src/host/calibration/measurements.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { eventField as field, loadFtrace } from './ftraceEvents.ts';
+import { orExit } from './orExit.ts';
 
 const prefix = process.argv[2];
 const usage = 'npx tsx scripts/call-offcpu.ts PREFIX   (PREFIX.trace.jsonl and PREFIX.ftrace)';
 const events = loadFtrace(prefix === undefined ? undefined : `${prefix}.ftrace`, usage);
-let trace: Trace;
-try {
-  trace = readTraceFile(`${prefix}.trace.jsonl`);
-} catch (e) {
-  if (!(e instanceof InputError)) throw e;
-  process.stderr.write(`${e.message}\n`);
-  process.exit(2);
-}
+const trace: Trace = orExit(() => readTraceFile(`${prefix}.trace.jsonl`));
 // The timed calls (a call the probe did not time has no duration).
 const calls: { op: string; start_ns: number; dur_ns: number; tid: number }[] = [];
 for (let i = 0; i < trace.ops.count; i++) {

@@ -15,6 +15,7 @@ import { readTraceFile } from '../src/host/calibration/measurements.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { InputError } from '../src/config/errors.ts';
+import { orExit } from './orExit.ts';
 import { existsSync } from 'node:fs';
 
 interface Call { container: string | number; op: string; startNs: number; durNs: number }
@@ -58,15 +59,10 @@ if (!cal || files.length === 0) {
   console.error('usage: npx tsx scripts/launch-parts.ts CALIBRATION.json TRACE.jsonl...');
   process.exit(2);
 }
-let traces: Trace[];
-try {
+const traces: Trace[] = orExit(() => {
   for (const f of [cal, ...files]) if (!existsSync(f)) throw new InputError({ file: f, line: 1, column: 1, field: '(file)', expected: 'an existing file', got: 'none' });
-  traces = files.map((f) => readTraceFile(f));
-} catch (e) {
-  if (!(e instanceof InputError)) throw e;
-  process.stderr.write(`${e.message}\n`);
-  process.exit(2);
-}
+  return files.map((f) => readTraceFile(f));
+});
 const kernelParts = mean(
   traces.map((t) => {
     const calls: Call[] = [];

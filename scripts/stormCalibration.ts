@@ -5,19 +5,12 @@
 // on stderr, exit 2.
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { hostMachineSpec, loadCalibrationRecord } from '../src/host/calibrate.ts';
-import { InputError } from '../src/config/errors.ts';
+import { orExit } from './orExit.ts';
 import type { MachineSpec } from '../src/machine.ts';
 import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.ts';
 
 export function loadStormCalibration(file: string): { spec: MachineSpec; kernel: KernelModel } {
-  let record: ReturnType<typeof loadCalibrationRecord>;
-  try {
-    record = loadCalibrationRecord(file);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    process.exit(2);
-  }
+  const record = orExit(() => loadCalibrationRecord(file));
   if (!record.kernelModel) {
     process.stderr.write(`${file}: no mount storm calibration\n`);
     process.exit(2);

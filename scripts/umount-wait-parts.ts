@@ -13,8 +13,8 @@ import { simulateProbeStorm } from '../src/host/calibration/fit.ts';
 import { Machine } from '../src/machine.ts';
 import { SimThread } from '../src/cpu/thread.ts';
 import { Scheduler } from '../src/cpu/scheduler.ts';
-import { InputError } from '../src/config/errors.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
+import { orExit } from './orExit.ts';
 
 const [cal, ...files] = process.argv.slice(2);
 if (!cal || files.length === 0) {
@@ -22,14 +22,7 @@ if (!cal || files.length === 0) {
   process.exit(2);
 }
 const { spec, kernel } = loadStormCalibration(cal);
-let points;
-try {
-  points = loadMountstormPoints(files);
-} catch (e) {
-  if (!(e instanceof InputError)) throw e;
-  process.stderr.write(`${e.message}\n`);
-  process.exit(2);
-}
+const points = orExit(() => loadMountstormPoints(files));
 
 // Every thread's wake-ups (made runnable) and dispatches, by name: observed
 // by wrapping the two scheduler entry points (a diagnostic, not the model).

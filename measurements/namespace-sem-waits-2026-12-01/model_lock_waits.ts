@@ -13,6 +13,7 @@ import { loadStormCalibration } from '../../scripts/stormCalibration.ts';
 import { RwSemaphore } from '../../src/locks/rwsem.ts';
 import type { SimThread } from '../../src/cpu/thread.ts';
 import { InputError } from '../../src/config/errors.ts';
+import { orExit } from '../../scripts/orExit.ts';
 import { existsSync } from 'node:fs';
 
 const [cal, file] = process.argv.slice(2);
@@ -35,15 +36,10 @@ RwSemaphore.prototype.acquired = function (this: RwSemaphore, t, mode, start) {
   return acquired.call(this, t, mode, start);
 };
 
-let trace: ReturnType<typeof readTraceFile>;
-try {
+const trace = orExit(() => {
   for (const f of [cal, file]) if (!existsSync(f)) throw new InputError({ file: f, line: 1, column: 1, field: '(file)', expected: 'an existing file', got: 'none' });
-  trace = readTraceFile(file);
-} catch (e) {
-  if (!(e instanceof InputError)) throw e;
-  process.stderr.write(`${e.message}\n`);
-  process.exit(2);
-}
+  return readTraceFile(file);
+});
 const layers = trace.header.containers[0]!.layers;
 const containers = trace.header.containers.length;
 const point = { file, files: [file], variant: trace.header.variant as never, layers, containers, runsMeanNs: [], opCounts: {}, traces: [] };
