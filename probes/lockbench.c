@@ -48,7 +48,7 @@ static const char *data_names[] = {"none", "same-line", "own-line"};
 
 static enum lock_kind kind = LOCK_TTAS;
 static atomic_int start_flag, stop_flag;
-static double clock_cost_ns, iteration_cost_ns, transfer_before_ns = -1, transfer_after_ns = -1;
+static double clock_cost_ns, iteration_cost_ns, pause_cost_ns, transfer_before_ns = -1, transfer_after_ns = -1;
 static uint64_t cs_ns, think_ns;
 static unsigned sample_every = 16;
 /* Workers pinned and done writing their sample pages. */
@@ -109,6 +109,26 @@ static double clock_read_ns(void) {
     uint64_t t0 = now_ns();
     for (int i = 0; i < n; i++) (void)now_ns();
     return (double)(now_ns() - t0) / n;
+}
+
+/* Time of one cpu_relax (PAUSE on x86): how long a spinner takes to look at
+ * the lock again, so how soon after its copy of the line is invalidated it
+ * asks for it (pauseNs in the output). Its latency is the core's own (Intel
+ * raised it from ~10 to ~140 cycles with Skylake; AMD's differs by
+ * generation), so it is measured, not looked up. Median of 5 x 200,000. */
+static double pause_ns(void) {
+    double v[5];
+    for (int r = 0; r < 5; r++) {
+        const int n = 200000;
+        uint64_t t0 = now_ns();
+        for (int i = 0; i < n; i++) cpu_relax();
+        v[r] = (double)(now_ns() - t0) / n;
+    }
+    for (int i = 1; i < 5; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j]; v[j] = v[j - 1]; v[j - 1] = x;
+        }
+    return v[2];
 }
 
 /* Time of one iteration of the worker's loop for a thread alone, with no
@@ -215,6 +235,7 @@ int main(int argc, char **argv) {
 
     clock_cost_ns = clock_read_ns();
     iteration_cost_ns = iteration_ns();
+    pause_cost_ns = pause_ns();
     int two_cpus = threads >= 2 && ncpus >= 2 && cpus[0] != cpus[1];
     /* Before and after the run (transferNs): on a virtual machine the host
      * places the vCPUs, and this project's 2-vCPU guest measured 26-31 ns one
@@ -275,9 +296,9 @@ int main(int argc, char **argv) {
            kind == LOCK_TTAS ? "ttas" : "ticket", threads);
     for (int t = 0; t < threads; t++) printf("%s%d", t ? "," : "", ws[t].cpu);
     printf("],\"csNs\":%llu,\"thinkNs\":%llu,\"durationMs\":%ld,\"sampleEvery\":%u,"
-           "\"clockReadNs\":%.1f,\"iterationNs\":%.2f",
+           "\"clockReadNs\":%.1f,\"iterationNs\":%.2f,\"pauseNs\":%.2f",
            (unsigned long long)cs_ns, (unsigned long long)think_ns, duration_ms, sample_every,
-           clock_cost_ns, iteration_cost_ns);
+           clock_cost_ns, iteration_cost_ns, pause_cost_ns);
     /* Only when asked, so files of runs without it stay as they were. */
     if (data_place != DATA_NONE) printf(",\"data\":\"%s\"", data_names[data_place]);
     printf("},");

@@ -51,6 +51,8 @@ export const lockbenchResultSchema = z.object({
     clockReadNs: z.number().positive(),
     /** One uncontended iteration of the probe's loop (absent in files recorded before 2026-11-30 13:00 UTC). */
     iterationNs: z.number().positive().optional(),
+    /** One PAUSE (cpu_relax) of this host, ns (absent in files recorded before 2026-12-01 23:00 UTC). */
+    pauseNs: z.number().positive().optional(),
     /** With --data: where the counter the holder increments lives (absent: none). */
     data: z.enum(['same-line', 'own-line']).optional(),
   }),
