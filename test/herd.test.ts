@@ -167,7 +167,11 @@ describe('lock microbenchmark in both modes', () => {
         expect(agg.latencyP99Ns).toBeGreaterThan(0);
         expect({ ...agg, events: 0 }).toEqual({ ...det, events: 0 });
         const [aggEvents, detEvents] = withoutAdvance(() => [false, true].map((d) => runLockMicrobench({ ...spec, detailedSpinners: d }, p, 'herd').events));
-        expect(aggEvents).toBeLessThan(detEvents);
+        // A qspinlock has one spinner per line (the queue's head on the lock
+        // word, each waiter on its own node): a write invalidates one spinner,
+        // which re-reads by itself in both modes (CoherenceFabric.invalidateSpinners).
+        if (lock === 'qspinlock') expect(aggEvents).toBeLessThanOrEqual(detEvents);
+        else expect(aggEvents).toBeLessThan(detEvents);
       }
     });
   }

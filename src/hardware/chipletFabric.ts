@@ -59,6 +59,11 @@ export class ChipletFabric extends CoherenceFabric {
     return this.outsideL3(line, cpu, false);
   }
 
+  /** A CCX serves its own cores' reads of a line it holds: where a read goes depends on the line. */
+  protected readsAlwaysQueueAtHome(): boolean {
+    return false;
+  }
+
   protected withdraw(id: number, line: CacheLine): boolean {
     return this.lineQueue(line).removeFuture(id);
   }

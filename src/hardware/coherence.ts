@@ -115,6 +115,8 @@ export class CacheLine {
   lastFillAt = -Infinity;
   /** Reads handed over whose data has not arrived: the supplier's copy is shared, not its own (no write hit). */
   readsInFlight = 0;
+  /** The core of the latest read handed over (meaningful while readsInFlight > 0): a write must take that copy too. */
+  inFlightReaderCore = -1;
   /** Fabric-private queueing state. */
   fabricState: unknown = null;
   /** Background readers too many to simulate one by one (see readerPressure.ts). */
@@ -526,6 +528,11 @@ export abstract class CoherenceFabric implements EventTarget {
   watch(t: SimThread, line: CacheLine): void {
     // Its local time is spent in the spin: it resumes when the publish is noticed.
     t.lag = 0;
+    const inv = this.invalidationAhead(line, t.cpu);
+    if (inv >= 0) {
+      this.sim.scheduleAt(inv + t.rng.uniform() * this.pauseNs, t, 0);
+      return;
+    }
     line.watchers.push(t);
   }
 
@@ -540,6 +547,13 @@ export abstract class CoherenceFabric implements EventTarget {
    */
   spinUntil(t: SimThread, line: CacheLine, cond: SpinCondition): void {
     t.lag = 0;
+    const inv = this.invalidationAhead(line, t.cpu);
+    if (inv >= 0) {
+      // Its copy goes when a write's snoop in flight arrives: it re-reads then.
+      t.reread = true;
+      this.sim.scheduleAt(inv + t.rng.uniform() * this.pauseNs, t, 0);
+      return;
+    }
     line.herd[line.herdSize] = t;
     line.herdCond[line.herdSize++] = cond;
   }
@@ -572,33 +586,69 @@ export abstract class CoherenceFabric implements EventTarget {
    * their CPU are woken to re-read themselves, as in the detailed mode.
    */
   private releaseHerd(t: SimThread | null, line: CacheLine, at: number): void {
-    // Nothing below adds to the herd (no event runs), so it is read in place and emptied at the end.
-    const members = line.herd, conds = line.herdCond;
-    const now = this.sim.now, n = line.herdSize;
+    const n = this.takeHerd(line, t, -1, this.sim.now + at);
+    this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n);
+  }
+
+  /** The members taken out of a herd by `takeHerd` (reused). */
+  private herdMembers: SimThread[] = [];
+  private herdConds: SpinCondition[] = [];
+
+  /**
+   * Takes the members of `line`'s herd that re-read from `from` on (each
+   * after the rest of its pause) into `herdMembers`/`herdConds`, their
+   * arrival times into `herdAt` and their order by arrival into `herdOrder`;
+   * returns how many. `t` (the thread writing now) is dropped; with a
+   * writer's core (an invalidation), the spinners on it keep their copy and
+   * stay in the herd.
+   */
+  private takeHerd(line: CacheLine, t: SimThread | null, writerCore: number, from: number): number {
+    const members = line.herd, conds = line.herdCond, n = line.herdSize;
     if (n > this.herdAt.length) {
       this.herdAt = new Float64Array(2 * n);
       this.herdOrder = new Int32Array(2 * n);
     }
-    const times = this.herdAt, order = this.herdOrder;
-    // By arrival (ties: the order they began spinning), an insertion sort (herds are tens):
-    // merge groups are claimed by their first arrival.
+    const times = this.herdAt, order = this.herdOrder, out = this.herdMembers, outConds = this.herdConds;
+    let taken = 0, kept = 0;
     for (let i = 0; i < n; i++) {
-      const a = members[i] === t ? -1 : now + at + members[i].rng.uniform() * this.pauseNs;
-      times[i] = a;
-      let k = i;
+      const m = members[i], c = conds[i];
+      if (writerCore >= 0 && this.layout.core[m.cpu] === writerCore) {
+        members[kept] = m;
+        conds[kept++] = c;
+        continue;
+      }
+      if (m === t) continue;
+      // By arrival (ties: the order they began spinning), an insertion sort (herds are tens):
+      // merge groups are claimed by their first arrival.
+      const a = from + m.rng.uniform() * this.pauseNs;
+      out[taken] = m;
+      outConds[taken] = c;
+      times[taken] = a;
+      let k = taken++;
       while (k > 0 && times[order[k - 1]] > a) {
         order[k] = order[k - 1];
         k--;
       }
-      order[k] = i;
+      order[k] = taken - 1;
     }
+    line.herdSize = kept;
+    return taken;
+  }
+
+  /**
+   * The re-reads of `n` members taken from `line`'s herd (arrival times
+   * `times`, order `order`), with the line as it is now: each is queued
+   * where the fabric serves it, or the member re-reads by itself.
+   */
+  private queueHerdReads(line: CacheLine, members: SimThread[], conds: SpinCondition[], times: Float64Array, order: Int32Array, n: number, copiesGone = false): void {
+    const now = this.sim.now;
     for (let k = 0; k < n; k++) {
       const i = order[k];
       const s = members[i], cond = conds[i], a = times[i];
-      if (a < 0) continue;
       const cpu = s.cpu;
       // (A member whose own store to the line is still in flight reads that store: its re-read is its own too.)
-      if (!s.running || line.holders[this.layout.core[cpu]] === 1 || !this.queuesAtHome(line, cpu) || s.storeLine === line) {
+      // copiesGone: a write's snoop takes the members' copies before they arrive, and every read queues at the home.
+      if (!s.running || (!copiesGone && (line.holders[this.layout.core[cpu]] === 1 || !this.queuesAtHome(line, cpu))) || s.storeLine === line) {
         s.reread = true;
         this.sim.scheduleAt(a, s, 0);
         continue;
@@ -619,7 +669,103 @@ export abstract class CoherenceFabric implements EventTarget {
         this.enqueue(id, line);
       } else this.waitForGroup(line, group, id);
     }
-    line.herdSize = 0;
+  }
+
+  /**
+   * Herd members invalidated by a write whose snoop is still on its way:
+   * per pending hand-over (slot = the event's arg), the line, the members
+   * taken out of the herd when the write started, their arrival times and
+   * order. Their reads are queued at the hand-over, with the line as the
+   * snoop leaves it (one event per write, not one per member).
+   */
+  private readonly inv: { line: CacheLine | null; members: SimThread[]; conds: SpinCondition[]; times: Float64Array; order: Int32Array; n: number }[] = [];
+  private readonly invFree: number[] = [];
+  private readonly invalidation: EventTarget = {
+    fire: (k: number) => {
+      const v = this.inv[k]!;
+      const line = v.line!;
+      v.line = null;
+      this.invFree.push(k);
+      if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now);
+      this.queueHerdReads(line, v.members, v.conds, v.times, v.order, v.n);
+    },
+  };
+
+  /**
+   * A write's request for `line` (a read-for-ownership or an upgrade) has
+   * started: its snoop takes every other copy at `handover`. A core spinning
+   * on its copy (a TTAS test, a seqlock retry) misses from then on, so its
+   * next load, after the rest of its current pause, is a read request that
+   * waits at the line's home behind the write (x86: the spinning load
+   * re-issues as soon as the line is invalidated, not when the new value is
+   * published). Each spinner re-reads from then: a herd's members are taken
+   * out now (a publish before the hand-over does not release them again) and
+   * their reads queued at the hand-over; a watcher of the detailed mode is
+   * woken then to re-read by itself. Spinners on the writer's core read its
+   * cache and keep spinning. Measured on this project's 2-vCPU guest
+   * (docs/validation.md, "The TTAS hand-off"): a lock holder whose critical
+   * section is longer than a few ns finds the line shared again at every
+   * release, which costs it one transfer per acquisition.
+   */
+  private invalidateSpinners(writer: SimThread, line: CacheLine, handover: number): void {
+    const writerCore = this.layout.core[writer.cpu];
+    if (line.herdSize > 0) {
+      const n = this.takeHerd(line, writer, writerCore, handover);
+      if (n > 0 && this.readsAlwaysQueueAtHome()) {
+        // Where a read is served does not depend on the line's state (the mesh's TOR): queued now, arriving after the hand-over.
+        this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n, true);
+      } else if (n === 1) {
+        // One spinner: it re-reads by itself (its wake is the one event a queued read would save).
+        const s = this.herdMembers[0];
+        s.reread = true;
+        this.sim.scheduleAt(this.herdAt[0], s, 0);
+      } else if (n > 0) {
+        if (handover <= this.sim.now) this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n);
+        else {
+          const k = this.invFree.length > 0 ? this.invFree.pop()! : this.inv.length;
+          const v = (this.inv[k] ??= { line: null, members: [], conds: [], times: new Float64Array(n), order: new Int32Array(n), n: 0 });
+          if (v.times.length < n) {
+            v.times = new Float64Array(2 * n);
+            v.order = new Int32Array(2 * n);
+          }
+          v.line = line;
+          v.n = n;
+          for (let i = 0; i < n; i++) {
+            v.members[i] = this.herdMembers[i];
+            v.conds[i] = this.herdConds[i];
+            v.times[i] = this.herdAt[i];
+            v.order[i] = this.herdOrder[i];
+          }
+          this.sim.scheduleAt(handover, this.invalidation, k);
+        }
+      }
+    }
+    const w = line.watchers;
+    if (w.length === 0) return;
+    let wk = 0;
+    for (let i = 0; i < w.length; i++) {
+      const s = w[i];
+      if (s === writer || this.layout.core[s.cpu] === writerCore) {
+        w[wk++] = s;
+        continue;
+      }
+      this.sim.scheduleAt(handover + s.rng.uniform() * this.pauseNs, s, 0);
+    }
+    w.length = wk;
+  }
+
+  /**
+   * The time a write of another core in flight takes `cpu`'s copy of `line`
+   * (its snoop, not yet applied: a transfer that started before the spinner
+   * began to spin), or -1. The earliest such hand-over.
+   */
+  private invalidationAhead(line: CacheLine, cpu: number): number {
+    const core = this.layout.core[cpu], pool = this.pool;
+    for (let k = line.handoverHead; k < line.handoverTail; k++) {
+      const id = line.handoverIds[k]!;
+      if (pool.exclusive[id] === 1 && this.layout.core[pool.cpu[id]] !== core && line.handoverAt[k]! > this.sim.now) return line.handoverAt[k]!;
+    }
+    return -1;
   }
 
   /**
@@ -678,6 +824,9 @@ export abstract class CoherenceFabric implements EventTarget {
 
   /** Whether a read miss of `cpu` now would wait its turn at the line's serialization point (TOR, home). */
   protected abstract queuesAtHome(line: CacheLine, cpu: number): boolean;
+
+  /** Whether every read miss waits its turn at the line's home, whatever the line's state (queuesAtHome always true). */
+  protected abstract readsAlwaysQueueAtHome(): boolean;
 
   /** Herd member `id` has not arrived and a request of its group came first: take it out of the fabric's queue. */
   protected abstract withdraw(id: number, line: CacheLine): boolean;
@@ -836,7 +985,10 @@ export abstract class CoherenceFabric implements EventTarget {
     if (waited > 0) this.pool.extraNs[id] -= Math.min(this.snoopShare * latency, waited);
     const d = latency + this.pool.extraNs[id];
     // Registered before the fill may be taken at once below, so hand-overs keep their time order either way.
-    if (this.snoopShare < 1) this.handOverAt(id, this.sim.now + this.pool.extraNs[id] + this.snoopShare * latency, this.sim.now + d);
+    // When the line leaves the other holders: for snoopShare 1, at the fill.
+    const handover = this.snoopShare < 1 ? this.handOverAt(id, this.sim.now + this.pool.extraNs[id] + this.snoopShare * latency, this.sim.now + d) : this.sim.now + d;
+    const line = this.pool.line[id]!;
+    if (this.pool.exclusive[id] === 1 && (line.herdSize > 0 || line.watchers.length > 0)) this.invalidateSpinners(this.pool.thread[id]!, line, handover);
     if (id === this.inlineId && this.pool.thread[id]!.advanceFor(d)) {
       // The thread asking now is served at once and its fill would be the
       // next event: the clock moves there and the fill happens now (exact,
@@ -856,7 +1008,7 @@ export abstract class CoherenceFabric implements EventTarget {
    * transfers of one line are served in order): not before the latest fill
    * of the line's transfers in flight, nor after this request's own `fillAt`.
    */
-  private handOverAt(id: number, at: number, fillAt: number): void {
+  private handOverAt(id: number, at: number, fillAt: number): number {
     const line = this.pool.line[id]!;
     at = Math.min(Math.max(at, line.lastFillAt), fillAt);
     if (fillAt > line.lastFillAt) line.lastFillAt = fillAt;
@@ -869,6 +1021,7 @@ export abstract class CoherenceFabric implements EventTarget {
     }
     ids[i] = id;
     ats[i] = at;
+    return at;
   }
 
   /**
@@ -922,7 +1075,10 @@ export abstract class CoherenceFabric implements EventTarget {
       distance = this.coreSocket[o] !== sock ? 3 : this.coreL3[o] !== l3 ? 2 : 1;
     } else if (exclusive) {
       const others = line.holderCount - mine;
-      if (others === 0) distance = 0;
+      const reader = line.readsInFlight > 0 ? line.inFlightReaderCore : -1;
+      // No other holder yet, but a read handed over is on its way to another core: the write must take that copy.
+      if (others === 0 && reader >= 0 && reader !== core) distance = this.coreSocket[reader] !== sock ? 3 : this.coreL3[reader] !== l3 ? 2 : 1;
+      else if (others === 0) distance = 0;
       else if (line.holderCount - line.holdersInSocket[sock] > 0) distance = 3;
       else if (line.holdersInSocket[sock] - line.holdersInL3[l3] > 0) distance = 2;
       else distance = 1;
@@ -1120,6 +1276,7 @@ export abstract class CoherenceFabric implements EventTarget {
     if (!exclusive) {
       if (line.exclusiveCore >= 0 && line.exclusiveCore !== core) line.exclusiveCore = -1;
       line.readsInFlight++;
+      line.inFlightReaderCore = core;
       return;
     }
     const list = line.holderList;

@@ -60,6 +60,10 @@ export class MeshFabric extends CoherenceFabric {
     return this.torQueue;
   }
 
+  protected readsAlwaysQueueAtHome(): boolean {
+    return this.torQueue;
+  }
+
   protected withdraw(id: number, line: CacheLine): boolean {
     return this.torQueue && this.lineQueue(line).removeFuture(id);
   }

@@ -72,7 +72,16 @@ function storeCall(calls: StoreCall[], coh: CoherenceFabric, write: StoreWrite, 
 
 /** A lock that is one flag taken by an atomic exchange; TAS and TTAS differ only in how they wait. */
 abstract class ExchangeLock implements SpinLock, SpinCondition, StoreWrite {
+  /** The flag as the other cores read it: a release counts once it is visible. */
   held = false;
+  /**
+   * The thread whose release (its store of 0) is still in its store buffer:
+   * it reads the lock free (forwarding), everyone else still reads it taken
+   * (x86 TSO). A spinner's re-read that arrives in that window sees the lock
+   * taken, so the releasing thread, whose next exchange only waits for its
+   * own store to leave the buffer, usually takes the lock again first.
+   */
+  protected releasing: SimThread | null = null;
   /** A spinner in the line's herd waits while the lock is taken. */
   waiting(): boolean {
     return this.held;
@@ -97,8 +106,12 @@ abstract class ExchangeLock implements SpinLock, SpinCondition, StoreWrite {
     return storeCall(this.releases, this.coh, this, t);
   }
   private readonly releases: StoreCall[] = [];
-  stored(): void {
+  stored(t: SimThread): void {
+    this.releasing = t;
+  }
+  visible(): void {
     this.held = false;
+    this.releasing = null;
   }
 }
 
@@ -127,7 +140,8 @@ export class TtasLock extends ExchangeLock {
   *acquire(t: SimThread): Steps {
     for (;;) {
       if (this.coh.load(t, this.line)) yield;
-      yield this.coh.spinWhile(t, this.line, this);
+      // Its own release still in the buffer reads as free: straight to the exchange (which drains it).
+      if (this.releasing !== t) yield this.coh.spinWhile(t, this.line, this);
       if (this.coh.rmw(t, this.line)) yield;
       if (this.exchange(t)) return;
     }
