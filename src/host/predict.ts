@@ -38,7 +38,7 @@
 import { loadHardwareModel, type HardwareModel } from '../config/hardwareSchema.ts';
 import { InputError } from '../config/errors.ts';
 import { loadKernelModel, type KernelModel } from '../workload/kernelModel.ts';
-import { ABSOLUTE_NS_GROUPS, getIn, hostMachineSpec, LOCK_BOUNDS, MOUNT_BOUNDS, MOUNT_GROUPS, type FitBounds, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
+import { ABSOLUTE_NS_GROUPS, getIn, hostMachineSpec, lockBounds, lockParameterValue, type LockParameter, withLockParameters, MOUNT_BOUNDS, MOUNT_GROUPS, type FitBounds, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
 import { coefficientOfVariation, DEFAULT_ITERATION_NS, type LockbenchPoint, type MountstormPoint } from './calibration/measurements.ts';
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
@@ -308,13 +308,6 @@ export interface LockbenchConfig {
   data?: 'none' | 'same-line' | 'own-line';
 }
 
-function withLockParams(m: HardwareModel, sameL3: number, pause: number): HardwareModel {
-  const c = structuredClone(m) as HardwareModel;
-  c.coreToCore.sameL3 = { ...c.coreToCore.sameL3, value: sameL3 };
-  c.pause.cycles = { ...c.pause.cycles, value: pause };
-  return c;
-}
-
 /** Predicted acquisitions/s of a lockbench configuration with its 90% interval for the mean of `runs` runs. */
 export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, runs = 5, file = '(calibration)', level = 0.9): PredictionInterval {
   if (!record.lockbench) throw noCalibrated('lockbench', file);
@@ -326,11 +319,13 @@ export function predictLockbench(record: CalibrationRecord, c: LockbenchConfig, 
 export function lockbenchInterval(record: CalibrationRecord, hw: HardwareModel, p: LockbenchPoint, runs: number, fittedHardware: boolean, level = 0.9): PredictionInterval {
   const fit = record.lockbench!;
   const mean = simulateLockbench(hostMachineSpec(hw), p);
-  const base = [hw.coreToCore.sameL3.value, hw.pause.cycles.value];
+  // The fitted parameters by name (records before the pause was measured fitted sameL3 and the pause).
+  const names = fit.parameters.map((q) => q.name as LockParameter);
+  const base = names.map((n) => lockParameterValue(hw, n));
   const spread = fittedHardware && fit.covariance
-    ? parameterSpread(base, fit.covariance, LOCK_BOUNDS, mean, (j, delta) => {
+    ? parameterSpread(base, fit.covariance, lockBounds(names), mean, (j, delta) => {
       const moved = base.map((v, i) => (i === j ? v + delta : v));
-      return simulateLockbench(hostMachineSpec(withLockParams(hw, moved[0]!, moved[1]!)), p);
+      return simulateLockbench(hostMachineSpec(withLockParameters(hw, names, moved)), p);
     })
     : { sensitivity: [], covariance: fit.covariance };
   return intervalOf(mean, spread.sensitivity, { ...covarianceOf(fit), covariance: spread.covariance }, calibrationNoise(fit.points, fit.parameters.length), runs, level);

@@ -100,25 +100,46 @@ export function withPlacement(points: LockbenchPoint[], referenceNs: number): Lo
   }));
 }
 
-/** `spec` with every core-to-core transfer `scale` times as long (another placement of the vCPUs). */
-function scaledTransfers(spec: MachineSpec, scale: number): MachineSpec {
-  if (scale === 1) return spec;
-  const l = spec.latencies;
-  return { ...spec, latencies: { ...l, smtSibling: l.smtSibling * scale, sameL3: l.sameL3 * scale, crossL3: l.crossL3 * scale, crossSocket: l.crossSocket * scale } };
+/**
+ * `spec` on another placement of the vCPUs: every core-to-core transfer
+ * `scale` times as long and, on a one-socket host whose cores the
+ * calibration grouped by their measured transfer (one L3, or each core its
+ * own: cpusApart), the cores grouped as the run's own transfer says
+ * (`apart`): the host moves the vCPUs between one CCX and two.
+ */
+function atPlacement(spec: MachineSpec, scale: number, apart: boolean): MachineSpec {
+  const l = spec.latencies, lay = spec.layout;
+  const regroup = lay.sockets === 1 && lay.cores > 1 && (lay.l3Groups === 1 || lay.l3Groups === lay.cores);
+  const wasApart = regroup && lay.l3Groups === lay.cores;
+  if (scale === 1 && (!regroup || apart === wasApart)) return spec;
+  const scaled = { ...spec, latencies: { ...l, smtSibling: l.smtSibling * scale, sameL3: l.sameL3 * scale, crossL3: l.crossL3 * scale, crossSocket: l.crossSocket * scale } };
+  if (!regroup || apart === wasApart) return scaled;
+  // The transfer between the two cpus keeps its value, as the one of the new grouping.
+  const t = (wasApart ? l.crossL3 : l.sameL3) * scale;
+  const l3 = apart ? Int32Array.from(lay.core) : new Int32Array(lay.core.length);
+  return { ...scaled, layout: { ...lay, l3, l3Groups: apart ? lay.cores : 1 }, latencies: { ...scaled.latencies, sameL3: t, crossL3: t } };
 }
 
 /**
  * Simulated acquisitions/s of a lockbench configuration (deterministic: fixed
  * seed, fixed lengths): the mean over its runs, each on its placement
- * (`runsTransferScale`; runs on the same placement share one simulation).
+ * (`runsTransferScale`, and whether the run's transfer says its cpus share
+ * no L3; runs on the same placement share one simulation).
  */
 export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, durationNs = 2_000_000): number {
   const scales = p.runsTransferScale ?? [];
   if (scales.some((s) => s !== 1)) {
-    const counts = new Map<number, number>();
-    for (const s of scales) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const counts = new Map<string, { scale: number; apart: boolean; n: number }>();
+    scales.forEach((scale, i) => {
+      const t = p.runsTransferNs?.[i];
+      const apart = t !== undefined && Number.isFinite(t) ? t > SHARED_L3_MAX_TRANSFER_NS : spec.layout.l3Groups === spec.layout.cores && spec.layout.cores > 1;
+      const key = `${scale}/${apart}`;
+      const c = counts.get(key);
+      if (c) c.n++;
+      else counts.set(key, { scale, apart, n: 1 });
+    });
     let sum = 0;
-    for (const [s, n] of counts) sum += n * simulateOnePlacement(scaledTransfers(spec, s), p, durationNs);
+    for (const { scale, apart, n } of counts.values()) sum += n * simulateOnePlacement(atPlacement(spec, scale, apart), p, durationNs);
     return sum / scales.length;
   }
   return simulateOnePlacement(spec, p, durationNs);
@@ -600,23 +621,106 @@ export interface LockbenchFit extends FitReport {
   model: HardwareModel;
   /** The calibration set's one-way transfer between its cpus (setTransferNs), NaN when its files did not measure it. */
   transferNs: number;
+  /** The pause the probe measured (ns; the model's pause is set from it, not fitted), absent when the files did not time it. */
+  pauseNs?: number;
+  /** The model's cpus were put in separate L3 groups because the set's transfer says they share none (cpusApart). */
+  splitL3?: boolean;
 }
 
-/** The lockbench fit's bounds and finite-difference steps: sameL3 (ns), pause (cycles). */
-export const LOCK_BOUNDS: FitBounds = { min: [2, 1], max: [300, 500], step: [2, 8] };
+/** What the lockbench fit may fit: the transfer between the two cpus (same or cross L3) and the pause. */
+export type LockParameter = 'coreToCore.sameL3' | 'coreToCore.crossL3' | 'pause.cycles';
 
-/** Fits sameL3 (ns) and pause (cycles) of the host's hardware model to lockbench points. */
+/** Bounds and finite-difference steps of each lockbench parameter: transfers in ns, the pause in cycles. */
+const LOCK_PARAMETER_BOUNDS: Record<LockParameter, { min: number; max: number; step: number }> = {
+  'coreToCore.sameL3': { min: 2, max: 300, step: 2 },
+  'coreToCore.crossL3': { min: 2, max: 300, step: 2 },
+  'pause.cycles': { min: 1, max: 500, step: 8 },
+};
+
+/** The fit's bounds for these parameters, in order. */
+export function lockBounds(names: readonly LockParameter[]): FitBounds {
+  return { min: names.map((n) => LOCK_PARAMETER_BOUNDS[n].min), max: names.map((n) => LOCK_PARAMETER_BOUNDS[n].max), step: names.map((n) => LOCK_PARAMETER_BOUNDS[n].step) };
+}
+
+/** `m` with the lockbench parameters `names` set to `values`. */
+export function withLockParameters(m: HardwareModel, names: readonly LockParameter[], values: readonly number[]): HardwareModel {
+  const c = structuredClone(m) as HardwareModel;
+  names.forEach((name, i) => {
+    const v = values[i]!;
+    if (name === 'pause.cycles') c.pause.cycles = { ...c.pause.cycles, value: v };
+    else {
+      const key = name === 'coreToCore.sameL3' ? 'sameL3' : 'crossL3';
+      const was = c.coreToCore[key];
+      c.coreToCore[key] = { source: was?.source ?? 'fitted', ...was, value: v };
+    }
+  });
+  return c;
+}
+
+/** The value of lockbench parameter `name` in `m` (NaN if the model has none). */
+export function lockParameterValue(m: HardwareModel, name: LockParameter): number {
+  if (name === 'pause.cycles') return m.pause.cycles.value;
+  return (name === 'coreToCore.sameL3' ? m.coreToCore.sameL3 : m.coreToCore.crossL3)?.value ?? NaN;
+}
+
+/**
+ * Above this one-way transfer (CAS round trip / 2, the pingpong probe's
+ * measure) two AMD cpus do not share an L3: the geometric mean of Zen 4's
+ * same-CCX (27.1 ns) and cross-CCX (99.3 ns) medians in
+ * nviennot/core-to-core-latency (models/hardware/m7a.24xlarge.yaml). On this
+ * project's 2-vCPU guest the host places the vCPUs 24-31 ns apart (one CCX)
+ * or 124 and 220-266 ns apart (other CCXs), while the guest's /sys shows one
+ * L3 either way.
+ */
+export const SHARED_L3_MAX_TRANSFER_NS = Math.sqrt(27.1 * 99.3);
+
+/**
+ * Whether the measured transfer between the host's first two cpus says they
+ * share no L3 although the host model puts them in one (a virtual machine's
+ * vCPUs on different CCXs of the host): then each core is its own L3 group,
+ * so their misses are not merged as a CCX's are and every request for a
+ * line between them waits its turn at the line's home (the lock
+ * microbenchmark at 220-266 ns, docs/validation.md "The TTAS hand-off").
+ * Only the first pair is measured: on a larger guest this is a guess for the rest.
+ */
+export function cpusApart(m: HardwareModel, transferNs: number): boolean {
+  return m.topology.l3GroupsPerSocket === 1 && m.topology.coresPerSocket > 1 && transferNs > SHARED_L3_MAX_TRANSFER_NS;
+}
+
+/**
+ * The host model for a lockbench fit: with its cpus in separate L3 groups
+ * when the set's transfer says so (cpusApart; the transfer between them is
+ * then the cross-L3 one), and its pause the probe's measured one when the
+ * files have it (pause.cycles = pauseNs x the cpu clock).
+ */
+export function lockbenchBaseModel(base: HardwareModel, transferNs: number, pauseNs: number | undefined, files: string[]): { model: HardwareModel; split: boolean } {
+  const m = structuredClone(base) as HardwareModel;
+  const split = cpusApart(m, transferNs);
+  if (split) {
+    m.topology = { ...m.topology, l3GroupsPerSocket: m.topology.coresPerSocket };
+    m.coreToCore.crossL3 = { value: m.coreToCore.sameL3.value, source: `the cpus share no L3: the set's transfer between them, ${transferNs.toFixed(0)} ns one way (probes/lockbench transferNs), is above ${SHARED_L3_MAX_TRANSFER_NS.toFixed(0)} ns (SHARED_L3_MAX_TRANSFER_NS)` };
+  }
+  if (pauseNs !== undefined) {
+    m.pause.cycles = { value: round(pauseNs * m.cpu.ghz.value, 1), source: `measured by probes/lockbench (pauseNs, median over ${files.length} runs: ${pauseNs.toFixed(2)} ns) x ${m.cpu.ghz.value} GHz` };
+  }
+  return { model: m, split };
+}
+
+/**
+ * Fits the host's hardware model to lockbench points: the one-way transfer
+ * between the two cpus (sameL3, or crossL3 when they share no L3) and, when
+ * the probe did not time it, the pause (cycles).
+ */
 export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]): LockbenchFit {
   const t0 = Date.now();
-  const ghz = base.cpu.ghz.value;
-  const withParams = ([sameL3, pauseCycles]: number[]): HardwareModel => {
-    const m = structuredClone(base) as HardwareModel;
-    m.coreToCore.sameL3 = { ...m.coreToCore.sameL3, value: sameL3! };
-    m.pause.cycles = { ...m.pause.cycles, value: pauseCycles! };
-    return m;
-  };
   // Runs made while the host had the vCPUs elsewhere are simulated there (withPlacement).
   const transferNs = setTransferNs(points);
+  const pauses = points.flatMap((p) => (p.pauseNs !== undefined ? [p.pauseNs] : []));
+  const pauseNs = pauses.length > 0 ? median(pauses) : undefined;
+  const { model: start, split } = lockbenchBaseModel(base, transferNs, pauseNs, points.flatMap((p) => p.files));
+  const names: LockParameter[] = [split ? 'coreToCore.crossL3' : 'coreToCore.sameL3', ...(pauseNs === undefined ? ['pause.cycles' as const] : [])];
+  const bounds = lockBounds(names);
+  const withParams = (params: number[]): HardwareModel => withLockParameters(start, names, params);
   points = withPlacement(points, transferNs);
   const measured = points.map((p) => ({ measured: p.runsPerSec }));
   const predict = (params: number[]) => {
@@ -628,31 +732,37 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   // takes every step, better or not) from the vendor's number alone ran off
   // to the bound on some windows (300 ns, rms 33%, where 50 ns gave 23%).
   // So it also starts from the best point of a coarse scan (x1/2 to x4 the
-  // starting latency, pause at its starting value or 1 cycle); the fit with
+  // starting latency, a fitted pause at its starting value or 1 cycle); the fit with
   // the smaller residual is kept. (fitRelative keeps the best point it
   // evaluated, the scan's point among them, so the optimizer cannot leave it
   // for a worse one.)
-  const initial = [base.coreToCore.sameL3.value, base.pause.cycles.value];
-  const scan = [0.5, 1, 1.5, 2, 3, 4].flatMap((f) => [initial[1]!, LOCK_BOUNDS.min[1]!].map((pause) => [Math.min(LOCK_BOUNDS.max[0]!, initial[0]! * f), pause]));
+  const initial = names.map((n) => lockParameterValue(start, n));
+  const pauseStarts = names.length > 1 ? [initial[1]!, bounds.min[1]!] : [];
+  const scan = [0.5, 1, 1.5, 2, 3, 4].flatMap((f) => {
+    const l = Math.min(bounds.max[0]!, initial[0]! * f);
+    return pauseStarts.length ? pauseStarts.map((pause) => [l, pause]) : [[l]];
+  });
   const bestStart = scan.map((s) => ({ s, ssr: relativeSsr(measured, predict(s)) })).reduce((a, b) => (b.ssr < a.ssr ? b : a)).s;
-  const fit = [initial, bestStart].map((start) => fitRelative(measured, predict, { initial: start, ...LOCK_BOUNDS })).reduce((a, b) => (b.ssr < a.ssr ? b : a));
-  const [sameL3, pause] = fit.params;
-  void ghz;
+  const fit = [initial, bestStart].map((st) => fitRelative(measured, predict, { initial: st, ...bounds })).reduce((a, b) => (b.ssr < a.ssr ? b : a));
   const fitPoints = points.map((p, i) => ({ label: `${p.lock} ${p.threads} threads cs=${p.csNs} ns`, files: p.files, measured: p.runsPerSec, predicted: fit.predictions[i]! }));
+  const describe: Record<LockParameter, Pick<FittedParameter, 'description' | 'unit'>> = {
+    'coreToCore.sameL3': { description: 'one cache-line transfer between the two cpus (same L3)', unit: 'ns' },
+    'coreToCore.crossL3': { description: 'one cache-line transfer between the two cpus (no shared L3)', unit: 'ns' },
+    'pause.cycles': { description: 'pause reaction: cycles a spinner waits between looks at the lock', unit: 'cycles' },
+  };
   return {
-    model: withParams([round(sameL3!, 0.1), round(pause!, 1)]),
-    parameters: [
-      { name: 'coreToCore.sameL3', description: 'one cache-line transfer between the two cpus (same L3)', value: sameL3!, stdError: fit.stdErrors[0]!, unit: 'ns' },
-      { name: 'pause.cycles', description: 'pause reaction: cycles a spinner waits between looks at the lock', value: pause!, stdError: fit.stdErrors[1]!, unit: 'cycles' },
-    ],
+    model: withParams(fit.params.map((v, i) => round(v, names[i] === 'pause.cycles' ? 1 : 0.1))),
+    parameters: names.map((name, i) => ({ name, ...describe[name], value: fit.params[i]!, stdError: fit.stdErrors[i]! })),
     covariance: fit.covariance,
-    steps: LOCK_BOUNDS.step,
+    steps: bounds.step,
     points: fitPoints,
     rmsRelative: rms(fitPoints),
     iterations: fit.iterations,
     evaluations: fit.evaluations,
     seconds: (Date.now() - t0) / 1000,
     transferNs,
+    ...(pauseNs !== undefined ? { pauseNs } : {}),
+    ...(split ? { splitL3: true } : {}),
   };
 }
 

@@ -374,6 +374,8 @@ export interface LockbenchPoint {
   runsTransferScale?: number[];
   /** Where the protected counter lives (`measure lockbench --data`; absent: none). */
   data?: 'same-line' | 'own-line';
+  /** One PAUSE of the host, ns, as the probe measured it (the set's median; absent: files recorded before the probe timed it). */
+  pauseNs?: number;
 }
 
 function wrongKind(file: string, want: string, got: string): InputError {
@@ -475,6 +477,7 @@ export const DEFAULT_ITERATION_NS = 5.1;
 export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
   const byKey = new Map<string, LockbenchPoint>();
   const clocks: number[] = [], iterations: number[] = [];
+  const pauses: number[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
     if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
@@ -488,10 +491,12 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     p.runsTransferNs!.push(t ? (t.before + t.after) / 2 : NaN);
     clocks.push(m.results.config.clockReadNs);
     iterations.push(m.results.config.iterationNs ?? DEFAULT_ITERATION_NS);
+    if (m.results.config.pauseNs !== undefined) pauses.push(m.results.config.pauseNs);
   }
   const clockReadNs = median(clocks), iterationNs = median(iterations);
+  const pause = pauses.length > 0 ? { pauseNs: median(pauses) } : {};
   return [...byKey.values()]
-    .map((p) => ({ ...p, clockReadNs, iterationNs }))
+    .map((p) => ({ ...p, clockReadNs, iterationNs, ...pause }))
     .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
 }
 

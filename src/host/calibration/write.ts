@@ -155,11 +155,22 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
 export function fittedHardwareModelText(baseText: string, baseName: string, fit: LockbenchFit, opts: { name: string; files: string[]; date: string; command: string }): string {
   const doc = parseDocument(baseText);
   doc.setIn(['name'], opts.name);
-  const [l3, pause] = fit.parameters;
-  doc.setIn(['coreToCore', 'sameL3', 'value'], fit.model.coreToCore.sameL3.value);
-  doc.setIn(['coreToCore', 'sameL3', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${l3!.stdError.toFixed(1)} ns (1 s.e.)`));
-  doc.setIn(['pause', 'cycles', 'value'], fit.model.pause.cycles.value);
-  doc.setIn(['pause', 'cycles', 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${pause!.stdError.toFixed(0)} cycles (1 s.e.)`));
+  const m = fit.model;
+  if (fit.splitL3) {
+    // The measured transfer says the cpus share no L3 (cpusApart): the topology and the cross-L3 transfer follow.
+    doc.setIn(['topology', 'l3GroupsPerSocket'], m.topology.l3GroupsPerSocket);
+    doc.setIn(['coreToCore', 'crossL3'], doc.createNode({ value: m.coreToCore.crossL3!.value, source: m.coreToCore.crossL3!.source }, { flow: true }));
+  }
+  if (fit.pauseNs !== undefined) {
+    doc.setIn(['pause', 'cycles', 'value'], m.pause.cycles.value);
+    doc.setIn(['pause', 'cycles', 'source'], m.pause.cycles.source);
+  }
+  for (const p of fit.parameters) {
+    const path = p.name.split('.');
+    const value = p.name === 'pause.cycles' ? m.pause.cycles.value : p.name === 'coreToCore.crossL3' ? m.coreToCore.crossL3!.value : m.coreToCore.sameL3.value;
+    doc.setIn([...path, 'value'], value);
+    doc.setIn([...path, 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${p.unit === 'ns' ? p.stdError.toFixed(1) : p.stdError.toFixed(0)} ${p.unit} (1 s.e.)`));
+  }
   doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date} from ${baseName}.${doc.commentBefore ? '\n' + doc.commentBefore : ''}`;
   return doc.toString({ lineWidth: 0 });
 }
