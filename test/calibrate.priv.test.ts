@@ -51,7 +51,12 @@ describe.skipIf(reason !== '')('calibrate then validate on this host', () => {
     expect(kernel.costs.umountTreeCsNs!.source).toMatch(/^fitted by locksim calibrate from .*ms-K1-L3\.json.* on \d{4}-/);
     expect(readFileSync(join(out, 'kernel.yaml'), 'utf8')).toContain('forEachLayer');
     const hw = loadHardwareModel(join(out, 'hardware.yaml'));
-    expect(hw.coreToCore.sameL3.source).toMatch(/^fitted by locksim calibrate from /);
+    // The transfer between the cpus: sameL3, or crossL3 when their measured transfer says they share no L3 (cpusApart).
+    const transfer = run.lockFit!.splitL3 ? hw.coreToCore.crossL3! : hw.coreToCore.sameL3;
+    expect(hw.topology.l3GroupsPerSocket).toBe(run.lockFit!.splitL3 ? hw.topology.coresPerSocket : 1);
+    expect(transfer.source).toMatch(/^fitted by locksim calibrate from /);
+    // The pause: the probe's measurement, not fitted.
+    expect(hw.pause.cycles.source).toMatch(/^measured by probes\/lockbench \(pauseNs/);
     for (const p of [...run.lockFit!.parameters, ...run.mountFit!.parameters]) expect(Number.isFinite(p.value)).toBe(true);
 
     const report = validate(loadCalibrationRecord(join(out, 'calibration.json')), [f('ms-K3-L2.json'), f('cp-K2-L3.json'), f('lb-cs100.json')]);

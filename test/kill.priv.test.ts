@@ -47,7 +47,8 @@ describe.skipIf(!cap.ok)('SIGKILL of the node process of measure mountstorm', ()
     // Large enough to be still running when killed: 32 containers x 200 layers, 3 runs.
     const node = spawn(process.execPath, [resolve('bin/locksim.js'), 'measure', 'mountstorm', '--variant', 'per-layer-idmap', '--containers', '32', '--layers', '200', '--repeat', '3', '--out', join(dir, 'm.json')], { stdio: 'ignore' });
     const marker = join(dir, '.m.run1.trace.jsonl.');
-    await until('the probe to start writing its trace', () => processesWith(marker).some((p) => p !== node.pid));
+    // The probe is running and has created its temp trace (its command line names the file before it opens it).
+    await until('the probe to start writing its trace', () => processesWith(marker).some((p) => p !== node.pid) && existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.tmp')));
     const probes = processesWith(marker).filter((p) => p !== node.pid);
     expect(probes.length).toBeGreaterThan(0);
     node.kill('SIGKILL');
