@@ -699,6 +699,8 @@ export function lockbenchBaseModel(base: HardwareModel, transferNs: number, paus
   if (split) {
     m.topology = { ...m.topology, l3GroupsPerSocket: m.topology.coresPerSocket };
     m.coreToCore.crossL3 = { value: m.coreToCore.sameL3.value, source: `the cpus share no L3: the set's transfer between them, ${transferNs.toFixed(0)} ns one way (probes/lockbench transferNs), is above ${SHARED_L3_MAX_TRANSFER_NS.toFixed(0)} ns (SHARED_L3_MAX_TRANSFER_NS)` };
+    // No two cores share an L3 now: the model uses sameL3 only for a line no cache holds.
+    m.coreToCore.sameL3 = { ...m.coreToCore.sameL3, source: `${m.coreToCore.sameL3.source}; with each core its own L3 group (cpusApart) only a line no cache holds costs this` };
   }
   if (pauseNs !== undefined) {
     m.pause.cycles = { value: round(pauseNs * m.cpu.ghz.value, 1), source: `measured by probes/lockbench (pauseNs, median over ${files.length} runs: ${pauseNs.toFixed(2)} ns) x ${m.cpu.ghz.value} GHz` };

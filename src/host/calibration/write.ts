@@ -160,6 +160,7 @@ export function fittedHardwareModelText(baseText: string, baseName: string, fit:
     // The measured transfer says the cpus share no L3 (cpusApart): the topology and the cross-L3 transfer follow.
     doc.setIn(['topology', 'l3GroupsPerSocket'], m.topology.l3GroupsPerSocket);
     doc.setIn(['coreToCore', 'crossL3'], doc.createNode({ value: m.coreToCore.crossL3!.value, source: m.coreToCore.crossL3!.source }, { flow: true }));
+    doc.setIn(['coreToCore', 'sameL3', 'source'], m.coreToCore.sameL3.source);
   }
   if (fit.pauseNs !== undefined) {
     doc.setIn(['pause', 'cycles', 'value'], m.pause.cycles.value);
