@@ -573,9 +573,12 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Per thread id: its spin-wait machine. */
   private readonly spinWaits: SpinWait[] = [];
 
-  /** Per publish: the herd's arrival times and their order (reused, no allocation per publish). */
-  private herdAt = new Float64Array(64);
-  private herdOrder = new Int32Array(64);
+  /**
+   * The members taken out of a herd by a publish or a write's start
+   * (`takeHerd`), reused: no allocation per publish. A write whose snoop is
+   * still on its way swaps it with a pending slot (`inv`) instead of copying.
+   */
+  private released = new HerdReads();
 
   /**
    * A publish of a line with a herd: each member's re-read arrives after the
@@ -586,29 +589,21 @@ export abstract class CoherenceFabric implements EventTarget {
    * their CPU are woken to re-read themselves, as in the detailed mode.
    */
   private releaseHerd(t: SimThread | null, line: CacheLine, at: number): void {
-    const n = this.takeHerd(line, t, -1, this.sim.now + at);
-    this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n);
+    this.takeHerd(line, t, -1, this.sim.now + at, this.released);
+    this.queueHerdReads(line, this.released);
   }
-
-  /** The members taken out of a herd by `takeHerd` (reused). */
-  private herdMembers: SimThread[] = [];
-  private herdConds: SpinCondition[] = [];
 
   /**
    * Takes the members of `line`'s herd that re-read from `from` on (each
-   * after the rest of its pause) into `herdMembers`/`herdConds`, their
-   * arrival times into `herdAt` and their order by arrival into `herdOrder`;
-   * returns how many. `t` (the thread writing now) is dropped; with a
-   * writer's core (an invalidation), the spinners on it keep their copy and
-   * stay in the herd.
+   * after the rest of its pause) into `r`: the members, their conditions,
+   * their arrival times and their order by arrival. `t` (the thread writing
+   * now) is dropped; with a writer's core (an invalidation), the spinners on
+   * it keep their copy and stay in the herd.
    */
-  private takeHerd(line: CacheLine, t: SimThread | null, writerCore: number, from: number): number {
+  private takeHerd(line: CacheLine, t: SimThread | null, writerCore: number, from: number, r: HerdReads): void {
     const members = line.herd, conds = line.herdCond, n = line.herdSize;
-    if (n > this.herdAt.length) {
-      this.herdAt = new Float64Array(2 * n);
-      this.herdOrder = new Int32Array(2 * n);
-    }
-    const times = this.herdAt, order = this.herdOrder, out = this.herdMembers, outConds = this.herdConds;
+    r.reserve(n);
+    const times = r.times, order = r.order, out = r.members, outConds = r.conds;
     let taken = 0, kept = 0;
     for (let i = 0; i < n; i++) {
       const m = members[i], c = conds[i];
@@ -632,17 +627,17 @@ export abstract class CoherenceFabric implements EventTarget {
       order[k] = taken - 1;
     }
     line.herdSize = kept;
-    return taken;
+    r.n = taken;
   }
 
   /**
-   * The re-reads of `n` members taken from `line`'s herd (arrival times
-   * `times`, order `order`), with the line as it is now: each is queued
-   * where the fabric serves it, or the member re-reads by itself.
+   * The re-reads of the members in `r`, taken from `line`'s herd, with the
+   * line as it is now: each is queued where the fabric serves it, or the
+   * member re-reads by itself.
    */
-  private queueHerdReads(line: CacheLine, members: SimThread[], conds: SpinCondition[], times: Float64Array, order: Int32Array, n: number, copiesGone = false): void {
-    const now = this.sim.now;
-    for (let k = 0; k < n; k++) {
+  private queueHerdReads(line: CacheLine, r: HerdReads, copiesGone = false): void {
+    const now = this.sim.now, members = r.members, conds = r.conds, times = r.times, order = r.order;
+    for (let k = 0; k < r.n; k++) {
       const i = order[k];
       const s = members[i], cond = conds[i], a = times[i];
       const cpu = s.cpu;
@@ -672,13 +667,13 @@ export abstract class CoherenceFabric implements EventTarget {
   }
 
   /**
-   * Herd members invalidated by a write whose snoop is still on its way:
-   * per pending hand-over (slot = the event's arg), the line, the members
-   * taken out of the herd when the write started, their arrival times and
-   * order. Their reads are queued at the hand-over, with the line as the
-   * snoop leaves it (one event per write, not one per member).
+   * Herd members invalidated by a write whose snoop is still on its way, per
+   * pending hand-over (slot = the event's arg; `line` set while pending):
+   * taken out of the herd when the write started, their reads queued at the
+   * hand-over with the line as the snoop leaves it (one event per write, not
+   * one per member).
    */
-  private readonly inv: { line: CacheLine | null; members: SimThread[]; conds: SpinCondition[]; times: Float64Array; order: Int32Array; n: number }[] = [];
+  private readonly inv: HerdReads[] = [];
   private readonly invFree: number[] = [];
   private readonly invalidation: EventTarget = {
     fire: (k: number) => {
@@ -687,7 +682,7 @@ export abstract class CoherenceFabric implements EventTarget {
       v.line = null;
       this.invFree.push(k);
       if (line.handoverHead < line.handoverTail) this.settle(line, this.sim.now);
-      this.queueHerdReads(line, v.members, v.conds, v.times, v.order, v.n);
+      this.queueHerdReads(line, v);
     },
   };
 
@@ -710,32 +705,24 @@ export abstract class CoherenceFabric implements EventTarget {
   private invalidateSpinners(writer: SimThread, line: CacheLine, handover: number): void {
     const writerCore = this.layout.core[writer.cpu];
     if (line.herdSize > 0) {
-      const n = this.takeHerd(line, writer, writerCore, handover);
-      if (n > 0 && this.readsAlwaysQueueAtHome()) {
+      const r = this.released;
+      this.takeHerd(line, writer, writerCore, handover, r);
+      if (r.n > 0 && this.readsAlwaysQueueAtHome()) {
         // Where a read is served does not depend on the line's state (the mesh's TOR): queued now, arriving after the hand-over.
-        this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n, true);
-      } else if (n === 1) {
+        this.queueHerdReads(line, r, true);
+      } else if (r.n === 1) {
         // One spinner: it re-reads by itself (its wake is the one event a queued read would save).
-        const s = this.herdMembers[0];
+        const s = r.members[0];
         s.reread = true;
-        this.sim.scheduleAt(this.herdAt[0], s, 0);
-      } else if (n > 0) {
-        if (handover <= this.sim.now) this.queueHerdReads(line, this.herdMembers, this.herdConds, this.herdAt, this.herdOrder, n);
+        this.sim.scheduleAt(r.times[0], s, 0);
+      } else if (r.n > 0) {
+        if (handover <= this.sim.now) this.queueHerdReads(line, r);
         else {
+          // The taken members become the pending slot; the slot's emptied reads are the next `released`.
           const k = this.invFree.length > 0 ? this.invFree.pop()! : this.inv.length;
-          const v = (this.inv[k] ??= { line: null, members: [], conds: [], times: new Float64Array(n), order: new Int32Array(n), n: 0 });
-          if (v.times.length < n) {
-            v.times = new Float64Array(2 * n);
-            v.order = new Int32Array(2 * n);
-          }
-          v.line = line;
-          v.n = n;
-          for (let i = 0; i < n; i++) {
-            v.members[i] = this.herdMembers[i];
-            v.conds[i] = this.herdConds[i];
-            v.times[i] = this.herdAt[i];
-            v.order[i] = this.herdOrder[i];
-          }
+          this.released = this.inv[k] ?? new HerdReads();
+          this.inv[k] = r;
+          r.line = line;
           this.sim.scheduleAt(handover, this.invalidation, k);
         }
       }
@@ -1072,12 +1059,12 @@ export abstract class CoherenceFabric implements EventTarget {
     let distance: number; // 0 memory, 1 same L3, 2 other L3 same socket, 3 other socket
     if (line.exclusiveCore >= 0 && line.exclusiveCore !== core) {
       const o = line.exclusiveCore;
-      distance = this.coreSocket[o] !== sock ? 3 : this.coreL3[o] !== l3 ? 2 : 1;
+      distance = this.coreDistance(o, sock, l3);
     } else if (exclusive) {
       const others = line.holderCount - mine;
       const reader = line.readsInFlight > 0 ? line.inFlightReaderCore : -1;
       // No other holder yet, but a read handed over is on its way to another core: the write must take that copy.
-      if (others === 0 && reader >= 0 && reader !== core) distance = this.coreSocket[reader] !== sock ? 3 : this.coreL3[reader] !== l3 ? 2 : 1;
+      if (others === 0 && reader >= 0 && reader !== core) distance = this.coreDistance(reader, sock, l3);
       else if (others === 0) distance = 0;
       else if (line.holderCount - line.holdersInSocket[sock] > 0) distance = 3;
       else if (line.holdersInSocket[sock] - line.holdersInL3[l3] > 0) distance = 2;
@@ -1097,6 +1084,11 @@ export abstract class CoherenceFabric implements EventTarget {
       default:
         return this.lat.sameL3;
     }
+  }
+
+  /** How far core `other` is from a cpu on socket `sock` in L3 group `l3`: 3 another socket, 2 another L3, 1 the same L3. */
+  private coreDistance(other: number, sock: number, l3: number): number {
+    return this.coreSocket[other] !== sock ? 3 : this.coreL3[other] !== l3 ? 2 : 1;
   }
 
   /** Whether serving `cpu`'s miss needs a party outside its L3 group. */
@@ -1318,6 +1310,24 @@ export abstract class CoherenceFabric implements EventTarget {
       line.holdersInSocket[this.coreSocket[core]]++;
     }
     if (line.holderCount === 1) line.exclusiveCore = core;
+  }
+}
+
+/** Members taken out of a herd, with their conditions, arrival times and order by arrival (CoherenceFabric.takeHerd). */
+class HerdReads {
+  members: SimThread[] = [];
+  conds: SpinCondition[] = [];
+  times = new Float64Array(64);
+  order = new Int32Array(64);
+  n = 0;
+  /** The line of a pending invalidation (CoherenceFabric.inv), else null. */
+  line: CacheLine | null = null;
+
+  /** Room for `n` members (the herd's size). */
+  reserve(n: number): void {
+    if (n <= this.times.length) return;
+    this.times = new Float64Array(2 * n);
+    this.order = new Int32Array(2 * n);
   }
 }
 

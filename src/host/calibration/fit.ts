@@ -107,13 +107,15 @@ export function withPlacement(points: LockbenchPoint[], referenceNs: number): Lo
  * own: cpusApart), the cores grouped as the run's own transfer says
  * (`apart`): the host moves the vCPUs between one CCX and two.
  */
-function atPlacement(spec: MachineSpec, scale: number, apart: boolean): MachineSpec {
+function atPlacement(spec: MachineSpec, scale: number, apart: boolean | null): MachineSpec {
   const l = spec.latencies, lay = spec.layout;
   const regroup = lay.sockets === 1 && lay.cores > 1 && (lay.l3Groups === 1 || lay.l3Groups === lay.cores);
   const wasApart = regroup && lay.l3Groups === lay.cores;
-  if (scale === 1 && (!regroup || apart === wasApart)) return spec;
+  // null: the run's transfer was not measured, its grouping is the calibration's.
+  const keep = !regroup || apart === null || apart === wasApart;
+  if (scale === 1 && keep) return spec;
   const scaled = { ...spec, latencies: { ...l, smtSibling: l.smtSibling * scale, sameL3: l.sameL3 * scale, crossL3: l.crossL3 * scale, crossSocket: l.crossSocket * scale } };
-  if (!regroup || apart === wasApart) return scaled;
+  if (keep) return scaled;
   // The transfer between the two cpus keeps its value, as the one of the new grouping.
   const t = (wasApart ? l.crossL3 : l.sameL3) * scale;
   const l3 = apart ? Int32Array.from(lay.core) : new Int32Array(lay.core.length);
@@ -129,10 +131,10 @@ function atPlacement(spec: MachineSpec, scale: number, apart: boolean): MachineS
 export function simulateLockbench(spec: MachineSpec, p: LockbenchPoint, durationNs = 2_000_000): number {
   const scales = p.runsTransferScale ?? [];
   if (scales.some((s) => s !== 1)) {
-    const counts = new Map<string, { scale: number; apart: boolean; n: number }>();
+    const counts = new Map<string, { scale: number; apart: boolean | null; n: number }>();
     scales.forEach((scale, i) => {
       const t = p.runsTransferNs?.[i];
-      const apart = t !== undefined && Number.isFinite(t) ? t > SHARED_L3_MAX_TRANSFER_NS : spec.layout.l3Groups === spec.layout.cores && spec.layout.cores > 1;
+      const apart = t !== undefined && Number.isFinite(t) ? t > SHARED_L3_MAX_TRANSFER_NS : null;
       const key = `${scale}/${apart}`;
       const c = counts.get(key);
       if (c) c.n++;
@@ -717,8 +719,8 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   const t0 = Date.now();
   // Runs made while the host had the vCPUs elsewhere are simulated there (withPlacement).
   const transferNs = setTransferNs(points);
-  const pauses = points.flatMap((p) => (p.pauseNs !== undefined ? [p.pauseNs] : []));
-  const pauseNs = pauses.length > 0 ? median(pauses) : undefined;
+  // The set's median pause (loadLockbenchPoints gives every point the same one).
+  const pauseNs = points.find((p) => p.pauseNs !== undefined)?.pauseNs;
   const { model: start, split } = lockbenchBaseModel(base, transferNs, pauseNs, points.flatMap((p) => p.files));
   const names: LockParameter[] = [split ? 'coreToCore.crossL3' : 'coreToCore.sameL3', ...(pauseNs === undefined ? ['pause.cycles' as const] : [])];
   const bounds = lockBounds(names);

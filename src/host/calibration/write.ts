@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { InputError } from '../../config/errors.ts';
 import { YamlSource, readInputFile } from '../../config/yamlLoad.ts';
-import { ABSOLUTE_NS_GROUPS, formatMountParameter, getIn, MOUNT_GROUPS, type FitReport, type LockbenchFit, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
+import { ABSOLUTE_NS_GROUPS, formatMountParameter, getIn, lockParameterValue, MOUNT_GROUPS, type FitReport, type LockbenchFit, type LockParameter, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
 import { machineIdentitySchema, type MachineIdentity } from '../machineIdentity.ts';
 import { MIN_SETTLED_UMOUNTS } from './measurements.ts';
 
@@ -168,8 +168,7 @@ export function fittedHardwareModelText(baseText: string, baseName: string, fit:
   }
   for (const p of fit.parameters) {
     const path = p.name.split('.');
-    const value = p.name === 'pause.cycles' ? m.pause.cycles.value : p.name === 'coreToCore.crossL3' ? m.coreToCore.crossL3!.value : m.coreToCore.sameL3.value;
-    doc.setIn([...path, 'value'], value);
+    doc.setIn([...path, 'value'], lockParameterValue(m, p.name as LockParameter));
     doc.setIn([...path, 'source'], fittedSource(opts.files, opts.date, `lockbench throughput vs critical section, +- ${p.unit === 'ns' ? p.stdError.toFixed(1) : p.stdError.toFixed(0)} ${p.unit} (1 s.e.)`));
   }
   doc.commentBefore = ` ${opts.name}: made by \`${opts.command}\` on ${opts.date} from ${baseName}.${doc.commentBefore ? '\n' + doc.commentBefore : ''}`;
