@@ -11,7 +11,7 @@
  * Usage: npx tsx scripts/launch-parts.ts CALIBRATION.json TRACE.jsonl...
  */
 import { simulateProbeStorm } from '../src/host/calibration/fit.ts';
-import { readTraceFile } from '../src/host/calibration/measurements.ts';
+import { loadMountstormPoint, readTraceFile } from '../src/host/calibration/measurements.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { InputError } from '../src/config/errors.ts';
@@ -73,7 +73,11 @@ const kernelParts = mean(
 const first = traces[0]!;
 const layers = first.header.containers[0]!.layers;
 const { spec, kernel } = loadStormCalibration(cal);
-const point = { file: files[0]!, files, variant: first.header.variant as never, layers, containers: first.header.containers.length, runsMeanNs: [], opCounts: {}, traces: [] };
+// The storm as recorded (one process per container, the inspection's unmount) when the trace's measurement file is beside it.
+const sibling = files[0]!.replace(/\.trace\.jsonl$/, '.json');
+const point = sibling !== files[0] && existsSync(sibling)
+  ? loadMountstormPoint(sibling)
+  : { file: files[0]!, files, variant: first.header.variant as never, layers, containers: first.header.containers.length, runsMeanNs: [], opCounts: {}, traces: [] };
 const r = simulateProbeStorm(spec, kernel, point, { recordOpLog: true });
 const modelParts = parts(r.opLog!.map((e) => ({ container: e.container, op: e.op, startNs: e.startNs, durNs: e.durNs })));
 const us = (ns: number) => (ns / 1e3).toFixed(0);
