@@ -291,7 +291,7 @@ export function registerHostCommands(program: Command): void {
       const out: string[] = [];
       for (const [what, fit] of [['lockbench', run.lockFit], ['mountstorm', run.mountFit]] as const) {
         if (!fit) continue;
-        out.push(`${what}: ${fit.points.length} configurations, ${fit.points.reduce((n, p) => n + p.measured.length, 0)} runs; ${fit.iterations} iterations, ${fit.evaluations} simulations, ${fit.seconds.toFixed(1)} s; rms relative residual ${(fit.rmsRelative * 100).toFixed(1)}%`);
+        out.push(`${what}: ${fit.points.length} configurations, ${fit.points.reduce((n, p) => n + p.measured.length, 0)} runs; ${fit.iterations} iterations, ${fit.evaluations} simulations, ${fit.seconds.toFixed(1)} s; rms relative residual ${(fit.rmsRelative * 100).toFixed(1)}%${what === 'lockbench' && run.lockFit?.otherPlacementRuns ? ` (${run.lockFit.otherPlacementRuns} run(s) on another placement of the vcpus left out: they measured another machine)` : ''}`);
         for (const p of fit.parameters) out.push(`  ${p.name} = ${p.value.toPrecision(4)} +- ${Number.isFinite(p.stdError) ? p.stdError.toPrecision(2) : 'n/a (not identifiable)'} ${p.unit}  (${p.description})`);
         for (const p of fit.points) {
           const m = p.measured.reduce((a, b) => a + b, 0) / p.measured.length;
