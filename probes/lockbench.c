@@ -8,7 +8,8 @@
  * (clockReadNs, the resolution of the busy waits) and of one uncontended
  * iteration of the loop (iterationNs); the one-way transfer between its
  * first two CPUs before and after the run (transferNs: the host may place
- * the vCPUs elsewhere); and each worker's share of the run on its CPU
+ * the vCPUs elsewhere) and how much single one-way trips vary
+ * (transferSpread: percentiles of 2,000, x86); and each worker's share of the run on its CPU
  * (workerCpuShare: below ~0.75 other processes shared it).
  *
  * usage: lockbench [--lock ttas|ticket] [--threads N] [--cpus LIST]
@@ -24,6 +25,9 @@
  */
 #include "common.h"
 #include "transfer.h"
+
+/* One-way trips timed for transferSpread. */
+#define SPREAD_SAMPLES 2000
 #include <stdatomic.h>
 #include <sys/resource.h>
 
@@ -242,6 +246,11 @@ int main(int argc, char **argv) {
      * way most of the time and 124 ns for stretches. 21 samples of 200. */
     int terr = 0;
     if (two_cpus) transfer_before_ns = transfer_ns(cpus[0], cpus[1], 21, 200, &terr);
+#ifdef LOCKSIM_HAVE_TRANSFER_SPREAD
+    /* How much single transfers vary (transferSpread): 2,000 one-way trips, ~3 ms. */
+    double spread_q[7] = {0}, spread_tick = 0;
+    int have_spread = two_cpus && transfer_spread(cpus[0], cpus[1], SPREAD_SAMPLES, spread_q, &spread_tick, &terr) == 0;
+#endif
     struct worker *ws = calloc((size_t)threads, sizeof *ws);
     for (int t = 0; t < threads; t++) {
         /* Threads beyond the CPU list wrap around, so oversubscription is a
@@ -308,6 +317,11 @@ int main(int argc, char **argv) {
     for (int t = 0; t < threads; t++) printf("%s%llu", t ? "," : "", (unsigned long long)ws[t].acquisitions);
     if (transfer_before_ns >= 0) printf("],\"transferNs\":{\"before\":%.1f,\"after\":%.1f}", transfer_before_ns, transfer_after_ns);
     else printf("]");
+#ifdef LOCKSIM_HAVE_TRANSFER_SPREAD
+    if (have_spread)
+        printf(",\"transferSpread\":{\"samples\":%d,\"p5Ns\":%.1f,\"p16Ns\":%.1f,\"p25Ns\":%.1f,\"p50Ns\":%.1f,\"p75Ns\":%.1f,\"p84Ns\":%.1f,\"p95Ns\":%.1f,\"tickNs\":%.2f}",
+               SPREAD_SAMPLES, spread_q[0], spread_q[1], spread_q[2], spread_q[3], spread_q[4], spread_q[5], spread_q[6], spread_tick);
+#endif
     printf(",\"workerCpuShare\":[");
     for (int t = 0; t < threads; t++) printf("%s%.3f", t ? "," : "", ws[t].cpu_share);
     printf("],\"latencyNs\":{\"samples\":%zu,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"max\":%llu}}\n", nsamples,

@@ -84,4 +84,94 @@ static double transfer_ns(int a, int b, int samples, int iterations, int *err) {
     return client.ns;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define LOCKSIM_HAVE_TRANSFER_SPREAD 1
+/* How much single transfers vary (transferSpread in probes/lockbench's
+ * output): one thread writes its time stamp counter into a line another
+ * thread spins on (a plain load, no pause, so it notices at once); the
+ * spinner takes its own stamp when it sees the value. A sample is one such
+ * one-way trip: the writer's upgrade of the line (the spinner's copy goes)
+ * and the spinner's read of it, about two transfers. Between samples the
+ * writer waits for the spinner's acknowledgement on another line and then
+ * 1-1.5 us, so the spinner is spinning again. The median round trip of the
+ * CAS method above averages 200 x 2 transfers; this keeps each one. */
+static struct {
+    _Alignas(64) volatile uint64_t stamp;
+    _Alignas(64) volatile uint64_t ack;
+} spread_lines;
+
+struct spread_thread {
+    int cpu, samples, pin_error;
+    int64_t *delta;
+};
+
+static void *spread_reader(void *p) {
+    struct spread_thread *r = p;
+    if (pin_self(r->cpu) != 0) r->pin_error = errno;
+    unsigned aux;
+    uint64_t last = 0;
+    for (int i = 0; i < r->samples; i++) {
+        uint64_t v;
+        while ((v = spread_lines.stamp) == last) {
+        }
+        uint64_t t = __rdtscp(&aux);
+        last = v;
+        r->delta[i] = (int64_t)(t - v);
+        spread_lines.ack = (uint64_t)i + 1;
+    }
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One-way trips from CPU a to CPU b: their 5th, 16th, 25th, 50th, 75th,
+ * 84th and 95th percentiles in ns (q) and the time stamp
+ * counter's step in ns (the smallest difference between two samples that
+ * differ: on a virtual machine the counter may advance in coarse steps).
+ * Returns 0, or -1 (errno in *err) when a thread cannot be pinned. */
+static inline int transfer_spread(int a, int b, int samples, double q[7], double *tick_ns, int *err) {
+    struct spread_thread r = {.cpu = b, .samples = samples, .delta = malloc((size_t)samples * sizeof(int64_t))};
+    if (!r.delta) return -1;
+    spread_lines.stamp = 0;
+    spread_lines.ack = 0;
+    cpu_set_t old;
+    int have_old = sched_getaffinity(0, sizeof old, &old) == 0;
+    int pin_error = pin_self(a) != 0 ? errno : 0;
+    pthread_t t;
+    pthread_create(&t, NULL, spread_reader, &r);
+    unsigned aux;
+    uint64_t ns0 = now_ns(), tsc0 = __rdtsc();
+    for (int i = 0; i < samples; i++) {
+        while (spread_lines.ack != (uint64_t)i) {
+        }
+        uint64_t wait = now_ns() + 1000 + (uint64_t)(i * 7919) % 500;
+        while (now_ns() < wait) {
+        }
+        spread_lines.stamp = __rdtscp(&aux);
+    }
+    pthread_join(t, NULL);
+    uint64_t ns1 = now_ns(), tsc1 = __rdtsc();
+    if (have_old) sched_setaffinity(0, sizeof old, &old);
+    if (pin_error || r.pin_error) {
+        *err = pin_error ? pin_error : r.pin_error;
+        free(r.delta);
+        return -1;
+    }
+    double per_ns = (double)(tsc1 - tsc0) / (double)(ns1 - ns0);
+    qsort(r.delta, (size_t)samples, sizeof(int64_t), cmp_i64);
+    int64_t step = INT64_MAX;
+    for (int i = 1; i < samples; i++)
+        if (r.delta[i] != r.delta[i - 1] && r.delta[i] - r.delta[i - 1] < step) step = r.delta[i] - r.delta[i - 1];
+    static const int pct[7] = {5, 16, 25, 50, 75, 84, 95};
+    for (int k = 0; k < 7; k++) q[k] = r.delta[(long)samples * pct[k] / 100] / per_ns;
+    *tick_ns = step == INT64_MAX ? 0 : step / per_ns;
+    free(r.delta);
+    return 0;
+}
+#endif
+
 #endif

@@ -57,6 +57,11 @@ describe.skipIf(reason !== '')('calibrate then validate on this host', () => {
     expect(transfer.source).toMatch(/^fitted by locksim calibrate from /);
     // The pause: the probe's measurement, not fitted.
     expect(hw.pause.cycles.source).toMatch(/^measured by probes\/lockbench \(pauseNs/);
+    // How much one transfer varies: the probe's measurement too (x86: its time stamp counter).
+    if (['x64', 'ia32'].includes(process.arch)) {
+      expect(hw.coreToCore.jitterCv!.source).toMatch(/^measured by probes\/lockbench \(transferSpread/);
+      expect(hw.coreToCore.jitterCv!.value).toBeLessThan(0.5);
+    }
     for (const p of [...run.lockFit!.parameters, ...run.mountFit!.parameters]) expect(Number.isFinite(p.value)).toBe(true);
 
     const report = validate(loadCalibrationRecord(join(out, 'calibration.json')), [f('ms-K3-L2.json'), f('cp-K2-L3.json'), f('lb-cs100.json')]);

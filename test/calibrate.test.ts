@@ -34,7 +34,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, runConditionsNote, SHARED_CPU_SHARE, transferJitterCv } from '../src/host/calibration/measurements.ts';
 import { measuredForkBusyFactor, measuredProcessFaults, measuredProcessLife, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
@@ -111,6 +111,14 @@ describe('statistics of repeated runs', () => {
     const alone = (iterationNs: number) => simulateLockbench(spec, { files: [], lock: 'ttas', threads: 1, csNs: 0, thinkNs: 0, runsPerSec: [], clockReadNs: 20, sampleEvery: 1_000_000, iterationNs }, 200_000);
     expect(1e9 / alone(5.1)).toBeCloseTo(5.1, 1);
     expect(1e9 / alone(2)).toBeCloseTo(2, 1);
+  });
+
+  it('one transfer\'s variation from the probe\'s one-way trips: sqrt 2 x their spread over their median, less the time stamps\' rounding', () => {
+    // Trips of ~2 transfers: 16th-84th percentile half-width 10 ns, counter steps of 10 ns (variance 100/6 from two stamps).
+    expect(transferJitterCv({ p16Ns: 280, p50Ns: 290, p84Ns: 300, tickNs: 10 })).toBeCloseTo((Math.SQRT2 * Math.sqrt(100 - 100 / 6)) / 290, 6);
+    // A spread no wider than the rounding says nothing varies.
+    expect(transferJitterCv({ p16Ns: 290, p50Ns: 290, p84Ns: 294, tickNs: 10 })).toBe(0);
+    expect(transferJitterCv({ p16Ns: 250, p50Ns: 300, p84Ns: 350, tickNs: 0 })).toBeCloseTo((Math.SQRT2 * 50) / 300, 6);
   });
 
   it('runs made on another placement of the vcpus (a transfer 1.5x the set\'s or more) are simulated with their measured transfer', () => {

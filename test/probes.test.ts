@@ -47,6 +47,21 @@ describe.skipIf(!hasCompiler)('lockbench', () => {
     });
   }
 
+  const spreadMeasured = ['x64', 'ia32'].includes(process.arch) && availableParallelism() >= 2;
+  if (!spreadMeasured) console.warn('skipped: lockbench transferSpread needs x86 (its time stamp counter) and 2 CPUs');
+  it.skipIf(!spreadMeasured)('times single one-way trips between its first two cpus (transferSpread), ordered, with the counter\'s step', async () => {
+    const r = await runProbe('lockbench', ['--threads', '2', '--cs-ns', '50', '--duration-ms', '50']);
+    const s = r.transferSpread!;
+    expect(s.samples).toBe(2000);
+    const q = [s.p5Ns, s.p16Ns, s.p25Ns, s.p50Ns, s.p75Ns, s.p84Ns, s.p95Ns];
+    expect(q.slice(1).every((x, i) => x >= q[i]!)).toBe(true);
+    // A trip is about two transfers: at least the CAS method's one-way transfer, and not more than a few.
+    expect(s.p50Ns).toBeGreaterThan(0.5 * r.transferNs!.before);
+    expect(s.p50Ns).toBeLessThan(6 * r.transferNs!.before + 200);
+    expect(s.tickNs).toBeGreaterThan(0);
+    expect(s.tickNs).toBeLessThan(s.p50Ns);
+  });
+
   it('takes no page fault while its workers run: each writes its sample pages before the start', async () => {
     // Before: the samples' pages faulted in during the run (~600 in 100 ms at cs=0 on this project's
     // guest), each fault with the lock held stalling both threads.

@@ -109,6 +109,24 @@ describe('the host model of a lockbench calibration', () => {
     expect(fit.parameters[0]!.value).toBeLessThan(170);
   });
 
+  // Two threads passing a lock with no critical section: the holder's loop is a
+  // few ns, a transfer ~150. With every transfer exactly its latency the
+  // spinner's request always reaches the holder at one phase of its loop, and
+  // which phase follows from the latency modulo the loop: the model gave 26 to
+  // 57 M/s between 130 and 150 ns where the hardware gives 30-34 M/s in every
+  // window. Transfers that vary as the probe measures them (transferSpread,
+  // ~1-5%) spread the phases: the throughput then moves smoothly with the latency.
+  it('at cs = 0 varies smoothly with the transfer once transfers vary as measured (coreToCore.jitterCv)', () => {
+    const p: LockbenchPoint = { files: ['cs0'], lock: 'ttas', threads: 2, csNs: 0, thinkNs: 0, runsPerSec: [], clockReadNs: 36, sampleEvery: 16, iterationNs: 6, data: 'same-line', pauseNs: 19 };
+    const at = (T: number) => {
+      const m = lockbenchBaseModel(hw, 240, 19, [], 0.03).model;
+      m.coreToCore.crossL3 = { value: T, source: 't' };
+      return simulateLockbench(hostMachineSpec(m), p);
+    };
+    const r = [130, 140, 150, 160, 170].map(at);
+    expect(Math.max(...r) / Math.min(...r)).toBeLessThan(1.25);
+  });
+
   // w65: 4 of 15 runs were made with the vCPUs on one CCX (35 ns), where the
   // model is not the far one's; fitted beside them the far transfer went to
   // 231 ns, without them 133. Here the near runs measured half what the model

@@ -65,6 +65,16 @@ const coreToCoreSchema = z.strictObject({
   sameL3: sourcedNumber,
   crossL3: sourcedNumber.optional(),
   crossSocket: sourcedNumber.optional(),
+  /**
+   * How much one transfer's latency varies: its standard deviation over its
+   * mean (each transfer drawn uniformly within +-sqrt(3) times that). Absent:
+   * every transfer takes exactly its latency. A machine's transfers do vary
+   * (probes/lockbench's transferSpread), and with none a lock passed between
+   * two cores locks into one phase of the holder's loop: the lock
+   * microbenchmark at cs = 0 swung from 26 to 57 M/s as the transfer went
+   * from 130 to 150 ns (docs/model.md, section 4).
+   */
+  jitterCv: sourced(z.number().min(0).max(0.5)).optional(),
 });
 
 export const hardwareModelSchema = z

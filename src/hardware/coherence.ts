@@ -60,6 +60,8 @@ export interface TransferLatencies {
   crossSocket: number;
   /** L1 hit, ns. */
   hit: number;
+  /** Each transfer's latency varies by this much (standard deviation / mean; hardware coreToCore.jitterCv); absent or 0: none. */
+  jitterCv?: number;
 }
 
 export class CacheLine {
@@ -388,6 +390,8 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Per core: its L3 group and socket. */
   private readonly coreL3: Int32Array;
   private readonly coreSocket: Int32Array;
+  /** Half-width of a transfer's relative variation (uniform: sqrt(3) x jitterCv); 0: none. */
+  private readonly jitterSpan: number;
 
   constructor(
     readonly sim: Simulator,
@@ -396,6 +400,7 @@ export abstract class CoherenceFabric implements EventTarget {
     /** Time a spinner takes to notice a change: it is somewhere in a `pause`. */
     readonly pauseNs: number,
   ) {
+    this.jitterSpan = Math.sqrt(3) * (lat.jitterCv ?? 0);
     this.coreL3 = new Int32Array(layout.cores);
     this.coreSocket = new Int32Array(layout.cores);
     for (let cpu = 0; cpu < layout.core.length; cpu++) {
@@ -966,6 +971,8 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
+    // The transfer's own variation (coreToCore.jitterCv), drawn by the asking thread: deterministic for a seed.
+    if (this.jitterSpan > 0) latency *= 1 + this.jitterSpan * (2 * this.pool.thread[id]!.rng.uniform() - 1);
     // A request that waited for its merge group's fill made its way to the
     // group's L3 meanwhile: only the snoop's last part and the data are left.
     const waited = this.pool.waitedNs[id];

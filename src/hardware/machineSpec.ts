@@ -35,6 +35,7 @@ export function machineSpecFromTopology(topology: Topology): MachineSpec {
       sameL3,
       crossL3,
       crossSocket: c2c.crossSocket?.value ?? crossL3,
+      ...(c2c.jitterCv && c2c.jitterCv.value > 0 ? { jitterCv: c2c.jitterCv.value } : {}),
     },
     pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
     ghz: m.cpu.ghz.value,

@@ -66,6 +66,10 @@ export const lockbenchResultSchema = z.object({
   workerCpuShare: z.array(z.number().nonnegative()).optional(),
   /** One-way transfer between the first two workers' CPUs (CAS round trip / 2) before and after the run (absent before 2026-11-30 13:35 UTC, or with one CPU). */
   transferNs: z.object({ before: z.number().nonnegative(), after: z.number().nonnegative() }).optional(),
+  /** Percentiles of single one-way trips between the same CPUs (a time stamp written, seen by a spinner: about two transfers), before the run, and the time stamp counter's step (absent before 2026-12-02 02:00 UTC, with one CPU, or off x86). */
+  transferSpread: z
+    .object({ samples: nsNumber, p5Ns: nsNumber, p16Ns: nsNumber, p25Ns: nsNumber, p50Ns: z.number().positive(), p75Ns: nsNumber, p84Ns: nsNumber, p95Ns: nsNumber, tickNs: nsNumber })
+    .optional(),
   latencyNs: z.object({ samples: nsNumber, p50: nsNumber, p90: nsNumber, p99: nsNumber, max: nsNumber }),
 });
 export type LockbenchResult = z.infer<typeof lockbenchResultSchema>;

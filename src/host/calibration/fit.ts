@@ -726,7 +726,7 @@ export function cpusApart(m: HardwareModel, transferNs: number): boolean {
  * then the cross-L3 one), and its pause the probe's measured one when the
  * files have it (pause.cycles = pauseNs x the cpu clock).
  */
-export function lockbenchBaseModel(base: HardwareModel, transferNs: number, pauseNs: number | undefined, files: string[]): { model: HardwareModel; split: boolean } {
+export function lockbenchBaseModel(base: HardwareModel, transferNs: number, pauseNs: number | undefined, files: string[], jitterCv?: number): { model: HardwareModel; split: boolean } {
   const m = structuredClone(base) as HardwareModel;
   const split = cpusApart(m, transferNs);
   if (split) {
@@ -737,6 +737,9 @@ export function lockbenchBaseModel(base: HardwareModel, transferNs: number, paus
   }
   if (pauseNs !== undefined) {
     m.pause.cycles = { value: round(pauseNs * m.cpu.ghz.value, 1), source: `measured by probes/lockbench (pauseNs, median over ${files.length} runs: ${pauseNs.toFixed(2)} ns) x ${m.cpu.ghz.value} GHz` };
+  }
+  if (jitterCv !== undefined) {
+    m.coreToCore.jitterCv = { value: Number(jitterCv.toFixed(3)), source: `measured by probes/lockbench (transferSpread: 2,000 one-way trips timed alone before each run; transferJitterCv, median over ${files.length} runs)` };
   }
   return { model: m, split };
 }
@@ -752,7 +755,9 @@ export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]
   const transferNs = setTransferNs(points);
   // The set's median pause (loadLockbenchPoints gives every point the same one).
   const pauseNs = points.find((p) => p.pauseNs !== undefined)?.pauseNs;
-  const { model: start, split } = lockbenchBaseModel(base, transferNs, pauseNs, points.flatMap((p) => p.files));
+  // And how much one transfer varies (the set's median, as the pause).
+  const jitterCv = points.find((p) => p.jitterCv !== undefined)?.jitterCv;
+  const { model: start, split } = lockbenchBaseModel(base, transferNs, pauseNs, points.flatMap((p) => p.files), jitterCv);
   const names: LockParameter[] = [split ? 'coreToCore.crossL3' : 'coreToCore.sameL3', ...(pauseNs === undefined ? ['pause.cycles' as const] : [])];
   const bounds = lockBounds(names);
   const withParams = (params: number[]): HardwareModel => withLockParameters(start, names, params);

@@ -376,6 +376,22 @@ export interface LockbenchPoint {
   data?: 'same-line' | 'own-line';
   /** One PAUSE of the host, ns, as the probe measured it (the set's median; absent: files recorded before the probe timed it). */
   pauseNs?: number;
+  /** How much one transfer varies, standard deviation / mean, from the probe's transferSpread (transferJitterCv; the set's median over its runs; absent: files recorded before the probe measured it). */
+  jitterCv?: number;
+}
+
+/**
+ * One transfer's variation (standard deviation / mean) from a run's
+ * transferSpread: a one-way trip is about two transfers (the writer's
+ * upgrade, the spinner's read), so one transfer's spread is the trip's over
+ * sqrt 2 and its mean half the trip's. The trip's standard deviation is taken
+ * from the 16th and 84th percentiles (robust to the trips the host
+ * interrupts), less the two time stamps' rounding to the counter's step
+ * (variance tick^2 / 6).
+ */
+export function transferJitterCv(s: { p16Ns: number; p50Ns: number; p84Ns: number; tickNs: number }): number {
+  const sd = (s.p84Ns - s.p16Ns) / 2;
+  return (Math.SQRT2 * Math.sqrt(Math.max(0, sd * sd - (s.tickNs * s.tickNs) / 6))) / s.p50Ns;
 }
 
 function wrongKind(file: string, want: string, got: string): InputError {
@@ -477,7 +493,7 @@ export const DEFAULT_ITERATION_NS = 5.1;
 export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
   const byKey = new Map<string, LockbenchPoint>();
   const clocks: number[] = [], iterations: number[] = [];
-  const pauses: number[] = [];
+  const pauses: number[] = [], jitters: number[] = [];
   for (const file of files) {
     const m = loadMeasurement(file);
     if (m.kind !== 'lockbench') throw wrongKind(file, 'lockbench', m.kind);
@@ -492,11 +508,13 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     clocks.push(m.results.config.clockReadNs);
     iterations.push(m.results.config.iterationNs ?? DEFAULT_ITERATION_NS);
     if (m.results.config.pauseNs !== undefined) pauses.push(m.results.config.pauseNs);
+    if (m.results.transferSpread) jitters.push(transferJitterCv(m.results.transferSpread));
   }
   const clockReadNs = median(clocks), iterationNs = median(iterations);
   const pause = pauses.length > 0 ? { pauseNs: median(pauses) } : {};
+  const jitter = jitters.length > 0 ? { jitterCv: median(jitters) } : {};
   return [...byKey.values()]
-    .map((p) => ({ ...p, clockReadNs, iterationNs, ...pause }))
+    .map((p) => ({ ...p, clockReadNs, iterationNs, ...pause, ...jitter }))
     .sort((a, b) => a.threads - b.threads || a.csNs - b.csNs);
 }
 
