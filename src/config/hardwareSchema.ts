@@ -75,6 +75,16 @@ const coreToCoreSchema = z.strictObject({
    * from 130 to 150 ns (docs/model.md, section 4).
    */
   jitterCv: sourced(z.number().min(0).max(0.5)).optional(),
+  /**
+   * Transfers an atomic read-modify-write costs on a line its core holds
+   * shared with another core (absent: 1). On AMD's MOESI the last writer
+   * keeps such a line Owned; a locked exchange on it then took two
+   * transfers (340 ns) where an exchange of a line the other core held
+   * modified took one (170 ns), and a plain store with a fence on the Owned
+   * line one (180 ns) (measurements/transfer-kinds-2026-12-01, AMD EPYC
+   * family 26, kinds.c).
+   */
+  sharedRmwTransfers: sourced(z.number().min(1).max(4)).optional(),
 });
 
 export const hardwareModelSchema = z

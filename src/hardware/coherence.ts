@@ -62,6 +62,8 @@ export interface TransferLatencies {
   hit: number;
   /** Each transfer's latency varies by this much (standard deviation / mean; hardware coreToCore.jitterCv); absent or 0: none. */
   jitterCv?: number;
+  /** Transfers an atomic costs on a line its core holds shared with others (hardware coreToCore.sharedRmwTransfers); absent: 1. */
+  sharedRmw?: number;
 }
 
 export class CacheLine {
@@ -392,6 +394,8 @@ export abstract class CoherenceFabric implements EventTarget {
   private readonly coreSocket: Int32Array;
   /** Half-width of a transfer's relative variation (uniform: sqrt(3) x jitterCv); 0: none. */
   private readonly jitterSpan: number;
+  /** Transfers an atomic costs on a line its core holds shared with others (TransferLatencies.sharedRmw; 1: one). */
+  private readonly sharedRmw: number;
 
   constructor(
     readonly sim: Simulator,
@@ -401,6 +405,7 @@ export abstract class CoherenceFabric implements EventTarget {
     readonly pauseNs: number,
   ) {
     this.jitterSpan = Math.sqrt(3) * (lat.jitterCv ?? 0);
+    this.sharedRmw = lat.sharedRmw ?? 1;
     this.coreL3 = new Int32Array(layout.cores);
     this.coreSocket = new Int32Array(layout.cores);
     for (let cpu = 0; cpu < layout.core.length; cpu++) {
@@ -971,6 +976,11 @@ export abstract class CoherenceFabric implements EventTarget {
   /** Begin serving request `id` for `latency` ns. */
   protected startService(id: number, latency: number): void {
     this.pool.serviceStart[id] = this.sim.now;
+    // An atomic on a line its core holds shared with another (AMD: Owned) costs that many transfers; a plain store's upgrade one.
+    if (this.sharedRmw > 1 && this.pool.exclusive[id] === 1 && this.pool.posted[id] === 0) {
+      const line = this.pool.line[id]!, core = this.layout.core[this.pool.cpu[id]];
+      if (line.holders[core] === 1 && line.exclusiveCore !== core && line.holderCount > 1) latency *= this.sharedRmw;
+    }
     // The transfer's own variation (coreToCore.jitterCv), drawn by the asking thread: deterministic for a seed.
     if (this.jitterSpan > 0) latency *= 1 + this.jitterSpan * (2 * this.pool.thread[id]!.rng.uniform() - 1);
     // A request that waited for its merge group's fill made its way to the

@@ -36,6 +36,7 @@ export function machineSpecFromTopology(topology: Topology): MachineSpec {
       crossL3,
       crossSocket: c2c.crossSocket?.value ?? crossL3,
       ...(c2c.jitterCv && c2c.jitterCv.value > 0 ? { jitterCv: c2c.jitterCv.value } : {}),
+      ...(c2c.sharedRmwTransfers && c2c.sharedRmwTransfers.value > 1 ? { sharedRmw: c2c.sharedRmwTransfers.value } : {}),
     },
     pauseNs: m.pause.cycles.value / m.cpu.ghz.value,
     ghz: m.cpu.ghz.value,

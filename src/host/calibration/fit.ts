@@ -720,11 +720,23 @@ export function cpusApart(m: HardwareModel, transferNs: number): boolean {
   return m.topology.l3GroupsPerSocket === 1 && m.topology.coresPerSocket > 1 && transferNs > SHARED_L3_MAX_TRANSFER_NS;
 }
 
+/** Where an AMD host's sharedRmwTransfers comes from (the project's measurement, not this host's). */
+export const SHARED_RMW_SOURCE =
+  'measured on an AMD EPYC family 26 (Zen 5) 2-vCPU guest, 2026-12-01: a locked exchange of a line its core wrote last and another core read since (Owned/Shared) took 340 ns, an exchange of a line the other core held modified 170 ns (measurements/transfer-kinds-2026-12-01, kinds.c upgrade vs rfo, medians of 4,000); set for AMD hosts, whose caches keep such a line Owned';
+
+/** jitterCv for lockbench files that did not measure it (recorded before 2026-12-02 02:00 UTC). */
+export const UNMEASURED_JITTER = {
+  value: 0.014,
+  source: 'not measured by these files (recorded before probes/lockbench timed single one-way trips): the value measured on an AMD EPYC family 26 2-vCPU guest, window w66, 2026-12-02 (measurements/this-host-w66; 0.01-0.05 at its time stamp counter\'s 10 ns steps)',
+};
+
 /**
  * The host model for a lockbench fit: with its cpus in separate L3 groups
  * when the set's transfer says so (cpusApart; the transfer between them is
  * then the cross-L3 one), and its pause the probe's measured one when the
- * files have it (pause.cycles = pauseNs x the cpu clock).
+ * files have it (pause.cycles = pauseNs x the cpu clock); on an AMD host an
+ * atomic on a line held shared costs two transfers (sharedRmwTransfers), and
+ * each transfer varies as the probe measured (jitterCv) when the files have it.
  */
 export function lockbenchBaseModel(base: HardwareModel, transferNs: number, pauseNs: number | undefined, files: string[], jitterCv?: number): { model: HardwareModel; split: boolean } {
   const m = structuredClone(base) as HardwareModel;
@@ -738,8 +750,15 @@ export function lockbenchBaseModel(base: HardwareModel, transferNs: number, paus
   if (pauseNs !== undefined) {
     m.pause.cycles = { value: round(pauseNs * m.cpu.ghz.value, 1), source: `measured by probes/lockbench (pauseNs, median over ${files.length} runs: ${pauseNs.toFixed(2)} ns) x ${m.cpu.ghz.value} GHz` };
   }
+  // AMD keeps a line its last writer shares Owned, and an atomic on it was measured at two transfers (kinds.c).
+  if (m.cpu.vendor === 'amd' && !m.coreToCore.sharedRmwTransfers) {
+    m.coreToCore.sharedRmwTransfers = { value: 2, source: SHARED_RMW_SOURCE };
+  }
   if (jitterCv !== undefined) {
     m.coreToCore.jitterCv = { value: Number(jitterCv.toFixed(3)), source: `measured by probes/lockbench (transferSpread: 2,000 one-way trips timed alone before each run; transferJitterCv, median over ${files.length} runs)` };
+  } else if (!m.coreToCore.jitterCv) {
+    // Files from before the probe timed single trips: transfers that never vary lock a lock's hand-offs into one phase (docs/model.md), so the project's own measurement stands in.
+    m.coreToCore.jitterCv = { ...UNMEASURED_JITTER };
   }
   return { model: m, split };
 }

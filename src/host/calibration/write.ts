@@ -163,6 +163,7 @@ export function fittedHardwareModelText(baseText: string, baseName: string, fit:
     doc.setIn(['coreToCore', 'sameL3', 'source'], m.coreToCore.sameL3.source);
   }
   if (m.coreToCore.jitterCv) doc.setIn(['coreToCore', 'jitterCv'], doc.createNode({ value: m.coreToCore.jitterCv.value, source: m.coreToCore.jitterCv.source }, { flow: true }));
+  if (m.coreToCore.sharedRmwTransfers) doc.setIn(['coreToCore', 'sharedRmwTransfers'], doc.createNode({ value: m.coreToCore.sharedRmwTransfers.value, source: m.coreToCore.sharedRmwTransfers.source }, { flow: true }));
   if (fit.pauseNs !== undefined) {
     doc.setIn(['pause', 'cycles', 'value'], m.pause.cycles.value);
     doc.setIn(['pause', 'cycles', 'source'], m.pause.cycles.source);
