@@ -95,7 +95,8 @@ static double transfer_ns(int a, int b, int samples, int iterations, int *err) {
  * and the spinner's read of it, about two transfers. Between samples the
  * writer waits for the spinner's acknowledgement on another line and then
  * 1-1.5 us, so the spinner is spinning again. The median round trip of the
- * CAS method above averages 200 x 2 transfers; this keeps each one. */
+ * CAS method above averages 200 x 2 transfers; this keeps each one. Both are
+ * threads of their own, as above: the caller's affinity is left alone. */
 static struct {
     _Alignas(64) volatile uint64_t stamp;
     _Alignas(64) volatile uint64_t ack;
@@ -103,7 +104,8 @@ static struct {
 
 struct spread_thread {
     int cpu, samples, pin_error;
-    int64_t *delta;
+    int64_t *delta;                      /* the reader's: its stamp less the writer's, per sample */
+    uint64_t ns0, ns1, tsc0, tsc1;       /* the writer's: the clock and the counter at its start and end */
 };
 
 static void *spread_reader(void *p) {
@@ -123,6 +125,27 @@ static void *spread_reader(void *p) {
     return NULL;
 }
 
+static void *spread_writer(void *p) {
+    struct spread_thread *w = p;
+    if (pin_self(w->cpu) != 0) w->pin_error = errno;
+    unsigned aux;
+    w->ns0 = now_ns();
+    w->tsc0 = __rdtsc();
+    for (int i = 0; i < w->samples; i++) {
+        while (spread_lines.ack != (uint64_t)i) {
+        }
+        uint64_t wait = now_ns() + 1000 + (uint64_t)(i * 7919) % 500;
+        while (now_ns() < wait) {
+        }
+        spread_lines.stamp = __rdtscp(&aux);
+    }
+    while (spread_lines.ack != (uint64_t)w->samples) {
+    }
+    w->ns1 = now_ns();
+    w->tsc1 = __rdtsc();
+    return NULL;
+}
+
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -135,33 +158,21 @@ static int cmp_i64(const void *a, const void *b) {
  * Returns 0, or -1 (errno in *err) when a thread cannot be pinned. */
 static inline int transfer_spread(int a, int b, int samples, double q[7], double *tick_ns, int *err) {
     struct spread_thread r = {.cpu = b, .samples = samples, .delta = malloc((size_t)samples * sizeof(int64_t))};
+    struct spread_thread w = {.cpu = a, .samples = samples};
     if (!r.delta) return -1;
     spread_lines.stamp = 0;
     spread_lines.ack = 0;
-    cpu_set_t old;
-    int have_old = sched_getaffinity(0, sizeof old, &old) == 0;
-    int pin_error = pin_self(a) != 0 ? errno : 0;
-    pthread_t t;
-    pthread_create(&t, NULL, spread_reader, &r);
-    unsigned aux;
-    uint64_t ns0 = now_ns(), tsc0 = __rdtsc();
-    for (int i = 0; i < samples; i++) {
-        while (spread_lines.ack != (uint64_t)i) {
-        }
-        uint64_t wait = now_ns() + 1000 + (uint64_t)(i * 7919) % 500;
-        while (now_ns() < wait) {
-        }
-        spread_lines.stamp = __rdtscp(&aux);
-    }
-    pthread_join(t, NULL);
-    uint64_t ns1 = now_ns(), tsc1 = __rdtsc();
-    if (have_old) sched_setaffinity(0, sizeof old, &old);
-    if (pin_error || r.pin_error) {
-        *err = pin_error ? pin_error : r.pin_error;
+    pthread_t tr, tw;
+    pthread_create(&tr, NULL, spread_reader, &r);
+    pthread_create(&tw, NULL, spread_writer, &w);
+    pthread_join(tw, NULL);
+    pthread_join(tr, NULL);
+    if (w.pin_error || r.pin_error) {
+        *err = w.pin_error ? w.pin_error : r.pin_error;
         free(r.delta);
         return -1;
     }
-    double per_ns = (double)(tsc1 - tsc0) / (double)(ns1 - ns0);
+    double per_ns = (double)(w.tsc1 - w.tsc0) / (double)(w.ns1 - w.ns0);
     qsort(r.delta, (size_t)samples, sizeof(int64_t), cmp_i64);
     int64_t step = INT64_MAX;
     for (int i = 1; i < samples; i++)

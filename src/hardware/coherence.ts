@@ -540,7 +540,7 @@ export abstract class CoherenceFabric implements EventTarget {
     t.lag = 0;
     const inv = this.invalidationAhead(line, t.cpu);
     if (inv >= 0) {
-      this.sim.scheduleAt(inv + t.rng.uniform() * this.pauseNs, t, 0);
+      this.rereadAfterPause(t, inv);
       return;
     }
     line.watchers.push(t);
@@ -561,7 +561,7 @@ export abstract class CoherenceFabric implements EventTarget {
     if (inv >= 0) {
       // Its copy goes when a write's snoop in flight arrives: it re-reads then.
       t.reread = true;
-      this.sim.scheduleAt(inv + t.rng.uniform() * this.pauseNs, t, 0);
+      this.rereadAfterPause(t, inv);
       return;
     }
     line.herd[line.herdSize] = t;
@@ -746,9 +746,14 @@ export abstract class CoherenceFabric implements EventTarget {
         w[wk++] = s;
         continue;
       }
-      this.sim.scheduleAt(handover + s.rng.uniform() * this.pauseNs, s, 0);
+      this.rereadAfterPause(s, handover);
     }
     w.length = wk;
+  }
+
+  /** Wakes spinner `s` to re-read the line after the rest of its current pause, counted from `at` (absolute ns). */
+  private rereadAfterPause(s: SimThread, at: number): void {
+    this.sim.scheduleAt(at + s.rng.uniform() * this.pauseNs, s, 0);
   }
 
   /**

@@ -156,14 +156,19 @@ export function fittedHardwareModelText(baseText: string, baseName: string, fit:
   const doc = parseDocument(baseText);
   doc.setIn(['name'], opts.name);
   const m = fit.model;
+  // A coreToCore entry the base may lack, written whole as `{ value, source }`.
+  const setEntry = (key: 'crossL3' | 'jitterCv' | 'sharedRmwTransfers') => {
+    const e = m.coreToCore[key];
+    if (e) doc.setIn(['coreToCore', key], doc.createNode({ value: e.value, source: e.source }, { flow: true }));
+  };
   if (fit.splitL3) {
     // The measured transfer says the cpus share no L3 (cpusApart): the topology and the cross-L3 transfer follow.
     doc.setIn(['topology', 'l3GroupsPerSocket'], m.topology.l3GroupsPerSocket);
-    doc.setIn(['coreToCore', 'crossL3'], doc.createNode({ value: m.coreToCore.crossL3!.value, source: m.coreToCore.crossL3!.source }, { flow: true }));
+    setEntry('crossL3');
     doc.setIn(['coreToCore', 'sameL3', 'source'], m.coreToCore.sameL3.source);
   }
-  if (m.coreToCore.jitterCv) doc.setIn(['coreToCore', 'jitterCv'], doc.createNode({ value: m.coreToCore.jitterCv.value, source: m.coreToCore.jitterCv.source }, { flow: true }));
-  if (m.coreToCore.sharedRmwTransfers) doc.setIn(['coreToCore', 'sharedRmwTransfers'], doc.createNode({ value: m.coreToCore.sharedRmwTransfers.value, source: m.coreToCore.sharedRmwTransfers.source }, { flow: true }));
+  setEntry('jitterCv');
+  setEntry('sharedRmwTransfers');
   if (fit.pauseNs !== undefined) {
     doc.setIn(['pause', 'cycles', 'value'], m.pause.cycles.value);
     doc.setIn(['pause', 'cycles', 'source'], m.pause.cycles.source);
