@@ -9,6 +9,9 @@
 // another thread far more often than the kernel's (docs/validation.md,
 // "Thirteenth session"); this puts the two side by side.
 //
+// Also: wake-ups onto an idle vCPU by how long it had idled and how many
+// found it blocked by the host, beside scripts/idle-vcpu-wakes.py's kernel side.
+//
 // Usage: npx tsx scripts/wake-census.ts CALIBRATION.json KxL [SEED]
 //   (per-layer idmap, the probe's shape, as calibrate simulates it)
 import { probeLaunchParams, traceOf } from '../src/host/calibrate.ts';
@@ -42,9 +45,26 @@ machine.scheduler.wakeObserver = (wakee, prev, wakerCpu, state) => {
   const key = `${kindOf(wakee)} | ${waker} | ${wakerCpu < 0 ? `(no waker CPU) ${st}` : where}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
 };
+// Wake-ups onto an idle vCPU from another CPU, by how long it had idled
+// (the bins of scripts/idle-vcpu-wakes.py, which reads a kernel trace):
+// how many found it blocked by the host (haltPoll), which then costs haltedNs.
+const BINS = [10, 25, 50, 80, 120, Infinity];
+const idleBins = BINS.map(() => ({ n: 0, halted: 0 }));
+machine.scheduler.remoteWakeObserver = (_cpu, idleNs, halted) => {
+  const b = idleBins[BINS.findIndex((hi) => idleNs / 1000 < hi)]!;
+  b.n++;
+  if (halted) b.halted++;
+};
 const [K, L] = [Number(m[1]), Number(m[2])];
 const point = { file: shape!, files: [], variant: 'per-layer-idmap' as const, layers: L, containers: K, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
 const r = simulateLaunch(machine, kernel, probeLaunchParams(point), traceOf(point), {});
 console.log(`${K} x ${L}, seed ${seed}: mean launch ${((r.metrics.rootfsMeanS ?? NaN) * 1e3).toFixed(1)} ms; threads woken: ${[...names].join(', ')}`);
 console.log('| wakee | waker | previous CPU | wake-ups |\n|---|---|---|---|');
 for (const [k, v] of [...tally].sort()) console.log(`| ${k} | ${v} |`);
+const remote = idleBins.reduce((a, b) => a + b.n, 0);
+if (remote > 0) {
+  console.log(`\nwake-ups onto the other, idle vCPU (host's halt polling): ${remote}, ${idleBins.reduce((a, b) => a + b.halted, 0)} found it blocked`);
+  idleBins.forEach((b, i) => {
+    if (b.n > 0) console.log(`  idled ${i === 0 ? 0 : BINS[i - 1]}-${BINS[i] === Infinity ? 'inf' : BINS[i]} us before: ${b.n}, ${b.halted} blocked`);
+  });
+}

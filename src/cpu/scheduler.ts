@@ -360,6 +360,15 @@ export class Scheduler implements EventTarget {
    */
   wakeObserver: ((wakee: SimThread, prevCpu: number, wakerCpu: number, prevState: 'free' | 'waking' | 'busy') => void) | null = null;
 
+  /**
+   * Told of every wake-up sent from another CPU onto an idle `cpu` on a
+   * machine whose host polls idle vCPUs (wakeAware.haltPoll): how long the
+   * CPU had idled and whether the host had blocked it (the wake-up then
+   * costs haltedNs). For diagnostics beside a kernel trace's
+   * (scripts/wake-census.ts, scripts/idle-vcpu-wakes.py). Null: nobody listens.
+   */
+  remoteWakeObserver: ((cpu: number, idleNs: number, halted: boolean) => void) | null = null;
+
   /** Draws for `wakeAware`'s shares when one is strictly between 0 and 1 (Machine sets it; a stream of its own, so other draws do not move). */
   waitDraws: RandomStream | null = null;
 
@@ -483,6 +492,7 @@ export class Scheduler implements EventTarget {
     } else if (poll < h.maxNs && haltNs < h.maxNs && h.grow > 0) {
       this.pollNs[cpu] = Math.min(h.maxNs, Math.max(h.growStartNs, poll * h.grow));
     }
+    this.remoteWakeObserver?.(cpu, idleNs, halted);
     return halted ? h.haltedNs : aware.remoteNs;
   }
 
