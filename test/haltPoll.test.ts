@@ -42,9 +42,10 @@ function hardware(halts: boolean, haltedNs = HALTED): HardwareModel {
  * wake-to-run latency at each gap, in the order given (the first two of
  * each gap unrecorded, as the probe's are).
  */
-function gapSweep(halts: boolean, gapsUs: number[], samples = 30): number[] {
+function gapSweep(halts: boolean, gapsUs: number[], samples = 30, observe?: (cpu: number, idleNs: number, halted: boolean) => void): number[] {
   const m = new Machine(machineSpecFromTopology(buildTopology(hardware(halts), {})), { seed: 'sweep' });
   m.scheduler.perCpuQueues = { balanceIntervalNs: 4_000_000 };
+  if (observe) m.scheduler.remoteWakeObserver = observe;
   const medians: number[] = [];
   let lat: number[] = [];
   let wokeAt = 0;
@@ -102,6 +103,27 @@ describe("the host's halt polling (hardware wakeup.haltPoll)", () => {
     // closed, and 80 us plus the blocked wake-up is over the ceiling, so it
     // cannot grow; 40 us plus the wake-up is under it.
     expect(gapSweep(true, [20, 60, 80, 300, 80, 40])).toEqual([REMOTE, REMOTE, REMOTE, HALTED, HALTED, REMOTE]);
+  });
+
+  it('the diagnostic observer (scripts/wake-census.ts) is told of each wake-up onto the idle vCPU: how long it idled, and whether the host had blocked it', () => {
+    const seen: { idleUs: number; halted: boolean }[] = [];
+    const medians = gapSweep(true, [20, 300], 10, (cpu, idleNs, halted) => {
+      expect(cpu).toBe(1);
+      seen.push({ idleUs: idleNs / 1000, halted });
+    });
+    expect(medians).toEqual([REMOTE, HALTED]);
+    // 12 wake-ups per gap, and the last one that lets the wakee end.
+    expect(seen).toHaveLength(25);
+    const short = seen.slice(0, 12), long = seen.slice(12, 24);
+    for (const w of long) expect(w).toEqual({ idleUs: expect.closeTo(300, -1), halted: true });
+    for (const w of short) expect(w.idleUs).toBeLessThan(25);
+    // The window starts closed and has grown past 20 us after the first blocked halts.
+    expect(short[0]!.halted).toBe(true);
+    expect(short.slice(-5).every((w) => !w.halted)).toBe(true);
+    // Without the host's polling modelled there is nothing to report.
+    const none: number[] = [];
+    gapSweep(false, [20], 5, (_c, idleNs) => none.push(idleNs));
+    expect(none).toEqual([]);
   });
 
   it('a two-container storm of one layer: unmounts wait longer where the host blocks idle vCPUs, and a lone container does not', () => {
