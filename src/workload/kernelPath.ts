@@ -442,7 +442,13 @@ export class ExpeditedRcu {
       // from the first grace period too: not the warm-up's worker on the
       // other CPU, whose wake-up there would cost the blocked one (70-80 us)
       // where the kernel's first lone unmount takes ~20 us; the warm-up is
-      // the slow length alone.
+      // the slow length alone. Not modelled: the kernel's wake_affine_idle()
+      // takes the worker's previous CPU when that one is idle, which a
+      // forked container meets on its first unmounts (it starts on the
+      // parent's CPU, the worker last ran on the other); placed so at every
+      // wake-up, or only then, the held-out storms got worse: the model's
+      // other vCPU has idled into the host's block where the kernel's had
+      // idled a few us (docs/validation.md, Twenty-fifth session).
       const caller = this.current[0];
       if (caller !== undefined && caller.lastCpu >= 0) this.worker.lastCpu = caller.lastCpu;
       this.m.scheduler.wakeStaying([this.worker]);
