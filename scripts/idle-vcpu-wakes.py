@@ -20,9 +20,10 @@ Usage: python3 scripts/idle-vcpu-wakes.py PREFIX...   (PREFIX without .ftrace)""
 import os, re, statistics, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ftrace_storm import events  # noqa: E402
+from ftrace_storm import SWITCH, events, wakee  # noqa: E402
 
 WORKER = 'rcu_exp_gp_kthr'
+TARGET = re.compile(r'target_cpu=(\d+)')
 BINS = [(0, 10), (10, 25), (25, 50), (50, 80), (80, 120), (120, float('inf'))]
 
 
@@ -39,8 +40,9 @@ def report(prefix):
     ipi_sent, ipi_entry, ipi_lat, ipi_len = {}, {}, {'idle': [], 'busy': []}, []
     for us, cpu, comm, pid, name, rest in ev:
         if name == 'sched_switch':
-            m = re.search(r'prev_comm=(.*?) prev_pid=(\d+) .*prev_state=(\S+) ==> next_comm=(.*?) next_pid=(\d+)', rest)
-            pcomm, state, ncomm, nxt = m.group(1), m.group(3), m.group(4), int(m.group(5))
+            # The event's task (comm) is the one leaving the CPU.
+            m = SWITCH.search(rest)
+            state, ncomm, nxt = m.group(2), m.group(3), int(m.group(4))
             running[cpu] = nxt
             if nxt == 0:
                 idle_since[cpu] = us
@@ -49,7 +51,7 @@ def report(prefix):
             if nxt in pending and pending[nxt][0] == cpu:
                 _, idled, sent = pending.pop(nxt)
                 remote.append((idled, us - sent))
-            if pcomm == WORKER:
+            if comm == WORKER:
                 if worker_on is not None:
                     worker_runs.append(us - worker_on)
                 worker_on = None
@@ -57,17 +59,15 @@ def report(prefix):
             if ncomm == WORKER:
                 worker_on = us
         elif name == 'sched_waking':
-            m = re.search(r'comm=(.*?) pid=(\d+)', rest)
-            waking[int(m.group(2))] = (cpu, us, m.group(1))
+            waking[wakee(rest)] = (cpu, us)
         elif name == 'sched_wakeup':
-            m = re.search(r'comm=(.*?) pid=(\d+) .*target_cpu=(\d+)', rest)
-            wakee, target = int(m.group(2)), int(m.group(3))
-            if m.group(1) == WORKER and worker_sleep is not None:
+            pid_woken, target = wakee(rest), int(TARGET.search(rest).group(1))
+            if rest.startswith(f'comm={WORKER} ') and worker_sleep is not None:
                 worker_sleeps.append(us - worker_sleep)
                 worker_sleep = None
-            w = waking.pop(wakee, None)
+            w = waking.pop(pid_woken, None)
             if w is not None and target != w[0] and target in idle_since:
-                pending[wakee] = (target, w[1] - idle_since[target], w[1])
+                pending[pid_woken] = (target, w[1] - idle_since[target], w[1])
         elif name == 'ipi_send_cpu':
             target = int(re.search(r'cpu=(\d+)', rest).group(1))
             ipi_sent.setdefault(target, (us, 'idle' if running.get(target) == 0 else 'busy'))
