@@ -60,10 +60,28 @@ describe('fitRelative', () => {
     expect(fit.ssr).toBeCloseTo(ssr, 8);
   });
 
-  it('gives NaN standard errors for a parameter the data cannot see', () => {
-    const fit = fitRelative([{ measured: [2] }, { measured: [4] }, { measured: [6.1] }], ([a]) => [a!, 2 * a!, 3 * a!], { initial: [1, 1], min: [0, 0], max: [10, 10], step: [1e-3, 1e-3] });
+  it('gives a NaN standard error to a parameter no point depends on, and the others the covariance they have without it', () => {
+    // A calibration on this host (2026-12-02, the reduced set) landed where no
+    // measured grace period depended on rcuBase; its zero column made the
+    // whole covariance null and predict's intervals lost every parameter's part.
+    const measured = [{ measured: [2] }, { measured: [4] }, { measured: [6.1] }];
+    const opts = { min: [0, 0], max: [10, 10], step: [1e-3, 1e-3] };
+    const fit = fitRelative(measured, ([a]) => [a!, 2 * a!, 3 * a!], { initial: [1, 1], ...opts });
+    const alone = fitRelative(measured, ([a]) => [a!, 2 * a!, 3 * a!], { initial: [1], min: [0], max: [10], step: [1e-3] });
     expect(fit.params[0]).toBeGreaterThan(1.9);
     expect(fit.params[0]).toBeLessThan(2.1);
+    expect(fit.stdErrors[1]).toBeNaN();
+    expect(fit.covariance).not.toBeNull();
+    expect(fit.covariance![1]).toEqual([0, 0]);
+    expect(fit.covariance![0]![1]).toBe(0);
+    // The seen parameter's uncertainty: that of the fit without the hidden one,
+    // but for the degrees of freedom (n - p counts every parameter).
+    expect(fit.stdErrors[0]! ** 2 * (3 - 2)).toBeCloseTo(alone.stdErrors[0]! ** 2 * (3 - 1), 6);
+  });
+
+  it('leaves no covariance where the points depend on two parameters they cannot tell apart', () => {
+    const fit = fitRelative([{ measured: [2] }, { measured: [4] }, { measured: [6.1] }], ([a, b]) => [a! + b!, 2 * (a! + b!), 3 * (a! + b!)], { initial: [1, 1], min: [0, 0], max: [10, 10], step: [1e-3, 1e-3] });
+    expect(fit.covariance).toBeNull();
     expect(fit.stdErrors.every(Number.isNaN)).toBe(true);
   });
 

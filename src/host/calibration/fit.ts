@@ -543,7 +543,7 @@ export function fitRelative(
   points: { measured: number[] }[],
   predict: (params: number[]) => number[],
   opts: { initial: number[]; min: number[]; max: number[]; step: number[]; maxIterations?: number; /** Parameters held at their initial value (measured, not fitted): the fit and its covariance see only the others (their rows are 0). */ fixed?: boolean[] },
-): { params: number[]; stdErrors: number[]; /** (J^T J)^-1 x SSR / (n - p): the parameters' covariance (null when singular). */ covariance: number[][] | null; predictions: number[]; iterations: number; evaluations: number; /** Sum of squared relative residuals at the optimum. */ ssr: number } {
+): { params: number[]; stdErrors: number[]; /** (J^T J)^-1 x SSR / (n - p) over the parameters the points depend on (a parameter none depends on: zero row and column, NaN standard error); null when those cannot be told apart. */ covariance: number[][] | null; predictions: number[]; iterations: number; evaluations: number; /** Sum of squared relative residuals at the optimum. */ ssr: number } {
   const free = opts.initial.map((_, j) => !opts.fixed?.[j]);
   if (free.some((f) => !f)) {
     const keep = (v: number[]) => v.filter((_, j) => free[j]);
@@ -609,8 +609,20 @@ export function fitRelative(
   const ssr = resid.reduce((a, r) => a + r * r, 0);
   const variance = n > p ? ssr / (n - p) : NaN;
   const JtJ = Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => rows.reduce((s, _r, i) => s + J[i]![a]! * J[i]![b]!, 0)));
-  const inv = invertSymmetric(JtJ);
-  const stdErrors = params.map((_, j) => (inv ? Math.sqrt(Math.max(0, inv[j]![j]!) * variance) : NaN));
+  // A parameter no point depends on (its Jacobian column is zero: in a
+  // discrete simulation the regime the fit landed in can hide it, e.g. a grace
+  // period's base where every measured grace period is either the fast path
+  // or pinned by a measured one) says nothing about the others: the
+  // covariance is that of the parameters the points see, and the hidden one
+  // gets a NaN standard error and a zero row and column. Only parameters the
+  // points see but cannot tell apart (proportional columns) leave no
+  // covariance at all.
+  const maxDiag = Math.max(...JtJ.map((row, j) => row[j]!), 0);
+  const seen = JtJ.map((row, j) => row[j]! > 1e-24 * maxDiag);
+  const at = seen.map((s, j) => (s ? seen.slice(0, j).filter(Boolean).length : -1));
+  const seenInv = seen.some(Boolean) ? invertSymmetric(JtJ.filter((_, a) => seen[a]).map((row) => row.filter((_, b) => seen[b]))) : null;
+  const inv = seenInv ? at.map((a) => at.map((b) => (a >= 0 && b >= 0 ? seenInv[a]![b]! : 0))) : null;
+  const stdErrors = params.map((_, j) => (inv && seen[j] ? Math.sqrt(Math.max(0, inv[j]![j]!) * variance) : NaN));
   const covariance = inv && Number.isFinite(variance) ? inv.map((row) => row.map((x) => x * variance)) : null;
   return { params, stdErrors, covariance, predictions, iterations: fit.iterations, evaluations, ssr };
 }
