@@ -317,6 +317,85 @@ static void overlay_options(char *out, size_t cap, const struct container *c, in
     snprintf(out + n, cap - n, ",upperdir=%s,workdir=%s", up, wk);
 }
 
+/* Room for the options of up to 400 layers (main's limit) of PATH_LEN paths. */
+#define OPTS_LEN (400 * (PATH_LEN + 1) + 3 * PATH_LEN)
+
+/* The overlay mount as containerd makes it (core/mount/mount_linux.go,
+ * Mount.mount and mountAt): mount(2) copies at most one page of options
+ * (copy_mount_options), so options of a page less 512 bytes or more have
+ * their lowerdirs made relative to the directory holding them all
+ * (compactLowerdirOption: the longest common prefix, cut back to a
+ * directory), and the mount runs with that directory as its working
+ * directory, in a thread that unshared its fs_struct (CLONE_FS) so that the
+ * other containers' threads keep theirs. Without it, 100 layers under a
+ * 31-character --base were cut off mid-path and every overlay mount failed
+ * with ENOENT. Only the mount itself is timed, as in every other op. */
+/* Byte order of two strings given by start and length. */
+static int span_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+static int overlay_mount(struct container *c, int pass, const char *root, const char *opts) {
+    static __thread int own_fs = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if ((long)strlen(opts) < page - 512)
+        return TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0 ? -1 : 0;
+    /* opts is "lowerdir=A:B:...,upperdir=U,workdir=W" (overlay_options). */
+    const char *lower = opts + strlen("lowerdir="), *end = strchr(lower, ',');
+    const char *lo = NULL, *hi = NULL;
+    size_t lo_len = 0, hi_len = 0;
+    for (const char *d = lower; d < end;) {
+        const char *e = memchr(d, ':', (size_t)(end - d));
+        if (!e) e = end;
+        size_t n = (size_t)(e - d);
+        /* The common prefix of all is that of the first and last in byte order. */
+        if (!lo || span_cmp(d, n, lo, lo_len) < 0) lo = d, lo_len = n;
+        if (!hi || span_cmp(d, n, hi, hi_len) > 0) hi = d, hi_len = n;
+        d = e + 1;
+    }
+    size_t common = 0;
+    while (common < lo_len && common < hi_len && lo[common] == hi[common]) common++;
+    while (common > 0 && lo[common - 1] != '/') common--; /* back to a directory */
+    char dir[PATH_LEN], compact[OPTS_LEN];
+    if (common < 2 || common > sizeof dir) {
+        snprintf(c->error, sizeof c->error, "mount_overlay (pass %d): options of %zu bytes with no common lower directory", pass, strlen(opts));
+        return -1;
+    }
+    snprintf(dir, common, "%s", lo); /* without its trailing '/' */
+    size_t n = (size_t)snprintf(compact, sizeof compact, "lowerdir=");
+    for (const char *d = lower; d < end;) {
+        const char *e = memchr(d, ':', (size_t)(end - d));
+        if (!e) e = end;
+        n += (size_t)snprintf(compact + n, sizeof compact - n, "%.*s%s", (int)(e - d - common), d + common, e < end ? ":" : "");
+        d = e + 1;
+    }
+    snprintf(compact + n, sizeof compact - n, "%s", end);
+    if ((long)strlen(compact) >= page) {
+        snprintf(c->error, sizeof c->error, "mount_overlay (pass %d): options of %zu bytes even with relative lowerdirs", pass, strlen(compact));
+        return -1;
+    }
+    if (!own_fs) {
+        if (unshare(CLONE_FS) != 0) {
+            snprintf(c->error, sizeof c->error, "unshare(CLONE_FS) for a relative overlay mount: %s", strerror(errno));
+            return -1;
+        }
+        own_fs = 1;
+    }
+    if (chdir(dir) != 0) {
+        snprintf(c->error, sizeof c->error, "chdir %s for a relative overlay mount: %s", dir, strerror(errno));
+        return -1;
+    }
+    int r = TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, compact)) < 0 ? -1 : 0;
+    /* containerd's thread exits with its working directory; ours leaves it,
+     * or the common-parent bind it sits in could not be unmounted (EBUSY). */
+    if (chdir("/") != 0 && r == 0) {
+        snprintf(c->error, sizeof c->error, "chdir / after a relative overlay mount: %s", strerror(errno));
+        return -1;
+    }
+    return r;
+}
+
 static int pass_per_layer(struct container *c, int pass) {
     char src[PATH_LEN], dst[PATH_LEN], leaf[32];
     for (int i = 0; i < layers; i++) {
@@ -329,10 +408,10 @@ static int pass_per_layer(struct container *c, int pass) {
         if (TIMED(c, OP_MOVE_MOUNT, pass, i, dst, sys_move_mount(fd, dst)) < 0) return -1;
         close(fd); /* the tree is attached now, so closing it unmounts nothing */
     }
-    char opts[8192], root[PATH_LEN];
+    char opts[OPTS_LEN], root[PATH_LEN];
     overlay_options(opts, sizeof opts, c, pass, "b/l%d");
     pass_dir(root, c, pass, "root");
-    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    if (overlay_mount(c, pass, root, opts) < 0) return -1;
     /* The overlay keeps private clones of its lower layers, so the idmapped
      * binds can go; this is the second half of the O(L) mount work. */
     for (int i = 0; i < layers; i++) {
@@ -344,7 +423,7 @@ static int pass_per_layer(struct container *c, int pass) {
 }
 
 static int pass_common_parent(struct container *c, int pass) {
-    char src[PATH_LEN], dst[PATH_LEN], opts[8192], root[PATH_LEN];
+    char src[PATH_LEN], dst[PATH_LEN], opts[OPTS_LEN], root[PATH_LEN];
     snprintf(src, PATH_LEN, "%s/img", base);
     pass_dir(dst, c, pass, "parent");
     int fd = (int)TIMED(c, OP_OPEN_TREE, pass, -1, src, sys_open_tree(src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
@@ -354,7 +433,7 @@ static int pass_common_parent(struct container *c, int pass) {
     close(fd);
     overlay_options(opts, sizeof opts, c, pass, "parent/l%d");
     pass_dir(root, c, pass, "root");
-    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    if (overlay_mount(c, pass, root, opts) < 0) return -1;
     if (TIMED(c, OP_UMOUNT, pass, -1, dst, umount2(dst, umount_flags)) < 0) return -1;
     return 0;
 }
@@ -364,10 +443,10 @@ static int pass_common_parent(struct container *c, int pass) {
  * untar time. Still an overlay mount (mount_overlay), as in
  * src/workload/generators.ts; mount_plain is for mounts of other kinds. */
 static int pass_plain_overlay(struct container *c, int pass) {
-    char opts[8192], root[PATH_LEN];
+    char opts[OPTS_LEN], root[PATH_LEN];
     overlay_options(opts, sizeof opts, c, pass, "img");
     pass_dir(root, c, pass, "root");
-    if (TIMED(c, OP_MOUNT_OVERLAY, pass, -1, root, mount("overlay", root, "overlay", 0, opts)) < 0) return -1;
+    if (overlay_mount(c, pass, root, opts) < 0) return -1;
     return 0;
 }
 
@@ -857,7 +936,7 @@ int main(int argc, char **argv) {
     if (read_size > (1 << 24)) die_usage(prog, "--read-size: at most 16777216");
     if (idle_reads > MAX_READS / 2) die_usage(prog, "--idle-reads: at most 10000");
     if (containers > 9999) die_usage(prog, "--containers: at most 9999");
-    if (strlen(base) > 40) die_usage(prog, "--base: at most 40 characters, to keep overlay options short");
+    if (strlen(base) > 40) die_usage(prog, "--base: at most 40 characters, to keep paths within the probe's 128-byte records");
     /* Overlay options use ',' and ':' as separators and the trace is JSON, so
      * the base path is limited to characters that need no escaping anywhere. */
     if (base[0] != '/' || strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != strlen(base))
@@ -923,8 +1002,10 @@ int main(int argc, char **argv) {
     double cow_ns = -1, fork_alone_ns = 0, fork_busy_ns = 0;
     int fork_busy_ok = 0;
     uint64_t fork_loop_cpu_ns = 0;
-    /* Every variant makes at most 2 x (4L + 4) ops, plus the inspection unmount. */
-    size_t room = 2 * (4 * (size_t)layers + 4) + 2;
+    /* Every variant makes at most 2 x (4L + 6) ops (fsconfig-lowerdir-plus: per
+     * layer open_tree, mount_setattr, fsconfig and close_tree; per pass fsopen,
+     * three more fsconfig, fsmount and move_mount), plus the inspection unmount. */
+    size_t room = 2 * (4 * (size_t)layers + 6) + 2;
     if (process_mode) {
         /* Before the release: what a fresh process's page fault costs on this machine now,
          * and what a fork costs with the other CPU idle and running. */

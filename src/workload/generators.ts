@@ -227,7 +227,7 @@ export function generateTrace(options: GenerateOptions): Trace {
     }
     for (const [layers, n] of [...over].sort((a, b) => a[0] - b[0])) {
       warnings.push(
-        `mount option limit: ${n} container(s) with ${layers}-layer images need ~${overlayOptionBytes(layers, o.layerPathBytes)} bytes of overlay options, over the kernel's ${o.mountOptionLimitBytes} (containerd #2497); real mounts fail or need shortened paths`,
+        `mount option limit: ${n} container(s) with ${layers}-layer images need ~${overlayOptionBytes(layers, o.layerPathBytes)} bytes of overlay options, over the kernel's ${o.mountOptionLimitBytes} (containerd #2497): containerd's overlay mount makes the lowerdirs relative and mounts from their common directory (#2502, mountAt), a runtime without that fails`,
       );
     }
   }
