@@ -942,6 +942,27 @@ int main(int argc, char **argv) {
     if (base[0] != '/' || strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != strlen(base))
         die_usage(prog, "--base: expected an absolute path of letters, digits, '/', '.', '_' or '-'");
 
+    /* fsconfig-lowerdir-plus holds one fd per detached layer tree until its
+     * overlay is mounted: L per container, K x L at once where the containers
+     * are threads of this process. A runtime raises its limit for this
+     * (containerd.service: LimitNOFILE=infinity); the probe raises its soft
+     * limit to the hard one, and where even that is short says so before it
+     * mounts anything, rather than failing mid-storm with EMFILE (a soft limit
+     * of 1024 failed K=16 L=100). Every variant gets the raised limit. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        if (nofile.rlim_cur < nofile.rlim_max) {
+            nofile.rlim_cur = nofile.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &nofile) != 0) getrlimit(RLIMIT_NOFILE, &nofile);
+        }
+        rlim_t need = (rlim_t)(process_mode ? 1 : containers) * (rlim_t)layers + 64;
+        if (variant == V_FSCONFIG_LOWERDIR_PLUS && nofile.rlim_cur != RLIM_INFINITY && need > nofile.rlim_cur) {
+            fprintf(stderr, "mountstorm: fsconfig-lowerdir-plus holds %llu layer fds at once here (%s), over the open-file limit of %llu: raise it (ulimit -Hn, LimitNOFILE) or use --processes\n",
+                    (unsigned long long)need - 64, process_mode ? "L per container process" : "K x L, the containers being threads", (unsigned long long)nofile.rlim_cur);
+            return 4;
+        }
+    }
+
     /* Die with the parent (a killed `locksim measure`), so nothing outlives it:
      * the namespace, and every mount in it, goes with the last process. */
     pid_t parent = getppid();

@@ -117,6 +117,23 @@ describe.skipIf(!cap.ok)('mountstorm on this kernel', () => {
     }
   });
 
+  // fsconfig-lowerdir-plus holds K x L detached layer fds at once in one
+  // process; a soft limit of 1024 (a usual default) failed K=16 L=100 with
+  // EMFILE mid-storm. The probe raises its soft limit to the hard one, as a
+  // runtime's unit does, and refuses up front where the hard one is short.
+  it('fsconfig-lowerdir-plus: the open-file soft limit is raised to the hard one; a hard limit too low is refused before any mount', () => {
+    const run = (limits: string, k: number) =>
+      spawnSync('/bin/sh', ['-c', `${limits}; exec "$0" "$@"`, probePath('mountstorm'), '--variant', 'fsconfig-lowerdir-plus', '--containers', String(k), '--layers', '100'], { encoding: 'utf8' });
+    const raised = run('ulimit -Hn 4096; ulimit -Sn 256', 8);
+    expect(raised.status, raised.stderr).toBe(0);
+    expect(JSON.parse(raised.stdout).failedContainers).toBe(0);
+    const before = readFileSync('/proc/self/mountinfo', 'utf8');
+    const short = run('ulimit -n 512', 8);
+    expect(short.status).toBe(4);
+    expect(short.stderr).toBe('mountstorm: fsconfig-lowerdir-plus holds 800 layer fds at once here (K x L, the containers being threads), over the open-file limit of 512: raise it (ulimit -Hn, LimitNOFILE) or use --processes\n');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(before);
+  });
+
   it('canMountIdmapped() reports ok on this host', () => {
     expect(canMountIdmapped()).toEqual({ ok: true, reason: '' });
   });
