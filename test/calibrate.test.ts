@@ -10,6 +10,7 @@ import { loadMeasurement } from '../src/host/measure.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadKernelModel, SYSCALL_KEYS, type KernelStep } from '../src/workload/kernelModel.ts';
 import {
+  baseAboveBusy,
   calibrateLockbench,
   calibrateMountstorm,
   coefficientOfVariation,
@@ -99,6 +100,14 @@ describe('fitRelative', () => {
       const fit = fitRelative([{ measured }], predict, { initial: [1 + k * 0.2], min: [0], max: [20], step: [0.05] });
       expect(fit.ssr, `start ${1 + k * 0.2}`).toBeLessThanOrEqual(Math.min(...seen) + 1e-12);
     }
+  });
+});
+
+describe('the per-busy-CPU grace period held at the busy umount', () => {
+  it('says when the fitted base is longer than the grace period it is held at (the part is then 0: not honoured)', () => {
+    // Two of three reduced recordings on this host (2026-12-02) fitted a 123-142 us base beside a 65-69 us busy grace period.
+    expect(baseAboveBusy({ gracePeriodNs: 65_600 }, 123_300)).toBe('; but the fitted base (123.3 us) is longer, so this part is 0 and a grace period with one busy CPU takes the base');
+    expect(baseAboveBusy({ gracePeriodNs: 65_600 }, 12_300)).toBe('');
   });
 });
 
