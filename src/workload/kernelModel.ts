@@ -73,6 +73,7 @@ export type KernelStep =
   | { kind: 'cpu'; cost: string }
   | { kind: 'cpuPerMount'; cost: string }
   | { kind: 'percpuSum' }
+  | { kind: 'sharedLines'; lines: string[] }
   | { kind: 'rcuGracePeriod'; flavor: 'expedited' }
   | { kind: 'pathLookups'; count: number }
   | { kind: 'perPeer'; cost: string }
@@ -93,7 +94,7 @@ export const STEP_CONDITIONS = ['setsPropagation'] as const;
 export type StepCondition = (typeof STEP_CONDITIONS)[number];
 
 const STEP_SHAPES =
-  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {perPeer: COST}, {joinPeerGroup: true}, {leavePeerGroup: true}, {percpuSum: true}, {rcuGracePeriod: expedited}, {pathLookups: N}';
+  '{lock: NAME, mode: read|write}, {unlock: NAME}, {cpu: COST}, {cpuPerMount: COST}, {perPeer: COST}, {joinPeerGroup: true}, {leavePeerGroup: true}, {percpuSum: true}, {sharedLines: [NAME, ...]}, {rcuGracePeriod: expedited}, {pathLookups: N}';
 const LOOP_SHAPES = `{forEachLayer: [steps]}, {forEachMount: [steps]}, {if: ${STEP_CONDITIONS.join('|')}, then: [steps], else?: [steps]}`;
 
 type Ctx = z.core.$RefinementCtx;
@@ -180,6 +181,14 @@ function parseStep(raw: unknown, path: PropertyKey[], ctx: Ctx, insideLoop: bool
     if (!only(['percpuSum'])) return undefined;
     if (o.percpuSum !== true) return stepIssue(ctx, [...path, 'percpuSum'], 'true', o.percpuSum), undefined;
     return { kind: 'percpuSum' };
+  }
+  if ('sharedLines' in o) {
+    if (!only(['sharedLines'])) return undefined;
+    const names = o.sharedLines;
+    if (!Array.isArray(names) || names.length === 0) return stepIssue(ctx, [...path, 'sharedLines'], 'a list of line names (kernel data every CPU writes)', names), undefined;
+    const bad = names.findIndex((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.>-]*$/.test(n));
+    if (bad >= 0) return stepIssue(ctx, [...path, 'sharedLines', bad], 'a line name (letters, digits, _ . - >)', names[bad]), undefined;
+    return { kind: 'sharedLines', lines: names as string[] };
   }
   if ('rcuGracePeriod' in o) {
     if (!only(['rcuGracePeriod'])) return undefined;
@@ -482,6 +491,7 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
             if (holdsSeqlock()) throw src.error([...at, 'rcuGracePeriod'], 'an RCU grace period outside any spinlock (it sleeps)', 'a seqlock held');
             return;
           case 'pathLookups':
+          case 'sharedLines':
             return;
           case 'perPeer':
             if (!(step.cost in model.costs)) throw src.error([...at, 'perPeer'], 'the name of a cost defined in costs', JSON.stringify(step.cost));
@@ -514,7 +524,7 @@ function crossCheck(model: KernelModel, src: YamlSource): void {
             }
             if (step.kind === 'forEachMount') {
               // The simulator runs a long per-mount loop in chunks (kernelPath.ts); a sleeping lock or wait inside would not scale.
-              const bad = step.steps.findIndex((x) => x.kind === 'rcuGracePeriod' || (x.kind === 'lock' && model.locks[x.lock]!.kind !== 'seqlock') || x.kind === 'pathLookups');
+              const bad = step.steps.findIndex((x) => x.kind === 'rcuGracePeriod' || (x.kind === 'lock' && model.locks[x.lock]!.kind !== 'seqlock') || x.kind === 'pathLookups' || x.kind === 'sharedLines');
               if (bad >= 0) throw src.error([...at, 'forEachMount', bad], 'only cpu, percpuSum and mount_lock (seqlock) steps inside forEachMount', step.steps[bad]!.kind);
             }
             return;
@@ -662,6 +672,9 @@ export function idleSyscallNs(model: KernelModel, key: SyscallKey, layers: numbe
         return mounts * s.steps.reduce((t, x) => t + stepNs(x), 0);
       case 'perPeer':
         return model.costs[s.cost]!.value * peers;
+      case 'sharedLines':
+        // Alone on the machine the lines stay in this CPU's cache: hits of ~1 ns.
+        return 0;
       case 'if':
         return (conditions[s.condition] ? s.then : s.else).reduce((t, x) => t + stepNs(x), 0);
       default:

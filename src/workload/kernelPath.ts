@@ -12,6 +12,7 @@
  */
 import { CallMachine, DONE, WAIT, type Call, type SimThread } from '../cpu/thread.ts';
 import type { Machine } from '../machine.ts';
+import type { CacheLine } from '../hardware/coherence.ts';
 import { RwSemaphore } from '../locks/rwsem.ts';
 import { SeqLock } from '../locks/seqlock.ts';
 import type { Steps } from '../locks/spinlock.ts';
@@ -34,6 +35,8 @@ export const enum StepKind {
   CpuPerMount,
   Rcu,
   PathLookup,
+  /** An atomic write of one kernel line every CPU's mount ops write (`line`). */
+  SharedWrite,
   /** Start of a forEachMount body; `value` is the index of its LoopEnd. */
   LoopBegin,
   /** End of a forEachMount body; `value` is the index of its LoopBegin. */
@@ -71,6 +74,8 @@ export interface FlatStep {
   /** Lock steps: the lock of the kernel model the step names. */
   rw?: RwSemaphore;
   seq?: SeqLock;
+  /** SharedWrite: the line. */
+  line?: CacheLine;
 }
 
 /** How the launch sets up propagation (scenario host settings; see launchParams.ts). */
@@ -465,6 +470,8 @@ export class KernelMountPath {
   readonly mountLock: SeqLock;
   /** Every lock of the kernel model, built by its declared kind. */
   readonly locks = new Map<string, RwSemaphore | SeqLock>();
+  /** The lines of {sharedLines} steps, by name. */
+  readonly sharedLines = new Map<string, CacheLine>();
   /**
    * Members of the peer group of the mount the layers live on (that mount
    * itself included): 0 while it is private, else 1 plus every clone that
@@ -525,6 +532,17 @@ export class KernelMountPath {
     for (const [name, def] of Object.entries(kernel.locks)) {
       this.locks.set(name, def.kind === 'rwsem' ? new RwSemaphore(name, m.coherence, { optimisticSpin: def.optimisticSpin ?? true }) : new SeqLock(name, m.coherence, 'qspinlock'));
     }
+    // The kernel data lines that every CPU's mount ops write outside the
+    // locks' own words ({sharedLines}), one line each, made in the order the
+    // file first names them.
+    const name = (steps: readonly KernelStep[]): void => {
+      for (const st of steps) {
+        if (st.kind === 'sharedLines') for (const l of st.lines) if (!this.sharedLines.has(l)) this.sharedLines.set(l, m.coherence.newLine(`kernel:${l}`));
+        if (st.kind === 'forEachLayer' || st.kind === 'forEachMount') name(st.steps);
+        if (st.kind === 'if') name([...st.then, ...st.else]);
+      }
+    };
+    for (const sc of Object.values(kernel.syscalls)) name(sc.steps);
     const ns = this.locks.get('namespace_sem');
     const ml = this.locks.get('mount_lock');
     if (!(ns instanceof RwSemaphore)) throw new Error('kernel model: namespace_sem must be declared, kind rwsem (mountinfo readers take it)');
@@ -790,6 +808,9 @@ export class KernelMountPath {
           case 'percpuSum':
             flat!.push({ kind: StepKind.Cpu, value: this.percpuNs, activity: label('percpu_sum'), after: inside(), walk: 0 });
             break;
+          case 'sharedLines':
+            for (const name of s.lines) flat!.push({ kind: StepKind.SharedWrite, value: 0, activity: label(`${name};line`, 'spin'), after: inside(), walk: 0, line: this.sharedLines.get(name)! });
+            break;
           case 'rcuGracePeriod':
             flat!.push({ kind: StepKind.Rcu, value: 0, activity: label('synchronize_rcu_expedited', 'rcu'), after: inside(), walk: 0 });
             break;
@@ -950,6 +971,10 @@ class SyscallCall extends CallMachine {
               // Consecutive CPU steps are one piece of work; the last one's `after` follows it.
               this.i = path.cpuSteps(t, steps, this.i, this.factor);
               return WAIT;
+            case StepKind.SharedWrite:
+              // A hit where this core wrote the line last; else its transfer, waited for.
+              if (path.m.coherence.rmw(t, s.line!)) return WAIT;
+              break;
             case StepKind.Rcu:
               return this.calling(path.rcu.synchronize(t), Sys.After);
             case StepKind.PathLookup:
