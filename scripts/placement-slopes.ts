@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { lineFit, median } from '../src/bench/stats.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadCalibrationRecord } from '../src/host/calibrate.ts';
-import { hostMachineSpec, simulateMountstormCalls, type MountstormPoint } from '../src/host/calibration/fit.ts';
+import { hostMachineSpec, simulateMountstormCalls } from '../src/host/calibration/fit.ts';
+import type { MountstormPoint } from '../src/host/calibration/measurements.ts';
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const [calibration, ...windows] = process.argv.slice(2);

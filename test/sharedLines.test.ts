@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { InputError } from '../src/config/errors.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { hostMachineSpec, simulateMountstormCalls, type MountstormPoint } from '../src/host/calibration/fit.ts';
+import { hostMachineSpec, simulateMountstormCalls } from '../src/host/calibration/fit.ts';
+import type { MountstormPoint } from '../src/host/calibration/measurements.ts';
 import { defaultKernelModelsDir, loadKernelModel, parseKernelModelText, type KernelModel } from '../src/workload/kernelModel.ts';
 
 const base = loadKernelModel('linux-6.6');
