@@ -1,6 +1,6 @@
 """Mount storm MAPE of two sides of a model A/B, pair by pair (a refit of one
 window validated on another), from a summary.json whose keys are
-'SIDE-wN on wM' (measurements/ab-*/summary.json; scripts/ab-refits.sh made
+'SIDE-wN on wM' (measurements/ab-*/summary.json, scripts/ab-summary.py; scripts/ab-refits.sh made
 the runs). Windows in SKIP (default 56: disturbed) are shown, not counted.
 Usage: python3 scripts/ab-compare.py SUMMARY.json BASE_SIDE NEW_SIDE [SKIP...]"""
 import json, re, sys
