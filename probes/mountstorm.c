@@ -320,6 +320,12 @@ static void overlay_options(char *out, size_t cap, const struct container *c, in
 /* Room for the options of up to 400 layers (main's limit) of PATH_LEN paths. */
 #define OPTS_LEN (400 * (PATH_LEN + 1) + 3 * PATH_LEN)
 
+/* Byte order of two strings given by start and length. */
+static int span_cmp(const char *a, size_t an, const char *b, size_t bn) {
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
 /* The overlay mount as containerd makes it (core/mount/mount_linux.go,
  * Mount.mount and mountAt): mount(2) copies at most one page of options
  * (copy_mount_options), so options of a page less 512 bytes or more have
@@ -330,12 +336,6 @@ static void overlay_options(char *out, size_t cap, const struct container *c, in
  * other containers' threads keep theirs. Without it, 100 layers under a
  * 31-character --base were cut off mid-path and every overlay mount failed
  * with ENOENT. Only the mount itself is timed, as in every other op. */
-/* Byte order of two strings given by start and length. */
-static int span_cmp(const char *a, size_t an, const char *b, size_t bn) {
-    int r = memcmp(a, b, an < bn ? an : bn);
-    return r ? r : (an > bn) - (an < bn);
-}
-
 static int overlay_mount(struct container *c, int pass, const char *root, const char *opts) {
     static __thread int own_fs = 0;
     long page = sysconf(_SC_PAGESIZE);
