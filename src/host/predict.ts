@@ -38,7 +38,7 @@
 import { loadHardwareModel, type HardwareModel } from '../config/hardwareSchema.ts';
 import { InputError } from '../config/errors.ts';
 import { loadKernelModel, type KernelModel } from '../workload/kernelModel.ts';
-import { ABSOLUTE_NS_GROUPS, getIn, heldBelowBusy, hostMachineSpec, lockBounds, lockParameterValue, type LockParameter, withLockParameters, MOUNT_BOUNDS, MOUNT_GROUPS, type FitBounds, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
+import { ABSOLUTE_NS_GROUPS, getIn, hostMachineSpec, lockBounds, lockParameterValue, type LockParameter, withLockParameters, MOUNT_BOUNDS, MOUNT_GROUPS, type FitBounds, simulateLockbench, simulateMountstorm, type FitPoint, type FitReport } from './calibration/fit.ts';
 import { coefficientOfVariation, DEFAULT_ITERATION_NS, type LockbenchPoint, type MountstormPoint } from './calibration/measurements.ts';
 import type { CalibrationRecord } from './calibration/write.ts';
 import type { MountstormVariant } from './probes.ts';
@@ -266,8 +266,8 @@ function perturbedKernel(fitted: KernelModel, record: NonNullable<CalibrationRec
   // The idle fast path is the base minus a measured saving: it moves with the base.
   const fast = k.mechanisms.rcuExpeditedIdleFastNs;
   if (g === 'rcuBase' && fast) fast.value = Math.max(500, fast.value + k.mechanisms.rcuExpeditedBaseNs.value - fitted.mechanisms.rcuExpeditedBaseNs.value);
-  // A per-busy-CPU part held by a measured umount beside a busy CPU is what that grace period leaves over the base: it moves against the base (and the base stays under it: heldBelowBusy).
-  if (g === 'rcuBase' && record.busyUmount) heldBelowBusy(k, record.busyUmount.gracePeriodNs);
+  // A per-busy-CPU part held by a measured umount beside a busy CPU is what that grace period leaves over the base: it moves against the base.
+  if (g === 'rcuBase' && record.busyUmount) k.mechanisms.rcuExpeditedPerCpuNs.value = Math.max(0, record.busyUmount.gracePeriodNs - k.mechanisms.rcuExpeditedBaseNs.value);
   return k;
 }
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { InputError } from '../../config/errors.ts';
 import { YamlSource, readInputFile } from '../../config/yamlLoad.ts';
-import { ABSOLUTE_NS_GROUPS, formatMountParameter, getIn, lockParameterValue, MOUNT_GROUPS, type FitReport, type LockbenchFit, type LockParameter, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
+import { ABSOLUTE_NS_GROUPS, baseAboveBusy, formatMountParameter, getIn, lockParameterValue, MOUNT_GROUPS, type FitReport, type LockbenchFit, type LockParameter, type ModelPath, type MountGroup, type MountstormFit } from './fit.ts';
 import { machineIdentitySchema, type MachineIdentity } from '../machineIdentity.ts';
 import { MIN_SETTLED_UMOUNTS } from './measurements.ts';
 
@@ -82,7 +82,7 @@ export function fittedKernelModelText(baseFile: string, fit: MountstormFit, opts
       const b = g === 'rcuPerBusyCpu' ? fit.busyUmount : null;
       const how = w
         ? `measured, not fitted: a walk series of single-container storms beside ${w.idleMounts.join(', ')} idle binds (locksim measure mountstorm --idle-mounts N), the slope of open_tree's median call against the length of the list it walks, ${w.ns.toFixed(1)} +- ${w.stdErrorNs.toFixed(1)} ns per mount${w.knee ? ` up to ${Math.round(w.knee.mounts)} mounts (beyond: mechanisms.mountWalkCachedMounts)` : ''} over ${w.calls} calls (${w.files.map(shownPath).join(', ')})`
-        : b ? `measured, not fitted: a grace period with one busy cpu of ${(b.gracePeriodNs / 1000).toFixed(1)} us (an umount beside it, ${(b.callNs / 1000).toFixed(1)} us, less the rest of umount's cost in this model and the hand-offs to the worker and back on the caller's cpu) less the fitted base (the base held at it where the fit's was longer); the umount: ${b.source}`
+        : b ? `measured, not fitted: a grace period with one busy cpu of ${(b.gracePeriodNs / 1000).toFixed(1)} us (an umount beside it, ${(b.callNs / 1000).toFixed(1)} us, less the rest of umount's cost in this model and the hand-offs to the worker and back on the caller's cpu) less the fitted base${baseAboveBusy(b, fit.kernel.mechanisms.rcuExpeditedBaseNs.value)}; the umount: ${b.source}`
         : ABSOLUTE_NS_GROUPS.has(g) ? `group ${g} fitted as ns per mount (base: ${old})` : `group ${g} scaled x${fit.scales[g].toFixed(4)} from the base value (${old})`;
       doc.setIn([...p, 'source'], fittedSource(opts.files, opts.date, how));
     }
