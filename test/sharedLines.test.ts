@@ -1,8 +1,10 @@
 // {sharedLines: [...]}: kernel data lines that every CPU's mount ops write
 // outside the locks' own words (an ida's lock, a ucounts counter, a list
 // head). Alone the lines stay in the CPU's cache; with two containers each
-// write after the other CPU's costs a transfer. What makes open_tree slow
-// down on this host's far vCPU placement (scripts/placement-slopes.ts).
+// write after the other CPU's costs a transfer: part of why open_tree waits
+// for ~9 transfers a call at K=2 on this host (scripts/placement-slopes.ts).
+// The shipped kernel model uses none (tried, not adopted: docs/validation.md,
+// twenty-sixth session); these tests use linux-6.6 with lines added.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
