@@ -552,13 +552,12 @@ export function fitRelative(
       return opts.initial.map((x, j) => (free[j] ? r[k++]! : x));
     };
     const inner = fitRelative(points, (r) => predict(full(r)), { initial: keep(opts.initial), min: keep(opts.min), max: keep(opts.max), step: keep(opts.step), ...(opts.maxIterations !== undefined ? { maxIterations: opts.maxIterations } : {}) });
-    // Index of each parameter among the free ones (-1: fixed).
-    const idx = free.map((f, j) => (f ? free.slice(0, j).filter(Boolean).length : -1));
+    const idx = subsetIndex(free);
     return {
       ...inner,
       params: full(inner.params),
       stdErrors: idx.map((i) => (i >= 0 ? inner.stdErrors[i]! : 0)),
-      covariance: inner.covariance ? idx.map((a) => idx.map((b) => (a >= 0 && b >= 0 ? inner.covariance![a]![b]! : 0))) : null,
+      covariance: inner.covariance ? expandSquare(inner.covariance, idx) : null,
     };
   }
   const rows: { point: number; measured: number }[] = [];
@@ -619,12 +618,21 @@ export function fitRelative(
   // covariance at all.
   const maxDiag = Math.max(...JtJ.map((row, j) => row[j]!), 0);
   const seen = JtJ.map((row, j) => row[j]! > 1e-24 * maxDiag);
-  const at = seen.map((s, j) => (s ? seen.slice(0, j).filter(Boolean).length : -1));
   const seenInv = seen.some(Boolean) ? invertSymmetric(JtJ.filter((_, a) => seen[a]).map((row) => row.filter((_, b) => seen[b]))) : null;
-  const inv = seenInv ? at.map((a) => at.map((b) => (a >= 0 && b >= 0 ? seenInv[a]![b]! : 0))) : null;
+  const inv = seenInv ? expandSquare(seenInv, subsetIndex(seen)) : null;
   const stdErrors = params.map((_, j) => (inv && seen[j] ? Math.sqrt(Math.max(0, inv[j]![j]!) * variance) : NaN));
   const covariance = inv && Number.isFinite(variance) ? inv.map((row) => row.map((x) => x * variance)) : null;
   return { params, stdErrors, covariance, predictions, iterations: fit.iterations, evaluations, ssr };
+}
+
+/** Each parameter's index among those `mask` keeps (-1: left out). */
+function subsetIndex(mask: boolean[]): number[] {
+  return mask.map((m, j) => (m ? mask.slice(0, j).filter(Boolean).length : -1));
+}
+
+/** A matrix over a subset of the parameters (subsetIndex) as one over all of them: 0 in the rows and columns of those left out. */
+function expandSquare(sub: number[][], idx: number[]): number[][] {
+  return idx.map((a) => idx.map((b) => (a >= 0 && b >= 0 ? sub[a]![b]! : 0)));
 }
 
 /** Sum over every run of (prediction / measured - 1)^2: what fitRelative minimises. */
