@@ -69,6 +69,9 @@ describe('sharedLines', () => {
       }
       expect(err, JSON.stringify(bad)).toBeInstanceOf(InputError);
       expect((err as InputError).field).toMatch(/^syscalls\.umount\.steps\[0\]\.sharedLines/);
+      // On the line of the offending value: the empty list, else its bad element (the next line of the block list).
+      const text = doc([{ sharedLines: bad }]);
+      expect((err as InputError).line).toBe(text.slice(0, text.indexOf('sharedLines')).split('\n').length + (bad.length > 0 ? 1 : 0));
     }
   });
 });
