@@ -3,7 +3,10 @@
 // vCPU costs remoteNs while the host still polls it and haltedNs once it has
 // blocked it; the window grows with short halts up to maxNs and shrinks after
 // long ones. The wakeup probe's gap sweep is replayed on the model, and
-// probe evidence gives the parameters.
+// probe evidence gives the parameters. The rule tested here is the model's,
+// not the host's in full: replayed over the probe's own shortest-first
+// sweep it blocks from 100 us of idle on, where the probe measured fast
+// wake-ups up to 120 us (docs/validation.md, "Twenty-seventh session").
 import { describe, expect, it } from 'vitest';
 import { loadHardwareModel, type HardwareModel } from '../src/config/hardwareSchema.ts';
 import { machineSpecFromTopology } from '../src/hardware/machineSpec.ts';
