@@ -32,9 +32,10 @@ for (const file of files) {
     if (e.name === 'sched_switch') {
       const next = field(e.rest, 'next_comm');
       running.set(e.cpu, next);
-      if (gp?.phase === 'woken' && next.startsWith('rcu_exp_gp')) {
+      const woken = gp as Gp | null; // (assigned in other branches of this loop, which the narrowing does not follow)
+      if (woken !== null && woken.phase === 'woken' && next.startsWith('rcu_exp_gp')) {
         const other = [...running.keys()].find((c) => c !== e.cpu) ?? 1 - e.cpu;
-        gp = { ...gp, phase: 'running', otherIdle: (running.get(other) ?? 'swapper').startsWith('swapper'), together: e.cpu === gp.callerCpu };
+        gp = { ...woken, phase: 'running', otherIdle: (running.get(other) ?? 'swapper').startsWith('swapper'), together: e.cpu === woken.callerCpu };
       }
     } else if (e.name === 'sched_waking' && e.comm === 'mountstorm' && field(e.rest, 'comm').startsWith('rcu_exp_gp')) {
       if (gp === null) gp = { phase: 'woken', t0: e.us, callerCpu: e.cpu, ipi: false, otherIdle: false, together: false };

@@ -13,11 +13,11 @@
 // Usage: npx tsx scripts/op-medians.ts CALIBRATION.json DIR CONFIG...
 //   DIR holds CONFIG.rN.json (a window's measurements/ or heldout/), CONFIG
 //   like per-layer-idmap-K64-L100.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { median } from '../src/bench/stats.ts';
-import { loadStormCalibration } from './stormCalibration.ts';
+import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, dir, ...configs] = process.argv.slice(2);
 if (!calibration || !dir || configs.length === 0) {
@@ -30,12 +30,7 @@ const us = (ns: number | undefined) => (ns === undefined || Number.isNaN(ns) ? '
 console.log(`| configuration | mean launch, ms (measured / model) | ${OPS.map((o) => `${o} median, us`).join(' | ')} |`);
 console.log(`|---|---|${OPS.map(() => '---').join('|')}|`);
 for (const config of configs) {
-  const files: string[] = [];
-  for (let r = 1; existsSync(join(dir, `${config}.r${r}.json`)); r++) files.push(join(dir, `${config}.r${r}.json`));
-  if (files.length === 0) {
-    process.stderr.write(`${join(dir, `${config}.r1.json`)}: not found\n`);
-    process.exit(2);
-  }
+  const files = configurationFiles(dir, config);
   const measured = new Map<string, number[]>();
   for (const f of files) {
     for (const run of JSON.parse(readFileSync(f, 'utf8')).results.runs as { opP50Ns?: Record<string, number> }[]) {

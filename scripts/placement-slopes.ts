@@ -57,10 +57,16 @@ for (const w of windows) {
 }
 
 const record = loadCalibrationRecord(calibration);
+if (!record.kernelModel) {
+  process.stderr.write(`${calibration}: no mount storm calibration\n`);
+  process.exit(2);
+}
 const hardware = loadHardwareModel(record.hardwareModel);
 const kernel = loadKernelModel(record.kernelModel);
 const modelAt = (containers: number, layers: number, crossL3Ns: number) => {
   const h = structuredClone(hardware);
+  // A host calibration's model has the one transfer between its CPUs as crossL3 (hostToModel).
+  if (!h.coreToCore.crossL3) throw new Error(`${calibration}: its hardware model has no crossL3 transfer to vary`);
   h.coreToCore.crossL3.value = crossL3Ns;
   const p: MountstormPoint = { file: '(placement)', files: [], variant: 'per-layer-idmap', layers, containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
   return simulateMountstormCalls(hostMachineSpec(h), kernel, p).medianCallS;

@@ -10,10 +10,9 @@
 // Usage: npx tsx scripts/storm-cpu-model.ts CALIBRATION.json DIR CONFIG...
 //   DIR holds CONFIG.rN.json (a window's measurements/ or heldout/), CONFIG
 //   like per-layer-idmap-K64-L100.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
-import { loadStormCalibration } from './stormCalibration.ts';
+import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, dir, ...configs] = process.argv.slice(2);
 if (!calibration || !dir || configs.length === 0) {
@@ -23,12 +22,7 @@ if (!calibration || !dir || configs.length === 0) {
 const { spec, kernel } = loadStormCalibration(calibration);
 const cpus = spec.siblings.length;
 for (const config of configs) {
-  const files: string[] = [];
-  for (let r = 1; existsSync(join(dir, `${config}.r${r}.json`)); r++) files.push(join(dir, `${config}.r${r}.json`));
-  if (files.length === 0) {
-    process.stderr.write(`${join(dir, `${config}.r1.json`)}: not found\n`);
-    process.exit(2);
-  }
+  const files = configurationFiles(dir, config);
   const [point] = loadMountstormPoints(files);
   const sim = simulateProbeStorm(spec, kernel, point!, {});
   const byLeaf = new Map<string, number>();

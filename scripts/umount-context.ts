@@ -13,12 +13,10 @@
 //   MEASUREMENTS_DIR holds CONFIG.rN.json with kept traces (a recorded
 //   window's measurements/); CONFIG defaults to per-layer-idmap-K2-L10 and
 //   per-layer-idmap-K2-L50.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadMountstormPoints, readTraceFile, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { type OpLogEntry as Call } from '../src/workload/host/launchState.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
-import { loadStormCalibration } from './stormCalibration.ts';
+import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
 /** A probe's trace as the simulation's op log gives its calls: every timed op. */
 function tracedLog(t: Trace): Call[] {
@@ -78,12 +76,7 @@ if (!calibration || !dir) {
 }
 const { spec, kernel } = loadStormCalibration(calibration);
 for (const config of configs.length ? configs : ['per-layer-idmap-K2-L10', 'per-layer-idmap-K2-L50']) {
-  const files: string[] = [];
-  for (let r = 1; existsSync(join(dir, `${config}.r${r}.json`)); r++) files.push(join(dir, `${config}.r${r}.json`));
-  if (files.length === 0) {
-    process.stderr.write(`${join(dir, `${config}.r1.json`)}: not found\n`);
-    process.exit(2);
-  }
+  const files = configurationFiles(dir, config);
   const [point] = loadMountstormPoints(files);
   const measured = point!.traces.map((f) => tracedLog(readTraceFile(f)));
   // One simulation, as calibrate's (seed 'calibrate'; a run settled fast when the calibration's share of fast lone runs is 1).
