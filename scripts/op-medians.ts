@@ -14,7 +14,6 @@
 //   DIR holds CONFIG.rN.json (a window's measurements/ or heldout/), CONFIG
 //   like per-layer-idmap-K64-L100.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { median } from '../src/bench/stats.ts';
 import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';

@@ -10,7 +10,6 @@
 // Usage: npx tsx scripts/storm-cpu-model.ts CALIBRATION.json DIR CONFIG...
 //   DIR holds CONFIG.rN.json (a window's measurements/ or heldout/), CONFIG
 //   like per-layer-idmap-K64-L100.
-import { join } from 'node:path';
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
