@@ -17,11 +17,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineFit, median } from '../src/bench/stats.ts';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
-import { loadCalibrationRecord } from '../src/host/calibrate.ts';
 import { hostMachineSpec, simulateMountstormCalls } from '../src/host/calibration/fit.ts';
 import type { MountstormPoint } from '../src/host/calibration/measurements.ts';
-import { loadKernelModel } from '../src/workload/kernelModel.ts';
+import { loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, ...windows] = process.argv.slice(2);
 if (!calibration || windows.length === 0) throw new Error('usage: placement-slopes.ts CALIBRATION.json WINDOW_DIR...');
@@ -56,13 +54,7 @@ for (const w of windows) {
   }
 }
 
-const record = loadCalibrationRecord(calibration);
-if (!record.kernelModel) {
-  process.stderr.write(`${calibration}: no mount storm calibration\n`);
-  process.exit(2);
-}
-const hardware = loadHardwareModel(record.hardwareModel);
-const kernel = loadKernelModel(record.kernelModel);
+const { hardware, kernel } = loadStormCalibration(calibration);
 const modelAt = (containers: number, layers: number, crossL3Ns: number) => {
   const h = structuredClone(hardware);
   // A host calibration's model has the one transfer between its CPUs as crossL3 (hostToModel).

@@ -11,6 +11,7 @@
 //   DIR holds CONFIG.rN.json (a window's measurements/ or heldout/), CONFIG
 //   like per-layer-idmap-K64-L100.
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
+import { parseFolded } from '../src/report/html.ts';
 import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, dir, ...configs] = process.argv.slice(2);
@@ -27,11 +28,8 @@ for (const config of configs) {
   const byLeaf = new Map<string, number>();
   const spinBySyscall = new Map<string, number>();
   let busyUs = 0;
-  for (const line of sim.folded.split('\n')) {
-    const at = line.lastIndexOf(' ');
-    if (at < 0) continue;
-    const us = Number(line.slice(at + 1));
-    const frames = line.slice(0, at).split(';');
+  for (const { stack, count: us } of parseFolded(sim.folded, `${config} (simulated)`)) {
+    const frames = stack.split(';');
     busyUs += us;
     const leaf = frames[frames.length - 1]!;
     const spin = leaf === 'wait' && frames[frames.length - 2] === 'namespace_sem';

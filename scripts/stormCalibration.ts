@@ -5,19 +5,20 @@
 // on stderr, exit 2.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
+import { loadHardwareModel, type HardwareModel } from '../src/config/hardwareSchema.ts';
 import { hostMachineSpec, loadCalibrationRecord } from '../src/host/calibrate.ts';
 import { orExit } from './orExit.ts';
 import type { MachineSpec } from '../src/machine.ts';
 import { loadKernelModel, type KernelModel } from '../src/workload/kernelModel.ts';
 
-export function loadStormCalibration(file: string): { spec: MachineSpec; kernel: KernelModel } {
+export function loadStormCalibration(file: string): { spec: MachineSpec; kernel: KernelModel; hardware: HardwareModel } {
   const record = orExit(() => loadCalibrationRecord(file));
   if (!record.kernelModel) {
     process.stderr.write(`${file}: no mount storm calibration\n`);
     process.exit(2);
   }
-  return { spec: hostMachineSpec(loadHardwareModel(record.hardwareModel)), kernel: loadKernelModel(record.kernelModel) };
+  const hardware = loadHardwareModel(record.hardwareModel);
+  return { spec: hostMachineSpec(hardware), kernel: loadKernelModel(record.kernelModel), hardware };
 }
 
 /**
