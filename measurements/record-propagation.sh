@@ -12,7 +12,7 @@
 # The host's identity (lscpu, uname -r, date) goes to OUTDIR/host.txt and the
 # load average before each run to OUTDIR/load.log.
 set -eu
-out=${1:-measurements/this-host/propagation}
+out=${1:-out/host/propagation}
 mkdir -p "$out"
 ls=./bin/locksim.js
 {

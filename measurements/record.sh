@@ -10,7 +10,7 @@
 # regenerate the same op sequence from the variant, K and L (checking the op
 # counts against the measurement), so the summaries are enough.
 set -eu
-out=${1:-measurements/this-host}
+out=${1:-out/host}
 what=${2:-all}   # all, mountstorm or lockbench
 mkdir -p "$out/mountstorm" "$out/lockbench"
 touch "$out/load.log"

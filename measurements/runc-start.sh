@@ -6,7 +6,7 @@
 # end. Needs root, runc, strace, jq and busybox-static (apt-get install runc
 # strace jq busybox-static). Run from the repository root:
 #   sh measurements/runc-start.sh [OUTDIR [RUNS]]
-# Writes to OUTDIR (default measurements/this-host/runc-start):
+# Writes to OUTDIR (default out/host/runc-start):
 #   host.txt        lscpu model/family, uname -r, runc and strace versions, date
 #   strace-c.txt    `strace -f -c` of one `runc run` (every syscall, all processes)
 #   pathwalks.txt   path-walking syscalls per start, runc vs the container's
@@ -16,7 +16,7 @@
 #                   at a time (and its CPU time, runc and its children), then
 #                   2, 4 and 8 at once (each start's own time, and the batch's)
 set -eu
-out=${1:-measurements/this-host/runc-start}
+out=${1:-out/host/runc-start}
 runs=${2:-12}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -355,7 +355,7 @@ describe('measurement files', () => {
   });
 
   it('a lockbench file where a mountstorm one is wanted names the kind', () => {
-    const src = readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8');
+    const src = readFileSync(new URL('../measurements/this-host-2026-11/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8');
     const f = join(work, 'lb.json');
     writeFileSync(f, src);
     expect(() => loadMountstormPoint(f)).toThrow(/kind: expected a mountstorm measurement/);
@@ -363,7 +363,7 @@ describe('measurement files', () => {
   });
 
   it('the clock read and the uncontended iteration are the median over every file: one slowed start-up does not move them', () => {
-    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
     const files = [[21.5, 5.0, 50], [21.7, 5.2, 50], [48.0, 9.9, 200]].map(([clock, iteration, cs], i) => {
       const m = structuredClone(src);
       m.results.config.clockReadNs = clock;
@@ -385,7 +385,7 @@ describe('measurement files', () => {
 });
 
 describe('lockbench runs on a shared or re-placed machine', () => {
-  const src = JSON.parse(readFileSync(new URL('../measurements/this-host/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
+  const src = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/lockbench/ttas-t2-cs50-run1.json', import.meta.url), 'utf8'));
   const write = (name: string, shares?: number[], transferNs?: { before: number; after: number }) => {
     const m = structuredClone(src);
     if (shares) m.results.workerCpuShare = shares;
@@ -456,7 +456,7 @@ describe('several sessions of one configuration', () => {
   it('merge into one point with every run, file and kept trace; a differing op count is refused at its field', () => {
     const dir = join(work, 'sessions');
     mkdirSync(dir, { recursive: true });
-    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
     const a = join(dir, 'a.json'), b = join(dir, 'b.json'), c = join(dir, 'c.json');
     writeFileSync(a, JSON.stringify(src));
     const second = structuredClone(src);
@@ -561,7 +561,7 @@ describe('several sessions of one configuration', () => {
     // Windows w33's fit moved namespace_sem's scale 1.59 -> 2.15 between recording order and shell order.
     const dir = join(work, 'orders');
     mkdirSync(dir, { recursive: true });
-    const src = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/mountstorm/per-layer-idmap-K2-L25.json', import.meta.url), 'utf8'));
     const files = [0.1, 0.7, 0.3, 1.3].map((load, i) => {
       const m = structuredClone(src);
       m.host.otherRunnable = load;
@@ -583,7 +583,7 @@ describe('several sessions of one configuration', () => {
 describe("the probe's work between syscalls", () => {
   it('splits the gaps of single launches into per-op work, per-container work, a start latency, and per-layer work before an overlay', () => {
     const dir = join(work, 'gaps');
-    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
     // 1-us ops. First op at 15 us; then gaps of 2 us, except one of 12 us (10 us beyond the typical gap)
     // and 2 + 5 us before the overlay of a 10-layer image (0.5 us per layer).
     const header = { format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers: [{ id: 'c0001', layers: 10, start_ns: 0 }] };
@@ -619,7 +619,7 @@ describe('per-call evidence from kept traces', () => {
   mkdirSync(dir, { recursive: true });
   /** A measurement of K containers x 3 layers whose one kept trace has each op kind's calls at the given durations. */
   function storm(name: string, k: number, dur: (op: string, i: number) => number, layers = 3) {
-    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
     const containers = Array.from({ length: k }, (_, c) => ({ id: `c${c + 1}`, layers, start_ns: 0 }));
     const lines = [JSON.stringify({ format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers })];
     let t = 0;
@@ -683,7 +683,7 @@ describe('the walk series (measure mountstorm --idle-mounts)', () => {
   /** One container of 3 layers beside n idle binds; open_tree's calls take base + perMount x (n + the storm's own mounts). */
   function walkRun(name: string, n: number, perMount: number | ((mounts: number) => number), opts: { containers?: number; noise?: (i: number) => number } = {}) {
     const walkNs = typeof perMount === 'number' ? (mounts: number) => perMount * mounts : perMount;
-    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
+    const measurement = JSON.parse(readFileSync(new URL('../measurements/this-host-2026-11/mountstorm/per-layer-idmap-K1-L10.json', import.meta.url), 'utf8'));
     const k = opts.containers ?? 1;
     const containers = Array.from({ length: k }, (_, c) => ({ id: `c${c + 1}`, layers: 3, start_ns: 0 }));
     const lines = [JSON.stringify({ format: 'locksim-trace', version: 1, variant: 'per-layer-idmap', source: 'measured', containers })];

@@ -13,7 +13,7 @@ import { calibrationNoise, intervalOf, parameterSpread, predictLockbench, predic
 import { loadKernelModel } from '../src/workload/kernelModel.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const fitted = join(repo, 'measurements/this-host/fitted');
+const fitted = join(repo, 'measurements/this-host-2026-11/fitted');
 const work = mkdtempSync(join(tmpdir(), 'locksim-predict-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const cli = (args: string[]) => spawnSync(process.execPath, [join(repo, 'bin/locksim.js'), ...args], { encoding: 'utf8', cwd: repo });
@@ -203,6 +203,21 @@ describe('locksim predict (CLI)', () => {
     expect(w.lowS!).toBeLessThan(j.lowS!);
     expect(w.highS!).toBeGreaterThan(j.highS!);
     expect(cli(['predict', 'lockbench', '--calibration', calibration, '--cs', '100', '--level', '0.99']).stdout).toMatch(/99% interval/);
+  });
+
+  it('the committed calibration of the development machine (measurements/this-host) names its machine and predicts, at its old path too', () => {
+    const current = join(repo, 'measurements/this-host/calibration.json');
+    const record = loadCalibrationRecord(current);
+    // A record without the machine's identity cannot say when it is used elsewhere.
+    expect(record.machine).toMatchObject({ vendor: expect.any(String), family: expect.any(Number), kernelRelease: expect.any(String) });
+    const args = ['--variant', 'per-layer-idmap', '-K', '8', '-L', '25', '--json'];
+    const now = cli(['predict', 'mountstorm', '--calibration', current, ...args]);
+    const old = cli(['predict', 'mountstorm', '--calibration', join(repo, 'measurements/this-host/fitted/calibration.json'), ...args]);
+    expect(now.status).toBe(0);
+    expect(old.stdout).toBe(now.stdout);
+    const p = JSON.parse(now.stdout) as { meanS: number; lowS: number; highS: number };
+    expect(p.lowS).toBeLessThan(p.meanS);
+    expect(p.highS).toBeGreaterThan(p.meanS);
   });
 
   it('says in one stderr line when the calibration was recorded on another machine', () => {

@@ -182,8 +182,8 @@ describe('plan', () => {
 
 describe('calibrate with too few points', () => {
   it('one lockbench file: one line naming the files (was an exception from inside ml-levenberg-marquardt)', async () => {
-    const file = readdirSync(resolve('measurements/this-host/lockbench')).filter((f) => f.endsWith('.json')).sort()[0]!;
-    const r = await locksim(['calibrate', resolve('measurements/this-host/lockbench', file), '--out', 'cal']);
+    const file = readdirSync(resolve('measurements/this-host-2026-11/lockbench')).filter((f) => f.endsWith('.json')).sort()[0]!;
+    const r = await locksim(['calibrate', resolve('measurements/this-host-2026-11/lockbench', file), '--out', 'cal']);
     expectOneLine(r, /^\(command line\):1:1: <files>: expected none or at least 2 lockbench measurement files/);
     expect(existsSync(join(dir, 'cal'))).toBe(false);
   });

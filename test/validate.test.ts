@@ -13,7 +13,7 @@ import { loadCalibrationRecord, loadMountstormPoint } from '../src/host/calibrat
 import { checkHeldOut, formatBias, formatValidation, signTestP, validate, validationOutputs } from '../src/host/validate.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const data = join(repo, 'measurements/this-host');
+const data = join(repo, 'measurements/this-host-2026-11');
 const calibrationFile = join(data, 'fitted/calibration.json');
 const work = mkdtempSync(join(tmpdir(), 'locksim-validate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

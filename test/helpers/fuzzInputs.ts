@@ -126,8 +126,8 @@ export function inputKinds(): InputKind[] {
     {
       name: 'measurement',
       seeds: [
-        ...readSeeds('measurements/this-host/lockbench', (f) => f.endsWith('.json')).slice(0, 3),
-        ...readSeeds('measurements/this-host/mountstorm', (f) => f.endsWith('.json')).slice(0, 3),
+        ...readSeeds('measurements/this-host-2026-11/lockbench', (f) => f.endsWith('.json')).slice(0, 3),
+        ...readSeeds('measurements/this-host-2026-11/mountstorm', (f) => f.endsWith('.json')).slice(0, 3),
       ],
       tokens: jsonTokens,
       load: (text, file) => parseMeasurement(text, file),
