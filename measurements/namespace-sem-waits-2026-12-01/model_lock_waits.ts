@@ -4,14 +4,16 @@
  * often its thread slept on the semaphore (queued on its wait list) and for
  * how long (from queueing to holding it, the span lock:contention_begin/end
  * covers in the kernel). It wraps RwSemaphore's methods for the run (a
- * measurement aid, not a model change).
+ * measurement aid, not a model change). Last line: how long a sleeper that
+ * a release of namespace_sem woke took to get a CPU (the kernel's side is
+ * measurements/namespace-sem-waits-2026-12-02/handoffs.py).
  * Usage: npx tsx measurements/namespace-sem-waits-2026-12-01/model_lock_waits.ts CALIBRATION.json TRACE.jsonl
  */
 import { simulateProbeStorm } from '../../src/host/calibration/fit.ts';
 import { readTraceFile } from '../../src/host/calibration/measurements.ts';
 import { loadStormCalibration } from '../../scripts/stormCalibration.ts';
 import { RwSemaphore } from '../../src/locks/rwsem.ts';
-import type { SimThread } from '../../src/cpu/thread.ts';
+import { SimThread, ThreadState } from '../../src/cpu/thread.ts';
 import { InputError } from '../../src/config/errors.ts';
 import { orExit } from '../../scripts/orExit.ts';
 import { existsSync } from 'node:fs';
@@ -34,6 +36,32 @@ RwSemaphore.prototype.acquired = function (this: RwSemaphore, t, mode, start) {
   queuedAt.delete(t);
   got.push({ thread: t.name, lock: this.name, mode, from: q ?? start, at: t.localNow, slept: q !== undefined });
   return acquired.call(this, t, mode, start);
+};
+
+// Wake-up to running: threads a namespace_sem release woke (grant: readers granted, a writer woken to try).
+const releasedTo = new Set<SimThread>();
+const wokenAt = new Map<SimThread, number>();
+const wakeToRunNs: number[] = [];
+const grant = RwSemaphore.prototype.grant;
+RwSemaphore.prototype.grant = function (this: RwSemaphore) {
+  const woken = grant.call(this);
+  if (this.name === 'namespace_sem') for (const w of woken) releasedTo.add(w.t);
+  return woken;
+};
+const wake = SimThread.prototype.wake;
+SimThread.prototype.wake = function (this: SimThread, delay?: number) {
+  // A wake of a thread still running (it had not gone to sleep yet) is not a wake-up.
+  if (releasedTo.delete(this) && this.state === ThreadState.Asleep) wokenAt.set(this, this.sim.now);
+  return wake.call(this, delay);
+};
+const dispatched = SimThread.prototype.dispatched;
+SimThread.prototype.dispatched = function (this: SimThread, cpu: number) {
+  const at = wokenAt.get(this);
+  if (at !== undefined) {
+    wakeToRunNs.push(this.sim.now - at);
+    wokenAt.delete(this);
+  }
+  return dispatched.call(this, cpu);
 };
 
 const trace = orExit(() => {
@@ -65,4 +93,9 @@ for (const a of got) {
 console.log(`${trace.header.variant} K=${containers} L=${layers}, model (${cal}), per container:`);
 for (const [k, g] of [...agg.entries()].sort((a, b) => b[1].ns - a[1].ns)) {
   console.log(`${k.padEnd(40)} ${g.n} acquisitions, ${g.sleeps} sleeps (${(g.sleeps / g.n).toFixed(3)} per acquisition), ${(g.ns / containers / 1e6).toFixed(1)} ms asleep per container, mean ${(g.ns / Math.max(1, g.sleeps) / 1e6).toFixed(2)} ms`);
+}
+wakeToRunNs.sort((a, b) => a - b);
+if (wakeToRunNs.length > 0) {
+  const mean = wakeToRunNs.reduce((a, b) => a + b, 0) / wakeToRunNs.length;
+  console.log(`namespace_sem sleepers woken by a release: ${wakeToRunNs.length}; wake-up to running median ${(wakeToRunNs[wakeToRunNs.length >> 1]! / 1e3).toFixed(0)} us, mean ${(mean / 1e3).toFixed(0)} us`);
 }
