@@ -33,5 +33,5 @@ for a in $ws; do for b in $ws; do
 done; done
 awk '{ n++; d += $3; m += $4; c += $6; if ($5 <= 1.3) r++; if ($6 >= 80) k++; if ($5 <= 1.3 && $6 >= 80) both++;
        cm[$1] += $4; cd[$1] += $3; cc[$1] += $6; cn[$1]++ }
-     END { printf "%d pairs: mean drift %.1f%%, mean MAPE %.1f%% (%.2fx), mean coverage %.0f%%; MAPE <= 1.3x drift in %d, coverage >= 80%% in %d, both in %d\n", n, d/n, m/n, m/d, c/n, r, k, both
+     END { printf "all %d pairs: mean drift %.1f%%, mean MAPE %.1f%% (%.2fx), mean coverage %.0f%%; MAPE <= 1.3x drift in %d, coverage >= 80%% in %d, both in %d\n", n, d/n, m/n, m/d, c/n, r, k, both
            for (w in cm) printf "  calibration %s on the others: MAPE %.1f%%, drift %.1f%% (%.2fx), coverage %.0f%%\n", w, cm[w]/cn[w], cd[w]/cn[w], cm[w]/cd[w], cc[w]/cn[w] }' "$O/pairs.txt" | sort
