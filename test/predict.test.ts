@@ -210,6 +210,9 @@ describe('locksim predict (CLI)', () => {
     const record = loadCalibrationRecord(current);
     // A record without the machine's identity cannot say when it is used elsewhere.
     expect(record.machine).toMatchObject({ vendor: expect.any(String), family: expect.any(Number), kernelRelease: expect.any(String) });
+    // It is a link into its window: the files it names resolve where it really is (validate reads them to refuse them as held-out data).
+    const named = [...record.mountstorm!.files, ...(record.lockbench?.files ?? []), record.hardwareModel, record.kernelModel!];
+    expect(named.filter((f) => !existsSync(f))).toEqual([]);
     const args = ['--variant', 'per-layer-idmap', '-K', '8', '-L', '25', '--json'];
     const now = cli(['predict', 'mountstorm', '--calibration', current, ...args]);
     const old = cli(['predict', 'mountstorm', '--calibration', join(repo, 'measurements/this-host/fitted/calibration.json'), ...args]);

@@ -2,7 +2,7 @@
 // files' text with each fitted number and its source replaced) and
 // calibration.json, the record validate and predict read back.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, join } from 'node:path';
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
@@ -224,7 +224,11 @@ const calibrationRecordSchema = z.looseObject({
   }).nullable(),
 });
 
-/** Reads calibration.json; model and measurement paths in it are made absolute (they are relative to it). */
+/**
+ * Reads calibration.json; model and measurement paths in it are made absolute
+ * (they are relative to where the file really is: measurements/this-host's
+ * calibration.json is a link into the window it was recorded in).
+ */
 export function loadCalibrationRecord(file: string): CalibrationRecord {
   const text = readInputFile(file, 'a calibration.json written by `locksim calibrate`');
   try {
@@ -234,7 +238,7 @@ export function loadCalibrationRecord(file: string): CalibrationRecord {
   }
   new YamlSource(text, file).validate(calibrationRecordSchema);
   const r = JSON.parse(text) as CalibrationRecord;
-  const dir = dirname(resolve(file));
+  const dir = dirname(realpathSync(resolve(file)));
   const abs = (f: string) => resolve(dir, f);
   return {
     ...r,
