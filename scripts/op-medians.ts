@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { loadMountstormPoints, simulateProbeStorm } from '../src/host/calibrate.ts';
 import { median } from '../src/bench/stats.ts';
+import { groupBy } from '../src/host/propagationFit.ts';
 import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, dir, ...configs] = process.argv.slice(2);
@@ -30,25 +31,14 @@ console.log(`| configuration | mean launch, ms (measured / model) | ${OPS.map((o
 console.log(`|---|---|${OPS.map(() => '---').join('|')}|`);
 for (const config of configs) {
   const files = configurationFiles(dir, config);
-  const measured = new Map<string, number[]>();
-  for (const f of files) {
-    for (const run of JSON.parse(readFileSync(f, 'utf8')).results.runs as { opP50Ns?: Record<string, number> }[]) {
-      for (const [op, ns] of Object.entries(run.opP50Ns ?? {})) {
-        let l = measured.get(op);
-        if (!l) measured.set(op, (l = []));
-        l.push(ns);
-      }
-    }
-  }
+  // Each run's median of each op, measured; every call of each op, simulated.
+  const runs = files.flatMap((f) => JSON.parse(readFileSync(f, 'utf8')).results.runs as { opP50Ns?: Record<string, number> }[]);
+  const measured = groupBy(runs.flatMap((run) => Object.entries(run.opP50Ns ?? {})), ([op]) => op);
   const [point] = loadMountstormPoints(files);
   const sim = simulateProbeStorm(spec, kernel, point!, { recordOpLog: true });
-  const simulated = new Map<string, number[]>();
-  for (const c of sim.opLog ?? []) {
-    let l = simulated.get(c.op);
-    if (!l) simulated.set(c.op, (l = []));
-    l.push(c.durNs);
-  }
+  const simulated = groupBy(sim.opLog ?? [], (c) => c.op);
+  const medianOf = (xs: number[] | undefined) => (xs ? median(xs) : undefined);
   const meanMs = (median(point!.runsMeanNs) / 1e6).toFixed(1);
-  const cells = OPS.map((op) => `${us(measured.has(op) ? median(measured.get(op)!) : undefined)} / ${us(simulated.has(op) ? median(simulated.get(op)!) : undefined)}`);
+  const cells = OPS.map((op) => `${us(medianOf(measured.get(op)?.map(([, ns]) => ns)))} / ${us(medianOf(simulated.get(op)?.map((c) => c.durNs)))}`);
   console.log(`| ${config} | ${meanMs} / ${(sim.metrics.launchMeanS * 1e3).toFixed(1)} | ${cells.join(' | ')} |`);
 }

@@ -14,6 +14,7 @@
 //   window's measurements/); CONFIG defaults to per-layer-idmap-K2-L10 and
 //   per-layer-idmap-K2-L50.
 import { loadMountstormPoints, readTraceFile, simulateProbeStorm } from '../src/host/calibrate.ts';
+import { groupBy } from '../src/host/propagationFit.ts';
 import { type OpLogEntry as Call } from '../src/workload/host/launchState.ts';
 import { OP_NAMES, type Trace } from '../src/workload/trace.ts';
 import { configurationFiles, loadStormCalibration } from './stormCalibration.ts';
@@ -45,12 +46,7 @@ function context(u: Call, byContainer: Map<string, Call[]>): string {
 function byContext(runs: Call[][]): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const calls of runs) {
-    const byContainer = new Map<string, Call[]>();
-    for (const c of calls) {
-      let list = byContainer.get(c.container);
-      if (!list) byContainer.set(c.container, (list = []));
-      list.push(c);
-    }
+    const byContainer = groupBy(calls, (c) => c.container);
     for (const u of calls) {
       if (u.op !== 'umount') continue;
       const k = context(u, byContainer);
