@@ -22,7 +22,10 @@ import type { MountstormPoint } from '../src/host/calibration/measurements.ts';
 import { loadStormCalibration } from './stormCalibration.ts';
 
 const [calibration, ...windows] = process.argv.slice(2);
-if (!calibration || windows.length === 0) throw new Error('usage: placement-slopes.ts CALIBRATION.json WINDOW_DIR...');
+if (!calibration || windows.length === 0) {
+  process.stderr.write('usage: npx tsx scripts/placement-slopes.ts CALIBRATION.json WINDOW_DIR...\n');
+  process.exit(2);
+}
 
 interface Run { transferNs?: { before: number; after: number }; opP50Ns: Record<string, number> }
 // (K, op) -> runs' (transfer ns, median call ns)
@@ -55,11 +58,15 @@ for (const w of windows) {
 }
 
 const { hardware, kernel } = loadStormCalibration(calibration);
+// A host calibration's model has the one transfer between its CPUs as crossL3 (hostToModel).
+if (!hardware.coreToCore.crossL3) {
+  process.stderr.write(`${calibration}: coreToCore.crossL3: expected the host's one transfer between its CPUs to vary, got none\n`);
+  process.exit(2);
+}
+const crossL3 = hardware.coreToCore.crossL3;
 const modelAt = (containers: number, layers: number, crossL3Ns: number) => {
   const h = structuredClone(hardware);
-  // A host calibration's model has the one transfer between its CPUs as crossL3 (hostToModel).
-  if (!h.coreToCore.crossL3) throw new Error(`${calibration}: its hardware model has no crossL3 transfer to vary`);
-  h.coreToCore.crossL3.value = crossL3Ns;
+  h.coreToCore.crossL3 = { ...crossL3, value: crossL3Ns };
   const p: MountstormPoint = { file: '(placement)', files: [], variant: 'per-layer-idmap', layers, containers, runsMeanNs: [], opCounts: {}, traces: [], otherRunnable: 0 };
   return simulateMountstormCalls(hostMachineSpec(h), kernel, p).medianCallS;
 };
