@@ -1,7 +1,9 @@
 /**
  * Start time of the command line (issue 12), appended to docs/benchmarks.md:
  * `node bin/locksim.js --help` as `npm ci` leaves it (compiled dist/, bundled
- * into dist/bundle/main.js), beside the compiled modules without the bundle
+ * into dist/bundle/main.cjs and run from V8's code cache, src/bundleLoader.ts),
+ * beside the same bundle without the code cache (LOCKSIM_CACHE_DIR=off),
+ * beside the compiled modules without the bundle
  * (`node dist/cli/main.js --help`), beside
  * the same command through tsx (the sources, as before there was a build) and
  * beside `node -e 0` (the floor: Node's own start on this machine). Median of
@@ -25,15 +27,15 @@ interface Timing { wall: number[]; cpu: number[] }
  * load, the CPU time much less, so it is the better estimate of the start on
  * a quiet machine.
  */
-function time(args: string[]): Timing {
+function time(args: string[], env: Record<string, string> = {}): Timing {
   const wall: number[] = [];
   const cpu: number[] = [];
   const gnuTime = existsSync('/usr/bin/time');
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
     const r = gnuTime
-      ? spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { cwd: root, encoding: 'utf8' })
-      : spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+      ? spawnSync('/usr/bin/time', ['-f', '%U %S', process.execPath, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } })
+      : spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
     wall.push(Number(process.hrtime.bigint() - t0) / 1e9);
     if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
     if (gnuTime) {
@@ -53,6 +55,7 @@ const loadBefore = loadavg()[0];
 time(['bin/locksim.js', '--help']);
 const floor = time(['-e', '0']);
 const compiled = time(['bin/locksim.js', '--help']);
+const uncached = time(['bin/locksim.js', '--help'], { LOCKSIM_CACHE_DIR: 'off' });
 const modules = time(['dist/cli/main.js', '--help']);
 const viaTsx = time(['--import', 'tsx', 'src/cli/main.ts', '--help']);
 const lscpu = (() => {
@@ -74,11 +77,12 @@ Median of ${RUNS} fresh processes, (min-max) in brackets.
 | command | wall time | CPU time (user + system) |
 |---|---|---|
 | \`node -e 0\` (Node's own start: the floor) | ${fmt(floor.wall)} | ${fmt(floor.cpu)} |
-| \`locksim --help\` (\`node bin/locksim.js\`, compiled \`dist/\`, one bundled file: \`dist/bundle/main.js\`) | ${fmt(compiled.wall)} | ${fmt(compiled.cpu)} |
+| \`locksim --help\` (\`node bin/locksim.js\`, compiled \`dist/\`, one bundled file: \`dist/bundle/main.cjs\`, run from V8's code cache) | ${fmt(compiled.wall)} | ${fmt(compiled.cpu)} |
+| the same bundle without the code cache (\`LOCKSIM_CACHE_DIR=off\`) | ${fmt(uncached.wall)} | ${fmt(uncached.cpu)} |
 | the same from the compiled modules without the bundle (\`node dist/cli/main.js --help\`) | ${fmt(modules.wall)} | ${fmt(modules.cpu)} |
 | \`locksim --help\` through tsx (\`node --import tsx src/cli/main.ts\`) | ${fmt(viaTsx.wall)} | ${fmt(viaTsx.cpu)} |
 
-The compiled start is ${(median(compiled.wall) - median(floor.wall)).toFixed(3)} s of wall time above Node's own (${(median(modules.wall) - median(floor.wall)).toFixed(3)} s from the modules without the bundle); tsx adds ${(median(viaTsx.wall) - median(compiled.wall)).toFixed(3)} s more (it compiles every source file at each start). The CPU time is what the start costs without other work competing for the 2 CPUs: on a quiet machine the wall time is close to it.
+The compiled start is ${(median(compiled.wall) - median(floor.wall)).toFixed(3)} s of wall time above Node's own (${(median(uncached.wall) - median(floor.wall)).toFixed(3)} s without the code cache, ${(median(modules.wall) - median(floor.wall)).toFixed(3)} s from the modules without the bundle); tsx adds ${(median(viaTsx.wall) - median(compiled.wall)).toFixed(3)} s more (it compiles every source file at each start). The CPU time is what the start costs without other work competing for the 2 CPUs: on a quiet machine the wall time is close to it.
 `;
 const docPath = join(root, 'docs/benchmarks.md');
 const doc = readFileSync(docPath, 'utf8');

@@ -1,10 +1,19 @@
 // Bundles the compiled entry points (`npm run build`, after tsc) into one file
-// each, in dist/bundle/: the CLI (`main.js`, what bin/locksim.js imports), the
-// worker-thread file (`worker.js`, what the pool gives piscina) and the launch
-// point of the benchmarks (`launchPoint.js`). A process then loads one file
-// instead of ~130 modules (zod alone is ~95 ESM files): ~30 ms less at every
-// start of `locksim`, of a launch point and of each worker thread
-// (docs/benchmarks.md, "Seventh session").
+// each, in dist/bundle/: the CLI (`main.cjs`), the worker-thread file
+// (`worker.cjs`) and the launch point of the benchmarks (`launchPoint.cjs`).
+// A process then loads one file instead of ~130 modules (zod alone is ~95
+// ESM files): ~30 ms less at every start of `locksim`, of a launch point and
+// of each worker thread (docs/benchmarks.md, "Seventh session").
+//
+// Beside each bundle, an ES module stub of the entry point's name
+// (`main.js`, what bin/locksim.js imports; `worker.js`, what the pool gives
+// piscina; `launchPoint.js`) runs the bundle through src/bundleLoader.ts,
+// which keeps V8's compiled code of it between processes (the code cache:
+// another ~50 ms less at each start). The bundles are CommonJS text for
+// that reason (vm.Script takes a code cache; Node 20 has none for ES
+// modules): `import.meta` is the stub's, and each `import("pkg")` calls the
+// stub's own import(), which a script compiled from a cache cannot do on
+// Node 20.
 //
 // The bundle is only an optimisation: without esbuild (an install without
 // dev dependencies and without tsx) this prints why and stops, and
@@ -13,12 +22,13 @@
 // Layout: dist/bundle/ is two levels below the project like every folder of
 // dist/, so paths the modules compute from `import.meta.url` (models/,
 // probes/, node_modules/.cache) resolve the same from a bundle, and the
-// pool's `./worker.js` next to its module is the worker bundle. Packages
+// pool's `./worker.js` next to its module is the worker stub. Packages
 // loaded where they are used (vega, resvg, mathjs, piscina, yaml, ...) stay
 // outside: a bundle would parse them at every start. zod (~95 ESM files,
 // loaded by every command) is inside; so are, in the CLI, the CommonJS
 // packages it loads at every start (below).
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,11 +40,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const everywhere = ['zod'];
 /**
  * Also bundled into the CLI, which loads them at every start (commander; yaml
- * through src/report/html.ts and src/host/, cli-progress). They are CommonJS
- * and `require` Node's built-ins, which esbuild's ESM output can do only with
- * a `require` defined in the bundle (the banner). Not in the worker and the
- * launch point, which never parse YAML (their models come from the model
- * cache; yamlLoad.ts requires yaml at the first parse).
+ * through src/report/html.ts and src/host/, cli-progress). Not in the worker
+ * and the launch point, which never parse YAML (their models come from the
+ * model cache; yamlLoad.ts requires yaml at the first parse, through the
+ * `require` the loader gives the bundle).
  */
 const inCli = ['commander', 'yaml', 'cli-progress'];
 
@@ -50,17 +59,62 @@ const outside = (inside) => Object.keys(pkg.dependencies).filter((name) => !insi
 const common = {
   absWorkingDir: root,
   outdir: 'dist/bundle',
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: `node${pkg.engines.node.replace(/[^0-9.]/g, '')}`,
   // Shorter to parse (the start is what a bundle is for), names kept for readable stack traces.
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: true,
   logLevel: 'warning',
-  // CommonJS code in the bundle (and yamlLoad.ts's lazy require) calls `require`, undefined in an ES module.
-  banner: { js: "import { createRequire as __locksimCreateRequire } from 'node:module'; const require = __locksimCreateRequire(import.meta.url);" },
+  // The stub's import.meta (src/bundleLoader.ts passes it in).
+  define: { 'import.meta': '__importMeta' },
+  metafile: true,
+  write: false,
 };
-await esbuild.build({ ...common, entryPoints: { main: 'dist/cli/main.js' }, external: outside([...everywhere, ...inCli]) });
-await esbuild.build({ ...common, entryPoints: { worker: 'dist/runner/worker.js', launchPoint: 'dist/bench/launchPoint.js' }, external: outside(everywhere) });
+
+/** The names an entry point exports, read from an ES module build of it (nothing written). */
+async function exportNames(entry, external) {
+  const r = await esbuild.build({ ...common, format: 'esm', outExtension: {}, define: {}, sourcemap: false, entryPoints: [entry], external });
+  return Object.values(r.metafile.outputs).find((o) => o.entryPoint !== undefined).exports;
+}
+
+/** A package's `import("pkg")` in bundled code, given to the stub's import() (see above). */
+const DYNAMIC_IMPORT = /\bimport\(("[^"\\]+")\)/g;
+
+async function bundle(entries, external) {
+  const r = await esbuild.build({ ...common, entryPoints: entries, external });
+  const hashes = new Map();
+  for (const out of r.outputFiles) {
+    let text = out.text;
+    if (out.path.endsWith('.cjs')) {
+      text = text.replace(DYNAMIC_IMPORT, '__locksimImport($1)');
+      // Any other import() (a computed specifier) would fail once the bundle runs from the code cache: refuse to build it.
+      const left = /\bimport\(/.exec(text);
+      if (left) throw new Error(`bundle: ${out.path} calls import() with something other than a package name at ${left.index}: src/bundleLoader.ts cannot pass it on`);
+    }
+    writeFileSync(out.path, text);
+    hashes.set(out.path, createHash('sha256').update(text).digest('hex'));
+  }
+  for (const [name, entry] of Object.entries(entries)) {
+    const names = await exportNames(entry, external);
+    const lines = names.map((n) => (n === 'default' ? 'export default bundle.default;' : `export const ${n} = bundle.${n};`));
+    writeFileSync(
+      join(root, 'dist/bundle', `${name}.js`),
+      `// Written by scripts/bundle.mjs: runs ${name}.cjs (${entry} bundled) with V8's code cache, src/bundleLoader.ts.\n` +
+        // The bundled modules' import.meta.url is this file's, so the model cache's fingerprint of the
+        // validating code (src/config/modelCache.ts) reads this text: the bundle's hash makes it change with the bundle.
+        `// ${name}.cjs sha256 ${hashes.get(join(root, 'dist/bundle', `${name}.cjs`))}\n` +
+        `import { loadBundle } from '../bundleLoader.js';\n` +
+        `const bundle = loadBundle(import.meta, './${name}.cjs', (specifier) => import(specifier)).exports;\n` +
+        lines.join('\n') + '\n',
+    );
+  }
+}
+
+// Bundles of an earlier build (ES modules, before the code cache) would otherwise stay beside the stubs.
+for (const old of ['main.js.map', 'worker.js.map', 'launchPoint.js.map']) rmSync(join(root, 'dist/bundle', old), { force: true });
+await bundle({ main: 'dist/cli/main.js' }, outside([...everywhere, ...inCli]));
+await bundle({ worker: 'dist/runner/worker.js', launchPoint: 'dist/bench/launchPoint.js' }, outside(everywhere));

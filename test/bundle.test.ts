@@ -1,17 +1,21 @@
-// The bundles of the build (scripts/bundle.mjs: dist/bundle/main.js, worker.js,
-// launchPoint.js, what bin/locksim.js, the worker pool and the launch bench
-// run) do what the compiled modules of dist/ do: the same launch point, the
-// same result files with worker threads (the worker bundle, found next to the
+// The bundles of the build (scripts/bundle.mjs: dist/bundle/main.cjs,
+// worker.cjs, launchPoint.cjs, run by the stubs main.js, worker.js and
+// launchPoint.js that bin/locksim.js, the worker pool and the launch bench
+// load) do what the compiled modules of dist/ do: the same launch point, the
+// same result files with worker threads (the worker stub, found next to the
 // bundled pool), the models found from the bundle's folder, and parsed by the
-// yaml package (bundled into the CLI, required at the first parse elsewhere).
+// yaml package (bundled into the CLI, required at the first parse elsewhere);
+// and run from V8's code cache (src/bundleLoader.ts) they still do, charts
+// (vega, loaded by import() through the stub) included.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const bundle = resolve('dist/bundle');
-const built = existsSync(join(bundle, 'main.js')) && existsSync(join(bundle, 'worker.js')) && existsSync(join(bundle, 'launchPoint.js'));
+const built = ['main', 'worker', 'launchPoint'].every((n) => existsSync(join(bundle, `${n}.js`)) && existsSync(join(bundle, `${n}.cjs`)));
 const skip = built ? '' : 'skipped: dist/bundle not built (npm run build)';
 
 function node(args: string[], env: Record<string, string> = {}) {
@@ -72,6 +76,36 @@ describe.skipIf(!built)(`bundles of dist/ ${skip}`, () => {
       const a = readFileSync(join(dir, 'bundled', f));
       expect(a.length).toBeGreaterThan(0);
       expect(a.equals(readFileSync(join(dir, 'modules', f))), `${f} differs`).toBe(true);
+    }
+  });
+
+  it('from the code cache, with workers and charts, the CLI writes the compiled modules\' files', () => {
+    const file = join(dir, 'cached.yaml');
+    writeFileSync(file, scenario);
+    const cache = join(dir, 'code-cache');
+    const run = (out: string) => node([join(bundle, 'main.js'), 'run', file, '--out', join(dir, out), '--workers', '2'], { LOCKSIM_CACHE_DIR: cache });
+    run('first');
+    const written = readdirSync(join(cache, 'code')).sort();
+    // The CLI's bundle and the workers' (both threads start together: one entry).
+    expect(written.map((f) => f.replace(/-[0-9a-f]+\.v8$/, ''))).toEqual(['main.cjs', 'worker.cjs']);
+    const stamps = () => written.map((f) => statSync(join(cache, 'code', f)).mtimeMs);
+    const before = stamps();
+    run('second');
+    // Read and accepted, not written again.
+    expect(readdirSync(join(cache, 'code')).sort()).toEqual(written);
+    expect(stamps()).toEqual(before);
+    node([resolve('dist/cli/main.js'), 'run', file, '--out', join(dir, 'compiled'), '--workers', '1']);
+    const files = readdirSync(join(dir, 'compiled')).filter((f) => f !== 'manifest.json');
+    expect(files.filter((f) => f.endsWith('.png')).length).toBeGreaterThan(0);
+    for (const out of ['first', 'second']) {
+      for (const f of files) expect(readFileSync(join(dir, out, f)).equals(readFileSync(join(dir, 'compiled', f))), `${out}/${f} differs`).toBe(true);
+    }
+  });
+
+  it('each stub names its bundle\'s hash: the model cache\'s fingerprint of the validating code (the stub\'s text) changes with the bundle', () => {
+    for (const name of ['main', 'worker', 'launchPoint']) {
+      const hash = createHash('sha256').update(readFileSync(join(bundle, `${name}.cjs`))).digest('hex');
+      expect(readFileSync(join(bundle, `${name}.js`), 'utf8')).toContain(`${name}.cjs sha256 ${hash}`);
     }
   });
 });
