@@ -118,3 +118,21 @@ async function bundle(entries, external) {
 for (const old of ['main.js.map', 'worker.js.map', 'launchPoint.js.map']) rmSync(join(root, 'dist/bundle', old), { force: true });
 await bundle({ main: 'dist/cli/main.js' }, outside([...everywhere, ...inCli]));
 await bundle({ worker: 'dist/runner/worker.js', launchPoint: 'dist/bench/launchPoint.js' }, outside(everywhere));
+// vega and vega-lite for the charts (~90 ES module files: ~250 ms to import,
+// ~80 ms as one bundle from the code cache), loaded by
+// src/report/chartLibraries.ts at the first chart; no stub (nothing imports it
+// by name). vega-canvas's Node build awaits import('canvas') at its top level,
+// which a CommonJS bundle cannot hold: its browser build stands in, which does
+// what the Node build does without the optional `canvas` package (not a
+// dependency of locksim; charts.ts pins vega's text metrics to its estimate
+// anyway): no canvas, `null`.
+const charts = await esbuild.build({
+  ...common,
+  entryPoints: { charts: 'dist/report/chartPackages.js' },
+  external: outside(['vega', 'vega-lite']),
+  alias: { 'vega-canvas': join(root, 'node_modules/vega-canvas/build/vega-canvas.browser.js') },
+});
+for (const out of charts.outputFiles) {
+  if (out.path.endsWith('.cjs') && /\bimport\(/.test(out.text)) throw new Error(`bundle: ${out.path} calls import(), which its loader does not give it`);
+  writeFileSync(out.path, out.text);
+}

@@ -54,7 +54,7 @@ export interface LoadedBundle {
  * Runs bundle `name` (a file next to the stub whose `import.meta` is `meta`)
  * and returns its exports. `importPackage` is the stub's `import()`.
  */
-export function loadBundle(meta: ImportMeta, name: string, importPackage: (specifier: string) => Promise<unknown>): LoadedBundle {
+export function loadBundle(meta: ImportMeta, name: string, importPackage: (specifier: string) => Promise<unknown> = noImport): LoadedBundle {
   const file = fileURLToPath(new URL(name, meta.url));
   const source = readFileSync(file, 'utf8');
   const root = modelCacheDir();
@@ -68,6 +68,11 @@ export function loadBundle(meta: ImportMeta, name: string, importPackage: (speci
     cache = cachedData !== undefined && !script.cachedDataRejected ? 'used' : store(entry, script.createCachedData()) ? 'written' : 'unwritable';
   }
   return { exports: module.exports, cache };
+}
+
+/** For a bundle that imports no package at run time (the charts'). */
+function noImport(specifier: string): Promise<unknown> {
+  return Promise.reject(new Error(`this bundle was loaded without a way to import packages (asked for ${specifier})`));
 }
 
 function readOrUndefined(file: string): Buffer | undefined {

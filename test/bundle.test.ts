@@ -6,16 +6,17 @@
 // bundled pool), the models found from the bundle's folder, and parsed by the
 // yaml package (bundled into the CLI, required at the first parse elsewhere);
 // and run from V8's code cache (src/bundleLoader.ts) they still do, charts
-// (vega, loaded by import() through the stub) included.
+// (vega and vega-lite, their own bundle: src/report/chartLibraries.ts) included.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const bundle = resolve('dist/bundle');
-const built = ['main', 'worker', 'launchPoint'].every((n) => existsSync(join(bundle, `${n}.js`)) && existsSync(join(bundle, `${n}.cjs`)));
+const built = ['main', 'worker', 'launchPoint'].every((n) => existsSync(join(bundle, `${n}.js`)) && existsSync(join(bundle, `${n}.cjs`))) && existsSync(join(bundle, 'charts.cjs'));
 const skip = built ? '' : 'skipped: dist/bundle not built (npm run build)';
 
 function node(args: string[], env: Record<string, string> = {}) {
@@ -86,8 +87,8 @@ describe.skipIf(!built)(`bundles of dist/ ${skip}`, () => {
     const run = (out: string) => node([join(bundle, 'main.js'), 'run', file, '--out', join(dir, out), '--workers', '2'], { LOCKSIM_CACHE_DIR: cache });
     run('first');
     const written = readdirSync(join(cache, 'code')).sort();
-    // The CLI's bundle and the workers' (both threads start together: one entry).
-    expect(written.map((f) => f.replace(/-[0-9a-f]+\.v8$/, ''))).toEqual(['main.cjs', 'worker.cjs']);
+    // The CLI's bundle, vega's (the charts) and the workers' (both threads start together: one entry).
+    expect(written.map((f) => f.replace(/-[0-9a-f]+\.v8$/, ''))).toEqual(['charts.cjs', 'main.cjs', 'worker.cjs']);
     const stamps = () => written.map((f) => statSync(join(cache, 'code', f)).mtimeMs);
     const before = stamps();
     run('second');
@@ -107,5 +108,21 @@ describe.skipIf(!built)(`bundles of dist/ ${skip}`, () => {
       const hash = createHash('sha256').update(readFileSync(join(bundle, `${name}.cjs`))).digest('hex');
       expect(readFileSync(join(bundle, `${name}.js`), 'utf8')).toContain(`${name}.cjs sha256 ${hash}`);
     }
+  });
+
+  it('vega and vega-lite from the charts bundle draw the SVG the packages draw', async () => {
+    const { lineChartSpec, renderSvg } = await import('../src/report/charts.ts');
+    const points = [1, 2, 4, 8].flatMap((x) => ['a', 'b'].map((variant, i) => ({ variant, x, key: `${variant}|${x}`, seed: 's', metrics: { p50: x * (i + 1), p99: x * (i + 3) } })));
+    const spec = lineChartSpec({ title: 'bundle', points, xLabel: 'threads', yMetric: 'p50', yLabel: 'ns', xScale: 'log', band: { lo: 'p50', hi: 'p99' } });
+    const specFile = join(dir, 'spec.json');
+    writeFileSync(specFile, JSON.stringify(spec));
+    // From the sources (no dist/bundle beside src/): the packages.
+    const fromPackages = await renderSvg(spec);
+    // From dist/: chartLibraries.ts finds dist/bundle/charts.cjs.
+    const script = `import { renderSvg } from ${JSON.stringify(pathToFileURL(resolve('dist/report/charts.js')).href)}; import { readFileSync } from 'node:fs'; process.stdout.write(await renderSvg(JSON.parse(readFileSync(${JSON.stringify(specFile)}, 'utf8'))));`;
+    const fromBundle = node(['--input-type=module', '-e', script], { LOCKSIM_CACHE_DIR: join(dir, 'svg-cache') });
+    expect(readdirSync(join(dir, 'svg-cache', 'code')).some((f) => f.startsWith('charts.cjs-'))).toBe(true);
+    expect(fromBundle.length).toBeGreaterThan(1000);
+    expect(fromBundle).toBe(fromPackages);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { lineChartSpec, renderSvg, renderPng, renumberSvgIds, chartFiles, DEFAULT_FONT_DIR } from '../src/report/charts.ts';
+import { lineChartSpec, renderSvg, renderPng, renderPngAsync, renumberSvgIds, chartFiles, chartFilesOf, DEFAULT_FONT_DIR } from '../src/report/charts.ts';
 import { writeOutputs } from '../src/report/atomicWrite.ts';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { PointResult } from '../src/report/results.ts';
@@ -139,6 +139,24 @@ describe('renderPng', () => {
     expect(JSON.parse(readFileSync(join(out, 'fig10.vl.json'), 'utf8'))).toEqual(spec());
     expect(readFileSync(join(out, 'fig10.svg'), 'utf8')).toBe(await renderSvg(spec()));
     rmSync(out, { recursive: true });
+  });
+
+  it.skipIf(fontsMissing)('chartFilesOf (PNGs on libuv threads while the next SVG renders) gives the bytes of each chart rendered alone, in order', async () => {
+    const specs = [
+      { name: 'a', spec: spec() },
+      { name: 'b', spec: lineChartSpec({ title: 'log', points, xLabel: 'threads', yMetric: 'p99', yLabel: 'ns', xScale: 'log', yScale: 'log', band: { lo: 'p50', hi: 'p99' } }) },
+      { name: 'c', spec: lineChartSpec({ title: 'another', points, xLabel: 'threads', yMetric: 'p50', yLabel: 'ns' }) },
+    ];
+    const together = await chartFilesOf(specs);
+    const alone: { name: string; content: string | Buffer }[] = [];
+    for (const { name, spec: s } of specs) {
+      const svg = await renderSvg(s);
+      alone.push(...(await chartFiles(name, s)).slice(0, 2), { name: `${name}.png`, content: renderPng(svg) });
+    }
+    expect(together.map((f) => f.name)).toEqual(['a.vl.json', 'a.svg', 'a.png', 'b.vl.json', 'b.svg', 'b.png', 'c.vl.json', 'c.svg', 'c.png']);
+    together.forEach((f, i) => expect(Buffer.from(f.content).equals(Buffer.from(alone[i]!.content)), f.name).toBe(true));
+    const svg = await renderSvg(spec());
+    expect((await renderPngAsync(svg, { width: 300 })).equals(renderPng(svg, { width: 300 }))).toBe(true);
   });
 
   it('refuses to render when the font directory has no DejaVu fonts, instead of dropping all text', () => {

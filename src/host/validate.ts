@@ -11,7 +11,7 @@
 import { resolve } from 'node:path';
 import { commandLineError, InputError } from '../config/errors.ts';
 import { loadHardwareModel } from '../config/hardwareSchema.ts';
-import { lineChartSpec, chartFiles } from '../report/charts.ts';
+import { lineChartSpec, chartFilesOf } from '../report/charts.ts';
 import type { OutputFile } from '../report/atomicWrite.ts';
 import { csvField, formatNumber, type PointResult } from '../report/results.ts';
 import { loadKernelModel } from '../workload/kernelModel.ts';
@@ -230,6 +230,7 @@ export async function validationOutputs(r: ValidationReport, meta: { command: st
   const header = ['probe', 'series', 'configuration', 'x', 'measuredMean', 'predicted', 'errorPct', 'cvPct', 'runs'];
   const rows = r.points.map((p) => [p.probe, p.series, p.label, formatNumber(p.x), formatNumber(p.measuredMean), formatNumber(p.predicted), formatNumber(p.errorPct), formatNumber(p.cvPct), p.measured.map(formatNumber).join(' ')].map(csvField).join(','));
   files.push({ name: 'validation.csv', content: [header.join(','), ...rows].join('\n') + '\n' });
+  const charts: Parameters<typeof chartFilesOf>[0] = [];
   for (const series of [...new Set(r.points.map((p) => p.series))]) {
     const ps = r.points.filter((p) => p.series === series);
     const isMount = ps[0]!.probe === 'mountstorm';
@@ -249,7 +250,8 @@ export async function validationOutputs(r: ValidationReport, meta: { command: st
       yScale: isMount ? 'log' : 'linear',
       band: { lo: 'lo', hi: 'hi' },
     });
-    files.push(...(await chartFiles(series, spec)));
+    charts.push({ name: series, spec });
   }
+  files.push(...(await chartFilesOf(charts)));
   return files;
 }

@@ -15,7 +15,7 @@ import { preflight, type RunLimits } from './preflight.ts';
 import { resolvePoints, type Point } from '../config/points.ts';
 import { writeOutputs, type OutputFile } from '../report/atomicWrite.ts';
 import { canonicalize, resultFiles, type PointResult, type RunResult } from '../report/results.ts';
-import { chartFiles, lineChartSpec } from '../report/charts.ts';
+import { chartFilesOf, lineChartSpec } from '../report/charts.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { summaryTable } from '../report/summary.ts';
 import { formatSeconds } from '../report/units.ts';
@@ -324,7 +324,7 @@ export async function writeRunOutputs(
   const run = buildRunResult(identity, points, outputs.map((o) => o.metrics));
   const files: OutputFile[] = resultFiles(run);
   for (const o of outputs) files.push(...(o.artifacts ?? []));
-  if (charts) for (const { name, spec } of chartSpecs(run)) files.push(...(await chartFiles(name, spec)));
+  if (charts) files.push(...(await chartFilesOf(chartSpecs(run))));
   // The manifest goes in the same atomic batch: report reads only the files it lists.
   const previous = readManifest(outDir);
   files.push(manifestFile(scenario.name, files.map((f) => f.name)));
