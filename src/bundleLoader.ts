@@ -30,13 +30,13 @@
  * own node_modules: whoever can change it can change node_modules itself. A
  * cache that cannot be read or written is skipped: it only saves time.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { modelCacheDir } from './config/modelCache.ts';
+import { modelCacheDir, pruneCache, writeCacheEntry } from './config/modelCache.ts';
 
 /** The arguments a bundle's text sees, as a CommonJS module's with the stub's `import.meta` and `import()`. */
 const HEAD = '(function (exports, require, module, __filename, __dirname, __importMeta, __locksimImport) {';
@@ -83,31 +83,9 @@ function readOrUndefined(file: string): Buffer | undefined {
   }
 }
 
-/** Writes `entry` whole (a temporary file renamed: processes and worker threads start together) and removes the bundle's older entries. */
+/** Writes the entry and removes the bundle's older ones (another build's, another Node's). */
 function store(entry: string, data: Buffer): boolean {
-  const dir = dirname(entry);
-  const tmp = `${entry}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, data);
-    renameSync(tmp, entry);
-  } catch {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // never written
-    }
-    return false;
-  }
-  const prefix = basename(entry).replace(/-[0-9a-f]+\.v8$/, '-');
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith(prefix) && f.endsWith('.v8') && join(dir, f) !== entry) {
-      try {
-        unlinkSync(join(dir, f));
-      } catch {
-        // another process removed it
-      }
-    }
-  }
+  if (!writeCacheEntry(entry, data)) return false;
+  pruneCache(dirname(entry), basename(entry).replace(/-[0-9a-f]+\.v8$/, '-'), '.v8', 1);
   return true;
 }

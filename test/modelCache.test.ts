@@ -2,13 +2,14 @@
 // process takes the validated model from the cache instead of parsing and
 // validating the file again, and nothing stale is ever used: a changed file,
 // a changed validator, a damaged entry or a file that fails validation all
-// go through validation again.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// go through validation again. And it does not grow without end: a store
+// keeps the most recently used entries of its kind.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../src/config/errors.ts';
-import { cachedValidation, modelCacheDir } from '../src/config/modelCache.ts';
+import { cachedValidation, KEEP_PER_KIND, modelCacheDir } from '../src/config/modelCache.ts';
 import { loadHardwareModel } from '../src/config/hardwareSchema.ts';
 import { loadKernelModel, parseKernelModelText, defaultKernelModelsDir } from '../src/workload/kernelModel.ts';
 
@@ -128,6 +129,40 @@ describe('validated models kept between runs', () => {
     } else {
       console.log('skipped: /proc part (no /proc on this host)');
     }
+  });
+
+  it('keeps the most recently used entries of a kind: a hit renews its entry, a store removes the oldest beyond KEEP_PER_KIND', () => {
+    const cache = modelCacheDir()!;
+    const file = join(dir, 'm.yaml');
+    writeFileSync(file, 'a: 1\n');
+    const v = counting(file);
+    cachedValidation('test', file, import.meta.url, v.validate);
+    const [used] = readdirSync(cache);
+    // Entries of older builds, the one in use among the oldest, and another kind's.
+    mkdirSync(cache, { recursive: true });
+    const old = new Date(Date.UTC(2026, 0, 1));
+    for (let i = 0; i < KEEP_PER_KIND + 20; i++) {
+      const f = join(cache, `test-${i.toString(16).padStart(64, '0')}.json`);
+      writeFileSync(f, '{}');
+      utimesSync(f, old, new Date(old.getTime() + i * 1000));
+    }
+    utimesSync(join(cache, used!), old, old);
+    writeFileSync(join(cache, 'other-0.json'), '{}');
+    utimesSync(join(cache, 'other-0.json'), old, old);
+    // A hit: the entry's time is now.
+    cachedValidation('test', file, import.meta.url, v.validate);
+    expect(v.runs()).toBe(1);
+    expect(statSync(join(cache, used!)).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    // A store (another file): the kind is cut to KEEP_PER_KIND, the newest kept.
+    const second = join(dir, 'n.yaml');
+    writeFileSync(second, 'b: 2\n');
+    cachedValidation('test', second, import.meta.url, counting(second).validate);
+    const left = readdirSync(cache).filter((f) => f.startsWith('test-'));
+    expect(left).toHaveLength(KEEP_PER_KIND);
+    expect(left).toContain(used);
+    expect(left).toContain(`test-${(KEEP_PER_KIND + 19).toString(16).padStart(64, '0')}.json`);
+    expect(left).not.toContain(`test-${(0).toString(16).padStart(64, '0')}.json`);
+    expect(existsSync(join(cache, 'other-0.json'))).toBe(true);
   });
 
   it('is off with LOCKSIM_CACHE_DIR=off', () => {

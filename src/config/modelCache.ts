@@ -19,9 +19,15 @@
  * `node_modules/.cache/locksim` of this checkout (the usual place for a
  * package's cache, removed by `npm ci`). A cache that cannot be read or
  * written is skipped without a word: it only saves time.
+ *
+ * Size: every build changes the validating code's fingerprint and every
+ * edited model file its bytes, so entries that will never be read again
+ * pile up (a development checkout had ~2,900, 32 MB, after a day and a
+ * half). A hit renews its entry's time, and a store keeps the
+ * KEEP_PER_KIND most recent entries of its kind.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +42,9 @@ export function modelCacheDir(): string | null {
   if (env === 'off') return null;
   return env !== undefined && env !== '' ? resolve(env) : defaultDir;
 }
+
+/** Entries kept per kind of model after a store: the most recently used (a hit renews an entry's time). */
+export const KEEP_PER_KIND = 256;
 
 const fingerprints = new Map<string, string>();
 
@@ -100,17 +109,55 @@ export function cachedValidation<T>(kind: string, file: string, moduleUrl: strin
   const stored = readBytes(entry);
   if (stored !== null) {
     try {
-      return JSON.parse(stored.toString('utf8')) as T;
+      const model = JSON.parse(stored.toString('utf8')) as T;
+      renew(entry);
+      return model;
     } catch {
       // A damaged entry: validated again and replaced below.
     }
   }
   const model = validate();
-  store(dir, entry, model, () => {
+  if (store(entry, model, () => {
     const now = readBytes(file);
     return now !== null && contentKey(kind, fingerprint, now) === key;
-  });
+  })) pruneCache(dir, `${kind}-`, '.json', KEEP_PER_KIND);
   return model;
+}
+
+/** Marks a cache entry as just used (its modification time), so pruning keeps it. */
+export function renew(entry: string): void {
+  try {
+    const now = new Date();
+    utimesSync(entry, now, now);
+  } catch {
+    // Read-only cache: it is only pruned by whoever can write it.
+  }
+}
+
+/** Removes all but the `keep` most recently used files of `dir` named PREFIX...SUFFIX. */
+export function pruneCache(dir: string, prefix: string, suffix: string, keep: number): void {
+  try {
+    const entries: { file: string; at: number }[] = [];
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(prefix) || !name.endsWith(suffix)) continue;
+      try {
+        entries.push({ file: join(dir, name), at: statSync(join(dir, name)).mtimeMs });
+      } catch {
+        // Removed by another process meanwhile.
+      }
+    }
+    if (entries.length <= keep) return;
+    entries.sort((a, b) => b.at - a.at);
+    for (const { file } of entries.slice(keep)) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // Removed by another process meanwhile.
+      }
+    }
+  } catch {
+    // Unreadable folder: nothing to prune.
+  }
 }
 
 /**
@@ -131,19 +178,35 @@ function makeDir(dir: string): boolean {
   return true;
 }
 
-/** Writes the entry atomically (a temporary file renamed), if the model survives JSON and the file did not change meanwhile. */
-function store(dir: string, entry: string, model: unknown, unchanged: () => boolean): void {
+/** Writes the entry if the model survives JSON and the file did not change meanwhile; whether it was written. */
+function store(entry: string, model: unknown, unchanged: () => boolean): boolean {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(model);
+    if (json === undefined || !isDeepStrictEqual(JSON.parse(json), model) || !unchanged()) return false;
+  } catch {
+    return false;
+  }
+  return writeCacheEntry(entry, json);
+}
+
+/**
+ * Writes a cache entry whole: a temporary file renamed into place, so a
+ * process (or worker thread) starting at the same time reads the old entry,
+ * the new one or none, never half of one. False when it cannot be written
+ * (read-only or full disk: no cache, same results).
+ */
+export function writeCacheEntry(entry: string, data: string | Uint8Array): boolean {
   let tmp: string | null = null;
   try {
-    const json = JSON.stringify(model);
-    if (json === undefined || !isDeepStrictEqual(JSON.parse(json), model) || !unchanged()) return;
-    if (!makeDir(dir)) return;
+    if (!makeDir(dirname(entry))) return false;
     tmp = `${entry}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    writeFileSync(tmp, json);
+    writeFileSync(tmp, data);
     renameSync(tmp, entry);
     tmp = null;
+    return true;
   } catch {
-    // Read-only or full disk: no cache, same results.
+    return false;
   } finally {
     if (tmp !== null) {
       try {
