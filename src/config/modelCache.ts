@@ -125,7 +125,7 @@ export function cachedValidation<T>(kind: string, file: string, moduleUrl: strin
 }
 
 /** Marks a cache entry as just used (its modification time), so pruning keeps it. */
-export function renew(entry: string): void {
+function renew(entry: string): void {
   try {
     const now = new Date();
     utimesSync(entry, now, now);
