@@ -28,7 +28,7 @@
 // loaded by every command) is inside; so are, in the CLI, the CommonJS
 // packages it loads at every start (below).
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -114,6 +114,8 @@ async function bundle(entries, external) {
   }
 }
 
+// esbuild writes nothing itself here (write: false): the files are rewritten first.
+mkdirSync(join(root, 'dist/bundle'), { recursive: true });
 // Bundles of an earlier build (ES modules, before the code cache) would otherwise stay beside the stubs.
 for (const old of ['main.js.map', 'worker.js.map', 'launchPoint.js.map']) rmSync(join(root, 'dist/bundle', old), { force: true });
 await bundle({ main: 'dist/cli/main.js' }, outside([...everywhere, ...inCli]));
