@@ -159,9 +159,11 @@ describe('renderPng', () => {
     expect((await renderPngAsync(svg, { width: 300 })).equals(renderPng(svg, { width: 300 }))).toBe(true);
   });
 
-  it('refuses to render when the font directory has no DejaVu fonts, instead of dropping all text', () => {
+  it('refuses to render when the font directory has no DejaVu fonts, instead of dropping all text', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'nofonts-'));
     expect(() => renderPng('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', { fontDir: empty })).toThrow(/DejaVu/);
+    // Several charts at once: the same error for the caller (not a PNG failure left unhandled while the next SVG renders).
+    await expect(chartFilesOf([{ name: 'a', spec: spec() }, { name: 'b', spec: spec() }], { fontDir: empty })).rejects.toThrow(/DejaVu/);
     rmSync(empty, { recursive: true });
   });
 });

@@ -295,7 +295,11 @@ export function renderPng(svg: string, options: PngOptions = {}): Buffer {
  * main thread renders the next chart's SVG meanwhile (chartFilesOf).
  */
 export async function renderPngAsync(svg: string, options: PngOptions = {}): Promise<Buffer> {
-  return (await resvg().renderAsync(svg, pngRenderOptions(options))).asPng();
+  return rasterise(svg, pngRenderOptions(options));
+}
+
+async function rasterise(svg: string, options: ResvgRenderOptions): Promise<Buffer> {
+  return (await resvg().renderAsync(svg, options)).asPng();
 }
 
 /**
@@ -316,10 +320,15 @@ export async function chartFiles(name: string, spec: TopLevelSpec, png: PngOptio
  * between pictures (test/report.charts.test.ts).
  */
 export async function chartFilesOf(charts: { name: string; spec: TopLevelSpec }[], png: PngOptions = {}): Promise<OutputFile[]> {
+  // The fonts are looked up once, and missing ones refused before any chart is drawn.
+  const options = pngRenderOptions(png);
   const pending: { name: string; spec: TopLevelSpec; svg: string; png: Promise<Buffer> }[] = [];
   for (const { name, spec } of charts) {
     const svg = await renderSvg(spec);
-    pending.push({ name, spec, svg, png: renderPngAsync(svg, png) });
+    const picture = rasterise(svg, options);
+    // Awaited below, in order; until then a failure must not count as unhandled (Node would end the process on it).
+    picture.catch(() => {});
+    pending.push({ name, spec, svg, png: picture });
   }
   const files: OutputFile[] = [];
   for (const c of pending) {
