@@ -51,10 +51,11 @@ export interface LoadedBundle {
 }
 
 /**
- * Runs bundle `name` (a file next to the stub whose `import.meta` is `meta`)
- * and returns its exports. `importPackage` is the stub's `import()`.
+ * Runs bundle `name` (a file next to `meta.url`) and returns its exports.
+ * `meta` is what the bundled code sees as `import.meta` (a stub's own);
+ * `importPackage` is the stub's `import()`.
  */
-export function loadBundle(meta: ImportMeta, name: string, importPackage: (specifier: string) => Promise<unknown> = noImport): LoadedBundle {
+export function loadBundle(meta: { url: string }, name: string, importPackage: (specifier: string) => Promise<unknown> = noImport): LoadedBundle {
   const file = fileURLToPath(new URL(name, meta.url));
   const source = readFileSync(file, 'utf8');
   const root = modelCacheDir();

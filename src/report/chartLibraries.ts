@@ -28,6 +28,6 @@ let loaded: Promise<ChartLibraries> | undefined;
 /** The two libraries, loaded once per process (thread). */
 export function chartLibraries(): Promise<ChartLibraries> {
   return (loaded ??= existsSync(bundleFile)
-    ? Promise.resolve(loadBundle({ url: pathToFileURL(bundleFile).href } as ImportMeta, './charts.cjs').exports as unknown as ChartLibraries)
+    ? Promise.resolve(loadBundle({ url: pathToFileURL(bundleFile).href }, './charts.cjs').exports as unknown as ChartLibraries)
     : Promise.all([import('vega'), import('vega-lite')]).then(([vega, vegaLite]) => ({ vega, vegaLite })));
 }
