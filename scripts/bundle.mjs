@@ -84,20 +84,27 @@ async function exportNames(entry, external) {
 /** A package's `import("pkg")` in bundled code, given to the stub's import() (see above). */
 const DYNAMIC_IMPORT = /\bimport\(("[^"\\]+")\)/g;
 
-async function bundle(entries, external) {
-  const r = await esbuild.build({ ...common, entryPoints: entries, external });
+/**
+ * Bundles `entries` ({ name: compiled entry point }) into dist/bundle/NAME.cjs,
+ * and, with `stubs`, writes the ES module stub NAME.js that runs each. A
+ * bundle without a stub is loaded by name (the charts'), with no import() to
+ * call: any import() in it is refused.
+ */
+async function bundle(entries, external, { stubs = true, alias } = {}) {
+  const r = await esbuild.build({ ...common, entryPoints: entries, external, ...(alias ? { alias } : {}) });
   const hashes = new Map();
   for (const out of r.outputFiles) {
     let text = out.text;
     if (out.path.endsWith('.cjs')) {
-      text = text.replace(DYNAMIC_IMPORT, '__locksimImport($1)');
+      if (stubs) text = text.replace(DYNAMIC_IMPORT, '__locksimImport($1)');
       // Any other import() (a computed specifier) would fail once the bundle runs from the code cache: refuse to build it.
       const left = /\bimport\(/.exec(text);
-      if (left) throw new Error(`bundle: ${out.path} calls import() with something other than a package name at ${left.index}: src/bundleLoader.ts cannot pass it on`);
+      if (left) throw new Error(`bundle: ${out.path} calls import()${stubs ? ' with something other than a package name' : ''} at ${left.index}: src/bundleLoader.ts cannot pass it on`);
     }
     writeFileSync(out.path, text);
     hashes.set(out.path, createHash('sha256').update(text).digest('hex'));
   }
+  if (!stubs) return;
   for (const [name, entry] of Object.entries(entries)) {
     const names = await exportNames(entry, external);
     const lines = names.map((n) => (n === 'default' ? 'export default bundle.default;' : `export const ${n} = bundle.${n};`));
@@ -128,13 +135,7 @@ await bundle({ worker: 'dist/runner/worker.js', launchPoint: 'dist/bench/launchP
 // what the Node build does without the optional `canvas` package (not a
 // dependency of locksim; charts.ts pins vega's text metrics to its estimate
 // anyway): no canvas, `null`.
-const charts = await esbuild.build({
-  ...common,
-  entryPoints: { charts: 'dist/report/chartPackages.js' },
-  external: outside(['vega', 'vega-lite']),
+await bundle({ charts: 'dist/report/chartPackages.js' }, outside(['vega', 'vega-lite']), {
+  stubs: false,
   alias: { 'vega-canvas': join(root, 'node_modules/vega-canvas/build/vega-canvas.browser.js') },
 });
-for (const out of charts.outputFiles) {
-  if (out.path.endsWith('.cjs') && /\bimport\(/.test(out.text)) throw new Error(`bundle: ${out.path} calls import(), which its loader does not give it`);
-  writeFileSync(out.path, out.text);
-}
