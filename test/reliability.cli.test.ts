@@ -187,6 +187,20 @@ describe('calibrate with too few points', () => {
     expectOneLine(r, /^\(command line\):1:1: <files>: expected none or at least 2 lockbench measurement files/);
     expect(existsSync(join(dir, 'cal'))).toBe(false);
   });
+
+  it('two lockbench runs on two placements of the vCPUs: one line naming the transfers, nothing written', async () => {
+    const lb = resolve('measurements/this-host-2026-11/lockbench');
+    const files = readdirSync(lb).filter((f) => f.endsWith('.json')).sort().slice(0, 2);
+    const placed = files.map((f, i) => {
+      const m = JSON.parse(readFileSync(join(lb, f), 'utf8'));
+      m.results.transferNs = i === 0 ? { before: 26, after: 27 } : { before: 124, after: 125 };
+      writeFileSync(join(dir, `placed-${f}`), JSON.stringify(m));
+      return join(dir, `placed-${f}`);
+    });
+    const r = await locksim(['calibrate', ...placed, '--out', 'cal2']);
+    expectOneLine(r, /:1:1: results\.transferNs: expected at least 2 lockbench runs on one placement of the vCPUs .*got 2 runs at 27, 125 ns$/);
+    expect(existsSync(join(dir, 'cal2'))).toBe(false);
+  });
 });
 
 describe('output folders', () => {

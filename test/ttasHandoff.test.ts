@@ -18,6 +18,7 @@
  *   25-800 ns, against a measured clean transfer of ~140-170 ns).
  */
 import { describe, expect, it } from 'vitest';
+import { InputError } from '../src/config/errors.ts';
 import { Machine, type MachineSpec } from '../src/machine.ts';
 import { makeSpinLock } from '../src/locks/spinlock.ts';
 import { handMadeSpec } from './helpers/machines.ts';
@@ -149,6 +150,28 @@ describe('the host model of a lockbench calibration', () => {
     expect(fit.points.every((p) => p.measured.length === 2)).toBe(true);
     expect(fit.parameters[0]!.value).toBeGreaterThan(150);
     expect(fit.parameters[0]!.value).toBeLessThan(170);
+  });
+
+  // A reduced set (2 critical sections x 2 runs) whose runs split evenly
+  // between the placements: the median of all four transfers was neither, so
+  // every run was left out and the fitting library threw (2026-12-02).
+  it('fits an even split on the faster placement\'s runs; refuses one run per placement in one line', () => {
+    const truth = lockbenchBaseModel(hw, 240, 19, []).model;
+    truth.coreToCore.crossL3 = { value: 160, source: 't' };
+    const spec = hostMachineSpec(truth);
+    const points: LockbenchPoint[] = [50, 200].map((cs) => {
+      const one: LockbenchPoint = { files: [`cs${cs}-far`, `cs${cs}-near`], lock: 'ttas', threads: 2, csNs: cs, thinkNs: 0, runsPerSec: [], clockReadNs: 26, sampleEvery: 16, iterationNs: 6, runsTransferNs: [240, 35], pauseNs: 19 };
+      const far = simulateLockbench(spec, { ...one, runsTransferNs: [240] });
+      const near = simulateLockbench(spec, { ...one, runsTransferNs: [35], runsTransferScale: [35 / 240] });
+      return { ...one, runsPerSec: [far, near] };
+    });
+    expect(setTransferNs(points)).toBe(35);
+    const fit = calibrateLockbench(hw, points);
+    expect(fit.otherPlacementRuns).toBe(2);
+    expect(fit.points.map((p) => p.files)).toEqual([['cs50-near'], ['cs200-near']]);
+    const single = points.map((p, i) => ({ ...p, files: [p.files[i]!], runsPerSec: [p.runsPerSec[i]!], runsTransferNs: [p.runsTransferNs![i]!] }));
+    expect(() => calibrateLockbench(hw, single)).toThrow(InputError);
+    expect(() => calibrateLockbench(hw, single)).toThrow(/cs50-far:1:1: results\.transferNs: expected at least 2 lockbench runs on one placement of the vCPUs .* got 2 runs at 35, 240 ns/);
   });
 });
 

@@ -52,7 +52,7 @@ import { loadLockbenchPoints, loadMountstormPoints, measuredWalkNsPerMount, meas
 import { mean } from '../bench/stats.ts';
 import { machineDifferences, measurementMachine, type MachineIdentity } from './machineIdentity.ts';
 import { loadMeasurement } from './measure.ts';
-import { calibrateLockbench, calibrateMountstorm, hostMachineSpec, type FitReport, type LockbenchFit, type MountstormFit } from './calibration/fit.ts';
+import { calibrateLockbench, calibrateMountstorm, checkLockbenchPlacement, hostMachineSpec, type FitReport, type LockbenchFit, type MountstormFit } from './calibration/fit.ts';
 import { fittedHardwareModelText, fittedKernelModelText, recordFileName, shownPath, type CalibrationRecord } from './calibration/write.ts';
 
 export * from './calibration/measurements.ts';
@@ -137,6 +137,7 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
       throw commandLineError('<files>', `none or at least 2 ${kind} measurement files (a fit needs two points or more)`, `1 (${files[0]})`);
     }
   }
+  if (lockPoints.length > 0) checkLockbenchPlacement(lockPoints);
   const name = `${baseHw.name}-fitted`;
   const written: string[] = [];
   mkdirSync(opts.outDir, { recursive: true });

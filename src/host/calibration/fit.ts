@@ -19,7 +19,9 @@ import { OP_NAMES, type Trace } from '../../workload/trace.ts';
 import { idleSyscallNs, traceSyscallKeys, type KernelModel, type KernelStep } from '../../workload/kernelModel.ts';
 import {
   contendedOpPoints,
+  MOVED_TRANSFER_RATIO,
   otherPlacement,
+  placementTransferNs,
   idleOpPoints,
   measuredOtherWorkWake,
   measuredRcuFastPath,
@@ -76,12 +78,11 @@ export function probeLoopNs(spec: MachineSpec, lock: LockbenchPoint['lock'], ite
 }
 
 /**
- * The median one-way transfer of the runs of `points` that measured it (the
- * calibration set's placement of the vCPUs), or NaN.
+ * The one-way transfer of the placement of the vCPUs most runs of `points`
+ * measured (the calibration set's placement: placementTransferNs), or NaN.
  */
 export function setTransferNs(points: LockbenchPoint[]): number {
-  const t = points.flatMap((p) => (p.runsTransferNs ?? []).filter(Number.isFinite));
-  return t.length ? median(t) : NaN;
+  return placementTransferNs(points.flatMap((p) => p.runsTransferNs ?? []));
 }
 
 /**
@@ -127,6 +128,27 @@ export function onSetPlacement(points: LockbenchPoint[]): LockbenchPoint[] {
       };
     })
     .filter((p) => p.runsPerSec.length > 0);
+}
+
+/**
+ * Refuses a lockbench set with fewer than two runs on its placement of the
+ * vCPUs (onSetPlacement): Levenberg-Marquardt needs two residuals, and the
+ * other runs measured another machine. With only two placements at hand a set
+ * of three runs or more always has two on one; two runs on two placements do
+ * not.
+ */
+export function checkLockbenchPlacement(points: LockbenchPoint[]): void {
+  const kept = onSetPlacement(withPlacement(points, setTransferNs(points))).reduce((n, p) => n + p.runsPerSec.length, 0);
+  if (kept >= 2) return;
+  const transfers = points.flatMap((p) => (p.runsTransferNs ?? []).filter(Number.isFinite)).sort((a, b) => a - b);
+  throw new InputError({
+    file: points[0]?.files[0] ?? '(lockbench files)',
+    line: 1,
+    column: 1,
+    field: 'results.transferNs',
+    expected: `at least 2 lockbench runs on one placement of the vCPUs (one-way transfers within ${MOVED_TRANSFER_RATIO}x of each other; the host moved the vCPUs between these runs: measure again)`,
+    got: `${transfers.length} runs at ${transfers.map((t) => t.toFixed(0)).join(', ')} ns`,
+  });
 }
 
 /**
@@ -790,6 +812,7 @@ export function lockbenchBaseModel(base: HardwareModel, transferNs: number, paus
  */
 export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]): LockbenchFit {
   const t0 = Date.now();
+  checkLockbenchPlacement(points);
   // Runs made while the host had the vCPUs elsewhere are left out (onSetPlacement).
   const transferNs = setTransferNs(points);
   // The set's median pause (loadLockbenchPoints gives every point the same one).
