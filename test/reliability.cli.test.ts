@@ -188,6 +188,13 @@ describe('calibrate with too few points', () => {
     expect(existsSync(join(dir, 'cal'))).toBe(false);
   });
 
+  it('walk-series runs alone: one line saying they go beside mount storms (was "got none")', async () => {
+    const w = resolve('measurements/this-host-w31/measurements');
+    const r = await locksim(['calibrate', join(w, 'per-layer-idmap-K1-L10-idle250.r1.json'), join(w, 'per-layer-idmap-K1-L10-idle1000.r1.json'), '--out', 'cal3']);
+    expectOneLine(r, /^\(command line\):1:1: <files>: expected at least one lockbench or mountstorm measurement file \(walk-series runs.*go beside mount storms\), got only 2 walk-series run\(s\)$/);
+    expect(existsSync(join(dir, 'cal3'))).toBe(false);
+  });
+
   it('two lockbench runs on two placements of the vCPUs: one line naming the transfers, nothing written', async () => {
     const lb = resolve('measurements/this-host-2026-11/lockbench');
     const files = readdirSync(lb).filter((f) => f.endsWith('.json')).sort().slice(0, 2);

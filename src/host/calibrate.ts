@@ -117,7 +117,8 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   const date = (opts.date ?? new Date()).toISOString();
   const kinds = measurementKinds(opts.files);
   if (kinds.lockbench.length + kinds.mountstorm.length === 0) {
-    throw commandLineError('<files>', 'at least one lockbench or mountstorm measurement file', 'none');
+    // A walk series alone (`--idle-mounts` runs) is mount storm files too, but it only holds the table walk of a storm fit.
+    throw commandLineError('<files>', 'at least one lockbench or mountstorm measurement file (walk-series runs, `measure mountstorm --idle-mounts`, go beside mount storms)', kinds.walk.length ? `only ${kinds.walk.length} walk-series run(s)` : 'none');
   }
   const baseHw = new YamlSource(opts.hardwareText, opts.hardwareShownAs).validate(hardwareModelSchema);
   // Every input is read and checked before anything is written: a bad kernel
