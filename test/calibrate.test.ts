@@ -21,6 +21,7 @@ import {
   loadLockbenchPoints,
   loadMountstormPoint,
   probeRuntimeRuns,
+  runCalibration,
   loadMountstormPoints,
   measuredRuntime,
   probeJitterRuns,
@@ -35,7 +36,7 @@ import {
   type MountGroup,
   type MountstormPoint,
 } from '../src/host/calibrate.ts';
-import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, placementTransferNs, runConditionsNote, SHARED_CPU_SHARE, transferJitterCv } from '../src/host/calibration/measurements.ts';
+import { DEFAULT_ITERATION_NS, measurementRunConditions, runConditions, measuredWalkNsPerMount, measurementKinds, otherPlacement, placementTransferNs, runConditionsNote, SHARED_CPU_SHARE, stormPlacementTransferNs, transferJitterCv } from '../src/host/calibration/measurements.ts';
 import { measuredForkBusyFactor, measuredProcessFaults, measuredProcessLife, probeLoopNs, setTransferNs, simulateBusyUmount, withBusyGracePeriod, withPlacement } from '../src/host/calibration/fit.ts';
 import { kneeFit } from '../src/host/calibration/kneeFit.ts';
 
@@ -427,6 +428,36 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     expect(placementTransferNs([])).toBeNaN();
     const even = [write('lb-e1.json', [1, 1], { before: 26, after: 26 }), write('lb-e2.json', [1, 1], { before: 124, after: 124 }), write('lb-e3.json', [1, 1], { before: 28, after: 28 }), write('lb-e4.json', [1, 1], { before: 130, after: 130 })];
     expect(runConditions(even).map((c) => c.file)).toEqual([even[1], even[3]]);
+    // A tie goes to the group nearest a given placement (calibrate: the mount storms').
+    expect(placementTransferNs([124, 26, 130, 28], 120)).toBe(127);
+    expect(placementTransferNs([124, 26, 130, 28], 30)).toBe(27);
+    expect(placementTransferNs([124, 26, 130], 30)).toBe(127);
+    // ... and so do the runs calibrate names, when storms are among the files.
+    const src = JSON.parse(readFileSync(new URL('../measurements/this-host-w19/measurements/per-layer-idmap-K2-L10.r1.json', import.meta.url), 'utf8'));
+    src.results.runs = src.results.runs.map((r: object) => ({ ...r, transferNs: { before: 125, after: 126 } }));
+    const far = join(work, 'ms-far.json');
+    writeFileSync(far, JSON.stringify(src));
+    expect(stormPlacementTransferNs([far, even[0]!])).toBe(125.5);
+    expect(runConditions([...even, far]).map((c) => c.file)).toEqual([even[0], even[2]]);
+  });
+
+  // The reduced set's failure (2026-12-02) through calibrate itself: four
+  // lockbench runs, two near and two far, beside storms run far.
+  it('calibrate fits an even lockbench split on the placement its mount storms ran on', async () => {
+    const w31 = new URL('../measurements/this-host-w31/measurements/', import.meta.url).pathname;
+    const lock = ['cs50-run1', 'cs50-run2', 'cs200-run1', 'cs200-run2'].map((r, i) => {
+      const m = JSON.parse(readFileSync(join(w31, `ttas-t2-${r}.json`), 'utf8'));
+      m.results.transferNs = i % 2 ? { before: 58, after: 59 } : { before: 230, after: 231 };
+      const f = join(work, `split-ttas-t2-${r}.json`);
+      writeFileSync(f, JSON.stringify(m));
+      return f;
+    });
+    const storms = ['per-layer-idmap-K1-L10.r1.json', 'per-layer-idmap-K2-L10.r1.json'].map((f) => join(w31, f));
+    expect(stormPlacementTransferNs(storms)).toBeGreaterThan(200);
+    const run = await runCalibration({ files: [...lock, ...storms], hardwareText: readFileSync(join(w31, '../hardware.yaml'), 'utf8'), hardwareShownAs: 'w31', kernel: 'linux-6.6', outDir: join(work, 'split-fit'), command: 'test' });
+    expect(run.lockFit!.transferNs).toBe(230.5);
+    expect(run.lockFit!.points.flatMap((p) => p.files)).toEqual([lock[0], lock[2]]);
+    expect(run.record.lockbench!.transferNs).toBe(230.5);
   });
 
   it('one lockbench file alone (what `measure lockbench` warns about): a shared cpu, and a transfer that moved during the run', () => {

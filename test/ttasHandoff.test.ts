@@ -155,7 +155,7 @@ describe('the host model of a lockbench calibration', () => {
   // A reduced set (2 critical sections x 2 runs) whose runs split evenly
   // between the placements: the median of all four transfers was neither, so
   // every run was left out and the fitting library threw (2026-12-02).
-  it('fits an even split on the faster placement\'s runs; refuses one run per placement in one line', () => {
+  it('fits an even split on the faster placement\'s runs, or on the mount storms\' placement\'s; refuses one run per placement in one line', () => {
     const truth = lockbenchBaseModel(hw, 240, 19, []).model;
     truth.coreToCore.crossL3 = { value: 160, source: 't' };
     const spec = hostMachineSpec(truth);
@@ -169,6 +169,10 @@ describe('the host model of a lockbench calibration', () => {
     const fit = calibrateLockbench(hw, points);
     expect(fit.otherPlacementRuns).toBe(2);
     expect(fit.points.map((p) => p.files)).toEqual([['cs50-near'], ['cs200-near']]);
+    // With the mount storms measured at the far placement the split goes to them: the kernel fit runs the storms on this hardware.
+    const toStorms = calibrateLockbench(hw, points, { stormTransferNs: 236 });
+    expect(toStorms.points.map((p) => p.files)).toEqual([['cs50-far'], ['cs200-far']]);
+    expect(toStorms.transferNs).toBe(240);
     const single = points.map((p, i) => ({ ...p, files: [p.files[i]!], runsPerSec: [p.runsPerSec[i]!], runsTransferNs: [p.runsTransferNs![i]!] }));
     expect(() => calibrateLockbench(hw, single)).toThrow(InputError);
     expect(() => calibrateLockbench(hw, single)).toThrow(/cs50-far:1:1: results\.transferNs: expected at least 2 lockbench runs on one placement of the vCPUs .* got 2 runs at 35, 240 ns/);

@@ -48,7 +48,7 @@ import { hardwareModelSchema } from '../config/hardwareSchema.ts';
 import { YamlSource } from '../config/yamlLoad.ts';
 import { atomicWrite } from '../report/atomicWrite.ts';
 import { defaultKernelModelsDir, loadKernelModel } from '../workload/kernelModel.ts';
-import { loadLockbenchPoints, loadMountstormPoints, measuredWalkNsPerMount, measurementKinds } from './calibration/measurements.ts';
+import { loadLockbenchPoints, loadMountstormPoints, measuredWalkNsPerMount, measurementKinds, stormPlacementTransferNs } from './calibration/measurements.ts';
 import { mean } from '../bench/stats.ts';
 import { machineDifferences, measurementMachine, type MachineIdentity } from './machineIdentity.ts';
 import { loadMeasurement } from './measure.ts';
@@ -147,7 +147,8 @@ export async function runCalibration(opts: CalibrateOptions): Promise<Calibratio
   let hwText = opts.hardwareText;
   let hw = baseHw;
   if (kinds.lockbench.length > 0) {
-    lockFit = calibrateLockbench(baseHw, lockPoints);
+    // An even split of the lockbench runs between placements goes to the storms' (the kernel fit runs them on this hardware).
+    lockFit = calibrateLockbench(baseHw, lockPoints, { stormTransferNs: stormPlacementTransferNs([...kinds.mountstorm, ...kinds.walk]) });
     hw = lockFit.model;
     hwText = fittedHardwareModelText(opts.hardwareText, opts.hardwareShownAs, lockFit, { name, files: kinds.lockbench.map(shownPath), date, command: opts.command });
   }

@@ -79,10 +79,11 @@ export function probeLoopNs(spec: MachineSpec, lock: LockbenchPoint['lock'], ite
 
 /**
  * The one-way transfer of the placement of the vCPUs most runs of `points`
- * measured (the calibration set's placement: placementTransferNs), or NaN.
+ * measured (the calibration set's placement: placementTransferNs; a tie goes
+ * to the group nearest `tieBreakNs`), or NaN.
  */
-export function setTransferNs(points: LockbenchPoint[]): number {
-  return placementTransferNs(points.flatMap((p) => p.runsTransferNs ?? []));
+export function setTransferNs(points: LockbenchPoint[], tieBreakNs = NaN): number {
+  return placementTransferNs(points.flatMap((p) => p.runsTransferNs ?? []), tieBreakNs);
 }
 
 /**
@@ -810,11 +811,11 @@ export function lockbenchBaseModel(base: HardwareModel, transferNs: number, paus
  * between the two cpus (sameL3, or crossL3 when they share no L3) and, when
  * the probe did not time it, the pause (cycles).
  */
-export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[]): LockbenchFit {
+export function calibrateLockbench(base: HardwareModel, points: LockbenchPoint[], opts: { /** The mount storms' placement (stormPlacementTransferNs): an even split of the lockbench runs goes to it. */ stormTransferNs?: number } = {}): LockbenchFit {
   const t0 = Date.now();
   checkLockbenchPlacement(points);
   // Runs made while the host had the vCPUs elsewhere are left out (onSetPlacement).
-  const transferNs = setTransferNs(points);
+  const transferNs = setTransferNs(points, opts.stormTransferNs);
   // The set's median pause (loadLockbenchPoints gives every point the same one).
   const pauseNs = points.find((p) => p.pauseNs !== undefined)?.pauseNs;
   // And how much one transfer varies (the set's median, as the pause).

@@ -548,13 +548,15 @@ export function otherPlacement(a: number, b: number): boolean {
  * (the set's placement), NaN for none: the transfers sorted and cut wherever
  * one is MOVED_TRANSFER_RATIO times the one before (a placement's own spread
  * is ~10%, this project's guest's two placements 4x apart), then the median
- * of the largest group; on a tie, the faster placement's. The median of all
+ * of the largest group. On a tie, the group nearest (by ratio) to
+ * `tieBreakNs` when given (calibrate passes the mount storms' placement: the
+ * kernel fit runs the storms on the fitted hardware), else the faster. The median of all
  * the runs is no placement when they split evenly: a reduced calibration set
  * whose four lockbench runs measured ~58 and ~230 ns had a median of ~145 ns,
  * "another placement" for every run, and its fit was left with none
  * (2026-12-02).
  */
-export function placementTransferNs(transfers: readonly number[]): number {
+export function placementTransferNs(transfers: readonly number[], tieBreakNs = NaN): number {
   const t = transfers.filter(Number.isFinite).sort((a, b) => a - b);
   if (t.length === 0) return NaN;
   const groups: number[][] = [[t[0]!]];
@@ -562,8 +564,29 @@ export function placementTransferNs(transfers: readonly number[]): number {
     if (otherPlacement(t[i]!, t[i - 1]!)) groups.push([]);
     groups[groups.length - 1]!.push(t[i]!);
   }
-  // reduce keeps the first of equals: the faster placement on a tie.
-  return median(groups.reduce((a, g) => (g.length > a.length ? g : a)));
+  const most = Math.max(...groups.map((g) => g.length));
+  const largest = groups.filter((g) => g.length === most).map(median);
+  if (!Number.isFinite(tieBreakNs)) return largest[0]!;
+  const apart = (x: number) => Math.abs(Math.log(x / tieBreakNs));
+  // reduce keeps the first of equals: the faster of two equally near.
+  return largest.reduce((a, x) => (apart(x) < apart(a) ? x : a));
+}
+
+/**
+ * The placement most of the mount storm runs among `files` measured
+ * (placementTransferNs over each run's mean transfer, runs the host moved
+ * during left out), NaN when none measured it.
+ */
+export function stormPlacementTransferNs(files: string[]): number {
+  return steadyPlacementNs(files.flatMap((file) => {
+    const m = loadMeasurement(file);
+    return m.kind === 'mountstorm' ? runsOf(file, m) : [];
+  }));
+}
+
+/** placementTransferNs over the runs that measured their transfer and were not moved during the run. */
+function steadyPlacementNs(runs: Run[]): number {
+  return placementTransferNs(runs.flatMap((r) => (r.transfer && !otherPlacement(r.transfer.before, r.transfer.after) ? [(r.transfer.before + r.transfer.after) / 2] : [])));
 }
 
 /** Why a run's result is not the one of the machine the set describes. */
@@ -590,7 +613,8 @@ export function runConditions(files: string[]): RunCondition[] {
     const m = loadMeasurement(file);
     (m.kind === 'lockbench' ? lock : storms).push(...runsOf(file, m));
   }
-  return [...conditionsOf(lock), ...conditionsOf(storms)];
+  // An even split of the lockbench runs goes to the storms' placement, as in calibrateLockbench.
+  return [...conditionsOf(lock, steadyPlacementNs(storms)), ...conditionsOf(storms)];
 }
 
 /** runConditions of one measurement already loaded (`measure` warns with it): its runs against their own median. */
@@ -612,9 +636,9 @@ interface Run {
   transfer: { before: number; after: number } | null;
 }
 
-function conditionsOf(runs: Run[]): RunCondition[] {
+function conditionsOf(runs: Run[], tieBreakNs = NaN): RunCondition[] {
   const transfers = runs.flatMap((r) => (r.transfer ? [(r.transfer.before + r.transfer.after) / 2] : []));
-  const setNs = placementTransferNs(transfers);
+  const setNs = placementTransferNs(transfers, tieBreakNs);
   const out: RunCondition[] = [];
   for (const r of runs) {
     const c: RunCondition = { file: r.file, ...(r.run !== undefined ? { run: r.run } : {}) };
