@@ -441,6 +441,15 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     expect(runConditions([...even, far]).map((c) => c.file)).toEqual([even[0], even[2]]);
   });
 
+  it('a transfer of 0 ns (the schema allows it) is a run whose transfer was not measured', () => {
+    const zero = write('lb-zero.json', [1, 1], { before: 0, after: 0 });
+    const near = [write('lb-z1.json', [1, 1], { before: 26, after: 27 }), write('lb-z2.json', [1, 1], { before: 27, after: 27 })];
+    expect(runConditions([zero, ...near])).toEqual([]);
+    const pts = loadLockbenchPoints([zero, ...near]);
+    expect(pts[0]!.runsTransferNs!.filter(Number.isNaN)).toHaveLength(1);
+    expect(setTransferNs(pts)).toBe(26.75);
+  });
+
   // The reduced set's failure (2026-12-02) through calibrate itself: four
   // lockbench runs, two near and two far, beside storms run far.
   it('calibrate fits an even lockbench split on the placement its mount storms ran on', async () => {

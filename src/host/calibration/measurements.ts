@@ -503,7 +503,7 @@ export function loadLockbenchPoints(files: string[]): LockbenchPoint[] {
     if (!p) byKey.set(key, (p = { files: [], lock: c.lock, threads: c.threads, csNs: c.csNs, thinkNs: c.thinkNs, runsPerSec: [], clockReadNs: 0, sampleEvery: m.results.config.sampleEvery, iterationNs: 0, runsTransferNs: [], ...(c.data ? { data: c.data } : {}) }));
     p.files.push(file);
     p.runsPerSec.push(m.results.acquisitionsPerSec);
-    const t = m.results.transferNs;
+    const t = measuredTransfer(m.results.transferNs);
     p.runsTransferNs!.push(t ? (t.before + t.after) / 2 : NaN);
     clocks.push(m.results.config.clockReadNs);
     iterations.push(m.results.config.iterationNs ?? DEFAULT_ITERATION_NS);
@@ -537,6 +537,15 @@ export const SHARED_CPU_SHARE = 0.75;
  * hand-off costs one transfer.
  */
 export const MOVED_TRANSFER_RATIO = 1.5;
+
+/**
+ * A run's transfer as measured, null when absent or when either end is 0: no
+ * transfer between two CPUs takes no time, and a 0 (the schema allows it)
+ * would be "another placement" of every run, its ratio to any other infinite.
+ */
+export function measuredTransfer(t: { before: number; after: number } | undefined): { before: number; after: number } | null {
+  return t && t.before > 0 && t.after > 0 ? t : null;
+}
 
 /** Whether two transfers were measured on different placements of the vCPUs: one is MOVED_TRANSFER_RATIO times the other or more. */
 export function otherPlacement(a: number, b: number): boolean {
@@ -624,8 +633,8 @@ export function measurementRunConditions(file: string, m: Measurement): RunCondi
 
 /** A measurement's runs as runConditions weighs them: a lockbench file is one run; a mount storm file has one per storm; others none. */
 function runsOf(file: string, m: Measurement): Run[] {
-  if (m.kind === 'lockbench') return [{ file, shares: m.results.workerCpuShare ?? [], transfer: m.results.transferNs ?? null }];
-  if (m.kind === 'mountstorm') return m.results.runs.map((r, run) => ({ file, run, shares: [], transfer: r.transferNs ?? null }));
+  if (m.kind === 'lockbench') return [{ file, shares: m.results.workerCpuShare ?? [], transfer: measuredTransfer(m.results.transferNs) }];
+  if (m.kind === 'mountstorm') return m.results.runs.map((r, run) => ({ file, run, shares: [], transfer: measuredTransfer(r.transferNs) }));
   return [];
 }
 
