@@ -626,7 +626,7 @@ export function runConditions(files: string[]): RunCondition[] {
   return [...conditionsOf(lock, steadyPlacementNs(storms)), ...conditionsOf(storms)];
 }
 
-/** runConditions of one measurement already loaded (`measure` warns with it): its runs against their own median. */
+/** runConditions of one measurement already loaded (`measure` warns with it): its runs against their own placement (placementTransferNs). */
 export function measurementRunConditions(file: string, m: Measurement): RunCondition[] {
   return conditionsOf(runsOf(file, m));
 }
