@@ -412,7 +412,8 @@ describe('lockbench runs on a shared or re-placed machine', () => {
     expect(conditions[0]!.transferNs!.setNs).toBe(26.5);
     const note = runConditionsNote(conditions, (f) => f.split('/').pop()!);
     expect(note).toMatch(/^note: 2 run\(s\) did not run on the machine the set describes/);
-    expect(note).toContain('lb-far.json (transfers 124 -> 125 ns one way against 27 for the set)');
+    // One run per line under the summary.
+    expect(note.split('\n')).toEqual([expect.stringMatching(/so they measured another machine:$/), '  lb-far.json (transfers 124 -> 125 ns one way against 27 for the set)', '  lb-moved.json (transfers 26 -> 124 ns one way against 27 for the set)']);
     expect(runConditionsNote([], (f) => f)).toBe('');
     // 1.5x or more, either way, is another placement.
     expect([otherPlacement(26, 39), otherPlacement(39, 26), otherPlacement(26, 38.9)]).toEqual([true, true, false]);

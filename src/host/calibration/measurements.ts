@@ -660,7 +660,12 @@ function conditionsOf(runs: Run[], tieBreakNs = NaN): RunCondition[] {
   return out;
 }
 
-/** One line naming the runs of `runConditions`, or an empty string when there are none. */
+/**
+ * A note naming the runs of `runConditions`, one per line under a line that
+ * says what they have in common, or an empty string when there are none (a
+ * noisy host's set can have dozens: on one line they were kilobytes no one
+ * could read).
+ */
 export function runConditionsNote(conditions: RunCondition[], show: (file: string) => string): string {
   if (conditions.length === 0) return '';
   const what = conditions.map((c) => {
@@ -670,7 +675,7 @@ export function runConditionsNote(conditions: RunCondition[], show: (file: strin
     ];
     return `${show(c.file)}${c.run !== undefined ? ` run ${c.run + 1}` : ''} (${parts.join('; ')})`;
   });
-  return `note: ${conditions.length} run(s) did not run on the machine the set describes (other processes shared the cpus, or the host placed the vcpus elsewhere), so they measured another machine: ${what.join(', ')}`;
+  return [`note: ${conditions.length} run(s) did not run on the machine the set describes (other processes shared the cpus, or the host placed the vcpus elsewhere), so they measured another machine:`, ...what.map((w) => `  ${w}`)].join('\n');
 }
 
 /**
