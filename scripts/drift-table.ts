@@ -9,16 +9,54 @@
  * Summary per probe: MAPE beside the drift, and the interval coverage.
  * Usage: npx tsx scripts/drift-table.ts A_ON_A.json A_ON_B.json B_ON_B.json
  *   (validation.json of calibration A on held-out A, A on held-out B, B on held-out B)
+ * or, for many pairs at once, the mount storms' summary numbers alone:
+ *   npx tsx scripts/drift-table.ts --summary (A_ON_A.json A_ON_B.json B_ON_B.json)...
  */
 import { readFileSync } from 'node:fs';
 
 interface Point { probe: 'mountstorm' | 'lockbench'; label: string; measuredMean: number; predicted: number; errorPct: number; cvPct: number; interval: { low: number; high: number; inside: boolean } | null }
 interface Report { points: Point[] }
-const [aa, ab, bb] = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, 'utf8')) as Report);
-if (!aa || !ab || !bb) throw new Error('usage: drift-table.ts A_ON_A.json A_ON_B.json B_ON_B.json');
-
+const args = process.argv.slice(2);
+const summaryOnly = args[0] === '--summary';
+const files = summaryOnly ? args.slice(1) : args;
+if (files.length === 0 || files.length % 3 !== 0 || (!summaryOnly && files.length !== 3)) {
+  throw new Error('usage: drift-table.ts A_ON_A.json A_ON_B.json B_ON_B.json | drift-table.ts --summary (A_ON_A.json A_ON_B.json B_ON_B.json)...');
+}
+const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Report;
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+// --summary: one line per triple, the mount storms' "drift MAPE ratio
+// coverage%" of calibration A on window B (`- - - -` when they share no
+// configuration, have no intervals, or a file is missing), for scripts/window-matrix.sh: one process for every pair
+// instead of one tsx start each.
+if (summaryOnly) {
+  for (let i = 0; i < files.length; i += 3) {
+    let reports: Report[];
+    try {
+      reports = files.slice(i, i + 3).map(read);
+    } catch (e) {
+      // A validation that failed left no file: that pair is left out, as before.
+      process.stderr.write(`drift-table: ${(e as Error).message}\n`);
+      console.log('- - - -');
+      continue;
+    }
+    const [aa, ab, bb] = reports as [Report, Report, Report];
+    const drift: number[] = [], err: number[] = [], inside: boolean[] = [];
+    for (const b of bb.points.filter((p) => p.probe === 'mountstorm')) {
+      const a = aa.points.find((p) => p.label === b.label), x = ab.points.find((p) => p.label === b.label);
+      if (!a || !x) continue;
+      drift.push(Math.abs(a.measuredMean / b.measuredMean - 1) * 100);
+      err.push(Math.abs(x.errorPct));
+      if (x.interval) inside.push(x.interval.inside);
+    }
+    // A pair with no intervals (no coverage) is left out too.
+    console.log(drift.length && inside.length ? `${mean(drift).toFixed(1)} ${mean(err).toFixed(1)} ${(mean(err) / mean(drift)).toFixed(2)} ${((100 * inside.filter(Boolean).length) / inside.length).toFixed(0)}` : '- - - -');
+  }
+  process.exit(0);
+}
+
+const [aa, ab, bb] = files.map(read) as [Report, Report, Report];
 for (const probe of ['mountstorm', 'lockbench'] as const) {
   const show = (v: number) => (probe === 'mountstorm' ? `${(v * 1e3).toFixed(2)} ms` : `${(v / 1e6).toFixed(2)} M/s`);
   const iv = (p: Point) => (p.interval ? `${show(p.interval.low)}-${show(p.interval.high)}${p.interval.inside ? '' : ' **out**'}` : 'n/a');

@@ -24,13 +24,17 @@ for a in $ws; do for b in $ws; do
 done; done
 # shellcheck disable=SC2016
 xargs -r -P 2 -L 1 sh -c './bin/locksim.js validate "$1"/*.json --calibration "$0" -o "$2" > "$2.log" 2>&1' < "$O/todo.txt"
-: > "$O/pairs.txt"
+# drift-table reads window A's and B's measured means from their own recorded
+# validations; one process for every pair, a summary line each, in this order.
+set --
+: > "$O/labels.txt"
 for a in $ws; do for b in $ws; do
   [ "$a" = "$b" ] && continue
-  # drift-table reads window A's and B's measured means from their own recorded validations
-  npx tsx scripts/drift-table.ts "$M/this-host-w$a/validation/validation.json" "$O/w${a}on$b/validation.json" "$M/this-host-w$b/validation/validation.json" |
-    sed -n -E "s/^mountstorm: drift between the windows ([0-9.]+)%.*calibration A on window B: MAPE ([0-9.]+)% \(([0-9.]+)x the drift\), coverage ([0-9]+)%.*/w$a w$b \1 \2 \3 \4/p" >> "$O/pairs.txt"
+  echo "w$a w$b" >> "$O/labels.txt"
+  set -- "$@" "$M/this-host-w$a/validation/validation.json" "$O/w${a}on$b/validation.json" "$M/this-host-w$b/validation/validation.json"
 done; done
+npx tsx scripts/drift-table.ts --summary "$@" > "$O/summaries.txt"
+paste -d ' ' "$O/labels.txt" "$O/summaries.txt" | grep -v ' - - - -$' > "$O/pairs.txt" || true
 awk '{ n++; d += $3; m += $4; c += $6; if ($5 <= 1.3) r++; if ($6 >= 80) k++; if ($5 <= 1.3 && $6 >= 80) both++;
        cm[$1] += $4; cd[$1] += $3; cc[$1] += $6; cn[$1]++ }
      END { printf "all %d pairs: mean drift %.1f%%, mean MAPE %.1f%% (%.2fx), mean coverage %.0f%%; MAPE <= 1.3x drift in %d, coverage >= 80%% in %d, both in %d\n", n, d/n, m/n, m/d, c/n, r, k, both
