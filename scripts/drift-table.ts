@@ -26,6 +26,16 @@ const read = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as Report;
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Window B's configurations of `probe` that A's and A-on-B's reports have too: each one's three points and the drift between the windows (%). */
+function configurations(aa: Report, ab: Report, bb: Report, probe: Point['probe']): { a: Point; x: Point; b: Point; drift: number }[] {
+  return bb.points
+    .filter((p) => p.probe === probe)
+    .flatMap((b) => {
+      const a = aa.points.find((p) => p.label === b.label), x = ab.points.find((p) => p.label === b.label);
+      return a && x ? [{ a, x, b, drift: Math.abs(a.measuredMean / b.measuredMean - 1) * 100 }] : [];
+    });
+}
+
 // --summary: one line per triple, the mount storms' "drift MAPE ratio
 // coverage%" of calibration A on window B (`- - - -` when they share no
 // configuration, have no intervals, or a file is missing), for scripts/window-matrix.sh: one process for every pair
@@ -41,15 +51,9 @@ if (summaryOnly) {
       console.log('- - - -');
       continue;
     }
-    const [aa, ab, bb] = reports as [Report, Report, Report];
-    const drift: number[] = [], err: number[] = [], inside: boolean[] = [];
-    for (const b of bb.points.filter((p) => p.probe === 'mountstorm')) {
-      const a = aa.points.find((p) => p.label === b.label), x = ab.points.find((p) => p.label === b.label);
-      if (!a || !x) continue;
-      drift.push(Math.abs(a.measuredMean / b.measuredMean - 1) * 100);
-      err.push(Math.abs(x.errorPct));
-      if (x.interval) inside.push(x.interval.inside);
-    }
+    const cs = configurations(reports[0]!, reports[1]!, reports[2]!, 'mountstorm');
+    const drift = cs.map((c) => c.drift), err = cs.map((c) => Math.abs(c.x.errorPct));
+    const inside = cs.flatMap((c) => (c.x.interval ? [c.x.interval.inside] : []));
     // A pair with no intervals (no coverage) is left out too.
     console.log(drift.length && inside.length ? `${mean(drift).toFixed(1)} ${mean(err).toFixed(1)} ${(mean(err) / mean(drift)).toFixed(2)} ${((100 * inside.filter(Boolean).length) / inside.length).toFixed(0)}` : '- - - -');
   }
@@ -64,10 +68,7 @@ for (const probe of ['mountstorm', 'lockbench'] as const) {
   console.log('| configuration | window A: measured (CV) | window B: measured (CV) | drift | calibration A: predicted, 90% interval | error | calibration B: predicted, 90% interval | error |');
   console.log('|---|---|---|---|---|---|---|---|');
   const drift: number[] = [], errA: number[] = [], errB: number[] = [], inA: boolean[] = [], inB: boolean[] = [];
-  for (const b of bb.points.filter((p) => p.probe === probe)) {
-    const a = aa.points.find((p) => p.label === b.label), x = ab.points.find((p) => p.label === b.label);
-    if (!a || !x) continue;
-    const d = Math.abs(a.measuredMean / b.measuredMean - 1) * 100;
+  for (const { a, x, b, drift: d } of configurations(aa, ab, bb, probe)) {
     drift.push(d);
     errA.push(Math.abs(x.errorPct));
     errB.push(Math.abs(b.errorPct));
